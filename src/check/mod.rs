@@ -1,0 +1,1074 @@
+//! Syntax trees of one policy set -> a checked [`PolicySet`]: names resolved,
+//! types checked against the declared schema. Every error of every file is
+//! collected; a failed piece is left out and checking goes on.
+
+mod expr;
+pub mod model;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::source::{Origin, SourceFile, Span};
+use crate::syntax::ast::{
+    self, ApproverKind, CombineMode, Consequence, Declaration, Outcome, TierClause,
+};
+pub use model::*;
+
+/// Checks the parsed files of one policy set. Returns the set and its
+/// warnings, or every error found (warnings included).
+pub fn check(files: Vec<ast::File>) -> Result<(PolicySet, Diagnostics), Diagnostics> {
+    let mut files = files;
+    files.sort_by(|a, b| a.source.name.cmp(&b.source.name));
+    let mut c = Checker::default();
+    let set = c.run(&files);
+    match set {
+        Some(set) if !c.diagnostics.has_errors() => Ok((set, c.diagnostics)),
+        _ => Err(c.diagnostics),
+    }
+}
+
+/// `sha256:<hex>` over each file's name and text, in name order, each part
+/// length-prefixed so no two different sets share a digest.
+pub fn digest(files: &[Arc<SourceFile>]) -> String {
+    let mut sorted: Vec<&Arc<SourceFile>> = files.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut h = Sha256::new();
+    for f in sorted {
+        // Only the file name, not the directory: the same set checked out
+        // in two places has one digest.
+        let name = f.name.rsplit(['/', '\\']).next().unwrap_or(&f.name);
+        for part in [name.as_bytes(), f.text.as_bytes()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    let bytes = h.finalize();
+    let mut out = String::from("sha256:");
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[derive(Default)]
+struct Checker {
+    diagnostics: Diagnostics,
+    attributes: Vec<AttributeDef>,
+    attribute_ids: HashMap<String, AttrId>,
+    evidence_ids: HashMap<String, EvidenceId>,
+    evidence: Vec<EvidenceDef>,
+    role_ids: HashMap<String, RoleId>,
+    roles: Vec<RoleDef>,
+    reason_ids: HashMap<String, ReasonId>,
+    reasons: Vec<ReasonDef>,
+    tier_numbers: HashMap<u32, Origin>,
+}
+
+/// Where a name was first defined, for duplicate errors.
+struct Seen<'a> {
+    first: HashMap<String, (Arc<SourceFile>, Span)>,
+    what: &'a str,
+}
+
+impl<'a> Seen<'a> {
+    fn new(what: &'a str) -> Seen<'a> {
+        Seen {
+            first: HashMap::new(),
+            what,
+        }
+    }
+
+    /// Records a definition; reports and returns false when it is a duplicate.
+    fn define(
+        &mut self,
+        d: &mut Diagnostics,
+        file: &Arc<SourceFile>,
+        name: &str,
+        span: Span,
+    ) -> bool {
+        if let Some((f, s)) = self.first.get(name) {
+            d.push(
+                Diagnostic::new(
+                    Code::DuplicateDefinition,
+                    file,
+                    span,
+                    format!("{} `{name}` is defined twice", self.what),
+                    "defined again here",
+                    format!("rename one of the two, or remove one; each {} name must be unique in the policy set", self.what),
+                )
+                .with_related(f, *s, format!("`{name}` is first defined here")),
+            );
+            return false;
+        }
+        self.first.insert(name.to_owned(), (Arc::clone(file), span));
+        true
+    }
+}
+
+impl Checker {
+    fn error(
+        &mut self,
+        code: Code,
+        file: &Arc<SourceFile>,
+        span: Span,
+        message: String,
+        label: &str,
+        help: String,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::new(code, file, span, message, label, help));
+    }
+
+    fn run(&mut self, files: &[ast::File]) -> Option<PolicySet> {
+        let header = self.header(files);
+        self.declare_attributes(files);
+        self.declare_evidence(files);
+        self.declare_reasons(files);
+        self.declare_roles(files);
+        let tiers = self.tiers(files);
+        let (rules, default) = self.rules(files, &tiers);
+        let (name, version, description, combine) = header?;
+        let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| Arc::clone(&f.source)).collect();
+        Some(PolicySet {
+            name,
+            version,
+            description,
+            combine,
+            digest: digest(&sources),
+            files: sources,
+            attributes: std::mem::take(&mut self.attributes),
+            evidence: std::mem::take(&mut self.evidence),
+            roles: std::mem::take(&mut self.roles),
+            reasons: std::mem::take(&mut self.reasons),
+            tiers,
+            rules,
+            default,
+        })
+    }
+
+    fn header(
+        &mut self,
+        files: &[ast::File],
+    ) -> Option<(String, String, Option<String>, CombineMode)> {
+        let mut found: Option<(&Arc<SourceFile>, &ast::Header)> = None;
+        for f in files {
+            for d in &f.declarations {
+                let Declaration::Header(h) = d else { continue };
+                if let Some((first_file, first)) = found {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::DuplicateDefinition,
+                            &f.source,
+                            h.span,
+                            "a policy set has two `policy` headers".to_owned(),
+                            "second header",
+                            "keep one `policy` header per policy set; the other files hold declarations only"
+                                .to_owned(),
+                        )
+                        .with_related(first_file, first.span, "first header"),
+                    );
+                } else {
+                    found = Some((&f.source, h));
+                }
+            }
+        }
+        match found {
+            Some((_, h)) => Some((
+                h.name.value.clone(),
+                h.version.value.clone(),
+                h.description.as_ref().map(|d| d.value.clone()),
+                h.combine.map(|(m, _)| m).unwrap_or_default(),
+            )),
+            None => {
+                let names: Vec<&str> = files.iter().map(|f| f.source.name.as_str()).collect();
+                let mut d = Diagnostic::without_span(
+                    Code::MissingHeader,
+                    format!("no `policy` header in {}", names.join(", ")),
+                    "start one file with `policy \"name\" version \"1\"`",
+                );
+                if let Some(f) = files.first() {
+                    d.file = Some(Arc::clone(&f.source));
+                    d.labels.push(crate::diagnostic::Label {
+                        text: "expected a `policy` header in this policy set".to_owned(),
+                        span: Span { start: 0, end: 0 },
+                    });
+                }
+                self.diagnostics.push(d);
+                None
+            }
+        }
+    }
+
+    fn declare_attributes(&mut self, files: &[ast::File]) {
+        let mut seen = Seen::new("attribute");
+        for f in files {
+            for d in &f.declarations {
+                let Declaration::Schema(attrs) = d else {
+                    continue;
+                };
+                for a in attrs {
+                    let path = &a.path.name;
+                    if !seen.define(&mut self.diagnostics, &f.source, path, a.path.span) {
+                        continue;
+                    }
+                    if path == "evidence" || path.starts_with("evidence.") {
+                        self.error(
+                            Code::ReservedName,
+                            &f.source,
+                            a.path.span,
+                            format!("attribute `{path}` is inside the reserved `evidence` object"),
+                            "reserved",
+                            "the input's `evidence` object is declared with `evidence { field, .. }`, not in the schema".into(),
+                        );
+                        continue;
+                    }
+                    let Some(ty) = self.resolve_type(&f.source, &a.ty) else {
+                        continue;
+                    };
+                    let id = self.attributes.len();
+                    self.attribute_ids.insert(path.clone(), id);
+                    self.attributes.push(AttributeDef {
+                        path: path.clone(),
+                        segments: path.split('.').map(str::to_owned).collect(),
+                        ty,
+                        optional: a.optional,
+                        origin: Origin {
+                            file: Arc::clone(&f.source),
+                            span: a.path.span,
+                        },
+                    });
+                }
+            }
+        }
+        // `action` and `action.type` cannot both be attributes: one is an
+        // object, the other a value.
+        for a in &self.attributes {
+            for b in &self.attributes {
+                if b.path.len() > a.path.len()
+                    && b.path.starts_with(&a.path)
+                    && b.path.as_bytes().get(a.path.len()) == Some(&b'.')
+                {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::DuplicateDefinition,
+                            &b.origin.file,
+                            b.origin.span,
+                            format!("attribute `{}` is inside attribute `{}`", b.path, a.path),
+                            "nested here",
+                            format!("`{}` is declared as a {}, so it cannot also be an object with fields", a.path, a.ty.describe()),
+                        )
+                        .with_related(&a.origin.file, a.origin.span, format!("`{}` is declared here", a.path)),
+                    );
+                }
+            }
+        }
+    }
+
+    fn resolve_type(&mut self, file: &Arc<SourceFile>, ty: &ast::TypeExpr) -> Option<Type> {
+        Some(match ty {
+            ast::TypeExpr::Bool => Type::Bool,
+            ast::TypeExpr::Number => Type::Number,
+            ast::TypeExpr::String => Type::String,
+            ast::TypeExpr::Duration => Type::Duration,
+            ast::TypeExpr::Timestamp => Type::Timestamp,
+            ast::TypeExpr::Enum(values) => {
+                let mut seen = Seen::new("enum value");
+                let mut out = Vec::new();
+                for v in values {
+                    if seen.define(&mut self.diagnostics, file, &v.name, v.span) {
+                        out.push(v.name.clone());
+                    }
+                }
+                Type::Enum(out)
+            }
+            ast::TypeExpr::Set(element, span) => {
+                let element = self.resolve_type(file, element)?;
+                if !matches!(element, Type::String | Type::Enum(_)) {
+                    self.error(
+                        Code::TypeMismatch,
+                        file,
+                        *span,
+                        format!("a set of {} is not supported", element.describe()),
+                        "unsupported element type",
+                        "sets hold strings (`set of string`) or enum values (`set of enum { a, b }`)".into(),
+                    );
+                    return None;
+                }
+                Type::Set(Box::new(element))
+            }
+        })
+    }
+
+    fn declare_evidence(&mut self, files: &[ast::File]) {
+        let mut seen = Seen::new("evidence field");
+        for f in files {
+            for d in &f.declarations {
+                let Declaration::Evidence(fields) = d else {
+                    continue;
+                };
+                for e in fields {
+                    if seen.define(&mut self.diagnostics, &f.source, &e.name, e.span) {
+                        self.evidence_ids
+                            .insert(e.name.clone(), self.evidence.len());
+                        self.evidence.push(EvidenceDef {
+                            name: e.name.clone(),
+                            origin: Origin {
+                                file: Arc::clone(&f.source),
+                                span: e.span,
+                            },
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn declare_reasons(&mut self, files: &[ast::File]) {
+        for (code, message) in builtin::ALL {
+            self.reason_ids
+                .insert((*code).to_owned(), self.reasons.len());
+            self.reasons.push(ReasonDef {
+                code: (*code).to_owned(),
+                message: (*message).to_owned(),
+                origin: None,
+            });
+        }
+        let mut seen = Seen::new("reason code");
+        for f in files {
+            for d in &f.declarations {
+                let Declaration::Reason(r) = d else { continue };
+                if self.reason_ids.contains_key(&r.code.name)
+                    && !seen.first.contains_key(&r.code.name)
+                {
+                    self.error(
+                        Code::ReservedName,
+                        &f.source,
+                        r.code.span,
+                        format!("reason code `{}` is built in", r.code.name),
+                        "built-in code",
+                        "use the built-in code as it is, without declaring it, or pick another name".into(),
+                    );
+                    continue;
+                }
+                if !seen.define(&mut self.diagnostics, &f.source, &r.code.name, r.code.span) {
+                    continue;
+                }
+                self.reason_ids
+                    .insert(r.code.name.clone(), self.reasons.len());
+                self.reasons.push(ReasonDef {
+                    code: r.code.name.clone(),
+                    message: r.message.value.clone(),
+                    origin: Some(Origin {
+                        file: Arc::clone(&f.source),
+                        span: r.code.span,
+                    }),
+                });
+            }
+        }
+    }
+
+    fn declare_roles(&mut self, files: &[ast::File]) {
+        let mut seen = Seen::new("role");
+        let mut pending = Vec::new();
+        for f in files {
+            for d in &f.declarations {
+                let Declaration::Role(r) = d else { continue };
+                if !seen.define(&mut self.diagnostics, &f.source, &r.name.name, r.name.span) {
+                    continue;
+                }
+                self.role_ids.insert(r.name.name.clone(), self.roles.len());
+                pending.push((f, r));
+                self.roles.push(RoleDef {
+                    name: r.name.name.clone(),
+                    title: r.title.as_ref().map(|t| t.value.clone()),
+                    limit: None,
+                    escalate: None,
+                    origin: Origin {
+                        file: Arc::clone(&f.source),
+                        span: r.name.span,
+                    },
+                });
+            }
+        }
+        // Limits and escalations refer to other declarations: resolve after
+        // every role is known.
+        for (id, (f, r)) in pending.into_iter().enumerate() {
+            if let Some(limit) = &r.limit {
+                if let Some(attr) = self.attribute(&f.source, &limit.attribute) {
+                    if self.attributes.get(attr).map(|a| &a.ty) == Some(&Type::Number) {
+                        if let Some(role) = self.roles.get_mut(id) {
+                            role.limit = Some(RoleLimit {
+                                attribute: attr,
+                                inclusive: limit.inclusive,
+                                value: limit.value,
+                            });
+                        }
+                    } else {
+                        let ty = self
+                            .attributes
+                            .get(attr)
+                            .map(|a| a.ty.describe())
+                            .unwrap_or_default();
+                        self.error(
+                            Code::InvalidRole,
+                            &f.source,
+                            limit.attribute.span,
+                            format!("role limit on `{}`, which is a {ty}, not a number", limit.attribute.name),
+                            "not a number",
+                            "an approval limit bounds a number attribute, e.g. `limit action.amount <= 10000`".into(),
+                        );
+                    }
+                }
+            }
+            if let Some(esc) = &r.escalate {
+                if let Some(target) = self.role(&f.source, esc) {
+                    if target == id {
+                        self.error(
+                            Code::InvalidRole,
+                            &f.source,
+                            esc.span,
+                            format!("role `{}` escalates to itself", esc.name),
+                            "same role",
+                            "escalate to a role with a higher limit, or to none".into(),
+                        );
+                    } else if let Some(role) = self.roles.get_mut(id) {
+                        role.escalate = Some(target);
+                    }
+                }
+            }
+        }
+        // An escalation chain must end.
+        for start in 0..self.roles.len() {
+            let mut at = start;
+            for _ in 0..=self.roles.len() {
+                match self.roles.get(at).and_then(|r| r.escalate) {
+                    Some(next) if next == start => {
+                        let role = &self.roles[start];
+                        let (file, span, name) = (
+                            Arc::clone(&role.origin.file),
+                            role.origin.span,
+                            role.name.clone(),
+                        );
+                        self.error(
+                            Code::InvalidRole,
+                            &file,
+                            span,
+                            format!("role `{name}` escalates in a cycle back to itself"),
+                            "escalation cycle",
+                            "make the chain of `escalate to` end at a role without one".into(),
+                        );
+                        if let Some(r) = self.roles.get_mut(start) {
+                            r.escalate = None;
+                        }
+                        break;
+                    }
+                    Some(next) => at = next,
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// Resolves an attribute path, reporting an unknown one.
+    fn attribute(&mut self, file: &Arc<SourceFile>, name: &ast::Ident) -> Option<AttrId> {
+        if let Some(id) = self.attribute_ids.get(&name.name) {
+            return Some(*id);
+        }
+        let help = did_you_mean(&name.name, self.attribute_ids.keys())
+            .map(|s| format!("did you mean `{s}`? attributes are declared in `schema {{ .. }}`"))
+            .unwrap_or_else(|| {
+                format!(
+                    "declare it in the schema, e.g. `schema {{ {}: string }}`",
+                    name.name
+                )
+            });
+        self.error(
+            Code::UnknownAttribute,
+            file,
+            name.span,
+            format!("unknown attribute `{}`", name.name),
+            "not in the schema",
+            help,
+        );
+        None
+    }
+
+    fn role(&mut self, file: &Arc<SourceFile>, name: &ast::Ident) -> Option<RoleId> {
+        self.lookup(
+            file,
+            name,
+            Code::UnknownRole,
+            "role",
+            |c| &c.role_ids,
+            "declare it with `role NAME`",
+        )
+    }
+
+    fn evidence_field(&mut self, file: &Arc<SourceFile>, name: &ast::Ident) -> Option<EvidenceId> {
+        self.lookup(
+            file,
+            name,
+            Code::UnknownEvidence,
+            "evidence field",
+            |c| &c.evidence_ids,
+            "declare it in `evidence { .. }`",
+        )
+    }
+
+    fn reason(&mut self, file: &Arc<SourceFile>, name: &ast::Ident) -> Option<ReasonId> {
+        self.lookup(
+            file,
+            name,
+            Code::UnknownReason,
+            "reason code",
+            |c| &c.reason_ids,
+            "declare it with `reason CODE \"message\"`",
+        )
+    }
+
+    fn lookup(
+        &mut self,
+        file: &Arc<SourceFile>,
+        name: &ast::Ident,
+        code: Code,
+        what: &str,
+        table: impl Fn(&Checker) -> &HashMap<String, usize>,
+        declare: &str,
+    ) -> Option<usize> {
+        if let Some(id) = table(self).get(&name.name) {
+            return Some(*id);
+        }
+        let help = match did_you_mean(&name.name, table(self).keys()) {
+            Some(s) => format!("did you mean `{s}`? or {declare}"),
+            None => declare.to_owned(),
+        };
+        self.error(
+            code,
+            file,
+            name.span,
+            format!("unknown {what} `{}`", name.name),
+            &format!("no such {what}"),
+            help,
+        );
+        None
+    }
+
+    fn approver_groups(
+        &mut self,
+        file: &Arc<SourceFile>,
+        a: &ast::Approvers,
+    ) -> Vec<ApproverGroup> {
+        let mut roles = Vec::new();
+        for r in &a.roles {
+            if let Some(id) = self.role(file, r) {
+                if roles.contains(&id) {
+                    self.error(
+                        Code::DuplicateDefinition,
+                        file,
+                        r.span,
+                        format!("role `{}` is listed twice", r.name),
+                        "listed again",
+                        "list each role once".into(),
+                    );
+                } else {
+                    roles.push(id);
+                }
+            }
+        }
+        match a.kind {
+            ApproverKind::All => roles
+                .into_iter()
+                .map(|r| ApproverGroup {
+                    roles: vec![r],
+                    count: 1,
+                })
+                .collect(),
+            ApproverKind::Any => vec![ApproverGroup { roles, count: 1 }],
+            ApproverKind::Count(n) => {
+                if n == 0 {
+                    self.error(
+                        Code::InvalidTier,
+                        file,
+                        a.span,
+                        "zero approvals required".into(),
+                        "0 approvals",
+                        "require at least one approval, or remove the clause".into(),
+                    );
+                    return Vec::new();
+                }
+                vec![ApproverGroup { roles, count: n }]
+            }
+        }
+    }
+
+    fn tiers(&mut self, files: &[ast::File]) -> Vec<TierDef> {
+        let mut tiers = Vec::new();
+        for f in files {
+            for d in &f.declarations {
+                let Declaration::Tier(t) = d else { continue };
+                if let Some(first) = self.tier_numbers.get(&t.id) {
+                    let first = first.clone();
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::DuplicateDefinition,
+                            &f.source,
+                            t.id_span,
+                            format!("tier {} is defined twice", t.id),
+                            "defined again here",
+                            "give each tier its own number".to_owned(),
+                        )
+                        .with_related(
+                            &first.file,
+                            first.span,
+                            format!("tier {} is first defined here", t.id),
+                        ),
+                    );
+                    continue;
+                }
+                self.tier_numbers.insert(
+                    t.id,
+                    Origin {
+                        file: Arc::clone(&f.source),
+                        span: t.id_span,
+                    },
+                );
+                if let Some(tier) = self.tier(&f.source, t) {
+                    tiers.push(tier);
+                }
+            }
+        }
+        tiers.sort_by_key(|t| t.id);
+        tiers
+    }
+
+    fn tier(&mut self, file: &Arc<SourceFile>, t: &ast::Tier) -> Option<TierDef> {
+        let mut outcome = None;
+        let mut approvals = Vec::new();
+        let mut approve_span = None;
+        let mut evidence = Vec::new();
+        let mut on_missing_evidence = Outcome::Block;
+        let mut timeout = None;
+        let mut forbid = Vec::new();
+        let mut distinct_people = false;
+        let mut distinct_roles = false;
+        let mut requirements = Vec::new();
+        let mut seen = Seen::new("tier clause");
+        for clause in &t.clauses {
+            let (key, span) = clause_key(clause);
+            if key != "require" && !seen.define(&mut self.diagnostics, file, key, span) {
+                continue;
+            }
+            match clause {
+                TierClause::Outcome(o, _) => outcome = Some(*o),
+                TierClause::Approve(a) => {
+                    approvals = self.approver_groups(file, a);
+                    approve_span = Some(a.span);
+                }
+                TierClause::Evidence {
+                    fields, otherwise, ..
+                } => {
+                    for e in fields {
+                        if let Some(id) = self.evidence_field(file, e) {
+                            if !evidence.contains(&id) {
+                                evidence.push(id);
+                            }
+                        }
+                    }
+                    if let Some((o, span)) = otherwise {
+                        if matches!(o, Outcome::Queue | Outcome::Block) {
+                            on_missing_evidence = *o;
+                        } else {
+                            self.error(
+                                Code::InvalidTier,
+                                file,
+                                *span,
+                                format!("missing evidence cannot lead to `{o}`"),
+                                "not queue or block",
+                                "missing evidence blocks by default; `otherwise queue` softens that to a review queue".into(),
+                            );
+                        }
+                    }
+                }
+                TierClause::Timeout {
+                    seconds,
+                    then,
+                    span,
+                } => {
+                    let expiry = match then {
+                        ast::Expiry::Reject => Some(ExpiryAction::Reject),
+                        ast::Expiry::Block => Some(ExpiryAction::Block),
+                        ast::Expiry::Escalate(r) => self.role(file, r).map(ExpiryAction::Escalate),
+                    };
+                    if *seconds == 0 {
+                        self.error(
+                            Code::InvalidTier,
+                            file,
+                            *span,
+                            "a timeout of zero expires every request at once".into(),
+                            "zero timeout",
+                            "give reviewers time, e.g. `timeout 24h then reject`".into(),
+                        );
+                    }
+                    if let Some(expiry) = expiry {
+                        timeout = Some(Timeout {
+                            seconds: *seconds,
+                            expiry,
+                        });
+                    }
+                }
+                TierClause::Forbid(paths, _) => {
+                    for p in paths {
+                        let Some(id) = self.attribute(file, p) else {
+                            continue;
+                        };
+                        let ty = self.attributes.get(id).map(|a| a.ty.clone());
+                        if matches!(ty, Some(Type::String) | Some(Type::Set(_))) {
+                            forbid.push(id);
+                        } else {
+                            self.error(
+                                Code::TypeMismatch,
+                                file,
+                                p.span,
+                                format!(
+                                    "`{}` is a {}, not an identity",
+                                    p.name,
+                                    ty.map(|t| t.describe()).unwrap_or_default()
+                                ),
+                                "not a string",
+                                "name string attributes that hold a person's id, e.g. `forbid approval by requester.id`".into(),
+                            );
+                        }
+                    }
+                }
+                TierClause::Distinct(items, _) => {
+                    for (item, _) in items {
+                        match item {
+                            ast::Distinct::People => distinct_people = true,
+                            ast::Distinct::Roles => distinct_roles = true,
+                        }
+                    }
+                }
+                TierClause::Require(r, _) => match r {
+                    ast::Requirement::Text(text) => requirements.push(Requirement {
+                        text: text.value.clone(),
+                        condition: None,
+                    }),
+                    ast::Requirement::Condition(e) => {
+                        let text = file
+                            .text
+                            .get(e.span.start..e.span.end)
+                            .unwrap_or("")
+                            .to_owned();
+                        if let Some(cond) = self.condition(file, e) {
+                            requirements.push(Requirement {
+                                text,
+                                condition: Some(cond),
+                            });
+                        }
+                    }
+                },
+            }
+        }
+        let Some(outcome) = outcome else {
+            self.error(
+                Code::InvalidTier,
+                file,
+                t.id_span,
+                format!("tier {} has no `outcome`", t.id),
+                "no outcome",
+                "add a line like `outcome explicit` (auto, queue, explicit, dual or block)".into(),
+            );
+            return None;
+        };
+        if let Some(span) = approve_span {
+            if matches!(outcome, Outcome::Auto | Outcome::Block) {
+                self.error(
+                    Code::InvalidTier,
+                    file,
+                    span,
+                    format!("tier {} is `{outcome}` but names approvers", t.id),
+                    "approvers never asked",
+                    format!("an `{outcome}` outcome involves no approver: remove `approve`, or change the outcome"),
+                );
+            }
+        }
+        Some(TierDef {
+            id: t.id,
+            name: t.name.value.clone(),
+            outcome,
+            approvals,
+            evidence,
+            on_missing_evidence,
+            timeout,
+            forbid,
+            distinct_people,
+            distinct_roles,
+            requirements,
+            origin: Origin {
+                file: Arc::clone(file),
+                span: t.id_span,
+            },
+        })
+    }
+
+    fn rules(
+        &mut self,
+        files: &[ast::File],
+        tiers: &[TierDef],
+    ) -> (Vec<RuleDef>, Option<DefaultDef>) {
+        let mut rules = Vec::new();
+        let mut default: Option<DefaultDef> = None;
+        let mut seen = Seen::new("rule");
+        let mut default_seen = Seen::new("default");
+        for f in files {
+            for d in &f.declarations {
+                match d {
+                    Declaration::Rule(r) => {
+                        if !seen.define(&mut self.diagnostics, &f.source, &r.name.name, r.name.span)
+                        {
+                            continue;
+                        }
+                        let when = self.condition(&f.source, &r.when);
+                        let unless: Vec<Option<Cond>> = r
+                            .unless
+                            .iter()
+                            .map(|u| self.condition(&f.source, u))
+                            .collect();
+                        let effect = self.effect(&f.source, &r.consequences, &r.because, tiers);
+                        let (Some(when), Some(effect)) = (when, effect) else {
+                            continue;
+                        };
+                        if unless.iter().any(Option::is_none) {
+                            continue;
+                        }
+                        rules.push(RuleDef {
+                            name: r.name.name.clone(),
+                            description: r.description.as_ref().map(|d| d.value.clone()),
+                            when,
+                            unless: unless.into_iter().flatten().collect(),
+                            effect,
+                            origin: Origin {
+                                file: Arc::clone(&f.source),
+                                span: r.name.span,
+                            },
+                        });
+                    }
+                    Declaration::Default(dd) => {
+                        let keyword = Span {
+                            start: dd.span.start,
+                            end: dd.span.start + "default".len(),
+                        };
+                        if !default_seen.define(
+                            &mut self.diagnostics,
+                            &f.source,
+                            "default",
+                            keyword,
+                        ) {
+                            continue;
+                        }
+                        if let Some(effect) =
+                            self.effect(&f.source, &dd.consequences, &dd.because, tiers)
+                        {
+                            default = Some(DefaultDef {
+                                effect,
+                                origin: Origin {
+                                    file: Arc::clone(&f.source),
+                                    span: keyword,
+                                },
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if default.is_none() && default_seen.first.is_empty() {
+            let mut d = Diagnostic::without_span(
+                Code::MissingDefault,
+                "policy set has no `default`: actions that no rule matches are blocked with NO_RULE_MATCHED",
+                "add `default tier N because NO_RULE_MATCHED` to route unmatched actions deliberately",
+            );
+            let header = files.iter().find_map(|f| {
+                f.declarations.iter().find_map(|d| match d {
+                    Declaration::Header(h) => Some((Arc::clone(&f.source), h.span)),
+                    _ => None,
+                })
+            });
+            if let Some((file, span)) = header {
+                d.file = Some(file);
+                d.labels.push(crate::diagnostic::Label {
+                    text: "this policy set has no default".into(),
+                    span,
+                });
+            }
+            self.diagnostics.push(d);
+        }
+        (rules, default)
+    }
+
+    fn effect(
+        &mut self,
+        file: &Arc<SourceFile>,
+        consequences: &[Consequence],
+        because: &[ast::Ident],
+        tiers: &[TierDef],
+    ) -> Option<Effect> {
+        let mut effect = Effect::default();
+        let mut ok = true;
+        let mut tier_span: Option<Span> = None;
+        let mut at_least_span: Option<Span> = None;
+        for c in consequences {
+            match c {
+                Consequence::Tier(n, span) => {
+                    if let Some(first) = tier_span {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::InvalidConsequence,
+                                file,
+                                *span,
+                                "two tiers in one consequence",
+                                "second tier",
+                                "an action sits in one tier; use `at least OUTCOME` to raise the outcome further",
+                            )
+                            .with_related(file, first, "first tier"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    tier_span = Some(*span);
+                    match tiers.iter().position(|t| t.id == *n) {
+                        Some(idx) => effect.tier = Some(idx),
+                        None => {
+                            ok = false;
+                            if !self.tier_numbers.contains_key(n) {
+                                let mut known: Vec<u32> =
+                                    self.tier_numbers.keys().copied().collect();
+                                known.sort_unstable();
+                                let known: Vec<String> = known.iter().map(u32::to_string).collect();
+                                self.error(
+                                    Code::UnknownTier,
+                                    file,
+                                    *span,
+                                    format!("unknown tier `{n}`"),
+                                    "no such tier",
+                                    if known.is_empty() {
+                                        "declare it with `tier N \"name\" { outcome .. }`".into()
+                                    } else {
+                                        format!("declared tiers are {}", known.join(", "))
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+                Consequence::AtLeast(o, span) => {
+                    if let Some(first) = at_least_span {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::InvalidConsequence,
+                                file,
+                                *span,
+                                "two outcome raises in one consequence",
+                                "second raise",
+                                "keep the strictest one",
+                            )
+                            .with_related(file, first, "first raise"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    at_least_span = Some(*span);
+                    effect.at_least = Some(*o);
+                }
+                Consequence::Evidence(fields, _) => {
+                    for e in fields {
+                        match self.evidence_field(file, e) {
+                            Some(id) if !effect.evidence.contains(&id) => effect.evidence.push(id),
+                            Some(_) => {}
+                            None => ok = false,
+                        }
+                    }
+                }
+                Consequence::Approve(a) => {
+                    let before = self.diagnostics.error_count();
+                    let groups = self.approver_groups(file, a);
+                    if self.diagnostics.error_count() > before {
+                        ok = false;
+                    }
+                    for g in groups {
+                        if !effect.approvals.contains(&g) {
+                            effect.approvals.push(g);
+                        }
+                    }
+                }
+            }
+        }
+        for b in because {
+            match self.reason(file, b) {
+                Some(id) if !effect.reasons.contains(&id) => effect.reasons.push(id),
+                Some(_) => {}
+                None => ok = false,
+            }
+        }
+        ok.then_some(effect)
+    }
+}
+
+fn clause_key(c: &TierClause) -> (&'static str, Span) {
+    match c {
+        TierClause::Outcome(_, s) => ("outcome", *s),
+        TierClause::Approve(a) => ("approve", a.span),
+        TierClause::Evidence { span, .. } => ("evidence", *span),
+        TierClause::Timeout { span, .. } => ("timeout", *span),
+        TierClause::Forbid(_, s) => ("forbid", *s),
+        TierClause::Distinct(_, s) => ("distinct", *s),
+        TierClause::Require(_, s) => ("require", *s),
+    }
+}
+
+/// The closest known name within a small edit distance, for "did you mean".
+fn did_you_mean<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = edit_distance(name, k);
+        let limit = (name.len().max(k.len()) / 3).max(1);
+        if d <= limit && best.is_none_or(|(bd, bk)| (d, k.as_str()) < (bd, bk)) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let ins = cur.get(j).copied().unwrap_or(0) + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_pick_the_nearest_name() {
+        let known: Vec<String> = vec!["action.amount".into(), "action.type".into()];
+        assert_eq!(
+            did_you_mean("action.amout", known.iter()),
+            Some("action.amount")
+        );
+        assert_eq!(did_you_mean("requester.id", known.iter()), None);
+    }
+}

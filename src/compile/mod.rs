@@ -1,0 +1,95 @@
+//! Checked policy set -> [`Program`]: the form evaluation runs on. Adds what
+//! evaluation needs beyond names resolved to indexes: the input decoder
+//! (a tree of the schema's paths, so decoding walks the input once) and the
+//! rendered text of role limits.
+
+use crate::check::{PolicySet, Type};
+
+/// A policy set ready to evaluate. Immutable, `Send + Sync`.
+#[derive(Debug)]
+pub struct Program {
+    /// The checked set.
+    pub set: PolicySet,
+    /// How to read the input document into slots.
+    pub decoder: Node,
+    /// `attr <= value` for each role with a limit, by role index.
+    pub limit_text: Vec<Option<String>>,
+}
+
+/// One object level of the input schema.
+#[derive(Debug, Default)]
+pub struct Node {
+    /// Keys at this level, in declaration order.
+    pub fields: Vec<(String, Child)>,
+}
+
+/// What a key holds.
+#[derive(Debug)]
+pub enum Child {
+    /// A declared attribute: its slot.
+    Attribute(usize),
+    /// An object with declared attributes below it.
+    Object(Node),
+}
+
+impl Node {
+    fn insert(&mut self, segments: &[String], slot: usize) {
+        let Some((first, rest)) = segments.split_first() else {
+            return;
+        };
+        let existing = self.fields.iter_mut().find(|(k, _)| k == first);
+        if rest.is_empty() {
+            // The checker rejects an attribute nested in another, so a leaf
+            // never collides with an object here.
+            if existing.is_none() {
+                self.fields.push((first.clone(), Child::Attribute(slot)));
+            }
+            return;
+        }
+        match existing {
+            Some((_, Child::Object(node))) => node.insert(rest, slot),
+            Some((_, Child::Attribute(_))) => {}
+            None => {
+                let mut node = Node::default();
+                node.insert(rest, slot);
+                self.fields.push((first.clone(), Child::Object(node)));
+            }
+        }
+    }
+}
+
+/// Compiles a checked set.
+pub fn compile(set: PolicySet) -> Program {
+    let mut decoder = Node::default();
+    for (slot, a) in set.attributes.iter().enumerate() {
+        decoder.insert(&a.segments, slot);
+    }
+    let limit_text = set
+        .roles
+        .iter()
+        .map(|r| {
+            r.limit.as_ref().map(|l| {
+                let path = set
+                    .attributes
+                    .get(l.attribute)
+                    .map(|a| a.path.as_str())
+                    .unwrap_or("?");
+                format!(
+                    "{path} {} {}",
+                    if l.inclusive { "<=" } else { "<" },
+                    l.value
+                )
+            })
+        })
+        .collect();
+    Program {
+        set,
+        decoder,
+        limit_text,
+    }
+}
+
+/// Whether a type is a set (decoded from a JSON array).
+pub fn is_set(ty: &Type) -> bool {
+    matches!(ty, Type::Set(_))
+}

@@ -1,0 +1,125 @@
+//! Finding and reading policy files. A policy set is the `.gate` files
+//! directly inside one directory (or a single `.gate` file).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::source::SourceFile;
+
+/// The file extension of policy files.
+pub const EXTENSION: &str = "gate";
+
+/// Largest policy file read, in bytes.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads one policy set: a `.gate` file, or every `.gate` file directly in a
+/// directory, sorted by name.
+pub fn read_set(path: &Path) -> Result<Vec<Arc<SourceFile>>, Diagnostics> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e.to_string()))?;
+    if meta.is_file() {
+        return Ok(vec![read_file(path)?]);
+    }
+    let files = gate_files(path).map_err(|e| io_error(path, &e.to_string()))?;
+    if files.is_empty() {
+        let nested = find_sets(path);
+        let help = if nested.is_empty() {
+            "point at a `.gate` file or a directory holding `.gate` files".to_owned()
+        } else {
+            let names: Vec<String> = nested.iter().map(|p| p.display().to_string()).collect();
+            format!(
+                "this directory holds several policy sets; pick one: {}",
+                names.join(", ")
+            )
+        };
+        return Err(Diagnostic::without_span(
+            Code::EmptyPolicySet,
+            format!("no `.gate` files directly in `{}`", path.display()),
+            help,
+        )
+        .into());
+    }
+    let mut out = Vec::new();
+    let mut errors = Diagnostics::default();
+    for f in files {
+        match read_file(&f) {
+            Ok(s) => out.push(s),
+            Err(e) => errors.0.extend(e.0),
+        }
+    }
+    if errors.has_errors() {
+        Err(errors)
+    } else {
+        Ok(out)
+    }
+}
+
+/// Every directory under `root` (itself included) that directly holds `.gate`
+/// files, sorted. A `.gate` file given as root is its own set.
+pub fn find_sets(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if root.is_file() {
+        out.push(root.to_path_buf());
+        return out;
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if gate_files(&dir).is_ok_and(|f| !f.is_empty()) {
+            out.push(dir.clone());
+        }
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let hidden = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'));
+                if p.is_dir() && !hidden && !e.file_type().is_ok_and(|t| t.is_symlink()) {
+                    stack.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn gate_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == EXTENSION))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read_file(path: &Path) -> Result<Arc<SourceFile>, Diagnostics> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e.to_string()))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(io_error(
+            path,
+            &format!(
+                "file is {} bytes; the limit is {MAX_FILE_BYTES}",
+                meta.len()
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, &e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        io_error(
+            path,
+            &format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+        )
+    })?;
+    Ok(SourceFile::new(path.display().to_string(), text))
+}
+
+fn io_error(path: &Path, detail: &str) -> Diagnostics {
+    Diagnostic::without_span(
+        Code::Io,
+        format!("cannot read `{}`: {detail}", path.display()),
+        "check the path and that the file is readable UTF-8 text",
+    )
+    .into()
+}

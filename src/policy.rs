@@ -1,0 +1,166 @@
+//! The public face: load a policy set once, evaluate many actions.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::check;
+use crate::compile::{Program, compile};
+use crate::diagnostic::Diagnostics;
+use crate::eval::{self, Decision, EvalOptions, InputError, decode};
+use crate::loader;
+use crate::source::SourceFile;
+use crate::syntax;
+
+/// A compiled policy set. Immutable and `Send + Sync`: load it once and
+/// share it by reference across threads.
+#[derive(Debug)]
+pub struct Policy {
+    program: Program,
+    warnings: Diagnostics,
+}
+
+impl Policy {
+    /// Loads a `.gate` file, or the policy set in a directory (every `.gate`
+    /// file directly in it).
+    pub fn load(path: impl AsRef<Path>) -> Result<Policy, Diagnostics> {
+        let files = loader::read_set(path.as_ref())?;
+        Policy::from_files(files)
+    }
+
+    /// Compiles a policy set from `(file name, text)` pairs.
+    pub fn from_sources<N, T>(
+        sources: impl IntoIterator<Item = (N, T)>,
+    ) -> Result<Policy, Diagnostics>
+    where
+        N: Into<String>,
+        T: Into<String>,
+    {
+        Policy::from_files(
+            sources
+                .into_iter()
+                .map(|(n, t)| SourceFile::new(n, t))
+                .collect(),
+        )
+    }
+
+    /// Compiles one source text.
+    pub fn from_source(
+        name: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Result<Policy, Diagnostics> {
+        Policy::from_sources([(name.into(), text.into())])
+    }
+
+    /// Parses, checks and compiles files of one set. Syntax errors of every
+    /// file are reported together; names and types are checked only once
+    /// every file parses (a file that does not parse would make its
+    /// declarations look undeclared everywhere else).
+    pub fn from_files(files: Vec<Arc<SourceFile>>) -> Result<Policy, Diagnostics> {
+        let mut parsed = Vec::new();
+        let mut errors = Diagnostics::default();
+        for f in &files {
+            match syntax::parse(f) {
+                Ok(ast) => parsed.push(ast),
+                Err(e) => errors.0.extend(e.0),
+            }
+        }
+        if errors.has_errors() {
+            return Err(errors);
+        }
+        let (set, warnings) = check::check(parsed)?;
+        Ok(Policy {
+            program: compile(set),
+            warnings,
+        })
+    }
+
+    /// Warnings found while checking (the policy compiled anyway).
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.warnings
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.program.set.name
+    }
+
+    /// The policy's version.
+    pub fn version(&self) -> &str {
+        &self.program.set.version
+    }
+
+    /// `sha256:<hex>` of the sources; every decision carries it.
+    pub fn digest(&self) -> &str {
+        &self.program.set.digest
+    }
+
+    /// The checked policy set, for tools (lints, documentation).
+    pub fn checked(&self) -> &check::PolicySet {
+        &self.program.set
+    }
+
+    /// Decides for one action. Never fails: an input that does not match
+    /// the schema gets `block` with reason `INVALID_INPUT` and the JSON path
+    /// of every problem.
+    pub fn evaluate(&self, input: &serde_json::Value) -> Decision {
+        self.evaluate_with(input, &EvalOptions::default())
+    }
+
+    /// [`Policy::evaluate`] with options (the current time, strict fields).
+    pub fn evaluate_with(&self, input: &serde_json::Value, options: &EvalOptions) -> Decision {
+        match self.try_evaluate(input, options) {
+            Ok(d) => d,
+            Err(errors) => eval::invalid_input(&self.program, errors),
+        }
+    }
+
+    /// The strict call: returns the input errors instead of a block decision.
+    pub fn try_evaluate(
+        &self,
+        input: &serde_json::Value,
+        options: &EvalOptions,
+    ) -> Result<Decision, Vec<InputError>> {
+        let decoded = decode::decode(
+            &self.program.set,
+            &self.program.decoder,
+            input,
+            options.strict,
+        )?;
+        Ok(eval::decide(&self.program, &decoded, options))
+    }
+
+    /// Decides for any serializable value (a typed struct of the caller's).
+    /// A value that does not serialize to JSON is invalid input.
+    pub fn evaluate_serialize<T: Serialize + ?Sized>(&self, input: &T) -> Decision {
+        match serde_json::to_value(input) {
+            Ok(v) => self.evaluate(&v),
+            Err(e) => eval::invalid_input(
+                &self.program,
+                vec![InputError {
+                    path: "$".into(),
+                    message: format!("cannot serialize the input: {e}"),
+                }],
+            ),
+        }
+    }
+
+    /// The decision for an input that could not be read at all (malformed
+    /// JSON or YAML): block with INVALID_INPUT, attributed to this policy.
+    pub fn invalid_input(&self, errors: Vec<InputError>) -> Decision {
+        eval::invalid_input(&self.program, errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn policy_is_send_and_sync() {
+        assert_send_sync::<Policy>();
+    }
+}

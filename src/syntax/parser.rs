@@ -1,0 +1,768 @@
+//! pest pairs -> AST. One `parse_x` function per grammar rule; spans are
+//! captured the moment a pair is converted. Shapes the grammar guarantees are
+//! still checked: a mismatch becomes an internal-error diagnostic, never a
+//! panic.
+
+use std::sync::Arc;
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use super::ast::*;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::source::{SourceFile, Span};
+use crate::values::{Decimal, parse_duration};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/gate.pest"]
+struct GateParser;
+
+/// Keyword tokens carry no information once matched.
+fn is_keyword(rule: Rule) -> bool {
+    format!("{rule:?}").starts_with("k_")
+}
+
+fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    pair.into_inner().filter(|p| !is_keyword(p.as_rule()))
+}
+
+/// Parses one file. Syntax errors stop at the first (pest cannot recover);
+/// malformed literals are all collected.
+pub fn parse(source: &Arc<SourceFile>) -> Result<File, Diagnostics> {
+    let mut pairs = GateParser::parse(Rule::file, &source.text)
+        .map_err(|e| Diagnostics::from(syntax_error(source, e)))?;
+    let mut ctx = Ctx {
+        file: Arc::clone(source),
+        errors: Vec::new(),
+    };
+    let mut declarations = Vec::new();
+    if let Some(file) = pairs.next() {
+        for pair in children(file) {
+            if pair.as_rule() == Rule::EOI {
+                continue;
+            }
+            if let Some(d) = ctx.declaration(pair) {
+                declarations.push(d);
+            }
+        }
+    }
+    if ctx.errors.is_empty() {
+        Ok(File {
+            source: Arc::clone(source),
+            declarations,
+        })
+    } else {
+        Err(Diagnostics(ctx.errors))
+    }
+}
+
+struct Ctx {
+    file: Arc<SourceFile>,
+    errors: Vec<Diagnostic>,
+}
+
+type P<'a> = Pair<'a, Rule>;
+
+impl Ctx {
+    fn internal(&mut self, pair: &P<'_>, what: &str) {
+        self.errors.push(Diagnostic::new(
+            Code::Syntax,
+            &self.file,
+            Span::of(pair.as_span()),
+            format!(
+                "internal parser error: unexpected {what} `{:?}`",
+                pair.as_rule()
+            ),
+            "here",
+            "this is a bug in gatehouse; please report it with this file",
+        ));
+    }
+
+    fn declaration(&mut self, pair: P<'_>) -> Option<Declaration> {
+        let span = Span::of(pair.as_span());
+        Some(match pair.as_rule() {
+            Rule::header => Declaration::Header(self.header(pair, span)?),
+            Rule::schema => {
+                Declaration::Schema(children(pair).filter_map(|a| self.attribute(a)).collect())
+            }
+            Rule::evidence_decl => Declaration::Evidence(children(pair).map(ident).collect()),
+            Rule::role_decl => Declaration::Role(self.role(pair, span)?),
+            Rule::reason_decl => {
+                let mut it = children(pair);
+                let code = ident(it.next()?);
+                let message = self.text(it.next()?);
+                Declaration::Reason(ReasonDecl {
+                    code,
+                    message,
+                    span,
+                })
+            }
+            Rule::tier_decl => Declaration::Tier(self.tier(pair, span)?),
+            Rule::rule_decl => Declaration::Rule(self.rule(pair, span)?),
+            Rule::default_decl => {
+                let mut consequences = Vec::new();
+                let mut because = Vec::new();
+                for p in children(pair) {
+                    match p.as_rule() {
+                        Rule::consequences => consequences = self.consequences(p),
+                        Rule::because => because = children(p).map(ident).collect(),
+                        _ => self.internal(&p, "default part"),
+                    }
+                }
+                Declaration::Default(Default {
+                    consequences,
+                    because,
+                    span,
+                })
+            }
+            _ => {
+                self.internal(&pair, "declaration");
+                return None;
+            }
+        })
+    }
+
+    fn header(&mut self, pair: P<'_>, span: Span) -> Option<Header> {
+        let mut it = children(pair);
+        let name = self.text(it.next()?);
+        let version = self.text(it.next()?);
+        let mut combine = None;
+        let mut description = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::combine => {
+                    let mode = children(p).next()?;
+                    let m = if mode.as_str() == "first-match" {
+                        CombineMode::FirstMatch
+                    } else {
+                        CombineMode::Strictest
+                    };
+                    combine = Some((m, Span::of(mode.as_span())));
+                }
+                Rule::description => description = Some(self.text(children(p).next()?)),
+                _ => self.internal(&p, "header part"),
+            }
+        }
+        Some(Header {
+            name,
+            version,
+            combine,
+            description,
+            span,
+        })
+    }
+
+    fn attribute(&mut self, pair: P<'_>) -> Option<Attribute> {
+        let span = Span::of(pair.as_span());
+        let mut it = children(pair);
+        let path = ident(it.next()?);
+        let ty = self.type_expr(it.next()?)?;
+        let optional = it.next().is_some();
+        Some(Attribute {
+            path,
+            ty,
+            optional,
+            span,
+        })
+    }
+
+    fn type_expr(&mut self, pair: P<'_>) -> Option<TypeExpr> {
+        let inner = if pair.as_rule() == Rule::type_expr {
+            children(pair).next()?
+        } else {
+            pair
+        };
+        Some(match inner.as_rule() {
+            Rule::scalar_type => match inner.as_str() {
+                "bool" => TypeExpr::Bool,
+                "number" => TypeExpr::Number,
+                "string" => TypeExpr::String,
+                "duration" => TypeExpr::Duration,
+                _ => TypeExpr::Timestamp,
+            },
+            Rule::enum_type => TypeExpr::Enum(children(inner).map(ident).collect()),
+            Rule::set_type => {
+                let span = Span::of(inner.as_span());
+                let element = self.type_expr(children(inner).next()?)?;
+                TypeExpr::Set(Box::new(element), span)
+            }
+            _ => {
+                self.internal(&inner, "type");
+                return None;
+            }
+        })
+    }
+
+    fn role(&mut self, pair: P<'_>, span: Span) -> Option<Role> {
+        let mut it = children(pair);
+        let name = ident(it.next()?);
+        let mut role = Role {
+            name,
+            title: None,
+            limit: None,
+            escalate: None,
+            span,
+        };
+        for p in it {
+            match p.as_rule() {
+                Rule::string => role.title = Some(self.text(p)),
+                Rule::role_limit => {
+                    let lspan = Span::of(p.as_span());
+                    let mut l = children(p);
+                    let attribute = ident(l.next()?);
+                    let inclusive = l.next()?.as_str() == "<=";
+                    let value = self.number(l.next()?)?;
+                    role.limit = Some(Limit {
+                        attribute,
+                        inclusive,
+                        value,
+                        span: lspan,
+                    });
+                }
+                Rule::role_escalate => role.escalate = Some(ident(children(p).next()?)),
+                _ => self.internal(&p, "role part"),
+            }
+        }
+        Some(role)
+    }
+
+    fn tier(&mut self, pair: P<'_>, span: Span) -> Option<Tier> {
+        let mut it = children(pair);
+        let id_pair = it.next()?;
+        let id_span = Span::of(id_pair.as_span());
+        let id = self.integer(id_pair)?;
+        let name = self.text(it.next()?);
+        let mut clauses = Vec::new();
+        for p in it {
+            if let Some(c) = self.tier_clause(p) {
+                clauses.push(c);
+            }
+        }
+        Some(Tier {
+            id,
+            id_span,
+            name,
+            clauses,
+            span,
+        })
+    }
+
+    fn tier_clause(&mut self, pair: P<'_>) -> Option<TierClause> {
+        let span = Span::of(pair.as_span());
+        Some(match pair.as_rule() {
+            Rule::outcome_clause => TierClause::Outcome(outcome(children(pair).next()?)?, span),
+            Rule::approve_clause => TierClause::Approve(self.approvers(children(pair).next()?)?),
+            Rule::evidence_clause => {
+                let mut fields = Vec::new();
+                let mut otherwise = None;
+                for p in children(pair) {
+                    match p.as_rule() {
+                        Rule::name_list => fields = children(p).map(ident).collect(),
+                        Rule::otherwise => {
+                            let o = children(p).next()?;
+                            otherwise = Some((outcome(o.clone())?, Span::of(o.as_span())));
+                        }
+                        _ => self.internal(&p, "evidence part"),
+                    }
+                }
+                TierClause::Evidence {
+                    fields,
+                    otherwise,
+                    span,
+                }
+            }
+            Rule::timeout_clause => {
+                let mut it = children(pair);
+                let d = it.next()?;
+                let seconds = self.duration(d)?;
+                let action = children(it.next()?).next()?;
+                let then = match action.as_rule() {
+                    Rule::expire_escalate => Expiry::Escalate(ident(children(action).next()?)),
+                    Rule::expire_reject => Expiry::Reject,
+                    _ => Expiry::Block,
+                };
+                TierClause::Timeout {
+                    seconds,
+                    then,
+                    span,
+                }
+            }
+            Rule::forbid_clause => TierClause::Forbid(children(pair).map(ident).collect(), span),
+            Rule::distinct_clause => TierClause::Distinct(
+                children(pair)
+                    .map(|p| {
+                        let d = if p.as_str() == "people" {
+                            Distinct::People
+                        } else {
+                            Distinct::Roles
+                        };
+                        (d, Span::of(p.as_span()))
+                    })
+                    .collect(),
+                span,
+            ),
+            Rule::require_clause => {
+                let p = children(pair).next()?;
+                let r = if p.as_rule() == Rule::string {
+                    Requirement::Text(self.text(p))
+                } else {
+                    Requirement::Condition(self.expr(p)?)
+                };
+                TierClause::Require(r, span)
+            }
+            _ => {
+                self.internal(&pair, "tier clause");
+                return None;
+            }
+        })
+    }
+
+    fn approvers(&mut self, pair: P<'_>) -> Option<Approvers> {
+        let span = Span::of(pair.as_span());
+        let inner = children(pair).next()?;
+        Some(match inner.as_rule() {
+            Rule::approvers_count => {
+                let mut it = children(inner);
+                let n = self.integer(it.next()?)?;
+                let roles = children(it.next()?).map(ident).collect();
+                Approvers {
+                    kind: ApproverKind::Count(n),
+                    roles,
+                    span,
+                }
+            }
+            Rule::approvers_all => Approvers {
+                kind: ApproverKind::All,
+                roles: children(inner).map(ident).collect(),
+                span,
+            },
+            Rule::approvers_any => Approvers {
+                kind: ApproverKind::Any,
+                roles: children(inner).map(ident).collect(),
+                span,
+            },
+            _ => Approvers {
+                kind: ApproverKind::All,
+                roles: vec![ident(inner)],
+                span,
+            },
+        })
+    }
+
+    fn rule(&mut self, pair: P<'_>, span: Span) -> Option<Rule_> {
+        let mut it = children(pair);
+        let name = ident(it.next()?);
+        let mut description = None;
+        let mut when = None;
+        let mut unless = Vec::new();
+        let mut consequences = Vec::new();
+        let mut because = Vec::new();
+        for p in it {
+            match p.as_rule() {
+                Rule::string => description = Some(self.text(p)),
+                Rule::expr => when = self.expr(p),
+                Rule::unless => {
+                    if let Some(e) = self.expr(children(p).next()?) {
+                        unless.push(e);
+                    }
+                }
+                Rule::consequences => consequences = self.consequences(p),
+                Rule::because => because = children(p).map(ident).collect(),
+                _ => self.internal(&p, "rule part"),
+            }
+        }
+        Some(Rule_ {
+            name,
+            description,
+            when: when?,
+            unless,
+            consequences,
+            because,
+            span,
+        })
+    }
+
+    fn consequences(&mut self, pair: P<'_>) -> Vec<Consequence> {
+        let mut out = Vec::new();
+        for p in children(pair) {
+            let span = Span::of(p.as_span());
+            let c = match p.as_rule() {
+                Rule::set_tier => children(p)
+                    .next()
+                    .and_then(|n| self.integer(n))
+                    .map(|n| Consequence::Tier(n, span)),
+                Rule::at_least | Rule::raise_to => children(p)
+                    .next()
+                    .and_then(outcome)
+                    .map(|o| Consequence::AtLeast(o, span)),
+                Rule::add_evidence => children(p)
+                    .next()
+                    .map(|l| Consequence::Evidence(children(l).map(ident).collect(), span)),
+                Rule::add_approvers => children(p)
+                    .next()
+                    .and_then(|a| self.approvers(a))
+                    .map(Consequence::Approve),
+                _ => {
+                    self.internal(&p, "consequence");
+                    None
+                }
+            };
+            out.extend(c);
+        }
+        out
+    }
+
+    fn expr(&mut self, pair: P<'_>) -> Option<Expr> {
+        let span = Span::of(pair.as_span());
+        match pair.as_rule() {
+            Rule::expr | Rule::not_expr => self.expr(children(pair).next()?),
+            Rule::or_expr | Rule::and_expr => {
+                let is_or = pair.as_rule() == Rule::or_expr;
+                let mut parts: Vec<Expr> = Vec::new();
+                for p in children(pair) {
+                    parts.push(self.expr(p)?);
+                }
+                if parts.len() == 1 {
+                    return parts.pop();
+                }
+                let kind = if is_or {
+                    ExprKind::Or(parts)
+                } else {
+                    ExprKind::And(parts)
+                };
+                Some(Expr { kind, span })
+            }
+            Rule::negation => Some(Expr {
+                kind: ExprKind::Not(Box::new(self.expr(children(pair).next()?)?)),
+                span,
+            }),
+            Rule::predicate => {
+                let mut it = children(pair);
+                let attribute = ident(it.next()?);
+                let test = match it.next() {
+                    Some(t) => Some(self.test(t)?),
+                    None => None,
+                };
+                Some(Expr {
+                    kind: ExprKind::Predicate(Predicate { attribute, test }),
+                    span,
+                })
+            }
+            _ => {
+                self.internal(&pair, "expression");
+                None
+            }
+        }
+    }
+
+    fn test(&mut self, pair: P<'_>) -> Option<Test> {
+        let span = Span::of(pair.as_span());
+        let rule = pair.as_rule();
+        Some(match rule {
+            Rule::compare => {
+                let mut it = children(pair);
+                let op = match it.next()?.as_str() {
+                    "==" => CmpOp::Eq,
+                    "!=" => CmpOp::Ne,
+                    "<=" => CmpOp::Le,
+                    ">=" => CmpOp::Ge,
+                    "<" => CmpOp::Lt,
+                    _ => CmpOp::Gt,
+                };
+                let rhs = it.next()?;
+                let operand = if rhs.as_rule() == Rule::path {
+                    Operand::Name(ident(rhs))
+                } else {
+                    Operand::Literal(self.literal(rhs)?)
+                };
+                Test::Compare(op, operand)
+            }
+            Rule::in_list | Rule::not_in | Rule::contains_any | Rule::contains_all => {
+                let list = children(pair).next()?;
+                let mut items = Vec::new();
+                for p in children(list) {
+                    items.push(self.literal(p)?);
+                }
+                match rule {
+                    Rule::in_list => Test::In(items, span),
+                    Rule::not_in => Test::NotIn(items, span),
+                    Rule::contains_any => Test::ContainsAny(items, span),
+                    _ => Test::ContainsAll(items, span),
+                }
+            }
+            Rule::contains => Test::Contains(self.literal(children(pair).next()?)?),
+            Rule::matches => Test::Matches(self.text(children(pair).next()?)),
+            Rule::starts_with => Test::StartsWith(self.text(children(pair).next()?)),
+            Rule::ends_with => Test::EndsWith(self.text(children(pair).next()?)),
+            Rule::exists => Test::Exists,
+            Rule::missing => Test::Missing,
+            _ => {
+                self.internal(&pair, "test");
+                return None;
+            }
+        })
+    }
+
+    fn literal(&mut self, pair: P<'_>) -> Option<Literal> {
+        let span = Span::of(pair.as_span());
+        let value = match pair.as_rule() {
+            Rule::string => LiteralValue::String(self.text(pair).value),
+            Rule::number => LiteralValue::Number(self.number(pair)?),
+            Rule::duration => LiteralValue::Duration(self.duration(pair)?),
+            Rule::boolean => LiteralValue::Bool(pair.as_str() == "true"),
+            Rule::ident => LiteralValue::Name(pair.as_str().to_owned()),
+            _ => {
+                self.internal(&pair, "literal");
+                return None;
+            }
+        };
+        Some(Literal { value, span })
+    }
+
+    fn text(&mut self, pair: P<'_>) -> Text {
+        let span = Span::of(pair.as_span());
+        let raw = pair.as_str();
+        let body = raw
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(raw);
+        let mut value = String::with_capacity(body.len());
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                value.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('n') => value.push('\n'),
+                Some('t') => value.push('\t'),
+                Some('\\') => value.push('\\'),
+                Some('"') => value.push('"'),
+                other => {
+                    let shown = other.map(|c| c.to_string()).unwrap_or_default();
+                    self.errors.push(Diagnostic::new(
+                        Code::InvalidLiteral,
+                        &self.file,
+                        span,
+                        format!("unknown escape `\\{shown}` in string"),
+                        "this string",
+                        "the escapes are \\\" \\\\ \\n and \\t",
+                    ));
+                }
+            }
+        }
+        Text { value, span }
+    }
+
+    fn number(&mut self, pair: P<'_>) -> Option<Decimal> {
+        match Decimal::parse(pair.as_str()) {
+            Ok(d) if d.is_exact() => Some(d),
+            Ok(_) => {
+                self.literal_error(
+                    &pair,
+                    "more than 18 fractional digits",
+                    "write at most 18 digits after the point",
+                );
+                None
+            }
+            Err(e) => {
+                self.literal_error(
+                    &pair,
+                    &e.to_string(),
+                    "numbers are decimals up to 1e20 in magnitude",
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, pair: P<'_>) -> Option<i64> {
+        let d = parse_duration(pair.as_str());
+        if d.is_none() {
+            self.literal_error(
+                &pair,
+                "duration too large",
+                "durations are written like 30m, 24h or 7d",
+            );
+        }
+        d
+    }
+
+    fn integer(&mut self, pair: P<'_>) -> Option<u32> {
+        let n = pair.as_str().parse().ok();
+        if n.is_none() {
+            self.literal_error(
+                &pair,
+                "number too large",
+                "use a whole number below 4294967296",
+            );
+        }
+        n
+    }
+
+    fn literal_error(&mut self, pair: &P<'_>, what: &str, help: &str) {
+        self.errors.push(Diagnostic::new(
+            Code::InvalidLiteral,
+            &self.file,
+            Span::of(pair.as_span()),
+            format!("invalid literal `{}`: {what}", pair.as_str()),
+            what,
+            help,
+        ));
+    }
+}
+
+type Rule_ = super::ast::Rule;
+
+fn ident(pair: P<'_>) -> Ident {
+    Ident {
+        name: pair.as_str().to_owned(),
+        span: Span::of(pair.as_span()),
+    }
+}
+
+fn outcome(pair: P<'_>) -> Option<Outcome> {
+    Outcome::from_keyword(pair.as_str())
+}
+
+/// Human wording for grammar rules in "expected ..." messages.
+fn describe(rule: &Rule) -> String {
+    let s = match rule {
+        Rule::EOI => "end of file",
+        Rule::header => "`policy \"name\" version \"v\"`",
+        Rule::schema => "`schema { ... }`",
+        Rule::evidence_decl => "`evidence { ... }`",
+        Rule::role_decl => "`role`",
+        Rule::reason_decl => "`reason`",
+        Rule::tier_decl => "`tier`",
+        Rule::rule_decl => "`rule`",
+        Rule::default_decl => "`default`",
+        Rule::ident | Rule::name => "a name",
+        Rule::path => "an attribute path like `action.amount`",
+        Rule::attr => "an attribute path",
+        Rule::reason_code => "a reason code in UPPER_SNAKE_CASE",
+        Rule::string => "a string in double quotes",
+        Rule::integer => "a whole number",
+        Rule::number => "a number",
+        Rule::duration => "a duration like `24h`",
+        Rule::boolean => "`true` or `false`",
+        Rule::combine => "`combine strictest` or `combine first-match`",
+        Rule::combine_mode => "`strictest` or `first-match`",
+        Rule::description => "`description \"...\"`",
+        Rule::attribute => "an attribute declaration like `action.amount: number`",
+        Rule::optional => "`?`",
+        Rule::type_expr | Rule::scalar_type => {
+            "a type (bool, number, string, duration, timestamp, enum { .. }, set of ..)"
+        }
+        Rule::outcome => "an outcome (auto, queue, explicit, dual, block)",
+        Rule::outcome_clause => "`outcome`",
+        Rule::approve_clause => "`approve`",
+        Rule::evidence_clause => "`evidence`",
+        Rule::timeout_clause => "`timeout`",
+        Rule::forbid_clause => "`forbid approval by`",
+        Rule::distinct_clause => "`distinct`",
+        Rule::require_clause => "`require`",
+        Rule::otherwise => "`otherwise queue`",
+        Rule::expiry_action => "`reject`, `block` or `escalate to ROLE`",
+        Rule::distinct_item => "`people` or `roles`",
+        Rule::role_limit => "`limit`",
+        Rule::role_escalate => "`escalate to ROLE`",
+        Rule::limit_op => "`<=` or `<`",
+        Rule::unless => "`unless`",
+        Rule::because => "`because`",
+        Rule::consequences => "a consequence (tier N, at least X, evidence .., approve ..)",
+        Rule::cmp_op => "a comparison operator",
+        Rule::list => "a list like `[a, b]`",
+        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::predicate => {
+            "a condition"
+        }
+        Rule::compare => "a comparison",
+        Rule::in_list => "`in [..]`",
+        Rule::not_in => "`not in [..]`",
+        Rule::contains | Rule::contains_any | Rule::contains_all => "`contains`",
+        Rule::matches => "`matches`",
+        Rule::starts_with => "`starts_with`",
+        Rule::ends_with => "`ends_with`",
+        Rule::exists => "`exists`",
+        Rule::missing => "`missing`",
+        other => {
+            let name = format!("{other:?}");
+            return match name.strip_prefix("k_") {
+                Some(kw) => format!("`{}`", kw),
+                None => name.replace('_', " "),
+            };
+        }
+    };
+    s.to_owned()
+}
+
+fn syntax_error(source: &Arc<SourceFile>, error: pest::error::Error<Rule>) -> Diagnostic {
+    let (start, end) = match error.location {
+        pest::error::InputLocation::Pos(p) => (p, p),
+        pest::error::InputLocation::Span((s, e)) => (s, e),
+    };
+    let rest = source.text.get(start..).unwrap_or("");
+    let found: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .take(24)
+        .collect();
+    let end = if end == start {
+        start
+            + found
+                .len()
+                .max(usize::from(!rest.is_empty()).min(rest.len()))
+    } else {
+        end
+    };
+    let expected = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<String> = positives.iter().map(describe).collect();
+            names.sort();
+            names.dedup();
+            match names.len() {
+                0 => String::new(),
+                1 => names.swap_remove(0),
+                _ => {
+                    let last = names.pop().unwrap_or_default();
+                    format!("{} or {}", names.join(", "), last)
+                }
+            }
+        }
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let found_text = if found.is_empty() {
+        "end of file".to_owned()
+    } else {
+        format!("`{found}`")
+    };
+    let message = if expected.is_empty() {
+        format!("unexpected {found_text}")
+    } else {
+        format!("expected {expected}, found {found_text}")
+    };
+    Diagnostic::new(
+        Code::Syntax,
+        source,
+        Span { start, end },
+        message,
+        if expected.is_empty() {
+            "unexpected here".to_owned()
+        } else {
+            format!("expected {expected}")
+        },
+        syntax_help(&expected),
+    )
+}
+
+fn syntax_help(expected: &str) -> String {
+    if expected.contains("a condition") || expected.contains("comparison") {
+        "conditions look like `action.amount > 1000 and action.type in [send, delete]`".to_owned()
+    } else if expected.contains("consequence") {
+        "a rule reads `rule NAME when CONDITION then tier N because REASON`".to_owned()
+    } else if expected.contains("reason code") {
+        "reason codes are UPPER_SNAKE_CASE, declared with `reason CODE \"message\"`".to_owned()
+    } else {
+        "see docs/language.md for the syntax of each declaration".to_owned()
+    }
+}
