@@ -309,9 +309,7 @@ impl miette::Diagnostic for Rendered {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        if self.source.is_none() {
-            return None;
-        }
+        self.source.as_ref()?;
         Some(Box::new(self.diagnostic.labels.iter().enumerate().map(
             |(i, l)| {
                 if i == 0 {

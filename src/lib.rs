@@ -37,6 +37,7 @@
 //! assert_eq!(small.outcome, Outcome::Auto);
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod check;
 pub mod cli;

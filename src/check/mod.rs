@@ -694,6 +694,7 @@ impl Checker {
                 }
                 TierClause::Timeout {
                     seconds,
+                    written,
                     then,
                     span,
                 } => {
@@ -715,6 +716,7 @@ impl Checker {
                     if let Some(expiry) = expiry {
                         timeout = Some(Timeout {
                             seconds: *seconds,
+                            written: written.clone(),
                             expiry,
                         });
                     }

@@ -198,6 +198,8 @@ pub struct ApproverGroup {
 pub struct Timeout {
     /// Seconds after the decision.
     pub seconds: i64,
+    /// As written, e.g. `24h`.
+    pub written: String,
     /// What expiry does.
     pub expiry: ExpiryAction,
 }

@@ -1,5 +1,108 @@
-//! CLI
-/// Entry point.
+//! The `gatehouse` command line: one file per subcommand, each a function
+//! from its parsed arguments to an exit code, so tests run them in-process.
+
+mod check;
+mod eval;
+mod explain;
+mod input;
+
+use std::io::{BufRead, Write};
+
+use clap::{Parser, Subcommand};
+
+pub use check::CheckArgs;
+pub use eval::EvalArgs;
+pub use explain::explain;
+
+/// Exit codes shared by every subcommand (README, "Exit codes").
+pub mod exit {
+    /// Success: the policy checked clean, or a decision was made.
+    pub const OK: u8 = 0;
+    /// `check` found errors.
+    pub const FINDINGS: u8 = 1;
+    /// The command could not run as asked: usage error, or the policy does
+    /// not compile.
+    pub const POLICY: u8 = 2;
+    /// The input could not be read or does not match the schema (the decision
+    /// printed is `block` with INVALID_INPUT).
+    pub const INPUT: u8 = 3;
+}
+
+/// Decide how much human oversight an AI agent's action needs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Decide how much human oversight an AI agent's action needs: auto, queue, explicit, dual or block.",
+    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n\nExit codes: 0 ok, 1 check found errors, 2 usage error or the policy does not compile, 3 invalid input."
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse, resolve and type-check policy sets; report every problem.
+    Check(CheckArgs),
+    /// Decide for one action (or a stream of actions) against a policy set.
+    Eval(EvalArgs),
+}
+
+/// Standard streams, injectable for tests.
+pub struct Io<'a> {
+    /// Input for `-` / no INPUT.
+    pub stdin: &'a mut dyn BufRead,
+    /// Normal output.
+    pub stdout: &'a mut dyn Write,
+    /// Diagnostics and errors.
+    pub stderr: &'a mut dyn Write,
+    /// Whether to color diagnostics.
+    pub color: bool,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
+    match cli.command {
+        Command::Check(args) => check::run(&args, io),
+        Command::Eval(args) => eval::run(&args, io),
+    }
+}
+
+/// The binary's entry point: parses `std::env::args` and runs.
 pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    use std::io::IsTerminal;
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors.
+            let code = if e.use_stderr() {
+                exit::POLICY
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return std::process::ExitCode::from(code);
+        }
+    };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let stdin = std::io::stdin();
+    let mut stdin = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut stdout = std::io::BufWriter::new(stdout.lock());
+    let stderr = std::io::stderr();
+    let mut stderr = stderr.lock();
+    let code = run(
+        cli,
+        &mut Io {
+            stdin: &mut stdin,
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+            color,
+        },
+    );
+    let _ = stdout.flush();
+    std::process::ExitCode::from(code)
 }

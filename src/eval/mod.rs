@@ -29,7 +29,7 @@ pub use decision::*;
 use crate::check::{ApproverGroup as Group, Effect, ExpiryAction, PolicySet, builtin};
 use crate::compile::Program;
 use crate::syntax::ast::CombineMode;
-use crate::values::{Timestamp, format_duration};
+use crate::values::Timestamp;
 use decode::{Decoded, Slot};
 
 /// Options for one evaluation.
@@ -312,7 +312,7 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
             });
             if let Some(t) = tier {
                 decision.timeout = t.timeout.as_ref().map(|to| TimeoutInfo {
-                    after: format_duration(to.seconds),
+                    after: to.written.clone(),
                     seconds: to.seconds,
                     expires_at: options.now.map(|n| n.plus_seconds(to.seconds).to_string()),
                     on_expiry: match to.expiry {

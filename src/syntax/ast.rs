@@ -236,6 +236,8 @@ pub enum TierClause {
     Timeout {
         /// Seconds.
         seconds: i64,
+        /// As written, e.g. `24h`.
+        written: String,
         /// What expiry does.
         then: Expiry,
         /// The clause.

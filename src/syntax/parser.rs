@@ -274,6 +274,7 @@ impl Ctx {
             Rule::timeout_clause => {
                 let mut it = children(pair);
                 let d = it.next()?;
+                let written = d.as_str().to_owned();
                 let seconds = self.duration(d)?;
                 let action = children(it.next()?).next()?;
                 let then = match action.as_rule() {
@@ -283,6 +284,7 @@ impl Ctx {
                 };
                 TierClause::Timeout {
                     seconds,
+                    written,
                     then,
                     span,
                 }
@@ -413,7 +415,7 @@ impl Ctx {
     }
 
     fn expr(&mut self, pair: P<'_>) -> Option<Expr> {
-        let span = Span::of(pair.as_span());
+        let span = tight_span(&pair);
         match pair.as_rule() {
             Rule::expr | Rule::not_expr => self.expr(children(pair).next()?),
             Rule::or_expr | Rule::and_expr => {
@@ -613,6 +615,20 @@ impl Ctx {
 }
 
 type Rule_ = super::ast::Rule;
+
+/// A pair's span without the whitespace and comments pest may include
+/// after its last token: from its start to the end of its last descendant.
+fn tight_span(pair: &P<'_>) -> Span {
+    let start = pair.as_span().start();
+    let end = pair
+        .clone()
+        .into_inner()
+        .flatten()
+        .map(|p| p.as_span().end())
+        .max()
+        .unwrap_or_else(|| pair.as_span().end());
+    Span { start, end }
+}
 
 fn ident(pair: P<'_>) -> Ident {
     Ident {

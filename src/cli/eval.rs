@@ -1,0 +1,227 @@
+//! `gatehouse eval`: decide for one action, or for a stream of JSON lines.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::input::{self, Syntax};
+use super::{Io, exit};
+use crate::Policy;
+use crate::diagnostic::render_one;
+use crate::eval::{Decision, EvalOptions, InputError};
+use crate::values::Timestamp;
+
+/// Arguments of `gatehouse eval`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n\nExit codes: 0 decided, 2 usage error or the policy does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT is still printed). With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block."
+)]
+pub struct EvalArgs {
+    /// A `.gate` file or a directory holding one policy set.
+    #[arg(long, short, env = "GATEHOUSE_POLICY", default_value = ".")]
+    pub policy: PathBuf,
+    /// The action: a JSON or YAML file; `-` or nothing reads stdin.
+    pub input: Option<PathBuf>,
+    /// Read one JSON action per line and print one decision per line, in order.
+    #[arg(long)]
+    pub jsonl: bool,
+    /// Print a short account for a reviewer instead of JSON.
+    #[arg(long)]
+    pub explain: bool,
+    /// Reject input fields the schema does not declare.
+    #[arg(long)]
+    pub strict: bool,
+    /// The current time (RFC 3339), to compute when a pending approval expires.
+    #[arg(long, value_parser = parse_now)]
+    pub now: Option<Timestamp>,
+    /// Print JSON on one line (the default for --jsonl).
+    #[arg(long)]
+    pub compact: bool,
+    /// Exit with 10 + the outcome's rank (auto 10 .. block 14) instead of 0.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+fn parse_now(s: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(s)
+        .ok_or_else(|| format!("`{s}` is not an RFC 3339 timestamp like 2026-11-22T18:00:00Z"))
+}
+
+pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
+    let policy = match Policy::load(&args.policy) {
+        Ok(p) => p,
+        Err(diags) => {
+            for d in diags.iter() {
+                let _ = write!(io.stderr, "{}", render_one(d, io.color));
+            }
+            let _ = writeln!(
+                io.stderr,
+                "error: the policy at `{}` does not compile ({} error{})",
+                args.policy.display(),
+                diags.error_count(),
+                if diags.error_count() == 1 { "" } else { "s" }
+            );
+            return exit::POLICY;
+        }
+    };
+    let options = EvalOptions {
+        now: args.now,
+        strict: args.strict,
+    };
+    if args.jsonl {
+        return run_jsonl(args, &policy, &options, io);
+    }
+    let (text, syntax) = match read_input(args, io) {
+        Ok(t) => t,
+        Err(message) => {
+            let _ = writeln!(io.stderr, "error: {message}");
+            return exit::INPUT;
+        }
+    };
+    let decision = match input::parse(&text, syntax) {
+        Ok(doc) => policy.evaluate_with(&doc, &options),
+        Err(e) => policy.invalid_input(vec![e]),
+    };
+    if emit(args, io, &decision, !args.compact).is_err() {
+        return exit::INPUT;
+    }
+    code_for(args, &decision)
+}
+
+fn run_jsonl(args: &EvalArgs, policy: &Policy, options: &EvalOptions, io: &mut Io<'_>) -> u8 {
+    let mut file_reader;
+    let reader: &mut dyn BufRead = match &args.input {
+        Some(p) if p.as_os_str() != "-" => match std::fs::File::open(p) {
+            Ok(f) => {
+                file_reader = std::io::BufReader::new(f);
+                &mut file_reader
+            }
+            Err(e) => {
+                let _ = writeln!(io.stderr, "error: cannot read `{}`: {e}", p.display());
+                return exit::INPUT;
+            }
+        },
+        _ => {
+            // stdin is read through `io`; move it out of the way below
+            return run_jsonl_from(args, policy, options, None, io);
+        }
+    };
+    run_jsonl_from(args, policy, options, Some(reader), io)
+}
+
+/// Reads lines from `reader`, or from `io.stdin` when `None`.
+fn run_jsonl_from(
+    args: &EvalArgs,
+    policy: &Policy,
+    options: &EvalOptions,
+    mut reader: Option<&mut dyn BufRead>,
+    io: &mut Io<'_>,
+) -> u8 {
+    let mut any_invalid = false;
+    let mut last: Option<Decision> = None;
+    let mut buf = Vec::new();
+    let mut line_no = 0;
+    loop {
+        buf.clear();
+        let read = match reader.as_mut() {
+            Some(r) => r.read_until(b'\n', &mut buf),
+            None => io.stdin.read_until(b'\n', &mut buf),
+        };
+        match read {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = writeln!(io.stderr, "error: cannot read input: {e}");
+                return exit::INPUT;
+            }
+        }
+        line_no += 1;
+        let decision = match std::str::from_utf8(&buf) {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => match input::parse(line, Syntax::Json) {
+                Ok(doc) => policy.evaluate_with(&doc, options),
+                Err(e) => policy.invalid_input(vec![InputError {
+                    path: e.path,
+                    message: format!("line {line_no}: {}", e.message),
+                }]),
+            },
+            Err(e) => policy.invalid_input(vec![InputError {
+                path: "$".into(),
+                message: format!(
+                    "line {line_no}: not UTF-8 text (invalid byte at {})",
+                    e.valid_up_to()
+                ),
+            }]),
+        };
+        any_invalid |= !decision.input_errors.is_empty();
+        if emit(args, io, &decision, false).is_err() {
+            return exit::INPUT;
+        }
+        last = Some(decision);
+    }
+    if any_invalid {
+        return exit::INPUT;
+    }
+    match (&last, args.exit_code) {
+        (Some(d), true) => code_for(args, d),
+        _ => exit::OK,
+    }
+}
+
+fn read_input(args: &EvalArgs, io: &mut Io<'_>) -> Result<(String, Syntax), String> {
+    match &args.input {
+        Some(p) if p.as_os_str() != "-" => {
+            let bytes =
+                std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "`{}` is not UTF-8 text (invalid byte at {})",
+                    p.display(),
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            Ok((text, Syntax::of_path(p)))
+        }
+        _ => {
+            let mut bytes = Vec::new();
+            io.stdin
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "stdin is not UTF-8 text (invalid byte at {})",
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
+            Ok((text, Syntax::Detect))
+        }
+    }
+}
+
+fn emit(args: &EvalArgs, io: &mut Io<'_>, d: &Decision, pretty: bool) -> std::io::Result<()> {
+    if args.explain {
+        write!(io.stdout, "{}", super::explain(d))?;
+        if args.jsonl {
+            writeln!(io.stdout)?;
+        }
+        return Ok(());
+    }
+    let text = if pretty {
+        serde_json::to_string_pretty(d)
+    } else {
+        serde_json::to_string(d)
+    }
+    .map_err(std::io::Error::other)?;
+    writeln!(io.stdout, "{text}")
+}
+
+fn code_for(args: &EvalArgs, d: &Decision) -> u8 {
+    if !d.input_errors.is_empty() {
+        return exit::INPUT;
+    }
+    if args.exit_code {
+        return 10 + d.outcome as u8;
+    }
+    exit::OK
+}

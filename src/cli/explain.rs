@@ -1,0 +1,150 @@
+//! `--explain`: the decision as a short account a reviewer can read.
+
+use std::fmt::Write as _;
+
+use crate::eval::{Decision, Outcome};
+
+/// Renders a decision for a human reviewer: the outcome, why, who must
+/// approve, what evidence is missing, when it expires, what must hold.
+pub fn explain(d: &Decision) -> String {
+    let mut s = String::new();
+    let headline = match d.outcome {
+        Outcome::Auto => "AUTO: may execute now (logged for audit)",
+        Outcome::Queue => "QUEUE: hold for review; batch approval allowed",
+        Outcome::Explicit => "EXPLICIT: one authorized person must approve, with a reason",
+        Outcome::Dual => "DUAL: two distinct authorized people must approve",
+        Outcome::Block => "BLOCK: must not execute through this path",
+    };
+    let _ = writeln!(s, "{headline}");
+    if let Some(t) = &d.tier {
+        let _ = writeln!(s, "tier {} \"{}\"", t.id, t.name);
+    }
+    let _ = writeln!(
+        s,
+        "policy {} {} ({})",
+        d.policy.name, d.policy.version, d.policy.digest
+    );
+
+    let _ = writeln!(s, "\nwhy:");
+    if d.reasons.is_empty() {
+        let _ = writeln!(s, "  (no reason codes)");
+    }
+    for r in &d.reasons {
+        let by = match &r.rule {
+            Some(rule) => {
+                let m = d.rules.iter().find(|m| &m.name == rule);
+                match m {
+                    Some(m) if m.determining => {
+                        format!(" [rule {} at {}, determining]", m.name, m.location)
+                    }
+                    Some(m) => format!(" [rule {} at {}]", m.name, m.location),
+                    None => format!(" [rule {rule}]"),
+                }
+            }
+            None => String::new(),
+        };
+        let _ = writeln!(s, "  - {}: {}{by}", r.code, r.message);
+    }
+    for e in &d.input_errors {
+        let _ = writeln!(s, "  - input {}: {}", e.path, e.message);
+    }
+
+    if let Some(a) = &d.approvals {
+        let mut constraints = Vec::new();
+        if a.distinct_people {
+            constraints.push("distinct people");
+        }
+        if a.distinct_roles {
+            constraints.push("distinct roles");
+        }
+        let extra = if constraints.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", constraints.join(", "))
+        };
+        let _ = writeln!(
+            s,
+            "\nwho must approve ({} approval{}{extra}):",
+            a.count,
+            if a.count == 1 { "" } else { "s" }
+        );
+        if a.groups.is_empty() {
+            let _ = writeln!(s, "  - any authorized reviewer");
+        }
+        for g in &a.groups {
+            let roles: Vec<String> = g
+                .roles
+                .iter()
+                .map(|r| {
+                    let mut t = r.name.clone();
+                    if let Some(l) = &r.limit {
+                        t.push_str(&format!(" (limit {l})"));
+                    }
+                    if let Some(f) = &r.escalated_from {
+                        t.push_str(&format!(" (escalated from {f}, whose limit is exceeded)"));
+                    }
+                    t
+                })
+                .collect();
+            let _ = writeln!(s, "  - {} of: {}", g.count, roles.join(" or "));
+        }
+        let forbidden: Vec<String> = a
+            .forbidden_approvers
+            .iter()
+            .map(|f| match &f.identity {
+                Some(id) => format!("{id} ({})", f.attribute),
+                None => format!("whoever {} names (absent here)", f.attribute),
+            })
+            .collect();
+        if !forbidden.is_empty() {
+            let _ = writeln!(s, "  may not approve: {}", forbidden.join(", "));
+        }
+    }
+
+    if !d.evidence.required.is_empty() {
+        if d.evidence.missing.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nevidence: all present ({})",
+                d.evidence.required.join(", ")
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "\nevidence missing: {} (required: {})",
+                d.evidence.missing.join(", "),
+                d.evidence.required.join(", ")
+            );
+        }
+    }
+
+    if let Some(t) = &d.timeout {
+        let at = t
+            .expires_at
+            .as_ref()
+            .map(|e| format!(" (at {e})"))
+            .unwrap_or_default();
+        let then = match &t.on_expiry.role {
+            Some(r) => format!("escalate to {r}"),
+            None => t.on_expiry.action.clone(),
+        };
+        let _ = writeln!(
+            s,
+            "\nexpires: {} after the request{at}, then {then}",
+            t.after
+        );
+    }
+
+    if !d.conditions.is_empty() {
+        let _ = writeln!(s, "\nbefore executing:");
+        for c in &d.conditions {
+            let status = match c.holds {
+                Some(true) => "holds now",
+                Some(false) => "does NOT hold now",
+                None => "to be confirmed by a person",
+            };
+            let _ = writeln!(s, "  - {}: {status}", c.condition);
+        }
+    }
+    s
+}
