@@ -423,3 +423,6 @@ fn identities(set: &PolicySet, attr: usize, slots: &[Slot<'_>]) -> Vec<Forbidden
         }],
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,4 +3,84 @@
 pub mod ast;
 mod parser;
 
-pub use parser::parse;
+use std::sync::Arc;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::source::{SourceFile, Span};
+
+/// Deepest nesting of parentheses (and of `not`s in a row) accepted. pest
+/// parses recursively, so unbounded nesting would exhaust the stack; real
+/// conditions stay far below this.
+pub const MAX_NESTING: usize = 32;
+
+/// Parses one file into its syntax tree, or reports why it cannot.
+pub fn parse(source: &Arc<SourceFile>) -> Result<ast::File, Diagnostics> {
+    check_nesting(source)?;
+    parser::parse(source)
+}
+
+/// Refuses text nested deeper than [`MAX_NESTING`] before pest sees it.
+fn check_nesting(source: &Arc<SourceFile>) -> Result<(), Diagnostic> {
+    let text = source.text.as_bytes();
+    let mut depth = 0usize;
+    let mut nots = 0usize;
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        match b {
+            b'"' => {
+                // skip the string, honouring escapes
+                i += 1;
+                while let Some(&c) = text.get(i) {
+                    if c == b'\\' {
+                        i += 1;
+                    } else if c == b'"' || c == b'\n' {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while text.get(i).is_some_and(|c| *c != b'\n') {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                depth += 1;
+                nots = 0;
+            }
+            b')' => depth = depth.saturating_sub(1),
+            b'n' if text.get(i..i + 3) == Some(b"not")
+                && !text
+                    .get(i + 3)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                && !(i > 0
+                    && text.get(i - 1).is_some_and(|c| {
+                        c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.'
+                    })) =>
+            {
+                nots += 1;
+                i += 2;
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => nots = 0,
+        }
+        if depth + nots > MAX_NESTING {
+            return Err(Diagnostic::new(
+                Code::Syntax,
+                source,
+                Span {
+                    start: i,
+                    end: i + 1,
+                },
+                format!("conditions nested more than {MAX_NESTING} levels deep"),
+                "too deep",
+                "split the condition into several rules, or use `in [..]` and `and`/`or` lists instead of nesting",
+            ));
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
