@@ -1,0 +1,229 @@
+//! End-to-end tests of the `gatehouse` binary: exit codes, and snapshots of
+//! what a user sees.
+
+use assert_cmd::Command;
+
+const POLICY: &str = "tests/fixtures/cli/refunds";
+
+fn gatehouse() -> Command {
+    let mut cmd = Command::cargo_bin("gatehouse").expect("binary");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("GATEHOUSE_POLICY")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = gatehouse().args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_ok_set() {
+    let (code, out, _) = run(&["check", POLICY]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn check_reports_every_error_of_a_broken_set_and_exits_1() {
+    let (code, out, _) = run(&["check", "tests/fixtures/cli/broken"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("E0202")
+            && out.contains("E0201")
+            && out.contains("E0205")
+            && out.contains("E0204")
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn check_finds_every_set_under_a_directory() {
+    let (code, out, _) = run(&["check", "tests/fixtures/cli"]);
+    assert_eq!(code, 1, "one of the two sets is broken");
+    assert!(out.contains("ok: tests/fixtures/cli/refunds"));
+    assert!(out.contains("failed: tests/fixtures/cli/broken"));
+    assert!(out.contains("checked 2 policy sets"));
+}
+
+#[test]
+fn check_json_format() {
+    let (code, out, _) = run(&["check", "--format", "json", "tests/fixtures/cli/broken"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let diags = doc["sets"][0]["diagnostics"]
+        .as_array()
+        .expect("diagnostics");
+    let first = &diags[0];
+    assert_eq!(first["code"], "E0202");
+    assert_eq!(first["file"], "tests/fixtures/cli/broken/main.gate");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(4), Some(41))
+    );
+}
+
+#[test]
+fn check_missing_path_is_an_error() {
+    let (code, out, _) = run(&["check", "no/such/dir"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("E0001"));
+}
+
+#[test]
+fn eval_prints_the_decision_json() {
+    let (code, out, _) = run(&[
+        "eval",
+        "--policy",
+        POLICY,
+        "--now",
+        "2026-11-22T09:00:00Z",
+        "tests/fixtures/cli/refund-large.json",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn eval_explain_reads_like_a_review_request() {
+    let (code, out, _) = run(&[
+        "eval",
+        "-p",
+        POLICY,
+        "--explain",
+        "tests/fixtures/cli/refund-huge.yaml",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("finance_director (escalated from support_lead"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn eval_reads_stdin() {
+    let out = gatehouse()
+        .args(["eval", "-p", POLICY])
+        .write_stdin("action: {type: read}\nrequester: {id: a}\n")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(d["outcome"], "auto");
+}
+
+#[test]
+fn eval_invalid_input_prints_block_and_exits_3() {
+    let (code, out, _) = run(&["eval", "-p", POLICY, "tests/fixtures/cli/invalid.json"]);
+    assert_eq!(code, 3);
+    let d: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(d["outcome"], "block");
+    assert_eq!(d["reasons"][0]["code"], "INVALID_INPUT");
+    let paths: Vec<&str> = d["input_errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["$.action.amount", "$.requester.id"]);
+}
+
+#[test]
+fn eval_malformed_json_is_invalid_input() {
+    let out = gatehouse()
+        .args(["eval", "-p", POLICY])
+        .write_stdin("{\"action\": ")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(d["outcome"], "block");
+    assert!(
+        d["input_errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("malformed JSON")
+    );
+}
+
+#[test]
+fn eval_policy_that_does_not_compile_exits_2() {
+    let (code, out, err) = run(&[
+        "eval",
+        "-p",
+        "tests/fixtures/cli/broken",
+        "tests/fixtures/cli/refund-large.json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("does not compile"));
+}
+
+#[test]
+fn eval_jsonl_gives_one_decision_per_line_in_order() {
+    let (code, out, _) = run(&[
+        "eval",
+        "-p",
+        POLICY,
+        "--jsonl",
+        "tests/fixtures/cli/batch.jsonl",
+    ]);
+    assert_eq!(code, 3, "one line is not JSON");
+    let outcomes: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json line")["outcome"].to_string()
+        })
+        .collect();
+    assert_eq!(outcomes, ["\"auto\"", "\"block\"", "\"block\""]);
+    assert!(out.lines().nth(2).unwrap_or("").contains("line 4"));
+}
+
+#[test]
+fn eval_exit_code_reflects_the_outcome() {
+    let out = gatehouse()
+        .args(["eval", "-p", POLICY, "--exit-code"])
+        .write_stdin(r#"{"action":{"type":"read"},"requester":{"id":"a"}}"#)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(10));
+    let (code, _, _) = run(&[
+        "eval",
+        "-p",
+        POLICY,
+        "--exit-code",
+        "tests/fixtures/cli/refund-large.json",
+    ]);
+    assert_eq!(code, 12);
+}
+
+#[test]
+fn eval_strict_rejects_unknown_fields() {
+    let out = gatehouse()
+        .args(["eval", "-p", POLICY, "--strict"])
+        .write_stdin(r#"{"action":{"type":"read","colour":"red"},"requester":{"id":"a"}}"#)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(d["input_errors"][0]["path"], "$.action.colour");
+}
+
+#[test]
+fn help_shows_examples_for_every_command() {
+    for cmd in [
+        vec!["--help"],
+        vec!["check", "--help"],
+        vec!["eval", "--help"],
+    ] {
+        let (code, out, _) = run(&cmd);
+        assert_eq!(code, 0);
+        assert!(out.contains("Examples:"), "{cmd:?}");
+    }
+    let (code, _, err) = run(&["eval", "--no-such-flag"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--no-such-flag"));
+}
