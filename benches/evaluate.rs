@@ -25,7 +25,10 @@ fn samples(dir: &Path) -> Vec<(String, String, serde_json::Value)> {
         if p.extension().is_some_and(|e| e == "json") {
             if let Ok(text) = std::fs::read_to_string(&p) {
                 if let Ok(v) = serde_json::from_str(&text) {
-                    let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                    let name = p
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
                     out.push((name, text, v));
                 }
             }
@@ -36,8 +39,16 @@ fn samples(dir: &Path) -> Vec<(String, String, serde_json::Value)> {
 
 fn benches(c: &mut Criterion) {
     let sets = [
-        ("ai-agent-actions", root().join("policies/ai-agent-actions"), root().join("examples/actions")),
-        ("simple-router", root().join("policies/simple-router"), root().join("examples/router")),
+        (
+            "ai-agent-actions",
+            root().join("policies/ai-agent-actions"),
+            root().join("examples/actions"),
+        ),
+        (
+            "simple-router",
+            root().join("policies/simple-router"),
+            root().join("examples/router"),
+        ),
     ];
     for (name, policy_dir, sample_dir) in sets {
         let Ok(policy) = Policy::load(&policy_dir) else {
@@ -62,7 +73,8 @@ fn benches(c: &mut Criterion) {
         group.bench_function("json-text (all samples)", |b| {
             b.iter(|| {
                 for (_, text, _) in &inputs {
-                    let v: serde_json::Value = serde_json::from_str(black_box(text)).unwrap_or_default();
+                    let v: serde_json::Value =
+                        serde_json::from_str(black_box(text)).unwrap_or_default();
                     black_box(policy.evaluate(&v));
                 }
             })
