@@ -357,7 +357,7 @@ pub mod builtin {
         ),
         (
             "APPROVER_LIMIT_EXCEEDED",
-            "the amount exceeds the approval limit of every eligible role",
+            "no eligible role's approval limit covers this action",
         ),
         (
             "APPROVER_ESCALATED",

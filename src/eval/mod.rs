@@ -256,7 +256,7 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
                             escalated_from: from,
                         });
                     }
-                    None => exhausted.push(role_name(set, *role).to_owned()),
+                    None => exhausted.push(exhausted_text(program, *role, slots)),
                 }
             }
             if roles.is_empty() && !g.roles.is_empty() {
@@ -370,7 +370,8 @@ fn role_name(set: &PolicySet, id: usize) -> &str {
 }
 
 /// The role that can approve this action: the role itself if within its
-/// limit, else the first role up its escalation chain that is. Returns the
+/// limit, else the first role up its escalation chain that is. A role whose
+/// limit attribute is absent from the input is never within its limit. Returns the
 /// role and, when escalated, the name of the role it replaces.
 fn eligible_role(
     program: &Program,
@@ -384,9 +385,11 @@ fn eligible_role(
         let def = set.roles.get(at)?;
         let within = match &def.limit {
             None => true,
+            // Fail closed: an absent amount cannot be checked against a
+            // limit, so it counts as above it.
             Some(limit) => match slots.get(limit.attribute) {
                 Some(Slot::Number(v)) => limit.allows(*v),
-                _ => true,
+                _ => false,
             },
         };
         if within {
@@ -396,6 +399,25 @@ fn eligible_role(
         at = def.escalate?;
     }
     None
+}
+
+/// `role (limit action.amount <= 10000)`, or why the limit cannot be checked.
+fn exhausted_text(program: &Program, role: usize, slots: &[Slot<'_>]) -> String {
+    let set = &program.set;
+    let name = role_name(set, role);
+    let absent = set
+        .roles
+        .get(role)
+        .and_then(|r| r.limit.as_ref())
+        .is_some_and(|l| !matches!(slots.get(l.attribute), Some(Slot::Number(_))));
+    match program.limit_text.get(role).cloned().flatten() {
+        Some(limit) if absent => {
+            let attr = limit.split(' ').next().unwrap_or_default().to_owned();
+            format!("{name} (limit {limit}, but `{attr}` is absent)")
+        }
+        Some(limit) => format!("{name} (limit {limit})"),
+        None => name.to_owned(),
+    }
 }
 
 /// Identities named by an attribute (a string, or each string of a set).

@@ -379,3 +379,32 @@ fn decisions_are_deterministic_and_carry_the_policy_digest() {
     assert!(p.evaluate(&i).policy.digest.starts_with("sha256:"));
     assert_eq!(p.evaluate(&i).policy.digest.len(), "sha256:".len() + 64);
 }
+
+#[test]
+fn an_absent_amount_never_passes_a_role_limit() {
+    let p = policy("strictest", RULES);
+    let d = p.evaluate(&input(
+        json!({"action": {"type": "update"}, "evidence": {"impact_estimate": "i"}}),
+    ));
+    assert_eq!(
+        d.outcome,
+        Outcome::Auto,
+        "no rule routes this to a limited role"
+    );
+    let p = policy(
+        "strictest",
+        "rule r when action.type == update then tier 3 because BIG\ndefault tier 0",
+    );
+    let d = p.evaluate(&input(json!({"evidence": {"impact_estimate": "i"}})));
+    assert_eq!(d.outcome, Outcome::Block);
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == "APPROVER_LIMIT_EXCEEDED")
+        .expect("reason");
+    assert!(
+        r.message.contains("`action.amount` is absent"),
+        "{}",
+        r.message
+    );
+}
