@@ -4,6 +4,8 @@
 
 mod expr;
 pub mod model;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -1058,19 +1060,4 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev.last().copied().unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggestions_pick_the_nearest_name() {
-        let known: Vec<String> = vec!["action.amount".into(), "action.type".into()];
-        assert_eq!(
-            did_you_mean("action.amout", known.iter()),
-            Some("action.amount")
-        );
-        assert_eq!(did_you_mean("requester.id", known.iter()), None);
-    }
 }
