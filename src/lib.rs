@@ -38,6 +38,16 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Fail closed: no input may panic the engine. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod check;
 pub mod cli;

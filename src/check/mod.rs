@@ -448,7 +448,10 @@ impl Checker {
             for _ in 0..=self.roles.len() {
                 match self.roles.get(at).and_then(|r| r.escalate) {
                     Some(next) if next == start => {
-                        let role = &self.roles[start];
+                        let Some(role) = self.roles.get_mut(start) else {
+                            break;
+                        };
+                        role.escalate = None;
                         let (file, span, name) = (
                             Arc::clone(&role.origin.file),
                             role.origin.span,
@@ -462,9 +465,6 @@ impl Checker {
                             "escalation cycle",
                             "make the chain of `escalate to` end at a role without one".into(),
                         );
-                        if let Some(r) = self.roles.get_mut(start) {
-                            r.escalate = None;
-                        }
                         break;
                     }
                     Some(next) => at = next,
