@@ -201,7 +201,7 @@ fn read_input(args: &EvalArgs, io: &mut Io<'_>) -> Result<(String, Syntax), Stri
 
 fn emit(args: &EvalArgs, io: &mut Io<'_>, d: &Decision, pretty: bool) -> std::io::Result<()> {
     if args.explain {
-        write!(io.stdout, "{}", super::explain(d))?;
+        write!(io.stdout, "{}", d.explain())?;
         if args.jsonl {
             writeln!(io.stdout)?;
         }

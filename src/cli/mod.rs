@@ -3,7 +3,6 @@
 
 mod check;
 mod eval;
-mod explain;
 mod input;
 
 use std::io::{BufRead, Write};
@@ -12,7 +11,6 @@ use clap::{Parser, Subcommand};
 
 pub use check::CheckArgs;
 pub use eval::EvalArgs;
-pub use explain::explain;
 
 /// Exit codes shared by every subcommand (README, "Exit codes").
 pub mod exit {

@@ -23,6 +23,7 @@
 mod cond;
 mod decision;
 pub mod decode;
+mod explain;
 
 pub use decision::*;
 

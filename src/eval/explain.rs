@@ -1,12 +1,20 @@
-//! `--explain`: the decision as a short account a reviewer can read.
+//! The decision as a short account a reviewer can read (`--explain`).
 
 use std::fmt::Write as _;
 
-use crate::eval::{Decision, Outcome};
+use super::{Decision, Outcome};
 
-/// Renders a decision for a human reviewer: the outcome, why, who must
-/// approve, what evidence is missing, when it expires, what must hold.
-pub fn explain(d: &Decision) -> String {
+impl Decision {
+    /// The decision as a short account a reviewer can read (what
+    /// `gatehouse eval --explain` prints): the outcome, why, who must
+    /// approve and who may not, what evidence is missing, when it expires,
+    /// what must hold before execution.
+    pub fn explain(&self) -> String {
+        explain(self)
+    }
+}
+
+fn explain(d: &Decision) -> String {
     let mut s = String::new();
     let headline = match d.outcome {
         Outcome::Auto => "AUTO: may execute now (logged for audit)",
