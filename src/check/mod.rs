@@ -787,17 +787,18 @@ impl Checker {
             );
             return None;
         };
-        if let Some(span) = approve_span {
-            if matches!(outcome, Outcome::Auto | Outcome::Block) {
-                self.error(
-                    Code::InvalidTier,
-                    file,
-                    span,
-                    format!("tier {} is `{outcome}` but names approvers", t.id),
-                    "approvers never asked",
-                    format!("an `{outcome}` outcome involves no approver: remove `approve`, or change the outcome"),
-                );
-            }
+        // Approvers on an `auto` tier are asked when a rule raises the
+        // outcome; on a `block` tier they would never be asked.
+        if let (Some(span), Outcome::Block) = (approve_span, outcome) {
+            self.error(
+                Code::InvalidTier,
+                file,
+                span,
+                format!("tier {} is `block` but names approvers", t.id),
+                "approvers never asked",
+                "a blocked action involves no approver: remove `approve`, or change the outcome"
+                    .into(),
+            );
         }
         Some(TierDef {
             id: t.id,

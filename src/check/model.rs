@@ -346,6 +346,8 @@ pub mod builtin {
     pub const APPROVER_LIMIT_EXCEEDED: ReasonId = 3;
     /// A role's limit routed the approval to a higher role.
     pub const APPROVER_ESCALATED: ReasonId = 4;
+    /// A role was removed from a group whose other roles can still approve.
+    pub const APPROVER_NOT_ELIGIBLE: ReasonId = 5;
 
     /// Code and message of each, in index order.
     pub const ALL: &[(&str, &str)] = &[
@@ -362,6 +364,10 @@ pub mod builtin {
         (
             "APPROVER_ESCALATED",
             "the amount exceeds a role's approval limit; approval goes to a higher role",
+        ),
+        (
+            "APPROVER_NOT_ELIGIBLE",
+            "a role's approval limit does not cover this action, so that role cannot approve it",
         ),
     ];
 }

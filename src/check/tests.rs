@@ -78,13 +78,13 @@ fn header_rules() {
 fn tier_and_role_consistency() {
     let text = format!(
         "{HEADER}role boss limit a.s <= 5\nrole r1 escalate to r2\nrole r2 escalate to r1\n\
-         tier 2 \"t\" {{ approve r1 }}\ntier 3 \"u\" {{ outcome auto  approve r1 }}\n\
+         tier 2 \"t\" {{ approve r1 }}\ntier 3 \"u\" {{ outcome block  approve r1 }}\n\
          tier 4 \"v\" {{ outcome queue  evidence  x otherwise dual }}"
     );
     assert_eq!(
         codes(Policy::from_source("t.gate", text)),
         // a string limit; one cycle (reported once); a tier without outcome;
-        // approvers on an auto tier; an undeclared evidence field; `otherwise dual`
+        // approvers on a block tier; an undeclared evidence field; `otherwise dual`
         ["E0304", "E0304", "E0303", "E0303", "E0203", "E0303"]
     );
 }

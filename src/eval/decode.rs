@@ -105,14 +105,16 @@ pub fn decode<'a>(
     }
 }
 
-/// Evidence counts as present when its value is not null and not empty.
+/// Evidence counts as present when its value is not null, not `false` (an
+/// explicit "no") and not empty (blank text, `[]`, `{}`).
 fn is_present(v: &Json) -> bool {
     match v {
         Json::Null => false,
+        Json::Bool(b) => *b,
         Json::String(s) => !s.trim().is_empty(),
         Json::Array(a) => !a.is_empty(),
         Json::Object(o) => !o.is_empty(),
-        Json::Bool(_) | Json::Number(_) => true,
+        Json::Number(_) => true,
     }
 }
 

@@ -20,6 +20,7 @@
 //! 7. Determining rules: those whose own contribution (tier outcome, raise,
 //!    explicit for added approvers) equals the final outcome.
 
+mod approvals;
 mod cond;
 mod decision;
 pub mod decode;
@@ -223,77 +224,39 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
 
     // Approvals.
     if matches!(outcome, Outcome::Queue | Outcome::Explicit | Outcome::Dual) {
-        let mut groups: Vec<&Group> = tier
+        let mut requested: Vec<&Group> = tier
             .map(|t| t.approvals.iter().collect())
             .unwrap_or_default();
         for c in &contributors {
-            for g in &c.effect.approvals {
-                if !groups.contains(&g) {
-                    groups.push(g);
-                }
+            requested.extend(c.effect.approvals.iter());
+        }
+        let resolved = approvals::resolve(program, &requested, slots);
+        for (code, detail) in [
+            (builtin::APPROVER_ESCALATED, &resolved.escalated),
+            (builtin::APPROVER_NOT_ELIGIBLE, &resolved.dropped),
+            (builtin::APPROVER_LIMIT_EXCEEDED, &resolved.exhausted),
+        ] {
+            if !detail.is_empty() {
+                decision.reasons.push(Reason {
+                    code: reason_code(set, code).into(),
+                    message: format!("{}: {}", reason_message(set, code), detail.join(", ")),
+                    rule: None,
+                });
             }
         }
-        let mut out_groups = Vec::new();
-        let mut escalated = Vec::new();
-        let mut exhausted = Vec::new();
-        for g in groups {
-            let mut roles: Vec<ApproverRole> = Vec::new();
-            for role in &g.roles {
-                match eligible_role(program, *role, slots) {
-                    Some((id, from)) => {
-                        if roles
-                            .iter()
-                            .any(|r| set.roles.get(id).is_some_and(|d| d.name == r.name))
-                        {
-                            continue;
-                        }
-                        if let Some(from) = &from {
-                            escalated.push(format!("{from} -> {}", role_name(set, id)));
-                        }
-                        roles.push(ApproverRole {
-                            name: role_name(set, id).to_owned(),
-                            title: set.roles.get(id).and_then(|r| r.title.clone()),
-                            limit: program.limit_text.get(id).cloned().flatten(),
-                            escalated_from: from,
-                        });
-                    }
-                    None => exhausted.push(exhausted_text(program, *role, slots)),
-                }
-            }
-            if roles.is_empty() && !g.roles.is_empty() {
-                outcome = Outcome::Block;
-            }
-            out_groups.push(ApproverGroup {
-                roles,
-                count: g.count,
-            });
-        }
-        if !escalated.is_empty() {
-            decision.reasons.push(Reason {
-                code: reason_code(set, builtin::APPROVER_ESCALATED).into(),
-                message: format!(
-                    "{}: {}",
-                    reason_message(set, builtin::APPROVER_ESCALATED),
-                    escalated.join(", ")
-                ),
-                rule: None,
-            });
-        }
-        if outcome == Outcome::Block {
-            decision.reasons.push(Reason {
-                code: reason_code(set, builtin::APPROVER_LIMIT_EXCEEDED).into(),
-                message: format!(
-                    "{}: {}",
-                    reason_message(set, builtin::APPROVER_LIMIT_EXCEEDED),
-                    exhausted.join(", ")
-                ),
-                rule: None,
-            });
+        if !resolved.exhausted.is_empty() {
+            outcome = Outcome::Block;
         } else {
             let minimum = match outcome {
                 Outcome::Dual => 2,
                 _ => 1,
             };
+            let mut out_groups = resolved.groups;
+            // Dual needs two people even when the tier names one group: the
+            // second approval comes from the same group.
+            if let [only] = out_groups.as_mut_slice() {
+                only.count = only.count.max(minimum);
+            }
             let total: u32 = out_groups.iter().map(|g| g.count).sum();
             let forbidden = tier
                 .map(|t| {
@@ -368,57 +331,6 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
 
 fn role_name(set: &PolicySet, id: usize) -> &str {
     set.roles.get(id).map(|r| r.name.as_str()).unwrap_or("")
-}
-
-/// The role that can approve this action: the role itself if within its
-/// limit, else the first role up its escalation chain that is. A role whose
-/// limit attribute is absent from the input is never within its limit. Returns the
-/// role and, when escalated, the name of the role it replaces.
-fn eligible_role(
-    program: &Program,
-    role: usize,
-    slots: &[Slot<'_>],
-) -> Option<(usize, Option<String>)> {
-    let set = &program.set;
-    let mut at = role;
-    // The checker guarantees chains end; the bound keeps that a non-issue.
-    for _ in 0..=set.roles.len() {
-        let def = set.roles.get(at)?;
-        let within = match &def.limit {
-            None => true,
-            // Fail closed: an absent amount cannot be checked against a
-            // limit, so it counts as above it.
-            Some(limit) => match slots.get(limit.attribute) {
-                Some(Slot::Number(v)) => limit.allows(*v),
-                _ => false,
-            },
-        };
-        if within {
-            let from = (at != role).then(|| role_name(set, role).to_owned());
-            return Some((at, from));
-        }
-        at = def.escalate?;
-    }
-    None
-}
-
-/// `role (limit action.amount <= 10000)`, or why the limit cannot be checked.
-fn exhausted_text(program: &Program, role: usize, slots: &[Slot<'_>]) -> String {
-    let set = &program.set;
-    let name = role_name(set, role);
-    let absent = set
-        .roles
-        .get(role)
-        .and_then(|r| r.limit.as_ref())
-        .is_some_and(|l| !matches!(slots.get(l.attribute), Some(Slot::Number(_))));
-    match program.limit_text.get(role).cloned().flatten() {
-        Some(limit) if absent => {
-            let attr = limit.split(' ').next().unwrap_or_default().to_owned();
-            format!("{name} (limit {limit}, but `{attr}` is absent)")
-        }
-        Some(limit) => format!("{name} (limit {limit})"),
-        None => name.to_owned(),
-    }
 }
 
 /// Identities named by an attribute (a string, or each string of a set).

@@ -408,3 +408,96 @@ fn an_absent_amount_never_passes_a_role_limit() {
         r.message
     );
 }
+
+#[test]
+fn identical_groups_after_escalation_merge() {
+    let p = policy(
+        "strictest",
+        "rule a when action.type == update then tier 3, approve finance_director because BIG\ndefault tier 0",
+    );
+    // tier 3 asks finance_approver, which escalates to finance_director above
+    // 10000: one director approval satisfies both requests
+    let d = p.evaluate(&input(
+        json!({"action": {"amount": 20000}, "evidence": {"impact_estimate": "i"}}),
+    ));
+    let a = d.approvals.expect("approvals");
+    assert_eq!(a.groups.len(), 1);
+    assert_eq!(a.count, 1);
+}
+
+#[test]
+fn dual_with_one_group_needs_two_people_from_it() {
+    let p = policy(
+        "strictest",
+        "rule a when action.type == update then tier 1, at least dual because BIG\ndefault tier 0",
+    );
+    let d = p.evaluate(&input(json!({})));
+    assert_eq!(d.outcome, Outcome::Dual);
+    let a = d.approvals.expect("approvals");
+    assert_eq!((a.count, a.groups.len(), a.groups[0].count), (2, 1, 2));
+    assert!(a.distinct_people);
+}
+
+#[test]
+fn a_role_dropped_from_an_any_group_is_reported() {
+    let p = policy(
+        "strictest",
+        "rule a when action.type == update then at least explicit, approve reviewer or finance_director because BIG\ndefault tier 0",
+    );
+    let d = p.evaluate(&input(json!({})));
+    assert_eq!(d.outcome, Outcome::Explicit);
+    let roles: Vec<&str> = d.approvals.as_ref().expect("approvals").groups[0]
+        .roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(roles, ["reviewer"]);
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == "APPROVER_NOT_ELIGIBLE")
+        .expect("reported");
+    assert!(r.message.contains("finance_director"), "{}", r.message);
+}
+
+#[test]
+fn false_and_empty_evidence_count_as_missing() {
+    let p = policy("strictest", RULES);
+    let d = p.evaluate(&input(json!({"action": {"amount": 5000},
+        "evidence": {"impact_estimate": false}})));
+    assert_eq!(d.evidence.missing, ["impact_estimate"]);
+    for present in [
+        json!(true),
+        json!(0),
+        json!("x"),
+        json!(["a"]),
+        json!({"k": 1}),
+    ] {
+        let d = p.evaluate(&input(
+            json!({"action": {"amount": 5000}, "evidence": {"impact_estimate": present.clone()}}),
+        ));
+        assert!(d.evidence.missing.is_empty(), "{present}");
+    }
+    for absent in [json!(null), json!(""), json!("  "), json!([]), json!({})] {
+        let d = p.evaluate(&input(
+            json!({"action": {"amount": 5000}, "evidence": {"impact_estimate": absent.clone()}}),
+        ));
+        assert_eq!(d.evidence.missing, ["impact_estimate"], "{absent}");
+    }
+}
+
+#[test]
+fn approvers_on_an_auto_tier_review_when_a_rule_raises_it() {
+    let text = format!(
+        "policy \"t\" version \"1\"\n{BASE}\ntier 9 \"auto but reviewable\" {{ outcome auto  approve reviewer }}\n\
+         rule low when action.type == draft then tier 9, at least queue because SEND\ndefault tier 9"
+    );
+    let p = Policy::from_source("t.gate", text).expect("compiles");
+    assert_eq!(p.evaluate(&input(json!({}))).outcome, Outcome::Auto);
+    let d = p.evaluate(&input(json!({"action": {"type": "draft"}})));
+    assert_eq!(d.outcome, Outcome::Queue);
+    assert_eq!(
+        d.approvals.expect("approvals").groups[0].roles[0].name,
+        "reviewer"
+    );
+}
