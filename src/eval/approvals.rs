@@ -68,7 +68,10 @@ pub(super) fn resolve(program: &Program, requested: &[&Requested], slots: &[Slot
         let same = |g: &ApproverGroup| {
             g.count == group.count
                 && g.roles.len() == group.roles.len()
-                && g.roles.iter().zip(&group.roles).all(|(a, b)| a.name == b.name)
+                && g.roles
+                    .iter()
+                    .zip(&group.roles)
+                    .all(|(a, b)| a.name == b.name)
         };
         if !out.groups.iter().any(same) {
             out.groups.push(group);
