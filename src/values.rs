@@ -211,11 +211,12 @@ impl fmt::Display for Decimal {
     }
 }
 
-/// Parses a duration written as `1d2h30m15s` (any subset, in that order or
-/// not) into seconds.
+/// Parses a duration written as `1d2h30m15s` into seconds: any subset of
+/// the units, each at most once, largest first.
 pub fn parse_duration(text: &str) -> Option<i64> {
     let mut total: i64 = 0;
     let mut number: Option<i64> = None;
+    let mut last_unit = i64::MAX;
     for c in text.chars() {
         if let Some(d) = c.to_digit(10) {
             number = Some(
@@ -233,6 +234,10 @@ pub fn parse_duration(text: &str) -> Option<i64> {
             's' => 1,
             _ => return None,
         };
+        if unit >= last_unit {
+            return None;
+        }
+        last_unit = unit;
         total = total.checked_add(number.take()?.checked_mul(unit)?)?;
     }
     if number.is_some() || text.is_empty() {
@@ -455,6 +460,8 @@ mod tests {
         assert_eq!(parse_duration("7d"), Some(604_800));
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("1h1h"), None);
+        assert_eq!(parse_duration("30m1h"), None);
         assert_eq!(format_duration(5_400), "1h30m");
         assert_eq!(format_duration(86_400), "1d");
     }

@@ -978,9 +978,11 @@ fn a_draft_with_regulated_data_is_still_only_queued() {
 fn irreversible_actions_need_approval_and_a_justification() {
     let d = decide("irreversible-action.json");
     assert_eq!(d.outcome, Outcome::Explicit);
-    // Only the guardrail matched; the default's tier is the base, and the
-    // default's own reason is not given.
-    assert_eq!(rule_names(&d), ["irreversible_action"]);
+    // Only the guardrail matched and it names no tier, so the default is the
+    // base (listed, with everything it asks for), but its own reason is not
+    // given: a rule did match.
+    assert_eq!(rule_names(&d), ["irreversible_action", "default"]);
+    assert!(d.rules[1].reasons.is_empty());
     assert!(!d.has_reason("NO_RULE_MATCHED"));
     assert_eq!(
         d.evidence.required,

@@ -61,7 +61,7 @@ impl Checker {
                 Code::TypeMismatch,
                 file,
                 span,
-                format!("`{name}` is a {}, not a condition", ty.describe()),
+                format!("`{name}` is {}, not a condition", ty.with_article()),
                 "not a bool",
                 format!("compare it, e.g. `{name} == ..`, or test it with `{name} exists`"),
             );
@@ -107,10 +107,15 @@ impl Checker {
             },
             ast::Test::ContainsAny(items, s) | ast::Test::ContainsAll(items, s) => {
                 let Type::Set(element) = ty else {
+                    let op = if matches!(test, ast::Test::ContainsAny(..)) {
+                        "contains any"
+                    } else {
+                        "contains all"
+                    };
                     return self.bad_operator(
                         file,
                         *s,
-                        "contains any/all",
+                        op,
                         name,
                         ty,
                         format!("`contains any` and `contains all` apply to sets; for one value use `{name} in [..]`"),
@@ -156,10 +161,15 @@ impl Checker {
             }
             ast::Test::StartsWith(t) | ast::Test::EndsWith(t) => {
                 if *ty != Type::String {
+                    let op = if matches!(test, ast::Test::StartsWith(_)) {
+                        "starts_with"
+                    } else {
+                        "ends_with"
+                    };
                     return self.bad_operator(
                         file,
                         span,
-                        "starts_with/ends_with",
+                        op,
                         name,
                         ty,
                         "prefix and suffix tests apply to string attributes".into(),
@@ -266,10 +276,10 @@ impl Checker {
                 file,
                 other.span,
                 format!(
-                    "cannot compare a {} with `{}`, a {}",
-                    ty.describe(),
+                    "cannot compare {} with `{}`, {}",
+                    ty.with_article(),
                     other.name,
-                    other_ty.describe()
+                    other_ty.with_article()
                 ),
                 "different type",
                 "compare attributes of the same type".into(),
@@ -337,13 +347,26 @@ impl Checker {
                 );
                 None
             }
+            (_, LiteralValue::String(text)) => {
+                self.mismatch(
+                    file,
+                    lit.span,
+                    ty,
+                    lit,
+                    &format!(
+                        "remove the quotes: `{text}` is compared as {}",
+                        ty.with_article()
+                    ),
+                );
+                None
+            }
             _ => {
                 self.mismatch(
                     file,
                     lit.span,
                     ty,
                     lit,
-                    &format!("use a {} value here", ty.describe()),
+                    &format!("use {} value here", ty.with_article()),
                 );
                 None
             }
@@ -369,7 +392,13 @@ impl Checker {
             span,
             format!("`{value}` is not a value{of}"),
             "unknown value",
-            format!("the declared values are {}", values.join(", ")),
+            match super::did_you_mean(value, values.iter()) {
+                Some(near) => format!(
+                    "did you mean `{near}`? the declared values are {}",
+                    values.join(", ")
+                ),
+                None => format!("the declared values are {}", values.join(", ")),
+            },
         );
     }
 
@@ -392,7 +421,7 @@ impl Checker {
             Code::TypeMismatch,
             file,
             span,
-            format!("expected a {}, found {found}", ty.describe()),
+            format!("expected {}, found {found}", ty.with_article()),
             "wrong type",
             help.to_owned(),
         );
@@ -411,7 +440,7 @@ impl Checker {
             Code::InvalidOperator,
             file,
             span,
-            format!("`{op}` does not apply to `{name}`, a {}", ty.describe()),
+            format!("`{op}` does not apply to `{name}`, {}", ty.with_article()),
             "invalid operator",
             help,
         );

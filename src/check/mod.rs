@@ -83,6 +83,32 @@ impl<'a> Seen<'a> {
         }
     }
 
+    /// Message and help for a second definition of `name`.
+    fn duplicate_text(&self, name: &str) -> (String, String) {
+        match self.what {
+            "tier clause" => (
+                format!("a tier has two `{name}` lines"),
+                format!(
+                    "keep one `{name}` line per tier (list several names on it, separated by commas)"
+                ),
+            ),
+            "default" => (
+                "the policy set has two `default`s".to_owned(),
+                "keep one `default`; it applies when no rule matches".to_owned(),
+            ),
+            "enum value" => (
+                format!("enum value `{name}` is listed twice"),
+                "list each value of an enum once".to_owned(),
+            ),
+            what => (
+                format!("{what} `{name}` is defined twice"),
+                format!(
+                    "rename one of the two, or remove one; each {what} name must be unique in the policy set"
+                ),
+            ),
+        }
+    }
+
     /// Records a definition; reports and returns false when it is a duplicate.
     fn define(
         &mut self,
@@ -92,14 +118,15 @@ impl<'a> Seen<'a> {
         span: Span,
     ) -> bool {
         if let Some((f, s)) = self.first.get(name) {
+            let (message, help) = self.duplicate_text(name);
             d.push(
                 Diagnostic::new(
                     Code::DuplicateDefinition,
                     file,
                     span,
-                    format!("{} `{name}` is defined twice", self.what),
+                    message,
                     "defined again here",
-                    format!("rename one of the two, or remove one; each {} name must be unique in the policy set", self.what),
+                    help,
                 )
                 .with_related(f, *s, format!("`{name}` is first defined here")),
             );
@@ -260,7 +287,7 @@ impl Checker {
                             b.origin.span,
                             format!("attribute `{}` is inside attribute `{}`", b.path, a.path),
                             "nested here",
-                            format!("`{}` is declared as a {}, so it cannot also be an object with fields", a.path, a.ty.describe()),
+                            format!("`{}` is declared as {}, so it cannot also be an object with fields", a.path, a.ty.with_article()),
                         )
                         .with_related(&a.origin.file, a.origin.span, format!("`{}` is declared here", a.path)),
                     );
@@ -418,7 +445,7 @@ impl Checker {
                             Code::InvalidRole,
                             &f.source,
                             limit.attribute.span,
-                            format!("role limit on `{}`, which is a {ty}, not a number", limit.attribute.name),
+                            format!("role limit on `{}`, which is {ty}, not a number", limit.attribute.name),
                             "not a number",
                             "an approval limit bounds a number attribute, e.g. `limit action.amount <= 10000`".into(),
                         );
@@ -560,6 +587,7 @@ impl Checker {
 
     fn approver_groups(
         &mut self,
+        zero_code: Code,
         file: &Arc<SourceFile>,
         a: &ast::Approvers,
     ) -> Vec<ApproverGroup> {
@@ -592,7 +620,7 @@ impl Checker {
             ApproverKind::Count(n) => {
                 if n == 0 {
                     self.error(
-                        Code::InvalidTier,
+                        zero_code,
                         file,
                         a.span,
                         "zero approvals required".into(),
@@ -666,7 +694,7 @@ impl Checker {
             match clause {
                 TierClause::Outcome(o, _) => outcome = Some(*o),
                 TierClause::Approve(a) => {
-                    approvals = self.approver_groups(file, a);
+                    approvals = self.approver_groups(Code::InvalidTier, file, a);
                     approve_span = Some(a.span);
                 }
                 TierClause::Evidence {
@@ -729,7 +757,12 @@ impl Checker {
                             continue;
                         };
                         let ty = self.attributes.get(id).map(|a| a.ty.clone());
-                        if matches!(ty, Some(Type::String) | Some(Type::Set(_))) {
+                        let identity = match &ty {
+                            Some(Type::String) => true,
+                            Some(Type::Set(element)) => **element == Type::String,
+                            _ => false,
+                        };
+                        if identity {
                             forbid.push(id);
                         } else {
                             self.error(
@@ -737,9 +770,9 @@ impl Checker {
                                 file,
                                 p.span,
                                 format!(
-                                    "`{}` is a {}, not an identity",
+                                    "`{}` is {}, not an identity",
                                     p.name,
-                                    ty.map(|t| t.describe()).unwrap_or_default()
+                                    ty.as_ref().map(Type::with_article).unwrap_or_default()
                                 ),
                                 "not a string",
                                 "name string attributes that hold a person's id, e.g. `forbid approval by requester.id`".into(),
@@ -890,7 +923,11 @@ impl Checker {
                 }
             }
         }
-        if default.is_none() && default_seen.first.is_empty() {
+        let headerless = self
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::MissingHeader);
+        if default.is_none() && default_seen.first.is_empty() && !headerless {
             let mut d = Diagnostic::without_span(
                 Code::MissingDefault,
                 "policy set has no `default`: actions that no rule matches are blocked with NO_RULE_MATCHED",
@@ -999,7 +1036,7 @@ impl Checker {
                 }
                 Consequence::Approve(a) => {
                     let before = self.diagnostics.error_count();
-                    let groups = self.approver_groups(file, a);
+                    let groups = self.approver_groups(Code::InvalidConsequence, file, a);
                     if self.diagnostics.error_count() > before {
                         ok = false;
                     }

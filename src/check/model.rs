@@ -96,6 +96,17 @@ impl Type {
             Type::Set(e) => format!("set of {}", e.describe()),
         }
     }
+
+    /// The description with its article: `a number`, `an enum { .. }`.
+    pub fn with_article(&self) -> String {
+        let d = self.describe();
+        let article = if d.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {d}")
+    }
 }
 
 /// A declared evidence field.

@@ -120,22 +120,36 @@ fn eligible_role(
     None
 }
 
-/// `role (limit action.amount <= 10000)`, or why the limit cannot be checked.
+/// The whole escalation chain of a role that cannot approve, each role with
+/// its limit: `support_lead (limit action.amount <= 1000) -> finance_approver
+/// (limit action.amount <= 10000)`, or why the limits cannot be checked.
 fn ineligible_text(program: &Program, role: usize, slots: &[Slot<'_>]) -> String {
     let set = &program.set;
-    let name = role_name(program, role);
-    let limit = set.roles.get(role).and_then(|r| r.limit.as_ref());
-    let absent = limit.is_some_and(|l| !matches!(slots.get(l.attribute), Some(Slot::Number(_))));
-    match (program.limit_text.get(role).cloned().flatten(), limit) {
-        (Some(text), Some(l)) if absent => {
-            let attr = set
-                .attributes
-                .get(l.attribute)
-                .map(|a| a.path.as_str())
-                .unwrap_or("");
-            format!("{name} (limit {text}, but `{attr}` is absent)")
+    let mut parts = Vec::new();
+    let mut at = Some(role);
+    while let Some(id) = at {
+        if parts.len() > set.roles.len() {
+            break;
         }
-        (Some(text), _) => format!("{name} (limit {text})"),
-        _ => name.to_owned(),
+        let name = role_name(program, id);
+        let limit = set.roles.get(id).and_then(|r| r.limit.as_ref());
+        parts.push(
+            match (program.limit_text.get(id).cloned().flatten(), limit) {
+                (Some(text), Some(l))
+                    if !matches!(slots.get(l.attribute), Some(Slot::Number(_))) =>
+                {
+                    let attr = set
+                        .attributes
+                        .get(l.attribute)
+                        .map(|a| a.path.as_str())
+                        .unwrap_or("");
+                    format!("{name} (limit {text}, but `{attr}` is absent)")
+                }
+                (Some(text), _) => format!("{name} (limit {text})"),
+                _ => name.to_owned(),
+            },
+        );
+        at = set.roles.get(id).and_then(|r| r.escalate);
     }
+    parts.join(" -> ")
 }

@@ -4,11 +4,12 @@
 //! 1. Matching: a rule matches when its `when` holds and none of its
 //!    `unless` conditions does. `strictest` takes every matching rule;
 //!    `first-match` takes only the first in file-then-source order.
-//! 2. When no rule matches, the `default` applies as if it were the one
-//!    matching rule; without a default the outcome is block/NO_RULE_MATCHED.
+//! 2. The `default` counts as one more matching rule whenever no matching
+//!    rule places the action in a tier: everything it asks for applies, but
+//!    its reasons are given only when no rule matched at all. Without a
+//!    default, no match at all is block/NO_RULE_MATCHED.
 //! 3. Tier: of the tiers the matching rules name, the one with the strictest
-//!    outcome (ties: the higher number). If none names a tier, the default's
-//!    tier is the base (its reasons are not added).
+//!    outcome (ties: the higher number).
 //! 4. Outcome: the tier's outcome, raised by every `at least`; a rule that
 //!    adds approvers raises `auto` to `explicit`.
 //! 5. Evidence: the tier's plus every matching rule's. Any missing raises the
@@ -97,6 +98,9 @@ struct Contributor<'p> {
     name: &'p str,
     location: String,
     effect: &'p Effect,
+    /// Whether its reason codes are reported (not for the default when it
+    /// is only the base under tier-less rules).
+    with_reasons: bool,
 }
 
 /// Decides for a decoded input.
@@ -113,20 +117,27 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
                 name: &rule.name,
                 location: rule.origin.location().to_string(),
                 effect: &rule.effect,
+                with_reasons: true,
             });
             if set.combine == CombineMode::FirstMatch {
                 break;
             }
         }
     }
-    let default_applies = contributors.is_empty();
-    if default_applies {
+    // The default is the base whenever no matching rule places the action in
+    // a tier, with everything it asks for; its reasons are given only when no
+    // rule matched at all.
+    let no_rule_matched = contributors.is_empty();
+    let no_tier = contributors.iter().all(|c| c.effect.tier.is_none());
+    if no_tier {
         match &set.default {
             Some(def) => contributors.push(Contributor {
                 name: "default",
                 location: def.origin.location().to_string(),
                 effect: &def.effect,
+                with_reasons: no_rule_matched,
             }),
+            None if !no_rule_matched => {}
             None => {
                 let mut d = empty_decision(set, Outcome::Block);
                 d.reasons.push(Reason {
@@ -145,8 +156,7 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
     let tier_idx = contributors
         .iter()
         .filter_map(|c| c.effect.tier)
-        .max_by_key(|t| set.tiers.get(*t).map(|t| (t.outcome, t.id)))
-        .or_else(|| set.default.as_ref().and_then(|d| d.effect.tier));
+        .max_by_key(|t| set.tiers.get(*t).map(|t| (t.outcome, t.id)));
     let tier = tier_idx.and_then(|i| set.tiers.get(i));
 
     let contribution = |e: &Effect| -> Outcome {
@@ -173,7 +183,7 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
         id: t.id,
         name: t.name.clone(),
     });
-    for c in &contributors {
+    for c in contributors.iter().filter(|c| c.with_reasons) {
         for r in &c.effect.reasons {
             decision.reasons.push(Reason {
                 code: reason_code(set, *r).into(),
@@ -317,12 +327,15 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
                 determining: own == outcome,
                 outcome: own,
                 tier: c.effect.tier.and_then(|t| set.tiers.get(t)).map(|t| t.id),
-                reasons: c
-                    .effect
-                    .reasons
-                    .iter()
-                    .map(|r| reason_code(set, *r).to_owned())
-                    .collect(),
+                reasons: if c.with_reasons {
+                    c.effect
+                        .reasons
+                        .iter()
+                        .map(|r| reason_code(set, *r).to_owned())
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect();

@@ -472,7 +472,7 @@ impl Ctx {
                     _ => CmpOp::Gt,
                 };
                 let rhs = it.next()?;
-                let operand = if rhs.as_rule() == Rule::path {
+                let operand = if rhs.as_rule() == Rule::attr {
                     Operand::Name(ident(rhs))
                 } else {
                     Operand::Literal(self.literal(rhs)?)
@@ -548,7 +548,7 @@ impl Ctx {
                         span,
                         format!("unknown escape `\\{shown}` in string"),
                         "this string",
-                        "the escapes are \\\" \\\\ \\n and \\t",
+                        "the escapes are \\\" \\\\ \\n and \\t; in a regex, write `\\\\d` for `\\d`",
                     ));
                 }
             }
@@ -718,16 +718,16 @@ fn syntax_error(source: &Arc<SourceFile>, error: pest::error::Error<Rule>) -> Di
         pest::error::InputLocation::Span((s, e)) => (s, e),
     };
     let rest = source.text.get(start..).unwrap_or("");
-    let found: String = rest
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .take(24)
-        .collect();
+    let token = offending_token(rest);
+    let found: String = if token.chars().count() > 40 {
+        token.chars().take(40).chain("…".chars()).collect()
+    } else {
+        token.to_owned()
+    };
     let end = if end == start {
-        start
-            + found
-                .len()
-                .max(usize::from(!rest.is_empty()).min(rest.len()))
+        // at least one character, so the label is visible
+        let first = rest.chars().next().map_or(0, char::len_utf8);
+        start + token.len().max(first)
     } else {
         end
     };
@@ -769,6 +769,18 @@ fn syntax_error(source: &Arc<SourceFile>, error: pest::error::Error<Rule>) -> Di
         },
         syntax_help(&expected),
     )
+}
+
+/// The token at the start of `rest`: a whole string literal (to its closing
+/// quote or the end of the line), or the text up to the next whitespace.
+fn offending_token(rest: &str) -> &str {
+    if let Some(body) = rest.strip_prefix('"') {
+        let stop = body.find(['"', '\n']).unwrap_or(body.len());
+        let closed = body.get(stop..).is_some_and(|r| r.starts_with('"'));
+        return rest.get(..1 + stop + usize::from(closed)).unwrap_or(rest);
+    }
+    let stop = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    rest.get(..stop).unwrap_or(rest)
 }
 
 fn syntax_help(expected: &str) -> String {
