@@ -14,6 +14,11 @@ pub struct Program {
     pub decoder: Node,
     /// `attr <= value` for each role with a limit, by role index.
     pub limit_text: Vec<Option<String>>,
+    /// `file:line:col` of each rule, by rule index (computed once: finding a
+    /// line means scanning the file).
+    pub rule_locations: Vec<String>,
+    /// `file:line:col` of the default.
+    pub default_location: String,
 }
 
 /// One object level of the input schema.
@@ -82,10 +87,22 @@ pub fn compile(set: PolicySet) -> Program {
             })
         })
         .collect();
+    let rule_locations = set
+        .rules
+        .iter()
+        .map(|r| r.origin.location().to_string())
+        .collect();
+    let default_location = set
+        .default
+        .as_ref()
+        .map(|d| d.origin.location().to_string())
+        .unwrap_or_default();
     Program {
         set,
         decoder,
         limit_text,
+        rule_locations,
+        default_location,
     }
 }
 

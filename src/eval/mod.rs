@@ -96,7 +96,7 @@ fn reason_code(set: &PolicySet, id: usize) -> &str {
 /// One contributor to the decision: a matching rule or the default.
 struct Contributor<'p> {
     name: &'p str,
-    location: String,
+    location: &'p str,
     effect: &'p Effect,
     /// Whether its reason codes are reported (not for the default when it
     /// is only the base under tier-less rules).
@@ -109,13 +109,13 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
     let slots = &input.slots;
 
     let mut contributors: Vec<Contributor<'_>> = Vec::new();
-    for rule in &set.rules {
+    for (index, rule) in set.rules.iter().enumerate() {
         let fires =
             cond::holds(&rule.when, slots) && !rule.unless.iter().any(|u| cond::holds(u, slots));
         if fires {
             contributors.push(Contributor {
                 name: &rule.name,
-                location: rule.origin.location().to_string(),
+                location: program.rule_locations.get(index).map_or("", String::as_str),
                 effect: &rule.effect,
                 with_reasons: true,
             });
@@ -133,7 +133,7 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
         match &set.default {
             Some(def) => contributors.push(Contributor {
                 name: "default",
-                location: def.origin.location().to_string(),
+                location: &program.default_location,
                 effect: &def.effect,
                 with_reasons: no_rule_matched,
             }),
@@ -323,7 +323,7 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
             let own = contribution(c.effect);
             MatchedRule {
                 name: c.name.to_owned(),
-                location: c.location.clone(),
+                location: c.location.to_owned(),
                 determining: own == outcome,
                 outcome: own,
                 tier: c.effect.tier.and_then(|t| set.tiers.get(t)).map(|t| t.id),
