@@ -148,7 +148,8 @@ impl Diagnostic {
         }
     }
 
-    /// Adds a related note pointing at another place.
+    /// Adds a second place: a secondary label when it is in the same file,
+    /// a related note (rendered with its own snippet) when in another.
     pub fn with_related(
         mut self,
         file: &Arc<SourceFile>,
@@ -156,6 +157,10 @@ impl Diagnostic {
         label: impl Into<String>,
     ) -> Diagnostic {
         let label = label.into();
+        if self.file.as_ref().is_some_and(|f| f.name == file.name) {
+            self.labels.push(Label { text: label, span });
+            return self;
+        }
         self.related.push(Diagnostic {
             code: self.code,
             message: label.clone(),

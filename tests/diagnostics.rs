@@ -138,7 +138,7 @@ default tier 1
 
 const E0206_BAD: &str = r#"policy "outbound" version "1"
 schema { action.type: enum { read, draft, send } }
-rule sending when action.type == sned then queue
+rule sending when action.type == sent then queue
 default auto
 "#;
 const E0206_FIXED: &str = r#"policy "outbound" version "1"
@@ -541,6 +541,11 @@ fn e0205_unknown_tier() {
 fn e0206_unknown_enum_value() {
     let d = single("outbound.gate", E0206_BAD);
     assert_at(&d.0[0], Code::UnknownEnumValue, "outbound.gate", 3, 34);
+    assert!(
+        d.0[0].help.starts_with("did you mean `send`?"),
+        "{}",
+        d.0[0].help
+    );
     insta::assert_snapshot!("e0206_unknown_enum_value", d.render(false));
 }
 
@@ -579,9 +584,9 @@ fn e0304_invalid_role() {
 fn e0305_invalid_consequence() {
     let d = single("refunds.gate", E0305_BAD);
     assert_at(&d.0[0], Code::InvalidConsequence, "refunds.gate", 5, 58);
-    let first = d.0[0].related[0]
-        .location()
-        .expect("related note has a place");
+    // the first tier is in the same file: a second label in the same snippet
+    let file = d.0[0].file.as_ref().expect("file");
+    let first = file.location(d.0[0].labels[1].span);
     assert_eq!((first.line, first.column), (5, 50));
     insta::assert_snapshot!("e0305_invalid_consequence", d.render(false));
 }

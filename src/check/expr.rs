@@ -347,7 +347,9 @@ impl Checker {
                 );
                 None
             }
-            (_, LiteralValue::String(text)) => {
+            (Type::Number | Type::Bool | Type::Duration, LiteralValue::String(text))
+                if quoted_value_fits(ty, text) =>
+            {
                 self.mismatch(
                     file,
                     lit.span,
@@ -445,5 +447,15 @@ impl Checker {
             help,
         );
         None
+    }
+}
+
+/// Whether quoted text would be a valid literal of the type without quotes.
+fn quoted_value_fits(ty: &Type, text: &str) -> bool {
+    match ty {
+        Type::Number => crate::values::Decimal::parse(text).is_ok(),
+        Type::Bool => matches!(text, "true" | "false"),
+        Type::Duration => crate::values::parse_duration(text).is_some(),
+        _ => false,
     }
 }

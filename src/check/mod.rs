@@ -88,9 +88,13 @@ impl<'a> Seen<'a> {
         match self.what {
             "tier clause" => (
                 format!("a tier has two `{name}` lines"),
-                format!(
-                    "keep one `{name}` line per tier (list several names on it, separated by commas)"
-                ),
+                match name {
+                    "approve" => "combine them on one line: `approve a and b`, `approve a or b` or `approve 2 of a, b`".to_owned(),
+                    "evidence" => "list every required field on one `evidence` line, separated by commas".to_owned(),
+                    "forbid" => "list every excluded identity on one `forbid approval by` line".to_owned(),
+                    "distinct" => "write `distinct people, roles` on one line".to_owned(),
+                    _ => format!("a tier has one `{name}`: keep the one you mean"),
+                },
             ),
             "default" => (
                 "the policy set has two `default`s".to_owned(),
@@ -1084,18 +1088,40 @@ fn did_you_mean<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Opti
     best.map(|(_, k)| k)
 }
 
+/// Edit distance counting an adjacent swap (`sned` for `send`) as one edit
+/// (optimal string alignment).
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
-            let ins = cur.get(j).copied().unwrap_or(0) + 1;
-            cur.push(sub.min(del).min(ins));
+    let width = b.len() + 1;
+    let mut d: Vec<usize> = vec![0; (a.len() + 1) * width];
+    let at = |i: usize, j: usize| i * width + j;
+    for i in 0..=a.len() {
+        if let Some(x) = d.get_mut(at(i, 0)) {
+            *x = i;
         }
-        prev = cur;
     }
-    prev.last().copied().unwrap_or(0)
+    for j in 0..=b.len() {
+        if let Some(x) = d.get_mut(at(0, j)) {
+            *x = j;
+        }
+    }
+    let get =
+        |d: &Vec<usize>, i: usize, j: usize| d.get(at(i, j)).copied().unwrap_or(usize::MAX / 2);
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let (ca, cb) = (a.get(i - 1), b.get(j - 1));
+            let cost = usize::from(ca != cb);
+            let mut best = (get(&d, i - 1, j) + 1)
+                .min(get(&d, i, j - 1) + 1)
+                .min(get(&d, i - 1, j - 1) + cost);
+            if i > 1 && j > 1 && ca == b.get(j - 2) && a.get(i - 2) == cb {
+                best = best.min(get(&d, i - 2, j - 2) + 1);
+            }
+            if let Some(x) = d.get_mut(at(i, j)) {
+                *x = best;
+            }
+        }
+    }
+    get(&d, a.len(), b.len())
 }

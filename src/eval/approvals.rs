@@ -65,19 +65,22 @@ pub(super) fn resolve(program: &Program, requested: &[&Requested], slots: &[Slot
         // Two requests for the same approval (a rule asking for the role
         // the tier already names, or one that escalation made equal) are
         // satisfied by the same approval.
+        // Same count and the same roles, in any order.
         let same = |g: &ApproverGroup| {
             g.count == group.count
                 && g.roles.len() == group.roles.len()
                 && g.roles
                     .iter()
-                    .zip(&group.roles)
-                    .all(|(a, b)| a.name == b.name)
+                    .all(|a| group.roles.iter().any(|b| a.name == b.name))
         };
         if !out.groups.iter().any(same) {
             out.groups.push(group);
         }
     }
-    out.dropped.dedup();
+    for list in [&mut out.dropped, &mut out.exhausted] {
+        let mut seen = std::collections::HashSet::new();
+        list.retain(|s| seen.insert(s.clone()));
+    }
     out
 }
 

@@ -583,8 +583,8 @@ impl Ctx {
         if d.is_none() {
             self.literal_error(
                 &pair,
-                "duration too large",
-                "durations are written like 30m, 24h or 7d",
+                "not a duration",
+                "durations are written like 30m, 24h, 7d or 1h30m: each unit once, largest first",
             );
         }
         d
