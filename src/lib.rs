@@ -58,6 +58,7 @@ pub mod loader;
 mod policy;
 pub mod source;
 pub mod syntax;
+pub mod testing;
 pub mod values;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};

@@ -4,6 +4,7 @@
 mod check;
 mod eval;
 mod input;
+mod test;
 
 use std::io::{BufRead, Write};
 
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 pub use check::CheckArgs;
 pub use eval::EvalArgs;
+pub use test::TestArgs;
 
 /// Exit codes shared by every subcommand (README, "Exit codes").
 pub mod exit {
@@ -47,6 +49,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Decide for one action (or a stream of actions) against a policy set.
     Eval(EvalArgs),
+    /// Run the policy test suites (`*.test.yaml`) and report rule coverage.
+    Test(TestArgs),
 }
 
 /// Standard streams, injectable for tests.
@@ -66,6 +70,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
     match cli.command {
         Command::Check(args) => check::run(&args, io),
         Command::Eval(args) => eval::run(&args, io),
+        Command::Test(args) => test::run(&args, io),
     }
 }
 

@@ -1,0 +1,368 @@
+//! The policy test runner (`gatehouse test`): YAML suites of cases next to
+//! the policies they test, expectations on the decision, rule coverage.
+//!
+//! A suite is a `*.test.yaml` file in a policy set's directory; it tests
+//! that set. Services can pin their own policy from `cargo test`:
+//!
+//! ```no_run
+//! let report = gatehouse::testing::run(&["policies/"]);
+//! assert!(report.success(None), "{}", report.render_human(false));
+//! ```
+
+pub mod coverage;
+pub mod expect;
+pub mod report;
+pub mod suite;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::diagnostic::Diagnostics;
+use crate::eval::{EvalOptions, PolicyRef};
+use crate::values::Timestamp;
+use crate::{Policy, loader};
+pub use coverage::Coverage;
+pub use expect::Mismatch;
+use suite::{Case, SuiteFile};
+
+/// Test suites are files whose names end with this.
+pub const SUITE_SUFFIX: &str = ".test.yaml";
+
+/// The result of a whole run.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// One entry per policy set found.
+    pub sets: Vec<SetReport>,
+}
+
+/// The result for one policy set.
+#[derive(Debug, Serialize)]
+pub struct SetReport {
+    /// The set's directory (or file).
+    pub path: PathBuf,
+    /// The compiled policy, when it compiles.
+    pub policy: Option<PolicyRef>,
+    /// Why it does not compile.
+    #[serde(skip)]
+    pub errors: Option<Diagnostics>,
+    /// Its suites, in file-name order.
+    pub suites: Vec<SuiteReport>,
+    /// Rules, tiers and reason codes the cases exercised.
+    pub coverage: Coverage,
+}
+
+/// The result of one suite file.
+#[derive(Debug, Serialize)]
+pub struct SuiteReport {
+    /// The suite file.
+    pub file: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// Why the suite could not be read at all (counted as one failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Its cases, tables expanded.
+    pub cases: Vec<CaseReport>,
+}
+
+/// The result of one case.
+#[derive(Debug, Serialize)]
+pub struct CaseReport {
+    /// The case's name.
+    pub name: String,
+    /// 1-based line of the case in the suite file (0 when unknown).
+    pub line: usize,
+    /// What happened.
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+/// What happened to a case.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Status {
+    /// Every assertion held.
+    Passed,
+    /// Some assertions did not hold.
+    Failed {
+        /// What differs.
+        mismatches: Vec<Mismatch>,
+    },
+    /// The case could not run as written (bad fixture, invalid input, ...).
+    Error {
+        /// Why.
+        message: String,
+    },
+    /// Skipped, with the reason given.
+    Skipped {
+        /// The reason.
+        reason: String,
+    },
+}
+
+impl Report {
+    /// Cases that passed.
+    pub fn passed(&self) -> usize {
+        self.cases()
+            .filter(|c| matches!(c.status, Status::Passed))
+            .count()
+    }
+
+    /// Cases that failed or erred, plus unreadable suites and sets that do
+    /// not compile.
+    pub fn failed(&self) -> usize {
+        let cases = self
+            .cases()
+            .filter(|c| matches!(c.status, Status::Failed { .. } | Status::Error { .. }))
+            .count();
+        let suites = self
+            .sets
+            .iter()
+            .flat_map(|s| &s.suites)
+            .filter(|s| s.error.is_some())
+            .count();
+        let sets = self.sets.iter().filter(|s| s.errors.is_some()).count();
+        cases + suites + sets
+    }
+
+    /// Cases skipped.
+    pub fn skipped(&self) -> usize {
+        self.cases()
+            .filter(|c| matches!(c.status, Status::Skipped { .. }))
+            .count()
+    }
+
+    /// Whether a policy set does not compile.
+    pub fn has_policy_errors(&self) -> bool {
+        self.sets.iter().any(|s| s.errors.is_some())
+    }
+
+    /// Sets whose coverage is below `min` percent.
+    pub fn below_coverage(&self, min: f64) -> Vec<&SetReport> {
+        self.sets
+            .iter()
+            .filter(|s| s.errors.is_none() && s.coverage.percent() + 1e-9 < min)
+            .collect()
+    }
+
+    /// No failure, and (when given) every set at least `min_coverage` percent.
+    pub fn success(&self, min_coverage: Option<f64>) -> bool {
+        self.failed() == 0 && min_coverage.is_none_or(|m| self.below_coverage(m).is_empty())
+    }
+
+    fn cases(&self) -> impl Iterator<Item = &CaseReport> {
+        self.sets
+            .iter()
+            .flat_map(|s| &s.suites)
+            .flat_map(|s| &s.cases)
+    }
+}
+
+/// Runs every suite of every policy set found under `paths`. A path may be
+/// a directory (searched recursively for policy sets), a `.gate` file, or
+/// one suite file (then only that suite runs).
+pub fn run<P: AsRef<Path>>(paths: &[P]) -> Report {
+    let mut targets: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        let is_suite = p.is_file() && p.to_string_lossy().ends_with(SUITE_SUFFIX);
+        if is_suite {
+            let dir = p
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let dir = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            };
+            targets.push((dir, Some(p.to_path_buf())));
+        } else {
+            for set in loader::find_sets(p) {
+                if !targets.iter().any(|(d, only)| *d == set && only.is_none()) {
+                    targets.push((set, None));
+                }
+            }
+        }
+    }
+    Report {
+        sets: targets
+            .into_iter()
+            .map(|(set, only)| run_set(&set, only.as_deref()))
+            .collect(),
+    }
+}
+
+/// Runs the suites of one policy set (all of them, or only `only`).
+pub fn run_set(set_path: &Path, only: Option<&Path>) -> SetReport {
+    let suite_files = match only {
+        Some(f) => vec![f.to_path_buf()],
+        None => suites_in(set_path),
+    };
+    let policy = match Policy::load(set_path) {
+        Ok(p) => p,
+        Err(errors) => {
+            return SetReport {
+                path: set_path.to_path_buf(),
+                policy: None,
+                errors: Some(errors),
+                suites: Vec::new(),
+                coverage: Coverage::default(),
+            };
+        }
+    };
+    let mut seen = coverage::Seen::default();
+    let suites = suite_files
+        .iter()
+        .map(|f| run_suite(&policy, f, &mut seen))
+        .collect();
+    SetReport {
+        path: set_path.to_path_buf(),
+        policy: Some(PolicyRef {
+            name: policy.name().to_owned(),
+            version: policy.version().to_owned(),
+            digest: policy.digest().to_owned(),
+        }),
+        errors: None,
+        suites,
+        coverage: Coverage::of(policy.checked(), &seen),
+    }
+}
+
+/// The suite files directly in a policy set's directory, sorted.
+pub fn suites_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.to_string_lossy().ends_with(SUITE_SUFFIX))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs one suite file against a compiled policy, recording coverage.
+pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> SuiteReport {
+    let default_name = file
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(SUITE_SUFFIX)
+                .to_owned()
+        })
+        .unwrap_or_default();
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return suite_error(file, default_name, format!("cannot read the suite: {e}")),
+    };
+    let parsed: SuiteFile = match serde_yaml::from_str(&text) {
+        Ok(s) => s,
+        Err(e) => return suite_error(file, default_name, format!("not a valid suite: {e}")),
+    };
+    let now = match parsed.now.as_deref().map(|n| (n, Timestamp::parse(n))) {
+        Some((n, None)) => {
+            return suite_error(
+                file,
+                default_name,
+                format!("`now: {n}` is not an RFC 3339 timestamp"),
+            );
+        }
+        Some((_, t)) => t,
+        None => None,
+    };
+    let options = EvalOptions { now, strict: false };
+    let cases = suite::expand(&parsed.cases, &text);
+    let reports = cases
+        .into_iter()
+        .map(|case| {
+            let status = run_case(policy, file, &parsed, &case, &options, seen);
+            CaseReport {
+                name: case.name,
+                line: case.line,
+                status,
+            }
+        })
+        .collect();
+    SuiteReport {
+        file: file.to_path_buf(),
+        name: parsed.suite.unwrap_or(default_name),
+        error: None,
+        cases: reports,
+    }
+}
+
+fn suite_error(file: &Path, name: String, message: String) -> SuiteReport {
+    SuiteReport {
+        file: file.to_path_buf(),
+        name,
+        error: Some(message),
+        cases: Vec::new(),
+    }
+}
+
+fn run_case(
+    policy: &Policy,
+    file: &Path,
+    suite: &SuiteFile,
+    case: &Case,
+    options: &EvalOptions,
+    seen: &mut coverage::Seen,
+) -> Status {
+    if let Some(reason) = &case.spec.skip {
+        return Status::Skipped {
+            reason: reason.clone(),
+        };
+    }
+    if case.spec.expect.is_empty() {
+        return Status::Error {
+            message: "the case asserts nothing: add `expect:` with at least one field".into(),
+        };
+    }
+    let mut input = match &case.spec.file {
+        Some(f) => match suite::read_input_file(file, f) {
+            Ok(v) => v,
+            Err(message) => return Status::Error { message },
+        },
+        None => serde_json::Value::Object(serde_json::Map::new()),
+    };
+    for name in &case.spec.fixtures {
+        match suite.fixtures.get(name) {
+            Some(f) => suite::deep_merge(&mut input, f),
+            None => {
+                let known: Vec<&str> = suite.fixtures.keys().map(String::as_str).collect();
+                return Status::Error {
+                    message: format!(
+                        "unknown fixture `{name}` (the suite defines: {})",
+                        known.join(", ")
+                    ),
+                };
+            }
+        }
+    }
+    if let Some(over) = &case.spec.input {
+        suite::deep_merge(&mut input, over);
+    }
+    let decision = policy.evaluate_with(&input, options);
+    seen.record(&decision);
+    if !decision.input_errors.is_empty() && case.spec.expect.input_errors.is_none() {
+        let errors: Vec<String> = decision
+            .input_errors
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        return Status::Error {
+            message: format!(
+                "the input does not match the policy's schema: {}",
+                errors.join("; ")
+            ),
+        };
+    }
+    let mismatches = expect::compare(&case.spec.expect, &decision);
+    if mismatches.is_empty() {
+        Status::Passed
+    } else {
+        Status::Failed { mismatches }
+    }
+}

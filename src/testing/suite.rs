@@ -1,0 +1,289 @@
+//! The suite file: YAML with fixtures and cases, read strictly (an unknown
+//! key is an error, so a typo like `outcom:` cannot pass silently).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use crate::eval::Outcome;
+
+/// A test suite as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    /// The suite's name (default: the file name).
+    #[serde(default)]
+    pub suite: Option<String>,
+    /// The pinned clock (RFC 3339), so timeouts and `expires_at` are testable.
+    #[serde(default)]
+    pub now: Option<String>,
+    /// Named base inputs, merged into cases that name them.
+    #[serde(default)]
+    pub fixtures: BTreeMap<String, Json>,
+    /// The cases, in order.
+    #[serde(default)]
+    pub cases: Vec<CaseSpec>,
+}
+
+/// One case, or a table of cases sharing this one as their template.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// Names the business situation: "refund of 2500 EUR needs a finance approver".
+    #[serde(default)]
+    pub name: Option<String>,
+    /// An input file (JSON or YAML), relative to the suite file: the base.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// Fixtures merged over the base, in order.
+    #[serde(default)]
+    pub fixtures: Vec<String>,
+    /// Fields merged over the fixtures (deep merge; `null` removes a key).
+    #[serde(default)]
+    pub input: Option<Json>,
+    /// What the decision must show.
+    #[serde(default)]
+    pub expect: Expect,
+    /// Skip this case, with the reason reported.
+    #[serde(default)]
+    pub skip: Option<String>,
+    /// Table rows: each is a case whose fields override this template's.
+    #[serde(default)]
+    pub rows: Vec<CaseSpec>,
+}
+
+/// Expectations. Only what is written is checked.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The outcome.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// The tier number; `null` for "no tier".
+    #[serde(default, deserialize_with = "some_or_null")]
+    pub tier: Option<Option<u32>>,
+    /// Reason codes.
+    #[serde(default)]
+    pub reasons: Option<SetExpect>,
+    /// Evidence fields missing.
+    #[serde(default)]
+    pub missing_evidence: Option<SetExpect>,
+    /// Approver roles, across all groups.
+    #[serde(default)]
+    pub approvers: Option<SetExpect>,
+    /// Total approvals required.
+    #[serde(default)]
+    pub approvals: Option<u32>,
+    /// Names of the matched rules (`default` included when it applied).
+    #[serde(default)]
+    pub rules: Option<SetExpect>,
+    /// JSON paths of input errors: the input is expected to be invalid.
+    #[serde(default)]
+    pub input_errors: Option<SetExpect>,
+    /// Identities that may not approve (e.g. the requester's id).
+    #[serde(default)]
+    pub forbidden_approvers: Option<SetExpect>,
+    /// When a pending approval expires (RFC 3339; needs the suite's `now`).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// What expiry does: `reject`, `block` or `escalate to ROLE`.
+    #[serde(default)]
+    pub on_expiry: Option<String>,
+}
+
+/// `[a, b]` (exactly these, in any order) or `{includes: [..], excludes: [..]}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SetExpect {
+    /// Exactly these.
+    Exact(Vec<String>),
+    /// At least / none of these.
+    Partial {
+        /// Must all be present.
+        #[serde(default)]
+        includes: Vec<String>,
+        /// Must all be absent.
+        #[serde(default)]
+        excludes: Vec<String>,
+    },
+}
+
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
+}
+
+impl Expect {
+    /// This expectation with `over`'s fields replacing its own.
+    pub fn overridden_by(&self, over: &Expect) -> Expect {
+        Expect {
+            outcome: over.outcome.or(self.outcome),
+            tier: over.tier.or(self.tier),
+            reasons: over.reasons.clone().or_else(|| self.reasons.clone()),
+            missing_evidence: over
+                .missing_evidence
+                .clone()
+                .or_else(|| self.missing_evidence.clone()),
+            approvers: over.approvers.clone().or_else(|| self.approvers.clone()),
+            approvals: over.approvals.or(self.approvals),
+            rules: over.rules.clone().or_else(|| self.rules.clone()),
+            input_errors: over
+                .input_errors
+                .clone()
+                .or_else(|| self.input_errors.clone()),
+            forbidden_approvers: over
+                .forbidden_approvers
+                .clone()
+                .or_else(|| self.forbidden_approvers.clone()),
+            expires_at: over.expires_at.clone().or_else(|| self.expires_at.clone()),
+            on_expiry: over.on_expiry.clone().or_else(|| self.on_expiry.clone()),
+        }
+    }
+
+    /// Whether anything is asserted at all.
+    pub fn is_empty(&self) -> bool {
+        self.outcome.is_none()
+            && self.tier.is_none()
+            && self.reasons.is_none()
+            && self.missing_evidence.is_none()
+            && self.approvers.is_none()
+            && self.approvals.is_none()
+            && self.rules.is_none()
+            && self.input_errors.is_none()
+            && self.forbidden_approvers.is_none()
+            && self.expires_at.is_none()
+            && self.on_expiry.is_none()
+    }
+}
+
+/// One runnable case after table expansion.
+#[derive(Debug)]
+pub struct Case {
+    /// Its name (a row's name is prefixed by its table's).
+    pub name: String,
+    /// 1-based line of its `name:` in the suite file (0 when not found).
+    pub line: usize,
+    /// The merged spec.
+    pub spec: CaseSpec,
+}
+
+/// Expands tables: a case with rows becomes one case per row.
+pub fn expand(cases: &[CaseSpec], text: &str) -> Vec<Case> {
+    let mut lines = NameLines::new(text);
+    let mut out = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let name = case
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("case {}", i + 1));
+        let line = lines.find(case.name.as_deref());
+        if case.rows.is_empty() {
+            out.push(Case {
+                name,
+                line,
+                spec: case.clone(),
+            });
+            continue;
+        }
+        for (j, row) in case.rows.iter().enumerate() {
+            let row_line = lines.find(row.name.as_deref());
+            let row_name = row.name.clone().unwrap_or_else(|| format!("row {}", j + 1));
+            let mut fixtures = case.fixtures.clone();
+            fixtures.extend(row.fixtures.iter().cloned());
+            let input = match (&case.input, &row.input) {
+                (Some(a), Some(b)) => {
+                    let mut merged = a.clone();
+                    deep_merge(&mut merged, b);
+                    Some(merged)
+                }
+                (a, b) => b.clone().or_else(|| a.clone()),
+            };
+            out.push(Case {
+                name: format!("{name} / {row_name}"),
+                line: if row_line > 0 { row_line } else { line },
+                spec: CaseSpec {
+                    name: Some(row_name),
+                    file: row.file.clone().or_else(|| case.file.clone()),
+                    fixtures,
+                    input,
+                    expect: case.expect.overridden_by(&row.expect),
+                    skip: row.skip.clone().or_else(|| case.skip.clone()),
+                    rows: Vec::new(),
+                },
+            });
+        }
+    }
+    out
+}
+
+/// Finds `name:` lines in order, so each case points at its place in the
+/// file (serde_yaml does not keep positions).
+struct NameLines<'a> {
+    lines: Vec<&'a str>,
+    next: usize,
+}
+
+impl<'a> NameLines<'a> {
+    fn new(text: &'a str) -> NameLines<'a> {
+        NameLines {
+            lines: text.lines().collect(),
+            next: 0,
+        }
+    }
+
+    fn find(&mut self, name: Option<&str>) -> usize {
+        let Some(name) = name else { return 0 };
+        for (i, line) in self.lines.iter().enumerate().skip(self.next) {
+            let t = line.trim_start().trim_start_matches("- ").trim_start();
+            let Some(value) = t.strip_prefix("name:") else {
+                continue;
+            };
+            let value = value.trim();
+            let unquoted = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(value);
+            if unquoted == name {
+                self.next = i + 1;
+                return i + 1;
+            }
+        }
+        0
+    }
+}
+
+/// Merges `over` into `base`: objects key by key, recursively; anything
+/// else replaces; `null` removes the key.
+pub fn deep_merge(base: &mut Json, over: &Json) {
+    match (base, over) {
+        (Json::Object(b), Json::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(k);
+                } else if let Some(existing) = b.get_mut(k) {
+                    deep_merge(existing, v);
+                } else {
+                    b.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// Reads a JSON or YAML input file given relative to the suite file.
+pub fn read_input_file(suite: &Path, file: &Path) -> Result<Json, String> {
+    let path = suite.parent().unwrap_or(Path::new(".")).join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    if yaml {
+        serde_yaml::from_str(&text)
+            .map_err(|e| format!("`{}` is not valid YAML: {e}", path.display()))
+    } else {
+        serde_json::from_str(&text)
+            .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
+    }
+}

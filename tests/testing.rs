@@ -1,0 +1,189 @@
+//! `gatehouse test` end to end: passing, failing, erroring, skipped and
+//! under-covered suites, in every output format; and the library runner.
+
+use assert_cmd::Command;
+
+fn gatehouse() -> Command {
+    let mut cmd = Command::cargo_bin("gatehouse").expect("binary");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = gatehouse().args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_shipped_policies_pass_with_full_coverage() {
+    let (code, out) = run(&["test", "policies/", "--min-coverage", "100"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("coverage: 100%"));
+    let last = out.lines().last().unwrap_or("");
+    assert!(last.ends_with(" passed, 0 failed"), "{last}");
+}
+
+#[test]
+fn failures_errors_and_skips_are_reported_with_file_and_line() {
+    let (code, out) = run(&["test", "tests/fixtures/testing/mixed"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn the_closing_line_counts_cases() {
+    let (_, out) = run(&["test", "tests/fixtures/testing/mixed"]);
+    // passed: small refund, within limit; failed: wrong expectation, text
+    // amount (error), unknown fixture (error), above limit, unreadable suite
+    assert_eq!(out.lines().last(), Some("2 passed, 5 failed, 1 skipped"));
+}
+
+#[test]
+fn coverage_below_the_minimum_fails() {
+    let (code, out) = run(&["test", "tests/fixtures/testing/partial"]);
+    assert_eq!(
+        code, 0,
+        "coverage is reported, not enforced, without --min-coverage"
+    );
+    assert!(out.contains("not exercised: rule large_refund"), "{out}");
+    let (code, out) = run(&[
+        "test",
+        "tests/fixtures/testing/partial",
+        "--min-coverage",
+        "90",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("below the minimum of 90%"), "{out}");
+}
+
+#[test]
+fn a_policy_that_does_not_compile_exits_2() {
+    let (code, out) = run(&["test", "tests/fixtures/cli/broken"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("the policy does not compile"));
+}
+
+#[test]
+fn one_suite_file_can_be_run_alone() {
+    let (code, out) = run(&[
+        "test",
+        "tests/fixtures/testing/partial/only-small.test.yaml",
+        "--verbose",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(
+            "ok    tests/fixtures/testing/partial/only-small.test.yaml:2  a read runs on its own"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn json_format() {
+    let (code, out) = run(&["test", "tests/fixtures/testing/mixed", "--format", "json"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        (
+            doc["passed"].as_u64(),
+            doc["failed"].as_u64(),
+            doc["skipped"].as_u64()
+        ),
+        (Some(2), Some(5), Some(1))
+    );
+    let cases = doc["sets"][0]["suites"][1]["cases"]
+        .as_array()
+        .expect("cases");
+    let wrong = &cases[1];
+    assert_eq!(wrong["status"], "failed");
+    assert_eq!(wrong["line"], 15);
+    assert_eq!(wrong["mismatches"][0]["field"], "outcome");
+    assert_eq!(wrong["mismatches"][0]["expected"], "auto");
+    assert_eq!(wrong["mismatches"][0]["actual"], "explicit");
+    assert!(doc["sets"][0]["coverage_percent"].as_f64().is_some());
+}
+
+#[test]
+fn junit_format_is_well_formed_xml() {
+    let (code, out) = run(&["test", "tests/fixtures/testing/mixed", "--format", "junit"]);
+    assert_eq!(code, 1);
+    let counts = check_xml(&out);
+    assert_eq!(
+        counts.get("testcase"),
+        Some(&8),
+        "7 cases and 1 unreadable suite:\n{out}"
+    );
+    assert_eq!(counts.get("failure"), Some(&2));
+    assert_eq!(counts.get("error"), Some(&3));
+    assert_eq!(counts.get("skipped"), Some(&1));
+}
+
+/// A small XML well-formedness check: every tag closes in order, attributes
+/// are quoted, entities are known. Returns element counts by name.
+fn check_xml(text: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    let body = text
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+        .expect("XML declaration");
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find('<') {
+        let text_part = &rest[..start];
+        check_entities(text_part);
+        let end = rest[start..].find('>').expect("tag closes") + start;
+        let tag = &rest[start + 1..end];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name), "closing tag matches");
+        } else {
+            let self_closing = tag.ends_with('/');
+            let tag = tag.trim_end_matches('/');
+            let name = tag.split_whitespace().next().expect("tag name").to_owned();
+            let attrs = &tag[name.len()..];
+            assert_eq!(
+                attrs.matches('"').count() % 2,
+                0,
+                "attributes quoted in <{tag}>"
+            );
+            check_entities(attrs);
+            *counts.entry(name.clone()).or_insert(0) += 1;
+            if !self_closing {
+                stack.push(name);
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    counts
+}
+
+fn check_entities(text: &str) {
+    for (i, _) in text.match_indices('&') {
+        let entity = &text[i..text[i..].find(';').map_or(text.len(), |j| i + j + 1)];
+        assert!(
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].contains(&entity),
+            "bad entity {entity}"
+        );
+    }
+    assert!(!text.contains('<'));
+}
+
+#[test]
+fn the_library_runner_pins_a_policy_from_cargo_test() {
+    let report = gatehouse::testing::run(&[concat!(env!("CARGO_MANIFEST_DIR"), "/policies")]);
+    assert!(
+        report.success(Some(100.0)),
+        "{}",
+        report.render_human(false)
+    );
+    assert!(report.passed() > 30);
+    let report = gatehouse::testing::run(&[concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/testing/mixed"
+    )]);
+    assert!(!report.success(None));
+}
