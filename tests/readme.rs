@@ -92,3 +92,37 @@ fn the_decision_table_documents_every_field() {
     }
     assert!(text.contains("| `input_errors[]`"));
 }
+
+#[test]
+fn the_readme_test_suite_runs_green() {
+    let text = readme();
+    let section = &text[text.find("## Testing policies").expect("section")..];
+    let start = section.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
+    let suite = &section[start..start + section[start..].find("```").expect("block ends")];
+    // lay out the policy and the sample the suite refers to, as in the repo
+    let root = std::env::temp_dir().join(format!("gatehouse-readme-suite-{}", std::process::id()));
+    let set = root.join("policies/ai-agent-actions");
+    std::fs::create_dir_all(&set).expect("dir");
+    std::fs::create_dir_all(root.join("examples/actions")).expect("dir");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(repo.join("policies/ai-agent-actions")).expect("policy") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "gate") {
+            std::fs::copy(&path, set.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    std::fs::copy(
+        repo.join("examples/actions/refund-large.json"),
+        root.join("examples/actions/refund-large.json"),
+    )
+    .expect("copy");
+    std::fs::write(set.join("readme.test.yaml"), suite).expect("write");
+    let report = gatehouse::testing::run(&[&set]);
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(
+        (report.passed(), report.failed(), report.skipped()),
+        (4, 0, 1),
+        "{}",
+        report.render_human(true)
+    );
+}
