@@ -8,6 +8,9 @@
 //! must appear there verbatim in a ```gate block, and every fixed version must
 //! compile without a diagnostic.
 
+mod common;
+use common::gate_blocks;
+
 use std::path::{Path, PathBuf};
 
 use gatehouse::{Code, Diagnostic, Diagnostics, Policy, Severity};
@@ -712,27 +715,6 @@ fn examples_appear_verbatim_in_the_docs() {
             "docs/language.md lacks this {code} example verbatim:\n{text}"
         );
     }
-}
-
-/// The ```gate blocks of a markdown text, in order.
-fn gate_blocks(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        match &mut current {
-            None if line.trim_end() == "```gate" => current = Some(String::new()),
-            Some(block) if line.trim_end() == "```" => {
-                out.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
-    out
 }
 
 #[test]

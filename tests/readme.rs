@@ -1,31 +1,14 @@
 //! README's examples are real: every ```gate block compiles without
 //! warnings, and the decision JSON table names every field a decision has.
 
+mod common;
+use common::gate_blocks;
+
 use std::path::Path;
 
 fn readme() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .expect("README.md")
-}
-
-fn gate_blocks(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        match &mut current {
-            None if line.trim() == "```gate" => current = Some(String::new()),
-            Some(block) if line.trim() == "```" => {
-                out.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
-    out
 }
 
 #[test]

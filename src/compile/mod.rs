@@ -3,7 +3,7 @@
 //! (a tree of the schema's paths, so decoding walks the input once) and the
 //! rendered text of role limits.
 
-use crate::check::{PolicySet, Type};
+use crate::check::PolicySet;
 
 /// A policy set ready to evaluate. Immutable, `Send + Sync`.
 #[derive(Debug)]
@@ -104,9 +104,4 @@ pub fn compile(set: PolicySet) -> Program {
         rule_locations,
         default_location,
     }
-}
-
-/// Whether a type is a set (decoded from a JSON array).
-pub fn is_set(ty: &Type) -> bool {
-    matches!(ty, Type::Set(_))
 }
