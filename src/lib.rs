@@ -53,6 +53,7 @@ pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod diagnostic;
+pub mod doc;
 pub mod eval;
 pub mod loader;
 mod policy;

@@ -2,6 +2,7 @@
 //! from its parsed arguments to an exit code, so tests run them in-process.
 
 mod check;
+mod doc;
 mod eval;
 mod input;
 mod test;
@@ -11,6 +12,7 @@ use std::io::{BufRead, Write};
 use clap::{Parser, Subcommand};
 
 pub use check::CheckArgs;
+pub use doc::DocArgs;
 pub use eval::EvalArgs;
 pub use test::TestArgs;
 
@@ -34,7 +36,7 @@ pub mod exit {
     name = "gatehouse",
     version,
     about = "Decide how much human oversight an AI agent's action needs: auto, queue, explicit, dual or block.",
-    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n\nExit codes: 0 ok, 1 check found errors, 2 usage error or the policy does not compile, 3 invalid input."
+    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n\nExit codes: 0 ok, 1 findings (check errors, failed tests), 2 usage error or a policy does not compile, 3 invalid input. Each command's --help has details."
 )]
 pub struct Cli {
     /// The subcommand.
@@ -51,6 +53,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run the policy test suites (`*.test.yaml`) and report rule coverage.
     Test(TestArgs),
+    /// Render a policy set as a document for auditors (Markdown or HTML).
+    Doc(DocArgs),
 }
 
 /// Standard streams, injectable for tests.
@@ -71,6 +75,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Check(args) => check::run(&args, io),
         Command::Eval(args) => eval::run(&args, io),
         Command::Test(args) => test::run(&args, io),
+        Command::Doc(args) => doc::run(&args, io),
     }
 }
 
