@@ -73,7 +73,23 @@ codes! {
     InvalidTier = "E0303", "invalid-tier", Error, "a tier is incomplete or contradicts itself";
     InvalidRole = "E0304", "invalid-role", Error, "a role's limit or escalation is unusable";
     InvalidConsequence = "E0305", "invalid-consequence", Error, "a rule or default asks for something contradictory";
+    TimeoutApproves = "E0306", "timeout-approves", Error, "a timeout approves the action at expiry (expiry is not approval)";
     MissingDefault = "W0001", "missing-default", Warning, "no `default`: actions no rule matches are blocked with NO_RULE_MATCHED";
+    InvalidSuppression = "W0002", "invalid-suppression", Warning, "a suppression comment has no reason, is malformed, names no lint, or suppresses nothing";
+    UnreachableRule = "L0001", "unreachable-rule", Warning, "a rule can never match, or can never change the outcome";
+    Contradiction = "L0002", "contradiction", Warning, "a condition can never hold";
+    Tautology = "L0003", "tautology", Warning, "a condition always holds";
+    ThresholdGap = "L0004", "threshold-gap", Warning, "numeric conditions on one attribute leave a value unhandled";
+    ThresholdOverlap = "L0005", "threshold-overlap", Warning, "in first-match mode, numeric conditions overlap with different outcomes";
+    NoApprover = "L0006", "no-approver", Warning, "a tier needs approval but names no approver";
+    UnsatisfiableApproval = "L0007", "unsatisfiable-approval", Error, "no set of people can ever satisfy a tier's approval";
+    LimitBelowThreshold = "L0008", "limit-below-threshold", Error, "a role is asked to approve amounts above its limit, with nowhere to escalate";
+    MissingTimeout = "L0009", "missing-timeout", Warning, "an explicit or dual tier has no timeout";
+    DangerousAuto = "L0011", "dangerous-auto", Error, "an action with external or irreversible effect can be decided `auto`";
+    UnusedDeclaration = "L0012", "unused-declaration", Warning, "a role, evidence field, reason code or tier that nothing refers to";
+    DuplicateReasonMessage = "L0013", "duplicate-reason-message", Warning, "two reason codes share one message";
+    TierOrdering = "L0014", "tier-ordering", Warning, "a higher tier number is less strict than a lower one";
+    EscalationTooLow = "L0015", "escalation-too-low", Warning, "a timeout or limit escalates to a role that cannot approve what it receives";
 }
 
 impl fmt::Display for Code {
@@ -107,6 +123,11 @@ pub struct Diagnostic {
     /// Other places involved (the first definition of a duplicate, maybe in
     /// another file).
     pub related: Vec<Diagnostic>,
+    /// The level configured for this finding, when it differs from the
+    /// code's default (lints can be raised, lowered or turned off).
+    pub level: Option<Severity>,
+    /// A concrete input that shows the problem (lints), as JSON.
+    pub example: Option<serde_json::Value>,
 }
 
 impl Diagnostic {
@@ -129,6 +150,8 @@ impl Diagnostic {
             }],
             help: help.into(),
             related: Vec::new(),
+            level: None,
+            example: None,
         }
     }
 
@@ -145,6 +168,8 @@ impl Diagnostic {
             labels: Vec::new(),
             help: help.into(),
             related: Vec::new(),
+            level: None,
+            example: None,
         }
     }
 
@@ -168,13 +193,21 @@ impl Diagnostic {
             labels: vec![Label { text: label, span }],
             help: String::new(),
             related: Vec::new(),
+            level: None,
+            example: None,
         });
         self
     }
 
     /// The code's severity.
     pub fn severity(&self) -> Severity {
-        self.code.severity()
+        self.level.unwrap_or_else(|| self.code.severity())
+    }
+
+    /// Whether this is a lint finding (an `L` code), which configuration
+    /// may raise, lower or turn off.
+    pub fn is_lint(&self) -> bool {
+        self.code.as_str().starts_with('L')
     }
 
     /// Where the primary label starts, if the diagnostic has one.
@@ -214,6 +247,7 @@ impl Diagnostic {
             "labels": labels,
             "help": self.help,
             "related": self.related.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
+            "example": self.example,
         })
     }
 }
@@ -302,10 +336,16 @@ impl miette::Diagnostic for Rendered {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        if self.diagnostic.help.is_empty() {
-            None
-        } else {
-            Some(Box::new(&self.diagnostic.help))
+        let example = self
+            .diagnostic
+            .example
+            .as_ref()
+            .map(|e| format!("example input: {e}"));
+        match (self.diagnostic.help.is_empty(), example) {
+            (true, None) => None,
+            (false, None) => Some(Box::new(&self.diagnostic.help)),
+            (true, Some(e)) => Some(Box::new(e)),
+            (false, Some(e)) => Some(Box::new(format!("{}\n{e}", self.diagnostic.help))),
         }
     }
 

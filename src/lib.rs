@@ -55,6 +55,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod doc;
 pub mod eval;
+pub mod lint;
 pub mod loader;
 mod policy;
 pub mod source;

@@ -736,6 +736,18 @@ impl Checker {
                         ast::Expiry::Reject => Some(ExpiryAction::Reject),
                         ast::Expiry::Block => Some(ExpiryAction::Block),
                         ast::Expiry::Escalate(r) => self.role(file, r).map(ExpiryAction::Escalate),
+                        ast::Expiry::Approve(span) => {
+                            self.error(
+                                Code::TimeoutApproves,
+                                file,
+                                *span,
+                                "a timeout may not approve the action: expiry is not approval".into(),
+                                "approves at expiry",
+                                "when nobody answers in time, `reject`, `block`, or `escalate to` a role that can decide"
+                                    .into(),
+                            );
+                            None
+                        }
                     };
                     if *seconds == 0 {
                         self.error(

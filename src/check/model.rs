@@ -277,7 +277,7 @@ pub struct Effect {
 }
 
 /// A typed condition.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Cond {
     /// All hold.
     All(Vec<Cond>),
@@ -290,7 +290,7 @@ pub enum Cond {
 }
 
 /// A typed test. Every test on an absent attribute is false, except `Missing`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Test {
     /// A bool attribute is true.
     IsTrue,
@@ -319,7 +319,7 @@ pub enum Test {
 }
 
 /// The right side of a comparison.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Operand {
     /// A constant.
     Value(Value),

@@ -4,7 +4,10 @@
 mod check;
 mod doc;
 mod eval;
+mod explain;
+mod fmt;
 mod input;
+mod rules;
 mod test;
 
 use std::io::{BufRead, Write};
@@ -14,6 +17,9 @@ use clap::{Parser, Subcommand};
 pub use check::CheckArgs;
 pub use doc::DocArgs;
 pub use eval::EvalArgs;
+pub use explain::ExplainArgs;
+pub use fmt::FmtArgs;
+pub use rules::RulesArgs;
 pub use test::TestArgs;
 
 /// Exit codes shared by every subcommand (README, "Exit codes").
@@ -36,7 +42,7 @@ pub mod exit {
     name = "gatehouse",
     version,
     about = "Decide how much human oversight an AI agent's action needs: auto, queue, explicit, dual or block.",
-    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n\nExit codes: 0 ok, 1 findings (check errors, failed tests), 2 usage error or a policy does not compile, 3 invalid input. Each command's --help has details."
+    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n\nExit codes: 0 ok, 1 findings (check errors, failed tests, files to format), 2 usage error or a policy does not compile, 3 invalid input. Each command's --help has details."
 )]
 pub struct Cli {
     /// The subcommand.
@@ -53,8 +59,14 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run the policy test suites (`*.test.yaml`) and report rule coverage.
     Test(TestArgs),
+    /// Rewrite `.gate` files in the canonical layout (or `--check` them).
+    Fmt(FmtArgs),
     /// Render a policy set as a document for auditors (Markdown or HTML).
     Doc(DocArgs),
+    /// Print the documentation of a lint or diagnostic code.
+    Explain(ExplainArgs),
+    /// List every lint: code, name, default level, summary.
+    Rules(RulesArgs),
 }
 
 /// Standard streams, injectable for tests.
@@ -75,7 +87,10 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Check(args) => check::run(&args, io),
         Command::Eval(args) => eval::run(&args, io),
         Command::Test(args) => test::run(&args, io),
+        Command::Fmt(args) => fmt::run(&args, io),
         Command::Doc(args) => doc::run(&args, io),
+        Command::Explain(args) => explain::run(&args, io),
+        Command::Rules(args) => rules::run(&args, io),
     }
 }
 

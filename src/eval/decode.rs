@@ -193,7 +193,8 @@ fn decode_object<'a>(
     }
 }
 
-fn decode_value<'a>(ty: &Type, v: &'a Json) -> Result<Slot<'a>, String> {
+/// Decodes one attribute's JSON value as its declared type.
+pub(crate) fn decode_value<'a>(ty: &Type, v: &'a Json) -> Result<Slot<'a>, String> {
     let wrong = |expected: &str| format!("expected {expected}, found {}", kind(v));
     match ty {
         Type::Bool => v.as_bool().map(Slot::Bool).ok_or_else(|| wrong("a bool")),

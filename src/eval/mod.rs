@@ -22,7 +22,7 @@
 //!    explicit for added approvers) equals the final outcome.
 
 mod approvals;
-mod cond;
+pub(crate) mod cond;
 mod decision;
 pub mod decode;
 mod explain;

@@ -260,6 +260,9 @@ pub enum Expiry {
     Reject,
     /// Block the action.
     Block,
+    /// Approve the action at expiry: written so the checker can refuse it
+    /// (E0306) with a reason; never compiled.
+    Approve(Span),
 }
 
 /// One separation-of-duties constraint.

@@ -1,6 +1,7 @@
 //! Text -> syntax tree. The grammar lives in `grammar/gate.pest`.
 
 pub mod ast;
+pub mod format;
 mod parser;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ pub fn parse(source: &Arc<SourceFile>) -> Result<ast::File, Diagnostics> {
 }
 
 /// Refuses text nested deeper than [`MAX_NESTING`] before pest sees it.
-fn check_nesting(source: &Arc<SourceFile>) -> Result<(), Diagnostic> {
+fn check_nesting(source: &Arc<SourceFile>) -> Result<(), Diagnostics> {
     let text = source.text.as_bytes();
     let mut depth = 0usize;
     let mut nots = 0usize;
@@ -65,7 +66,7 @@ fn check_nesting(source: &Arc<SourceFile>) -> Result<(), Diagnostic> {
             _ => nots = 0,
         }
         if depth + nots > MAX_NESTING {
-            return Err(Diagnostic::new(
+            return Err(Diagnostics::from(Diagnostic::new(
                 Code::Syntax,
                 source,
                 Span {
@@ -75,7 +76,7 @@ fn check_nesting(source: &Arc<SourceFile>) -> Result<(), Diagnostic> {
                 format!("conditions nested more than {MAX_NESTING} levels deep"),
                 "too deep",
                 "split the condition into several rules, or use `in [..]` and `and`/`or` lists instead of nesting",
-            ));
+            )));
         }
         i += 1;
     }

@@ -280,6 +280,7 @@ impl Ctx {
                 let then = match action.as_rule() {
                     Rule::expire_escalate => Expiry::Escalate(ident(children(action).next()?)),
                     Rule::expire_reject => Expiry::Reject,
+                    Rule::expire_approve => Expiry::Approve(Span::of(action.as_span())),
                     _ => Expiry::Block,
                 };
                 TierClause::Timeout {

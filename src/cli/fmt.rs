@@ -1,0 +1,185 @@
+//! `gatehouse fmt`: canonical layout for `.gate` files.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::{Io, exit};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, render_one};
+use crate::loader;
+use crate::syntax::format::{format_source, unified_diff};
+
+/// Arguments of `gatehouse fmt`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse fmt policies/                        # rewrite every .gate file under policies/\n  gatehouse fmt policies/refunds/main.gate\n  gatehouse fmt --check policies/                # in CI: print a diff, change nothing\n\nFiles are rewritten atomically (a temporary file next to the policy, then a rename), so an interrupted run never leaves a half-written policy. Comments are kept. A file that does not parse is reported and left as it is.\n\nExit codes: 0 nothing to change (or every file formatted), 1 --check found files that would change, 2 a file does not parse, cannot be read or cannot be written."
+)]
+pub struct FmtArgs {
+    /// Policy files or directories; directories are searched recursively for
+    /// `.gate` files, skipping hidden directories.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Change nothing: print a diff of what would change, and exit with 1 if
+    /// any file would.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub(super) fn run(args: &FmtArgs, io: &mut Io<'_>) -> u8 {
+    let mut failed = false;
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for path in &args.paths {
+        match gate_files(path) {
+            Ok(found) => files.extend(found.into_iter().filter(|f| seen.insert(f.clone()))),
+            Err(d) => {
+                let _ = write!(io.stderr, "{}", d.render(io.color));
+                failed = true;
+            }
+        }
+    }
+    let (mut changed, mut broken) = (0, 0);
+    for path in &files {
+        match format_one(path, args.check, io) {
+            Ok(true) => changed += 1,
+            Ok(false) => {}
+            Err(diagnostics) => {
+                for d in &diagnostics {
+                    let _ = write!(io.stderr, "{}", render_one(d, io.color));
+                }
+                broken += 1;
+                failed = true;
+            }
+        }
+    }
+    let of_files = match files.len() {
+        1 => "of 1 file".to_owned(),
+        n => format!("of {n} files"),
+    };
+    let mut summary = if args.check {
+        format!("{changed} {of_files} would be reformatted")
+    } else {
+        format!("reformatted {changed} {of_files}")
+    };
+    if broken > 0 {
+        summary.push_str(&format!("; {broken} could not be formatted (see above)"));
+    }
+    let _ = writeln!(io.stderr, "{summary}");
+    if failed {
+        exit::POLICY
+    } else if args.check && changed > 0 {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+/// Formats one file: prints its diff (`check`) or rewrites it. Returns
+/// whether it changed (or would).
+fn format_one(path: &Path, check: bool, io: &mut Io<'_>) -> Result<bool, Vec<Diagnostic>> {
+    let source = loader::read_set(path)
+        .map_err(|d| d.0)?
+        .pop()
+        .ok_or_else(Vec::new)?;
+    let formatted = format_source(&source).map_err(|d| d.0)?;
+    if formatted == source.text {
+        return Ok(false);
+    }
+    if check {
+        let diff = unified_diff(
+            &source.text,
+            &formatted,
+            &source.name,
+            &source.name,
+            io.color,
+        );
+        let _ = write!(io.stdout, "{diff}");
+    } else {
+        write_atomically(path, &formatted).map_err(|e| {
+            vec![Diagnostic::without_span(
+                Code::Io,
+                format!("cannot write `{}`: {e}", path.display()),
+                "check that the file and its directory are writable; the file was left as it was",
+            )]
+        })?;
+        let _ = writeln!(io.stderr, "formatted {}", source.name);
+    }
+    Ok(true)
+}
+
+/// The files a PATH argument names: itself when it is a file, else every
+/// `.gate` file under it, outside hidden directories, sorted.
+fn gate_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+    if !path.exists() {
+        return Err(Diagnostic::without_span(
+            Code::Io,
+            format!(
+                "cannot read `{}`: no such file or directory",
+                path.display()
+            ),
+            "check the path",
+        )
+        .into());
+    }
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for dir in loader::find_sets(path) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_file() && p.extension().is_some_and(|x| x == loader::EXTENSION) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Diagnostic::without_span(
+            Code::EmptyPolicySet,
+            format!("no `.gate` files under `{}`", path.display()),
+            "policy files end in `.gate`",
+        )
+        .into());
+    }
+    Ok(files)
+}
+
+/// Replaces the file's content all at once: the text goes to a temporary
+/// file in the same directory (same file system), which is flushed to disk
+/// and renamed over the original. A symlink is followed, so the link stays
+/// a link.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.fmt-tmp", std::process::id()));
+    // A leftover of an interrupted run of a process with the same id.
+    let _ = std::fs::remove_file(&temp);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(text.as_bytes())?;
+        if let Ok(meta) = std::fs::metadata(&target) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.sync_all()?;
+        std::fs::rename(&temp, &target)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}

@@ -1,0 +1,77 @@
+//! `gatehouse rules`: every lint with its code, name, default level and
+//! summary.
+
+use clap::{Args, ValueEnum};
+
+use super::{Io, exit};
+use crate::diagnostic::Code;
+use crate::lint::registry;
+
+/// Arguments of `gatehouse rules`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse rules\n  gatehouse rules --format json\n\n`gatehouse explain CODE` prints one lint's documentation. Levels can be changed per project in gatehouse.toml (`[lints]` then `threshold-gap = \"error\"`).\n\nExit codes: 0 printed, 2 usage error."
+)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+    pub format: RulesFormat,
+}
+
+/// How `rules` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// An aligned table.
+    Human,
+    /// A JSON array of `{code, name, default_level, summary}`.
+    Json,
+}
+
+/// The lints: every `L` code, in table order.
+fn lints() -> impl Iterator<Item = Code> {
+    Code::ALL
+        .iter()
+        .copied()
+        .filter(|c| c.as_str().starts_with('L'))
+}
+
+pub(super) fn run(args: &RulesArgs, io: &mut Io<'_>) -> u8 {
+    let text = match args.format {
+        RulesFormat::Human => table(),
+        RulesFormat::Json => {
+            let rows: Vec<serde_json::Value> = lints()
+                .map(|c| {
+                    serde_json::json!({
+                        "code": c.as_str(),
+                        "name": c.name(),
+                        "default_level": registry::level_word(c.severity()),
+                        "summary": c.summary(),
+                    })
+                })
+                .collect();
+            match serde_json::to_string_pretty(&rows) {
+                Ok(t) => format!("{t}\n"),
+                Err(_) => return exit::POLICY,
+            }
+        }
+    };
+    if write!(io.stdout, "{text}").is_err() {
+        return exit::POLICY;
+    }
+    exit::OK
+}
+
+fn table() -> String {
+    let width = lints().map(|c| c.name().len()).max().unwrap_or(0);
+    let mut out = format!("{:<7}{:<width$}  {:<9}summary\n", "code", "name", "level");
+    for c in lints() {
+        out.push_str(&format!(
+            "{:<7}{:<width$}  {:<9}{}\n",
+            c.as_str(),
+            c.name(),
+            registry::level_word(c.severity()),
+            c.summary()
+        ));
+    }
+    out
+}
