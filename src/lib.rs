@@ -49,6 +49,7 @@
     )
 )]
 
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod compile;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::audit::digest::action_digest;
 use crate::check;
 use crate::compile::{Program, compile};
 use crate::diagnostic::Diagnostics;
@@ -112,7 +113,11 @@ impl Policy {
     pub fn evaluate_with(&self, input: &serde_json::Value, options: &EvalOptions) -> Decision {
         match self.try_evaluate(input, options) {
             Ok(d) => d,
-            Err(errors) => eval::invalid_input(&self.program, errors),
+            Err(errors) => {
+                let mut d = eval::invalid_input(&self.program, errors);
+                d.action_digest = Some(action_digest(input));
+                d
+            }
         }
     }
 
@@ -128,7 +133,9 @@ impl Policy {
             input,
             options.strict,
         )?;
-        Ok(eval::decide(&self.program, &decoded, options))
+        let mut d = eval::decide(&self.program, &decoded, options);
+        d.action_digest = Some(action_digest(input));
+        Ok(d)
     }
 
     /// Decides for any serializable value (a typed struct of the caller's).

@@ -29,6 +29,10 @@ pub struct Decision {
     pub input_errors: Vec<InputError>,
     /// The exact policy that decided.
     pub policy: PolicyRef,
+    /// `sha256:<hex>` of the input's canonical form (RFC 8785): approvals
+    /// bind to it. `null` when the input could not be read at all.
+    #[serde(default)]
+    pub action_digest: Option<String>,
 }
 
 impl Decision {

@@ -74,6 +74,7 @@ fn empty_decision(set: &PolicySet, outcome: Outcome) -> Decision {
         timeout: None,
         conditions: Vec::new(),
         input_errors: Vec::new(),
+        action_digest: None,
         policy: PolicyRef {
             name: set.name.clone(),
             version: set.version.clone(),

@@ -1,0 +1,223 @@
+//! The action digest: RFC 8785 (JSON Canonicalization Scheme) over the
+//! input document, then SHA-256. Key order, whitespace and the spelling of a
+//! number (`1000`, `1000.00`, `1e3`) do not change it; any change to any
+//! value does. An approval carries the digest of the action it was given
+//! for, so it can never be used for another version of the action.
+//!
+//! One deliberate deviation: RFC 8785 writes numbers as IEEE doubles, which
+//! would give `1000.0000000000000000001` and `1000` one digest although the
+//! engine (exact decimals) decides them differently. A number that a double
+//! cannot hold exactly is therefore written as its exact decimal instead.
+//! Every number a double holds exactly is written exactly as RFC 8785 says.
+
+use serde_json::Value as Json;
+use sha2::{Digest as _, Sha256};
+
+use crate::values::Decimal;
+
+/// `sha256:<hex>` of the canonical form of a JSON document.
+pub fn action_digest(input: &Json) -> String {
+    let mut canonical = String::new();
+    write_canonical(input, &mut canonical);
+    let hash = Sha256::digest(canonical.as_bytes());
+    let mut out = String::from("sha256:");
+    for b in hash {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The RFC 8785 canonical text of a document.
+pub fn canonical_json(input: &Json) -> String {
+    let mut out = String::new();
+    write_canonical(input, &mut out);
+    out
+}
+
+fn write_canonical(v: &Json, out: &mut String) {
+    match v {
+        Json::Null => out.push_str("null"),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Number(n) => out.push_str(&canonical_number(&n.to_string())),
+        Json::String(s) => write_string(s, out),
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Json::Object(map) => {
+            // Keys sorted by their UTF-16 code units (RFC 8785, 3.2.3).
+            let mut entries: Vec<(&String, &Json)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The ECMAScript spelling of the double nearest `text`, when that double
+/// is exactly the decimal `text` denotes; otherwise the exact decimal.
+fn canonical_number(text: &str) -> String {
+    let exact = Decimal::parse(text).ok().filter(Decimal::is_exact);
+    let double: Option<f64> = text.parse::<f64>().ok().filter(|f| f.is_finite());
+    if let Some(d) = double {
+        let es = ecmascript_number(d);
+        let same = match (&exact, Decimal::parse(&es)) {
+            (Some(x), Ok(y)) => *x == y,
+            // beyond the decimal range the double is all we can compare
+            (None, _) => Decimal::parse(text).is_err(),
+            _ => false,
+        };
+        if same {
+            return es;
+        }
+    }
+    match exact {
+        Some(x) => x.to_string(),
+        // out of every range: keep the text, lowercased, so it still digests
+        None => text.to_ascii_lowercase(),
+    }
+}
+
+/// `Number.prototype.toString` (ECMA-262, 6.1.6.1.20) for a finite double.
+fn ecmascript_number(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let negative = x < 0.0;
+    // Rust's `{:e}` is the shortest round-trip form: `d.ddde±n`.
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let k = digits.len() as i32;
+    let n = exp + 1;
+    let mut s = String::new();
+    if negative {
+        s.push('-');
+    }
+    if k <= n && n <= 21 {
+        s.push_str(&digits);
+        s.extend(std::iter::repeat_n('0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        let (int, frac) = digits.split_at(n as usize);
+        s.push_str(int);
+        s.push('.');
+        s.push_str(frac);
+    } else if -6 < n && n <= 0 {
+        s.push_str("0.");
+        s.extend(std::iter::repeat_n('0', (-n) as usize));
+        s.push_str(&digits);
+    } else {
+        let (first, rest) = digits.split_at(1);
+        s.push_str(first);
+        if !rest.is_empty() {
+            s.push('.');
+            s.push_str(rest);
+        }
+        s.push('e');
+        s.push(if n - 1 >= 0 { '+' } else { '-' });
+        s.push_str(&(n - 1).abs().to_string());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn num(text: &str) -> String {
+        canonical_number(text)
+    }
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        // RFC 8785 appendix B examples
+        assert_eq!(num("0"), "0");
+        assert_eq!(num("-0"), "0");
+        assert_eq!(num("1e21"), "1e+21");
+        assert_eq!(num("1e20"), "100000000000000000000");
+        assert_eq!(num("0.000001"), "0.000001");
+        assert_eq!(num("1e-7"), "1e-7");
+        assert_eq!(num("1000.00"), "1000");
+        assert_eq!(num("1E3"), "1000");
+        assert_eq!(num("4.50"), "4.5");
+        assert_eq!(num("2e-3"), "0.002");
+        assert_eq!(num("-1.5e300"), "-1.5e+300");
+        assert_eq!(num("9007199254740992"), "9007199254740992");
+        assert_eq!(num("333333333.3333333"), "333333333.3333333");
+    }
+
+    #[test]
+    fn numbers_a_double_cannot_hold_stay_exact() {
+        assert_eq!(num("1000.0000000000000000001"), "1000.0000000000000000001");
+        // RFC 8785 would print the double nearest this (333333333.3333333),
+        // merging it with that number; the engine tells them apart, so must we
+        assert_eq!(num("333333333.33333329"), "333333333.33333329");
+        assert_ne!(num("1000.0000000000000000001"), num("1000"));
+        assert_ne!(num("9007199254740993"), num("9007199254740992"));
+    }
+
+    #[test]
+    fn canonical_text() {
+        let v = json!({"b": [1.50, "x\n\u{1}é"], "a": {"z": null, "é": true, "A": false}});
+        assert_eq!(
+            canonical_json(&v),
+            "{\"a\":{\"A\":false,\"z\":null,\"é\":true},\"b\":[1.5,\"x\\n\\u0001é\"]}"
+        );
+    }
+
+    #[test]
+    fn keys_sort_by_utf16_code_units() {
+        // U+1F600 (surrogates D83D DE00) sorts before U+FB01 in UTF-16,
+        // although it is after it in UTF-8 / code points.
+        let v = json!({"\u{fb01}": 1, "\u{1f600}": 2});
+        assert_eq!(canonical_json(&v), "{\"\u{1f600}\":2,\"\u{fb01}\":1}");
+    }
+
+    #[test]
+    fn digest_ignores_order_whitespace_and_spelling_but_not_values() {
+        let a: Json =
+            serde_json::from_str(r#"{"action": {"amount": 250, "type": "refund"}}"#).expect("json");
+        let b: Json =
+            serde_json::from_str("{ \"action\":{\"type\":\"refund\",\n \"amount\":250.00}}")
+                .expect("json");
+        let c: Json = serde_json::from_str(r#"{"action": {"amount": 2500, "type": "refund"}}"#)
+            .expect("json");
+        assert_eq!(action_digest(&a), action_digest(&b));
+        assert_ne!(action_digest(&a), action_digest(&c));
+        assert!(action_digest(&a).starts_with("sha256:"));
+    }
+}
