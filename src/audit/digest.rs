@@ -147,7 +147,7 @@ fn ecmascript_number(x: f64) -> String {
             s.push_str(rest);
         }
         s.push('e');
-        s.push(if n - 1 >= 0 { '+' } else { '-' });
+        s.push(if n > 0 { '+' } else { '-' });
         s.push_str(&(n - 1).abs().to_string());
     }
     s
