@@ -153,6 +153,27 @@ impl Policy {
         }
     }
 
+    /// Whether `role` is a declared role whose approval limit this action
+    /// exceeds (or cannot be checked against, the amount being absent).
+    pub fn role_exceeded(&self, role: &str, input: &serde_json::Value) -> bool {
+        let set = &self.program.set;
+        let Some(limit) = set
+            .roles
+            .iter()
+            .find(|r| r.name == role)
+            .and_then(|r| r.limit.as_ref())
+        else {
+            return false;
+        };
+        match decode::decode(set, &self.program.decoder, input, false) {
+            Ok(decoded) => match decoded.slots.get(limit.attribute) {
+                Some(decode::Slot::Number(v)) => !limit.allows(*v),
+                _ => true,
+            },
+            Err(_) => true,
+        }
+    }
+
     /// The decision for an input that could not be read at all (malformed
     /// JSON or YAML): block with INVALID_INPUT, attributed to this policy.
     pub fn invalid_input(&self, errors: Vec<InputError>) -> Decision {

@@ -346,6 +346,20 @@ impl Timestamp {
         Some(Timestamp(i128::from(secs) * 1_000_000_000 + nanos))
     }
 
+    /// The instant `nanos` nanoseconds after the Unix epoch.
+    pub fn from_unix_nanos(nanos: i128) -> Timestamp {
+        Timestamp(nanos)
+    }
+
+    /// The system clock, for the command line only: the engine itself never
+    /// reads the clock (time comes in as an argument).
+    pub fn now_utc() -> Timestamp {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Timestamp(i128::try_from(nanos).unwrap_or(0))
+    }
+
     /// Seconds since the epoch (floor).
     pub fn unix_seconds(&self) -> i64 {
         i64::try_from(self.0.div_euclid(1_000_000_000)).unwrap_or(i64::MAX)

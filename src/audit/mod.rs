@@ -2,3 +2,4 @@
 //! approvals, audit records, replay and impact analysis.
 
 pub mod digest;
+pub mod verify;

@@ -9,6 +9,7 @@ mod fmt;
 mod input;
 mod rules;
 mod test;
+mod verify;
 
 use std::io::{BufRead, Write};
 
@@ -21,6 +22,7 @@ pub use explain::ExplainArgs;
 pub use fmt::FmtArgs;
 pub use rules::RulesArgs;
 pub use test::TestArgs;
+pub use verify::VerifyArgs;
 
 /// Exit codes shared by every subcommand (README, "Exit codes").
 pub mod exit {
@@ -57,6 +59,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Decide for one action (or a stream of actions) against a policy set.
     Eval(EvalArgs),
+    /// Check collected approvals against an action: execute, pending, denied or expired.
+    Verify(VerifyArgs),
     /// Run the policy test suites (`*.test.yaml`) and report rule coverage.
     Test(TestArgs),
     /// Rewrite `.gate` files in the canonical layout (or `--check` them).
@@ -87,6 +91,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Check(args) => check::run(&args, io),
         Command::Eval(args) => eval::run(&args, io),
         Command::Test(args) => test::run(&args, io),
+        Command::Verify(args) => verify::run(&args, io),
         Command::Fmt(args) => fmt::run(&args, io),
         Command::Doc(args) => doc::run(&args, io),
         Command::Explain(args) => explain::run(&args, io),

@@ -1,0 +1,117 @@
+//! `gatehouse verify`: do the collected approvals let the action execute now?
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::input::{self, Syntax};
+use super::{Io, exit};
+use crate::Policy;
+use crate::audit::verify::{Approval, Verdict, VerifyOptions};
+use crate::diagnostic::render_one;
+use crate::values::Timestamp;
+
+/// Exit code: approvals are still missing.
+pub const PENDING: u8 = 1;
+/// Exit code: the action may not execute (rejected, blocked, a condition fails).
+pub const DENIED: u8 = 5;
+/// Exit code: the request timed out.
+pub const EXPIRED: u8 = 6;
+
+/// Arguments of `gatehouse verify`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse verify --policy policies/ai-agent-actions --input examples/actions/refund-large.json \\\n      --approvals approvals.json --now 2026-11-22T10:00:00Z\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml --requested-at 2026-11-22T09:00:00Z\n\nThe approvals file is a JSON or YAML list of {approver, roles, decision: approve|reject, reason, action_digest (or action_digests for a batch), given_at, expires_at}.\nExit codes: 0 execute, 1 pending, 5 denied, 6 expired, 2 usage error or the policy does not compile, 3 the input or approvals cannot be read."
+)]
+pub struct VerifyArgs {
+    /// A `.gate` file or a directory holding one policy set.
+    #[arg(long, short, env = "GATEHOUSE_POLICY", default_value = ".")]
+    pub policy: PathBuf,
+    /// The action (JSON or YAML), as it was evaluated.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The approvals collected for it (JSON or YAML list).
+    #[arg(long)]
+    pub approvals: PathBuf,
+    /// The current time (RFC 3339); default: the system clock.
+    #[arg(long, value_parser = parse_time)]
+    pub now: Option<Timestamp>,
+    /// When the approval request was made (RFC 3339), for its timeout;
+    /// default: the earliest approval's time.
+    #[arg(long, value_parser = parse_time)]
+    pub requested_at: Option<Timestamp>,
+    /// Print JSON on one line.
+    #[arg(long)]
+    pub compact: bool,
+}
+
+fn parse_time(s: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(s)
+        .ok_or_else(|| format!("`{s}` is not an RFC 3339 timestamp like 2026-11-22T18:00:00Z"))
+}
+
+pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
+    let policy = match Policy::load(&args.policy) {
+        Ok(p) => p,
+        Err(diags) => {
+            for d in diags.iter() {
+                let _ = write!(io.stderr, "{}", render_one(d, io.color));
+            }
+            let _ = writeln!(
+                io.stderr,
+                "error: the policy at `{}` does not compile",
+                args.policy.display()
+            );
+            return exit::POLICY;
+        }
+    };
+    let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        input::parse(&text, Syntax::of_path(path))
+            .map_err(|e| format!("`{}`: {}", path.display(), e.message))
+    };
+    let action = match read(&args.input) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::INPUT;
+        }
+    };
+    let approvals: Vec<Approval> = match read(&args.approvals).and_then(|v| {
+        serde_json::from_value(v).map_err(|e| {
+            format!(
+                "`{}` is not a list of approvals: {e}",
+                args.approvals.display()
+            )
+        })
+    }) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::INPUT;
+        }
+    };
+    let options = VerifyOptions {
+        now: args.now.unwrap_or_else(Timestamp::now_utc),
+        requested_at: args.requested_at,
+    };
+    let verification = policy.verify(&action, &approvals, &options);
+    let text = if args.compact {
+        serde_json::to_string(&verification)
+    } else {
+        serde_json::to_string_pretty(&verification)
+    };
+    match text {
+        Ok(t) => {
+            let _ = writeln!(io.stdout, "{t}");
+        }
+        Err(_) => return exit::POLICY,
+    }
+    match verification.verdict {
+        Verdict::Execute => exit::OK,
+        Verdict::Pending => PENDING,
+        Verdict::Denied => DENIED,
+        Verdict::Expired => EXPIRED,
+    }
+}
