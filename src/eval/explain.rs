@@ -32,6 +32,9 @@ fn explain(d: &Decision) -> String {
         "policy {} {} ({})",
         d.policy.name, d.policy.version, d.policy.digest
     );
+    if let Some(digest) = &d.action_digest {
+        let _ = writeln!(s, "action {digest} (approvals must name this digest)");
+    }
 
     let _ = writeln!(s, "\nwhy:");
     if d.reasons.is_empty() {
