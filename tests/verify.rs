@@ -406,5 +406,29 @@ fn the_cli_exit_code_is_the_verdict() {
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
         assert!(v["verdict"].is_string());
     }
+    // with --audit-log: one verification record, durable, readable
+    let log = dir.join("audit.jsonl");
+    let out = assert_cmd::Command::cargo_bin("gatehouse")
+        .expect("binary")
+        .args(["verify", "--policy"])
+        .arg(dir.join("v.gate"))
+        .arg("--input")
+        .arg(dir.join("action.json"))
+        .arg("--approvals")
+        .arg(dir.join("approvals.json"))
+        .args(["--now", NOW, "--audit-log"])
+        .arg(&log)
+        .args(["--redact", "requester.id"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(5));
+    let contents = gatehouse::audit::log::read_log(&log).expect("log");
+    assert_eq!(contents.records.len(), 1);
+    let text = std::fs::read_to_string(&log).expect("log");
+    let record: Value = serde_json::from_str(text.trim()).expect("json");
+    assert_eq!(record["record"], "verification");
+    assert_eq!(record["verification"]["verdict"], "denied");
+    assert_eq!(record["redacted"], json!(["$.requester.id"]));
+    assert_eq!(record["action_digest"], json!(digest(&p, &input)));
     let _ = std::fs::remove_dir_all(&dir);
 }

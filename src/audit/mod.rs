@@ -2,4 +2,8 @@
 //! approvals, audit records, replay and impact analysis.
 
 pub mod digest;
+pub mod log;
+pub mod record;
+pub mod redact;
+pub mod replay;
 pub mod verify;

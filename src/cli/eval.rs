@@ -8,6 +8,9 @@ use clap::Args;
 use super::input::{self, Syntax};
 use super::{Io, exit};
 use crate::Policy;
+use crate::audit::log::AuditLog;
+use crate::audit::record::AuditRecord;
+use crate::audit::redact::{FieldPath, RedactMode, Redaction};
 use crate::diagnostic::render_one;
 use crate::eval::{Decision, EvalOptions, InputError};
 use crate::values::Timestamp;
@@ -15,7 +18,7 @@ use crate::values::Timestamp;
 /// Arguments of `gatehouse eval`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n\nExit codes: 0 decided, 2 usage error or the policy does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT is still printed). With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block."
+    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n  gatehouse eval --policy policies/ai-agent-actions --audit-log audit.jsonl --redact requester.id,action.summary --redact-mode hash action.json\n\nExit codes: 0 decided, 2 usage error or the policy does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT is still printed), 4 the audit log could not be written (the decision is not printed). With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block."
 )]
 pub struct EvalArgs {
     /// A `.gate` file or a directory holding one policy set.
@@ -41,6 +44,84 @@ pub struct EvalArgs {
     /// Exit with 10 + the outcome's rank (auto 10 .. block 14) instead of 0.
     #[arg(long)]
     pub exit_code: bool,
+    /// Append one audit record per decision to FILE (JSON lines), written
+    /// whole and fsync'd before the decision is printed.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// Redact these input fields in audit records: dotted paths like
+    /// `requester.id`, comma-separated or repeated.
+    #[arg(
+        long,
+        value_name = "PATH[,PATH...]",
+        value_delimiter = ',',
+        requires = "audit_log",
+        conflicts_with = "no_audit_input"
+    )]
+    pub redact: Vec<FieldPath>,
+    /// How --redact redacts: drop the field, or replace its value by
+    /// `sha256:` of its canonical JSON.
+    #[arg(long, value_enum, default_value = "drop", requires = "redact")]
+    pub redact_mode: RedactMode,
+    /// Leave the input out of audit records (`input: null`); such records
+    /// cannot be replayed.
+    #[arg(long, requires = "audit_log")]
+    pub no_audit_input: bool,
+}
+
+/// The audit log of one run, with what records keep of the input.
+struct Audit {
+    path: PathBuf,
+    log: AuditLog,
+    redaction: Redaction,
+}
+
+impl Audit {
+    fn open(args: &EvalArgs, io: &mut Io<'_>) -> Result<Option<Audit>, u8> {
+        let Some(path) = &args.audit_log else {
+            return Ok(None);
+        };
+        let redaction = if args.no_audit_input {
+            Redaction::DropInput
+        } else {
+            Redaction::fields(args.redact.clone(), args.redact_mode)
+        };
+        match AuditLog::open(path) {
+            Ok(log) => Ok(Some(Audit {
+                path: path.clone(),
+                log,
+                redaction,
+            })),
+            Err(e) => {
+                let _ = writeln!(
+                    io.stderr,
+                    "error: cannot open the audit log `{}`: {e}",
+                    path.display()
+                );
+                Err(exit::AUDIT_LOG)
+            }
+        }
+    }
+
+    /// Appends the decision's record durably; the exit code when that fails.
+    fn record(
+        &mut self,
+        decision: &Decision,
+        input: Option<&serde_json::Value>,
+        options: &EvalOptions,
+        io: &mut Io<'_>,
+    ) -> Result<(), u8> {
+        // the engine never reads the clock: the command line does
+        let time = options.now.unwrap_or_else(Timestamp::now_utc);
+        let record = AuditRecord::decision(decision, input, options, &self.redaction, time);
+        self.log.append(&record).map_err(|e| {
+            let _ = writeln!(
+                io.stderr,
+                "error: cannot write the audit log `{}`: {e}; the decision was not reported",
+                self.path.display()
+            );
+            exit::AUDIT_LOG
+        })
+    }
 }
 
 fn parse_now(s: &str) -> Result<Timestamp, String> {
@@ -69,8 +150,12 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
         now: args.now,
         strict: args.strict,
     };
+    let mut audit = match Audit::open(args, io) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     if args.jsonl {
-        return run_jsonl(args, &policy, &options, io);
+        return run_jsonl(args, &policy, &options, &mut audit, io);
     }
     let (text, syntax) = match read_input(args, io) {
         Ok(t) => t,
@@ -79,17 +164,28 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
             return exit::INPUT;
         }
     };
-    let decision = match input::parse(&text, syntax) {
-        Ok(doc) => policy.evaluate_with(&doc, &options),
-        Err(e) => policy.invalid_input(vec![e]),
+    let (decision, doc) = match input::parse(&text, syntax) {
+        Ok(doc) => (policy.evaluate_with(&doc, &options), Some(doc)),
+        Err(e) => (policy.invalid_input(vec![e]), None),
     };
+    if let Some(audit) = audit.as_mut() {
+        if let Err(code) = audit.record(&decision, doc.as_ref(), &options, io) {
+            return code;
+        }
+    }
     if emit(args, io, &decision, !args.compact).is_err() {
         return exit::INPUT;
     }
     code_for(args, &decision)
 }
 
-fn run_jsonl(args: &EvalArgs, policy: &Policy, options: &EvalOptions, io: &mut Io<'_>) -> u8 {
+fn run_jsonl(
+    args: &EvalArgs,
+    policy: &Policy,
+    options: &EvalOptions,
+    audit: &mut Option<Audit>,
+    io: &mut Io<'_>,
+) -> u8 {
     let mut file_reader;
     let reader: &mut dyn BufRead = match &args.input {
         Some(p) if p.as_os_str() != "-" => match std::fs::File::open(p) {
@@ -104,10 +200,10 @@ fn run_jsonl(args: &EvalArgs, policy: &Policy, options: &EvalOptions, io: &mut I
         },
         _ => {
             // stdin is read through `io`; move it out of the way below
-            return run_jsonl_from(args, policy, options, None, io);
+            return run_jsonl_from(args, policy, options, None, audit, io);
         }
     };
-    run_jsonl_from(args, policy, options, Some(reader), io)
+    run_jsonl_from(args, policy, options, Some(reader), audit, io)
 }
 
 /// Reads lines from `reader`, or from `io.stdin` when `None`.
@@ -116,6 +212,7 @@ fn run_jsonl_from(
     policy: &Policy,
     options: &EvalOptions,
     mut reader: Option<&mut dyn BufRead>,
+    audit: &mut Option<Audit>,
     io: &mut Io<'_>,
 ) -> u8 {
     let mut any_invalid = false;
@@ -137,24 +234,35 @@ fn run_jsonl_from(
             }
         }
         line_no += 1;
-        let decision = match std::str::from_utf8(&buf) {
+        let (decision, doc) = match std::str::from_utf8(&buf) {
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => match input::parse(line, Syntax::Json) {
-                Ok(doc) => policy.evaluate_with(&doc, options),
-                Err(e) => policy.invalid_input(vec![InputError {
-                    path: e.path,
-                    message: format!("line {line_no}: {}", e.message),
-                }]),
-            },
-            Err(e) => policy.invalid_input(vec![InputError {
-                path: "$".into(),
-                message: format!(
-                    "line {line_no}: not UTF-8 text (invalid byte at {})",
-                    e.valid_up_to()
+                Ok(doc) => (policy.evaluate_with(&doc, options), Some(doc)),
+                Err(e) => (
+                    policy.invalid_input(vec![InputError {
+                        path: e.path,
+                        message: format!("line {line_no}: {}", e.message),
+                    }]),
+                    None,
                 ),
-            }]),
+            },
+            Err(e) => (
+                policy.invalid_input(vec![InputError {
+                    path: "$".into(),
+                    message: format!(
+                        "line {line_no}: not UTF-8 text (invalid byte at {})",
+                        e.valid_up_to()
+                    ),
+                }]),
+                None,
+            ),
         };
         any_invalid |= !decision.input_errors.is_empty();
+        if let Some(audit) = audit.as_mut() {
+            if let Err(code) = audit.record(&decision, doc.as_ref(), options, io) {
+                return code;
+            }
+        }
         if emit(args, io, &decision, false).is_err() {
             return exit::INPUT;
         }

@@ -7,6 +7,7 @@ mod eval;
 mod explain;
 mod fmt;
 mod input;
+mod replay;
 mod rules;
 mod test;
 mod verify;
@@ -20,6 +21,7 @@ pub use doc::DocArgs;
 pub use eval::EvalArgs;
 pub use explain::ExplainArgs;
 pub use fmt::FmtArgs;
+pub use replay::ReplayArgs;
 pub use rules::RulesArgs;
 pub use test::TestArgs;
 pub use verify::VerifyArgs;
@@ -36,6 +38,9 @@ pub mod exit {
     /// The input could not be read or does not match the schema (the decision
     /// printed is `block` with INVALID_INPUT).
     pub const INPUT: u8 = 3;
+    /// The audit log could not be written (`--audit-log`): the decision was
+    /// not reported, because it has no durable record.
+    pub const AUDIT_LOG: u8 = 4;
 }
 
 /// Decide how much human oversight an AI agent's action needs.
@@ -44,7 +49,7 @@ pub mod exit {
     name = "gatehouse",
     version,
     about = "Decide how much human oversight an AI agent's action needs: auto, queue, explicit, dual or block.",
-    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n\nExit codes: 0 ok, 1 findings (check errors, failed tests, files to format), 2 usage error or a policy does not compile, 3 invalid input. Each command's --help has details."
+    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n\nExit codes: 0 ok, 1 findings (check errors, failed tests, files to format), 2 usage error or a policy does not compile, 3 invalid input, 4 the audit log could not be written. Each command's --help has details."
 )]
 pub struct Cli {
     /// The subcommand.
@@ -67,6 +72,8 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Render a policy set as a document for auditors (Markdown or HTML).
     Doc(DocArgs),
+    /// Re-evaluate every input of an audit log: identical under the recorded policy, or what changes under another.
+    Replay(ReplayArgs),
     /// Print the documentation of a lint or diagnostic code.
     Explain(ExplainArgs),
     /// List every lint: code, name, default level, summary.
@@ -94,6 +101,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Verify(args) => verify::run(&args, io),
         Command::Fmt(args) => fmt::run(&args, io),
         Command::Doc(args) => doc::run(&args, io),
+        Command::Replay(args) => replay::run(&args, io),
         Command::Explain(args) => explain::run(&args, io),
         Command::Rules(args) => rules::run(&args, io),
     }

@@ -7,6 +7,9 @@ use clap::Args;
 use super::input::{self, Syntax};
 use super::{Io, exit};
 use crate::Policy;
+use crate::audit::log::AuditLog;
+use crate::audit::record::{AuditRecord, VerificationEvent};
+use crate::audit::redact::{FieldPath, RedactMode, Redaction};
 use crate::audit::verify::{Approval, Verdict, VerifyOptions};
 use crate::diagnostic::render_one;
 use crate::values::Timestamp;
@@ -21,7 +24,7 @@ pub const EXPIRED: u8 = 6;
 /// Arguments of `gatehouse verify`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse verify --policy policies/ai-agent-actions --input examples/actions/refund-large.json \\\n      --approvals approvals.json --now 2026-11-22T10:00:00Z\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml --requested-at 2026-11-22T09:00:00Z\n\nThe approvals file is a JSON or YAML list of {approver, roles, decision: approve|reject, reason, action_digest (or action_digests for a batch), given_at, expires_at}.\nExit codes: 0 execute, 1 pending, 5 denied, 6 expired, 2 usage error or the policy does not compile, 3 the input or approvals cannot be read."
+    after_help = "Examples:\n  gatehouse verify --policy policies/ai-agent-actions --input examples/actions/refund-large.json \\\n      --approvals approvals.json --now 2026-11-22T10:00:00Z\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml --requested-at 2026-11-22T09:00:00Z\n\nThe approvals file is a JSON or YAML list of {approver, roles, decision: approve|reject, reason, action_digest (or action_digests for a batch), given_at, expires_at}.\nExit codes: 0 execute, 1 pending, 5 denied, 6 expired, 2 usage error or the policy does not compile, 3 the input or approvals cannot be read, 4 the audit log could not be written (nothing is printed)."
 )]
 pub struct VerifyArgs {
     /// A `.gate` file or a directory holding one policy set.
@@ -43,6 +46,28 @@ pub struct VerifyArgs {
     /// Print JSON on one line.
     #[arg(long)]
     pub compact: bool,
+    /// Append a verification record to FILE (JSON lines), written whole and
+    /// fsync'd before the verdict is printed.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// The id of the decision record this verification follows.
+    #[arg(long, value_name = "ID", requires = "audit_log")]
+    pub decision_id: Option<String>,
+    /// Redact these input fields in the record (dotted paths, comma-separated).
+    #[arg(
+        long,
+        value_name = "PATH[,PATH...]",
+        value_delimiter = ',',
+        requires = "audit_log",
+        conflicts_with = "no_audit_input"
+    )]
+    pub redact: Vec<FieldPath>,
+    /// How --redact redacts: drop the field, or replace it by its sha256.
+    #[arg(long, value_enum, default_value = "drop", requires = "redact")]
+    pub redact_mode: RedactMode,
+    /// Leave the input out of the record.
+    #[arg(long, requires = "audit_log")]
+    pub no_audit_input: bool,
 }
 
 fn parse_time(s: &str) -> Result<Timestamp, String> {
@@ -97,6 +122,42 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
         requested_at: args.requested_at,
     };
     let verification = policy.verify(&action, &approvals, &options);
+    if let Some(path) = &args.audit_log {
+        let redaction = if args.no_audit_input {
+            Redaction::DropInput
+        } else if args.redact.is_empty() {
+            Redaction::KeepAll
+        } else {
+            Redaction::fields(args.redact.clone(), args.redact_mode)
+        };
+        let policy_ref = crate::eval::PolicyRef {
+            name: policy.name().to_owned(),
+            version: policy.version().to_owned(),
+            digest: policy.digest().to_owned(),
+        };
+        let digest = verification.action_digest.clone().unwrap_or_default();
+        let record = AuditRecord::verification(
+            VerificationEvent {
+                policy: &policy_ref,
+                action_digest: &digest,
+                decision_id: args.decision_id.as_deref(),
+                input: Some(&action),
+                approvals: serde_json::to_value(&approvals).unwrap_or_default(),
+                verification: serde_json::to_value(&verification).unwrap_or_default(),
+            },
+            &redaction,
+            options.now,
+        );
+        // Durable before reported: no verdict without its audit record.
+        if let Err(e) = AuditLog::append_to(path, &record) {
+            let _ = writeln!(
+                io.stderr,
+                "error: cannot write the audit log `{}`: {e}",
+                path.display()
+            );
+            return exit::AUDIT_LOG;
+        }
+    }
     let text = if args.compact {
         serde_json::to_string(&verification)
     } else {

@@ -63,6 +63,20 @@ impl Node {
     }
 }
 
+/// `file.gate:line:col` with the file's name only: a policy set is the files
+/// of one directory, so the name is unambiguous, and a decision must not
+/// depend on where the policy was checked out (the policy digest does not).
+fn decision_location(origin: &crate::source::Origin) -> String {
+    let loc = origin.location();
+    let name = loc
+        .file
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(&loc.file)
+        .to_owned();
+    format!("{name}:{}:{}", loc.line, loc.column)
+}
+
 /// Compiles a checked set.
 pub fn compile(set: PolicySet) -> Program {
     let mut decoder = Node::default();
@@ -90,12 +104,12 @@ pub fn compile(set: PolicySet) -> Program {
     let rule_locations = set
         .rules
         .iter()
-        .map(|r| r.origin.location().to_string())
+        .map(|r| decision_location(&r.origin))
         .collect();
     let default_location = set
         .default
         .as_ref()
-        .map(|d| d.origin.location().to_string())
+        .map(|d| decision_location(&d.origin))
         .unwrap_or_default();
     Program {
         set,

@@ -1,0 +1,540 @@
+//! Audit records: one JSON object per decision and per verification,
+//! written one per line by [`AuditLog`](super::log::AuditLog).
+//!
+//! A decision record keeps everything needed to replay the decision: the
+//! policy's digest, the input (unless redacted), the options the engine was
+//! given and the decision itself, so `gatehouse replay` can re-evaluate it
+//! and compare byte for byte. Field names are a stable contract (see
+//! `README.md`):
+//!
+//! ```json
+//! {"record": "decision", "id": "dec_…", "time": "2026-11-22T09:00:00Z",
+//!  "policy": {"name": "…", "version": "…", "digest": "sha256:…"},
+//!  "action_digest": "sha256:…", "input": {…}, "redacted": [],
+//!  "outcome": "explicit", "options": {"now": null, "strict": false},
+//!  "decision": {…}}
+//! ```
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use sha2::{Digest as _, Sha256};
+
+use super::digest::action_digest;
+use super::redact::Redaction;
+use crate::eval::{Decision, EvalOptions, Outcome, PolicyRef};
+use crate::values::Timestamp;
+
+/// One line of an audit log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "record", rename_all = "lowercase")]
+pub enum AuditRecord {
+    /// A decision was made (`"record": "decision"`).
+    Decision(DecisionRecord),
+    /// Collected approvals were verified (`"record": "verification"`).
+    Verification(VerificationRecord),
+}
+
+/// The record of one decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Unique id, `dec_` and 32 hex digits.
+    pub id: String,
+    /// When the decision was made (RFC 3339, UTC): the `--now` given to
+    /// `eval`, else the system clock.
+    pub time: String,
+    /// The policy that decided.
+    pub policy: PolicyRef,
+    /// `sha256:…` of the full, unredacted input; `null` when the input could
+    /// not be read at all.
+    pub action_digest: Option<String>,
+    /// The input as evaluated, with the redactions applied; `null` when it
+    /// was left out or could not be read.
+    pub input: Json,
+    /// The paths redacted from `input` (`$` when all of it was left out).
+    #[serde(default)]
+    pub redacted: Vec<String>,
+    /// The decision's outcome.
+    pub outcome: Outcome,
+    /// The options the engine was given, so replay gives it the same.
+    #[serde(default)]
+    pub options: RecordedOptions,
+    /// The full decision JSON (values of redacted fields redacted in it too).
+    pub decision: Json,
+}
+
+/// The record of one verification of collected approvals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerificationRecord {
+    /// Unique id, `ver_` and 32 hex digits.
+    pub id: String,
+    /// When the verification was made (RFC 3339, UTC).
+    pub time: String,
+    /// The policy that verified.
+    pub policy: PolicyRef,
+    /// `sha256:…` of the action the approvals were checked against.
+    pub action_digest: String,
+    /// The id of the decision record this verification follows, if known.
+    pub decision_id: Option<String>,
+    /// The action, with the redactions applied; `null` when left out.
+    pub input: Json,
+    /// The paths redacted from `input`.
+    #[serde(default)]
+    pub redacted: Vec<String>,
+    /// The approvals considered, as given.
+    pub approvals: Json,
+    /// The verification result (verdict, satisfied, missing, ...).
+    pub verification: Json,
+}
+
+/// The evaluation options a decision was made with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedOptions {
+    /// The current time given to the engine (only `timeout.expires_at`
+    /// depends on it); `null` when none was given.
+    pub now: Option<String>,
+    /// Whether undeclared input fields were rejected.
+    #[serde(default)]
+    pub strict: bool,
+}
+
+impl RecordedOptions {
+    /// The options as the engine takes them again; `Err` names a `now`
+    /// that is not an RFC 3339 timestamp.
+    pub fn to_eval_options(&self) -> Result<EvalOptions, String> {
+        let now = match &self.now {
+            None => None,
+            Some(text) => Some(
+                Timestamp::parse(text)
+                    .ok_or_else(|| format!("`{text}` is not an RFC 3339 timestamp"))?,
+            ),
+        };
+        Ok(EvalOptions {
+            now,
+            strict: self.strict,
+        })
+    }
+}
+
+impl From<&EvalOptions> for RecordedOptions {
+    fn from(o: &EvalOptions) -> RecordedOptions {
+        RecordedOptions {
+            now: o.now.map(|t| t.to_string()),
+            strict: o.strict,
+        }
+    }
+}
+
+/// What a verification record is about, for [`AuditRecord::verification`].
+#[derive(Clone, Debug)]
+pub struct VerificationEvent<'a> {
+    /// The policy that verified.
+    pub policy: &'a PolicyRef,
+    /// The digest of the action the approvals were checked against.
+    pub action_digest: &'a str,
+    /// The decision record this verification follows, if known.
+    pub decision_id: Option<&'a str>,
+    /// The action (the full input; redaction is applied when recording).
+    pub input: Option<&'a Json>,
+    /// The approvals considered, as given.
+    pub approvals: Json,
+    /// The verification result.
+    pub verification: Json,
+}
+
+impl AuditRecord {
+    /// The record of a decision. `input` is the document that was evaluated
+    /// (`None` when it could not be read); `options` are the options it was
+    /// evaluated with; `time` is when (the engine never reads the clock:
+    /// the caller passes it, e.g. [`Timestamp::now_utc`]).
+    ///
+    /// ```
+    /// use gatehouse::audit::record::AuditRecord;
+    /// use gatehouse::audit::redact::{FieldPath, RedactMode, Redaction};
+    /// use gatehouse::audit::replay::{replay_decision, ReplayResult};
+    /// use gatehouse::values::Timestamp;
+    /// use gatehouse::{EvalOptions, Policy};
+    ///
+    /// let policy = Policy::from_source("p.gate", r#"
+    ///     policy "p" version "1"
+    ///     schema { action.amount: number  requester.id: string }
+    ///     tier 0 "none" { outcome auto }
+    ///     default tier 0 because NO_RULE_MATCHED
+    /// "#).expect("compiles");
+    /// let input = serde_json::json!({"action": {"amount": 20}, "requester": {"id": "u-1"}});
+    /// let options = EvalOptions::default();
+    /// let decision = policy.evaluate_with(&input, &options);
+    /// let now = Timestamp::parse("2026-11-22T09:00:00Z").expect("a time");
+    ///
+    /// let record = AuditRecord::decision(&decision, Some(&input), &options, &Redaction::KeepAll, now);
+    /// let line = record.to_json_line().expect("serializes");
+    /// assert!(line.starts_with(r#"{"record":"decision","id":"dec_"#));
+    ///
+    /// // what was written reads back, and replays identically
+    /// let AuditRecord::Decision(read) = serde_json::from_str(&line).expect("a record") else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(replay_decision(&policy, &read), ReplayResult::Identical);
+    ///
+    /// // a redacted record names what it left out, and keeps the full digest
+    /// let hide = Redaction::fields(vec![FieldPath::parse("requester.id").expect("a path")], RedactMode::Drop);
+    /// let AuditRecord::Decision(r) = AuditRecord::decision(&decision, Some(&input), &options, &hide, now) else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(r.redacted, ["$.requester.id"]);
+    /// assert_eq!(r.action_digest, decision.action_digest);
+    /// ```
+    pub fn decision(
+        decision: &Decision,
+        input: Option<&Json>,
+        options: &EvalOptions,
+        redaction: &Redaction,
+        time: Timestamp,
+    ) -> AuditRecord {
+        let digest = input
+            .map(action_digest)
+            .or_else(|| decision.action_digest.clone());
+        let (input, redacted) = match input {
+            Some(v) => {
+                let r = redaction.apply(v);
+                (r.input, r.redacted)
+            }
+            None => (Json::Null, Vec::new()),
+        };
+        let kept = redaction.apply_to_decision(decision, &redacted);
+        AuditRecord::Decision(DecisionRecord {
+            id: new_id("dec_", &time, digest.as_deref()),
+            time: time.to_string(),
+            policy: decision.policy.clone(),
+            action_digest: digest,
+            input,
+            redacted,
+            outcome: decision.outcome,
+            options: RecordedOptions::from(options),
+            // a Decision has only string keys: this cannot fail
+            decision: serde_json::to_value(&kept).unwrap_or(Json::Null),
+        })
+    }
+
+    /// The record of a verification of collected approvals.
+    pub fn verification(
+        event: VerificationEvent<'_>,
+        redaction: &Redaction,
+        time: Timestamp,
+    ) -> AuditRecord {
+        let (input, redacted) = match event.input {
+            Some(v) => {
+                let r = redaction.apply(v);
+                (r.input, r.redacted)
+            }
+            None => (Json::Null, Vec::new()),
+        };
+        AuditRecord::Verification(VerificationRecord {
+            id: new_id("ver_", &time, Some(event.action_digest)),
+            time: time.to_string(),
+            policy: event.policy.clone(),
+            action_digest: event.action_digest.to_owned(),
+            decision_id: event.decision_id.map(str::to_owned),
+            input,
+            redacted,
+            approvals: event.approvals,
+            verification: event.verification,
+        })
+    }
+
+    /// The record's unique id.
+    pub fn id(&self) -> &str {
+        match self {
+            AuditRecord::Decision(r) => &r.id,
+            AuditRecord::Verification(r) => &r.id,
+        }
+    }
+
+    /// When the record was made, as written (RFC 3339).
+    pub fn time(&self) -> &str {
+        match self {
+            AuditRecord::Decision(r) => &r.time,
+            AuditRecord::Verification(r) => &r.time,
+        }
+    }
+
+    /// The policy named by the record.
+    pub fn policy(&self) -> &PolicyRef {
+        match self {
+            AuditRecord::Decision(r) => &r.policy,
+            AuditRecord::Verification(r) => &r.policy,
+        }
+    }
+
+    /// The record as one line of JSON, without the newline.
+    pub fn to_json_line(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Reads a record from a JSON value: `record` says which kind.
+    pub fn from_value(value: Json) -> Result<AuditRecord, String> {
+        let kind = value
+            .get("record")
+            .and_then(Json::as_str)
+            .map(str::to_owned);
+        match kind.as_deref() {
+            Some("decision") => serde_json::from_value(value)
+                .map(AuditRecord::Decision)
+                .map_err(|e| format!("invalid decision record: {e}")),
+            Some("verification") => serde_json::from_value(value)
+                .map(AuditRecord::Verification)
+                .map_err(|e| format!("invalid verification record: {e}")),
+            Some(other) => Err(format!("unknown record kind `{other}`")),
+            None if value.is_object() => Err("no `record` field naming the record kind".into()),
+            None => Err("not a JSON object".into()),
+        }
+    }
+}
+
+impl DecisionRecord {
+    /// The recorded decision as the engine's type.
+    pub fn decision(&self) -> Result<Decision, serde_json::Error> {
+        Decision::deserialize(&self.decision)
+    }
+
+    /// Whether the full input was recorded, so the decision can be replayed.
+    pub fn has_full_input(&self) -> bool {
+        self.redacted.is_empty() && !self.input.is_null()
+    }
+}
+
+// Decoded by hand rather than with serde's internally tagged enums, which
+// buffer the document and lose `arbitrary_precision` numbers on the way.
+impl<'de> Deserialize<'de> for AuditRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AuditRecord, D::Error> {
+        let value = Json::deserialize(d)?;
+        AuditRecord::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// `prefix` and 32 hex digits of SHA-256 over the wall clock (whatever time
+/// the record carries, so records made with a fixed `--now` still differ),
+/// the record time, the process id, a process-wide counter, per-process
+/// random keys and the action digest.
+fn new_id(prefix: &str, time: &Timestamp, digest: Option<&str>) -> String {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut random = RandomState::new().build_hasher();
+    random.write_u128(wall);
+    let mut h = Sha256::new();
+    h.update(wall.to_le_bytes());
+    h.update(time.to_string().as_bytes());
+    h.update(std::process::id().to_le_bytes());
+    h.update(SEQUENCE.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    h.update(random.finish().to_le_bytes());
+    h.update(digest.unwrap_or("").as_bytes());
+    let mut out = String::from(prefix);
+    for b in h.finalize().iter().take(16) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Policy;
+    use serde_json::json;
+
+    fn policy() -> Policy {
+        Policy::from_source(
+            "t.gate",
+            r#"policy "t" version "1"
+schema { action.type: enum { read, refund }  requester.id: string }
+role lead
+tier 0 "none" { outcome auto }
+tier 3 "money" { outcome explicit  approve lead  timeout 24h then reject  forbid approval by requester.id }
+rule refund when action.type == refund then tier 3 because REFUND
+reason REFUND "refund"
+default tier 0 because NO_RULE_MATCHED
+"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_decision_record_has_the_fields_in_order_and_reads_back() {
+        let p = policy();
+        let input = json!({"action": {"type": "refund"}, "requester": {"id": "u-1"}});
+        let options = EvalOptions {
+            now: Timestamp::parse("2026-11-22T09:00:00Z"),
+            strict: false,
+        };
+        let d = p.evaluate_with(&input, &options);
+        let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
+        let r = AuditRecord::decision(&d, Some(&input), &options, &Redaction::KeepAll, time);
+        let line = r.to_json_line().unwrap();
+        let v: Json = serde_json::from_str(&line).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "record",
+                "id",
+                "time",
+                "policy",
+                "action_digest",
+                "input",
+                "redacted",
+                "outcome",
+                "options",
+                "decision"
+            ]
+        );
+        assert_eq!(v["record"], "decision");
+        assert_eq!(v["time"], "2026-11-22T09:00:00Z");
+        assert_eq!(v["options"]["now"], "2026-11-22T09:00:00Z");
+        assert_eq!(v["outcome"], "explicit");
+        assert!(r.id().starts_with("dec_") && r.id().len() == 36);
+        let back: AuditRecord = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+        let AuditRecord::Decision(dr) = back else {
+            panic!("a decision record")
+        };
+        assert_eq!(dr.decision().unwrap(), d);
+        assert_eq!(
+            serde_json::to_string(&dr.decision).unwrap(),
+            serde_json::to_string(&d).unwrap()
+        );
+    }
+
+    #[test]
+    fn ids_are_unique_even_for_the_same_action_and_time() {
+        let p = policy();
+        let input = json!({"action": {"type": "read"}, "requester": {"id": "u-1"}});
+        let d = p.evaluate(&input);
+        let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
+        let mut ids: Vec<String> = (0..1000)
+            .map(|_| {
+                AuditRecord::decision(
+                    &d,
+                    Some(&input),
+                    &EvalOptions::default(),
+                    &Redaction::KeepAll,
+                    time,
+                )
+                .id()
+                .to_owned()
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 1000);
+    }
+
+    #[test]
+    fn redacted_identities_are_redacted_in_the_decision_too() {
+        use super::super::redact::{FieldPath, RedactMode};
+        let p = policy();
+        let input = json!({"action": {"type": "refund"}, "requester": {"id": "u-1"}});
+        let d = p.evaluate(&input);
+        let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
+        for (mode, expect) in [
+            (RedactMode::Drop, Json::Null),
+            (RedactMode::Hash, json!(action_digest(&json!("u-1")))),
+        ] {
+            let redaction =
+                Redaction::fields(vec![FieldPath::parse("requester.id").unwrap()], mode);
+            let AuditRecord::Decision(r) =
+                AuditRecord::decision(&d, Some(&input), &EvalOptions::default(), &redaction, time)
+            else {
+                panic!("a decision record")
+            };
+            assert_eq!(r.redacted, vec!["$.requester.id"]);
+            assert_eq!(r.action_digest, Some(action_digest(&input)));
+            assert_eq!(
+                r.decision["approvals"]["forbidden_approvers"][0]["identity"],
+                expect
+            );
+            assert!(!serde_json::to_string(&r).unwrap().contains("u-1"));
+            assert!(!r.has_full_input());
+        }
+    }
+
+    #[test]
+    fn a_verification_record() {
+        let p = policy();
+        let input = json!({"action": {"type": "refund"}, "requester": {"id": "u-1"}});
+        let d = p.evaluate(&input);
+        let digest = d.action_digest.clone().unwrap();
+        let r = AuditRecord::verification(
+            VerificationEvent {
+                policy: &d.policy,
+                action_digest: &digest,
+                decision_id: Some("dec_1"),
+                input: Some(&input),
+                approvals: json!([{"approver": "carol"}]),
+                verification: json!({"verdict": "execute"}),
+            },
+            &Redaction::DropInput,
+            Timestamp::parse("2026-11-22T10:00:00Z").unwrap(),
+        );
+        let v: Json = serde_json::from_str(&r.to_json_line().unwrap()).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "record",
+                "id",
+                "time",
+                "policy",
+                "action_digest",
+                "decision_id",
+                "input",
+                "redacted",
+                "approvals",
+                "verification"
+            ]
+        );
+        assert_eq!(v["input"], Json::Null);
+        assert_eq!(v["redacted"], json!(["$"]));
+        assert!(r.id().starts_with("ver_"));
+        let back: AuditRecord = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn unknown_kinds_and_non_objects_are_errors() {
+        assert!(AuditRecord::from_value(json!({"record": "other"})).is_err());
+        assert!(AuditRecord::from_value(json!([1])).is_err());
+        assert!(AuditRecord::from_value(json!({"id": "x"})).is_err());
+    }
+
+    #[test]
+    fn exact_numbers_survive_the_round_trip() {
+        let p = policy();
+        let input: Json = serde_json::from_str(
+            r#"{"action": {"type": "read", "n": 1000.0000000000000000001}, "requester": {"id": "u"}}"#,
+        )
+        .unwrap();
+        let d = p.evaluate(&input);
+        let r = AuditRecord::decision(
+            &d,
+            Some(&input),
+            &EvalOptions::default(),
+            &Redaction::KeepAll,
+            Timestamp::parse("2026-11-22T10:00:00Z").unwrap(),
+        );
+        let back: AuditRecord = serde_json::from_str(&r.to_json_line().unwrap()).unwrap();
+        let AuditRecord::Decision(dr) = back else {
+            panic!("a decision record")
+        };
+        assert_eq!(action_digest(&dr.input), action_digest(&input));
+        assert!(
+            serde_json::to_string(&dr.input)
+                .unwrap()
+                .contains("1000.0000000000000000001")
+        );
+    }
+}

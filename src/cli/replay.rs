@@ -1,0 +1,227 @@
+//! `gatehouse replay`: re-evaluate the inputs of an audit log.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{Io, exit};
+use crate::Policy;
+use crate::audit::replay::{ReplayReport, ReplayResult, replay_log};
+use crate::diagnostic::render_one;
+
+/// Arguments of `gatehouse replay`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions\n  gatehouse replay audit.jsonl --policy proposed/ai-agent-actions --format json\n\nRecords made under the given policy (same digest) must replay byte for byte: a difference is reported as a determinism bug. Records made under another policy show what it would decide instead. Records whose input was redacted or left out cannot be replayed; verification records are listed, not replayed.\n\nExit codes: 0 no determinism bug and no corrupt record, 1 a determinism bug or a record whose input does not match its action digest, 2 usage error or the policy does not compile, 3 the log cannot be read."
+)]
+pub struct ReplayArgs {
+    /// The audit log: JSON lines written by `gatehouse eval --audit-log`.
+    pub log: PathBuf,
+    /// The policy to replay against (a `.gate` file or a directory holding
+    /// one set). Records only name a digest, so it must be given.
+    #[arg(long, short, env = "GATEHOUSE_POLICY")]
+    pub policy: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ReplayFormat,
+}
+
+/// Output formats of `gatehouse replay`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReplayFormat {
+    /// A report for people: what differs, then a summary.
+    Human,
+    /// One JSON document: summary, transitions, every record's result.
+    Json,
+}
+
+pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
+    let policy = match Policy::load(&args.policy) {
+        Ok(p) => p,
+        Err(diags) => {
+            for d in diags.iter() {
+                let _ = write!(io.stderr, "{}", render_one(d, io.color));
+            }
+            let _ = writeln!(
+                io.stderr,
+                "error: the policy at `{}` does not compile",
+                args.policy.display()
+            );
+            return exit::POLICY;
+        }
+    };
+    let report = match replay_log(&policy, &args.log) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(
+                io.stderr,
+                "error: cannot read the audit log `{}`: {e}",
+                args.log.display()
+            );
+            return exit::INPUT;
+        }
+    };
+    let written = match args.format {
+        ReplayFormat::Json => serde_json::to_string_pretty(&report)
+            .map_err(std::io::Error::other)
+            .and_then(|t| writeln!(io.stdout, "{t}")),
+        ReplayFormat::Human => write!(io.stdout, "{}", human(args, &report)),
+    };
+    if let Err(e) = written {
+        let _ = writeln!(io.stderr, "error: cannot write the report: {e}");
+        return exit::POLICY;
+    }
+    if report.has_failures() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+fn human(args: &ReplayArgs, report: &ReplayReport) -> String {
+    let mut out = format!(
+        "replaying `{}` against policy \"{}\" version \"{}\" ({})\n",
+        args.log.display(),
+        report.policy.name,
+        report.policy.version,
+        report.policy.digest
+    );
+    let mut listed = false;
+    for e in &report.records {
+        let head = format!("line {} {}", e.line, e.id);
+        let text = match &e.result {
+            ReplayResult::Identical
+            | ReplayResult::IdenticalExceptPaths
+            | ReplayResult::Unchanged { .. } => continue,
+            ReplayResult::DeterminismBug {
+                differs,
+                recorded,
+                replayed,
+            } => format!(
+                "{head}: DETERMINISM BUG: recorded under this policy, but it decides differently now (differs in: {})\n  recorded: {recorded}\n  replayed: {replayed}\n",
+                differs.join(", ")
+            ),
+            ReplayResult::DigestMismatch { recorded, computed } => format!(
+                "{head}: CORRUPT RECORD: the recorded input does not hash to the recorded action digest (recorded {}, input {computed})\n",
+                recorded.as_deref().unwrap_or("null")
+            ),
+            ReplayResult::Changed {
+                then, now, changed, ..
+            } => format!(
+                "{head}: {} (recorded under \"{}\" version \"{}\", {}); changed: {}\n",
+                if then == now {
+                    format!("still {}", then.as_str())
+                } else {
+                    format!("{} -> {}", then.as_str(), now.as_str())
+                },
+                e.recorded_policy.name,
+                e.recorded_policy.version,
+                short(&e.recorded_policy.digest),
+                changed.join(", ")
+            ),
+            ReplayResult::CannotReplay { reason } => {
+                format!("{head}: cannot replay: {reason}\n")
+            }
+            ReplayResult::Verification => format!(
+                "{head}: verification record: listed, not replayed (approvals are checked by `gatehouse verify`)\n"
+            ),
+        };
+        if !listed {
+            out.push('\n');
+            listed = true;
+        }
+        out.push_str(&text);
+    }
+    for b in &report.bad_lines {
+        out.push_str(&format!(
+            "warning: line {}: not a record, skipped: {}\n",
+            b.line, b.error
+        ));
+    }
+    if let Some(t) = &report.torn_tail {
+        out.push_str(&format!(
+            "warning: line {}: torn last line ({} bytes, no newline): a write was interrupted; every earlier line is unaffected\n",
+            t.line, t.bytes
+        ));
+    }
+    let s = &report.summary;
+    if s.identical_except_paths > 0 {
+        out.push_str(&format!(
+            "note: {} identical apart from the directory in rule locations: the policy was loaded from another path than when {} recorded\n",
+            count(s.identical_except_paths, "decision is", "decisions are"),
+            if s.identical_except_paths == 1 {
+                "it was"
+            } else {
+                "they were"
+            }
+        ));
+    }
+    if !report.transitions.is_empty() {
+        out.push_str("\noutcome changes under this policy:\n");
+        for t in &report.transitions {
+            out.push_str(&format!(
+                "  {} -> {}: {}\n",
+                t.from.as_str(),
+                t.to.as_str(),
+                t.count
+            ));
+        }
+    }
+    let mut parts = vec![
+        format!(
+            "{}: {} identical",
+            count(s.decisions, "decision record", "decision records"),
+            s.identical + s.identical_except_paths
+        ),
+        count(s.determinism_bugs, "determinism bug", "determinism bugs"),
+    ];
+    if s.digest_mismatches > 0 {
+        parts.push(count(
+            s.digest_mismatches,
+            "corrupt record",
+            "corrupt records",
+        ));
+    }
+    if s.changed + s.unchanged > 0 {
+        parts.push(format!(
+            "{} changed and {} unchanged under this policy",
+            s.changed, s.unchanged
+        ));
+    }
+    if s.cannot_replay > 0 {
+        parts.push(format!("{} cannot be replayed", s.cannot_replay));
+    }
+    let mut summary = parts.join(", ");
+    if s.verifications > 0 {
+        summary.push_str(&format!(
+            "; {} (not replayed)",
+            count(
+                s.verifications,
+                "verification record",
+                "verification records"
+            )
+        ));
+    }
+    if s.bad_lines > 0 {
+        summary.push_str(&format!(
+            "; {}",
+            count(s.bad_lines, "bad line", "bad lines")
+        ));
+    }
+    if s.torn_tail {
+        summary.push_str("; a torn last line");
+    }
+    out.push('\n');
+    out.push_str(&summary);
+    out.push('\n');
+    out
+}
+
+/// `sha256:` and the first 12 hex digits: enough to tell policies apart.
+fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
