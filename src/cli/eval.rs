@@ -263,7 +263,12 @@ fn run_jsonl_from(
                 return code;
             }
         }
-        if emit(args, io, &decision, false).is_err() {
+        // one decision per line, flushed: a streaming consumer sees each
+        // decision as soon as it is made
+        if emit(args, io, &decision, false)
+            .and_then(|()| io.stdout.flush())
+            .is_err()
+        {
             return exit::INPUT;
         }
         last = Some(decision);
