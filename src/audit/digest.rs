@@ -10,6 +10,8 @@
 //! cannot hold exactly is therefore written as its exact decimal instead.
 //! Every number a double holds exactly is written exactly as RFC 8785 says.
 
+use std::fmt::Write as _;
+
 use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
 
@@ -20,9 +22,11 @@ pub fn action_digest(input: &Json) -> String {
     let mut canonical = String::new();
     write_canonical(input, &mut canonical);
     let hash = Sha256::digest(canonical.as_bytes());
-    let mut out = String::from("sha256:");
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
     for b in hash {
-        out.push_str(&format!("{b:02x}"));
+        // writing to a String cannot fail
+        let _ = write!(out, "{b:02x}");
     }
     out
 }

@@ -2,6 +2,7 @@
 //! from its parsed arguments to an exit code, so tests run them in-process.
 
 mod check;
+mod diff;
 mod doc;
 mod eval;
 mod explain;
@@ -17,6 +18,7 @@ use std::io::{BufRead, Write};
 use clap::{Parser, Subcommand};
 
 pub use check::CheckArgs;
+pub use diff::DiffArgs;
 pub use doc::DocArgs;
 pub use eval::EvalArgs;
 pub use explain::ExplainArgs;
@@ -49,7 +51,7 @@ pub mod exit {
     name = "gatehouse",
     version,
     about = "Decide how much human oversight an AI agent's action needs: auto, queue, explicit, dual or block.",
-    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n\nExit codes: 0 ok, 1 findings (check errors, failed tests, files to format), 2 usage error or a policy does not compile, 3 invalid input, 4 the audit log could not be written. Each command's --help has details."
+    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.json\n  gatehouse diff main:policies/ai-agent-actions policies/ai-agent-actions --inputs audit.jsonl --fail-on loosen\n\nExit codes: 0 ok, 1 findings (check errors, failed tests, files to format, pending approvals, a diff that loosens under --fail-on), 2 usage error or a policy does not compile, 3 invalid input, 4 the audit log could not be written, 5 and 6 verify: denied and expired. Each command's --help has details."
 )]
 pub struct Cli {
     /// The subcommand.
@@ -72,6 +74,8 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Render a policy set as a document for auditors (Markdown or HTML).
     Doc(DocArgs),
+    /// Impact of a policy change: which decisions of a corpus change, and why.
+    Diff(DiffArgs),
     /// Re-evaluate every input of an audit log: identical under the recorded policy, or what changes under another.
     Replay(ReplayArgs),
     /// Print the documentation of a lint or diagnostic code.
@@ -101,6 +105,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Verify(args) => verify::run(&args, io),
         Command::Fmt(args) => fmt::run(&args, io),
         Command::Doc(args) => doc::run(&args, io),
+        Command::Diff(args) => diff::run(&args, io),
         Command::Replay(args) => replay::run(&args, io),
         Command::Explain(args) => explain::run(&args, io),
         Command::Rules(args) => rules::run(&args, io),
