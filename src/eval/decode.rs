@@ -199,7 +199,7 @@ pub(crate) fn decode_value<'a>(ty: &Type, v: &'a Json) -> Result<Slot<'a>, Strin
     match ty {
         Type::Bool => v.as_bool().map(Slot::Bool).ok_or_else(|| wrong("a bool")),
         Type::Number => match v {
-            Json::Number(n) => Decimal::parse(&n.to_string())
+            Json::Number(n) => Decimal::parse(n.as_str())
                 .map(Slot::Number)
                 .map_err(|e| format!("{e}: {n}")),
             _ => Err(wrong("a number")),
