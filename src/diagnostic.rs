@@ -58,6 +58,7 @@ codes! {
     Syntax = "E0002", "syntax-error", Error, "the text does not follow the grammar";
     InvalidLiteral = "E0003", "invalid-literal", Error, "a number, duration, timestamp or string literal is malformed or out of range";
     InvalidRegex = "E0004", "invalid-regex", Error, "a `matches` pattern is not a valid regular expression";
+    LimitExceeded = "E0005", "limit-exceeded", Error, "a file, the policy set or one of its parts exceeds a documented limit";
     MissingHeader = "E0101", "missing-header", Error, "no file of the policy set has a `policy` header";
     DuplicateDefinition = "E0102", "duplicate-definition", Error, "a name is defined twice in one policy set";
     ReservedName = "E0103", "reserved-name", Error, "a name clashes with one gatehouse reserves";

@@ -56,6 +56,8 @@ pub mod compile;
 pub mod diagnostic;
 pub mod doc;
 pub mod eval;
+pub mod input;
+pub mod limits;
 pub mod lint;
 pub mod loader;
 mod policy;

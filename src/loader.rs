@@ -10,8 +10,7 @@ use crate::source::SourceFile;
 /// The file extension of policy files.
 pub const EXTENSION: &str = "gate";
 
-/// Largest policy file read, in bytes.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub use crate::limits::MAX_FILE_BYTES;
 
 /// Reads one policy set: a `.gate` file, or every `.gate` file directly in a
 /// directory, sorted by name.
@@ -96,14 +95,17 @@ fn gate_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 fn read_file(path: &Path) -> Result<Arc<SourceFile>, Diagnostics> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e.to_string()))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(io_error(
-            path,
-            &format!(
-                "file is {} bytes; the limit is {MAX_FILE_BYTES}",
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        return Err(Diagnostic::without_span(
+            Code::LimitExceeded,
+            format!(
+                "`{}` is {} bytes; the limit for a policy file is {MAX_FILE_BYTES}",
+                path.display(),
                 meta.len()
             ),
-        ));
+            "split the policy into several files of one set (a directory of `.gate` files)",
+        )
+        .into());
     }
     let bytes = std::fs::read(path).map_err(|e| io_error(path, &e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| {

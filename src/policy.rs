@@ -8,8 +8,9 @@ use serde::Serialize;
 use crate::audit::digest::action_digest;
 use crate::check;
 use crate::compile::{Program, compile};
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::eval::{self, Decision, EvalOptions, InputError, decode};
+use crate::limits::{MAX_FILES, MAX_SET_BYTES};
 use crate::loader;
 use crate::source::SourceFile;
 use crate::syntax;
@@ -59,6 +60,7 @@ impl Policy {
     /// every file parses (a file that does not parse would make its
     /// declarations look undeclared everywhere else).
     pub fn from_files(files: Vec<Arc<SourceFile>>) -> Result<Policy, Diagnostics> {
+        check_set_size(&files)?;
         let mut parsed = Vec::new();
         let mut errors = Diagnostics::default();
         for f in &files {
@@ -138,6 +140,32 @@ impl Policy {
         Ok(d)
     }
 
+    /// Decides for an action given as JSON text: the fast path for services
+    /// that receive the action on the wire. Text that is not a valid input
+    /// document (malformed, a key given twice, nested deeper than
+    /// [`crate::limits::MAX_INPUT_DEPTH`], over
+    /// [`crate::limits::MAX_INPUT_BYTES`]) gets `block` with
+    /// `INVALID_INPUT` and the JSON path of each problem.
+    ///
+    /// ```
+    /// # let policy = gatehouse::Policy::from_source("p.gate",
+    /// #   "policy \"p\" version \"1\" schema { action.amount: number } default auto").unwrap();
+    /// let d = policy.evaluate_json(r#"{"action": {"amount": 5, "amount": 50000}}"#);
+    /// assert_eq!(d.outcome, gatehouse::Outcome::Block);
+    /// assert_eq!(d.input_errors[0].path, "$.action.amount");
+    /// ```
+    pub fn evaluate_json(&self, text: &str) -> Decision {
+        self.evaluate_json_with(text, &EvalOptions::default())
+    }
+
+    /// [`Policy::evaluate_json`] with options.
+    pub fn evaluate_json_with(&self, text: &str, options: &EvalOptions) -> Decision {
+        match crate::input::parse(text, crate::input::Syntax::Json) {
+            Ok(input) => self.evaluate_with(&input, options),
+            Err(errors) => self.invalid_input(errors),
+        }
+    }
+
     /// Decides for any serializable value (a typed struct of the caller's).
     /// A value that does not serialize to JSON is invalid input.
     pub fn evaluate_serialize<T: Serialize + ?Sized>(&self, input: &T) -> Decision {
@@ -179,6 +207,28 @@ impl Policy {
     pub fn invalid_input(&self, errors: Vec<InputError>) -> Decision {
         eval::invalid_input(&self.program, errors)
     }
+}
+
+/// Refuses a set of more than [`MAX_FILES`] files or
+/// [`MAX_SET_BYTES`] of text, before any of it is parsed.
+fn check_set_size(files: &[Arc<SourceFile>]) -> Result<(), Diagnostics> {
+    let total: usize = files.iter().map(|f| f.text.len()).sum();
+    let problem = if files.len() > MAX_FILES {
+        format!(
+            "the policy set has {} files; the limit is {MAX_FILES}",
+            files.len()
+        )
+    } else if total > MAX_SET_BYTES {
+        format!("the policy set is {total} bytes; the limit is {MAX_SET_BYTES}")
+    } else {
+        return Ok(());
+    };
+    Err(Diagnostic::without_span(
+        Code::LimitExceeded,
+        problem,
+        "split it into several policy sets, each evaluated on its own",
+    )
+    .into())
 }
 
 #[cfg(test)]

@@ -53,6 +53,17 @@ rule external when not target.host starts_with "internal." then explicit
 default auto
 "#;
 
+const E0005_BAD: &str = r#"policy "refunds" version "1"
+schema { action.amount: number }
+rule large_refund when (((((((((((((((((((((((((((((((((action.amount > 1000))))))))))))))))))))))))))))))))) then explicit
+default auto
+"#;
+const E0005_FIXED: &str = r#"policy "refunds" version "1"
+schema { action.amount: number }
+rule large_refund when action.amount > 1000 then explicit
+default auto
+"#;
+
 const E0101_BAD: &str = r#"role support_lead "Support lead"
 default auto
 "#;
@@ -243,6 +254,7 @@ const SINGLE_FILE: &[(Code, &str, &str)] = &[
     (Code::Syntax, E0002_BAD, E0002_FIXED),
     (Code::InvalidLiteral, E0003_BAD, E0003_FIXED),
     (Code::InvalidRegex, E0004_BAD, E0004_FIXED),
+    (Code::LimitExceeded, E0005_BAD, E0005_FIXED),
     (Code::MissingHeader, E0101_BAD, E0101_FIXED),
     (Code::ReservedName, E0103_BAD, E0103_FIXED),
     (Code::UnknownAttribute, E0201_BAD, E0201_FIXED),
@@ -429,6 +441,97 @@ fn e0004_invalid_regex() {
     let d = single("deploys.gate", E0004_BAD);
     assert_at(&d.0[0], Code::InvalidRegex, "deploys.gate", 3, 40);
     insta::assert_snapshot!("e0004_invalid_regex", d.render(false));
+}
+
+// ------------------------------------------------------------- E0005 ----
+
+#[test]
+fn e0005_limit_exceeded() {
+    let d = single("refunds.gate", E0005_BAD);
+    // The 33rd parenthesis.
+    assert_at(&d.0[0], Code::LimitExceeded, "refunds.gate", 3, 56);
+    insta::assert_snapshot!("e0005_limit_exceeded", d.render(false));
+}
+
+/// Each limit, hit by a pathological policy: a diagnostic, never a crash or
+/// a hang. (The declaration counts are tested in src/check/limits.rs.)
+#[test]
+fn e0005_every_text_limit_is_a_diagnostic() {
+    use gatehouse::limits::*;
+    let header =
+        "policy \"p\" version \"1\"\nschema { action.amount: number? action.target: string? }\n";
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "nested more than 32",
+            format!(
+                "{header}rule r when {}action.amount > 1{} then explicit\n",
+                "(".repeat(100_000),
+                ")".repeat(100_000)
+            ),
+        ),
+        (
+            "nested more than 32",
+            format!(
+                "{header}rule r when {}action.amount > 1 then explicit\n",
+                "not ".repeat(100_000)
+            ),
+        ),
+        (
+            "tests; the limit is 1000",
+            format!(
+                "{header}rule r when {} then explicit\n",
+                vec!["action.amount > 1"; MAX_CONDITION_TESTS + 1].join(" or ")
+            ),
+        ),
+        (
+            "items; the limit is 10000",
+            format!(
+                "{header}rule r when action.amount in [{}] then explicit\n",
+                vec!["1"; MAX_LIST_ITEMS + 1].join(", ")
+            ),
+        ),
+        (
+            "bytes; the limit is 8192",
+            format!(
+                "{header}rule r when action.target == \"{}\" then explicit\n",
+                "x".repeat(MAX_STRING_BYTES + 1)
+            ),
+        ),
+        (
+            "the limit is 4194304",
+            format!("{header}# {}\n", "x".repeat(MAX_FILE_BYTES)),
+        ),
+    ];
+    for (expected, text) in cases {
+        let d = errors(Policy::from_source("big.gate", text));
+        assert_eq!(d.0.len(), 1, "{expected}: {:?}", d.0);
+        assert_eq!(d.0[0].code, Code::LimitExceeded, "{expected}");
+        assert!(
+            d.0[0].message.contains(expected),
+            "{expected}: {}",
+            d.0[0].message
+        );
+        assert!(d.0[0].location().is_some(), "{expected}: no location");
+    }
+    // A set: too many files, too many bytes in all.
+    let many: Vec<(String, String)> = (0..=MAX_FILES)
+        .map(|i| (format!("f{i}.gate"), String::new()))
+        .collect();
+    let d = errors(Policy::from_sources(many));
+    assert!(
+        d.0[0].message.contains("files; the limit is 1000"),
+        "{}",
+        d.0[0].message
+    );
+    let big = "#".repeat(MAX_FILE_BYTES - 1);
+    let d = errors(Policy::from_sources(
+        (0..5).map(|i| (format!("f{i}.gate"), big.clone())),
+    ));
+    assert!(
+        d.0[0].message.contains("bytes; the limit is 16777216"),
+        "{}",
+        d.0[0].message
+    );
 }
 
 // ------------------------------------------------------------- E0101 ----

@@ -109,3 +109,58 @@ fn the_readme_test_suite_runs_green() {
         report.render_human(true)
     );
 }
+
+/// The limits table in README states every constant of `gatehouse::limits`
+/// with its current value.
+#[test]
+fn the_limits_table_matches_the_code() {
+    use gatehouse::limits::*;
+    let readme = readme();
+    let start = readme.find("## Limits\n").expect("a Limits section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let row = |what: &str| -> String {
+        section
+            .lines()
+            .find(|l| l.starts_with(&format!("| {what} |")))
+            .unwrap_or_else(|| panic!("no row `{what}` in README's limits table"))
+            .split('|')
+            .nth(2)
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let mib = |n: usize| format!("{} MiB", n / (1024 * 1024));
+    let kib = |n: usize| format!("{} KiB", n / 1024);
+    let levels = |n: usize| format!("{n} levels");
+    for (what, want) in [
+        ("policy file size", mib(MAX_FILE_BYTES)),
+        ("policy set size (all files)", mib(MAX_SET_BYTES)),
+        ("files in a policy set", MAX_FILES.to_string()),
+        (
+            "nesting of parentheses / `not`s in a row",
+            levels(MAX_NESTING),
+        ),
+        ("tests in one condition", MAX_CONDITION_TESTS.to_string()),
+        ("items in one list literal", MAX_LIST_ITEMS.to_string()),
+        (
+            "string literal, pattern or description",
+            kib(MAX_STRING_BYTES),
+        ),
+        ("compiled regex program", mib(MAX_REGEX_PROGRAM_BYTES)),
+        ("rules", MAX_RULES.to_string()),
+        ("reason codes", MAX_REASONS.to_string()),
+        ("schema attributes", MAX_ATTRIBUTES.to_string()),
+        ("values of one enum", MAX_ENUM_VALUES.to_string()),
+        ("evidence fields", MAX_EVIDENCE.to_string()),
+        ("approver roles", MAX_ROLES.to_string()),
+        ("tiers", MAX_TIERS.to_string()),
+        ("input document", mib(MAX_INPUT_BYTES)),
+        (
+            "input nesting (objects and arrays)",
+            levels(MAX_INPUT_DEPTH),
+        ),
+    ] {
+        assert_eq!(row(what), want, "README's limit for {what}");
+    }
+}

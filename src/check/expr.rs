@@ -9,8 +9,7 @@ use crate::source::{SourceFile, Span};
 use crate::syntax::ast::{self, CmpOp, ExprKind, Literal, LiteralValue};
 use crate::values::Timestamp;
 
-/// Compiled regexes are capped so a policy cannot exhaust memory.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+use crate::limits::MAX_REGEX_PROGRAM_BYTES;
 
 impl Checker {
     /// Checks one condition; `None` after reporting what is wrong.
@@ -140,7 +139,11 @@ impl Checker {
                     );
                 }
                 match regex::RegexBuilder::new(&pattern.value)
-                    .size_limit(REGEX_SIZE_LIMIT)
+                    // Compiled regexes are capped so a policy cannot
+                    // exhaust memory; matching is linear in the input
+                    // (the regex crate has no backtracking).
+                    .size_limit(MAX_REGEX_PROGRAM_BYTES)
+                    .dfa_size_limit(MAX_REGEX_PROGRAM_BYTES)
                     .build()
                 {
                     Ok(re) => Some(Test::Matches(re)),

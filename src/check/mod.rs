@@ -3,6 +3,7 @@
 //! collected; a failed piece is left out and checking goes on.
 
 mod expr;
+mod limits;
 pub mod model;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,10 @@ pub use model::*;
 pub fn check(files: Vec<ast::File>) -> Result<(PolicySet, Diagnostics), Diagnostics> {
     let mut files = files;
     files.sort_by(|a, b| a.source.name.cmp(&b.source.name));
+    let over_limits = limits::check_counts(&files);
+    if over_limits.has_errors() {
+        return Err(over_limits);
+    }
     let mut c = Checker::default();
     let set = c.run(&files);
     match set {

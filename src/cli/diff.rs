@@ -266,7 +266,7 @@ fn read_git_set(rev: &str, path: &str) -> Result<Vec<(String, String)>, String> 
 
 fn blob_text(object: &str) -> Result<String, String> {
     let bytes = git(&["cat-file", "blob", object])?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() > MAX_FILE_BYTES {
         return Err(format!(
             "`{object}` is {} bytes; the limit is {MAX_FILE_BYTES}",
             bytes.len()

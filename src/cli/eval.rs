@@ -1,11 +1,10 @@
 //! `gatehouse eval`: decide for one action, or for a stream of JSON lines.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::input::{self, Syntax};
 use super::{Io, exit};
 use crate::Policy;
 use crate::audit::log::AuditLog;
@@ -13,6 +12,7 @@ use crate::audit::record::AuditRecord;
 use crate::audit::redact::{FieldPath, RedactMode, Redaction};
 use crate::diagnostic::render_one;
 use crate::eval::{Decision, EvalOptions, InputError};
+use crate::input::{self, Syntax};
 use crate::values::Timestamp;
 
 /// Arguments of `gatehouse eval`.
@@ -157,16 +157,16 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
     if args.jsonl {
         return run_jsonl(args, &policy, &options, &mut audit, io);
     }
-    let (text, syntax) = match read_input(args, io) {
+    let (bytes, syntax) = match read_input(args, io) {
         Ok(t) => t,
         Err(message) => {
             let _ = writeln!(io.stderr, "error: {message}");
             return exit::INPUT;
         }
     };
-    let (decision, doc) = match input::parse(&text, syntax) {
+    let (decision, doc) = match input::parse_bytes(&bytes, syntax) {
         Ok(doc) => (policy.evaluate_with(&doc, &options), Some(doc)),
-        Err(e) => (policy.invalid_input(vec![e]), None),
+        Err(errors) => (policy.invalid_input(errors), None),
     };
     if let Some(audit) = audit.as_mut() {
         if let Err(code) = audit.record(&decision, doc.as_ref(), &options, io) {
@@ -238,11 +238,16 @@ fn run_jsonl_from(
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => match input::parse(line, Syntax::Json) {
                 Ok(doc) => (policy.evaluate_with(&doc, options), Some(doc)),
-                Err(e) => (
-                    policy.invalid_input(vec![InputError {
-                        path: e.path,
-                        message: format!("line {line_no}: {}", e.message),
-                    }]),
+                Err(errors) => (
+                    policy.invalid_input(
+                        errors
+                            .into_iter()
+                            .map(|e| InputError {
+                                path: e.path,
+                                message: format!("line {line_no}: {}", e.message),
+                            })
+                            .collect(),
+                    ),
                     None,
                 ),
             },
@@ -282,32 +287,23 @@ fn run_jsonl_from(
     }
 }
 
-fn read_input(args: &EvalArgs, io: &mut Io<'_>) -> Result<(String, Syntax), String> {
+/// Reads the input document's bytes (at most one byte past the limit, so a
+/// huge file is refused without being read whole).
+fn read_input(args: &EvalArgs, io: &mut Io<'_>) -> Result<(Vec<u8>, Syntax), String> {
+    let mut bytes = Vec::new();
+    let cap = input::MAX_INPUT_BYTES as u64 + 1;
     match &args.input {
         Some(p) if p.as_os_str() != "-" => {
-            let bytes =
-                std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
-            let text = String::from_utf8(bytes).map_err(|e| {
-                format!(
-                    "`{}` is not UTF-8 text (invalid byte at {})",
-                    p.display(),
-                    e.utf8_error().valid_up_to()
-                )
-            })?;
-            Ok((text, Syntax::of_path(p)))
+            std::fs::File::open(p)
+                .and_then(|f| Read::take(f, cap).read_to_end(&mut bytes))
+                .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+            Ok((bytes, Syntax::of_path(p)))
         }
         _ => {
-            let mut bytes = Vec::new();
-            io.stdin
+            Read::take(&mut io.stdin, cap)
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("cannot read stdin: {e}"))?;
-            let text = String::from_utf8(bytes).map_err(|e| {
-                format!(
-                    "stdin is not UTF-8 text (invalid byte at {})",
-                    e.utf8_error().valid_up_to()
-                )
-            })?;
-            Ok((text, Syntax::Detect))
+            Ok((bytes, Syntax::Detect))
         }
     }
 }

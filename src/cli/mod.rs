@@ -7,7 +7,6 @@ mod doc;
 mod eval;
 mod explain;
 mod fmt;
-mod input;
 mod replay;
 mod rules;
 mod test;

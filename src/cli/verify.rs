@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::input::{self, Syntax};
 use super::{Io, exit};
 use crate::Policy;
 use crate::audit::log::AuditLog;
@@ -12,6 +11,7 @@ use crate::audit::record::{AuditRecord, VerificationEvent};
 use crate::audit::redact::{FieldPath, RedactMode, Redaction};
 use crate::audit::verify::{Approval, Verdict, VerifyOptions};
 use crate::diagnostic::render_one;
+use crate::input::{self, Syntax};
 use crate::values::Timestamp;
 
 /// Exit code: approvals are still missing.
@@ -93,8 +93,13 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
     let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        input::parse(&text, Syntax::of_path(path))
-            .map_err(|e| format!("`{}`: {}", path.display(), e.message))
+        input::parse(&text, Syntax::of_path(path)).map_err(|errors| {
+            let detail: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{}: {}", e.path, e.message))
+                .collect();
+            format!("`{}`: {}", path.display(), detail.join("; "))
+        })
     };
     let action = match read(&args.input) {
         Ok(v) => v,

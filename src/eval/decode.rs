@@ -287,7 +287,7 @@ fn is_plain_key(key: &str) -> bool {
         && !key.starts_with(|c: char| c.is_ascii_digit())
 }
 
-fn push_key(path: &mut String, key: &str) {
+pub(crate) fn push_key(path: &mut String, key: &str) {
     if is_plain_key(key) {
         path.push('.');
         path.push_str(key);

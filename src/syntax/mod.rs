@@ -9,15 +9,37 @@ use std::sync::Arc;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::source::{SourceFile, Span};
 
-/// Deepest nesting of parentheses (and of `not`s in a row) accepted. pest
-/// parses recursively, so unbounded nesting would exhaust the stack; real
-/// conditions stay far below this.
-pub const MAX_NESTING: usize = 32;
+use crate::limits::MAX_FILE_BYTES;
+pub use crate::limits::MAX_NESTING;
 
-/// Parses one file into its syntax tree, or reports why it cannot.
+/// Parses one file into its syntax tree, or reports why it cannot. Files
+/// over [`MAX_FILE_BYTES`] and conditions nested deeper than
+/// [`MAX_NESTING`] are refused (E0005) before pest sees them.
 pub fn parse(source: &Arc<SourceFile>) -> Result<ast::File, Diagnostics> {
+    check_size(source)?;
     check_nesting(source)?;
     parser::parse(source)
+}
+
+/// Refuses a file over [`MAX_FILE_BYTES`], pointing at the first byte past
+/// the limit.
+fn check_size(source: &Arc<SourceFile>) -> Result<(), Diagnostics> {
+    let len = source.text.len();
+    if len <= MAX_FILE_BYTES {
+        return Ok(());
+    }
+    let mut at = MAX_FILE_BYTES;
+    while !source.text.is_char_boundary(at) {
+        at -= 1;
+    }
+    Err(Diagnostics::from(Diagnostic::new(
+        Code::LimitExceeded,
+        source,
+        Span { start: at, end: at },
+        format!("the file is {len} bytes; the limit is {MAX_FILE_BYTES}"),
+        "the limit is reached here",
+        "split the policy into several files of one set (a directory of `.gate` files)",
+    )))
 }
 
 /// Refuses text nested deeper than [`MAX_NESTING`] before pest sees it.
@@ -67,7 +89,7 @@ fn check_nesting(source: &Arc<SourceFile>) -> Result<(), Diagnostics> {
         }
         if depth + nots > MAX_NESTING {
             return Err(Diagnostics::from(Diagnostic::new(
-                Code::Syntax,
+                Code::LimitExceeded,
                 source,
                 Span {
                     start: i,

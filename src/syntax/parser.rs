@@ -10,6 +10,7 @@ use pest::iterators::Pair;
 
 use super::ast::*;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::limits::{MAX_CONDITION_TESTS, MAX_LIST_ITEMS, MAX_STRING_BYTES};
 use crate::source::{SourceFile, Span};
 use crate::values::{Decimal, parse_duration};
 
@@ -309,7 +310,7 @@ impl Ctx {
                 let r = if p.as_rule() == Rule::string {
                     Requirement::Text(self.text(p))
                 } else {
-                    Requirement::Condition(self.expr(p)?)
+                    Requirement::Condition(self.condition(p)?)
                 };
                 TierClause::Require(r, span)
             }
@@ -363,9 +364,9 @@ impl Ctx {
         for p in it {
             match p.as_rule() {
                 Rule::string => description = Some(self.text(p)),
-                Rule::expr => when = self.expr(p),
+                Rule::expr => when = self.condition(p),
                 Rule::unless => {
-                    if let Some(e) = self.expr(children(p).next()?) {
+                    if let Some(e) = self.condition(children(p).next()?) {
                         unless.push(e);
                     }
                 }
@@ -413,6 +414,28 @@ impl Ctx {
             out.extend(c);
         }
         out
+    }
+
+    /// A whole condition (`when`, `unless`, `require`): an expression of
+    /// at most [`MAX_CONDITION_TESTS`] tests.
+    fn condition(&mut self, pair: P<'_>) -> Option<Expr> {
+        let expr = self.expr(pair)?;
+        let mut tests = Vec::new();
+        test_spans(&expr, &mut tests);
+        if let Some(first_over) = tests.get(MAX_CONDITION_TESTS) {
+            self.errors.push(Diagnostic::new(
+                Code::LimitExceeded,
+                &self.file,
+                *first_over,
+                format!(
+                    "a condition of {} tests; the limit is {MAX_CONDITION_TESTS}",
+                    tests.len()
+                ),
+                format!("test number {}", MAX_CONDITION_TESTS + 1),
+                "split it into several rules (rules are combined, so `a or b` is two rules with the same consequence), or test membership with `in [...]`",
+            ));
+        }
+        Some(expr)
     }
 
     fn expr(&mut self, pair: P<'_>) -> Option<Expr> {
@@ -486,6 +509,16 @@ impl Ctx {
                 for p in children(list) {
                     items.push(self.literal(p)?);
                 }
+                if items.len() > MAX_LIST_ITEMS {
+                    self.errors.push(Diagnostic::new(
+                        Code::LimitExceeded,
+                        &self.file,
+                        span,
+                        format!("a list of {} items; the limit is {MAX_LIST_ITEMS}", items.len()),
+                        "this list",
+                        "split the list over several rules, or match a shared prefix with `starts_with` or `matches`",
+                    ));
+                }
                 match rule {
                     Rule::in_list => Test::In(items, span),
                     Rule::not_in => Test::NotIn(items, span),
@@ -554,6 +587,22 @@ impl Ctx {
                 }
             }
         }
+        if value.len() > MAX_STRING_BYTES {
+            self.errors.push(Diagnostic::new(
+                Code::LimitExceeded,
+                &self.file,
+                Span {
+                    start: span.start,
+                    end: span.start + 1,
+                },
+                format!(
+                    "a string of {} bytes; the limit is {MAX_STRING_BYTES}",
+                    value.len()
+                ),
+                "this string",
+                "keep long text out of the policy: link to it from a description, or split a long pattern",
+            ));
+        }
         Text { value, span }
     }
 
@@ -616,6 +665,20 @@ impl Ctx {
 }
 
 type Rule_ = super::ast::Rule;
+
+/// The span of every test (predicate) of a condition, in order. Recursion
+/// is bounded by [`crate::limits::MAX_NESTING`], checked before parsing.
+fn test_spans(expr: &Expr, out: &mut Vec<Span>) {
+    match &expr.kind {
+        ExprKind::And(parts) | ExprKind::Or(parts) => {
+            for p in parts {
+                test_spans(p, out);
+            }
+        }
+        ExprKind::Not(inner) => test_spans(inner, out),
+        ExprKind::Predicate(_) => out.push(expr.span),
+    }
+}
 
 /// A pair's span without the whitespace and comments pest may include
 /// after its last token: from its start to the end of its last descendant.

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+use crate::input::Syntax;
+
 use crate::eval::Outcome;
 
 /// A test suite as written.
@@ -278,12 +280,15 @@ pub fn read_input_file(suite: &Path, file: &Path) -> Result<Json, String> {
     let path = suite.parent().unwrap_or(Path::new(".")).join(file);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    if yaml {
-        serde_yaml::from_str(&text)
-            .map_err(|e| format!("`{}` is not valid YAML: {e}", path.display()))
-    } else {
-        serde_json::from_str(&text)
-            .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
-    }
+    crate::input::parse(&text, Syntax::of_path(&path)).map_err(|errors| {
+        let detail: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        format!(
+            "`{}` is not a valid input: {}",
+            path.display(),
+            detail.join("; ")
+        )
+    })
 }

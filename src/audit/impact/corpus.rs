@@ -179,6 +179,15 @@ fn parse_line(bytes: &[u8]) -> Line {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Line::Blank;
     }
+    // Duplicate keys and excess depth are refused as `eval` refuses them,
+    // before either path below reads the line.
+    if let Err(errors) = crate::input::check_json_structure(bytes) {
+        let detail: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        return Line::Unreadable(detail.join("; "));
+    }
     // The fast path for audit records; anything it does not take (an action,
     // a duplicate key, a field of an unexpected type) goes the general way,
     // which gives the same answer.
@@ -319,17 +328,24 @@ mod tests {
             r#"[{"record":"decision"}]"#,
             r#"42"#,
         ];
-        for line in lines {
+        for line in lines.iter().filter(|l| !l.contains(r#""input":{"a":2}"#)) {
             assert_eq!(
                 format!("{:?}", parse_line(line.as_bytes())),
                 format!("{:?}", parse_document(line.as_bytes())),
                 "{line}"
             );
         }
-        assert!(matches!(
-            parse_line(lines[5].as_bytes()),
-            Line::Input(Input { value, .. }) if value["a"] == 2
-        ));
+        // A key given twice is refused, as `eval` refuses it, however deep.
+        for line in [
+            lines[5],
+            r#"{"record":"decision","input":{"a":1,"a":2}}"#,
+            r#"{"action":{"type":"read","type":"send"}}"#,
+        ] {
+            assert!(
+                matches!(parse_line(line.as_bytes()), Line::Unreadable(ref m) if m.contains("duplicate key")),
+                "{line}"
+            );
+        }
         assert_eq!(
             format!("{:?}", parse_line(b"42")),
             r#"Unreadable("a number is not an action or an audit record (a JSON object)")"#

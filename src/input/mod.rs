@@ -1,0 +1,95 @@
+//! Reading action documents: JSON or YAML text -> a JSON value, refusing
+//! what the engine must not guess about. Every refusal is an [`InputError`]
+//! with the JSON path of the problem, which callers turn into `block` with
+//! `INVALID_INPUT`:
+//!
+//! - text over [`MAX_INPUT_BYTES`], or nested deeper than
+//!   [`MAX_INPUT_DEPTH`];
+//! - malformed JSON or YAML, including `NaN` and `Infinity`;
+//! - a key given twice in one object (serde_json would keep the last one
+//!   silently, so the policy and a reviewer could read different values);
+//! - in YAML: `.nan`/`.inf`, non-string keys and tagged values, which have
+//!   no JSON equivalent.
+//!
+//! A leading byte order mark is skipped.
+
+mod json;
+mod yaml;
+
+use std::path::Path;
+
+use crate::eval::InputError;
+pub use crate::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
+
+/// Which syntax a document is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syntax {
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+    /// Decide from the text: JSON when it starts with `{` or `[`.
+    Detect,
+}
+
+impl Syntax {
+    /// From a file name: `.yaml`/`.yml` is YAML, `.json` JSON, else detect.
+    pub fn of_path(path: &Path) -> Syntax {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml" | "yml") => Syntax::Yaml,
+            Some("json") => Syntax::Json,
+            _ => Syntax::Detect,
+        }
+    }
+}
+
+/// Parses a document. Malformed text is one error at `$` with the line and
+/// column the parser stopped at; duplicate keys and excess depth are
+/// reported at their own paths (all duplicates, up to a hundred).
+pub fn parse(text: &str, syntax: Syntax) -> Result<serde_json::Value, Vec<InputError>> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(vec![InputError {
+            path: "$".into(),
+            message: format!(
+                "input is {} bytes; the limit is {MAX_INPUT_BYTES}",
+                text.len()
+            ),
+        }]);
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let syntax = match syntax {
+        Syntax::Detect if text.trim_start().starts_with(['{', '[']) => Syntax::Json,
+        Syntax::Detect => Syntax::Yaml,
+        s => s,
+    };
+    match syntax {
+        Syntax::Yaml => yaml::parse(text),
+        _ => json::parse(text),
+    }
+}
+
+/// Parses the bytes of a document that should be UTF-8 text: invalid
+/// UTF-8 is an input error naming the byte offset.
+pub fn parse_bytes(bytes: &[u8], syntax: Syntax) -> Result<serde_json::Value, Vec<InputError>> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text, syntax),
+        Err(e) => Err(vec![InputError {
+            path: "$".into(),
+            message: format!("not valid UTF-8 (at byte {})", e.valid_up_to()),
+        }]),
+    }
+}
+
+/// Checks JSON text for what serde_json accepts but the engine refuses:
+/// duplicate keys and nesting deeper than [`MAX_INPUT_DEPTH`]. For readers
+/// (such as `gatehouse diff`'s corpus) that parse the text themselves.
+pub fn check_json_structure(text: &[u8]) -> Result<(), Vec<InputError>> {
+    json::check_structure(text)
+}
+
+fn error_at(path: impl Into<String>, message: impl Into<String>) -> InputError {
+    InputError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
