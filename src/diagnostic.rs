@@ -77,6 +77,7 @@ codes! {
     TimeoutApproves = "E0306", "timeout-approves", Error, "a timeout approves the action at expiry (expiry is not approval)";
     MissingDefault = "W0001", "missing-default", Warning, "no `default`: actions no rule matches are blocked with NO_RULE_MATCHED";
     InvalidSuppression = "W0002", "invalid-suppression", Warning, "a suppression comment has no reason, is malformed, names no lint, or suppresses nothing";
+    AnalysisIncomplete = "W0003", "analysis-incomplete", Warning, "the semantic lints ran out of their work budget on a very large policy; some findings may be missing";
     UnreachableRule = "L0001", "unreachable-rule", Warning, "a rule can never match, or can never change the outcome";
     Contradiction = "L0002", "contradiction", Warning, "a condition can never hold";
     Tautology = "L0003", "tautology", Warning, "a condition always holds";

@@ -3,7 +3,7 @@
 //! [`Span`].
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// One policy file: its display name (the path as given) and its text.
 #[derive(Debug, PartialEq, Eq)]
@@ -12,6 +12,9 @@ pub struct SourceFile {
     pub name: String,
     /// The file's full text.
     pub text: String,
+    /// Byte offset of each line's start, computed on first use, so that
+    /// locating thousands of rules is not quadratic in the file's size.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
@@ -20,16 +23,28 @@ impl SourceFile {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),
+            line_starts: OnceLock::new(),
         })
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before.get(line_start..).unwrap_or("").chars().count() + 1;
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        // The last line start at or before `offset` (there is always line 1).
+        let line = starts.partition_point(|&s| s <= offset).max(1);
+        let line_start = starts.get(line - 1).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(line_start..offset)
+            .unwrap_or("")
+            .chars()
+            .count()
+            + 1;
         (line, col)
     }
 

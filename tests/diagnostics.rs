@@ -273,7 +273,14 @@ const SINGLE_FILE: &[(Code, &str, &str)] = &[
 ];
 
 /// Codes tested with files on disk or several files, not in [`SINGLE_FILE`].
-const OTHER_TESTED: &[Code] = &[Code::Io, Code::DuplicateDefinition, Code::EmptyPolicySet];
+/// W0003 comes from the lints (src/lint/semantic.rs tests it with a small
+/// budget).
+const OTHER_TESTED: &[Code] = &[
+    Code::Io,
+    Code::DuplicateDefinition,
+    Code::EmptyPolicySet,
+    Code::AnalysisIncomplete,
+];
 
 // -------------------------------------------------------------- helpers ----
 

@@ -280,12 +280,20 @@ fn documentation_examples_compile() {
 
 /// Every example triggers its code and the fixed version reports nothing
 /// at all, with the lints as implemented. (E0306's example is a compile
-/// error; `documentation_examples_compile` checks it.)
+/// error; `documentation_examples_compile` checks it. W0003's example is
+/// schematic: a real trigger needs thousands of rules, so src/lint/semantic.rs
+/// tests it with a small budget; its fixed version must still be clean.)
 #[test]
 fn documentation_examples_show_the_problem_and_the_fix() {
     for doc in registry::ENTRIES {
         let code = doc.code;
         if code == Code::TimeoutApproves {
+            continue;
+        }
+        if code == Code::AnalysisIncomplete {
+            let fixed = Policy::from_source("use-instead.gate", doc.use_instead).expect("compiles");
+            let left = findings_of(&fixed);
+            assert!(left.is_empty(), "{}", Diagnostics(left).render(false));
             continue;
         }
         let example = Policy::from_source("example.gate", doc.example).expect("compiles");

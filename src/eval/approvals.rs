@@ -37,14 +37,17 @@ pub(super) fn resolve(program: &Program, requested: &[&Requested], slots: &[Slot
                 continue;
             };
             let name = role_name(program, id);
-            if roles.iter().any(|r| r.name == name) {
-                continue;
-            }
+            // The escalation is reported even when its target is already in
+            // the group: the reasons must not depend on the order the roles
+            // are written in.
             if let Some(from) = &from {
                 let step = format!("{from} -> {name}");
                 if !out.escalated.contains(&step) {
                     out.escalated.push(step);
                 }
+            }
+            if roles.iter().any(|r| r.name == name) {
+                continue;
             }
             roles.push(ApproverRole {
                 name: name.to_owned(),

@@ -18,6 +18,9 @@ mod structural;
 use crate::Policy;
 use crate::diagnostic::Diagnostic;
 
+/// Most secondary labels one finding shows (the message gives the count).
+const MAX_RELATED: usize = 5;
+
 /// Runs every lint on a compiled policy set, at default levels.
 pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     let set = policy.checked();

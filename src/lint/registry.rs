@@ -292,6 +292,37 @@ default tier 1 because NO_RULE_MATCHED
 "#,
     },
     LintDoc {
+        code: Code::AnalysisIncomplete,
+        what_it_does: "Reports that the semantic lints (L0001-L0005, L0008, L0011) stopped before \
+finishing because they spent their whole work budget, a fixed count of formula \
+evaluations (the same on every machine). Past that point they make no further \
+claims, so findings may be missing; none reported is false. The example below \
+shows the shape that costs most; a real trigger needs thousands of such rules.",
+        why_bad: "A policy that is too large to analyse is also too large to review: the \
+lints exist to catch an irreversible action decided `auto`, and here they \
+could not finish looking. Compilation and evaluation are unaffected.",
+        example: r#"policy "deploys" version "1"
+schema { action.target: string }
+role release_manager "Release manager"
+reason SYSTEM "a core system"
+tier 0 "auto" { outcome auto }
+tier 2 "review" { outcome explicit  approve release_manager  timeout 24h then reject }
+rule sys_1 when action.target == "sys:1" then tier 2 because SYSTEM
+rule sys_2 when action.target == "sys:2" then tier 2 because SYSTEM
+rule sys_3 when action.target == "sys:3" then tier 2 because SYSTEM
+default tier 0 because NO_RULE_MATCHED
+"#,
+        use_instead: r#"policy "deploys" version "1"
+schema { action.target: string }
+role release_manager "Release manager"
+reason SYSTEM "a core system"
+tier 0 "auto" { outcome auto }
+tier 2 "review" { outcome explicit  approve release_manager  timeout 24h then reject }
+rule core_systems when action.target in ["sys:1", "sys:2", "sys:3"] then tier 2 because SYSTEM
+default tier 0 because NO_RULE_MATCHED
+"#,
+    },
+    LintDoc {
         code: Code::UnreachableRule,
         what_it_does: "Reports a rule that can never decide anything. Under `combine first-match`: a \
 rule that earlier rules pre-empt, because every action it matches is matched \

@@ -9,7 +9,7 @@
 
 use serde_json::Value as Json;
 
-use super::solver::{Answer, Formula, Space};
+use super::solver::{Answer, Formula, Model, Space};
 use crate::Policy;
 use crate::check::{AttrId, Cond, Effect, Operand, PolicySet, RuleDef, Test, Type, Value};
 use crate::diagnostic::{Code, Diagnostic};
@@ -21,12 +21,27 @@ use crate::values::Decimal;
 /// Appends this module's findings.
 pub(super) fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     let set = policy.checked();
-    let space = Space::new(set);
-    let live = conditions(set, &space, out);
-    unreachable(set, &space, &live, out);
-    thresholds(set, &space, out);
-    limits(set, &space, out);
-    dangerous_auto(policy, &space, out);
+    run_in(policy, &Space::new(set), out);
+}
+
+/// [`run`] in a given search space (tests give it a small budget).
+fn run_in(policy: &Policy, space: &Space<'_>, out: &mut Vec<Diagnostic>) {
+    let set = policy.checked();
+    let live = conditions(set, space, out);
+    unreachable(set, space, &live, out);
+    thresholds(set, space, out);
+    limits(set, space, out);
+    dangerous_auto(policy, space, out);
+    if space.exhausted() {
+        out.push(Diagnostic::without_span(
+            Code::AnalysisIncomplete,
+            format!(
+                "the semantic lints stopped after their work budget ({} formula evaluations): findings of L0001-L0005, L0008 and L0011 may be missing",
+                super::solver::TOTAL_BUDGET
+            ),
+            "split the policy set, or simplify conditions shared by many rules; structural lints and compilation are complete",
+        ));
+    }
 }
 
 /// The condition under which a rule matches.
@@ -64,7 +79,11 @@ fn finding(code: Code, rule: &RuleDef, message: String, label: &str, help: &str)
 
 /// L0002 / L0003 on every `when`, `unless` and `require`. Returns, per
 /// rule, whether it can match at all (so L0001 does not pile on).
-fn conditions(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) -> Vec<bool> {
+/// Per rule: `None` when it can never match, else an input under which it
+/// matches (when the search found one).
+type Live = Vec<Option<Option<Model>>>;
+
+fn conditions(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) -> Live {
     let mut live = Vec::new();
     for rule in &set.rules {
         let when = Formula::Cond(&rule.when);
@@ -76,7 +95,7 @@ fn conditions(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) -> 
                 "this rule never matches",
                 "the condition contradicts itself (e.g. `x > 10 and x < 5`, or two values of one enum); fix or remove the rule",
             ));
-            live.push(false);
+            live.push(None);
             continue;
         }
         if space.solve(&when.clone().negate()).proves_unsat() {
@@ -107,7 +126,8 @@ fn conditions(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) -> 
                 "the exception excludes nothing: remove it, or fix the value it tests",
             ));
         }
-        let can_fire = !space.solve(&fires(rule)).proves_unsat();
+        let answer = space.solve(&fires(rule));
+        let can_fire = !answer.proves_unsat();
         if !can_fire {
             out.push(finding(
                 Code::Contradiction,
@@ -120,7 +140,10 @@ fn conditions(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) -> 
                 "narrow the `unless` conditions, or remove the rule",
             ));
         }
-        live.push(can_fire);
+        live.push(can_fire.then(|| match answer {
+            Answer::Sat(model) => Some(model),
+            _ => None,
+        }));
     }
     for tier in &set.tiers {
         for r in &tier.requirements {
@@ -153,11 +176,25 @@ fn conditions(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) -> 
 
 /// L0001: first-match rules pre-empted by earlier ones; strictest rules
 /// whose outcome is always matched or exceeded by a rule that fires with them.
-fn unreachable(set: &PolicySet, space: &Space<'_>, live: &[bool], out: &mut Vec<Diagnostic>) {
+fn unreachable(set: &PolicySet, space: &Space<'_>, live: &Live, out: &mut Vec<Diagnostic>) {
+    let is_live = |i: usize| live.get(i).is_some_and(Option::is_some);
     for (i, rule) in set.rules.iter().enumerate() {
-        if !live.get(i).copied().unwrap_or(false) {
+        if space.exhausted() {
+            // Every answer from here on is "unknown": nothing to report.
+            return;
+        }
+        if !is_live(i) {
             continue;
         }
+        // An input under which this rule matches: where it also shows that
+        // a rule does not pre-empt or dominate this one, no search is
+        // needed. On large policies this skips almost every pair.
+        let model = live
+            .get(i)
+            .and_then(|m| m.as_ref())
+            .and_then(|m| m.as_ref());
+        let at = model.and_then(|m| space.assignment(m));
+        let witnessed = |f: &Formula<'_>| at.as_ref().is_some_and(|a| space.witnesses(f, a));
         match set.combine {
             CombineMode::FirstMatch => {
                 let earlier: Vec<&RuleDef> = set.rules.iter().take(i).collect();
@@ -165,10 +202,8 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &[bool], out: &mut Vec<
                     continue;
                 }
                 let any_earlier = Formula::Any(earlier.iter().map(|r| fires(r)).collect());
-                if !space
-                    .solve(&Formula::and_not(fires(rule), any_earlier))
-                    .proves_unsat()
-                {
+                let reaches = Formula::and_not(fires(rule), any_earlier);
+                if witnessed(&reaches) || !space.solve(&reaches).proves_unsat() {
                     continue;
                 }
                 let single = earlier.iter().find(|r| {
@@ -202,7 +237,7 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &[bool], out: &mut Vec<
                     "never decides",
                     "in first-match mode the first matching rule decides: move this rule above the one that pre-empts it, or narrow that one",
                 );
-                for s in shadows {
+                for s in shadows.into_iter().take(super::MAX_RELATED) {
                     d = d.with_related(
                         &s.origin.file,
                         s.origin.span,
@@ -222,7 +257,14 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &[bool], out: &mut Vec<
                     .and_then(|t| set.tiers.get(t))
                     .map(|t| t.id);
                 let dominator = set.rules.iter().enumerate().find(|(j, other)| {
-                    if *j == i || !live.get(*j).copied().unwrap_or(false) {
+                    if *j == i || !is_live(*j) {
+                        return false;
+                    }
+                    // This rule matches where the other does not: no dominance.
+                    if at
+                        .as_ref()
+                        .is_some_and(|a| space.misses(&other.when, &other.unless, a))
+                    {
                         return false;
                     }
                     let theirs = contribution(set, &other.effect);
@@ -235,11 +277,11 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &[bool], out: &mut Vec<
                     let tier_loses = own_tier.is_none()
                         || theirs > own
                         || (theirs == own && their_tier.is_some() && their_tier >= own_tier);
+                    let escapes = Formula::and_not(fires(rule), fires(other));
                     theirs >= own
                         && tier_loses
-                        && space
-                            .solve(&Formula::and_not(fires(rule), fires(other)))
-                            .proves_unsat()
+                        && !witnessed(&escapes)
+                        && space.solve(&escapes).proves_unsat()
                 });
                 if let Some((_, other)) = dominator {
                     out.push(
@@ -592,12 +634,21 @@ fn dangerous_auto(policy: &Policy, space: &Space<'_>, out: &mut Vec<Diagnostic>)
                 .filter(|r| contribution(set, &r.effect) > Outcome::Auto)
                 .map(|r| fires(r).negate())
                 .collect();
+            // A rule that asks for more than auto cannot be among those
+            // that fire (it is negated above): only auto rules place an
+            // auto decision in a tier.
             let tiered: Vec<Formula<'_>> = set
                 .rules
                 .iter()
-                .filter(|r| r.effect.tier.is_some())
+                .filter(|r| {
+                    r.effect.tier.is_some() && contribution(set, &r.effect) == Outcome::Auto
+                })
                 .map(fires)
                 .collect();
+            if tiered.is_empty() && !default_auto {
+                // Nothing decides auto: no search needed.
+                return;
+            }
             let base = if set.default.is_some() {
                 Formula::Any(vec![Formula::Any(tiered), Formula::Const(default_auto)])
             } else {
@@ -672,5 +723,40 @@ fn decided_auto_by(policy: &Policy, example: &Json) -> Option<Origin> {
             .iter()
             .find(|r| r.name == name)
             .map(|r| r.origin.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = r#"policy "p" version "1"
+schema { action.type: enum { read, send }  action.amount: number? }
+reason R "r"
+tier 0 "auto" { outcome auto }
+tier 1 "queue" { outcome queue }
+rule small when action.type == send and action.amount < 10 then tier 0 because R
+rule large when action.type == send and action.amount > 5 then tier 1 because R
+default tier 1 because R
+"#;
+
+    fn codes(space_budget: Option<u64>) -> Vec<&'static str> {
+        let policy = Policy::from_source("p.gate", POLICY).expect("compiles");
+        let mut space = Space::new(policy.checked());
+        if let Some(b) = space_budget {
+            space = space.with_total_budget(b);
+        }
+        let mut out = Vec::new();
+        run_in(&policy, &space, &mut out);
+        out.iter().map(|d| d.code.as_str()).collect()
+    }
+
+    #[test]
+    fn a_spent_budget_is_reported_and_claims_nothing_unproved() {
+        let full = codes(None);
+        assert!(!full.contains(&"W0003"), "{full:?}");
+        assert!(full.contains(&"L0011"), "sends can be auto: {full:?}");
+        let starved = codes(Some(10));
+        assert_eq!(starved, ["W0003"], "only the incompleteness is reported");
     }
 }

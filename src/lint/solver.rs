@@ -14,6 +14,7 @@
 //! model found is still a real model (it is checked by evaluation), but "no
 //! model" is then not a proof, and lints that claim "never" stay silent.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use serde_json::Value as Json;
@@ -85,7 +86,22 @@ pub struct Space<'p> {
     domains: Vec<Domain>,
     /// Evaluations one query may spend.
     pub budget: usize,
+    /// Work left for every query together, in formula nodes evaluated, so
+    /// that linting a policy of thousands of rules ends in bounded time.
+    /// Counted, not timed: the same policy gives the same findings on any
+    /// machine. Once spent, every query answers [`Answer::Unknown`].
+    remaining: Cell<u64>,
 }
+
+/// The work all queries of one lint run may spend together (formula nodes
+/// evaluated): a few seconds on a policy of thousands of rules.
+pub const TOTAL_BUDGET: u64 = 400_000_000;
+
+/// A value for every attribute, decoded.
+pub struct Assignment<'m>(Vec<Option<Slot<'m>>>);
+
+/// A model: one JSON value (or absence) per attribute.
+pub type Model = Vec<(AttrId, Option<Json>)>;
 
 impl<'p> Space<'p> {
     /// Builds the cells of every attribute from the literals of the policy.
@@ -120,7 +136,54 @@ impl<'p> Space<'p> {
             set,
             domains,
             budget: 200_000,
+            remaining: Cell::new(TOTAL_BUDGET),
         }
+    }
+
+    /// Sets the work left for all queries together (tests use a small one).
+    pub fn with_total_budget(self, total: u64) -> Space<'p> {
+        self.remaining.set(total);
+        self
+    }
+
+    /// Whether some query ran out of the total budget: answers from then on
+    /// are [`Answer::Unknown`], so findings may be missing.
+    pub fn exhausted(&self) -> bool {
+        self.remaining.get() == 0
+    }
+
+    /// `model` completed with each unassigned attribute's first candidate:
+    /// one whole input, decoded, for cheap witnesses ([`Space::witnesses`])
+    /// tried before a search.
+    pub fn assignment<'m>(&'m self, model: &'m [(AttrId, Option<Json>)]) -> Option<Assignment<'m>> {
+        let mut slots: Vec<Option<Slot<'m>>> = Vec::with_capacity(self.set.attributes.len());
+        for (id, def) in self.set.attributes.iter().enumerate() {
+            let value = match model.iter().find(|(m, _)| *m == id) {
+                Some((_, v)) => v.as_ref(),
+                None => self
+                    .domains
+                    .get(id)
+                    .and_then(|d| d.values.first())
+                    .and_then(Option::as_ref),
+            };
+            slots.push(Some(match value {
+                None => Slot::Missing,
+                Some(v) => decode_value(&def.ty, v).ok()?,
+            }));
+        }
+        Some(Assignment(slots))
+    }
+
+    /// Whether a rule's condition is known not to match under a whole
+    /// assignment (its `when` false, or one of its `unless` true).
+    pub fn misses(&self, when: &Cond, unless: &[Cond], at: &Assignment<'_>) -> bool {
+        cond3(when, &at.0) == Some(false) || unless.iter().any(|u| cond3(u, &at.0) == Some(true))
+    }
+
+    /// Whether `f` holds under a whole assignment: a witness that `f` is
+    /// satisfiable, without a search.
+    pub fn witnesses(&self, f: &Formula<'_>, at: &Assignment<'_>) -> bool {
+        eval3(f, &at.0) == Some(true)
     }
 
     /// Searches for an assignment under which `f` holds.
@@ -133,8 +196,20 @@ impl<'p> Space<'p> {
             .all(|a| self.domains.get(*a).is_some_and(|d| d.exact));
         let mut slots: Vec<Option<Slot<'_>>> = vec![None; self.set.attributes.len()];
         let mut chosen: Vec<(AttrId, Option<Json>)> = Vec::new();
-        let mut budget = self.budget;
-        match self.search(f, &attrs, 0, &mut slots, &mut chosen, &mut budget) {
+        // Each step evaluates the whole formula once.
+        let cost = size(f).max(1);
+        let affordable = usize::try_from(self.remaining.get() / cost).unwrap_or(usize::MAX);
+        let mut budget = self.budget.min(affordable);
+        let before = budget;
+        let answer = self.search(f, &attrs, 0, &mut slots, &mut chosen, &mut budget);
+        let spent = (before - budget) as u64 * cost;
+        self.remaining
+            .set(self.remaining.get().saturating_sub(spent));
+        if budget == 0 && before < self.budget {
+            // Out of the total budget, not just this query's.
+            self.remaining.set(0);
+        }
+        match answer {
             Some(true) => Answer::Sat(chosen),
             Some(false) => Answer::Unsat { exact },
             None => Answer::Unknown,
@@ -241,6 +316,24 @@ fn insert_path(doc: &mut Json, segments: &[String], value: Json) {
     if let Json::Object(map) = doc {
         let entry = map.entry(first.clone()).or_insert(Json::Null);
         insert_path(entry, rest, value);
+    }
+}
+
+/// The number of nodes one evaluation of `f` may visit.
+fn size(f: &Formula<'_>) -> u64 {
+    match f {
+        Formula::All(parts) | Formula::Any(parts) => 1 + parts.iter().map(size).sum::<u64>(),
+        Formula::Not(inner) => 1 + size(inner),
+        Formula::Cond(c) => cond_size(c),
+        Formula::Const(_) => 1,
+    }
+}
+
+fn cond_size(c: &Cond) -> u64 {
+    match c {
+        Cond::All(parts) | Cond::Any(parts) => 1 + parts.iter().map(cond_size).sum::<u64>(),
+        Cond::Not(inner) => 1 + cond_size(inner),
+        Cond::Test(..) => 1,
     }
 }
 

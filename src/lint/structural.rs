@@ -158,7 +158,9 @@ fn no_approver(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                 tier_words(t)
             ),
         );
-        for p in bare {
+        // A few places show the pattern; thousands would bury it (and cost
+        // quadratic time to render).
+        for p in bare.into_iter().take(super::MAX_RELATED) {
             d = d.with_related(
                 &p.origin.file,
                 cx.places.effect_tier(p.origin),
