@@ -187,3 +187,31 @@ fn the_library_runner_pins_a_policy_from_cargo_test() {
     )]);
     assert!(!report.success(None));
 }
+
+/// A suite's inputs are read as `eval` reads YAML: `.nan` (which YAML
+/// parsers turn into `null`, i.e. an absent amount) and duplicate keys make
+/// the suite invalid instead of silently testing something else.
+#[test]
+fn a_suite_with_nan_or_duplicate_keys_is_refused() {
+    let dir = std::env::temp_dir().join(format!("gatehouse-suite-nan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("p.gate"),
+        "policy \"p\" version \"1\"\nschema { action.amount: number? }\nreason BIG \"big\"\ntier 0 \"a\" { outcome auto }\ntier 1 \"b\" { outcome block }\nrule big when action.amount > 10 then tier 1 because BIG\ndefault tier 0 because NO_RULE_MATCHED\n",
+    )
+    .expect("write");
+    for (body, expected) in [
+        ("      amount: .nan\n", "is not a finite number"),
+        ("      amount: 1\n        amount: 50\n", "duplicate entry"),
+    ] {
+        std::fs::write(
+            dir.join("p.test.yaml"),
+            format!("cases:\n  - name: nan\n    input:\n      action:\n  {body}    expect:\n      outcome: auto\n"),
+        )
+        .expect("write");
+        let (code, out) = run(&["test", dir.to_str().expect("utf-8")]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains(expected), "{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

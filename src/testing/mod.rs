@@ -257,6 +257,21 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
         Ok(t) => t,
         Err(e) => return suite_error(file, default_name, format!("cannot read the suite: {e}")),
     };
+    // Inputs written in the suite are read as `eval` reads a YAML input:
+    // a duplicate key, `.nan` or `.inf` (which would otherwise become
+    // `null`, i.e. absent) make the suite invalid rather than test
+    // something else than what it says.
+    if let Err(errors) = crate::input::parse(&text, crate::input::Syntax::Yaml) {
+        let detail: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        return suite_error(
+            file,
+            default_name,
+            format!("not a valid suite: {}", detail.join("; ")),
+        );
+    }
     let parsed: SuiteFile = match serde_yaml::from_str(&text) {
         Ok(s) => s,
         Err(e) => return suite_error(file, default_name, format!("not a valid suite: {e}")),
