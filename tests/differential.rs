@@ -19,8 +19,9 @@
 //! explores other policies. A failure prints the policy files, the input,
 //! the options and the fields that differ.
 //!
-//! Disagreements found so far are reproduced by the ignored tests at the
-//! end; the property tolerates them (`KNOWN`) until they are fixed.
+//! The disagreements found so far (both fixed) are pinned by the tests at
+//! the end. `KNOWN` lists engine bugs the property tolerates while a fix is
+//! pending, each with an ignored reproducer; it tolerates none now.
 
 mod reference;
 
@@ -53,8 +54,8 @@ fn config() -> Config {
     config
 }
 
-/// The engine bugs the differential property tolerates for now (each is
-/// reproduced by an ignored test below). Empty it as they are fixed.
+/// The engine bugs the differential property tolerates while a fix is
+/// pending (each reproduced by an ignored test below); none now.
 const KNOWN: KnownEngineBugs = KnownEngineBugs {
     escalation_into_listed_role_unreported: false,
 };
@@ -404,9 +405,8 @@ fn generated_cases_cover_the_decision() {
 // ------------------------------------------------- known disagreements --
 //
 // Minimal reproducers of the disagreements the differential property found
-// between the engine and docs/language.md. The property tolerates them (see
-// `KNOWN`); these tests fail until the engine (or the documentation) is
-// changed. Once one passes, remove its `#[ignore]` and its flag in `KNOWN`.
+// between the engine and docs/language.md, kept as regression tests now that
+// both are fixed (the engine for the first, the docs for the second).
 
 /// Evaluates with the engine and with the reference as documented (no
 /// tolerated bugs).
