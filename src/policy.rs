@@ -113,6 +113,11 @@ impl Policy {
 
     /// [`Policy::evaluate`] with options (the current time, strict fields).
     pub fn evaluate_with(&self, input: &serde_json::Value, options: &EvalOptions) -> Decision {
+        if let Err(error) = crate::input::check_value_depth(input) {
+            // Built in code rather than read (the readers refuse it): no
+            // digest, whose canonical form would not be meaningful.
+            return eval::invalid_input(&self.program, vec![error]);
+        }
         match self.try_evaluate(input, options) {
             Ok(d) => d,
             Err(errors) => {
@@ -129,6 +134,7 @@ impl Policy {
         input: &serde_json::Value,
         options: &EvalOptions,
     ) -> Result<Decision, Vec<InputError>> {
+        crate::input::check_value_depth(input).map_err(|e| vec![e])?;
         let decoded = decode::decode(
             &self.program.set,
             &self.program.decoder,

@@ -447,3 +447,41 @@ fn huge_and_deep_documents() {
             .contains(&format!("nested more than {MAX_INPUT_DEPTH} levels"))
     );
 }
+
+/// A value built in code, nested deeper than any reader accepts: refused
+/// (no stack overflow in the decoder or the digest), and never digested.
+#[test]
+fn a_deep_value_built_in_code_is_refused() {
+    use gatehouse::limits::MAX_INPUT_DEPTH;
+    let s = &shipped()[0];
+    let mut deep = json!(1);
+    for _ in 0..100_000 {
+        deep = Value::Array(vec![deep]);
+    }
+    let mut doc = s.samples[0].clone();
+    set(&mut doc, &["action", "extra"], deep);
+    let d = s.policy.evaluate(&doc);
+    assert_eq!(d.outcome, Outcome::Block);
+    assert!(
+        d.input_errors[0]
+            .message
+            .contains(&format!("{MAX_INPUT_DEPTH} levels"))
+    );
+    assert_eq!(d.action_digest, None);
+    // The digest itself stays bounded too.
+    let digest = gatehouse::audit::digest::action_digest(&doc);
+    assert!(digest.starts_with("sha256:"));
+    // serde_json drops nested values recursively: take it apart by hand.
+    let mut v = doc;
+    let mut stack = vec![];
+    if let Some(o) = v.get_mut("action").and_then(Value::as_object_mut) {
+        if let Some(x) = o.shift_remove("extra") {
+            stack.push(x);
+        }
+    }
+    while let Some(mut x) = stack.pop() {
+        if let Some(items) = x.as_array_mut() {
+            stack.append(items);
+        }
+    }
+}

@@ -20,7 +20,7 @@ use crate::values::Decimal;
 /// `sha256:<hex>` of the canonical form of a JSON document.
 pub fn action_digest(input: &Json) -> String {
     let mut canonical = String::new();
-    write_canonical(input, &mut canonical);
+    write_canonical(input, &mut canonical, 0);
     let hash = Sha256::digest(canonical.as_bytes());
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
@@ -34,11 +34,22 @@ pub fn action_digest(input: &Json) -> String {
 /// The RFC 8785 canonical text of a document.
 pub fn canonical_json(input: &Json) -> String {
     let mut out = String::new();
-    write_canonical(input, &mut out);
+    write_canonical(input, &mut out, 0);
     out
 }
 
-fn write_canonical(v: &Json, out: &mut String) {
+/// Nesting beyond which the canonical form is not written out. No reader of
+/// gatehouse's produces such a document (they refuse it as input, see
+/// [`crate::limits::MAX_INPUT_DEPTH`]); a value built in code could be, and
+/// must not overflow the stack here. What is below this depth is replaced by
+/// a token that is not JSON, so it never equals a real document's form.
+const MAX_CANONICAL_DEPTH: usize = 2 * crate::limits::MAX_INPUT_DEPTH;
+
+fn write_canonical(v: &Json, out: &mut String, depth: usize) {
+    if depth > MAX_CANONICAL_DEPTH {
+        out.push_str("<too deep>");
+        return;
+    }
     match v {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -50,7 +61,7 @@ fn write_canonical(v: &Json, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_canonical(item, out);
+                write_canonical(item, out, depth + 1);
             }
             out.push(']');
         }
@@ -65,7 +76,7 @@ fn write_canonical(v: &Json, out: &mut String) {
                 }
                 write_string(k, out);
                 out.push(':');
-                write_canonical(v, out);
+                write_canonical(v, out, depth + 1);
             }
             out.push('}');
         }

@@ -87,6 +87,32 @@ pub fn check_json_structure(text: &[u8]) -> Result<(), Vec<InputError>> {
     json::check_structure(text)
 }
 
+/// Refuses a value nested deeper than [`MAX_INPUT_DEPTH`]: the readers
+/// never produce one, but a value built in code can be, and the engine
+/// must not recurse through it. Stops looking at the limit, so its own
+/// recursion is bounded.
+pub fn check_value_depth(value: &serde_json::Value) -> Result<(), InputError> {
+    fn walk(v: &serde_json::Value, depth: usize) -> bool {
+        match v {
+            serde_json::Value::Array(items) => {
+                depth < MAX_INPUT_DEPTH && items.iter().all(|c| walk(c, depth + 1))
+            }
+            serde_json::Value::Object(map) => {
+                depth < MAX_INPUT_DEPTH && map.values().all(|c| walk(c, depth + 1))
+            }
+            _ => true,
+        }
+    }
+    if walk(value, 0) {
+        Ok(())
+    } else {
+        Err(error_at(
+            "$",
+            format!("nested more than {MAX_INPUT_DEPTH} levels deep (objects and arrays)"),
+        ))
+    }
+}
+
 fn error_at(path: impl Into<String>, message: impl Into<String>) -> InputError {
     InputError {
         path: path.into(),
