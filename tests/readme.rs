@@ -116,9 +116,9 @@ fn the_readme_test_suite_runs_green() {
 fn the_limits_table_matches_the_code() {
     use gatehouse::limits::*;
     let readme = readme();
-    let start = readme.find("## Limits\n").expect("a Limits section");
+    let start = readme.find("### Limits\n").expect("a Limits section");
     let section = &readme[start..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let section = &section[..section[4..].find("\n#").map_or(section.len(), |e| e + 4)];
     let row = |what: &str| -> String {
         section
             .lines()

@@ -120,9 +120,74 @@ fn canonical_number(text: &str) -> String {
     }
     match exact {
         Some(x) => x.to_string(),
-        // out of every range: keep the text, lowercased, so it still digests
-        None => text.to_ascii_lowercase(),
+        // Beyond what a double or the engine's decimals hold exactly: the
+        // exact value, normalized, so `1e400` and `10e399`, or Python's
+        // `1.2345678901234567e-05` and JavaScript's
+        // `0.000012345678901234567`, digest alike.
+        None => exact_text(text).unwrap_or_else(|| text.to_ascii_lowercase()),
     }
+}
+
+/// The exact value of a JSON number in one spelling per value: plain
+/// decimal while the first significant digit is within 30 places of the
+/// point, else `d.ddde±n`; no leading or trailing zeros. `None` when the
+/// text is not a JSON number or its exponent does not fit in 64 bits.
+fn exact_text(text: &str) -> Option<String> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(i) => (rest.get(..i)?, rest.get(i + 1..)?.parse::<i64>().ok()?),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // value = digits x 10^exp
+    let all: String = int.chars().chain(frac.chars()).collect();
+    let mut exp = exponent.checked_sub(i64::try_from(frac.len()).ok()?)?;
+    let trimmed_end = all.trim_end_matches('0');
+    exp = exp.checked_add(i64::try_from(all.len() - trimmed_end.len()).ok()?)?;
+    let digits = trimmed_end.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some("0".into());
+    }
+    let len = i64::try_from(digits.len()).ok()?;
+    // The place of the first significant digit: 0 for units, -1 for tenths.
+    let first = exp.checked_add(len - 1)?;
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    if (-30..=30).contains(&first) {
+        if exp >= 0 {
+            out.push_str(digits);
+            out.extend(std::iter::repeat_n('0', usize::try_from(exp).ok()?));
+        } else {
+            let point = len + exp; // digits before the point
+            if point > 0 {
+                let (a, b) = digits.split_at(usize::try_from(point).ok()?);
+                out.push_str(a);
+                out.push('.');
+                out.push_str(b);
+            } else {
+                out.push_str("0.");
+                out.extend(std::iter::repeat_n('0', usize::try_from(-point).ok()?));
+                out.push_str(digits);
+            }
+        }
+    } else {
+        let (lead, tail) = digits.split_at(1);
+        out.push_str(lead);
+        if !tail.is_empty() {
+            out.push('.');
+            out.push_str(tail);
+        }
+        out.push_str(&format!("e{}{first}", if first > 0 { "+" } else { "" }));
+    }
+    Some(out)
 }
 
 /// `Number.prototype.toString` (ECMA-262, 6.1.6.1.20) for a finite double.
@@ -203,6 +268,32 @@ mod tests {
         assert_eq!(num("333333333.33333329"), "333333333.33333329");
         assert_ne!(num("1000.0000000000000000001"), num("1000"));
         assert_ne!(num("9007199254740993"), num("9007199254740992"));
+    }
+
+    #[test]
+    fn numbers_beyond_every_range_have_one_spelling_per_value() {
+        // Found by the digest fuzzer: these kept their literal spelling.
+        for same in [
+            &["1e400", "10e399", "1E+400", "0.1e401", "1.0e400"][..],
+            &["-1e-400", "-1.0e-400", "-0.01e-398"],
+            &[
+                "1.2345678901234567e-05",
+                "0.000012345678901234567",
+                "12345678901234567e-21",
+            ],
+            &["1000.0000000000000000001", "1.0000000000000000000001e3"],
+            &["0.69999999999999999999", "69999999999999999999e-20"],
+        ] {
+            let first = num(same[0]);
+            for other in &same[1..] {
+                assert_eq!(num(other), first, "{other} vs {}", same[0]);
+            }
+        }
+        assert_eq!(num("1e400"), "1e+400");
+        assert_eq!(num("-1e-400"), "-1e-400");
+        assert_eq!(num("1.2345678901234567e-05"), "0.000012345678901234567");
+        assert_ne!(num("1e400"), num("1e401"));
+        assert_ne!(num("1e-400"), num("-1e-400"));
     }
 
     #[test]
