@@ -137,14 +137,23 @@ fn exact_text(text: &str) -> Option<String> {
         Some(r) => (true, r),
         None => (false, text),
     };
-    let (mantissa, exponent) = match rest.find(['e', 'E']) {
-        Some(i) => (rest.get(..i)?, rest.get(i + 1..)?.parse::<i64>().ok()?),
-        None => (rest, 0),
+    let (mantissa, exponent_text) = match rest.find(['e', 'E']) {
+        Some(i) => (rest.get(..i)?, rest.get(i + 1..)?),
+        None => (rest, "0"),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
+    let exp_digits = exponent_text
+        .trim_start_matches(['+', '-'])
+        .trim_start_matches('0');
+    if exp_digits.len() >= 19 {
+        // Beyond 10^18: computed in decimal digits, so no spelling of such a
+        // number overflows into a fallback.
+        return huge_exponent_text(negative, int, frac, exponent_text);
+    }
+    let exponent = exponent_text.parse::<i64>().ok()?;
     // value = digits x 10^exp
     let all: String = int.chars().chain(frac.chars()).collect();
     let mut exp = exponent.checked_sub(i64::try_from(frac.len()).ok()?)?;
@@ -188,6 +197,73 @@ fn exact_text(text: &str) -> Option<String> {
         out.push_str(&format!("e{}{first}", if first > 0 { "+" } else { "" }));
     }
     Some(out)
+}
+
+/// [`exact_text`] for an exponent beyond 64 bits (`7e+98888...`): always
+/// the `d.ddde±n` form, the exponent computed in decimal digits.
+fn huge_exponent_text(negative: bool, int: &str, frac: &str, exponent: &str) -> Option<String> {
+    let (exp_negative, exp_digits) = match exponent.as_bytes().first() {
+        Some(b'-') => (true, exponent.get(1..)?),
+        Some(b'+') => (false, exponent.get(1..)?),
+        _ => (false, exponent),
+    };
+    let exp_digits = exp_digits.trim_start_matches('0');
+    if exp_digits.len() < 19 || !exp_digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None; // not a JSON exponent, or one that fits (handled above)
+    }
+    let all: String = int.chars().chain(frac.chars()).collect();
+    let digits = all.trim_start_matches('0').trim_end_matches('0');
+    if digits.is_empty() {
+        return Some("0".into());
+    }
+    // The first significant digit's place, relative to the exponent.
+    let leading = all.len() - all.trim_start_matches('0').len();
+    let shift = i64::try_from(int.len()).ok()? - 1 - i64::try_from(leading).ok()?;
+    // |exponent| >= 10^18 > |shift|: the sum keeps the exponent's sign.
+    let toward_zero = (shift < 0) != exp_negative;
+    let magnitude = add_to_digits(exp_digits, shift.unsigned_abs(), toward_zero)?;
+    let (lead, tail) = digits.split_at(1);
+    let mut out = String::from(if negative { "-" } else { "" });
+    out.push_str(lead);
+    if !tail.is_empty() {
+        out.push('.');
+        out.push_str(tail);
+    }
+    out.push_str(if exp_negative { "e-" } else { "e+" });
+    out.push_str(&magnitude);
+    Some(out)
+}
+
+/// `digits` (a decimal number larger than any u64) plus or minus `delta`.
+fn add_to_digits(digits: &str, delta: u64, subtract: bool) -> Option<String> {
+    let mut out: Vec<u8> = digits.bytes().rev().map(|b| b - b'0').collect();
+    let mut carry = i128::from(delta);
+    for d in out.iter_mut() {
+        if carry == 0 {
+            break;
+        }
+        let step = carry % 10;
+        carry /= 10;
+        let mut v = i128::from(*d) + if subtract { -step } else { step };
+        if v < 0 {
+            v += 10;
+            carry += 1;
+        } else if v > 9 {
+            v -= 10;
+            carry += 1;
+        }
+        *d = u8::try_from(v).ok()?;
+    }
+    if carry != 0 {
+        if subtract {
+            return None; // cannot happen: digits > delta
+        }
+        out.extend(carry.to_string().bytes().rev().map(|b| b - b'0'));
+    }
+    while out.len() > 1 && out.last() == Some(&0) {
+        out.pop();
+    }
+    Some(out.iter().rev().map(|d| char::from(b'0' + d)).collect())
 }
 
 /// `Number.prototype.toString` (ECMA-262, 6.1.6.1.20) for a finite double.
@@ -293,6 +369,27 @@ mod tests {
         assert_eq!(num("-1e-400"), "-1e-400");
         assert_eq!(num("1.2345678901234567e-05"), "0.000012345678901234567");
         assert_ne!(num("1e400"), num("1e401"));
+        // Exponents beyond 64 bits (found by the digest fuzzer).
+        let huge = "9888888888888888888888888888888";
+        assert_eq!(num(&format!("7e+{huge}")), num(&format!("7.0e+{huge}")));
+        assert_eq!(num(&format!("7e+{huge}")), format!("7e+{huge}"));
+        assert_eq!(
+            num(&format!("0.07e{huge}")),
+            "7e+9888888888888888888888888888886"
+        );
+        assert_eq!(
+            num(&format!("700e{huge}")),
+            "7e+9888888888888888888888888888890"
+        );
+        assert_eq!(
+            num(&format!("70e-{huge}")),
+            "7e-9888888888888888888888888888887"
+        );
+        assert_eq!(num(&format!("-1.5e-{huge}")), format!("-1.5e-{huge}"));
+        assert_eq!(
+            num("1e+99999999999999999999"),
+            num("10e+99999999999999999998")
+        );
         assert_ne!(num("1e-400"), num("-1e-400"));
     }
 
