@@ -182,6 +182,59 @@ fn eval_jsonl_gives_one_decision_per_line_in_order() {
     assert!(out.lines().nth(2).unwrap_or("").contains("line 4"));
 }
 
+/// A JSON line over the input limit is answered with INVALID_INPUT and
+/// skipped without being held whole; the lines after it still decide. A
+/// duplicate key, excess depth and a non-UTF-8 line each block.
+#[test]
+fn eval_jsonl_refuses_oversized_and_malformed_lines_and_goes_on() {
+    let ok = r#"{"action":{"type":"read"},"requester":{"id":"a"}}"#;
+    let mut stdin = format!(
+        r#"{{"action":{{"type":"read","summary":"{}"}}}}"#,
+        "x".repeat(17 * 1024 * 1024)
+    )
+    .into_bytes();
+    stdin.push(b'\n');
+    for line in [
+        ok.as_bytes(),
+        br#"{"action":{"type":"read","type":"send"},"requester":{"id":"a"}}"#,
+        format!("{}{}", "[".repeat(100), "]".repeat(100)).as_bytes(),
+        b"{\"action\": \"\xff\"}",
+        ok.as_bytes(),
+    ] {
+        stdin.extend_from_slice(line);
+        stdin.push(b'\n');
+    }
+    let out = gatehouse()
+        .args(["eval", "-p", POLICY, "--jsonl"])
+        .write_stdin(stdin)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let decisions: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let outcomes: Vec<&str> = decisions
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["block", "auto", "block", "block", "block", "auto"]
+    );
+    let first = decisions[0]["input_errors"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        first.contains("line 1: input is more than 16777216 bytes"),
+        "{first}"
+    );
+    let dup = decisions[2]["input_errors"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(dup.contains("duplicate key"), "{dup}");
+}
+
 #[test]
 fn eval_exit_code_reflects_the_outcome() {
     let out = gatehouse()

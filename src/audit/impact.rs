@@ -10,6 +10,7 @@
 //! and examples are kept by line number, lowest first.
 
 mod corpus;
+pub(crate) use corpus::read_line;
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
@@ -25,7 +26,7 @@ use crate::eval::{Decision, EvalOptions, MatchedRule, Outcome, TierRef};
 /// Longest line read, in bytes: the CLI's limit for one input document.
 /// A longer line is skipped and reported as unreadable, so one runaway line
 /// cannot make memory grow.
-pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_LINE_BYTES: usize = crate::limits::MAX_INPUT_BYTES;
 
 /// How many unreadable lines are listed with their line number; the rest are
 /// only counted.

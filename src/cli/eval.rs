@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::{Io, exit};
 use crate::Policy;
+use crate::audit::impact::read_line;
 use crate::audit::log::AuditLog;
 use crate::audit::record::AuditRecord;
 use crate::audit::redact::{FieldPath, RedactMode, Redaction};
@@ -221,20 +222,32 @@ fn run_jsonl_from(
     let mut line_no = 0;
     loop {
         buf.clear();
+        // A line over the input limit is skipped without being held in
+        // memory, and answered like any other invalid input.
         let read = match reader.as_mut() {
-            Some(r) => r.read_until(b'\n', &mut buf),
-            None => io.stdin.read_until(b'\n', &mut buf),
+            Some(r) => read_line(r, &mut buf),
+            None => read_line(&mut io.stdin, &mut buf),
         };
-        match read {
-            Ok(0) => break,
-            Ok(_) => {}
+        let too_long = match read {
+            Ok((0, _)) => break,
+            Ok((_, too_long)) => too_long,
             Err(e) => {
                 let _ = writeln!(io.stderr, "error: cannot read input: {e}");
                 return exit::INPUT;
             }
-        }
+        };
         line_no += 1;
         let (decision, doc) = match std::str::from_utf8(&buf) {
+            _ if too_long => (
+                policy.invalid_input(vec![InputError {
+                    path: "$".into(),
+                    message: format!(
+                        "line {line_no}: input is more than {} bytes",
+                        input::MAX_INPUT_BYTES
+                    ),
+                }]),
+                None,
+            ),
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => match input::parse(line, Syntax::Json) {
                 Ok(doc) => (policy.evaluate_with(&doc, options), Some(doc)),
