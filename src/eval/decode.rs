@@ -212,7 +212,8 @@ pub(crate) fn decode_value<'a>(ty: &Type, v: &'a Json) -> Result<Slot<'a>, Strin
             Json::Number(n) => match n.as_i64() {
                 Some(secs) if secs >= 0 => Ok(Slot::Duration(secs)),
                 _ => Err(format!(
-                    "a duration in seconds must be a whole number of seconds, found {n}"
+                    "a duration in seconds must be a whole number from 0 to {}, found {n}",
+                    i64::MAX
                 )),
             },
             _ => Err(wrong("a duration (\"24h\" or seconds)")),

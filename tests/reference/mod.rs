@@ -1152,7 +1152,8 @@ fn read_value(ty: &TypeExpr, v: &Json) -> Result<Val, String> {
                 match text.parse::<i64>() {
                     Ok(secs) if secs >= 0 => Ok(Val::Dur(secs)),
                     _ => Err(format!(
-                        "a duration in seconds must be a whole number of seconds, found {text}"
+                        "a duration in seconds must be a whole number from 0 to {}, found {text}",
+                        i64::MAX
                     )),
                 }
             }
