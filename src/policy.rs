@@ -113,19 +113,7 @@ impl Policy {
 
     /// [`Policy::evaluate`] with options (the current time, strict fields).
     pub fn evaluate_with(&self, input: &serde_json::Value, options: &EvalOptions) -> Decision {
-        if let Err(error) = crate::input::check_value_depth(input) {
-            // Built in code rather than read (the readers refuse it): no
-            // digest, whose canonical form would not be meaningful.
-            return eval::invalid_input(&self.program, vec![error]);
-        }
-        match self.try_evaluate(input, options) {
-            Ok(d) => d,
-            Err(errors) => {
-                let mut d = eval::invalid_input(&self.program, errors);
-                d.action_digest = Some(action_digest(input));
-                d
-            }
-        }
+        self.or_block(input, self.try_evaluate(input, options))
     }
 
     /// The strict call: returns the input errors instead of a block decision.
@@ -134,7 +122,19 @@ impl Policy {
         input: &serde_json::Value,
         options: &EvalOptions,
     ) -> Result<Decision, Vec<InputError>> {
+        // The readers never produce a value this deep, but one built in code
+        // can be, and decoding and the digest must not recurse through it.
         crate::input::check_value_depth(input).map_err(|e| vec![e])?;
+        self.decide(input, options)
+    }
+
+    /// Decode, decide, digest: for an input whose depth is known to be
+    /// within the limit.
+    fn decide(
+        &self,
+        input: &serde_json::Value,
+        options: &EvalOptions,
+    ) -> Result<Decision, Vec<InputError>> {
         let decoded = decode::decode(
             &self.program.set,
             &self.program.decoder,
@@ -144,6 +144,22 @@ impl Policy {
         let mut d = eval::decide(&self.program, &decoded, options);
         d.action_digest = Some(action_digest(input));
         Ok(d)
+    }
+
+    /// The decision, or `block`/`INVALID_INPUT` for the errors, which carries
+    /// the input's digest unless the input was too deep to digest.
+    fn or_block(
+        &self,
+        input: &serde_json::Value,
+        result: Result<Decision, Vec<InputError>>,
+    ) -> Decision {
+        result.unwrap_or_else(|errors| {
+            let mut d = eval::invalid_input(&self.program, errors);
+            if crate::input::check_value_depth(input).is_ok() {
+                d.action_digest = Some(action_digest(input));
+            }
+            d
+        })
     }
 
     /// Decides for an action given as JSON text: the fast path for services
@@ -167,7 +183,8 @@ impl Policy {
     /// [`Policy::evaluate_json`] with options.
     pub fn evaluate_json_with(&self, text: &str, options: &EvalOptions) -> Decision {
         match crate::input::parse(text, crate::input::Syntax::Json) {
-            Ok(input) => self.evaluate_with(&input, options),
+            // The reader has refused anything too deep: no second walk.
+            Ok(input) => self.or_block(&input, self.decide(&input, options)),
             Err(errors) => self.invalid_input(errors),
         }
     }

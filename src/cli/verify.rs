@@ -93,13 +93,8 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
     let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        input::parse(&text, Syntax::of_path(path)).map_err(|errors| {
-            let detail: Vec<String> = errors
-                .iter()
-                .map(|e| format!("{}: {}", e.path, e.message))
-                .collect();
-            format!("`{}`: {}", path.display(), detail.join("; "))
-        })
+        input::parse(&text, Syntax::of_path(path))
+            .map_err(|errors| format!("`{}`: {}", path.display(), crate::input::describe(&errors)))
     };
     let action = match read(&args.input) {
         Ok(v) => v,

@@ -135,10 +135,7 @@ mod tests {
     fn errors(text: &str) -> Vec<String> {
         match parse(text) {
             Ok(_) => Vec::new(),
-            Err(e) => e
-                .iter()
-                .map(|e| format!("{}: {}", e.path, e.message))
-                .collect(),
+            Err(e) => e.iter().map(ToString::to_string).collect(),
         }
     }
 

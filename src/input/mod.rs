@@ -113,6 +113,13 @@ pub fn check_value_depth(value: &serde_json::Value) -> Result<(), InputError> {
     }
 }
 
+/// Every error on one line, `path: message; path: message`, for messages
+/// that are not a decision (a suite file, `verify`'s files, a corpus line).
+pub fn describe(errors: &[InputError]) -> String {
+    let parts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    parts.join("; ")
+}
+
 fn error_at(path: impl Into<String>, message: impl Into<String>) -> InputError {
     InputError {
         path: path.into(),

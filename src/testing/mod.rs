@@ -262,14 +262,10 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
     // `null`, i.e. absent) make the suite invalid rather than test
     // something else than what it says.
     if let Err(errors) = crate::input::parse(&text, crate::input::Syntax::Yaml) {
-        let detail: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.path, e.message))
-            .collect();
         return suite_error(
             file,
             default_name,
-            format!("not a valid suite: {}", detail.join("; ")),
+            format!("not a valid suite: {}", crate::input::describe(&errors)),
         );
     }
     let parsed: SuiteFile = match serde_yaml::from_str(&text) {

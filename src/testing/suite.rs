@@ -281,14 +281,10 @@ pub fn read_input_file(suite: &Path, file: &Path) -> Result<Json, String> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     crate::input::parse(&text, Syntax::of_path(&path)).map_err(|errors| {
-        let detail: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.path, e.message))
-            .collect();
         format!(
             "`{}` is not a valid input: {}",
             path.display(),
-            detail.join("; ")
+            crate::input::describe(&errors)
         )
     })
 }

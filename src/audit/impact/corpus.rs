@@ -185,11 +185,7 @@ fn parse_line(bytes: &[u8]) -> Line {
     // Duplicate keys and excess depth are refused as `eval` refuses them,
     // before either path below reads the line.
     if let Err(errors) = crate::input::check_json_structure(bytes) {
-        let detail: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.path, e.message))
-            .collect();
-        return Line::Unreadable(detail.join("; "));
+        return Line::Unreadable(crate::input::describe(&errors));
     }
     // The fast path for audit records; anything it does not take (an action,
     // a duplicate key, a field of an unexpected type) goes the general way,
