@@ -71,7 +71,7 @@ fn compare_value(slot: &Slot<'_>, v: &Value) -> Option<Ordering> {
     Some(match (slot, v) {
         (Slot::Bool(a), Value::Bool(b)) => a.cmp(b),
         (Slot::Number(a), Value::Number(b)) => a.cmp(b),
-        (Slot::Str(a), Value::String(b)) => (*a).cmp(b.as_str()),
+        (Slot::Str(a), Value::String(b)) => a.as_ref().cmp(b.as_str()),
         (Slot::Enum(a), Value::Enum(b)) => a.cmp(b),
         (Slot::Duration(a), Value::Duration(b)) => a.cmp(b),
         (Slot::Timestamp(a), Value::Timestamp(b)) => a.cmp(b),
@@ -94,7 +94,7 @@ fn compare_slots(a: &Slot<'_>, b: &Slot<'_>) -> Option<Ordering> {
 fn contains(slot: &Slot<'_>, v: &Value) -> bool {
     match (slot, v) {
         (Slot::Str(s), Value::String(needle)) => s.contains(needle.as_str()),
-        (Slot::Strings(items), Value::String(needle)) => items.iter().any(|i| *i == needle),
+        (Slot::Strings(items), Value::String(needle)) => items.iter().any(|i| i == needle),
         (Slot::Enums(items), Value::Enum(e)) => items.contains(e),
         _ => false,
     }

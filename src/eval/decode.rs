@@ -1,6 +1,8 @@
 //! Input document -> slots. Walks the schema tree once; every problem is
 //! collected with its JSON path, so one bad input reports all its errors.
 
+use std::borrow::Cow;
+
 use serde_json::Value as Json;
 
 use super::InputError;
@@ -17,8 +19,8 @@ pub enum Slot<'a> {
     Bool(bool),
     /// number
     Number(Decimal),
-    /// string
-    Str(&'a str),
+    /// string (borrowed from the input unless it had escapes to undo)
+    Str(Cow<'a, str>),
     /// enum value index
     Enum(u32),
     /// seconds
@@ -26,9 +28,31 @@ pub enum Slot<'a> {
     /// instant
     Timestamp(Timestamp),
     /// set of strings
-    Strings(Vec<&'a str>),
+    Strings(Vec<Cow<'a, str>>),
     /// set of enum value indexes
     Enums(Vec<u32>),
+}
+
+impl Slot<'_> {
+    /// The same value, owning its strings.
+    pub fn into_owned(self) -> Slot<'static> {
+        match self {
+            Slot::Missing => Slot::Missing,
+            Slot::Bool(b) => Slot::Bool(b),
+            Slot::Number(n) => Slot::Number(n),
+            Slot::Str(s) => Slot::Str(Cow::Owned(s.into_owned())),
+            Slot::Enum(e) => Slot::Enum(e),
+            Slot::Duration(d) => Slot::Duration(d),
+            Slot::Timestamp(t) => Slot::Timestamp(t),
+            Slot::Strings(items) => Slot::Strings(
+                items
+                    .into_iter()
+                    .map(|s| Cow::Owned(s.into_owned()))
+                    .collect(),
+            ),
+            Slot::Enums(e) => Slot::Enums(e),
+        }
+    }
 }
 
 /// A decoded input: attribute slots and which evidence fields are present.
@@ -204,7 +228,10 @@ pub(crate) fn decode_value<'a>(ty: &Type, v: &'a Json) -> Result<Slot<'a>, Strin
                 .map_err(|e| format!("{e}: {n}")),
             _ => Err(wrong("a number")),
         },
-        Type::String => v.as_str().map(Slot::Str).ok_or_else(|| wrong("a string")),
+        Type::String => v
+            .as_str()
+            .map(|s| Slot::Str(Cow::Borrowed(s)))
+            .ok_or_else(|| wrong("a string")),
         Type::Duration => match v {
             Json::String(s) => parse_duration(s)
                 .map(Slot::Duration)
@@ -258,9 +285,9 @@ pub(crate) fn decode_value<'a>(ty: &Type, v: &'a Json) -> Result<Slot<'a>, Strin
                 _ => {
                     let mut out = Vec::with_capacity(items.len());
                     for (i, item) in items.iter().enumerate() {
-                        out.push(item.as_str().ok_or_else(|| {
+                        out.push(Cow::Borrowed(item.as_str().ok_or_else(|| {
                             format!("item {i}: expected a string, found {}", kind(item))
-                        })?);
+                        })?));
                     }
                     Ok(Slot::Strings(out))
                 }

@@ -357,13 +357,13 @@ fn identities(set: &PolicySet, attr: usize, slots: &[Slot<'_>]) -> Vec<Forbidden
     match slots.get(attr) {
         Some(Slot::Str(s)) => vec![ForbiddenApprover {
             attribute: path,
-            identity: Some((*s).to_owned()),
+            identity: Some(s.to_string()),
         }],
         Some(Slot::Strings(items)) => items
             .iter()
             .map(|s| ForbiddenApprover {
                 attribute: path.clone(),
-                identity: Some((*s).to_owned()),
+                identity: Some(s.to_string()),
             })
             .collect(),
         _ => vec![ForbiddenApprover {
