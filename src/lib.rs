@@ -67,5 +67,5 @@ pub mod testing;
 pub mod values;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
-pub use eval::{Decision, EvalOptions, InputError, Outcome};
+pub use eval::{Decision, EvalOptions, Input, InputError, Outcome, Verdict};
 pub use policy::Policy;

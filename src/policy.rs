@@ -9,7 +9,7 @@ use crate::audit::digest::action_digest;
 use crate::check;
 use crate::compile::{Program, compile};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::eval::{self, Decision, EvalOptions, InputError, decode};
+use crate::eval::{self, Decision, EvalOptions, Input, InputError, Verdict, decode};
 use crate::limits::{MAX_FILES, MAX_SET_BYTES};
 use crate::loader;
 use crate::source::SourceFile;
@@ -187,6 +187,67 @@ impl Policy {
             Ok(input) => self.or_block(&input, self.decide(&input, options)),
             Err(errors) => self.invalid_input(errors),
         }
+    }
+
+    /// A reusable, empty [`Verdict`] of this policy: the allocation-free way
+    /// to decide many actions (see [`Verdict::decide`]).
+    pub fn verdict(&self) -> Verdict<'_> {
+        Verdict::new(&self.program)
+    }
+
+    /// Decodes an input document into this policy's typed slots, without
+    /// deciding. Strings are borrowed from the document. The errors are
+    /// those [`Policy::try_evaluate`] gives.
+    pub fn decode<'i>(
+        &self,
+        input: &'i serde_json::Value,
+        options: &EvalOptions,
+    ) -> Result<Input<'i>, Vec<InputError>> {
+        crate::input::check_value_depth(input).map_err(|e| vec![e])?;
+        let decoded = decode::decode(
+            &self.program.set,
+            &self.program.decoder,
+            input,
+            options.strict,
+        )?;
+        Ok(Input {
+            decoded,
+            program: self.program.id,
+        })
+    }
+
+    /// Decodes an input given as JSON text straight into this policy's
+    /// slots, without building a JSON tree; fields the schema does not
+    /// declare are skipped. Refuses exactly what [`Policy::evaluate_json`]
+    /// refuses, with the same errors.
+    pub fn decode_json<'i>(&self, text: &'i str) -> Result<Input<'i>, Vec<InputError>> {
+        self.decode_json_with(text, &EvalOptions::default())
+    }
+
+    /// [`Policy::decode_json`] with options (`strict`).
+    pub fn decode_json_with<'i>(
+        &self,
+        text: &'i str,
+        options: &EvalOptions,
+    ) -> Result<Input<'i>, Vec<InputError>> {
+        let value = crate::input::parse(text, crate::input::Syntax::Json)?;
+        let decoded = decode::decode(
+            &self.program.set,
+            &self.program.decoder,
+            &value,
+            options.strict,
+        )?;
+        Ok(Input {
+            decoded: decode::Decoded {
+                slots: decoded
+                    .slots
+                    .into_iter()
+                    .map(decode::Slot::into_owned)
+                    .collect(),
+                evidence: decoded.evidence,
+            },
+            program: self.program.id,
+        })
     }
 
     /// Decides for any serializable value (a typed struct of the caller's).

@@ -8,6 +8,9 @@ use crate::check::PolicySet;
 /// A policy set ready to evaluate. Immutable, `Send + Sync`.
 #[derive(Debug)]
 pub struct Program {
+    /// Unique among the programs of this process: an input decoded by one
+    /// program is refused by another (its slots would mean other things).
+    pub id: u64,
     /// The checked set.
     pub set: PolicySet,
     /// How to read the input document into slots.
@@ -111,7 +114,10 @@ pub fn compile(set: PolicySet) -> Program {
         .as_ref()
         .map(|d| decision_location(&d.origin))
         .unwrap_or_default();
+    // Relaxed: only uniqueness matters, not ordering with other memory.
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Program {
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         set,
         decoder,
         limit_text,
