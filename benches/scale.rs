@@ -10,7 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gatehouse::Policy;
+use gatehouse::{EvalOptions, Policy};
 use serde_json::{Value, json};
 
 const MATRIX: &str = include_str!("peers/policies/matrix.gate");
@@ -101,6 +101,34 @@ fn benches(c: &mut Criterion) {
             })
         });
         group.throughput(Throughput::Elements(CORPUS as u64));
+        // The allocation-free core: inputs decoded once, one reused verdict.
+        let decoded: Vec<gatehouse::Input<'_>> = inputs
+            .iter()
+            .map(|v| policy.decode(v, &EvalOptions::default()).expect("fits"))
+            .collect();
+        let mut verdict = policy.verdict();
+        group.bench_with_input(BenchmarkId::new("verdict", rules), &decoded, |b, inputs| {
+            b.iter(|| {
+                for input in inputs {
+                    black_box(verdict.decide(black_box(input)).outcome());
+                }
+            })
+        });
+        // JSON text -> typed slots -> verdict: the wire-to-answer path.
+        group.bench_with_input(
+            BenchmarkId::new("json-verdict", rules),
+            &texts,
+            |b, texts| {
+                b.iter(|| {
+                    for t in texts {
+                        if let Ok(input) = policy.decode_json(black_box(t)) {
+                            black_box(verdict.decide(&input).outcome());
+                        }
+                    }
+                })
+            },
+        );
+        // The owned decision, with names, messages and the action digest.
         group.bench_with_input(
             BenchmarkId::new("decoded-value", rules),
             &inputs,

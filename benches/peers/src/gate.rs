@@ -39,3 +39,8 @@ pub fn from_text(text: String) -> Policy {
 pub fn verdict(d: &Decision) -> Verdict {
     Verdict::new(d.outcome as u8, d.reason_codes())
 }
+
+/// The outcome and reason set of an allocation-free verdict.
+pub fn of_verdict(v: &gatehouse::Verdict<'_>) -> Verdict {
+    Verdict::new(v.outcome() as u8, v.reason_codes())
+}

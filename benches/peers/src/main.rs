@@ -37,6 +37,7 @@ static ALLOC: measure::Counting = measure::Counting;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Engine {
     Gatehouse,
+    GatehouseOwned,
     CedarJsonValue,
     CedarPairs,
     RegorusVm,
@@ -44,8 +45,9 @@ enum Engine {
     Native,
 }
 
-const ENGINES: [Engine; 6] = [
+const ENGINES: [Engine; 7] = [
     Engine::Gatehouse,
+    Engine::GatehouseOwned,
     Engine::CedarJsonValue,
     Engine::CedarPairs,
     Engine::RegorusVm,
@@ -56,7 +58,8 @@ const ENGINES: [Engine; 6] = [
 impl Engine {
     fn label(self) -> &'static str {
         match self {
-            Engine::Gatehouse => "gatehouse",
+            Engine::Gatehouse => "gatehouse, `Verdict` (decoded `Input` / `decode_json`)",
+            Engine::GatehouseOwned => "gatehouse, owned `Decision` + action digest",
             Engine::CedarJsonValue => "Cedar, `Context::from_json_value`",
             Engine::CedarPairs => "Cedar, `Context::from_pairs`",
             Engine::RegorusVm => "Rego (regorus RVM bytecode VM)",
@@ -67,6 +70,7 @@ impl Engine {
     fn key(self) -> &'static str {
         match self {
             Engine::Gatehouse => "gatehouse",
+            Engine::GatehouseOwned => "gatehouse-owned",
             Engine::CedarJsonValue => "cedar-json-value",
             Engine::CedarPairs => "cedar-pairs",
             Engine::RegorusVm => "regorus-vm",
@@ -204,7 +208,7 @@ impl Compiled {
 // ------------------------------------------------------------ agreement --
 
 /// One path through one engine, checked against all the others.
-const PATHS: [&str; 9] = [
+const PATHS: [&str; 11] = [
     "gatehouse evaluate(&Value)",
     "gatehouse evaluate_json(&str)",
     "Cedar Context::from_json_value",
@@ -214,13 +218,15 @@ const PATHS: [&str; 9] = [
     "regorus interpreter",
     "Rust typed struct",
     "Rust from JSON text",
+    "gatehouse Verdict, decoded Input",
+    "gatehouse Verdict, decode_json",
 ];
 
 /// What the agreement run found: seconds spent in each path (summed over
 /// workers), the outcome histogram, how often each reason was given.
 #[derive(Default)]
 struct Agreement {
-    spent: [f64; 9],
+    spent: [f64; PATHS.len()],
     outcomes: BTreeMap<u8, usize>,
     reasons: BTreeMap<String, usize>,
 }
@@ -246,8 +252,9 @@ fn agree_range(
     let extra = w.size.extra as u32;
     let mut out = Agreement::default();
     let mut vm = w.vm;
+    let mut verdict = w.gate.verdict();
     for i in range {
-        let mut answers: Vec<(usize, Verdict)> = Vec::with_capacity(9);
+        let mut answers: Vec<(usize, Verdict)> = Vec::with_capacity(PATHS.len());
         let mut cedar_errors = 0;
         let spent = &mut out.spent;
         let mut timed = |k: usize, f: &mut dyn FnMut() -> Verdict| {
@@ -294,6 +301,15 @@ fn agree_range(
         answers.push(timed(8, &mut || {
             let typed: native::Input = serde_json::from_str(&corpus.texts[i]).expect("typed input");
             native::verdict(&native::decide(&typed, extra))
+        }));
+        let input = w
+            .gate
+            .decode(&corpus.values[i], &gatehouse::EvalOptions::default())
+            .expect("the corpus fits the schema");
+        answers.push(timed(9, &mut || gate::of_verdict(verdict.decide(&input))));
+        answers.push(timed(10, &mut || {
+            let input = w.gate.decode_json(&corpus.texts[i]).expect("valid JSON");
+            gate::of_verdict(verdict.decide(&input))
         }));
         let first = &answers[0].1;
         if cedar_errors > 0 || answers.iter().any(|(_, a)| a != first) {
@@ -388,7 +404,7 @@ fn agree(c: &mut Compiled, corpus: &Corpus, threads: usize) -> Result<Agreement,
     for r in results {
         match r {
             Ok(a) => {
-                for k in 0..9 {
+                for k in 0..PATHS.len() {
                     all.spent[k] += a.spent[k];
                 }
                 for (o, n) in a.outcomes {
@@ -438,7 +454,12 @@ fn sample_size(plan: Plan, secs_per_decision: f64, corpus: usize) -> usize {
     want.clamp(20.min(corpus), corpus)
 }
 
-fn time_size(c: &mut Compiled, corpus: &Corpus, plan: Plan, spent: &[f64; 9]) -> Vec<Row> {
+fn time_size(
+    c: &mut Compiled,
+    corpus: &Corpus,
+    plan: Plan,
+    spent: &[f64; PATHS.len()],
+) -> Vec<Row> {
     let n_all = corpus.len();
     let per = |k: usize| spent[k] / n_all as f64;
     let extra = c.size.extra as u32;
@@ -472,11 +493,49 @@ fn time_size(c: &mut Compiled, corpus: &Corpus, plan: Plan, spent: &[f64; 9]) ->
         });
     };
 
-    // gatehouse
-    let n = sample_size(plan, per(0).max(per(1)), n_all);
+    // gatehouse's allocation-free path: a reused `Verdict` over inputs
+    // decoded once (outside the timed section, like the typed struct of the
+    // hand-written Rust), and over JSON text decoded into slots inside it.
+    let n = sample_size(plan, per(9).max(per(10)), n_all);
     let values = &corpus.values[..n];
     let texts = &corpus.texts[..n];
     let gate = &c.gate;
+    let inputs: Vec<gatehouse::Input<'_>> = values
+        .iter()
+        .map(|v| {
+            gate.decode(v, &gatehouse::EvalOptions::default())
+                .expect("fits")
+        })
+        .collect();
+    let mut verdict = gate.verdict();
+    let d = measure::time(
+        plan,
+        n,
+        || (),
+        |()| {
+            for input in &inputs {
+                black_box(verdict.decide(black_box(input)).outcome());
+            }
+        },
+    );
+    let j = measure::time(
+        plan,
+        n,
+        || (),
+        |()| {
+            for t in texts {
+                if let Ok(input) = gate.decode_json(black_box(t)) {
+                    black_box(verdict.decide(&input).outcome());
+                }
+            }
+        },
+    );
+    row(Engine::Gatehouse, d, j, n);
+
+    // gatehouse's owned decision: names, messages, the action digest.
+    let n = sample_size(plan, per(0).max(per(1)), n_all);
+    let values = &corpus.values[..n];
+    let texts = &corpus.texts[..n];
     let d = measure::time(
         plan,
         n,
@@ -497,7 +556,7 @@ fn time_size(c: &mut Compiled, corpus: &Corpus, plan: Plan, spent: &[f64; 9]) ->
             }
         },
     );
-    row(Engine::Gatehouse, d, j, n);
+    row(Engine::GatehouseOwned, d, j, n);
 
     // Cedar, context from the decoded JSON value (consumed: cloned outside
     // the timed section) and from JSON text.
@@ -648,6 +707,7 @@ fn compile_times(
     let mut out = BTreeMap::new();
     let t = measure::time_once(runs, || gate::from_text(gate_src.clone()));
     out.insert(Engine::Gatehouse, t);
+    out.insert(Engine::GatehouseOwned, t);
     let t = measure::time_once(runs, || cedar::Cedar::from_text(&cedar_src));
     out.insert(Engine::CedarJsonValue, t);
     out.insert(Engine::CedarPairs, t);
@@ -674,7 +734,7 @@ fn memory_child(engine: Engine, size: Size, n: usize) {
     let corpus = Corpus::new(n);
     // The policy text is made before the mark: it is the engine's input.
     let text = match engine {
-        Engine::Gatehouse => gate::source(size),
+        Engine::Gatehouse | Engine::GatehouseOwned => gate::source(size),
         Engine::CedarJsonValue | Engine::CedarPairs => cedar::source(size),
         Engine::RegorusVm | Engine::RegorusInterpreter => rego::source(size),
         Engine::Native => String::new(),
@@ -685,6 +745,15 @@ fn memory_child(engine: Engine, size: Size, n: usize) {
     let extra = size.extra as u32;
     match engine {
         Engine::Gatehouse => {
+            let p = gate::from_text(text);
+            let mut verdict = p.verdict();
+            for v in &corpus.values {
+                if let Ok(input) = p.decode(v, &gatehouse::EvalOptions::default()) {
+                    black_box(verdict.decide(&input).outcome());
+                }
+            }
+        }
+        Engine::GatehouseOwned => {
             let p = gate::from_text(text);
             for v in &corpus.values {
                 black_box(p.evaluate(v));
