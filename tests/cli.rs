@@ -182,6 +182,101 @@ fn eval_jsonl_gives_one_decision_per_line_in_order() {
     assert!(out.lines().nth(2).unwrap_or("").contains("line 4"));
 }
 
+/// Many lines are decided in parallel batches; every output line is the
+/// decision for the input line at the same position, byte for byte what
+/// deciding that line alone prints.
+#[test]
+fn eval_jsonl_keeps_input_order_across_parallel_batches() {
+    let lines: Vec<String> = (0..5_000)
+        .map(|i| match i % 5 {
+            0 => format!(r#"{{"action":{{"type":"refund","amount":{i}}},"requester":{{"id":"u-{i}"}}}}"#),
+            1 => r#"{"action":{"type":"read"},"requester":{"id":"a"}}"#.to_owned(),
+            2 => format!(r#"{{"action":{{"type":"refund","amount":{}}},"requester":{{"id":"u-{i}"}},"evidence":{{"ticket":"t"}}}}"#, i * 37),
+            3 => format!(r#"{{"action":{{"type":"send","amount":"{i}"}}}}"#),
+            _ => format!(r#"{{"action":{{"type":"refund","amount":{}}},"requester":{{"id":"v-{i}"}}}}"#, i * 1_000),
+        })
+        .collect();
+    let out = gatehouse()
+        .args([
+            "eval",
+            "-p",
+            POLICY,
+            "--jsonl",
+            "--now",
+            "2026-11-22T10:00:00Z",
+        ])
+        .write_stdin(lines.join("\n"))
+        .output()
+        .expect("runs");
+    let got: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .collect();
+    assert_eq!(got.len(), lines.len());
+    let policy =
+        gatehouse::Policy::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(POLICY))
+            .expect("loads");
+    let options = gatehouse::EvalOptions {
+        now: gatehouse::values::Timestamp::parse("2026-11-22T10:00:00Z"),
+        strict: false,
+    };
+    for (i, (line, printed)) in lines.iter().zip(&got).enumerate() {
+        let want = match gatehouse::input::parse(line, gatehouse::input::Syntax::Json) {
+            Ok(doc) => policy.evaluate_with(&doc, &options),
+            Err(errors) => policy.invalid_input(errors),
+        };
+        let want = serde_json::to_string(&want).expect("serializes");
+        assert_eq!(*printed, want, "line {}", i + 1);
+    }
+}
+
+/// A producer that writes one line and waits for its decision gets it: a
+/// batch ends when no further line is waiting, and is flushed.
+#[test]
+fn eval_jsonl_answers_each_line_before_the_next_is_written() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("GATEHOUSE_POLICY")
+        .args(["eval", "-p", POLICY, "--jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    // A watchdog: a missing flush would hang this test instead of failing it.
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .is_err()
+        {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+    });
+    for amount in [5, 50_000, 7] {
+        writeln!(
+            stdin,
+            r#"{{"action":{{"type":"refund","amount":{amount}}},"requester":{{"id":"u"}}}}"#
+        )
+        .expect("writes");
+        stdin.flush().expect("flushes");
+        let mut answer = String::new();
+        stdout.read_line(&mut answer).expect("reads the decision");
+        let d: serde_json::Value = serde_json::from_str(&answer).expect("a decision");
+        assert!(d["outcome"].is_string(), "{answer}");
+    }
+    drop(stdin);
+    assert!(child.wait().expect("exits").success());
+    let _ = done.send(());
+    let _ = watchdog.join();
+}
+
 /// A JSON line over the input limit is answered with INVALID_INPUT and
 /// skipped without being held whole; the lines after it still decide. A
 /// duplicate key, excess depth and a non-UTF-8 line each block.

@@ -1,18 +1,17 @@
 //! `gatehouse eval`: decide for one action, or for a stream of JSON lines.
 
-use std::io::{BufRead, Read};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::{Io, exit};
 use crate::Policy;
-use crate::audit::impact::read_line;
 use crate::audit::log::AuditLog;
 use crate::audit::record::AuditRecord;
 use crate::audit::redact::{FieldPath, RedactMode, Redaction};
 use crate::diagnostic::render_one;
-use crate::eval::{Decision, EvalOptions, InputError};
+use crate::eval::{Decision, EvalOptions};
 use crate::input::{self, Syntax};
 use crate::values::Timestamp;
 
@@ -70,7 +69,7 @@ pub struct EvalArgs {
 }
 
 /// The audit log of one run, with what records keep of the input.
-struct Audit {
+pub(super) struct Audit {
     path: PathBuf,
     log: AuditLog,
     redaction: Redaction,
@@ -104,19 +103,19 @@ impl Audit {
     }
 
     /// Appends the decision's record durably; the exit code when that fails.
-    fn record(
+    pub(super) fn record(
         &mut self,
         decision: &Decision,
         input: Option<&serde_json::Value>,
         options: &EvalOptions,
-        io: &mut Io<'_>,
+        stderr: &mut dyn Write,
     ) -> Result<(), u8> {
         // the engine never reads the clock: the command line does
         let time = options.now.unwrap_or_else(Timestamp::now_utc);
         let record = AuditRecord::decision(decision, input, options, &self.redaction, time);
         self.log.append(&record).map_err(|e| {
             let _ = writeln!(
-                io.stderr,
+                stderr,
                 "error: cannot write the audit log `{}`: {e}; the decision was not reported",
                 self.path.display()
             );
@@ -156,7 +155,7 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
         Err(code) => return code,
     };
     if args.jsonl {
-        return run_jsonl(args, &policy, &options, &mut audit, io);
+        return super::jsonl::run(args, &policy, &options, &mut audit, io);
     }
     let (bytes, syntax) = match read_input(args, io) {
         Ok(t) => t,
@@ -170,7 +169,7 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
         Err(errors) => (policy.invalid_input(errors), None),
     };
     if let Some(audit) = audit.as_mut() {
-        if let Err(code) = audit.record(&decision, doc.as_ref(), &options, io) {
+        if let Err(code) = audit.record(&decision, doc.as_ref(), &options, io.stderr) {
             return code;
         }
     }
@@ -178,126 +177,6 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
         return exit::INPUT;
     }
     code_for(args, &decision)
-}
-
-fn run_jsonl(
-    args: &EvalArgs,
-    policy: &Policy,
-    options: &EvalOptions,
-    audit: &mut Option<Audit>,
-    io: &mut Io<'_>,
-) -> u8 {
-    let mut file_reader;
-    let reader: &mut dyn BufRead = match &args.input {
-        Some(p) if p.as_os_str() != "-" => match std::fs::File::open(p) {
-            Ok(f) => {
-                file_reader = std::io::BufReader::new(f);
-                &mut file_reader
-            }
-            Err(e) => {
-                let _ = writeln!(io.stderr, "error: cannot read `{}`: {e}", p.display());
-                return exit::INPUT;
-            }
-        },
-        _ => {
-            // stdin is read through `io`; move it out of the way below
-            return run_jsonl_from(args, policy, options, None, audit, io);
-        }
-    };
-    run_jsonl_from(args, policy, options, Some(reader), audit, io)
-}
-
-/// Reads lines from `reader`, or from `io.stdin` when `None`.
-fn run_jsonl_from(
-    args: &EvalArgs,
-    policy: &Policy,
-    options: &EvalOptions,
-    mut reader: Option<&mut dyn BufRead>,
-    audit: &mut Option<Audit>,
-    io: &mut Io<'_>,
-) -> u8 {
-    let mut any_invalid = false;
-    let mut last: Option<Decision> = None;
-    let mut buf = Vec::new();
-    let mut line_no = 0;
-    loop {
-        buf.clear();
-        // A line over the input limit is skipped without being held in
-        // memory, and answered like any other invalid input.
-        let read = match reader.as_mut() {
-            Some(r) => read_line(r, &mut buf),
-            None => read_line(&mut io.stdin, &mut buf),
-        };
-        let too_long = match read {
-            Ok((0, _)) => break,
-            Ok((_, too_long)) => too_long,
-            Err(e) => {
-                let _ = writeln!(io.stderr, "error: cannot read input: {e}");
-                return exit::INPUT;
-            }
-        };
-        line_no += 1;
-        let (decision, doc) = match std::str::from_utf8(&buf) {
-            _ if too_long => (
-                policy.invalid_input(vec![InputError {
-                    path: "$".into(),
-                    message: format!(
-                        "line {line_no}: input is more than {} bytes",
-                        input::MAX_INPUT_BYTES
-                    ),
-                }]),
-                None,
-            ),
-            Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => match input::parse(line, Syntax::Json) {
-                Ok(doc) => (policy.evaluate_with(&doc, options), Some(doc)),
-                Err(errors) => (
-                    policy.invalid_input(
-                        errors
-                            .into_iter()
-                            .map(|e| InputError {
-                                path: e.path,
-                                message: format!("line {line_no}: {}", e.message),
-                            })
-                            .collect(),
-                    ),
-                    None,
-                ),
-            },
-            Err(e) => (
-                policy.invalid_input(vec![InputError {
-                    path: "$".into(),
-                    message: format!(
-                        "line {line_no}: not UTF-8 text (invalid byte at {})",
-                        e.valid_up_to()
-                    ),
-                }]),
-                None,
-            ),
-        };
-        any_invalid |= !decision.input_errors.is_empty();
-        if let Some(audit) = audit.as_mut() {
-            if let Err(code) = audit.record(&decision, doc.as_ref(), options, io) {
-                return code;
-            }
-        }
-        // one decision per line, flushed: a streaming consumer sees each
-        // decision as soon as it is made
-        if emit(args, io, &decision, false)
-            .and_then(|()| io.stdout.flush())
-            .is_err()
-        {
-            return exit::INPUT;
-        }
-        last = Some(decision);
-    }
-    if any_invalid {
-        return exit::INPUT;
-    }
-    match (&last, args.exit_code) {
-        (Some(d), true) => code_for(args, d),
-        _ => exit::OK,
-    }
 }
 
 /// Reads the input document's bytes (at most one byte past the limit, so a
@@ -322,23 +201,34 @@ fn read_input(args: &EvalArgs, io: &mut Io<'_>) -> Result<(Vec<u8>, Syntax), Str
 }
 
 fn emit(args: &EvalArgs, io: &mut Io<'_>, d: &Decision, pretty: bool) -> std::io::Result<()> {
+    write_decision(args, io.stdout, d, pretty)
+}
+
+/// Writes a decision as `--explain` text or as JSON (serialized straight
+/// into `out`), with a newline.
+pub(super) fn write_decision(
+    args: &EvalArgs,
+    out: &mut dyn Write,
+    d: &Decision,
+    pretty: bool,
+) -> std::io::Result<()> {
     if args.explain {
-        write!(io.stdout, "{}", d.explain())?;
+        write!(out, "{}", d.explain())?;
         if args.jsonl {
-            writeln!(io.stdout)?;
+            writeln!(out)?;
         }
         return Ok(());
     }
-    let text = if pretty {
-        serde_json::to_string_pretty(d)
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, d)
     } else {
-        serde_json::to_string(d)
+        serde_json::to_writer(&mut *out, d)
     }
     .map_err(std::io::Error::other)?;
-    writeln!(io.stdout, "{text}")
+    writeln!(out)
 }
 
-fn code_for(args: &EvalArgs, d: &Decision) -> u8 {
+pub(super) fn code_for(args: &EvalArgs, d: &Decision) -> u8 {
     if !d.input_errors.is_empty() {
         return exit::INPUT;
     }

@@ -7,6 +7,7 @@ mod doc;
 mod eval;
 mod explain;
 mod fmt;
+mod jsonl;
 mod replay;
 mod rules;
 mod test;

@@ -1,0 +1,293 @@
+//! `gatehouse eval --jsonl`: one JSON action per line in, one decision per
+//! line out, in input order, decided in parallel.
+//!
+//! The input is read in batches: a batch ends at the batch limits or as soon
+//! as no further line is already buffered, so a producer that writes one
+//! line and waits for its answer gets it at once (each batch is flushed),
+//! while a file or a fast pipe is decided in large batches. A batch is split
+//! into contiguous runs of lines, one per core; each worker writes its
+//! decisions' JSON into its own reused buffer, and the buffers are written
+//! out in order, so the output order is the input order whatever the
+//! scheduling.
+
+use std::io::{BufReader, Read, Write};
+
+use super::eval::{Audit, EvalArgs, code_for, write_decision};
+use super::{Io, exit};
+use crate::Policy;
+use crate::audit::impact::read_line;
+use crate::eval::{Decision, EvalOptions, InputError, Outcome};
+use crate::input::{self, Syntax};
+
+/// At most this many lines per batch: bounds the memory held for decisions
+/// not yet written (with an audit log, each keeps its input document).
+const MAX_BATCH_LINES: usize = 16_384;
+/// A batch stops growing past this many bytes of input.
+const MAX_BATCH_BYTES: usize = 16 << 20;
+/// Lines per worker below which a batch is not split further: spawning a
+/// thread costs about as much as deciding a few dozen lines.
+const MIN_LINES_PER_WORKER: usize = 256;
+/// Read buffer: large, so that a fast producer fills batches.
+const READ_BUFFER: usize = 1 << 20;
+
+/// One line of the batch: where it is in the batch buffer, its number in
+/// the input, and whether it was over the input limit (then not kept).
+#[derive(Clone, Copy)]
+struct RawLine {
+    start: usize,
+    end: usize,
+    number: usize,
+    too_long: bool,
+}
+
+/// A decided line: where its output ends in the worker's buffer, and what
+/// the exit code and the audit log need.
+struct Done {
+    end: usize,
+    invalid: bool,
+    outcome: Outcome,
+    /// The decision and the input document, kept only for the audit log.
+    audit: Option<(Decision, Option<serde_json::Value>)>,
+}
+
+/// One worker's output for its run of lines; reused from batch to batch.
+#[derive(Default)]
+struct Chunk {
+    out: Vec<u8>,
+    done: Vec<Done>,
+    /// Set when a decision could not be serialized.
+    failed: bool,
+}
+
+/// What every worker shares.
+struct Context<'a> {
+    args: &'a EvalArgs,
+    policy: &'a Policy,
+    options: &'a EvalOptions,
+    keep_for_audit: bool,
+}
+
+/// Runs the JSON-lines mode over `source`: the input file, or stdin.
+pub(super) fn run(
+    args: &EvalArgs,
+    policy: &Policy,
+    options: &EvalOptions,
+    audit: &mut Option<Audit>,
+    io: &mut Io<'_>,
+) -> u8 {
+    match &args.input {
+        Some(path) if path.as_os_str() != "-" => match std::fs::File::open(path) {
+            Ok(mut file) => run_from(
+                args, policy, options, &mut file, audit, io.stdout, io.stderr,
+            ),
+            Err(e) => {
+                let _ = writeln!(io.stderr, "error: cannot read `{}`: {e}", path.display());
+                exit::INPUT
+            }
+        },
+        _ => run_from(args, policy, options, io.stdin, audit, io.stdout, io.stderr),
+    }
+}
+
+fn run_from(
+    args: &EvalArgs,
+    policy: &Policy,
+    options: &EvalOptions,
+    source: &mut dyn Read,
+    audit: &mut Option<Audit>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let context = Context {
+        args,
+        policy,
+        options,
+        keep_for_audit: audit.is_some(),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
+    let mut reader = BufReader::with_capacity(READ_BUFFER, source);
+    let mut batch: Vec<u8> = Vec::new();
+    let mut lines: Vec<RawLine> = Vec::new();
+    let mut chunks: Vec<Chunk> = (0..cores).map(|_| Chunk::default()).collect();
+    let mut number = 0;
+    let mut any_invalid = false;
+    let mut last: Option<Outcome> = None;
+    loop {
+        let end_of_input = match read_batch(&mut reader, &mut batch, &mut lines, &mut number) {
+            Ok(eoi) => eoi,
+            Err(e) => {
+                let _ = writeln!(stderr, "error: cannot read input: {e}");
+                return exit::INPUT;
+            }
+        };
+        let workers = lines.len().div_ceil(MIN_LINES_PER_WORKER).clamp(1, cores);
+        decide_batch(&context, &batch, &lines, &mut chunks, workers);
+        for chunk in chunks.iter_mut().take(workers) {
+            let mut written = 0;
+            for done in &mut chunk.done {
+                if let (Some(audit), Some((decision, doc))) = (audit.as_mut(), done.audit.take()) {
+                    if let Err(code) = audit.record(&decision, doc.as_ref(), options, stderr) {
+                        // The lines before this one were recorded: print them.
+                        let _ = stdout.write_all(chunk.out.get(..written).unwrap_or(&[]));
+                        let _ = stdout.flush();
+                        return code;
+                    }
+                }
+                written = done.end;
+                any_invalid |= done.invalid;
+                last = Some(done.outcome);
+            }
+            if chunk.failed || stdout.write_all(&chunk.out).is_err() {
+                return exit::INPUT;
+            }
+        }
+        if stdout.flush().is_err() {
+            return exit::INPUT;
+        }
+        if end_of_input {
+            break;
+        }
+    }
+    if any_invalid {
+        return exit::INPUT;
+    }
+    match (last, args.exit_code) {
+        (Some(outcome), true) => 10 + outcome as u8,
+        _ => exit::OK,
+    }
+}
+
+/// Reads lines into `batch` until a limit, the end of the input, or until
+/// no further line is already buffered. Returns whether the input ended.
+fn read_batch(
+    reader: &mut BufReader<&mut dyn Read>,
+    batch: &mut Vec<u8>,
+    lines: &mut Vec<RawLine>,
+    number: &mut usize,
+) -> std::io::Result<bool> {
+    batch.clear();
+    lines.clear();
+    loop {
+        let start = batch.len();
+        // A line over the input limit is skipped without being held in
+        // memory, and answered like any other invalid input.
+        let (read, too_long) = read_line(reader, batch)?;
+        if read == 0 {
+            return Ok(true);
+        }
+        *number += 1;
+        lines.push(RawLine {
+            start,
+            end: batch.len(),
+            number: *number,
+            too_long,
+        });
+        if lines.len() >= MAX_BATCH_LINES
+            || batch.len() >= MAX_BATCH_BYTES
+            || reader.buffer().is_empty()
+        {
+            return Ok(false);
+        }
+    }
+}
+
+/// Decides the batch's lines on `workers` threads (the calling one among
+/// them), each into its own chunk, in contiguous runs.
+fn decide_batch(
+    context: &Context<'_>,
+    batch: &[u8],
+    lines: &[RawLine],
+    chunks: &mut [Chunk],
+    workers: usize,
+) {
+    // Chunks past the runs hold nothing this batch.
+    for chunk in chunks.iter_mut() {
+        chunk.out.clear();
+        chunk.done.clear();
+        chunk.failed = false;
+    }
+    let per_worker = lines.len().div_ceil(workers.max(1)).max(1);
+    let mut runs = lines.chunks(per_worker).zip(chunks.iter_mut());
+    let Some((first_run, first_chunk)) = runs.next() else {
+        return;
+    };
+    std::thread::scope(|scope| {
+        for (run, chunk) in runs {
+            scope.spawn(move || decide_run(context, batch, run, chunk));
+        }
+        decide_run(context, batch, first_run, first_chunk);
+    });
+}
+
+/// Decides a run of lines into one chunk.
+fn decide_run(context: &Context<'_>, batch: &[u8], run: &[RawLine], chunk: &mut Chunk) {
+    for line in run {
+        let bytes = batch.get(line.start..line.end).unwrap_or(&[]);
+        let Some((decision, doc)) = decide_line(context, bytes, line) else {
+            continue;
+        };
+        if write_decision(context.args, &mut chunk.out, &decision, false).is_err() {
+            chunk.failed = true;
+            return;
+        }
+        chunk.done.push(Done {
+            end: chunk.out.len(),
+            invalid: code_for(context.args, &decision) == exit::INPUT,
+            outcome: decision.outcome,
+            audit: context.keep_for_audit.then_some((decision, doc)),
+        });
+    }
+}
+
+/// The decision for one line (and its document, for the audit log); `None`
+/// for a blank line, which is skipped.
+fn decide_line(
+    context: &Context<'_>,
+    bytes: &[u8],
+    line: &RawLine,
+) -> Option<(Decision, Option<serde_json::Value>)> {
+    let policy = context.policy;
+    let number = line.number;
+    let refused = |message: String| {
+        Some((
+            policy.invalid_input(vec![InputError {
+                path: "$".into(),
+                message,
+            }]),
+            None,
+        ))
+    };
+    if line.too_long {
+        return refused(format!(
+            "line {number}: input is more than {} bytes",
+            input::MAX_INPUT_BYTES
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            return refused(format!(
+                "line {number}: not UTF-8 text (invalid byte at {})",
+                e.valid_up_to()
+            ));
+        }
+    };
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(match input::parse(text, Syntax::Json) {
+        Ok(doc) => (policy.evaluate_with(&doc, context.options), Some(doc)),
+        Err(errors) => (
+            policy.invalid_input(
+                errors
+                    .into_iter()
+                    .map(|e| InputError {
+                        path: e.path,
+                        message: format!("line {number}: {}", e.message),
+                    })
+                    .collect(),
+            ),
+            None,
+        ),
+    })
+}
