@@ -53,11 +53,27 @@ fn check(name: &str, policy: &Policy, inputs: &[(Json, EvalOptions)]) -> usize {
     for (input, value, options) in &decoded {
         verdict.decide(input);
         let mut expected = policy.evaluate_with(value, options);
-        expected.action_digest = None;
+        let digest = expected.action_digest.take();
         assert_eq!(
             verdict.to_decision(input, options),
             expected,
             "{name}: the verdict renders another decision for {value}"
+        );
+        // The JSON written straight from the verdict is the decision's.
+        expected.action_digest = digest;
+        let mut written = Vec::new();
+        verdict
+            .write_json(
+                input,
+                options,
+                expected.action_digest.as_deref(),
+                &mut written,
+            )
+            .expect("writes");
+        assert_eq!(
+            String::from_utf8(written).expect("UTF-8"),
+            serde_json::to_string(&expected).expect("serializes"),
+            "{name}: the verdict writes other JSON for {value}"
         );
     }
     let region = Region::new(GLOBAL);

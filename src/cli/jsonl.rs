@@ -10,11 +10,12 @@
 //! out in order, so the output order is the input order whatever the
 //! scheduling.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Write};
 
 use super::eval::{Audit, EvalArgs, code_for, write_decision};
 use super::{Io, exit};
 use crate::Policy;
+use crate::audit::digest::action_digest;
 use crate::audit::impact::read_line;
 use crate::eval::{Decision, EvalOptions, InputError, Outcome};
 use crate::input::{self, Syntax};
@@ -93,7 +94,7 @@ fn run_from(
     args: &EvalArgs,
     policy: &Policy,
     options: &EvalOptions,
-    source: &mut dyn Read,
+    source: &mut dyn std::io::Read,
     audit: &mut Option<Audit>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
@@ -160,7 +161,7 @@ fn run_from(
 /// Reads lines into `batch` until a limit, the end of the input, or until
 /// no further line is already buffered. Returns whether the input ended.
 fn read_batch(
-    reader: &mut BufReader<&mut dyn Read>,
+    reader: &mut BufReader<&mut dyn std::io::Read>,
     batch: &mut Vec<u8>,
     lines: &mut Vec<RawLine>,
     number: &mut usize,
@@ -221,41 +222,101 @@ fn decide_batch(
 
 /// Decides a run of lines into one chunk.
 fn decide_run(context: &Context<'_>, batch: &[u8], run: &[RawLine], chunk: &mut Chunk) {
+    let mut verdict = context.policy.verdict();
     for line in run {
         let bytes = batch.get(line.start..line.end).unwrap_or(&[]);
-        let Some((decision, doc)) = decide_line(context, bytes, line) else {
-            continue;
+        let written = match read_line_text(context, bytes, line) {
+            Read::Blank => continue,
+            Read::Refused(decision) => write_owned(context, chunk, *decision, None),
+            Read::Text(text) => decide_text(context, text, line.number, &mut verdict, chunk),
         };
-        if write_decision(context.args, &mut chunk.out, &decision, false).is_err() {
+        if written.is_err() {
             chunk.failed = true;
             return;
         }
-        chunk.done.push(Done {
-            end: chunk.out.len(),
-            invalid: code_for(context.args, &decision) == exit::INPUT,
-            outcome: decision.outcome,
-            audit: context.keep_for_audit.then_some((decision, doc)),
-        });
     }
 }
 
-/// The decision for one line (and its document, for the audit log); `None`
-/// for a blank line, which is skipped.
-fn decide_line(
+/// Decides one line of JSON text into the chunk. Without an audit log and
+/// `--explain`, an input that fits the schema is decided by the reused
+/// verdict and written straight from it; anything else goes through the
+/// owned decision.
+fn decide_text(
     context: &Context<'_>,
-    bytes: &[u8],
-    line: &RawLine,
-) -> Option<(Decision, Option<serde_json::Value>)> {
+    text: &str,
+    number: usize,
+    verdict: &mut crate::Verdict<'_>,
+    chunk: &mut Chunk,
+) -> Result<(), ()> {
     let policy = context.policy;
+    let doc = match input::parse(text, Syntax::Json) {
+        Ok(doc) => doc,
+        Err(errors) => {
+            let errors = errors
+                .into_iter()
+                .map(|e| InputError {
+                    path: e.path,
+                    message: format!("line {number}: {}", e.message),
+                })
+                .collect();
+            return write_owned(context, chunk, policy.invalid_input(errors), None);
+        }
+    };
+    if !context.keep_for_audit && !context.args.explain {
+        if let Ok(input) = policy.decode(&doc, context.options) {
+            verdict.decide(&input);
+            let digest = action_digest(&doc);
+            verdict
+                .write_json(&input, context.options, Some(&digest), &mut chunk.out)
+                .map_err(|_| ())?;
+            chunk.out.push(b'\n');
+            chunk.done.push(Done {
+                end: chunk.out.len(),
+                invalid: false,
+                outcome: verdict.outcome(),
+                audit: None,
+            });
+            return Ok(());
+        }
+    }
+    let decision = policy.evaluate_with(&doc, context.options);
+    write_owned(context, chunk, decision, Some(doc))
+}
+
+/// Writes an owned decision into the chunk, keeping it (and the document)
+/// for the audit log when there is one.
+fn write_owned(
+    context: &Context<'_>,
+    chunk: &mut Chunk,
+    decision: Decision,
+    doc: Option<serde_json::Value>,
+) -> Result<(), ()> {
+    write_decision(context.args, &mut chunk.out, &decision, false).map_err(|_| ())?;
+    chunk.done.push(Done {
+        end: chunk.out.len(),
+        invalid: code_for(context.args, &decision) == exit::INPUT,
+        outcome: decision.outcome,
+        audit: context.keep_for_audit.then_some((decision, doc)),
+    });
+    Ok(())
+}
+
+/// A line, read: blank (skipped), refused before parsing, or text.
+enum Read<'a> {
+    Blank,
+    Refused(Box<Decision>),
+    Text(&'a str),
+}
+
+/// The line's text, or its refusal when it is over the input limit or not
+/// UTF-8; `Blank` for a blank line, which is skipped.
+fn read_line_text<'a>(context: &Context<'_>, bytes: &'a [u8], line: &RawLine) -> Read<'a> {
     let number = line.number;
     let refused = |message: String| {
-        Some((
-            policy.invalid_input(vec![InputError {
-                path: "$".into(),
-                message,
-            }]),
-            None,
-        ))
+        Read::Refused(Box::new(context.policy.invalid_input(vec![InputError {
+            path: "$".into(),
+            message,
+        }])))
     };
     if line.too_long {
         return refused(format!(
@@ -263,31 +324,12 @@ fn decide_line(
             input::MAX_INPUT_BYTES
         ));
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            return refused(format!(
-                "line {number}: not UTF-8 text (invalid byte at {})",
-                e.valid_up_to()
-            ));
-        }
-    };
-    if text.trim().is_empty() {
-        return None;
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.trim().is_empty() => Read::Blank,
+        Ok(text) => Read::Text(text),
+        Err(e) => refused(format!(
+            "line {number}: not UTF-8 text (invalid byte at {})",
+            e.valid_up_to()
+        )),
     }
-    Some(match input::parse(text, Syntax::Json) {
-        Ok(doc) => (policy.evaluate_with(&doc, context.options), Some(doc)),
-        Err(errors) => (
-            policy.invalid_input(
-                errors
-                    .into_iter()
-                    .map(|e| InputError {
-                        path: e.path,
-                        message: format!("line {number}: {}", e.message),
-                    })
-                    .collect(),
-            ),
-            None,
-        ),
-    })
 }

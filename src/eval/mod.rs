@@ -27,6 +27,7 @@ mod decision;
 pub mod decode;
 mod explain;
 mod render;
+mod render_json;
 mod verdict;
 
 pub use decision::*;
