@@ -69,3 +69,10 @@ pub mod values;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
 pub use eval::{Decision, EvalOptions, Input, InputError, Outcome, Verdict};
 pub use policy::Policy;
+
+/// Not an API: crate internals for benchmarks and tests outside the crate:
+/// the JSON decoder (`benches/decode.rs`, `tests/decode_json.rs`).
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::eval::decode_json::hook::*;
+}

@@ -9,6 +9,7 @@ use crate::audit::digest::action_digest;
 use crate::check;
 use crate::compile::{Program, compile};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::eval::decode_json::decode_json;
 use crate::eval::{self, Decision, EvalOptions, Input, InputError, Verdict, decode};
 use crate::limits::{MAX_FILES, MAX_SET_BYTES};
 use crate::loader;
@@ -162,6 +163,11 @@ impl Policy {
         })
     }
 
+    /// The compiled program (crate-internal: decoders and benches).
+    pub(crate) fn program(&self) -> &Program {
+        &self.program
+    }
+
     /// Decides for an action given as JSON text: the fast path for services
     /// that receive the action on the wire. Text that is not a valid input
     /// document (malformed, a key given twice, nested deeper than
@@ -230,6 +236,16 @@ impl Policy {
         text: &'i str,
         options: &EvalOptions,
     ) -> Result<Input<'i>, Vec<InputError>> {
+        let program = &self.program;
+        if let Some(decoded) = decode_json(&program.set, &program.decoder, text, options.strict) {
+            return Ok(Input {
+                decoded,
+                program: program.id,
+            });
+        }
+        // Refused, or a case the fast decoder leaves to the reader (its
+        // contract: it decodes only what the reader would decode the same
+        // way); the reader gives the exact errors.
         let value = crate::input::parse(text, crate::input::Syntax::Json)?;
         let decoded = decode::decode(
             &self.program.set,

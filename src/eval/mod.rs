@@ -25,6 +25,7 @@ mod approvals;
 pub(crate) mod cond;
 mod decision;
 pub mod decode;
+pub(crate) mod decode_json;
 mod explain;
 mod render;
 mod render_json;
