@@ -71,8 +71,22 @@ pub use eval::{Decision, EvalOptions, Input, InputError, Outcome, Verdict};
 pub use policy::Policy;
 
 /// Not an API: crate internals for benchmarks and tests outside the crate:
-/// the JSON decoder (`benches/decode.rs`, `tests/decode_json.rs`).
+/// the JSON decoder (`benches/decode.rs`, `tests/decode_json.rs`) and the
+/// condition evaluator (`benches/index.rs`).
 #[doc(hidden)]
 pub mod __bench {
     pub use crate::eval::decode_json::hook::*;
+
+    /// Whether a condition holds for these slots (the evaluator's own test
+    /// of a rule's `when`).
+    pub fn holds(cond: &crate::check::Cond, slots: &[crate::eval::decode::Slot<'_>]) -> bool {
+        crate::eval::cond::holds(cond, slots)
+    }
+
+    /// Rebuilds `policy`'s rule index for sets of `min_rules` rules or more
+    /// (0: always index), so that tests can run small generated policies
+    /// through the index.
+    pub fn reindex(policy: &mut crate::Policy, min_rules: usize) {
+        policy.reindex(min_rules);
+    }
 }

@@ -168,6 +168,14 @@ impl Policy {
         &self.program
     }
 
+    /// Rebuilds the rule index so that it indexes sets of `min_rules`
+    /// rules or more (tests: differential testing of the index on small
+    /// generated policies).
+    pub(crate) fn reindex(&mut self, min_rules: usize) {
+        self.program.index =
+            crate::compile::index::RuleIndex::build_with(&self.program.set, min_rules);
+    }
+
     /// Decides for an action given as JSON text: the fast path for services
     /// that receive the action on the wire. Text that is not a valid input
     /// document (malformed, a key given twice, nested deeper than

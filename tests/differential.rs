@@ -123,11 +123,17 @@ proptest! {
     ) {
         let built = generate::build(&seed);
         let engine = compile(&built);
+        // The same policy with every rule indexed (small sets are scanned
+        // by default): the index must change no decision.
+        let mut indexed = compile(&built);
+        gatehouse::__bench::reindex(&mut indexed, 0);
         let reference = RefPolicy::parse(&built.sources).tolerating(KNOWN);
         for input_seed in &inputs {
             let (input, options) = generate::build_input(&built, input_seed);
-            if let Err(e) = agree(&engine, &reference, &input, &options) {
-                prop_assert!(false, "{}\npolicy:\n{}", e, built.text());
+            for (engine, how) in [(&engine, "scanned"), (&indexed, "indexed")] {
+                if let Err(e) = agree(engine, &reference, &input, &options) {
+                    prop_assert!(false, "{} ({} rules)\npolicy:\n{}", e, how, built.text());
+                }
             }
         }
     }

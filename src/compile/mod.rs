@@ -5,6 +5,8 @@
 
 use crate::check::PolicySet;
 
+pub mod index;
+
 /// A policy set ready to evaluate. Immutable, `Send + Sync`.
 #[derive(Debug)]
 pub struct Program {
@@ -22,6 +24,8 @@ pub struct Program {
     pub rule_locations: Vec<String>,
     /// `file:line:col` of the default.
     pub default_location: String,
+    /// Which rules' `when` may hold for an input (see [`index`]).
+    pub index: index::RuleIndex,
 }
 
 /// One object level of the input schema.
@@ -116,7 +120,9 @@ pub fn compile(set: PolicySet) -> Program {
         .unwrap_or_default();
     // Relaxed: only uniqueness matters, not ordering with other memory.
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let index = index::RuleIndex::build(&set);
     Program {
+        index,
         id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         set,
         decoder,

@@ -101,7 +101,8 @@ impl<'p> Verdict<'p> {
             has_approvals: false,
             approval_count: 0,
             conditions: Vec::new(),
-            candidates: Vec::new(),
+            // Room for every rule: the index never needs more.
+            candidates: Vec::with_capacity(program.set.rules.len()),
             input_program: program.id,
         }
     }
@@ -217,9 +218,15 @@ impl<'p> Verdict<'p> {
     /// `first-match`.
     fn match_rules(&mut self, slots: &[Slot<'_>]) {
         let set = &self.program.set;
-        // TODO(index): the rule index narrows this to the candidates.
-        self.candidates.clear();
-        self.candidates.extend(0..set.rules.len() as u32);
+        // The index narrows the rules to those whose `when` may hold
+        // (ascending, so `first-match` still takes the first in order).
+        let index = &self.program.index;
+        if index.is_linear() {
+            self.candidates.clear();
+            self.candidates.extend(0..set.rules.len() as u32);
+        } else {
+            index.candidates(slots, &mut self.candidates);
+        }
         for &index in &self.candidates {
             let Some(rule) = set.rules.get(index as usize) else {
                 continue;
