@@ -61,9 +61,11 @@ use crate::values::{Decimal, Timestamp};
 /// 101 ns by the scan for 4, 8, 15 rules and 29, 57, 115 ns through an
 /// index. From there the scan grows by 6 to 9 ns a rule, while the matrix's
 /// index stays near 135 ns (32 rules: 280 against 133 ns; 1 015: 8 us
-/// against 135 ns). So a small policy keeps the plain scan, which needs no
-/// lookup and no merge, at a cost of at most about 20 ns.
-pub const MIN_INDEXED_RULES: usize = 16;
+/// against 135 ns). From 8 rules the index wins by 20 to 35 ns on
+/// matrix-shaped policies (rules sharing discriminating attributes, the
+/// common shape) and loses at most about 14 ns on the worst shape; below 8
+/// the plain scan, which needs no lookup and no merge, is as good.
+pub const MIN_INDEXED_RULES: usize = 8;
 
 /// Rule ids by the values that select them. Built once per policy in
 /// [`crate::compile::compile`]; immutable afterwards.
