@@ -73,16 +73,24 @@ struct Checker {
     tier_numbers: HashMap<u32, Origin>,
 }
 
-/// Where a name was first defined, for duplicate errors.
+/// Where a name was first defined, for duplicate errors. Keys and files are
+/// borrowed from the syntax trees being checked: a set of ten thousand rules
+/// defines ten thousand names, and copying each one only to look it up again
+/// was a measurable part of checking.
 struct Seen<'a> {
-    first: HashMap<String, (Arc<SourceFile>, Span)>,
+    first: HashMap<&'a str, (&'a Arc<SourceFile>, Span)>,
     what: &'a str,
 }
 
 impl<'a> Seen<'a> {
     fn new(what: &'a str) -> Seen<'a> {
+        Seen::with_capacity(what, 0)
+    }
+
+    /// For `expected` definitions, so that the table is sized once.
+    fn with_capacity(what: &'a str, expected: usize) -> Seen<'a> {
         Seen {
-            first: HashMap::new(),
+            first: HashMap::with_capacity(expected),
             what,
         }
     }
@@ -121,8 +129,8 @@ impl<'a> Seen<'a> {
     fn define(
         &mut self,
         d: &mut Diagnostics,
-        file: &Arc<SourceFile>,
-        name: &str,
+        file: &'a Arc<SourceFile>,
+        name: &'a str,
         span: Span,
     ) -> bool {
         if let Some((f, s)) = self.first.get(name) {
@@ -140,7 +148,7 @@ impl<'a> Seen<'a> {
             );
             return false;
         }
-        self.first.insert(name.to_owned(), (Arc::clone(file), span));
+        self.first.insert(name, (file, span));
         true
     }
 }
@@ -364,6 +372,11 @@ impl Checker {
     }
 
     fn declare_reasons(&mut self, files: &[ast::File]) {
+        // Sized once: growing the tables step by step rehashes and copies
+        // them again and again in a set of thousands of reasons.
+        let declared = count(files, |d| matches!(d, Declaration::Reason(_)));
+        self.reason_ids.reserve(builtin::ALL.len() + declared);
+        self.reasons.reserve(builtin::ALL.len() + declared);
         for (code, message) in builtin::ALL {
             self.reason_ids
                 .insert((*code).to_owned(), self.reasons.len());
@@ -373,12 +386,12 @@ impl Checker {
                 origin: None,
             });
         }
-        let mut seen = Seen::new("reason code");
+        let mut seen = Seen::with_capacity("reason code", declared);
         for f in files {
             for d in &f.declarations {
                 let Declaration::Reason(r) = d else { continue };
                 if self.reason_ids.contains_key(&r.code.name)
-                    && !seen.first.contains_key(&r.code.name)
+                    && !seen.first.contains_key(r.code.name.as_str())
                 {
                     self.error(
                         Code::ReservedName,
@@ -598,9 +611,10 @@ impl Checker {
         files: &[ast::File],
         tiers: &[TierDef],
     ) -> (Vec<RuleDef>, Option<DefaultDef>) {
-        let mut rules = Vec::new();
+        let declared = count(files, |d| matches!(d, Declaration::Rule(_)));
+        let mut rules = Vec::with_capacity(declared);
         let mut default: Option<DefaultDef> = None;
-        let mut seen = Seen::new("rule");
+        let mut seen = Seen::with_capacity("rule", declared);
         let mut default_seen = Seen::new("default");
         for f in files {
             for d in &f.declarations {
@@ -798,6 +812,14 @@ impl Checker {
         }
         ok.then_some(effect)
     }
+}
+
+/// How many declarations of the set `kind` accepts.
+fn count(files: &[ast::File], kind: impl Fn(&Declaration) -> bool) -> usize {
+    files
+        .iter()
+        .map(|f| f.declarations.iter().filter(|d| kind(d)).count())
+        .sum()
 }
 
 /// The closest known name within a small edit distance, for "did you mean".

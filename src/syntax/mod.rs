@@ -70,6 +70,7 @@ fn check_nesting(source: &Arc<SourceFile>) -> Result<(), Diagnostics> {
             b'(' => {
                 depth += 1;
                 nots = 0;
+                too_deep(source, depth + nots, i)?;
             }
             b')' => depth = depth.saturating_sub(1),
             b'n' if text.get(i..i + 3) == Some(b"not")
@@ -83,26 +84,34 @@ fn check_nesting(source: &Arc<SourceFile>) -> Result<(), Diagnostics> {
             {
                 nots += 1;
                 i += 2;
+                too_deep(source, depth + nots, i)?;
             }
             b' ' | b'\t' | b'\r' | b'\n' => {}
             _ => nots = 0,
         }
-        if depth + nots > MAX_NESTING {
-            return Err(Diagnostics::from(Diagnostic::new(
-                Code::LimitExceeded,
-                source,
-                Span {
-                    start: i,
-                    end: i + 1,
-                },
-                format!("conditions nested more than {MAX_NESTING} levels deep"),
-                "too deep",
-                "split the condition into several rules, or use `in [..]` and `and`/`or` lists instead of nesting",
-            )));
-        }
+        // Only the two arms above raise `depth + nots`, so they alone can
+        // cross the limit; the others need no check.
         i += 1;
     }
     Ok(())
+}
+
+/// Refuses nesting `level` deep, reported at byte `at`.
+fn too_deep(source: &Arc<SourceFile>, level: usize, at: usize) -> Result<(), Diagnostics> {
+    if level <= MAX_NESTING {
+        return Ok(());
+    }
+    Err(Diagnostics::from(Diagnostic::new(
+        Code::LimitExceeded,
+        source,
+        Span {
+            start: at,
+            end: at + 1,
+        },
+        format!("conditions nested more than {MAX_NESTING} levels deep"),
+        "too deep",
+        "split the condition into several rules, or use `in [..]` and `and`/`or` lists instead of nesting",
+    )))
 }
 
 #[cfg(test)]

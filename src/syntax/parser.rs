@@ -3,7 +3,7 @@
 //! still checked: a mismatch becomes an internal-error diagnostic, never a
 //! panic.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pest::Parser as _;
 use pest::iterators::Pair;
@@ -18,9 +18,28 @@ use crate::values::{Decimal, parse_duration};
 #[grammar = "../grammar/gate.pest"]
 struct GateParser;
 
-/// Keyword tokens carry no information once matched.
+/// Keyword tokens carry no information once matched. A keyword is a rule
+/// whose grammar name starts with `k_` (see `grammar/gate.pest`); the names
+/// are read once into a table indexed by the rule's discriminant, because
+/// this runs for every pair of every file and formatting the name each time
+/// was a tenth of the cost of compiling a large policy.
 fn is_keyword(rule: Rule) -> bool {
-    format!("{rule:?}").starts_with("k_")
+    static KEYWORDS: OnceLock<Vec<bool>> = OnceLock::new();
+    let table = KEYWORDS.get_or_init(|| {
+        let mut table = Vec::new();
+        for r in Rule::all_rules() {
+            let i = *r as usize;
+            if table.len() <= i {
+                table.resize(i + 1, false);
+            }
+            if let Some(slot) = table.get_mut(i) {
+                *slot = format!("{r:?}").starts_with("k_");
+            }
+        }
+        table
+    });
+    // `EOI` is not in `all_rules`; it is no keyword either.
+    table.get(rule as usize).copied().unwrap_or(false)
 }
 
 fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
@@ -420,6 +439,11 @@ impl Ctx {
     /// at most [`MAX_CONDITION_TESTS`] tests.
     fn condition(&mut self, pair: P<'_>) -> Option<Expr> {
         let expr = self.expr(pair)?;
+        // Counting first spares every condition within the limit (nearly
+        // all) the list of spans.
+        if count_tests(&expr) <= MAX_CONDITION_TESTS {
+            return Some(expr);
+        }
         let mut tests = Vec::new();
         test_spans(&expr, &mut tests);
         if let Some(first_over) = tests.get(MAX_CONDITION_TESTS) {
@@ -439,18 +463,28 @@ impl Ctx {
     }
 
     fn expr(&mut self, pair: P<'_>) -> Option<Expr> {
-        let span = tight_span(&pair);
+        // The span is taken only for the nodes that keep it: a wrapper
+        // (`expr`, `not_expr`, a one-part `or`/`and`) hands its child's
+        // expression up, and a condition is mostly wrappers.
         match pair.as_rule() {
             Rule::expr | Rule::not_expr => self.expr(children(pair).next()?),
             Rule::or_expr | Rule::and_expr => {
                 let is_or = pair.as_rule() == Rule::or_expr;
+                let mut it = children(pair.clone());
                 let mut parts: Vec<Expr> = Vec::new();
-                for p in children(pair) {
+                if let Some(p) = it.next() {
+                    let first = self.expr(p)?;
+                    // One part (most of them): no list to build and drop.
+                    let Some(p) = it.next() else {
+                        return Some(first);
+                    };
+                    parts.push(first);
                     parts.push(self.expr(p)?);
                 }
-                if parts.len() == 1 {
-                    return parts.pop();
+                for p in it {
+                    parts.push(self.expr(p)?);
                 }
+                let span = tight_span(&pair);
                 let kind = if is_or {
                     ExprKind::Or(parts)
                 } else {
@@ -459,10 +493,11 @@ impl Ctx {
                 Some(Expr { kind, span })
             }
             Rule::negation => Some(Expr {
+                span: tight_span(&pair),
                 kind: ExprKind::Not(Box::new(self.expr(children(pair).next()?)?)),
-                span,
             }),
             Rule::predicate => {
+                let span = tight_span(&pair);
                 let mut it = children(pair);
                 let attribute = ident(it.next()?);
                 let test = match it.next() {
@@ -562,6 +597,34 @@ impl Ctx {
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))
             .unwrap_or(raw);
+        let value = if body.contains('\\') {
+            self.unescape(body, span)
+        } else {
+            // No escape: the text is the value (most strings).
+            body.to_owned()
+        };
+        if value.len() > MAX_STRING_BYTES {
+            self.errors.push(Diagnostic::new(
+                Code::LimitExceeded,
+                &self.file,
+                Span {
+                    start: span.start,
+                    end: span.start + 1,
+                },
+                format!(
+                    "a string of {} bytes; the limit is {MAX_STRING_BYTES}",
+                    value.len()
+                ),
+                "this string",
+                "keep long text out of the policy: link to it from a description, or split a long pattern",
+            ));
+        }
+        Text { value, span }
+    }
+
+    /// The value of a string body with escapes; an unknown escape is
+    /// reported (at the whole string) and left out.
+    fn unescape(&mut self, body: &str, span: Span) -> String {
         let mut value = String::with_capacity(body.len());
         let mut chars = body.chars();
         while let Some(c) = chars.next() {
@@ -587,23 +650,7 @@ impl Ctx {
                 }
             }
         }
-        if value.len() > MAX_STRING_BYTES {
-            self.errors.push(Diagnostic::new(
-                Code::LimitExceeded,
-                &self.file,
-                Span {
-                    start: span.start,
-                    end: span.start + 1,
-                },
-                format!(
-                    "a string of {} bytes; the limit is {MAX_STRING_BYTES}",
-                    value.len()
-                ),
-                "this string",
-                "keep long text out of the policy: link to it from a description, or split a long pattern",
-            ));
-        }
-        Text { value, span }
+        value
     }
 
     fn number(&mut self, pair: P<'_>) -> Option<Decimal> {
@@ -666,6 +713,16 @@ impl Ctx {
 
 type Rule_ = super::ast::Rule;
 
+/// How many tests (predicates) a condition has. Recursion is bounded as in
+/// [`test_spans`].
+fn count_tests(expr: &Expr) -> usize {
+    match &expr.kind {
+        ExprKind::And(parts) | ExprKind::Or(parts) => parts.iter().map(count_tests).sum(),
+        ExprKind::Not(inner) => count_tests(inner),
+        ExprKind::Predicate(_) => 1,
+    }
+}
+
 /// The span of every test (predicate) of a condition, in order. Recursion
 /// is bounded by [`crate::limits::MAX_NESTING`], checked before parsing.
 fn test_spans(expr: &Expr, out: &mut Vec<Span>) {
@@ -681,17 +738,25 @@ fn test_spans(expr: &Expr, out: &mut Vec<Span>) {
 }
 
 /// A pair's span without the whitespace and comments pest may include
-/// after its last token: from its start to the end of its last descendant.
+/// after its last token: from its start to the end of its last descendant
+/// (keywords included), or the pair's own end when it has none.
+///
+/// The latest-ending descendant is the last direct child: pest's pairs nest
+/// (a descendant ends no later than the child holding it) and siblings
+/// follow each other without overlap. So one step from the end of the
+/// token queue gives what a walk over every descendant would, without
+/// walking each subtree again at every level of a condition.
 fn tight_span(pair: &P<'_>) -> Span {
-    let start = pair.as_span().start();
+    let span = pair.as_span();
     let end = pair
         .clone()
         .into_inner()
-        .flatten()
-        .map(|p| p.as_span().end())
-        .max()
-        .unwrap_or_else(|| pair.as_span().end());
-    Span { start, end }
+        .next_back()
+        .map_or_else(|| span.end(), |last| last.as_span().end());
+    Span {
+        start: span.start(),
+        end,
+    }
 }
 
 fn ident(pair: P<'_>) -> Ident {
@@ -856,5 +921,85 @@ fn syntax_help(expected: &str) -> String {
         "reason codes are UPPER_SNAKE_CASE, declared with `reason CODE \"message\"`".to_owned()
     } else {
         "see docs/language.md for the syntax of each declaration".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule's own name decides, as it did before the table.
+    #[test]
+    fn keywords_are_the_k_rules() {
+        for r in Rule::all_rules() {
+            assert_eq!(is_keyword(*r), format!("{r:?}").starts_with("k_"), "{r:?}");
+        }
+        assert!(!is_keyword(Rule::EOI));
+    }
+
+    /// The definition `tight_span` replaces: the latest end of any descendant.
+    fn walked_span(pair: &P<'_>) -> (usize, usize) {
+        let end = pair
+            .clone()
+            .into_inner()
+            .flatten()
+            .map(|p| p.as_span().end())
+            .max()
+            .unwrap_or_else(|| pair.as_span().end());
+        (pair.as_span().start(), end)
+    }
+
+    fn same_spans(pair: P<'_>, checked: &mut usize) {
+        let tight = tight_span(&pair);
+        assert_eq!(
+            (tight.start, tight.end),
+            walked_span(&pair),
+            "{:?} at {:?}",
+            pair.as_rule(),
+            pair.as_span()
+        );
+        *checked += 1;
+        for child in pair.into_inner() {
+            same_spans(child, checked);
+        }
+    }
+
+    /// Every pair of every policy in the repository and of the parser's fuzz
+    /// corpus gets the same span from the last child as from a walk.
+    #[test]
+    fn tight_span_is_the_latest_descendant_end() {
+        fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                let name = e.file_name();
+                if path.is_dir() && name != "target" && name != ".git" {
+                    collect(&path, out);
+                } else if path.extension().is_some_and(|x| x == "gate")
+                    || path.parent().is_some_and(|p| p.ends_with("corpus/parse"))
+                {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        collect(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), &mut files);
+        let mut checked = 0;
+        for path in &files {
+            let bytes = std::fs::read(path).expect("readable");
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(pairs) = GateParser::parse(Rule::file, &text) {
+                for pair in pairs {
+                    same_spans(pair, &mut checked);
+                }
+            }
+        }
+        assert!(
+            checked > 10_000,
+            "only {checked} pairs in {} files",
+            files.len()
+        );
     }
 }
