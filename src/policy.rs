@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::audit::digest::action_digest;
+use crate::audit::digest_text::{DigestScratch, action_digest_text};
 use crate::check;
 use crate::compile::{Program, compile};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -196,6 +197,17 @@ impl Policy {
 
     /// [`Policy::evaluate_json`] with options.
     pub fn evaluate_json_with(&self, text: &str, options: &EvalOptions) -> Decision {
+        if let Ok(input) = self.decode_json_with(text, options) {
+            let mut verdict = self.verdict();
+            verdict.decide(&input);
+            let mut d = verdict.to_decision(&input, options);
+            // Decoded, so the reader accepts the text: the text digest is
+            // the document's.
+            d.action_digest = Some(action_digest_text(text, &mut DigestScratch::new()));
+            return d;
+        }
+        // Refused: the reader and the decoder give the exact errors (and
+        // the digest, when the text is a document).
         match crate::input::parse(text, crate::input::Syntax::Json) {
             // The reader has refused anything too deep: no second walk.
             Ok(input) => self.or_block(&input, self.decide(&input, options)),

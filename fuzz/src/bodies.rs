@@ -172,8 +172,32 @@ pub fn verify(data: &[u8]) {
 
 /// `digest`: the action digest of arbitrary JSON (or, when the bytes are not
 /// JSON, a generated document) is stable under key order, whitespace and
-/// number spelling, and the canonical form is a fixed point.
+/// number spelling, and the canonical form is a fixed point. The digest
+/// computed from the text (`audit::digest_text`) is the digest of the
+/// parsed document, for the bytes and for the document written out.
 pub fn digest(data: &[u8]) {
+    use gatehouse::audit::digest_text::{DigestScratch, action_digest_text};
+    use gatehouse::input::Syntax;
+
+    // One scratch for every text: nothing may leak from one to the next.
+    let mut scratch = DigestScratch::new();
+    let mut check_text = |text: &str| {
+        let fast = action_digest_text(text, &mut scratch);
+        assert!(
+            fast.len() == 71 && fast.starts_with("sha256:"),
+            "not a sha256 digest: {fast}"
+        );
+        if let Ok(parsed) = gatehouse::input::parse(text, Syntax::Json) {
+            assert_eq!(
+                fast,
+                action_digest(&parsed),
+                "the digest from text is not the digest of the parsed document: {text:?}"
+            );
+        }
+    };
+    if let Ok(text) = std::str::from_utf8(data) {
+        check_text(text);
+    }
     let value = match serde_json::from_slice::<Json>(data) {
         Ok(v) => v,
         Err(_) => match wild_value(&mut Unstructured::new(data), 0) {
@@ -182,6 +206,8 @@ pub fn digest(data: &[u8]) {
         },
     };
     check_digest(&value);
+    check_text(&value.to_string());
+    check_text(&serde_json::to_string_pretty(&value).expect("a document serializes"));
 }
 
 // ---------------------------------------------------- parse and check ----

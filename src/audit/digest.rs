@@ -83,7 +83,7 @@ fn write_canonical(v: &Json, out: &mut String, depth: usize) {
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
+pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -103,7 +103,7 @@ fn write_string(s: &str, out: &mut String) {
 
 /// The ECMAScript spelling of the double nearest `text`, when that double
 /// is exactly the decimal `text` denotes; otherwise the exact decimal.
-fn canonical_number(text: &str) -> String {
+pub(crate) fn canonical_number(text: &str) -> String {
     let exact = Decimal::parse(text).ok().filter(Decimal::is_exact);
     let double: Option<f64> = text.parse::<f64>().ok().filter(|f| f.is_finite());
     if let Some(d) = double {

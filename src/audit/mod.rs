@@ -2,6 +2,7 @@
 //! approvals, audit records, replay and impact analysis.
 
 pub mod digest;
+pub mod digest_text;
 pub mod impact;
 pub mod log;
 pub mod record;

@@ -15,7 +15,7 @@ use std::io::{BufReader, Write};
 use super::eval::{Audit, EvalArgs, code_for, write_decision};
 use super::{Io, exit};
 use crate::Policy;
-use crate::audit::digest::action_digest;
+use crate::audit::digest_text::{DigestScratch, push_action_digest_text};
 use crate::audit::impact::read_line;
 use crate::eval::{Decision, EvalOptions, InputError, Outcome};
 use crate::input::{self, Syntax};
@@ -222,13 +222,27 @@ fn decide_batch(
 
 /// Decides a run of lines into one chunk.
 fn decide_run(context: &Context<'_>, batch: &[u8], run: &[RawLine], chunk: &mut Chunk) {
-    let mut verdict = context.policy.verdict();
+    let mut worker = Worker {
+        verdict: context.policy.verdict(),
+        scratch: DigestScratch::new(),
+        digest: String::new(),
+    };
+    // Without an audit log (which keeps each document) and `--explain`
+    // (which prints the owned decision), a valid line never builds a tree.
+    let fast = !context.keep_for_audit && !context.args.explain;
     for line in run {
         let bytes = batch.get(line.start..line.end).unwrap_or(&[]);
         let written = match read_line_text(context, bytes, line) {
             Read::Blank => continue,
             Read::Refused(decision) => write_owned(context, chunk, *decision, None),
-            Read::Text(text) => decide_text(context, text, line.number, &mut verdict, chunk),
+            Read::Text(text) => match fast {
+                true => match decide_fast(context, text, &mut worker, chunk) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => decide_text(context, text, line.number, chunk),
+                    Err(()) => Err(()),
+                },
+                false => decide_text(context, text, line.number, chunk),
+            },
         };
         if written.is_err() {
             chunk.failed = true;
@@ -237,15 +251,12 @@ fn decide_run(context: &Context<'_>, batch: &[u8], run: &[RawLine], chunk: &mut 
     }
 }
 
-/// Decides one line of JSON text into the chunk. Without an audit log and
-/// `--explain`, an input that fits the schema is decided by the reused
-/// verdict and written straight from it; anything else goes through the
-/// owned decision.
+/// Decides one line of JSON text into the chunk through the owned
+/// decision (kept, with its document, for the audit log).
 fn decide_text(
     context: &Context<'_>,
     text: &str,
     number: usize,
-    verdict: &mut crate::Verdict<'_>,
     chunk: &mut Chunk,
 ) -> Result<(), ()> {
     let policy = context.policy;
@@ -262,25 +273,52 @@ fn decide_text(
             return write_owned(context, chunk, policy.invalid_input(errors), None);
         }
     };
-    if !context.keep_for_audit && !context.args.explain {
-        if let Ok(input) = policy.decode(&doc, context.options) {
-            verdict.decide(&input);
-            let digest = action_digest(&doc);
-            verdict
-                .write_json(&input, context.options, Some(&digest), &mut chunk.out)
-                .map_err(|_| ())?;
-            chunk.out.push(b'\n');
-            chunk.done.push(Done {
-                end: chunk.out.len(),
-                invalid: false,
-                outcome: verdict.outcome(),
-                audit: None,
-            });
-            return Ok(());
-        }
-    }
     let decision = policy.evaluate_with(&doc, context.options);
     write_owned(context, chunk, decision, Some(doc))
+}
+
+/// The fast path of a line: JSON text straight into slots, the reused
+/// verdict, the digest from the text, the decision's JSON written straight
+/// from the verdict. `false` (nothing written) when the line is not a valid
+/// input: the owned path then gives the exact refusal.
+fn decide_fast(
+    context: &Context<'_>,
+    text: &str,
+    worker: &mut Worker<'_>,
+    chunk: &mut Chunk,
+) -> Result<bool, ()> {
+    let Ok(input) = context.policy.decode_json_with(text, context.options) else {
+        return Ok(false);
+    };
+    let verdict = &mut worker.verdict;
+    verdict.decide(&input);
+    // decode_json accepted the text, so the reader does: the condition
+    // under which the text digest equals the document's.
+    worker.digest.clear();
+    push_action_digest_text(text, &mut worker.scratch, &mut worker.digest);
+    verdict
+        .write_json(
+            &input,
+            context.options,
+            Some(&worker.digest),
+            &mut chunk.out,
+        )
+        .map_err(|_| ())?;
+    chunk.out.push(b'\n');
+    chunk.done.push(Done {
+        end: chunk.out.len(),
+        invalid: false,
+        outcome: verdict.outcome(),
+        audit: None,
+    });
+    Ok(true)
+}
+
+/// What one worker reuses from line to line.
+struct Worker<'p> {
+    verdict: crate::Verdict<'p>,
+    scratch: DigestScratch,
+    digest: String,
 }
 
 /// Writes an owned decision into the chunk, keeping it (and the document)
