@@ -42,7 +42,8 @@
 //! - an object whose first key starts with `$serde_json::private::`:
 //!   under `arbitrary_precision`, serde_json reads an object whose first key
 //!   is its private number token as a number, not as an object;
-//! - text longer than `u32::MAX` bytes (offsets are `u32`).
+//! - text longer than `u32::MAX` bytes, or whose canonical form is (offsets
+//!   are `u32`; the reader's limit is far below).
 
 use std::cmp::Ordering;
 
@@ -259,8 +260,8 @@ fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// An offset as stored: every offset is at most the text's length (or the
-/// output's), and `write_canonical` refuses text beyond `u32::MAX`.
+/// An offset as stored in a [`Member`]; `None` (the slow path) beyond
+/// `u32::MAX`, far above the reader's size limit.
 fn span(i: usize) -> Option<u32> {
     u32::try_from(i).ok()
 }
