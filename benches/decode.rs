@@ -8,69 +8,21 @@
 //! `gatehouse::__bench` re-export. Run: `cargo bench --bench decode`. Each
 //! iteration reads the whole corpus: divide the time by 1 000 for one input.
 
+mod common;
+
+use common::*;
+
 use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gatehouse::input::{Syntax, parse};
 use gatehouse::{__bench, EvalOptions, Policy};
-use serde_json::{Value, json};
-
-const MATRIX: &str = include_str!("peers/policies/matrix.gate");
-const CORPUS: usize = 1_000;
-
-/// The same fixed-seed generator as benches/scale.rs.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.next(from.len() as u64) as usize]
-    }
-}
-
-/// benches/scale.rs `corpus(0)`: the matrix's inputs, without generated rules.
-fn corpus() -> Vec<Value> {
-    let mut rng = Lcg(0x5ca1e);
-    (0..CORPUS)
-        .map(|_| {
-            let target = rng
-                .pick(&["crm", "billing", "prod/api", "staging/web", "iam/roles", "docs"])
-                .to_owned();
-            let mut action = json!({
-                "type": rng.pick(&["read", "summarize", "draft", "send", "update", "delete", "refund", "pay", "deploy"]),
-                "scope": rng.pick(&["internal", "external"]),
-                "target": target,
-                "data_classes": [rng.pick(&["public", "internal", "pii", "financial"])],
-            });
-            if rng.next(4) > 0 {
-                action["amount"] = json!(rng.next(150_000));
-            }
-            let mut input = json!({
-                "action": action,
-                "model": { "confidence": rng.next(101) },
-                "change_window": { "open": rng.next(2) == 0 },
-                "requester": { "id": "u-1" },
-                "agent": { "owner": "u-2" },
-            });
-            if rng.next(3) > 0 {
-                input["evidence"] = json!({ "impact_estimate": "x", "rollback_plan": "y" });
-            }
-            input
-        })
-        .collect()
-}
+use serde_json::Value;
 
 fn benches(c: &mut Criterion) {
     let policy = Policy::from_source("matrix.gate", MATRIX).expect("the matrix compiles");
-    let texts: Vec<String> = corpus().iter().map(Value::to_string).collect();
+    let texts: Vec<String> = corpus(0).iter().map(Value::to_string).collect();
     let options = EvalOptions::default();
     for t in &texts {
         let v = parse(t, Syntax::Json).expect("the corpus is valid JSON");

@@ -5,68 +5,17 @@
 //!
 //! Run: `cargo bench --bench digest`.
 
+mod common;
+
+use common::*;
+
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gatehouse::audit::digest::action_digest;
 use gatehouse::audit::digest_text::{DigestScratch, action_digest_text};
 use gatehouse::input::{Syntax, parse};
-use serde_json::{Value, json};
-
-const CORPUS: usize = 1_000;
-
-/// A fixed-seed linear congruential generator: the same corpus every run
-/// (as in benches/scale.rs).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.next(from.len() as u64) as usize]
-    }
-}
-
-/// benches/scale.rs's corpus generator, unchanged.
-fn corpus(extra: usize) -> Vec<Value> {
-    let mut rng = Lcg(0x5ca1e);
-    (0..CORPUS)
-        .map(|_| {
-            let target = if extra > 0 && rng.next(10) == 0 {
-                format!("sys:{}", rng.next(extra as u64))
-            } else {
-                rng.pick(&["crm", "billing", "prod/api", "staging/web", "iam/roles", "docs"])
-                    .to_owned()
-            };
-            let mut action = json!({
-                "type": rng.pick(&["read", "summarize", "draft", "send", "update", "delete", "refund", "pay", "deploy"]),
-                "scope": rng.pick(&["internal", "external"]),
-                "target": target,
-                "data_classes": [rng.pick(&["public", "internal", "pii", "financial"])],
-            });
-            if rng.next(4) > 0 {
-                action["amount"] = json!(rng.next(150_000));
-            }
-            let mut input = json!({
-                "action": action,
-                "model": { "confidence": rng.next(101) },
-                "change_window": { "open": rng.next(2) == 0 },
-                "requester": { "id": "u-1" },
-                "agent": { "owner": "u-2" },
-            });
-            if rng.next(3) > 0 {
-                input["evidence"] = json!({ "impact_estimate": "x", "rollback_plan": "y" });
-            }
-            input
-        })
-        .collect()
-}
+use serde_json::Value;
 
 /// Off the corpus's beaten path: decimals, an exponent, escapes, non-ASCII
 /// and astral keys, deeper nesting.

@@ -7,76 +7,15 @@
 //!
 //! Run: `cargo bench --bench scale` (README, "Performance").
 
+mod common;
+
+use common::*;
+
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gatehouse::{EvalOptions, Policy};
-use serde_json::{Value, json};
-
-const MATRIX: &str = include_str!("peers/policies/matrix.gate");
-const CORPUS: usize = 1_000;
-
-fn policy_text(extra: usize) -> String {
-    let mut text = String::from(MATRIX);
-    for k in 0..extra {
-        text.push_str(&format!(
-            "reason SYS_{k} \"access to system {k}\"\n\
-             rule sys_{k} when action.target == \"sys:{k}\" then tier 3 because SYS_{k}\n"
-        ));
-    }
-    text
-}
-
-/// A fixed-seed linear congruential generator: the same corpus every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.next(from.len() as u64) as usize]
-    }
-}
-
-fn corpus(extra: usize) -> Vec<Value> {
-    let mut rng = Lcg(0x5ca1e);
-    (0..CORPUS)
-        .map(|_| {
-            let target = if extra > 0 && rng.next(10) == 0 {
-                format!("sys:{}", rng.next(extra as u64))
-            } else {
-                rng.pick(&["crm", "billing", "prod/api", "staging/web", "iam/roles", "docs"])
-                    .to_owned()
-            };
-            let mut action = json!({
-                "type": rng.pick(&["read", "summarize", "draft", "send", "update", "delete", "refund", "pay", "deploy"]),
-                "scope": rng.pick(&["internal", "external"]),
-                "target": target,
-                "data_classes": [rng.pick(&["public", "internal", "pii", "financial"])],
-            });
-            if rng.next(4) > 0 {
-                action["amount"] = json!(rng.next(150_000));
-            }
-            let mut input = json!({
-                "action": action,
-                "model": { "confidence": rng.next(101) },
-                "change_window": { "open": rng.next(2) == 0 },
-                "requester": { "id": "u-1" },
-                "agent": { "owner": "u-2" },
-            });
-            if rng.next(3) > 0 {
-                input["evidence"] = json!({ "impact_estimate": "x", "rollback_plan": "y" });
-            }
-            input
-        })
-        .collect()
-}
+use serde_json::Value;
 
 fn benches(c: &mut Criterion) {
     for extra in [0, 1_000, 10_000] {

@@ -225,14 +225,14 @@ fn foreign_input(program: &Program) -> Decision {
     )
 }
 
-fn contributor_name(set: &PolicySet, rule: Option<u32>) -> &str {
+pub(super) fn contributor_name(set: &PolicySet, rule: Option<u32>) -> &str {
     match rule {
         Some(r) => set.rules.get(r as usize).map_or("", |r| r.name.as_str()),
         None => "default",
     }
 }
 
-fn role_name(set: &PolicySet, id: usize) -> &str {
+pub(super) fn role_name(set: &PolicySet, id: usize) -> &str {
     set.roles.get(id).map(|r| r.name.as_str()).unwrap_or("")
 }
 

@@ -12,6 +12,7 @@ use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 
 use super::approvals::{self, Resolved};
 use super::decode::{Decoded, Slot};
+use super::render::{contributor_name, role_name};
 use super::verdict::{State, Verdict, effect, evidence_name, reason_code};
 use super::{EvalOptions, Input, Outcome, reason_message};
 use crate::check::{ExpiryAction, PolicySet, builtin};
@@ -385,15 +386,4 @@ fn forbidden<'a>(
         attribute,
         identity,
     })
-}
-
-fn contributor_name(set: &PolicySet, rule: Option<u32>) -> &str {
-    match rule {
-        Some(r) => set.rules.get(r as usize).map_or("", |r| r.name.as_str()),
-        None => "default",
-    }
-}
-
-fn role_name(set: &PolicySet, id: usize) -> &str {
-    set.roles.get(id).map(|r| r.name.as_str()).unwrap_or("")
 }
