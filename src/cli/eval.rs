@@ -26,7 +26,9 @@ pub struct EvalArgs {
     pub policy: PathBuf,
     /// The action: a JSON or YAML file; `-` or nothing reads stdin.
     pub input: Option<PathBuf>,
-    /// Read one JSON action per line and print one decision per line, in order.
+    /// Read one JSON action per line and print one decision per line, in
+    /// input order (lines are decided in parallel on every core; each batch
+    /// is flushed as soon as no further line is waiting).
     #[arg(long)]
     pub jsonl: bool,
     /// Print a short account for a reviewer instead of JSON.
