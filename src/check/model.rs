@@ -276,6 +276,26 @@ pub struct Effect {
     pub reasons: Vec<ReasonId>,
 }
 
+impl Effect {
+    /// The outcome this effect asks for on its own: its tier's outcome
+    /// (auto without a tier), raised by `at least`, and to explicit when it
+    /// adds approvers. Evaluation compares it with the final outcome to
+    /// mark determining rules; the semantic lints reason with it.
+    pub fn own_outcome(&self, tiers: &[TierDef]) -> Outcome {
+        let mut o = self
+            .tier
+            .and_then(|t| tiers.get(t))
+            .map_or(Outcome::Auto, |t| t.outcome);
+        if let Some(a) = self.at_least {
+            o = o.max(a);
+        }
+        if !self.approvals.is_empty() {
+            o = o.max(Outcome::Explicit);
+        }
+        o
+    }
+}
+
 /// A typed condition.
 #[derive(Clone, Debug)]
 pub enum Cond {

@@ -235,14 +235,11 @@ fn decide_run(context: &Context<'_>, batch: &[u8], run: &[RawLine], chunk: &mut 
         let written = match read_line_text(context, bytes, line) {
             Read::Blank => continue,
             Read::Refused(decision) => write_owned(context, chunk, *decision, None),
-            Read::Text(text) => match fast {
-                true => match decide_fast(context, text, &mut worker, chunk) {
-                    Ok(true) => Ok(()),
-                    Ok(false) => decide_text(context, text, line.number, chunk),
-                    Err(()) => Err(()),
-                },
-                false => decide_text(context, text, line.number, chunk),
+            Read::Text(text) if fast => match decide_fast(context, text, &mut worker, chunk) {
+                Ok(false) => decide_text(context, text, line.number, chunk),
+                other => other.map(|_| ()),
             },
+            Read::Text(text) => decide_text(context, text, line.number, chunk),
         };
         if written.is_err() {
             chunk.failed = true;

@@ -161,7 +161,7 @@ impl<'p> Verdict<'p> {
                 Some(def) => self.contributors.push(Contributor {
                     rule: None,
                     with_reasons: no_rule_matched,
-                    own: contribution(set, &def.effect),
+                    own: def.effect.own_outcome(&set.tiers),
                 }),
                 None if !no_rule_matched => {}
                 None => {
@@ -237,7 +237,7 @@ impl<'p> Verdict<'p> {
                 self.contributors.push(Contributor {
                     rule: Some(index),
                     with_reasons: true,
-                    own: contribution(set, &rule.effect),
+                    own: rule.effect.own_outcome(&set.tiers),
                 });
                 if set.combine == CombineMode::FirstMatch {
                     break;
@@ -377,22 +377,6 @@ pub(super) fn effect(set: &PolicySet, rule: Option<u32>) -> Option<&Effect> {
         Some(r) => set.rules.get(r as usize).map(|r| &r.effect),
         None => set.default.as_ref().map(|d| &d.effect),
     }
-}
-
-/// What an effect asks for on its own: its tier's outcome, raised by `at
-/// least`, and to explicit when it adds approvers.
-fn contribution(set: &PolicySet, e: &Effect) -> Outcome {
-    let mut o = e
-        .tier
-        .and_then(|t| set.tiers.get(t))
-        .map_or(Outcome::Auto, |t| t.outcome);
-    if let Some(a) = e.at_least {
-        o = o.max(a);
-    }
-    if !e.approvals.is_empty() {
-        o = o.max(Outcome::Explicit);
-    }
-    o
 }
 
 pub(super) fn reason_code(set: &PolicySet, id: usize) -> &str {

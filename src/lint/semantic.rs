@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use super::solver::{Answer, Formula, Model, Space};
 use crate::Policy;
-use crate::check::{AttrId, Cond, Effect, Operand, PolicySet, RuleDef, Test, Type, Value};
+use crate::check::{AttrId, Cond, Operand, PolicySet, RuleDef, Test, Type, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::Outcome;
 use crate::source::Origin;
@@ -49,21 +49,6 @@ fn fires(rule: &RuleDef) -> Formula<'_> {
     let mut parts = vec![Formula::Cond(&rule.when)];
     parts.extend(rule.unless.iter().map(|u| Formula::Cond(u).negate()));
     Formula::All(parts)
-}
-
-/// What a rule (or the default) asks for on its own.
-fn contribution(set: &PolicySet, e: &Effect) -> Outcome {
-    let mut o = e
-        .tier
-        .and_then(|t| set.tiers.get(t))
-        .map_or(Outcome::Auto, |t| t.outcome);
-    if let Some(a) = e.at_least {
-        o = o.max(a);
-    }
-    if !e.approvals.is_empty() {
-        o = o.max(Outcome::Explicit);
-    }
-    o
 }
 
 fn finding(code: Code, rule: &RuleDef, message: String, label: &str, help: &str) -> Diagnostic {
@@ -247,7 +232,7 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &Live, out: &mut Vec<Di
                 out.push(d);
             }
             CombineMode::Strictest => {
-                let own = contribution(set, &rule.effect);
+                let own = rule.effect.own_outcome(&set.tiers);
                 if !rule.effect.evidence.is_empty() || !rule.effect.approvals.is_empty() {
                     continue;
                 }
@@ -267,7 +252,7 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &Live, out: &mut Vec<Di
                     {
                         return false;
                     }
-                    let theirs = contribution(set, &other.effect);
+                    let theirs = other.effect.own_outcome(&set.tiers);
                     let their_tier = other
                         .effect
                         .tier
@@ -366,7 +351,8 @@ fn thresholds(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) {
                         && a < b
                         && *op_a == CmpOp::Le
                         && *op_b == CmpOp::Ge
-                        && contribution(set, &rule_a.effect) != contribution(set, &rule_b.effect);
+                        && rule_a.effect.own_outcome(&set.tiers)
+                            != rule_b.effect.own_outcome(&set.tiers);
                     if !(gap || overlap) || reported.contains(&(*attr, *t, gap)) {
                         continue;
                     }
@@ -625,13 +611,13 @@ fn dangerous_auto(policy: &Policy, space: &Space<'_>, out: &mut Vec<Diagnostic>)
     let default_auto = set
         .default
         .as_ref()
-        .is_some_and(|d| contribution(set, &d.effect) == Outcome::Auto);
+        .is_some_and(|d| d.effect.own_outcome(&set.tiers) == Outcome::Auto);
     let auto = match set.combine {
         CombineMode::Strictest => {
             let mut parts: Vec<Formula<'_>> = set
                 .rules
                 .iter()
-                .filter(|r| contribution(set, &r.effect) > Outcome::Auto)
+                .filter(|r| r.effect.own_outcome(&set.tiers) > Outcome::Auto)
                 .map(|r| fires(r).negate())
                 .collect();
             // A rule that asks for more than auto cannot be among those
@@ -641,7 +627,7 @@ fn dangerous_auto(policy: &Policy, space: &Space<'_>, out: &mut Vec<Diagnostic>)
                 .rules
                 .iter()
                 .filter(|r| {
-                    r.effect.tier.is_some() && contribution(set, &r.effect) == Outcome::Auto
+                    r.effect.tier.is_some() && r.effect.own_outcome(&set.tiers) == Outcome::Auto
                 })
                 .map(fires)
                 .collect();
@@ -660,7 +646,7 @@ fn dangerous_auto(policy: &Policy, space: &Space<'_>, out: &mut Vec<Diagnostic>)
         CombineMode::FirstMatch => {
             let mut options = Vec::new();
             for (i, r) in set.rules.iter().enumerate() {
-                let own = contribution(set, &r.effect);
+                let own = r.effect.own_outcome(&set.tiers);
                 let with_default =
                     if r.effect.tier.is_none() && !default_auto && set.default.is_some() {
                         Outcome::Queue
