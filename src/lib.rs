@@ -56,6 +56,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod doc;
 pub mod eval;
+pub mod identity;
 pub mod input;
 pub mod limits;
 pub mod lint;

@@ -130,12 +130,14 @@ pub fn decode<'a>(
 }
 
 /// Evidence counts as present when its value is not null, not `false` (an
-/// explicit "no") and not empty (blank text, `[]`, `{}`).
+/// explicit "no") and not empty (`[]`, `{}`, or blank text: only white
+/// space and invisible default-ignorable characters, `identity::is_blank`;
+/// `decode_json` applies the same test).
 fn is_present(v: &Json) -> bool {
     match v {
         Json::Null => false,
         Json::Bool(b) => *b,
-        Json::String(s) => !s.trim().is_empty(),
+        Json::String(s) => !crate::identity::is_blank(s),
         Json::Array(a) => !a.is_empty(),
         Json::Object(o) => !o.is_empty(),
         Json::Number(_) => true,

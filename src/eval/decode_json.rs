@@ -710,7 +710,7 @@ impl<'a> Visitor<'a> for AnySeed<'_, '_, 'a> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<bool, E> {
-        Ok(self.presence && !s.trim().is_empty())
+        Ok(self.presence && !crate::identity::is_blank(s))
     }
 
     fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<bool, A::Error> {

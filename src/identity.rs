@@ -1,0 +1,139 @@
+//! Identity normalization for separation of duties.
+//!
+//! `verify` compares people, not spellings: `Alice`, `alice`, `ａlice`
+//! (fullwidth), `alice` followed by a zero-width joiner and the NFD and NFC
+//! spellings of `é` are one person. Every comparison of identities that
+//! decides who may approve (the requester and other forbidden identities,
+//! distinct people, one person counting once) goes through [`normalize`].
+//! Erring toward "the same person" is the strict side: two look-alike
+//! spellings can at worst be refused as one person, never let one person
+//! approve twice or approve their own action.
+//!
+//! The Unicode data (NFKC, case folding, the `Default_Ignorable_Code_Point`
+//! and `White_Space` properties) comes from ICU4X's compiled tables
+//! (`icu_normalizer`, `icu_casemap`, `icu_properties`), maintained by the
+//! Unicode Consortium, so no hand-written table can drift from the standard.
+
+use icu_casemap::CaseMapper;
+use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_properties::CodePointSetData;
+use icu_properties::props::{DefaultIgnorableCodePoint, WhiteSpace};
+
+/// How many rounds [`normalize`] runs at most. Each step is idempotent on
+/// its own and in practice one or two rounds reach the fixed point; the
+/// bound keeps any input from looping (a string still changing after it is
+/// returned as it is then, which is still normalized by every step once).
+const MAX_ROUNDS: usize = 8;
+
+/// Whether `c` is invisible: Unicode `Default_Ignorable_Code_Point` (U+00AD,
+/// U+034F, U+115F, U+1160, U+180B–U+180F, U+200B–U+200F, U+202A–U+202E,
+/// U+2060–U+206F, U+3164, U+FE00–U+FE0F, U+FEFF, U+FFA0, U+1BCA0–U+1BCA3,
+/// U+1D173–U+1D17A, U+E0000–U+E0FFF, ...).
+fn is_ignorable(c: char) -> bool {
+    CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+}
+
+/// Whether `c` is Unicode `White_Space` (space, tab, newlines, NBSP, U+2000–
+/// U+200A, U+3000, ...).
+fn is_space(c: char) -> bool {
+    CodePointSetData::new::<WhiteSpace>().contains(c)
+}
+
+/// One round: drop default-ignorable code points, NFKC, full case fold,
+/// trim `White_Space` at both ends.
+fn round(s: &str) -> String {
+    let visible: String = s.chars().filter(|c| !is_ignorable(*c)).collect();
+    let nfkc = ComposingNormalizerBorrowed::new_nfkc().normalize(&visible);
+    let folded = CaseMapper::new().fold_string(&nfkc);
+    folded.trim_matches(is_space).to_owned()
+}
+
+/// The normalized form of an identity, under which two spellings are the
+/// same person exactly when their normalized forms are equal.
+///
+/// The steps, in order, repeated until the string no longer changes (at most
+/// 8 rounds):
+///
+/// 1. remove every `Default_Ignorable_Code_Point` (zero-width spaces and
+///    joiners, soft hyphen, bidi controls, variation selectors, tag
+///    characters, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0,
+///    U+FEFF, ...);
+/// 2. Unicode normalization form NFKC (compatibility characters such as
+///    fullwidth `ａ` become `a`; NFD and NFC spellings become one);
+/// 3. Unicode full case folding (`Alice` → `alice`, `Straße` → `strasse`);
+/// 4. trim Unicode `White_Space` at both ends (inner spaces stay).
+///
+/// Repeating matters because a later step can create what an earlier one
+/// removes (NFKC maps U+FFA0 to U+3164, folding can denormalize).
+pub fn normalize(identity: &str) -> String {
+    let mut current = round(identity);
+    for _ in 1..MAX_ROUNDS {
+        let next = round(&current);
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
+}
+
+/// Whether `text` is blank: empty, or made only of Unicode `White_Space` and
+/// `Default_Ignorable_Code_Point` characters (`"\u{200B}"`, `"\u{FEFF}"`,
+/// `"\u{3164}"`, `" \u{00AD} "`). A blank approval reason is no reason and
+/// a blank evidence value is missing evidence.
+///
+/// Never allocates: it runs on the decision path.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| is_space(c) || is_ignorable(c))
+}
+
+/// Whether two identities are the same person under [`normalize`].
+pub fn same_person(a: &str, b: &str) -> bool {
+    normalize(a) == normalize(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alikes_are_one_person() {
+        for spelling in [
+            "alice",
+            "Alice",
+            "ALICE",
+            "\u{FF41}lice",
+            "alice\u{200D}",
+            "\u{200B}al\u{00AD}ice\u{FEFF}",
+            " alice\u{3000}",
+            "alice\u{FE0F}",
+        ] {
+            assert_eq!(normalize(spelling), "alice", "{spelling:?}");
+        }
+        assert_eq!(normalize("Jos\u{0065}\u{0301}"), normalize("jos\u{00E9}"));
+        assert_eq!(normalize("Straße"), "strasse");
+        assert_ne!(normalize("alice"), normalize("alicia"));
+        assert_eq!(normalize("bob smith"), "bob smith");
+    }
+
+    #[test]
+    fn invisible_text_is_blank_and_visible_text_is_not() {
+        for blank in [
+            "",
+            " ",
+            "\u{200B}",
+            "\u{FEFF}",
+            "\u{3164}",
+            "\u{FFA0}",
+            "\u{115F}\u{1160}",
+            " \u{00AD}\t\u{2060}\n",
+            "\u{E0020}",
+        ] {
+            assert!(is_blank(blank), "{blank:?}");
+            assert_eq!(normalize(blank), "", "{blank:?}");
+        }
+        for text in ["x", " ok ", "\u{200B}a", "\u{0301}", "."] {
+            assert!(!is_blank(text), "{text:?}");
+        }
+    }
+}
