@@ -177,16 +177,35 @@ fn the_requester_and_excluded_identities_cannot_approve() {
 }
 
 #[test]
-fn identities_are_case_sensitive() {
+fn look_alike_identities_are_one_person() {
     let p = policy();
     let input = refund(250);
-    // `Alice` is another identity than the requester `alice`
+    let d = digest(&p, &input);
+    // The requester is `alice`, the agent owner `olga`: every look-alike
+    // spelling is that person (the old code compared exact strings and let
+    // each of these approve).
+    for spelling in [
+        "Alice",
+        "ALICE",
+        "\u{FF41}lice",
+        "alice\u{200D}",
+        "\u{200B}alice",
+        "al\u{00AD}ice",
+    ] {
+        let v = p.verify(
+            &input,
+            &[approval(spelling, &["support_lead"], &d)],
+            &at(NOW),
+        );
+        assert_eq!(v.verdict, Verdict::Pending, "{spelling:?}: {v:?}");
+        assert_eq!(codes(&v), ["SELF_APPROVAL"], "{spelling:?}");
+    }
     let v = p.verify(
         &input,
-        &[approval("Alice", &["support_lead"], &digest(&p, &input))],
+        &[approval("OLGA\u{FEFF}", &["support_lead"], &d)],
         &at(NOW),
     );
-    assert_eq!(v.verdict, Verdict::Execute);
+    assert_eq!(codes(&v), ["EXCLUDED_IDENTITY"]);
 }
 
 #[test]
