@@ -118,7 +118,10 @@ fn twenty_four_approvals_against_six_of_a_b_plus_c_are_matched_exactly() {
     assert_eq!(v.missing.approvals, 1);
     assert_eq!(v.missing.groups.len(), 1);
     assert_eq!(
-        (v.missing.groups[0].roles.clone(), v.missing.groups[0].needed),
+        (
+            v.missing.groups[0].roles.clone(),
+            v.missing.groups[0].needed
+        ),
         (vec!["c".to_owned()], 1)
     );
     // Six different people, each in a role they hold, the same every time.

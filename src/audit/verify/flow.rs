@@ -73,6 +73,18 @@ impl Network {
         id
     }
 
+    /// Raises the capacity of edge `id` to `capacity` (never lowers it), so
+    /// a later [`Network::max_flow`] can push more through it from the
+    /// current flow.
+    pub(super) fn raise(&mut self, id: EdgeId, capacity: u64) {
+        if let Some(e) = self.edges.get_mut(id) {
+            if capacity > e.capacity {
+                e.residual += capacity - e.capacity;
+                e.capacity = capacity;
+            }
+        }
+    }
+
     /// The flow on edge `id` after [`Network::max_flow`].
     pub(super) fn flow(&self, id: EdgeId) -> u64 {
         self.edges
@@ -80,7 +92,10 @@ impl Network {
             .map_or(0, |e| e.capacity.saturating_sub(e.residual))
     }
 
-    /// Pushes a maximum flow from `source` to `sink` and returns its value.
+    /// Pushes a maximum flow from `source` to `sink`, starting from the
+    /// flow already in the network, and returns the value added. An
+    /// augmenting path ends at `sink` and never passes through it, so the
+    /// flow on edges into `sink` never decreases.
     pub(super) fn max_flow(&mut self, source: usize, sink: usize) -> u64 {
         let n = self.out.len();
         if source >= n || sink >= n || source == sink {
@@ -133,7 +148,14 @@ impl Network {
 
     /// One augmenting path in the level graph (blocking-flow step), with
     /// per-node edge pointers so each edge is tried once per phase.
-    fn push(&mut self, u: usize, sink: usize, limit: u64, level: &[usize], next: &mut [usize]) -> u64 {
+    fn push(
+        &mut self,
+        u: usize,
+        sink: usize,
+        limit: u64,
+        level: &[usize],
+        next: &mut [usize],
+    ) -> u64 {
         if u == sink {
             return limit;
         }

@@ -248,16 +248,31 @@ impl<'g, 'p, 'a> Matcher<'g, 'p, 'a> {
             .unwrap_or("")
     }
 
-    /// Adds `group → T` edges; returns their ids and the group node ids.
+    /// Adds the group nodes and their `group → T` edges, of capacity 0
+    /// until [`Matcher::fill_in_group_order`] opens them.
     fn group_nodes(&self, net: &mut Network, sink: usize) -> (Vec<usize>, Vec<EdgeId>) {
         let mut nodes = Vec::new();
         let mut edges = Vec::new();
-        for g in self.groups {
+        for _ in self.groups {
             let node = net.add_node();
-            edges.push(net.add_edge(node, sink, u64::from(g.count)));
+            edges.push(net.add_edge(node, sink, 0));
             nodes.push(node);
         }
         (nodes, edges)
+    }
+
+    /// A maximum flow that fills earlier groups first: the groups' edges to
+    /// the sink are opened one at a time, each followed by a max flow from
+    /// the current one. The flow into the sink through an opened edge never
+    /// decreases, so group 0 gets as many as any maximum flow could give
+    /// it, then group 1 as many as possible given that, and so on; the
+    /// total is still the maximum. Which groups a shortfall is reported in
+    /// is thereby a fixed rule, not an accident of search order.
+    fn fill_in_group_order(&self, net: &mut Network, source: usize, sink: usize, edges: &[EdgeId]) {
+        for (g, e) in self.groups.iter().zip(edges) {
+            net.raise(*e, u64::from(g.count));
+            net.max_flow(source, sink);
+        }
     }
 
     /// The next member of class `c` not yet counted (`next` per class).
@@ -310,7 +325,7 @@ impl<'g, 'p, 'a> Matcher<'g, 'p, 'a> {
                     }
                 }
             }
-            net.max_flow(source, sink);
+            self.fill_in_group_order(&mut net, source, sink, &group_edge);
             // A used role carries exactly one unit, from the one class whose
             // edge into it has flow to the one group its edge out reaches.
             for (r, g, e) in into_group {
@@ -337,7 +352,7 @@ impl<'g, 'p, 'a> Matcher<'g, 'p, 'a> {
                     }
                 }
             }
-            net.max_flow(source, sink);
+            self.fill_in_group_order(&mut net, source, sink, &group_edge);
             for (c, g, e) in arcs {
                 for _ in 0..net.flow(e) {
                     let Some(p) = self.next_member(c, &mut next) else {
@@ -406,7 +421,7 @@ impl<'g, 'p, 'a> Matcher<'g, 'p, 'a> {
                 net.add_edge(source, pn, UNBOUNDED);
             }
         }
-        net.max_flow(source, sink);
+        self.fill_in_group_order(&mut net, source, sink, &group_edge);
         if distinct_roles {
             let mut next_member: HashMap<(usize, usize), usize> = HashMap::new();
             for (r, c, g, e) in role_arcs {

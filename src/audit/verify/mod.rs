@@ -266,7 +266,11 @@ fn earliest(approvals: &[Approval]) -> Option<Timestamp> {
         .min()
 }
 
-pub(crate) fn reason(code: &str, message: impl Into<String>, approver: Option<&str>) -> VerifyReason {
+pub(crate) fn reason(
+    code: &str,
+    message: impl Into<String>,
+    approver: Option<&str>,
+) -> VerifyReason {
     VerifyReason {
         code: code.into(),
         message: message.into(),
@@ -372,9 +376,8 @@ fn verify_decision(
     }
     // Complete means complete by the deadline: only approvals given before
     // it were counted above.
-    let complete = v.missing.approvals == 0
-        && v.missing.groups.is_empty()
-        && v.missing.evidence.is_empty();
+    let complete =
+        v.missing.approvals == 0 && v.missing.groups.is_empty() && v.missing.evidence.is_empty();
     v.verdict = if checked.rejected || !failing.is_empty() {
         Verdict::Denied
     } else if complete {
