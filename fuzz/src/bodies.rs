@@ -26,6 +26,7 @@ use arbitrary::{Arbitrary, Result as AResult, Unstructured};
 use gatehouse::audit::digest::{action_digest, canonical_json};
 use gatehouse::audit::verify::{Approval, ApprovalKind, Verdict, Verification, VerifyOptions};
 use gatehouse::check::{PolicySet, Type};
+use gatehouse::identity::{is_blank, normalize};
 use gatehouse::source::SourceFile;
 use gatehouse::syntax;
 use gatehouse::syntax::format::format_source;
@@ -154,8 +155,15 @@ pub fn fmt_roundtrip(data: &[u8]) {
 /// `verify`: generated approvals (right and wrong digests, roles, times,
 /// identities, reasons, batches) for a generated action, verified against a
 /// shipped policy; or, when the bytes are a JSON array, those bytes read as
-/// approvals.
+/// approvals; or, when they start with `*`, an adversarial shape (up to
+/// [`ADVERSARIAL_APPROVALS`] approvals, up to 12 roles, overlapping groups,
+/// look-alike identities) against a generated policy, within a time budget.
 pub fn verify(data: &[u8]) {
+    if let Some(rest) = data.strip_prefix(b"*") {
+        let mut u = Unstructured::new(rest);
+        let _ = verify_adversarial(&mut u);
+        return;
+    }
     if data.first() == Some(&b'[') {
         if let Ok(approvals) = serde_json::from_slice::<Vec<Approval>>(data) {
             let input = examples().first().cloned().unwrap_or(Json::Null);
@@ -661,6 +669,132 @@ fn verify_structured(u: &mut Unstructured<'_>) -> AResult<()> {
     Ok(())
 }
 
+/// The most approvals one adversarial `verify` input generates: far more
+/// than any decision asks for, and enough that a search exponential in them
+/// would never finish, while the flow answers in milliseconds.
+pub const ADVERSARIAL_APPROVALS: usize = 3_000;
+
+/// How long one adversarial verification (all the checks of
+/// [`check_verify`], several verifications) may take. Generous for debug
+/// builds on a loaded machine; the matching is polynomial, so a finding here
+/// is a real blow-up, not noise.
+const VERIFY_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A role list for an `approve` clause: `a`, `a or b`, or `N of a, b`.
+fn approve_clause(u: &mut Unstructured<'_>, roles: usize) -> AResult<String> {
+    let mut picked: Vec<String> = Vec::new();
+    for r in 0..roles {
+        if u.ratio(1, 2)? {
+            picked.push(format!("r{r}"));
+        }
+    }
+    if picked.is_empty() {
+        picked.push(format!("r{}", u.int_in_range(0..=roles.saturating_sub(1))?));
+    }
+    let n = u.int_in_range(1..=6u32)?;
+    Ok(if n == 1 {
+        format!("approve {}", picked.join(" or "))
+    } else {
+        format!("approve {n} of {}", picked.join(", "))
+    })
+}
+
+fn verify_adversarial(u: &mut Unstructured<'_>) -> AResult<()> {
+    let roles = usize::from(u.int_in_range(1..=12u8)?);
+    let outcome = *u.choose(&["queue", "explicit", "dual"])?;
+    let distinct = *u.choose(&[
+        "",
+        "distinct people",
+        "distinct roles",
+        "distinct people, roles",
+    ])?;
+    let mut text = String::from(
+        "policy \"adversarial\" version \"1\"\nschema {\n  action.type: enum { go }\n  requester.id: string\n}\nreason R \"r\"\n",
+    );
+    for r in 0..roles {
+        text.push_str(&format!("role r{r}\n"));
+    }
+    text.push_str(&format!(
+        "tier 0 \"none\" {{ outcome auto }}\ntier 1 \"t\" {{\n  outcome {outcome}\n  {}\n  timeout 4h then reject\n  forbid approval by requester.id\n  {distinct}\n}}\n",
+        approve_clause(u, roles)?
+    ));
+    text.push_str("rule go when action.type == go then tier 1 because R\n");
+    for g in 0..u.int_in_range(0..=4u8)? {
+        text.push_str(&format!(
+            "rule g{g} when action.type == go then {} because R\n",
+            approve_clause(u, roles)?
+        ));
+    }
+    text.push_str("default tier 0 because R\n");
+    let Ok(policy) = Policy::from_source("adversarial.gate", &text) else {
+        return Ok(());
+    };
+    let input = serde_json::json!({"action": {"type": "go"}, "requester": {"id": "p0"}});
+    let digest = policy.evaluate(&input).action_digest.unwrap_or_default();
+
+    let people = u.int_in_range(1..=200u32)?;
+    let count = usize::from(u.arbitrary::<u16>()?) % (ADVERSARIAL_APPROVALS + 1);
+    // A few role sets, reused, so compression and its mapping back are
+    // exercised; each approval picks one (or a fresh random one).
+    let mut role_sets: Vec<Vec<String>> = Vec::new();
+    for _ in 0..u.int_in_range(1..=6u8)? {
+        let mut set = Vec::new();
+        for r in 0..roles {
+            if u.ratio(1, 3)? {
+                set.push(format!("r{r}"));
+            }
+        }
+        role_sets.push(set);
+    }
+    let now = t0();
+    let requested = now.plus_seconds(-3600);
+    let mut approvals = Vec::with_capacity(count);
+    for _ in 0..count {
+        let who = u.int_in_range(0..=people)?;
+        // Look-alike spellings of one person.
+        let approver = match u.int_in_range(0..=5u8)? {
+            0 => format!("P{who}"),
+            1 => format!("p{who}\u{200D}"),
+            2 => format!("\u{FF50}{who}"),
+            _ => format!("p{who}"),
+        };
+        let held = if u.ratio(1, 8)? {
+            vec![format!("r{}", u.int_in_range(0..=roles)?)]
+        } else {
+            u.choose(&role_sets)?.clone()
+        };
+        let given = requested.plus_seconds(i64::from(u.int_in_range(-60..=5 * 3600i32)?));
+        approvals.push(Approval {
+            approver,
+            roles: held,
+            decision: if u.ratio(1, 500)? {
+                ApprovalKind::Reject
+            } else {
+                ApprovalKind::Approve
+            },
+            reason: Some("checked".into()),
+            action_digest: Some(digest.clone()),
+            action_digests: Vec::new(),
+            given_at: given.to_string(),
+            expires_at: None,
+        });
+    }
+    let now = if u.ratio(1, 2)? {
+        now
+    } else {
+        now.plus_seconds(6 * 3600)
+    };
+    let started = std::time::Instant::now();
+    check_verify(&policy, &input, &approvals, now, Some(requested));
+    let took = started.elapsed();
+    assert!(
+        took < VERIFY_BUDGET,
+        "{} approvals took {took:?}: over the budget of {VERIFY_BUDGET:?}",
+        approvals.len()
+    );
+    Ok(())
+}
+
 /// The invariants of one verification.
 pub fn check_verify(
     policy: &Policy,
@@ -687,10 +821,33 @@ pub fn check_verify(
         "verify used another digest"
     );
 
+    // Refused up front: a request time after now, or too many approvals.
+    let refused = requested_at.is_some_and(|r| r > now)
+        || approvals.len() > gatehouse::audit::verify::MAX_APPROVALS;
+    if refused {
+        assert_eq!(v.verdict, Verdict::Denied, "not refused: {text}");
+        assert!(v.satisfied.is_empty(), "refused but matched: {text}");
+        return v;
+    }
     match d.outcome {
         Outcome::Block => assert_eq!(v.verdict, Verdict::Denied, "a block verified: {text}"),
         Outcome::Auto => assert_eq!(v.verdict, Verdict::Execute, "auto needs nothing: {text}"),
         _ => {}
+    }
+    if v.verdict == Verdict::Expired {
+        // The message is true: the approvals that count (those given before
+        // the deadline) were not complete, and the deadline has passed.
+        assert!(
+            v.missing.approvals > 0
+                || !v.missing.groups.is_empty()
+                || !v.missing.evidence.is_empty(),
+            "expired although complete in time: {text}"
+        );
+        let deadline = v.expires_at.as_deref().and_then(Timestamp::parse);
+        assert!(
+            deadline.is_some_and(|dl| now >= dl),
+            "expired before the deadline: {text}"
+        );
     }
     if v.verdict != Verdict::Execute || d.outcome == Outcome::Auto {
         return v;
@@ -721,14 +878,45 @@ pub fn check_verify(
     );
     let digest = d.action_digest.as_deref().unwrap_or("");
     let needs_reason = matches!(d.outcome, Outcome::Explicit | Outcome::Dual);
+    let requested = requested_at.or_else(|| {
+        approvals
+            .iter()
+            .filter_map(|a| Timestamp::parse(a.given_at.trim()))
+            .min()
+    });
+    let deadline = match (requested, &d.timeout) {
+        (Some(r), Some(t)) => Some(r.plus_seconds(t.seconds)),
+        _ => None,
+    };
+    let ids: Vec<String> = approvals.iter().map(|a| normalize(&a.approver)).collect();
+    let forbidden: Vec<String> = req
+        .forbidden_approvers
+        .iter()
+        .filter_map(|f| f.identity.as_deref().map(normalize))
+        .collect();
     for s in &v.satisfied {
-        let backed = approvals.iter().any(|a| {
-            a.approver.trim() == s.approver
+        let person = normalize(&s.approver);
+        let backed = approvals.iter().zip(&ids).any(|(a, id)| {
+            let given = Timestamp::parse(a.given_at.trim());
+            *id == person
                 && a.decision == ApprovalKind::Approve
-                && (a.action_digest.as_deref() == Some(digest)
-                    || a.action_digests.iter().any(|x| x == digest))
-                && (!needs_reason || a.reason.as_deref().is_some_and(|r| !r.trim().is_empty()))
+                // exactly one way of naming the action; a batch only for queue
+                && ((a.action_digest.as_deref() == Some(digest) && a.action_digests.is_empty())
+                    || (a.action_digest.is_none()
+                        && d.outcome == Outcome::Queue
+                        && a.action_digests.iter().any(|x| x == digest)))
+                && (!needs_reason || a.reason.as_deref().is_some_and(|r| !is_blank(r)))
                 && (req.groups.is_empty() || a.roles.iter().any(|r| r.trim() == s.role))
+                // given within the request: not before it, not after now,
+                // strictly before its deadline
+                && given.is_some_and(|g| {
+                    g <= now
+                        && requested.is_none_or(|r| g >= r)
+                        && deadline.is_none_or(|dl| g < dl)
+                })
+                && a.expires_at.as_deref().is_none_or(|e| {
+                    Timestamp::parse(e.trim()).is_some_and(|e| e > now)
+                })
         });
         assert!(
             backed,
@@ -736,14 +924,25 @@ pub fn check_verify(
             s.approver
         );
         assert!(
-            !req.forbidden_approvers
-                .iter()
-                .any(|f| f.identity.as_deref().map(str::trim) == Some(s.approver.as_str())),
+            !forbidden.contains(&person),
             "`{}` may not approve but counted: {text}",
             s.approver
         );
     }
-    let mut people: Vec<&str> = v.satisfied.iter().map(|s| s.approver.as_str()).collect();
+    // Counts mean people: once per group always, once in total with
+    // distinct people.
+    let mut per_group: Vec<(usize, String)> = v
+        .satisfied
+        .iter()
+        .map(|s| (s.group, normalize(&s.approver)))
+        .collect();
+    per_group.sort_unstable();
+    per_group.dedup();
+    assert!(
+        per_group.len() == v.satisfied.len(),
+        "one person counted twice toward one group: {text}"
+    );
+    let mut people: Vec<String> = v.satisfied.iter().map(|s| normalize(&s.approver)).collect();
     people.sort_unstable();
     people.dedup();
     if req.distinct_people || d.outcome == Outcome::Dual {
