@@ -377,9 +377,9 @@ fn check_invariants(
             assert!(roles.insert(s.role.clone()), "{s:?} role twice");
         }
     }
-    for g in 0..group_count {
+    for (g, people) in per_group.iter().enumerate() {
         let count = if open { req.count } else { req.groups[g].count };
-        let got = per_group[g].len() as u32;
+        let got = people.len() as u32;
         assert!(got <= count);
         let needed = missing
             .iter()
