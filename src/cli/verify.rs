@@ -40,7 +40,8 @@ pub struct VerifyArgs {
     #[arg(long, value_parser = parse_time)]
     pub now: Option<Timestamp>,
     /// When the approval request was made (RFC 3339), for its timeout;
-    /// default: the earliest approval's time.
+    /// default: the earliest approval's time. Approvals given before it never
+    /// count, and a time after --now is refused.
     #[arg(long, value_parser = parse_time)]
     pub requested_at: Option<Timestamp>,
     /// Print JSON on one line.

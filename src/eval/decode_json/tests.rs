@@ -460,9 +460,15 @@ fn evidence_presence() {
         // `str::trim`: Unicode White_Space, not only ASCII.
         (r#""\u00a0\u2003\u3000""#, false),
         (r#""\u2028""#, false),
-        // Not White_Space: present.
-        (r#""\u200b""#, true),
+        // Invisible (Default_Ignorable_Code_Point), alone or with white
+        // space: blank, as `identity::is_blank` says (issue 12, promise 9).
+        (r#""\u200b""#, false),
+        (r#""\ufeff""#, false),
+        (r#""\u3164""#, false),
+        (r#"" \u00ad\u2060 ""#, false),
+        // Neither: present.
         (r#""\u0000""#, true),
+        (r#""\u200bx""#, true),
         ("true", true),
         ("false", false),
         ("null", false),
