@@ -99,7 +99,7 @@ pub(super) fn check<'a>(
         if !seen.insert(person.clone()) {
             reasons.push(reason(
                 "SAME_APPROVER_TWICE",
-                format!("`{who}` already approved; one person counts once toward each group"),
+                format!("`{who}` already approved; all their records count as one person"),
                 Some(who),
             ));
         }

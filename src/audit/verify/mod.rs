@@ -393,8 +393,8 @@ fn verify_decision(
         v.reasons.push(reason(
             "REQUEST_TIMED_OUT",
             format!(
-                "the request timed out at {deadline}: the approvals given before then do not \
-                 meet the requirements; then: {then}"
+                "the request timed out at {deadline}: what was given before then does not \
+                 meet the requirements (see `missing`); then: {then}"
             ),
             None,
         ));
