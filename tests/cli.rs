@@ -183,7 +183,12 @@ fn eval_jsonl_gives_one_decision_per_line_in_order() {
         outcomes,
         ["\"auto\"", "\"block\"", "\"block\"", "\"block\""]
     );
-    assert!(out.lines().nth(1).unwrap_or("").contains("line 2: the line is blank"));
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap_or("")
+            .contains("line 2: the line is blank")
+    );
     assert!(out.lines().nth(3).unwrap_or("").contains("line 4"));
 }
 
@@ -251,7 +256,10 @@ fn eval_jsonl_exit_code_is_the_strictest_outcome_of_the_stream() {
             .output()
             .expect("runs");
         assert_eq!(out.status.code(), Some(expected), "{lines:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), lines.len());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            lines.len()
+        );
     }
 }
 
