@@ -456,3 +456,33 @@ fn help_shows_examples_for_every_command() {
     assert_eq!(code, 2);
     assert!(err.contains("--no-such-flag"));
 }
+
+/// `--now` outside the years 0000 to 9999 (in UTC, after the offset) is
+/// refused up front with the reason, before any input is read.
+#[test]
+fn eval_refuses_a_now_outside_years_0000_to_9999() {
+    for now in [
+        "+10000-01-01T00:00:00Z",
+        "-0001-01-01T00:00:00Z",
+        "9999-12-31T23:00:00-02:00",
+        "0000-01-01T00:00:00+00:01",
+    ] {
+        let flag = format!("--now={now}");
+        let (code, out, err) = run(&[
+            "eval",
+            "-p",
+            POLICY,
+            &flag,
+            "tests/fixtures/cli/no-such-input.json",
+        ]);
+        assert_eq!(code, 2, "{now}: {err}");
+        assert!(out.is_empty(), "{now}");
+        assert!(
+            err.contains("outside the years 0000 to 9999"),
+            "{now}: {err}"
+        );
+    }
+    let (code, _, err) = run(&["eval", "-p", POLICY, "--now", "2026-11-22T10:05:60Z", "-"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("leap second"), "{err}");
+}

@@ -126,9 +126,10 @@ impl Audit {
     }
 }
 
+/// `--now`: refused up front, with the reason, when it is not a timestamp
+/// gatehouse accepts (years 0000 to 9999, see [`Timestamp::parse_checked`]).
 fn parse_now(s: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(s)
-        .ok_or_else(|| format!("`{s}` is not an RFC 3339 timestamp like 2026-11-22T18:00:00Z"))
+    Timestamp::parse_checked(s).map_err(|e| format!("`{s}`: {e}"))
 }
 
 pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
