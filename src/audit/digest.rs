@@ -37,8 +37,13 @@
 //!
 //! A minus sign leads any non-zero negative value. The form is JSON and a
 //! fixed point: the canonical spelling of a canonical spelling is itself.
-//! Everything a double holds as RFC 8785 writes it keeps RFC 8785's form,
-//! so such documents digest as any RFC 8785 implementation digests them.
+//! A document whose numbers are all of case 1 (every number a policy or an
+//! agent usually writes: integers up to 15 digits, prices, ratios) has
+//! exactly the RFC 8785 canonical form, so it digests as any RFC 8785
+//! implementation digests it. Numbers whose spelling was already exact keep
+//! the spelling (and so the digests) of earlier versions; only those that
+//! were merged with a neighbour (above 10^20 and not a double's shortest
+//! form) are now spelled exactly.
 
 use std::fmt::Write as _;
 
