@@ -178,8 +178,89 @@ fn eval_jsonl_gives_one_decision_per_line_in_order() {
             serde_json::from_str::<serde_json::Value>(l).expect("json line")["outcome"].to_string()
         })
         .collect();
-    assert_eq!(outcomes, ["\"auto\"", "\"block\"", "\"block\""]);
-    assert!(out.lines().nth(2).unwrap_or("").contains("line 4"));
+    // Four input lines (the second blank), four answers.
+    assert_eq!(
+        outcomes,
+        ["\"auto\"", "\"block\"", "\"block\"", "\"block\""]
+    );
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap_or("")
+            .contains("line 2: the line is blank")
+    );
+    assert!(out.lines().nth(3).unwrap_or("").contains("line 4"));
+}
+
+/// Output line N answers input line N: blank lines (empty, spaces, a lone
+/// `\r`) are answered as INVALID_INPUT, never skipped, wherever they are.
+#[test]
+fn eval_jsonl_answers_every_line_blank_ones_included() {
+    let ok = r#"{"action":{"type":"read"},"requester":{"id":"a"}}"#;
+    let big = r#"{"action":{"type":"refund","amount":50000},"requester":{"id":"u"}}"#;
+    let input = format!("\n{ok}\n  \n\r\n{big}\n\n\t\n{ok}\n");
+    let out = gatehouse()
+        .args(["eval", "-p", POLICY, "--jsonl"])
+        .write_stdin(input.clone())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3), "blank lines are invalid input");
+    let decisions: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(decisions.len(), input.lines().count());
+    for (i, (line, d)) in input.lines().zip(&decisions).enumerate() {
+        let number = i + 1;
+        if line.trim().is_empty() {
+            assert_eq!(d["outcome"], "block", "line {number}");
+            assert_eq!(d["reasons"][0]["code"], "INVALID_INPUT", "line {number}");
+            let message = d["input_errors"][0]["message"].as_str().unwrap_or("");
+            assert_eq!(
+                message,
+                format!("line {number}: the line is blank (expected one JSON action per line)")
+            );
+        } else {
+            assert_ne!(d["reasons"][0]["code"], "INVALID_INPUT", "line {number}");
+        }
+    }
+}
+
+/// With `--exit-code`, the exit code is the strictest outcome of the whole
+/// stream, not the last line's, in every order.
+#[test]
+fn eval_jsonl_exit_code_is_the_strictest_outcome_of_the_stream() {
+    let auto = r#"{"action":{"type":"read"},"requester":{"id":"a"}}"#;
+    let refund = r#"{"action":{"type":"refund","amount":50000},"requester":{"id":"u"}}"#;
+    let rank = |text: &str| -> i32 {
+        let out = gatehouse()
+            .args(["eval", "-p", POLICY, "--exit-code", "-"])
+            .write_stdin(text.to_owned())
+            .output()
+            .expect("runs");
+        out.status.code().unwrap_or(-1)
+    };
+    let (low, high) = (rank(auto), rank(refund));
+    assert!(low < high, "the fixture needs two outcomes: {low} {high}");
+    for lines in [
+        vec![refund, auto],
+        vec![auto, refund, auto, auto],
+        vec![refund],
+        vec![auto, auto],
+        vec![auto, refund],
+    ] {
+        let expected = if lines.contains(&refund) { high } else { low };
+        let out = gatehouse()
+            .args(["eval", "-p", POLICY, "--jsonl", "--exit-code"])
+            .write_stdin(lines.join("\n"))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(expected), "{lines:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            lines.len()
+        );
+    }
 }
 
 /// Many lines are decided in parallel batches; every output line is the
@@ -374,4 +455,34 @@ fn help_shows_examples_for_every_command() {
     let (code, _, err) = run(&["eval", "--no-such-flag"]);
     assert_eq!(code, 2);
     assert!(err.contains("--no-such-flag"));
+}
+
+/// `--now` outside the years 0000 to 9999 (in UTC, after the offset) is
+/// refused up front with the reason, before any input is read.
+#[test]
+fn eval_refuses_a_now_outside_years_0000_to_9999() {
+    for now in [
+        "+10000-01-01T00:00:00Z",
+        "-0001-01-01T00:00:00Z",
+        "9999-12-31T23:00:00-02:00",
+        "0000-01-01T00:00:00+00:01",
+    ] {
+        let flag = format!("--now={now}");
+        let (code, out, err) = run(&[
+            "eval",
+            "-p",
+            POLICY,
+            &flag,
+            "tests/fixtures/cli/no-such-input.json",
+        ]);
+        assert_eq!(code, 2, "{now}: {err}");
+        assert!(out.is_empty(), "{now}");
+        assert!(
+            err.contains("outside the years 0000 to 9999"),
+            "{now}: {err}"
+        );
+    }
+    let (code, _, err) = run(&["eval", "-p", POLICY, "--now", "2026-11-22T10:05:60Z", "-"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("leap second"), "{err}");
 }

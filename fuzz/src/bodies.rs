@@ -214,8 +214,64 @@ pub fn digest(data: &[u8]) {
         },
     };
     check_digest(&value);
+    check_numbers(&value);
     check_text(&value.to_string());
     check_text(&serde_json::to_string_pretty(&value).expect("a document serializes"));
+}
+
+/// Every number's canonical spelling denotes exactly its value (read by
+/// [`number_value`], independent of the digest's reader), and a number
+/// changed in its last place no longer shares it: the digest never merges
+/// two different numbers (issue 12, promise 2).
+fn check_numbers(value: &Json) {
+    match value {
+        Json::Number(n) => {
+            let text = n.as_str();
+            let canonical = canonical_json(value);
+            if let Some(exact) = number_value(text) {
+                assert_eq!(
+                    number_value(&canonical),
+                    Some(exact),
+                    "the canonical spelling {canonical} is not the value of {text}"
+                );
+            }
+            // One more non-zero digit at the end of the digits: another value.
+            let (mantissa, exponent) = text.split_at(text.find(['e', 'E']).unwrap_or(text.len()));
+            let point = if mantissa.contains('.') { "" } else { "." };
+            let other = format!("{mantissa}{point}1{exponent}");
+            if let Ok(other) = serde_json::from_str::<Json>(&other) {
+                assert_ne!(
+                    canonical_json(&other),
+                    canonical,
+                    "{text} and {other} share a canonical spelling"
+                );
+            }
+        }
+        Json::Array(items) => items.iter().for_each(check_numbers),
+        Json::Object(map) => map.values().for_each(check_numbers),
+        _ => {}
+    }
+}
+
+/// A JSON number's exact value as (negative, significant digits, place of
+/// the first digit); zero is `(false, "", 0)`. `None` when the exponent
+/// does not fit an `i128` (the digest's own tests cover those).
+fn number_value(text: &str) -> Option<(bool, String, i128)> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = rest.split_once(['e', 'E']).unwrap_or((rest, "0"));
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = format!("{int}{frac}");
+    let lead = all.len() - all.trim_start_matches('0').len();
+    let digits = all.get(lead..)?.trim_end_matches('0').to_owned();
+    if digits.is_empty() {
+        return Some((false, digits, 0));
+    }
+    let exponent: i128 = exponent.trim_start_matches('+').parse().ok()?;
+    let first = exponent + i128::try_from(int.len()).ok()? - 1 - i128::try_from(lead).ok()?;
+    Some((negative, digits, first))
 }
 
 // ---------------------------------------------------- parse and check ----

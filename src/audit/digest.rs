@@ -4,18 +4,51 @@
 //! value does. An approval carries the digest of the action it was given
 //! for, so it can never be used for another version of the action.
 //!
-//! One deliberate deviation: RFC 8785 writes numbers as IEEE doubles, which
-//! would give `1000.0000000000000000001` and `1000` one digest although the
-//! engine (exact decimals) decides them differently. A number that a double
-//! cannot hold exactly is therefore written as its exact decimal instead.
-//! Every number a double holds exactly is written exactly as RFC 8785 says.
+//! # Numbers
+//!
+//! One deliberate deviation from RFC 8785, which writes every number as
+//! the IEEE double nearest it: that would merge numbers a double cannot
+//! tell apart (`123456789012345678901` and `123456789012345678999`, or
+//! `1000.0000000000000000001` and `1000`), so an approval given for one
+//! would verify the other. Here every number is written as a spelling that
+//! denotes **exactly** its value, chosen from the value alone. So two
+//! numbers get one spelling exactly when they are the same value: `1`,
+//! `1.0`, `10e-1`, `1E0` and `0.1e1` are one value (spelled `1`); `-0`,
+//! `0.0` and `0e5` are the value zero (spelled `0`: JSON numbers are
+//! values, and the engine compares `-0` equal to `0`).
+//!
+//! The value is read exactly at any magnitude and precision: the digits
+//! as written, and the exponent (whose literal can be any length, as in
+//! `1e99999999999999999999`) by exact arithmetic on its decimal digits.
+//! With `d` the significant digits (no leading or trailing zero) and `p`
+//! the place of the first of them (0 for units, -1 for tenths):
+//!
+//! 1. When `d` are the shortest round-trip digits of a double (at most 17
+//!    digits, within the double range) and the value is above 10^20 in
+//!    magnitude or has at most 18 decimals: RFC 8785's spelling, that of
+//!    ECMAScript's `Number.prototype.toString` (`1000`, `4.5`, `0.000001`,
+//!    `1e-7`, `1e+21`, `-1.5e+300`). Such a spelling denotes the value
+//!    exactly.
+//! 2. Otherwise, while `-30 <= p <= 30`: plain digits with a point where
+//!    needed (`1000.0000000000000000001`, `123456789012345678901`,
+//!    `0.000012345678901234567`).
+//! 3. Otherwise: `d` with a point after its first digit, `e`, the sign and
+//!    `p` (`1e+400`, `-1.5e-9999999999999999999999`).
+//!
+//! A minus sign leads any non-zero negative value. The form is JSON and a
+//! fixed point: the canonical spelling of a canonical spelling is itself.
+//! A document whose numbers are all of case 1 (every number a policy or an
+//! agent usually writes: integers up to 15 digits, prices, ratios) has
+//! exactly the RFC 8785 canonical form, so it digests as any RFC 8785
+//! implementation digests it. Numbers whose spelling was already exact keep
+//! the spelling (and so the digests) of earlier versions; only those that
+//! were merged with a neighbour (above 10^20 and not a double's shortest
+//! form) are now spelled exactly.
 
 use std::fmt::Write as _;
 
 use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
-
-use crate::values::Decimal;
 
 /// `sha256:<hex>` of the canonical form of a JSON document.
 pub fn action_digest(input: &Json) -> String {
@@ -101,140 +134,286 @@ pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
-/// The ECMAScript spelling of the double nearest `text`, when that double
-/// is exactly the decimal `text` denotes; otherwise the exact decimal.
+/// The canonical spelling of the JSON number `text` (see the module
+/// documentation): a function of the value alone, and a spelling that
+/// denotes exactly that value, so two numbers share it exactly when they
+/// are equal.
+///
+/// Text that is not a JSON number (serde_json never gives one) is returned
+/// as written: it is no canonical spelling, so it equals none of them.
 pub(crate) fn canonical_number(text: &str) -> String {
-    let exact = Decimal::parse(text).ok().filter(Decimal::is_exact);
-    let double: Option<f64> = text.parse::<f64>().ok().filter(|f| f.is_finite());
-    if let Some(d) = double {
-        let es = ecmascript_number(d);
-        let same = match (&exact, Decimal::parse(&es)) {
-            (Some(x), Ok(y)) => *x == y,
-            // beyond the decimal range the double is all we can compare
-            (None, _) => Decimal::parse(text).is_err(),
-            _ => false,
-        };
-        if same {
-            return es;
-        }
-    }
-    match exact {
-        Some(x) => x.to_string(),
-        // Beyond what a double or the engine's decimals hold exactly: the
-        // exact value, normalized, so `1e400` and `10e399`, or Python's
-        // `1.2345678901234567e-05` and JavaScript's
-        // `0.000012345678901234567`, digest alike.
-        None => exact_text(text).unwrap_or_else(|| text.to_ascii_lowercase()),
+    match Normal::read(text) {
+        Some(normal) => normal.spell(),
+        None => text.to_owned(),
     }
 }
 
-/// The exact value of a JSON number in one spelling per value: plain
-/// decimal while the first significant digit is within 30 places of the
-/// point, else `d.ddde±n`; no leading or trailing zeros. `None` when the
-/// text is not a JSON number or its exponent does not fit in 64 bits.
-fn exact_text(text: &str) -> Option<String> {
-    let (negative, rest) = match text.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, text),
-    };
-    let (mantissa, exponent_text) = match rest.find(['e', 'E']) {
-        Some(i) => (rest.get(..i)?, rest.get(i + 1..)?),
-        None => (rest, "0"),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let exp_digits = exponent_text
-        .trim_start_matches(['+', '-'])
-        .trim_start_matches('0');
-    if exp_digits.len() >= 19 {
-        // Beyond 10^18: computed in decimal digits, so no spelling of such a
-        // number overflows into a fallback.
-        return huge_exponent_text(negative, int, frac, exponent_text);
-    }
-    let exponent = exponent_text.parse::<i64>().ok()?;
-    // value = digits x 10^exp
-    let all: String = int.chars().chain(frac.chars()).collect();
-    let mut exp = exponent.checked_sub(i64::try_from(frac.len()).ok()?)?;
-    let trimmed_end = all.trim_end_matches('0');
-    exp = exp.checked_add(i64::try_from(all.len() - trimmed_end.len()).ok()?)?;
-    let digits = trimmed_end.trim_start_matches('0');
-    if digits.is_empty() {
-        return Some("0".into());
-    }
-    let len = i64::try_from(digits.len()).ok()?;
-    // The place of the first significant digit: 0 for units, -1 for tenths.
-    let first = exp.checked_add(len - 1)?;
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    if (-30..=30).contains(&first) {
-        if exp >= 0 {
-            out.push_str(digits);
-            out.extend(std::iter::repeat_n('0', usize::try_from(exp).ok()?));
+/// The place of a number's first significant digit (0 for units, -1 for
+/// tenths): a machine integer while the exponent literal has at most 18
+/// digits, else exact decimal digits (`1e99999999999999999999` has its
+/// first digit at place 99999999999999999999, which no integer type need
+/// hold: the arithmetic on it is done on its digits).
+enum Place {
+    /// |place| < 10^18 + the text's length.
+    Small(i128),
+    /// The sign and decimal digits (no leading zero) of a place whose
+    /// magnitude is at least 10^18 - the text's length.
+    Huge { negative: bool, magnitude: String },
+}
+
+/// A JSON number's value in one form per value: its sign, its significant
+/// digits (no leading or trailing zero; empty for zero) and the place of
+/// the first of them.
+struct Normal<'t> {
+    negative: bool,
+    /// The digits of the integer part and of the fraction, without the
+    /// point: the significant digits are `all[lead..lead + len]` once the
+    /// point is skipped, kept as the two pieces to spare a copy.
+    int: &'t str,
+    frac: &'t str,
+    /// Zeros before the first significant digit, across `int` and `frac`.
+    lead: usize,
+    /// Number of significant digits (0 for zero).
+    len: usize,
+    first: Place,
+}
+
+/// Bound above which a count of digits is not trusted to fit the `Small`
+/// arithmetic: 10^18 (a text this long cannot be in memory).
+const HUGE: u64 = 1_000_000_000_000_000_000;
+
+impl<'t> Normal<'t> {
+    /// `None` when `text` is not a JSON number (`-`? digits, `.` digits?,
+    /// an exponent with an optional sign).
+    fn read(text: &'t str) -> Option<Normal<'t>> {
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(i) => (rest.get(..i)?, Some(rest.get(i + 1..)?)),
+            None => (rest, None),
+        };
+        let (int, frac) = match mantissa.split_once('.') {
+            Some((int, frac)) if !frac.is_empty() => (int, frac),
+            Some(_) => return None,
+            None => (mantissa, ""),
+        };
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !digits(int) || !digits(frac) {
+            return None;
+        }
+        let (exp_negative, exp_digits) = match exponent {
+            None => (false, "0"),
+            Some(e) => match e.as_bytes().first() {
+                Some(b'-') => (true, e.get(1..)?),
+                Some(b'+') => (false, e.get(1..)?),
+                _ => (false, e),
+            },
+        };
+        if exp_digits.is_empty() || !digits(exp_digits) {
+            return None;
+        }
+        let significant = |s: &str| s.bytes().filter(|b| *b != b'0').count() > 0;
+        let int_lead = int.len() - int.trim_start_matches('0').len();
+        let lead = if int_lead < int.len() {
+            int_lead
         } else {
-            let point = len + exp; // digits before the point
-            if point > 0 {
-                let (a, b) = digits.split_at(usize::try_from(point).ok()?);
-                out.push_str(a);
-                out.push('.');
-                out.push_str(b);
-            } else {
-                out.push_str("0.");
-                out.extend(std::iter::repeat_n('0', usize::try_from(-point).ok()?));
-                out.push_str(digits);
+            int.len() + frac.len() - frac.trim_start_matches('0').len()
+        };
+        let total = int.len() + frac.len();
+        if !significant(int) && !significant(frac) {
+            return Some(Normal {
+                negative: false, // -0 is 0: one value, one spelling
+                int,
+                frac,
+                lead: total,
+                len: 0,
+                first: Place::Small(0),
+            });
+        }
+        let trail = if significant(frac) {
+            frac.len() - frac.trim_end_matches('0').len()
+        } else {
+            frac.len() + int.len() - int.trim_end_matches('0').len()
+        };
+        let len = total - lead - trail;
+        // The first significant digit's place relative to the exponent:
+        // the integer part's last digit is at place 0.
+        let shift = i128::try_from(int.len()).ok()? - 1 - i128::try_from(lead).ok()?;
+        let exp_digits = exp_digits.trim_start_matches('0');
+        let first = if exp_digits.len() <= 18 {
+            let e = i128::from(exp_digits.parse::<u64>().unwrap_or(0));
+            Place::Small(if exp_negative { -e } else { e } + shift)
+        } else {
+            // |exponent| >= 10^18 > |shift|: the sum has the exponent's sign.
+            let delta = u64::try_from(shift.unsigned_abs())
+                .ok()
+                .filter(|d| *d < HUGE)?;
+            let toward_zero = (shift < 0) != exp_negative;
+            Place::Huge {
+                negative: exp_negative,
+                magnitude: add_to_digits(exp_digits, delta, toward_zero)?,
+            }
+        };
+        Some(Normal {
+            negative,
+            int,
+            frac,
+            lead,
+            len,
+            first,
+        })
+    }
+
+    /// The significant digits, appended to `out`.
+    fn push_digits(&self, out: &mut String) {
+        let int_len = self.int.len();
+        let end = self.lead + self.len;
+        if self.lead < int_len {
+            out.push_str(
+                self.int
+                    .get(self.lead..end.min(int_len))
+                    .unwrap_or_default(),
+            );
+        }
+        if end > int_len {
+            let from = self.lead.saturating_sub(int_len);
+            out.push_str(self.frac.get(from..end - int_len).unwrap_or_default());
+        }
+    }
+
+    /// The canonical spelling (see the module documentation).
+    fn spell(&self) -> String {
+        if self.len == 0 {
+            return "0".into();
+        }
+        let mut digits = String::with_capacity(self.len);
+        self.push_digits(&mut digits);
+        let mut out = String::with_capacity(self.len + 8);
+        if self.negative {
+            out.push('-');
+        }
+        match &self.first {
+            Place::Small(first) => {
+                let first = *first;
+                if self.ecmascript(&digits, first) {
+                    push_ecmascript(&digits, first, &mut out);
+                } else if (-30..=30).contains(&first) {
+                    push_plain(&digits, first, &mut out);
+                } else {
+                    push_scientific(&digits, &mut out);
+                    out.push_str(if first < 0 { "e-" } else { "e+" });
+                    out.push_str(&first.unsigned_abs().to_string());
+                }
+            }
+            Place::Huge {
+                negative,
+                magnitude,
+            } => {
+                push_scientific(&digits, &mut out);
+                out.push_str(if *negative { "e-" } else { "e+" });
+                out.push_str(magnitude);
             }
         }
-    } else {
-        let (lead, tail) = digits.split_at(1);
-        out.push_str(lead);
-        if !tail.is_empty() {
-            out.push('.');
-            out.push_str(tail);
-        }
-        out.push_str(&format!("e{}{first}", if first > 0 { "+" } else { "" }));
+        out
     }
-    Some(out)
+
+    /// Whether the number is written as RFC 8785 writes it: the value is
+    /// the shortest round-trip decimal of a double (so the ECMAScript
+    /// spelling of that double denotes exactly this value), and it is above
+    /// 10^20 in magnitude or has at most 18 decimals. (The last condition
+    /// keeps the spelling digests have always had for the engine's exact
+    /// decimals; either way the spelling is exact, so it is a choice of
+    /// layout, never of value.)
+    fn ecmascript(&self, digits: &str, first: i128) -> bool {
+        let k = i128::try_from(self.len).unwrap_or(i128::MAX);
+        let last = first - (k - 1);
+        let above_1e20 = first > 20 || (first == 20 && digits != "1");
+        if !above_1e20 && last < -18 {
+            return false;
+        }
+        // At most 15 significant digits in the normal range: decimal ->
+        // double -> shortest decimal gives them back (DBL_DIG = 15: two
+        // such decimals never round to one double).
+        if k <= 15 && (-307..=307).contains(&first) {
+            return true;
+        }
+        if k > 17 || !(-324..=308).contains(&first) {
+            return false;
+        }
+        // Otherwise ask: the shortest round-trip digits of the nearest
+        // double (Rust's `{:e}`), compared with ours.
+        let mut short = String::with_capacity(digits.len() + 8);
+        push_scientific(digits, &mut short);
+        short.push_str(&format!("e{first}"));
+        let Ok(double) = short.parse::<f64>() else {
+            return false;
+        };
+        if !double.is_finite() || double == 0.0 {
+            return false;
+        }
+        let back = format!("{double:e}");
+        let (mantissa, exponent) = back.split_once('e').unwrap_or((&back, ""));
+        exponent.parse::<i128>().ok() == Some(first)
+            && mantissa
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .eq(digits.bytes())
+    }
 }
 
-/// [`exact_text`] for an exponent beyond 64 bits (`7e+98888...`): always
-/// the `d.ddde±n` form, the exponent computed in decimal digits.
-fn huge_exponent_text(negative: bool, int: &str, frac: &str, exponent: &str) -> Option<String> {
-    let (exp_negative, exp_digits) = match exponent.as_bytes().first() {
-        Some(b'-') => (true, exponent.get(1..)?),
-        Some(b'+') => (false, exponent.get(1..)?),
-        _ => (false, exponent),
-    };
-    let exp_digits = exp_digits.trim_start_matches('0');
-    if exp_digits.len() < 19 || !exp_digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None; // not a JSON exponent, or one that fits (handled above)
-    }
-    let all: String = int.chars().chain(frac.chars()).collect();
-    let digits = all.trim_start_matches('0').trim_end_matches('0');
-    if digits.is_empty() {
-        return Some("0".into());
-    }
-    // The first significant digit's place, relative to the exponent.
-    let leading = all.len() - all.trim_start_matches('0').len();
-    let shift = i64::try_from(int.len()).ok()? - 1 - i64::try_from(leading).ok()?;
-    // |exponent| >= 10^18 > |shift|: the sum keeps the exponent's sign.
-    let toward_zero = (shift < 0) != exp_negative;
-    let magnitude = add_to_digits(exp_digits, shift.unsigned_abs(), toward_zero)?;
-    let (lead, tail) = digits.split_at(1);
-    let mut out = String::from(if negative { "-" } else { "" });
+/// `d.ddd` (or `d`): the digits with a point after the first.
+fn push_scientific(digits: &str, out: &mut String) {
+    let (lead, tail) = digits.split_at(digits.len().min(1));
     out.push_str(lead);
     if !tail.is_empty() {
         out.push('.');
         out.push_str(tail);
     }
-    out.push_str(if exp_negative { "e-" } else { "e+" });
-    out.push_str(&magnitude);
-    Some(out)
 }
 
-/// `digits` (a decimal number larger than any u64) plus or minus `delta`.
+/// The digits without an exponent, the first at place `first`.
+fn push_plain(digits: &str, first: i128, out: &mut String) {
+    let len = digits.len();
+    if first < 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n(
+            '0',
+            usize::try_from(-first - 1).unwrap_or(0),
+        ));
+        out.push_str(digits);
+        return;
+    }
+    let before = usize::try_from(first + 1).unwrap_or(0); // digits before the point
+    if before >= len {
+        out.push_str(digits);
+        out.extend(std::iter::repeat_n('0', before - len));
+    } else {
+        let (a, b) = digits.split_at(before);
+        out.push_str(a);
+        out.push('.');
+        out.push_str(b);
+    }
+}
+
+/// `Number.prototype.toString` (ECMA-262, 6.1.6.1.20) of the double whose
+/// shortest digits are `digits`, the first at place `first`: plain while
+/// the point is between 6 places before the first digit and 21 after it.
+fn push_ecmascript(digits: &str, first: i128, out: &mut String) {
+    let n = first + 1;
+    if -6 < n && n <= 21 {
+        push_plain(digits, first, out);
+    } else {
+        push_scientific(digits, out);
+        out.push_str(if n > 0 { "e+" } else { "e-" });
+        out.push_str(&(n - 1).unsigned_abs().to_string());
+    }
+}
+
+/// `digits` (a decimal number of at least 19 digits) plus or minus `delta`
+/// (below 10^18, so the result keeps at least 18 digits and stays
+/// positive).
 fn add_to_digits(digits: &str, delta: u64, subtract: bool) -> Option<String> {
     let mut out: Vec<u8> = digits.bytes().rev().map(|b| b - b'0').collect();
     let mut carry = i128::from(delta);
@@ -264,49 +443,6 @@ fn add_to_digits(digits: &str, delta: u64, subtract: bool) -> Option<String> {
         out.pop();
     }
     Some(out.iter().rev().map(|d| char::from(b'0' + d)).collect())
-}
-
-/// `Number.prototype.toString` (ECMA-262, 6.1.6.1.20) for a finite double.
-fn ecmascript_number(x: f64) -> String {
-    if x == 0.0 {
-        return "0".into();
-    }
-    let negative = x < 0.0;
-    // Rust's `{:e}` is the shortest round-trip form: `d.ddde±n`.
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let k = digits.len() as i32;
-    let n = exp + 1;
-    let mut s = String::new();
-    if negative {
-        s.push('-');
-    }
-    if k <= n && n <= 21 {
-        s.push_str(&digits);
-        s.extend(std::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        let (int, frac) = digits.split_at(n as usize);
-        s.push_str(int);
-        s.push('.');
-        s.push_str(frac);
-    } else if -6 < n && n <= 0 {
-        s.push_str("0.");
-        s.extend(std::iter::repeat_n('0', (-n) as usize));
-        s.push_str(&digits);
-    } else {
-        let (first, rest) = digits.split_at(1);
-        s.push_str(first);
-        if !rest.is_empty() {
-            s.push('.');
-            s.push_str(rest);
-        }
-        s.push('e');
-        s.push(if n > 0 { '+' } else { '-' });
-        s.push_str(&(n - 1).abs().to_string());
-    }
-    s
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::values::Timestamp;
 /// Arguments of `gatehouse eval`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n  gatehouse eval --policy policies/ai-agent-actions --audit-log audit.jsonl --redact requester.id,action.summary --redact-mode hash action.json\n\nExit codes: 0 decided, 2 usage error or the policy does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT is still printed), 4 the audit log could not be written (the decision is not printed). With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block."
+    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n  gatehouse eval --policy policies/ai-agent-actions --audit-log audit.jsonl --redact requester.id,action.summary --redact-mode hash action.json\n\nExit codes: 0 decided, 2 usage error or the policy does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT is still printed), 4 the audit log could not be written (the decision is not printed). With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block (with --jsonl: the strictest line's)."
 )]
 pub struct EvalArgs {
     /// A `.gate` file or a directory holding one policy set.
@@ -27,8 +27,9 @@ pub struct EvalArgs {
     /// The action: a JSON or YAML file; `-` or nothing reads stdin.
     pub input: Option<PathBuf>,
     /// Read one JSON action per line and print one decision per line, in
-    /// input order (lines are decided in parallel on every core; each batch
-    /// is flushed as soon as no further line is waiting).
+    /// input order: output line N answers input line N (a blank line is
+    /// answered `block`/`INVALID_INPUT`). Lines are decided in parallel on
+    /// every core; each batch is flushed as soon as no further line is waiting.
     #[arg(long)]
     pub jsonl: bool,
     /// Print a short account for a reviewer instead of JSON.
@@ -37,13 +38,15 @@ pub struct EvalArgs {
     /// Reject input fields the schema does not declare.
     #[arg(long)]
     pub strict: bool,
-    /// The current time (RFC 3339), to compute when a pending approval expires.
+    /// The current time (RFC 3339, years 0000 to 9999), to compute when a
+    /// pending approval expires.
     #[arg(long, value_parser = parse_now)]
     pub now: Option<Timestamp>,
     /// Print JSON on one line (the default for --jsonl).
     #[arg(long)]
     pub compact: bool,
-    /// Exit with 10 + the outcome's rank (auto 10 .. block 14) instead of 0.
+    /// Exit with 10 + the outcome's rank (auto 10 .. block 14) instead of 0;
+    /// with --jsonl, the strictest outcome of all lines.
     #[arg(long)]
     pub exit_code: bool,
     /// Append one audit record per decision to FILE (JSON lines), written
@@ -126,9 +129,10 @@ impl Audit {
     }
 }
 
+/// `--now`: refused up front, with the reason, when it is not a timestamp
+/// gatehouse accepts (years 0000 to 9999, see [`Timestamp::parse_checked`]).
 fn parse_now(s: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(s)
-        .ok_or_else(|| format!("`{s}` is not an RFC 3339 timestamp like 2026-11-22T18:00:00Z"))
+    Timestamp::parse_checked(s).map_err(|e| format!("`{s}`: {e}"))
 }
 
 pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {

@@ -9,6 +9,16 @@
 //! decisions' JSON into its own reused buffer, and the buffers are written
 //! out in order, so the output order is the input order whatever the
 //! scheduling.
+//!
+//! Invariant: every input line gets exactly one decision, so output line N
+//! answers input line N (without `--explain`, whose account spans several
+//! lines). A blank line is not skipped: it is refused as `INVALID_INPUT`
+//! (outcome `block`), like any other line that is not an action, so a
+//! consumer pairing answers with its lines by position never drifts.
+//!
+//! Exit code: 3 when any line was invalid (as for a single input); else,
+//! with `--exit-code`, 10 + the strictest outcome of the whole stream (a
+//! `block` anywhere is never hidden by a later `auto`); else 0.
 
 use std::io::{BufReader, Write};
 
@@ -112,7 +122,8 @@ fn run_from(
     let mut chunks: Vec<Chunk> = (0..cores).map(|_| Chunk::default()).collect();
     let mut number = 0;
     let mut any_invalid = false;
-    let mut last: Option<Outcome> = None;
+    // The strictest outcome so far: `Outcome` is ordered auto < .. < block.
+    let mut strictest: Option<Outcome> = None;
     loop {
         let end_of_input = match read_batch(&mut reader, &mut batch, &mut lines, &mut number) {
             Ok(eoi) => eoi,
@@ -136,7 +147,7 @@ fn run_from(
                 }
                 written = done.end;
                 any_invalid |= done.invalid;
-                last = Some(done.outcome);
+                strictest = strictest.max(Some(done.outcome));
             }
             if chunk.failed || stdout.write_all(&chunk.out).is_err() {
                 return exit::INPUT;
@@ -152,7 +163,7 @@ fn run_from(
     if any_invalid {
         return exit::INPUT;
     }
-    match (last, args.exit_code) {
+    match (strictest, args.exit_code) {
         (Some(outcome), true) => 10 + outcome as u8,
         _ => exit::OK,
     }
@@ -233,7 +244,6 @@ fn decide_run(context: &Context<'_>, batch: &[u8], run: &[RawLine], chunk: &mut 
     for line in run {
         let bytes = batch.get(line.start..line.end).unwrap_or(&[]);
         let written = match read_line_text(context, bytes, line) {
-            Read::Blank => continue,
             Read::Refused(decision) => write_owned(context, chunk, *decision, None),
             Read::Text(text) if fast => match decide_fast(context, text, &mut worker, chunk) {
                 Ok(false) => decide_text(context, text, line.number, chunk),
@@ -336,15 +346,15 @@ fn write_owned(
     Ok(())
 }
 
-/// A line, read: blank (skipped), refused before parsing, or text.
+/// A line, read: refused before parsing, or text.
 enum Read<'a> {
-    Blank,
     Refused(Box<Decision>),
     Text(&'a str),
 }
 
 /// The line's text, or its refusal when it is over the input limit or not
-/// UTF-8; `Blank` for a blank line, which is skipped.
+/// UTF-8 or is blank (a blank line is answered, never skipped: see the
+/// module documentation).
 fn read_line_text<'a>(context: &Context<'_>, bytes: &'a [u8], line: &RawLine) -> Read<'a> {
     let number = line.number;
     let refused = |message: String| {
@@ -360,7 +370,9 @@ fn read_line_text<'a>(context: &Context<'_>, bytes: &'a [u8], line: &RawLine) ->
         ));
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) if text.trim().is_empty() => Read::Blank,
+        Ok(text) if text.trim().is_empty() => refused(format!(
+            "line {number}: the line is blank (expected one JSON action per line)"
+        )),
         Ok(text) => Read::Text(text),
         Err(e) => refused(format!(
             "line {number}: not UTF-8 text (invalid byte at {})",
