@@ -13,6 +13,7 @@
 //!
 //! A leading byte order mark is skipped.
 
+mod file;
 mod json;
 mod yaml;
 
@@ -20,6 +21,7 @@ use std::path::Path;
 
 use crate::eval::InputError;
 pub use crate::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
+pub use file::{ReadError, read_file_limited};
 
 /// Which syntax a document is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
