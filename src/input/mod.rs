@@ -16,12 +16,14 @@
 mod file;
 mod json;
 mod yaml;
+mod yaml_depth;
 
 use std::path::Path;
 
 use crate::eval::InputError;
 pub use crate::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
 pub use file::{ReadError, read_file_limited};
+pub use yaml_depth::check_yaml_nesting;
 
 /// Which syntax a document is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

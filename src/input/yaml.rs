@@ -17,6 +17,9 @@ use crate::limits::MAX_INPUT_DEPTH;
 type Json = serde_json::Value;
 
 pub(super) fn parse(text: &str) -> Result<Json, Vec<InputError>> {
+    // Bound nesting before the parser runs: its cost grows with the square
+    // of the open flow collections (see `yaml_depth`).
+    super::check_yaml_nesting(text).map_err(|e| vec![e])?;
     let yaml: Yaml = serde_yaml::from_str(text)
         .map_err(|e| vec![error_at("$", format!("malformed YAML: {e}"))])?;
     let mut errors = Vec::new();
