@@ -26,6 +26,12 @@ pub const MAX_LIST_ITEMS: usize = 10_000;
 pub const MAX_STRING_BYTES: usize = 8 * 1024;
 /// Largest compiled regex program (bytes; the regex crate's `size_limit`).
 pub const MAX_REGEX_PROGRAM_BYTES: usize = 1024 * 1024;
+/// Most memory all the `matches` regexes of a policy set may hold together
+/// (bytes, measured once compiled: each regex's compiled form plus one
+/// match cache). One regex under [`MAX_REGEX_PROGRAM_BYTES`] can still hold
+/// about 1.7 MB (`(?i)\w{20}`), so without a set-wide budget ten thousand
+/// of them exhaust memory; a typical anchored pattern holds about 13 KB.
+pub const MAX_REGEX_SET_BYTES: usize = 64 * 1024 * 1024;
 /// Most rules in a policy set.
 pub const MAX_RULES: usize = 50_000;
 /// Most schema attributes.

@@ -131,3 +131,55 @@ proptest! {
         }
     }
 }
+
+/// `-1e-400` used to become `-0` (no longer negative, so a rule on negative
+/// amounts stopped firing); numbers a double changes are now refused, with
+/// their line and column, and exact ones read as written.
+#[test]
+fn yaml_numbers_are_read_exactly_or_refused() {
+    for (text, line, col) in [
+        ("action:\n  amount: -1e-400\n", 2, 11),
+        ("action:\n  amount: 123456789012345678901\n", 2, 11),
+        ("action: {amount: 1e-400}\n", 1, 18),
+        (
+            "- 0.10000000000000000000001 # more digits than a double holds\n",
+            1,
+            3,
+        ),
+    ] {
+        let errors = parse(text, Syntax::Yaml).unwrap_err();
+        assert_eq!(errors.len(), 1, "{text}: {errors:?}");
+        let e = errors[0].to_string();
+        assert!(
+            e.contains(&format!("line {line} column {col}: `"))
+                && e.contains("cannot be read exactly as a number"),
+            "{text}: {e}"
+        );
+    }
+    let v = parse(
+        "action:\n  amount: -0.1\n  big: 1e300\n  label: 1e-400 apples\n  quoted: \"-1e-400\"\n",
+        Syntax::Yaml,
+    )
+    .unwrap();
+    assert_eq!(v["action"]["amount"].to_string(), "-0.1");
+    assert_eq!(v["action"]["big"].as_f64(), Some(1e300));
+    assert_eq!(v["action"]["label"], "1e-400 apples");
+    assert_eq!(v["action"]["quoted"], "-1e-400");
+}
+
+#[test]
+fn an_inexact_yaml_amount_blocks_as_invalid_input() {
+    let policy = gatehouse::Policy::load(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/simple-router"),
+    )
+    .unwrap();
+    let doc = parse(
+        "action:\n  type: send\n  scope: external\n  amount: -1e-400\nrequester:\n  id: a\n",
+        Syntax::Yaml,
+    );
+    let decision = match doc {
+        Ok(doc) => policy.evaluate(&doc),
+        Err(errors) => policy.invalid_input(errors),
+    };
+    assert_eq!(decision.outcome, gatehouse::Outcome::Block, "{decision:?}");
+}

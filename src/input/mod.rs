@@ -17,6 +17,7 @@ mod file;
 mod json;
 mod yaml;
 mod yaml_depth;
+mod yaml_number;
 
 use std::path::Path;
 

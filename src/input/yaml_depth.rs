@@ -39,6 +39,27 @@ pub fn check_yaml_nesting(text: &str) -> Result<(), InputError> {
     Ok(())
 }
 
+/// What [`check_yaml_nesting`] refuses, and also every plain scalar that the
+/// parser would read as a double other than the number written (see
+/// `yaml_number`), up to [`MAX_NUMBER_ERRORS`] of them.
+pub(super) fn prescan(text: &str) -> Result<(), Vec<InputError>> {
+    let mut scan = Scan {
+        numbers: Some(Vec::new()),
+        ..Scan::default()
+    };
+    for (number, line) in text.split('\n').enumerate() {
+        scan.line(line.as_bytes(), number + 1)
+            .map_err(|e| vec![e])?;
+    }
+    match scan.numbers {
+        Some(errors) if !errors.is_empty() => Err(errors),
+        _ => Ok(()),
+    }
+}
+
+/// Most inexact numbers reported for one document.
+const MAX_NUMBER_ERRORS: usize = 100;
+
 #[derive(Default)]
 struct Scan {
     /// Columns of the open block collections, innermost last; strictly
@@ -67,6 +88,8 @@ struct Scan {
     /// after it is a value indicator even without a following space (the
     /// JSON form `{"a":"b"}`), as the parser reads it.
     after_quote: bool,
+    /// When checking numbers: the inexact ones found so far.
+    numbers: Option<Vec<InputError>>,
 }
 
 fn is_space(b: Option<&u8>) -> bool {
@@ -182,6 +205,7 @@ impl Scan {
                         self.scalar_col = i;
                         self.at_node = false;
                         self.in_plain = true;
+                        self.plain_number(line, i, number);
                     }
                 }
             } else {
@@ -209,6 +233,47 @@ impl Scan {
             i += 1;
         }
         Ok(())
+    }
+
+    /// When the plain scalar starting at `start` is a lone number token, checks
+    /// that the parser reads it as the number written.
+    fn plain_number(&mut self, line: &[u8], start: usize, number: usize) {
+        let Some(errors) = self.numbers.as_mut() else {
+            return;
+        };
+        if errors.len() >= MAX_NUMBER_ERRORS {
+            return;
+        }
+        let rest = line.get(start..).unwrap_or_default();
+        let len = rest
+            .iter()
+            .take_while(|b| matches!(b, b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E'))
+            .count();
+        let after = rest.get(len..).unwrap_or_default();
+        let tail = after
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r'));
+        // The scalar must end with the token: end of line, a comment, or
+        // (in flow context) the end of the entry. Text after it, or a `:`
+        // (a key), makes it something else.
+        let ends = match tail.and_then(|t| after.get(t)) {
+            None => true,
+            Some(b'#') => tail != Some(0),
+            Some(b',' | b']' | b'}') => self.flow > 0,
+            Some(_) => false,
+        };
+        if len == 0 || !ends {
+            return;
+        }
+        let Some(text) = rest.get(..len).and_then(|t| std::str::from_utf8(t).ok()) else {
+            return;
+        };
+        if let Some(why) = super::yaml_number::inexact(text) {
+            errors.push(error_at(
+                "$",
+                format!("line {number} column {}: {why}", start + 1),
+            ));
+        }
     }
 
     /// Consumes one byte (or an escape pair) inside a quoted scalar and
