@@ -50,3 +50,7 @@ pub const MAX_REASONS: usize = 50_000;
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest nesting of arrays and objects in an input document.
 pub const MAX_INPUT_DEPTH: usize = 64;
+/// Most unknown fields listed one by one in a `--strict` refusal; the rest
+/// are counted in one last entry, so a document of 100 000 unknown fields
+/// does not produce an error as large as itself.
+pub const MAX_UNKNOWN_FIELD_ERRORS: usize = 20;
