@@ -26,6 +26,12 @@ pub const MAX_LIST_ITEMS: usize = 10_000;
 pub const MAX_STRING_BYTES: usize = 8 * 1024;
 /// Largest compiled regex program (bytes; the regex crate's `size_limit`).
 pub const MAX_REGEX_PROGRAM_BYTES: usize = 1024 * 1024;
+/// Most memory all the `matches` regexes of a policy set may hold together
+/// (bytes, measured once compiled: each regex's compiled form plus one
+/// match cache). One regex under [`MAX_REGEX_PROGRAM_BYTES`] can still hold
+/// about 1.7 MB (`(?i)\w{20}`), so without a set-wide budget ten thousand
+/// of them exhaust memory; a typical anchored pattern holds about 13 KB.
+pub const MAX_REGEX_SET_BYTES: usize = 64 * 1024 * 1024;
 /// Most rules in a policy set.
 pub const MAX_RULES: usize = 50_000;
 /// Most schema attributes.
@@ -44,3 +50,7 @@ pub const MAX_REASONS: usize = 50_000;
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest nesting of arrays and objects in an input document.
 pub const MAX_INPUT_DEPTH: usize = 64;
+/// Most unknown fields listed one by one in a `--strict` refusal; the rest
+/// are counted in one last entry, so a document of 100 000 unknown fields
+/// does not produce an error as large as itself.
+pub const MAX_UNKNOWN_FIELD_ERRORS: usize = 20;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::input::{ReadError, read_file_limited};
 use crate::source::SourceFile;
 
 /// The file extension of policy files.
@@ -15,8 +16,10 @@ pub use crate::limits::MAX_FILE_BYTES;
 /// Reads one policy set: a `.gate` file, or every `.gate` file directly in a
 /// directory, sorted by name.
 pub fn read_set(path: &Path) -> Result<Vec<Arc<SourceFile>>, Diagnostics> {
-    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e.to_string()))?;
-    if meta.is_file() {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &io_detail(path, &e)))?;
+    if !meta.is_dir() {
+        // A file, or something that is neither file nor directory: either
+        // way `read_file` reads it or says why not.
         return Ok(vec![read_file(path)?]);
     }
     let files = gate_files(path).map_err(|e| io_error(path, &e.to_string()))?;
@@ -83,38 +86,71 @@ pub fn find_sets(root: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Every entry directly in `dir` whose name ends in `.gate`, sorted, of
+/// whatever type. Entries are not filtered by type here: a dangling symlink,
+/// a FIFO or a directory named `finance.gate` must reach [`read_file`] and
+/// be refused there, never silently dropped (a dropped file is a dropped
+/// rule, and a dropped `block` rule is a looser outcome).
 fn gate_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == EXTENSION))
+        .filter(|p| p.extension().is_some_and(|x| x == EXTENSION))
         .collect();
     files.sort();
     Ok(files)
 }
 
+/// Reads one policy file through [`read_file_limited`]: anything but a
+/// regular file (after following symlinks) is E0001 with the path, and the
+/// read never blocks (a FIFO is refused by its type, and opened
+/// non-blocking).
 fn read_file(path: &Path) -> Result<Arc<SourceFile>, Diagnostics> {
-    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e.to_string()))?;
-    if meta.len() > MAX_FILE_BYTES as u64 {
-        return Err(Diagnostic::without_span(
-            Code::LimitExceeded,
+    match read_file_limited(path, MAX_FILE_BYTES) {
+        Ok(text) => Ok(SourceFile::new(path.display().to_string(), text)),
+        Err(ReadError::TooLarge { .. }) => {
+            let size = std::fs::metadata(path).map_or_else(
+                |_| "larger than the limit".to_owned(),
+                |m| format!("{} bytes", m.len()),
+            );
+            Err(Diagnostic::without_span(
+                Code::LimitExceeded,
+                format!(
+                    "`{}` is {size}; the limit for a policy file is {MAX_FILE_BYTES}",
+                    path.display(),
+                ),
+                "split the policy into several files of one set (a directory of `.gate` files)",
+            )
+            .into())
+        }
+        Err(ReadError::NotRegular { kind, .. }) => Err(Diagnostic::without_span(
+            Code::Io,
             format!(
-                "`{}` is {} bytes; the limit for a policy file is {MAX_FILE_BYTES}",
-                path.display(),
-                meta.len()
+                "cannot read `{}`: it is {kind}, not a regular file",
+                path.display()
             ),
-            "split the policy into several files of one set (a directory of `.gate` files)",
+            "every `.gate` entry of a policy set must be a readable regular file (or a symlink to one); remove or rename the entry",
         )
-        .into());
+        .into()),
+        Err(ReadError::NotUtf8 { at, .. }) => {
+            Err(io_error(path, &format!("not valid UTF-8 (at byte {at})")))
+        }
+        Err(ReadError::Io { error, .. }) => Err(io_error(path, &io_detail(path, &error))),
     }
-    let bytes = std::fs::read(path).map_err(|e| io_error(path, &e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        io_error(
-            path,
-            &format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
-        )
-    })?;
-    Ok(SourceFile::new(path.display().to_string(), text))
+}
+
+/// The OS error, with the likely cause spelled out for a symlink whose
+/// target is missing (the OS only says "No such file or directory", which
+/// reads wrong next to a path that `ls` shows).
+fn io_detail(path: &Path, error: &std::io::Error) -> String {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link && error.kind() == std::io::ErrorKind::NotFound {
+        format!("it is a symbolic link whose target does not exist ({error})")
+    } else if is_link {
+        format!("cannot follow the symbolic link ({error})")
+    } else {
+        error.to_string()
+    }
 }
 
 fn io_error(path: &Path, detail: &str) -> Diagnostics {

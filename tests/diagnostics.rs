@@ -395,6 +395,34 @@ fn e0001_nonexistent_path() {
     );
 }
 
+/// A `.gate` entry that is not a regular file is E0001, never skipped
+/// (issue 12, promise 3; tests/loader.rs covers every kind of entry).
+#[cfg(unix)]
+#[test]
+fn e0001_gate_entry_that_is_not_a_regular_file() {
+    let dir = scratch("e0001-fifo");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/policies/simple-router/router.gate"
+        ),
+        dir.join("main.gate"),
+    )
+    .expect("copy");
+    let fifo = dir.join("finance.gate");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let diagnostics = errors(Policy::load(&dir));
+    assert_eq!(diagnostics.0.len(), 1, "{}", diagnostics.render(false));
+    assert_no_location(&diagnostics.0[0], Code::Io);
+    let rendered = redact(&diagnostics, &fifo, "<tmp>/finance.gate").render(false);
+    insta::assert_snapshot!("e0001_gate_entry_not_a_regular_file", rendered);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ------------------------------------------------------------- E0002 ----
 
 #[test]
@@ -458,6 +486,60 @@ fn e0005_limit_exceeded() {
     // The 33rd parenthesis.
     assert_at(&d.0[0], Code::LimitExceeded, "refunds.gate", 3, 56);
     insta::assert_snapshot!("e0005_limit_exceeded", d.render(false));
+}
+
+/// The regexes of a policy set share a memory budget (issue 12, promise 4):
+/// ten thousand distinct `matches` rules of about 1.7 MB each used to abort
+/// with an allocation failure; the regex that crosses the budget is E0005.
+#[test]
+fn e0005_regex_budget_of_the_policy_set() {
+    use gatehouse::limits::MAX_REGEX_SET_BYTES;
+    let mut text = String::from(
+        "policy \"p\" version \"1\"\nschema { action.summary: string? }\ndefault auto\n",
+    );
+    for i in 0..10_000 {
+        text.push_str(&format!(
+            "rule r{i} when action.summary matches \"(?i)\\\\w{{20}}x{i}\" then explicit\n"
+        ));
+    }
+    let diagnostics = errors(Policy::from_source("regexes.gate", text));
+    let budget: Vec<_> = diagnostics
+        .0
+        .iter()
+        .filter(|d| d.code == Code::LimitExceeded)
+        .collect();
+    assert_eq!(budget.len(), 1, "{}", diagnostics.render(false));
+    let d = budget[0];
+    assert!(
+        d.message
+            .contains(&format!("take more than {MAX_REGEX_SET_BYTES} bytes")),
+        "{}",
+        d.message
+    );
+    // It points at the pattern that crossed the budget: not the first one,
+    // and well before the last.
+    let at = d.location().expect("a location");
+    assert!(at.line > 10 && at.line < 1_000, "line {}", at.line);
+    assert!(
+        d.help.contains(&MAX_REGEX_SET_BYTES.to_string()),
+        "{}",
+        d.help
+    );
+}
+
+#[test]
+fn regex_budget_leaves_ordinary_policies_alone() {
+    let mut text = String::from(
+        "policy \"p\" version \"1\"\nschema { action.summary: string? }\ndefault auto\n",
+    );
+    for i in 0..200 {
+        text.push_str(&format!(
+            "rule r{i} when action.summary matches \"^INC-{i}-\\\\d+$\" then explicit\n"
+        ));
+    }
+    let policy = Policy::from_source("regexes.gate", text).expect("compiles");
+    let d = policy.evaluate(&serde_json::json!({"action": {"summary": "INC-7-42"}}));
+    assert_eq!(d.outcome, gatehouse::Outcome::Explicit);
 }
 
 /// Each limit, hit by a pathological policy: a diagnostic, never a crash or

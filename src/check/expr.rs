@@ -9,7 +9,7 @@ use crate::source::{SourceFile, Span};
 use crate::syntax::ast::{self, CmpOp, ExprKind, Literal, LiteralValue};
 use crate::values::Timestamp;
 
-use crate::limits::MAX_REGEX_PROGRAM_BYTES;
+use crate::limits::MAX_REGEX_SET_BYTES;
 
 impl Checker {
     /// Checks one condition; `None` after reporting what is wrong.
@@ -138,15 +138,36 @@ impl Checker {
                         "regular expressions apply to string attributes".into(),
                     );
                 }
-                match regex::RegexBuilder::new(&pattern.value)
-                    // Compiled regexes are capped so a policy cannot
-                    // exhaust memory; matching is linear in the input
-                    // (the regex crate has no backtracking).
-                    .size_limit(MAX_REGEX_PROGRAM_BYTES)
-                    .dfa_size_limit(MAX_REGEX_PROGRAM_BYTES)
-                    .build()
-                {
-                    Ok(re) => Some(Test::Matches(re)),
+                if self.regex_bytes > MAX_REGEX_SET_BYTES {
+                    // The budget is spent and reported at the regex that
+                    // crossed it; compiling more would spend memory for
+                    // nothing.
+                    return None;
+                }
+                match super::regex::compile(&pattern.value) {
+                    Ok(compiled) => {
+                        self.regex_bytes = self.regex_bytes.saturating_add(compiled.bytes);
+                        if self.regex_bytes > MAX_REGEX_SET_BYTES {
+                            self.error(
+                                Code::LimitExceeded,
+                                file,
+                                pattern.span,
+                                format!(
+                                    "the regular expressions of the policy set take more than {MAX_REGEX_SET_BYTES} bytes ({} MiB) together",
+                                    MAX_REGEX_SET_BYTES / (1024 * 1024)
+                                ),
+                                &format!(
+                                    "this one takes {} bytes and brings the set to {}",
+                                    compiled.bytes, self.regex_bytes
+                                ),
+                                format!(
+                                    "the budget for all compiled regexes of a set is {MAX_REGEX_SET_BYTES} bytes; use fewer or smaller patterns: `starts_with`, `ends_with` or `in [...]` where they say the same, and avoid counted repetitions of large classes (`(?i)\\w{{20}}` alone takes about 1.7 MB)"
+                                ),
+                            );
+                            return None;
+                        }
+                        Some(Test::Matches(compiled.regex))
+                    }
                     Err(err) => {
                         let detail = err.to_string();
                         let last = detail.lines().last().unwrap_or("").trim().to_owned();

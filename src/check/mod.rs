@@ -5,6 +5,7 @@
 mod expr;
 mod limits;
 pub mod model;
+mod regex;
 #[cfg(test)]
 mod tests;
 mod tier;
@@ -71,6 +72,9 @@ struct Checker {
     reason_ids: HashMap<String, ReasonId>,
     reasons: Vec<ReasonDef>,
     tier_numbers: HashMap<u32, Origin>,
+    /// Bytes held by the regexes compiled so far, against
+    /// [`crate::limits::MAX_REGEX_SET_BYTES`].
+    regex_bytes: usize,
 }
 
 /// Where a name was first defined, for duplicate errors. Keys and files are

@@ -38,6 +38,11 @@ pub struct EvalArgs {
     /// Reject input fields the schema does not declare.
     #[arg(long)]
     pub strict: bool,
+    /// Read the input as `json` or `yaml`, whatever its file name says.
+    /// Without it: `.json` is JSON, `.yaml`/`.yml` YAML, and anything else
+    /// (stdin included) JSON when it starts with `{` or `[`, else YAML.
+    #[arg(long, value_name = "json|yaml", value_parser = Syntax::from_flag, conflicts_with = "jsonl")]
+    pub input_format: Option<Syntax>,
     /// The current time (RFC 3339, years 0000 to 9999), to compute when a
     /// pending approval expires.
     #[arg(long, value_parser = parse_now)]
@@ -195,13 +200,16 @@ fn read_input(args: &EvalArgs, io: &mut Io<'_>) -> Result<(Vec<u8>, Syntax), Str
             std::fs::File::open(p)
                 .and_then(|f| Read::take(f, cap).read_to_end(&mut bytes))
                 .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
-            Ok((bytes, Syntax::of_path(p)))
+            Ok((
+                bytes,
+                args.input_format.unwrap_or_else(|| Syntax::of_path(p)),
+            ))
         }
         _ => {
             Read::take(&mut io.stdin, cap)
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("cannot read stdin: {e}"))?;
-            Ok((bytes, Syntax::Detect))
+            Ok((bytes, args.input_format.unwrap_or(Syntax::Detect)))
         }
     }
 }

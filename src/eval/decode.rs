@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 use super::InputError;
 use crate::check::{PolicySet, Type};
 use crate::compile::{Child, Node};
+use crate::limits::MAX_UNKNOWN_FIELD_ERRORS;
 use crate::values::{Decimal, Timestamp, parse_duration};
 
 /// The decoded value of one attribute. Borrowed from the input document.
@@ -108,7 +109,7 @@ pub fn decode<'a>(
                     if !set.evidence.iter().any(|e| e.name == *key) {
                         errors.push(InputError {
                             path: join(&format!("$.{EVIDENCE_KEY}"), key),
-                            message: "unknown evidence field (rejected by --strict)".into(),
+                            message: UNKNOWN_EVIDENCE.into(),
                         });
                     }
                 }
@@ -125,8 +126,43 @@ pub fn decode<'a>(
     if errors.is_empty() {
         Ok(Decoded { slots, evidence })
     } else {
-        Err(errors)
+        Err(cap_unknown_fields(errors))
     }
+}
+
+/// The message of an undeclared field refused by `--strict`.
+const UNKNOWN_FIELD: &str = "unknown field (rejected by --strict)";
+/// The message of an undeclared evidence field refused by `--strict`.
+const UNKNOWN_EVIDENCE: &str = "unknown evidence field (rejected by --strict)";
+
+/// Keeps every error but the unknown-field ones past the first
+/// [`MAX_UNKNOWN_FIELD_ERRORS`], which are counted in one last entry at `$`.
+/// Order is kept, so the entries listed are the first in the document.
+pub(crate) fn cap_unknown_fields(errors: Vec<InputError>) -> Vec<InputError> {
+    let mut unknown = 0usize;
+    let mut out = Vec::with_capacity(errors.len().min(MAX_UNKNOWN_FIELD_ERRORS + 64));
+    for e in errors {
+        if e.message == UNKNOWN_FIELD || e.message == UNKNOWN_EVIDENCE {
+            unknown += 1;
+            if unknown > MAX_UNKNOWN_FIELD_ERRORS {
+                continue;
+            }
+        }
+        out.push(e);
+    }
+    if let Some(more) = unknown
+        .checked_sub(MAX_UNKNOWN_FIELD_ERRORS)
+        .filter(|n| *n > 0)
+    {
+        out.push(InputError {
+            path: "$".into(),
+            message: format!(
+                "{more} more unknown field{} (rejected by --strict; the first {MAX_UNKNOWN_FIELD_ERRORS} are listed)",
+                if more == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    out
 }
 
 /// Evidence counts as present when its value is not null, not `false` (an
@@ -211,7 +247,7 @@ fn decode_object<'a>(
                 if !known {
                     errors.push(InputError {
                         path: join(path, key),
-                        message: "unknown field (rejected by --strict)".into(),
+                        message: UNKNOWN_FIELD.into(),
                     });
                 }
             }
@@ -330,4 +366,39 @@ fn join(path: &str, key: &str) -> String {
     let mut p = path.to_owned();
     push_key(&mut p, key);
     p
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    fn unknown(i: usize) -> InputError {
+        InputError {
+            path: format!("$.x{i}"),
+            message: UNKNOWN_FIELD.into(),
+        }
+    }
+
+    #[test]
+    fn lists_the_first_unknown_fields_and_counts_the_rest() {
+        let other = InputError {
+            path: "$.action.amount".into(),
+            message: "expected a number, found a string".into(),
+        };
+        let mut errors: Vec<InputError> = (0..100_000).map(unknown).collect();
+        errors.insert(30, other.clone());
+        let capped = cap_unknown_fields(errors);
+        assert_eq!(capped.len(), MAX_UNKNOWN_FIELD_ERRORS + 2);
+        assert_eq!(capped.first().map(|e| e.path.as_str()), Some("$.x0"));
+        assert!(capped.contains(&other));
+        let last = capped.last().unwrap();
+        assert_eq!(last.path, "$");
+        assert!(
+            last.message.starts_with("99980 more unknown fields"),
+            "{last}"
+        );
+        // At the cap or below, nothing changes.
+        let few: Vec<InputError> = (0..MAX_UNKNOWN_FIELD_ERRORS).map(unknown).collect();
+        assert_eq!(cap_unknown_fields(few.clone()), few);
+    }
 }

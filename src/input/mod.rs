@@ -11,15 +11,26 @@
 //! - in YAML: `.nan`/`.inf`, non-string keys and tagged values, which have
 //!   no JSON equivalent.
 //!
-//! A leading byte order mark is skipped.
+//! - text that starts with more than one byte order mark;
+//! - in YAML: a number the parser would read as a different double
+//!   (`-1e-400`), and nesting past the limit, both found by a linear
+//!   pre-scan before the YAML parser runs.
+//!
+//! A single leading byte order mark is skipped. [`read_file_limited`]
+//! reads a file for any of these without blocking or reading past a limit.
 
+mod file;
 mod json;
 mod yaml;
+mod yaml_depth;
+mod yaml_number;
 
 use std::path::Path;
 
 use crate::eval::InputError;
 pub use crate::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
+pub use file::{ReadError, read_file_limited};
+pub use yaml_depth::check_yaml_nesting;
 
 /// Which syntax a document is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,12 +44,25 @@ pub enum Syntax {
 }
 
 impl Syntax {
-    /// From a file name: `.yaml`/`.yml` is YAML, `.json` JSON, else detect.
+    /// From a file name: `.yaml`/`.yml` is YAML, `.json` JSON, else detect
+    /// (JSON when the text starts with `{` or `[`). An explicit choice
+    /// (`gatehouse eval --input-format`) overrides this.
     pub fn of_path(path: &Path) -> Syntax {
         match path.extension().and_then(|e| e.to_str()) {
             Some("yaml" | "yml") => Syntax::Yaml,
             Some("json") => Syntax::Json,
             _ => Syntax::Detect,
+        }
+    }
+
+    /// The value of an `--input-format` flag: `json` or `yaml`.
+    pub fn from_flag(name: &str) -> Result<Syntax, String> {
+        match name {
+            "json" => Ok(Syntax::Json),
+            "yaml" | "yml" => Ok(Syntax::Yaml),
+            other => Err(format!(
+                "`{other}` is not an input format: use `json` or `yaml`"
+            )),
         }
     }
 }
@@ -57,6 +81,15 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<serde_json::Value, Vec<InputE
         }]);
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.starts_with('\u{feff}') {
+        // One BOM is an encoding mark; a second is content. Skipping it
+        // too, or letting detection read `\u{feff}{...}` as YAML (whose
+        // reading of JSON-looking text differs), would guess.
+        return Err(vec![error_at(
+            "$",
+            "text starts with more than one byte order mark (U+FEFF)",
+        )]);
+    }
     let syntax = match syntax {
         Syntax::Detect if text.trim_start().starts_with(['{', '[']) => Syntax::Json,
         Syntax::Detect => Syntax::Yaml,

@@ -4,8 +4,10 @@
 //! become `null` (absent!) through serde_json's own conversion; they are
 //! refused, as are non-string keys, tagged values and excess depth.
 //!
-//! Non-integer numbers are read as binary doubles by the YAML parser, so
-//! they are exact to about 15 significant digits (README, "Input").
+//! Non-integer numbers are read as binary doubles by the YAML parser; a
+//! number the double does not hold exactly (`-1e-400`, which would become
+//! `-0`) is refused before parsing (`yaml_number`), so a YAML number is
+//! either the number written or an error.
 
 use serde_yaml::Value as Yaml;
 
@@ -17,6 +19,10 @@ use crate::limits::MAX_INPUT_DEPTH;
 type Json = serde_json::Value;
 
 pub(super) fn parse(text: &str) -> Result<Json, Vec<InputError>> {
+    // Bound nesting before the parser runs: its cost grows with the square
+    // of the open flow collections (see `yaml_depth`). The same pass
+    // refuses numbers the parser would change (`yaml_number`).
+    super::yaml_depth::prescan(text)?;
     let yaml: Yaml = serde_yaml::from_str(text)
         .map_err(|e| vec![error_at("$", format!("malformed YAML: {e}"))])?;
     let mut errors = Vec::new();

@@ -253,14 +253,18 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
                 .to_owned()
         })
         .unwrap_or_default();
-    let text = match std::fs::read_to_string(file) {
+    // A suite is read like any input: a regular file under the input size
+    // limit, never blocking on a FIFO.
+    let text = match crate::input::read_file_limited(file, crate::input::MAX_INPUT_BYTES) {
         Ok(t) => t,
         Err(e) => return suite_error(file, default_name, format!("cannot read the suite: {e}")),
     };
     // Inputs written in the suite are read as `eval` reads a YAML input:
     // a duplicate key, `.nan` or `.inf` (which would otherwise become
     // `null`, i.e. absent) make the suite invalid rather than test
-    // something else than what it says.
+    // something else than what it says. This also bounds the nesting
+    // (`input::check_yaml_nesting`) before serde_yaml reads the text
+    // again below, so the second read is never the slow one.
     if let Err(errors) = crate::input::parse(&text, crate::input::Syntax::Yaml) {
         return suite_error(
             file,

@@ -278,8 +278,8 @@ pub fn deep_merge(base: &mut Json, over: &Json) {
 /// Reads a JSON or YAML input file given relative to the suite file.
 pub fn read_input_file(suite: &Path, file: &Path) -> Result<Json, String> {
     let path = suite.parent().unwrap_or(Path::new(".")).join(file);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let text = crate::input::read_file_limited(&path, crate::input::MAX_INPUT_BYTES)
+        .map_err(|e| e.to_string())?;
     crate::input::parse(&text, Syntax::of_path(&path)).map_err(|errors| {
         format!(
             "`{}` is not a valid input: {}",

@@ -461,7 +461,30 @@ impl RefPolicy {
             Ok(values)
         } else {
             errors.sort_by(|a, b| a.0.cmp(&b.0));
-            Err(errors.into_iter().map(|(_, e)| e).collect())
+            // `--strict` lists the first 20 unknown fields and counts the
+            // rest in one entry at `$` (docs/language.md, "Limits").
+            let mut listed = 0;
+            let mut out = Vec::new();
+            for (_, e) in errors {
+                if e.message.ends_with("field (rejected by --strict)") {
+                    listed += 1;
+                    if listed > 20 {
+                        continue;
+                    }
+                }
+                out.push(e);
+            }
+            if listed > 20 {
+                let more = listed - 20;
+                out.push(InputError {
+                    path: "$".into(),
+                    message: format!(
+                        "{more} more unknown field{} (rejected by --strict; the first 20 are listed)",
+                        if more == 1 { "" } else { "s" }
+                    ),
+                });
+            }
+            Err(out)
         }
     }
 
