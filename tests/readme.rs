@@ -148,6 +148,15 @@ fn the_limits_table_matches_the_code() {
             kib(MAX_STRING_BYTES),
         ),
         ("compiled regex program", mib(MAX_REGEX_PROGRAM_BYTES)),
+        ("regex memory of a policy set", mib(MAX_REGEX_SET_BYTES)),
+        (
+            "unknown fields listed by `--strict`",
+            MAX_UNKNOWN_FIELD_ERRORS.to_string(),
+        ),
+        (
+            "approval records in one verification",
+            gatehouse::audit::verify::MAX_APPROVALS.to_string(),
+        ),
         ("rules", MAX_RULES.to_string()),
         ("reason codes", MAX_REASONS.to_string()),
         ("schema attributes", MAX_ATTRIBUTES.to_string()),
