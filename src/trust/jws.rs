@@ -158,7 +158,8 @@ pub(crate) struct Parsed<'t> {
     /// The key id of the header.
     pub kid: String,
     signing_input: &'t str,
-    payload_b64: &'t str,
+    /// Decoded, not yet read: JSON is read only from signed bytes.
+    payload: Vec<u8>,
     signature: Signature,
 }
 
@@ -203,6 +204,9 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Refusal> {
             format!("`typ` is `{}`, not `{APPROVAL_TYPE}`", header.typ),
         ));
     }
+    // Every segment's encoding is checked before the signature, so that a
+    // malformed token is named as such rather than as a bad signature.
+    let payload = decode_segment("payload", p)?;
     let sig_bytes = decode_segment("signature", s)?;
     let signature = Signature::from_slice(&sig_bytes).map_err(|_| {
         Refusal::new(
@@ -214,7 +218,7 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Refusal> {
     Ok(Parsed {
         kid: header.kid,
         signing_input,
-        payload_b64: p,
+        payload,
         signature,
     })
 }
@@ -230,8 +234,7 @@ impl Parsed<'_> {
                     format!("the signature does not verify with key `{}`", self.kid),
                 )
             })?;
-        let bytes = decode_segment("payload", self.payload_b64)?;
-        read_payload(&bytes)
+        read_payload(&self.payload)
     }
 }
 

@@ -388,13 +388,8 @@ fn build_oidc(section: OidcSection, jwks: Option<&str>) -> Result<OidcConfig, Ve
                     problems.push(format!("JWKS: key id `{kid}` is listed twice"));
                     continue;
                 }
-                if matches!(
-                    jwk.algorithm,
-                    jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_)
-                ) {
-                    problems.push(format!(
-                        "JWKS key `{kid}`: a shared-secret (`oct`) key cannot prove an identity"
-                    ));
+                if let Err(e) = check_jwk(&jwk.algorithm) {
+                    problems.push(format!("JWKS key `{kid}`: {e}"));
                     continue;
                 }
                 let pinned = match jwk.common.key_algorithm {
@@ -427,4 +422,49 @@ fn build_oidc(section: OidcSection, jwks: Option<&str>) -> Result<OidcConfig, Ve
         leeway_seconds,
         keys,
     })
+}
+
+/// Refuses JWK parameters the token library would trust too far: shared
+/// secrets, an Ed25519 `x` that is not exactly one valid key (the library
+/// slices its first 32 bytes: a shorter one would panic, a longer one be
+/// cut), and RSA moduli under 2048 bits.
+fn check_jwk(params: &jsonwebtoken::jwk::AlgorithmParameters) -> Result<(), String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    match params {
+        AlgorithmParameters::OctetKey(_) => {
+            Err("a shared-secret (`oct`) key cannot prove an identity".to_owned())
+        }
+        AlgorithmParameters::OctetKeyPair(okp) => {
+            if okp.curve != EllipticCurve::Ed25519 {
+                return Err("an OKP key must be on curve Ed25519".to_owned());
+            }
+            let bytes = URL_SAFE_NO_PAD
+                .decode(&okp.x)
+                .map_err(|e| format!("`x` is not base64url without padding: {e}"))?;
+            let bytes: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| "`x` is not 32 bytes".to_owned())?;
+            VerifyingKey::from_bytes(&bytes)
+                .map(|_| ())
+                .map_err(|e| format!("`x` is not an Ed25519 key: {e}"))
+        }
+        AlgorithmParameters::RSA(rsa) => {
+            let n = URL_SAFE_NO_PAD
+                .decode(&rsa.n)
+                .map_err(|e| format!("`n` is not base64url without padding: {e}"))?;
+            let bits = n
+                .iter()
+                .position(|b| *b != 0)
+                .map_or(0, |i| (n.len() - i) * 8);
+            if bits < 2048 {
+                return Err(format!(
+                    "an RSA key of about {bits} bits; at least 2048 are needed"
+                ));
+            }
+            Ok(())
+        }
+        AlgorithmParameters::EllipticCurve(_) => Ok(()),
+    }
 }
