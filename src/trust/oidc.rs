@@ -63,7 +63,7 @@ pub(crate) fn verify(
     // The claims segment is read strictly first (duplicate keys, depth):
     // the JWT library would take the last of two `nonce`s silently.
     let mut parts = token.split('.');
-    let (Some(_), Some(claims_b64), Some(_), None) =
+    let (Some(header_b64), Some(claims_b64), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Refusal::new(
@@ -71,6 +71,19 @@ pub(crate) fn verify(
             "the identity token is not a compact JWS (three segments)",
         ));
     };
+    let header_json = strict_json(
+        "identity token header",
+        &decode_segment("identity token header", header_b64)?,
+    )?;
+    // Judged on the text, before the JWT library (which cannot even name
+    // `none`): only the algorithms the store lists.
+    let alg = header_json.get("alg").and_then(Json::as_str).unwrap_or("");
+    if !config.algorithms.iter().any(|a| format!("{a:?}") == alg) {
+        return Err(Refusal::new(
+            RefusalCode::UnsupportedAlg,
+            format!("identity token algorithm `{alg}` is not accepted by the trust store"),
+        ));
+    }
     strict_json(
         "identity token claims",
         &decode_segment("identity token claims", claims_b64)?,
