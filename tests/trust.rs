@@ -224,7 +224,7 @@ fn an_approval_for_another_policy_is_refused() {
         [RefusalCode::PolicyMismatch]
     );
     // The same approval under an edited policy (one more role) is refused too.
-    let edited = Policy::from_source("refunds.gate", &format!("{POLICY}\nrole auditor\n")).unwrap();
+    let edited = Policy::from_source("refunds.gate", format!("{POLICY}\nrole auditor\n")).unwrap();
     let token = jws::sign(&payload(&p, "alice", &input), &alice()).unwrap();
     assert_eq!(
         refused(&verify(&edited, &input, &[token])),

@@ -164,7 +164,7 @@ impl TrustStore {
             problems: vec![m],
         };
         let text = read_bounded(path, MAX_TRUST_FILE_BYTES).map_err(fail)?;
-        let file = parse_file(&text).map_err(|m| fail(m))?;
+        let file = parse_file(&text).map_err(&fail)?;
         let jwks = match &file.oidc {
             Some(oidc) => {
                 let jwks_path = path
