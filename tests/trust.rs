@@ -412,6 +412,16 @@ fn the_trust_store_is_validated_strictly() {
         err("[[approver]]\nid = \"a\"\nkeys = [\"rsa:AAAA\"]\n").contains("does not start with")
     );
     assert!(err("[[approver]]\nid = \"\"\n").contains("blank"));
+    // The identity point (small order): any signature "verifies" loosely.
+    let weak = format!(
+        "ed25519:{}",
+        B64.encode({
+            let mut b = [0u8; 32];
+            b[0] = 1;
+            b
+        })
+    );
+    assert!(err(&format!("[[approver]]\nid = \"a\"\nkeys = [\"{weak}\"]\n")).contains("weak"));
     // Every problem at once.
     let both = format!("{dup}[[approver]]\nid = \"c\"\nkeys = [\"ed25519:!\"]\n");
     let e = TrustStore::from_toml(&both, None).unwrap_err();

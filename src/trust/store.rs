@@ -305,6 +305,10 @@ fn build(file: StoreFile, jwks: Option<&str>, name: &str) -> Result<TrustStore, 
         let index = store.approvers.len();
         for text in &entry.keys {
             match parse_public_key(text) {
+                Ok(key) if key.is_weak() => problems.push(format!(
+                    "approver `{}`: key `{text}` is a weak (small-order) Ed25519 key",
+                    entry.id
+                )),
                 Ok(key) => {
                     if let Some((_, _, owner)) = store.keys.iter().find(|(t, _, _)| t == text) {
                         let owner = store
