@@ -380,3 +380,72 @@ fn load_reads_the_jwks_next_to_the_store() {
     assert!(TrustStore::load(&dir.join("approvers.toml")).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn approve_oidc_then_verify_through_the_binary() {
+    let dir = std::env::temp_dir().join(format!("gatehouse-oidc-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("policy")).unwrap();
+    std::fs::write(dir.join("policy/refunds.gate"), POLICY).unwrap();
+    std::fs::write(dir.join("policy/approvers.toml"), STORE).unwrap();
+    std::fs::write(dir.join("policy/jwks.json"), jwks()).unwrap();
+    std::fs::write(dir.join("action.json"), input().to_string()).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        assert_cmd::Command::cargo_bin("gatehouse")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let (policy_dir, action) = (
+        dir.join("policy").into_os_string(),
+        dir.join("action.json").into_os_string(),
+    );
+    // 1. the payload and the nonce to sign in with
+    let out = run(&[
+        &os("approve"),
+        &os("--oidc"),
+        &os("--approver"),
+        &os("alice@example.com"),
+        &os("--policy"),
+        &policy_dir,
+        &os("--input"),
+        &action,
+        &os("--decision"),
+        &os("approve"),
+        &os("--reason"),
+        &os("verified"),
+        &os("--now"),
+        &os(GIVEN),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let payload = B64.decode(printed["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(printed["nonce"], payload_nonce(&payload));
+    // 2. the identity provider signs the person in with that nonce
+    let id_token = token(Idp::Rsa, &claims(&payload));
+    let approvals = json!([{"payload": printed["payload"], "id_token": id_token}]);
+    std::fs::write(dir.join("approvals.json"), approvals.to_string()).unwrap();
+    // 3. verify
+    let out = run(&[
+        &os("verify"),
+        &os("--policy"),
+        &policy_dir,
+        &os("--input"),
+        &action,
+        &os("--approvals"),
+        dir.join("approvals.json").as_os_str(),
+        &os("--now"),
+        &os(NOW),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["authentication"]["accepted"][0]["method"], "oidc");
+    let _ = std::fs::remove_dir_all(&dir);
+}

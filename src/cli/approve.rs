@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Args, ValueEnum};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::DecodePrivateKey as _;
@@ -21,12 +23,17 @@ const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 /// Arguments of `gatehouse approve`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse approve --key alice.key --approver alice --policy policies/ai-agent-actions \\\n      --input action.json --decision approve --reason \"customer verified\" >> approvals.yaml\n  gatehouse approve --key bob.key --approver bob -p policies/ai-agent-actions --input a.json --input b.json \\\n      --decision approve --reason \"weekly batch\" --expires-in 2h\n\nComputes the action digest(s) and the policy digest itself and prints one signed approval (a JWS, alg EdDSA) as a YAML list item, ready to append to an approvals file (--raw: the bare token). Several --input: one approval for the batch (`action_digests`).\nExit codes: 0 printed, 2 usage error, the policy does not compile or the key cannot be read, 3 an input cannot be read."
+    after_help = "Examples:\n  gatehouse approve --key alice.key --approver alice --policy policies/ai-agent-actions \\\n      --input action.json --decision approve --reason \"customer verified\" >> approvals.yaml\n  gatehouse approve --key bob.key --approver bob -p policies/ai-agent-actions --input a.json --input b.json \\\n      --decision approve --reason \"weekly batch\" --expires-in 2h\n\nComputes the action digest(s) and the policy digest itself and prints one signed approval (a JWS, alg EdDSA) as a YAML list item, ready to append to an approvals file (--raw: the bare token). Several --input: one approval for the batch (`action_digests`). --oidc (no --key): print the payload and the nonce an OIDC identity token must carry instead (docs/trust.md).\nExit codes: 0 printed, 2 usage error, the policy does not compile or the key cannot be read, 3 an input cannot be read."
 )]
 pub struct ApproveArgs {
     /// The approver's private key (PKCS#8 PEM, from `gatehouse keygen`).
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "oidc")]
+    pub key: Option<PathBuf>,
+    /// Sign nothing: print `{"payload", "nonce"}` for an identity-token
+    /// approval. Sign the approver in at the identity provider with that
+    /// nonce, then collect `{payload, id_token}` (docs/trust.md).
+    #[arg(long, conflicts_with_all = ["key", "raw"])]
+    pub oidc: bool,
     /// The approver's identity, as listed in approvers.toml.
     #[arg(long, value_name = "ID")]
     pub approver: String,
@@ -89,20 +96,6 @@ pub(super) fn run(args: &ApproveArgs, io: &mut Io<'_>) -> u8 {
             return exit::POLICY;
         }
     };
-    let key = match read_bounded(&args.key, MAX_KEY_FILE_BYTES).and_then(|pem| {
-        SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
-            format!(
-                "`{}` is not an Ed25519 private key (PKCS#8 PEM): {e}",
-                args.key.display()
-            )
-        })
-    }) {
-        Ok(k) => k,
-        Err(e) => {
-            let _ = writeln!(io.stderr, "error: {e}");
-            return exit::POLICY;
-        }
-    };
     let mut digests = Vec::new();
     for path in &args.input {
         let action =
@@ -150,6 +143,32 @@ pub(super) fn run(args: &ApproveArgs, io: &mut Io<'_>) -> u8 {
         let _ = writeln!(io.stderr, "error: {}", refusal.message);
         return exit::POLICY;
     }
+    if args.oidc {
+        let bytes = match serde_json::to_vec(&payload) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = writeln!(io.stderr, "error: cannot encode the payload: {e}");
+                return exit::POLICY;
+            }
+        };
+        let out = serde_json::json!({
+            "payload": URL_SAFE_NO_PAD.encode(&bytes),
+            "nonce": jws::payload_nonce(&bytes),
+        });
+        let _ = writeln!(io.stdout, "{out}");
+        return exit::OK;
+    }
+    let key = match args.key.as_deref().map(read_key) {
+        Some(Ok(k)) => k,
+        Some(Err(e)) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::POLICY;
+        }
+        None => {
+            let _ = writeln!(io.stderr, "error: --key is required to sign");
+            return exit::POLICY;
+        }
+    };
     let token = match jws::sign(&payload, &key) {
         Ok(t) => t,
         Err(e) => {
@@ -163,4 +182,14 @@ pub(super) fn run(args: &ApproveArgs, io: &mut Io<'_>) -> u8 {
         let _ = writeln!(io.stdout, "- {token}");
     }
     exit::OK
+}
+
+fn read_key(path: &std::path::Path) -> Result<SigningKey, String> {
+    let pem = read_bounded(path, MAX_KEY_FILE_BYTES)?;
+    SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+        format!(
+            "`{}` is not an Ed25519 private key (PKCS#8 PEM): {e}",
+            path.display()
+        )
+    })
 }
