@@ -220,6 +220,17 @@ fn verify_refuses_tampered_unsigned_and_storeless_approvals() {
     let (code, _, err) = verify(&d, "small.json", &["--trust", s(&d.join("missing.toml"))]);
     assert_eq!(code, 2, "{err}");
 
+    // A role the policy does not declare: a warning, and it grants nothing.
+    let store = std::fs::read_to_string(d.join("elsewhere.toml")).unwrap();
+    std::fs::write(
+        d.join("cfo.toml"),
+        store.replace("[\"support_lead\"]", "[\"cfo\"]"),
+    )
+    .unwrap();
+    let (code, v, err) = verify(&d, "small.json", &["--trust", s(&d.join("cfo.toml"))]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(err.contains("warning: trust store: role `cfo`"), "{err}");
+
     // An invalid store is an error with every problem.
     std::fs::write(
         d.join("bad.toml"),
