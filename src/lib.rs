@@ -65,6 +65,7 @@ mod policy;
 pub mod source;
 pub mod syntax;
 pub mod testing;
+pub mod trust;
 pub mod values;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};

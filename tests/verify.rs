@@ -414,6 +414,7 @@ fn the_cli_exit_code_is_the_verdict() {
             .arg("--approvals")
             .arg(dir.join("approvals.json"))
             .args(["--now", NOW, "--requested-at", "2026-11-22T09:00:00Z"])
+            .arg("--allow-unsigned")
             .output()
             .expect("runs");
         assert_eq!(
@@ -435,7 +436,7 @@ fn the_cli_exit_code_is_the_verdict() {
         .arg(dir.join("action.json"))
         .arg("--approvals")
         .arg(dir.join("approvals.json"))
-        .args(["--now", NOW, "--audit-log"])
+        .args(["--now", NOW, "--allow-unsigned", "--audit-log"])
         .arg(&log)
         .args(["--redact", "requester.id"])
         .output()

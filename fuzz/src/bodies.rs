@@ -16,6 +16,7 @@
 //! | `fmt_roundtrip`       | bytes as policy text, formatted         |
 //! | `verify`              | a generated action and approvals        |
 //! | `digest`              | bytes as JSON (or a generated document) |
+//! | `approval`            | bytes as signed approvals, trust stores  |
 
 #![allow(dead_code)]
 
@@ -33,6 +34,9 @@ use gatehouse::syntax::format::format_source;
 use gatehouse::values::Timestamp;
 use gatehouse::{Decision, Diagnostic, Diagnostics, EvalOptions, Outcome, Policy};
 use serde_json::{Map, Value as Json};
+
+#[path = "approval.rs"]
+pub mod approval;
 
 // ------------------------------------------------------------ fixtures ----
 

@@ -136,7 +136,9 @@ impl Audit {
 
 /// `--now`: refused up front, with the reason, when it is not a timestamp
 /// gatehouse accepts (years 0000 to 9999, see [`Timestamp::parse_checked`]).
-fn parse_now(s: &str) -> Result<Timestamp, String> {
+/// Reads a time flag (`--now`, `--requested-at`): RFC 3339 within the years
+/// 0000-9999, refused with the reason otherwise.
+pub(super) fn parse_now(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse_checked(s).map_err(|e| format!("`{s}`: {e}"))
 }
 

@@ -1,6 +1,7 @@
 //! The `gatehouse` command line: one file per subcommand, each a function
 //! from its parsed arguments to an exit code, so tests run them in-process.
 
+mod approve;
 mod check;
 mod diff;
 mod doc;
@@ -8,6 +9,7 @@ mod eval;
 mod explain;
 mod fmt;
 mod jsonl;
+mod keygen;
 mod replay;
 mod rules;
 mod test;
@@ -17,12 +19,14 @@ use std::io::{BufRead, Write};
 
 use clap::{Parser, Subcommand};
 
+pub use approve::ApproveArgs;
 pub use check::CheckArgs;
 pub use diff::DiffArgs;
 pub use doc::DocArgs;
 pub use eval::EvalArgs;
 pub use explain::ExplainArgs;
 pub use fmt::FmtArgs;
+pub use keygen::KeygenArgs;
 pub use replay::ReplayArgs;
 pub use rules::RulesArgs;
 pub use test::TestArgs;
@@ -68,6 +72,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// Check collected approvals against an action: execute, pending, denied or expired.
     Verify(VerifyArgs),
+    /// Create an Ed25519 key for an approver (prints the line for approvers.toml).
+    Keygen(KeygenArgs),
+    /// Sign an approval (or rejection) of an action with an approver's key.
+    Approve(ApproveArgs),
     /// Run the policy test suites (`*.test.yaml`) and report rule coverage.
     Test(TestArgs),
     /// Rewrite `.gate` files in the canonical layout (or `--check` them).
@@ -103,6 +111,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Eval(args) => eval::run(&args, io),
         Command::Test(args) => test::run(&args, io),
         Command::Verify(args) => verify::run(&args, io),
+        Command::Keygen(args) => keygen::run(&args, io),
+        Command::Approve(args) => approve::run(&args, io),
         Command::Fmt(args) => fmt::run(&args, io),
         Command::Doc(args) => doc::run(&args, io),
         Command::Diff(args) => diff::run(&args, io),

@@ -9,9 +9,12 @@ use crate::Policy;
 use crate::audit::log::AuditLog;
 use crate::audit::record::{AuditRecord, VerificationEvent};
 use crate::audit::redact::{FieldPath, RedactMode, Redaction};
-use crate::audit::verify::{Approval, Verdict, VerifyOptions};
+use crate::audit::verify::{Verdict, VerifyOptions};
 use crate::diagnostic::render_one;
 use crate::input::{self, Syntax};
+use crate::trust::{
+    Credential, MAX_APPROVALS_FILE_BYTES, SignedVerifyOptions, TrustStore, read_bounded,
+};
 use crate::values::Timestamp;
 
 /// Exit code: approvals are still missing.
@@ -24,7 +27,7 @@ pub const EXPIRED: u8 = 6;
 /// Arguments of `gatehouse verify`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse verify --policy policies/ai-agent-actions --input examples/actions/refund-large.json \\\n      --approvals approvals.json --now 2026-11-22T10:00:00Z\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml --requested-at 2026-11-22T09:00:00Z\n\nThe approvals file is a JSON or YAML list of {approver, roles, decision: approve|reject, reason, action_digest (or action_digests for a batch), given_at, expires_at}.\nExit codes: 0 execute, 1 pending, 5 denied, 6 expired, 2 usage error or the policy does not compile, 3 the input or approvals cannot be read, 4 the audit log could not be written (nothing is printed)."
+    after_help = "Examples:\n  gatehouse keygen --out alice.key      # prints the `keys = [...]` line for approvers.toml\n  gatehouse approve --key alice.key --approver alice -p policies/ai-agent-actions \\\n      --input action.json --decision approve --reason \"customer verified\" >> approvals.yaml\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml \\\n      --requested-at 2026-11-22T09:00:00Z\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml --trust /etc/gatehouse/approvers.toml\n\nThe approvals file is a JSON or YAML list (at most 16 MiB) of signed approvals: JWS tokens from `gatehouse approve`, or {payload, id_token} objects vouched for by an OIDC identity token. Each is checked against the trust store (--trust, default approvers.toml next to the policy set): signature, key to identity, identity to roles (from the store, never from the approval), policy digest, then the approval itself. A refused approval counts for nothing and is listed with its code: UNSIGNED, MALFORMED, OVERSIZED, DUPLICATE_KEY, UNKNOWN_FIELD, UNSUPPORTED_ALG, WRONG_TYPE, BAD_PAYLOAD, UNKNOWN_KEY, BAD_SIGNATURE, IDENTITY_MISMATCH, POLICY_MISMATCH, OIDC_NOT_CONFIGURED, BAD_ISSUER, BAD_AUDIENCE, TOKEN_EXPIRED, TOKEN_NOT_YET_VALID, NONCE_MISMATCH, MISSING_CLAIM. With --allow-unsigned (tests only), plain records {approver, roles, decision, reason, action_digest or action_digests, given_at, expires_at} are accepted with the roles they claim; the result records it under `authentication`.\nExit codes: 0 execute, 1 pending, 5 denied, 6 expired, 2 usage error, the policy does not compile, or the trust store is invalid (or missing while approvals are signed), 3 the input or approvals cannot be read, 4 the audit log could not be written (nothing is printed)."
 )]
 pub struct VerifyArgs {
     /// A `.gate` file or a directory holding one policy set.
@@ -33,9 +36,18 @@ pub struct VerifyArgs {
     /// The action (JSON or YAML), as it was evaluated.
     #[arg(long)]
     pub input: PathBuf,
-    /// The approvals collected for it (JSON or YAML list).
+    /// The approvals collected for it (JSON or YAML list of signed approvals).
     #[arg(long)]
     pub approvals: PathBuf,
+    /// The trust store: approvers, their keys and roles, the OIDC issuer;
+    /// default: `approvers.toml` next to the policy set.
+    #[arg(long, value_name = "FILE")]
+    pub trust: Option<PathBuf>,
+    /// Accept plain, unsigned approval records with the roles they claim.
+    /// For tests only: anyone who can write the file is then any approver.
+    /// Recorded in the result (`authentication.allow_unsigned`).
+    #[arg(long)]
+    pub allow_unsigned: bool,
     /// The current time (RFC 3339); default: the system clock.
     #[arg(long, value_parser = parse_time)]
     pub now: Option<Timestamp>,
@@ -71,10 +83,7 @@ pub struct VerifyArgs {
     pub no_audit_input: bool,
 }
 
-fn parse_time(s: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(s)
-        .ok_or_else(|| format!("`{s}` is not an RFC 3339 timestamp like 2026-11-22T18:00:00Z"))
-}
+use super::eval::parse_now as parse_time;
 
 pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
     let policy = match Policy::load(&args.policy) {
@@ -91,38 +100,54 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
             return exit::POLICY;
         }
     };
-    let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let read = |path: &PathBuf, limit: u64| -> Result<serde_json::Value, String> {
+        let text = read_bounded(path, limit)?;
         input::parse(&text, Syntax::of_path(path))
             .map_err(|errors| format!("`{}`: {}", path.display(), crate::input::describe(&errors)))
     };
-    let action = match read(&args.input) {
+    let action = match read(&args.input, crate::limits::MAX_INPUT_BYTES as u64) {
         Ok(v) => v,
         Err(e) => {
             let _ = writeln!(io.stderr, "error: {e}");
             return exit::INPUT;
         }
     };
-    let approvals: Vec<Approval> = match read(&args.approvals).and_then(|v| {
-        serde_json::from_value(v).map_err(|e| {
-            format!(
-                "`{}` is not a list of approvals: {e}",
-                args.approvals.display()
-            )
-        })
-    }) {
+    let (raw_approvals, credentials) = match read(&args.approvals, MAX_APPROVALS_FILE_BYTES)
+        .and_then(|v| {
+            let list = Credential::list_from_json(&v)
+                .map_err(|e| format!("`{}`: {e}", args.approvals.display()))?;
+            Ok((v, list))
+        }) {
         Ok(a) => a,
         Err(e) => {
             let _ = writeln!(io.stderr, "error: {e}");
             return exit::INPUT;
         }
     };
+    let store = match trust_store(args, &credentials) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::POLICY;
+        }
+    };
+    for warning in store.undeclared_roles(&policy) {
+        let _ = writeln!(io.stderr, "warning: trust store: {warning}");
+    }
     let options = VerifyOptions {
         now: args.now.unwrap_or_else(Timestamp::now_utc),
         requested_at: args.requested_at,
     };
-    let verification = policy.verify(&action, &approvals, &options);
+    let signed = policy.verify_signed(
+        &action,
+        &credentials,
+        &store,
+        &SignedVerifyOptions {
+            verify: options,
+            allow_unsigned: args.allow_unsigned,
+        },
+    );
+    let verification = &signed.verification;
     if let Some(path) = &args.audit_log {
         let redaction = if args.no_audit_input {
             Redaction::DropInput
@@ -143,8 +168,8 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
                 action_digest: &digest,
                 decision_id: args.decision_id.as_deref(),
                 input: Some(&action),
-                approvals: serde_json::to_value(&approvals).unwrap_or_default(),
-                verification: serde_json::to_value(&verification).unwrap_or_default(),
+                approvals: raw_approvals,
+                verification: serde_json::to_value(&signed).unwrap_or_default(),
             },
             &redaction,
             options.now,
@@ -160,9 +185,9 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
         }
     }
     let text = if args.compact {
-        serde_json::to_string(&verification)
+        serde_json::to_string(&signed)
     } else {
-        serde_json::to_string_pretty(&verification)
+        serde_json::to_string_pretty(&signed)
     };
     match text {
         Ok(t) => {
@@ -176,4 +201,35 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
         Verdict::Denied => DENIED,
         Verdict::Expired => EXPIRED,
     }
+}
+
+/// The trust store for this run: `--trust`, or `approvers.toml` next to the
+/// policy set. A store named with `--trust` must exist; the default one may
+/// be absent only when no approval claims a signature (then every approval
+/// is unsigned, and refused unless `--allow-unsigned`).
+fn trust_store(args: &VerifyArgs, credentials: &[Credential]) -> Result<TrustStore, String> {
+    let (path, explicit) = match &args.trust {
+        Some(p) => (p.clone(), true),
+        None => {
+            let dir = if args.policy.is_dir() {
+                args.policy.clone()
+            } else {
+                args.policy
+                    .parent()
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("."))
+            };
+            (dir.join("approvers.toml"), false)
+        }
+    };
+    if !explicit && !path.exists() {
+        if credentials.iter().any(Credential::is_signed) {
+            return Err(format!(
+                "the approvals are signed but there is no trust store: `{}` does not exist (give one with --trust)",
+                path.display()
+            ));
+        }
+        return Ok(TrustStore::empty());
+    }
+    TrustStore::load(&path).map_err(|e| e.to_string())
 }
