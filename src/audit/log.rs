@@ -255,8 +255,9 @@ impl<R: BufRead> LineReader<R> {
         LineReader { reader, max }
     }
 
-    /// The next line into `buf` (cleared first; the newline and a `\r`
-    /// before it are not kept); `None` at the end.
+    /// The next line into `buf` (cleared first; the newline is not kept,
+    /// every other byte is: the chain hashes exact bytes); `None` at the
+    /// end.
     pub fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<RawLine>> {
         buf.clear();
         let mut len: u64 = 0;
@@ -282,7 +283,7 @@ impl<R: BufRead> LineReader<R> {
             let used = chunk.len() + usize::from(found);
             len += chunk.len() as u64;
             if !too_long {
-                if buf.len() + chunk.len() > self.max.saturating_add(1) {
+                if buf.len() + chunk.len() > self.max {
                     too_long = true;
                     buf.clear();
                 } else {
@@ -297,18 +298,14 @@ impl<R: BufRead> LineReader<R> {
     }
 }
 
-/// Drops a `\r` before the newline and decides whether the line is too long.
+/// Decides whether the line is too long (its bytes are then dropped).
 fn finish_line(
     buf: &mut Vec<u8>,
-    mut len: u64,
+    len: u64,
     complete: bool,
     mut too_long: bool,
     max: usize,
 ) -> RawLine {
-    if complete && !too_long && buf.last() == Some(&b'\r') {
-        buf.pop();
-        len = len.saturating_sub(1);
-    }
     if buf.len() > max {
         too_long = true;
     }
@@ -440,6 +437,8 @@ impl<R: BufRead> Iterator for LogReader<R> {
                 })));
             }
             if self.buf.iter().all(u8::is_ascii_whitespace) {
+                // no writer writes one; the chain check judges it
+                self.chain.push(line, &self.buf, raw.len, LineKind::Blank);
                 continue;
             }
             let parsed = parse_line(&self.buf);

@@ -32,6 +32,9 @@ pub enum LineKind {
     NotJson,
     /// Longer than the reader's maximum line length; not read.
     TooLong,
+    /// Empty or only whitespace: no writer writes one, so after the chain
+    /// began it is an edit; before, it is ignored (older logs).
+    Blank,
 }
 
 /// One record (or line) found wrong: the first is what `audit verify` names.
@@ -178,6 +181,8 @@ impl ChainVerifier {
         match kind {
             LineKind::Record(link) => self.record(line, bytes, link),
             LineKind::NotRecord | LineKind::TooLong => self.hold(line, len, false),
+            LineKind::Blank if !self.chain_began => {}
+            LineKind::Blank => self.hold(line, len, false),
             LineKind::NotJson => {
                 let fragment = bytes.starts_with(LINE_START)
                     || LINE_START.starts_with(bytes)

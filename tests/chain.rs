@@ -1,0 +1,884 @@
+//! The tamper-evident audit log (issue 12, promises 10 and 11): the hash
+//! chain, locked appends from many writers, torn writes, `gatehouse audit`,
+//! and the mutation suite over real logs.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+
+use assert_cmd::Command;
+use gatehouse::Policy;
+use gatehouse::audit::chain::{
+    ChainLink, ChainReport, ChainStatus, Checkpoint, LineHash, hash_line, hash_text, parse_hash,
+};
+use gatehouse::audit::log::{AuditLog, LogReader, read_log};
+use gatehouse::audit::record::{AuditRecord, VerificationEvent};
+use gatehouse::audit::redact::{FieldPath, RedactMode, Redaction};
+use gatehouse::audit::replay::Replayer;
+use gatehouse::values::Timestamp;
+use gatehouse::{EvalOptions, Outcome};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const V1: &str = "tests/fixtures/audit/refunds-v1";
+const ACTIONS: &str = "tests/fixtures/audit/actions.jsonl";
+const LARGE: &str = "tests/fixtures/audit/refund-large.json";
+const NOW: &str = "2026-11-22T09:00:00Z";
+
+fn gatehouse() -> Command {
+    let mut cmd = Command::cargo_bin("gatehouse").expect("binary");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("GATEHOUSE_POLICY")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = gatehouse().args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("chain")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn policy() -> Policy {
+    Policy::load(Path::new(env!("CARGO_MANIFEST_DIR")).join(V1)).unwrap()
+}
+
+fn actions() -> Vec<Value> {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(ACTIONS))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A decision record of `input` (amount offset by `n`, so records differ).
+fn decision(p: &Policy, input: &Value, redaction: &Redaction) -> AuditRecord {
+    let options = EvalOptions {
+        now: Timestamp::parse(NOW),
+        strict: false,
+    };
+    let d = p.evaluate_with(input, &options);
+    AuditRecord::decision(
+        &d,
+        Some(input),
+        &options,
+        redaction,
+        Timestamp::parse(NOW).unwrap(),
+    )
+}
+
+fn verification(p: &Policy, input: &Value, verdict: &str) -> AuditRecord {
+    let d = p.evaluate(input);
+    let digest = d.action_digest.clone().unwrap();
+    AuditRecord::verification(
+        VerificationEvent {
+            policy: &d.policy,
+            action_digest: &digest,
+            decision_id: Some("dec_00000000000000000000000000000000"),
+            input: Some(input),
+            approvals: json!([{"approver": "carol", "roles": ["support_lead"]}]),
+            verification: json!({"verdict": verdict}),
+        },
+        &Redaction::KeepAll,
+        Timestamp::parse(NOW).unwrap(),
+    )
+}
+
+/// A real log written through the library: every action of the fixture
+/// decided, one redacted decision, and two verifications.
+fn real_log(path: &Path) {
+    let p = policy();
+    let mut log = AuditLog::open(path).unwrap();
+    let inputs = actions();
+    for input in &inputs {
+        log.append(&decision(&p, input, &Redaction::KeepAll))
+            .unwrap();
+    }
+    let hide = Redaction::fields(
+        vec![FieldPath::parse("requester.id").unwrap()],
+        RedactMode::Hash,
+    );
+    log.append(&decision(&p, &inputs[3], &hide)).unwrap();
+    log.append(&verification(&p, &inputs[3], "pending"))
+        .unwrap();
+    log.append(&verification(&p, &inputs[4], "execute"))
+        .unwrap();
+}
+
+fn chain_of(bytes: &[u8], checkpoint: Option<(u64, LineHash)>) -> ChainReport {
+    let mut reader = LogReader::with_checkpoint(bytes, checkpoint);
+    for entry in &mut reader {
+        entry.unwrap();
+    }
+    reader.finish()
+}
+
+/// What `replay` (the library under the CLI) makes of a log.
+fn replay_fails(p: &Policy, bytes: &[u8]) -> bool {
+    let mut reader = LogReader::new(bytes);
+    let mut replayer = Replayer::new(p);
+    for entry in &mut reader {
+        replayer.push(entry.unwrap());
+    }
+    replayer.finish_with(Some(reader.finish())).has_failures()
+}
+
+fn lines_of(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let text = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    text.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect()
+}
+
+fn join(lines: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = lines.join(&b'\n');
+    out.push(b'\n');
+    out
+}
+
+fn checkpoint_of(bytes: &[u8]) -> (u64, LineHash) {
+    let report = chain_of(bytes, None);
+    assert_eq!(report.status, ChainStatus::Intact, "{report:#?}");
+    let head = report.head.unwrap();
+    (head.seq, parse_hash(&head.head).unwrap())
+}
+
+// ------------------------------------------------------------ promise 10 --
+
+/// Promise 10: a writer that already had the log open used to glue its next
+/// record onto the fragment another writer left when it was killed: the
+/// record was printed, then unreadable. Fails on the code before the lock.
+#[test]
+fn a_writer_holding_the_log_never_glues_onto_a_crashed_writers_fragment() {
+    let dir = scratch("glue");
+    let path = dir.join("audit.jsonl");
+    let p = policy();
+    let inputs = actions();
+    let mut survivor = AuditLog::open(&path).unwrap();
+    survivor
+        .append(&decision(&p, &inputs[0], &Redaction::KeepAll))
+        .unwrap();
+    // another process, killed mid-write: the first 90 bytes of its record
+    let mut crashed = OpenOptions::new().append(true).open(&path).unwrap();
+    let first = lines_of(&std::fs::read(&path).unwrap()).remove(0);
+    let whole = ChainLink::after(1, hash_line(&first))
+        .line(
+            &decision(&p, &inputs[1], &Redaction::KeepAll)
+                .to_json_line()
+                .unwrap(),
+        )
+        .unwrap();
+    crashed.write_all(&whole.as_bytes()[..90]).unwrap();
+    drop(crashed);
+    survivor
+        .append(&decision(&p, &inputs[2], &Redaction::KeepAll))
+        .unwrap();
+    survivor
+        .append(&decision(&p, &inputs[3], &Redaction::KeepAll))
+        .unwrap();
+    let contents = read_log(&path).unwrap();
+    assert_eq!(
+        contents.records.len(),
+        3,
+        "every record the survivor wrote is readable: {contents:#?}"
+    );
+    assert_eq!(
+        contents.bad_lines.len(),
+        1,
+        "the fragment is a line of its own"
+    );
+    assert_eq!(contents.bad_lines[0].line, 2);
+    let report = contents.chain;
+    assert_eq!(report.status, ChainStatus::TornWrite, "{report:#?}");
+    assert_eq!(report.torn_writes.len(), 1);
+    assert!(!report.torn_writes[0].at_end);
+    assert_eq!(report.chained, 3);
+}
+
+#[test]
+fn threads_with_their_own_handles_extend_one_chain() {
+    let dir = scratch("threads");
+    let path = dir.join("audit.jsonl");
+    let p = policy();
+    let inputs = actions();
+    std::thread::scope(|s| {
+        for t in 0..4usize {
+            let (path, p, inputs) = (&path, &p, &inputs);
+            s.spawn(move || {
+                let mut log = AuditLog::open(path).unwrap().without_fsync();
+                for i in 0..40 {
+                    let r = decision(p, &inputs[(t + i) % inputs.len()], &Redaction::KeepAll);
+                    log.append(&r).unwrap();
+                }
+            });
+        }
+    });
+    let contents = read_log(&path).unwrap();
+    assert_eq!(contents.records.len(), 160);
+    assert_eq!(
+        contents.chain.status,
+        ChainStatus::Intact,
+        "{:#?}",
+        contents.chain
+    );
+    let seqs: Vec<u64> = contents
+        .records
+        .iter()
+        .map(|r| r.chain.unwrap().seq)
+        .collect();
+    assert_eq!(seqs, (1..=160).collect::<Vec<u64>>());
+}
+
+/// Several processes of the real binary append at once (`eval --jsonl
+/// --audit-log` and `verify --audit-log`), while a simulated crash leaves
+/// fragments: one consistent chain, every record readable, and the only
+/// findings are torn writes.
+#[test]
+#[clippy::msrv = "1.89"]
+fn concurrent_processes_and_crashes_keep_one_chain() {
+    let dir = scratch("processes");
+    let path = dir.join("audit.jsonl");
+    let approvals = dir.join("approvals.json");
+    std::fs::write(&approvals, "[]").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("gatehouse");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let (evals, rounds, verifies) = (3, 4, 6);
+    let mut children = Vec::new();
+    for _ in 0..evals {
+        let (bin, path) = (bin.clone(), path.clone());
+        children.push(std::thread::spawn(move || {
+            for _ in 0..rounds {
+                let status = Process::new(&bin)
+                    .current_dir(root)
+                    .args(["eval", "-p", V1, "--jsonl", "--now", NOW, "--audit-log"])
+                    .arg(&path)
+                    .arg(ACTIONS)
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert_eq!(status.code(), Some(0));
+            }
+        }));
+    }
+    {
+        let (bin, path, approvals) = (bin.clone(), path.clone(), approvals.clone());
+        children.push(std::thread::spawn(move || {
+            for _ in 0..verifies {
+                let status = Process::new(&bin)
+                    .current_dir(root)
+                    .args(["verify", "-p", V1, "--input", LARGE, "--now", NOW])
+                    .arg("--approvals")
+                    .arg(&approvals)
+                    .arg("--audit-log")
+                    .arg(&path)
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert_eq!(status.code(), Some(1), "pending: no approvals");
+            }
+        }));
+    }
+    // a writer killed mid-write holds the lock while it writes, and the
+    // lock goes with the process: a fragment with no newline
+    let fragments = 3;
+    for k in 0..fragments {
+        std::thread::sleep(std::time::Duration::from_millis(40 + 30 * k));
+        let f = loop {
+            if let Ok(f) = OpenOptions::new().append(true).open(&path) {
+                break f;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        f.lock().unwrap();
+        (&f).write_all(br#"{"seq":12,"prev":"sha256:0f3a"#).unwrap();
+        f.unlock().unwrap();
+    }
+    for c in children {
+        c.join().unwrap();
+    }
+    let expected = evals * rounds * 6 + verifies;
+    let contents = read_log(&path).unwrap();
+    assert_eq!(
+        contents.records.len(),
+        expected as usize,
+        "{:#?}",
+        contents.bad_lines
+    );
+    let chain = &contents.chain;
+    assert!(chain.problems.is_empty(), "{chain:#?}");
+    assert_eq!(chain.chained, expected as usize);
+    assert_eq!(chain.head.as_ref().unwrap().seq, expected as u64);
+    // every fragment is a torn write (two may share a line, if no record
+    // came between them)
+    assert!(!chain.torn_writes.is_empty() && chain.torn_writes.len() <= fragments as usize);
+    let (code, out, _) = run(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(code, 7, "torn writes, not tampering: {out}");
+    assert!(out.contains("torn write"), "{out}");
+}
+
+// ------------------------------------------------------ mutation suite --
+
+#[derive(Clone, Debug)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn leaves(v: &Value, at: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, child) in m {
+                at.push(Seg::Key(k.clone()));
+                leaves(child, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            for (i, child) in a.iter().enumerate() {
+                at.push(Seg::Index(i));
+                leaves(child, at, out);
+                at.pop();
+            }
+        }
+        _ => out.push(at.clone()),
+    }
+}
+
+fn at_mut<'a>(v: &'a mut Value, path: &[Seg]) -> &'a mut Value {
+    path.iter().fold(v, |v, seg| match seg {
+        Seg::Key(k) => &mut v[k.as_str()],
+        Seg::Index(i) => &mut v[*i],
+    })
+}
+
+/// Another value of the same kind where there is one (a well-formed hash
+/// stays well formed), so the edit is what a forger would write.
+fn edit(v: &mut Value) {
+    *v = match v.take() {
+        Value::String(s) if s.starts_with("sha256:") && s.len() == 71 => {
+            let last = if s.ends_with('0') { "1" } else { "0" };
+            Value::String(format!("{}{last}", &s[..70]))
+        }
+        Value::String(s) => Value::String(format!("{s}x")),
+        Value::Number(n) => {
+            // a digit in front: another value, whatever the spelling
+            let text = n.to_string();
+            let other = match text.strip_prefix('-') {
+                Some(rest) => format!("-1{rest}"),
+                None => format!("1{text}"),
+            };
+            serde_json::from_str(&other).unwrap()
+        }
+        Value::Bool(b) => Value::Bool(!b),
+        Value::Null => json!("x"),
+        Value::Array(_) => json!([1]),
+        Value::Object(_) => json!({"x": 1}),
+    };
+}
+
+#[derive(Default)]
+struct Tally {
+    tried: usize,
+    detected: usize,
+    missed: Vec<String>,
+    replay_visible: usize,
+    replay_failed: usize,
+    replay_missed: Vec<String>,
+}
+
+impl Tally {
+    fn check(&mut self, p: &Policy, what: String, bytes: &[u8], cp: (u64, LineHash)) {
+        self.tried += 1;
+        let with_cp = chain_of(bytes, Some(cp));
+        if with_cp.status == ChainStatus::Tampered {
+            self.detected += 1;
+        } else {
+            self.missed.push(format!("{what}: {:?}", with_cp.status));
+        }
+        // replay has no checkpoint: it sees what the chain alone shows
+        if chain_of(bytes, None).status == ChainStatus::Tampered {
+            self.replay_visible += 1;
+            if replay_fails(p, bytes) {
+                self.replay_failed += 1;
+            } else {
+                self.replay_missed.push(what);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_mutation_suite_detects_every_mutation_of_a_real_log() {
+    let dir = scratch("mutations");
+    let (a, b) = (dir.join("a.jsonl"), dir.join("b.jsonl"));
+    real_log(&a);
+    real_log(&b);
+    let original = std::fs::read(&a).unwrap();
+    let other = std::fs::read(&b).unwrap();
+    let cp = checkpoint_of(&original);
+    let p = policy();
+    assert!(!replay_fails(&p, &original), "the real log replays clean");
+    let lines = lines_of(&original);
+    let n = lines.len();
+    assert_eq!(n, 9);
+    let mut t = Tally::default();
+
+    // every value of every field of every record, seq and prev included
+    let mut fields = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let value: Value = serde_json::from_slice(line).unwrap();
+        assert_eq!(
+            serde_json::to_vec(&value).unwrap(),
+            *line,
+            "lines round-trip"
+        );
+        let mut paths = Vec::new();
+        leaves(&value, &mut Vec::new(), &mut paths);
+        for path in paths {
+            let mut v = value.clone();
+            edit(at_mut(&mut v, &path));
+            let mut mutated = lines.clone();
+            mutated[i] = serde_json::to_vec(&v).unwrap();
+            assert_ne!(mutated[i], *line);
+            fields += 1;
+            t.check(
+                &p,
+                format!("line {} edit {path:?}", i + 1),
+                &join(&mutated),
+                cp,
+            );
+        }
+    }
+    assert!(fields > 300, "{fields} field edits");
+    for i in 0..n {
+        let mut m = lines.clone();
+        m.remove(i);
+        t.check(&p, format!("delete line {}", i + 1), &join(&m), cp);
+        for j in 0..=n {
+            let mut m = lines.clone();
+            m.insert(j, lines[i].clone());
+            t.check(
+                &p,
+                format!("copy line {} before {}", i + 1, j + 1),
+                &join(&m),
+                cp,
+            );
+        }
+        if i + 1 < n {
+            let mut m = lines.clone();
+            m.swap(i, i + 1);
+            t.check(
+                &p,
+                format!("swap lines {} and {}", i + 1, i + 2),
+                &join(&m),
+                cp,
+            );
+        }
+        // a forged record, chained to the record before it
+        let mut forged: Value = serde_json::from_slice(&lines[i]).unwrap();
+        forged["id"] = json!("dec_ffffffffffffffffffffffffffffffff");
+        let mut m = lines.clone();
+        m.insert(i + 1, serde_json::to_vec(&forged).unwrap());
+        t.check(
+            &p,
+            format!("forged copy after line {}", i + 1),
+            &join(&m),
+            cp,
+        );
+        // ... and the chain recomputed after it: only the checkpoint sees
+        // it (after the last record this is an append, which no chain can
+        // tell from a genuine one: docs/audit.md)
+        if i + 1 == n {
+            continue;
+        }
+        let mut prev = hash_line(&lines[i]);
+        forged["seq"] = json!(i + 2);
+        forged["prev"] = json!(hash_text(&prev));
+        let mut m: Vec<Vec<u8>> = lines[..=i].to_vec();
+        for rest in std::iter::once(serde_json::to_vec(&forged).unwrap())
+            .chain(lines[i + 1..].iter().cloned())
+        {
+            let mut v: Value = serde_json::from_slice(&rest).unwrap();
+            v["seq"] = json!(m.len() + 1);
+            v["prev"] = json!(hash_text(&prev));
+            let bytes = serde_json::to_vec(&v).unwrap();
+            prev = hash_line(&bytes);
+            m.push(bytes);
+        }
+        t.check(
+            &p,
+            format!("forged after line {} and rechained", i + 1),
+            &join(&m),
+            cp,
+        );
+    }
+    for i in 0..n {
+        // truncated in the middle of line i, and at the boundary before it
+        let start: usize = lines[..i].iter().map(|l| l.len() + 1).sum();
+        let cut = &original[..start + lines[i].len() / 2];
+        t.check(&p, format!("truncated inside line {}", i + 1), cut, cp);
+        t.check(
+            &p,
+            format!("truncated before line {}", i + 1),
+            &original[..start],
+            cp,
+        );
+    }
+    // two logs spliced together, either way and in the middle
+    let (ol, bl) = (lines_of(&other), lines_of(&original));
+    t.check(
+        &p,
+        "a then b".into(),
+        &[original.clone(), other.clone()].concat(),
+        cp,
+    );
+    t.check(
+        &p,
+        "b then a".into(),
+        &[other.clone(), original.clone()].concat(),
+        cp,
+    );
+    for k in 1..n {
+        let m: Vec<Vec<u8>> = bl[..k].iter().chain(&ol[k..]).cloned().collect();
+        t.check(&p, format!("a's first {k} then b"), &join(&m), cp);
+    }
+    eprintln!(
+        "mutation suite: {} mutations tried ({fields} field edits), {} detected by the chain check with a checkpoint; {} visible without one, of which replay failed on {}",
+        t.tried, t.detected, t.replay_visible, t.replay_failed
+    );
+    assert!(t.missed.is_empty(), "undetected: {:#?}", t.missed);
+    assert_eq!(t.detected, t.tried);
+    assert!(
+        t.replay_missed.is_empty(),
+        "replay exit 0: {:#?}",
+        t.replay_missed
+    );
+    // nearly everything is visible without a checkpoint: not the tail
+    assert!(
+        t.replay_visible * 10 > t.tried * 8,
+        "{} of {}",
+        t.replay_visible,
+        t.tried
+    );
+}
+
+/// The last record is covered by no link: replay still sees an edit of
+/// what it recomputes, the chain only with a checkpoint.
+#[test]
+fn edits_of_the_last_record_replay_sees_and_a_checkpoint_proves() {
+    let dir = scratch("last");
+    let path = dir.join("a.jsonl");
+    let p = policy();
+    let mut log = AuditLog::open(&path).unwrap();
+    for input in actions() {
+        log.append(&decision(&p, &input, &Redaction::KeepAll))
+            .unwrap();
+    }
+    let original = std::fs::read(&path).unwrap();
+    let cp = checkpoint_of(&original);
+    let mut lines = lines_of(&original);
+    let last = lines.len() - 1;
+    let mut v: Value = serde_json::from_slice(&lines[last]).unwrap();
+    assert_eq!(v["outcome"], "dual", "{v}");
+    v["outcome"] = json!(Outcome::Auto);
+    lines[last] = serde_json::to_vec(&v).unwrap();
+    let edited = join(&lines);
+    assert_eq!(chain_of(&edited, None).status, ChainStatus::Intact);
+    assert_eq!(chain_of(&edited, Some(cp)).status, ChainStatus::Tampered);
+    assert!(replay_fails(&p, &edited), "promise 11: outcome is checked");
+    std::fs::write(&path, &edited).unwrap();
+    let (code, out, _) = run(&["replay", path.to_str().unwrap(), "-p", V1]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("CORRUPT RECORD: outcome"), "{out}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any byte edit inside the checkpointed part of a log (overwrite,
+    /// insert or delete a byte) is tampering; appending after it is not.
+    #[test]
+    fn byte_edits_below_a_checkpoint_are_tampering(
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        op in 0u8..3,
+    ) {
+        static LOG: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        let original = LOG.get_or_init(|| {
+            let dir = scratch("proptest");
+            real_log(&dir.join("a.jsonl"));
+            std::fs::read(dir.join("a.jsonl")).unwrap()
+        });
+        let cp = checkpoint_of(original);
+        // the checkpoint covers every byte but the last newline
+        let covered = original.len() - 1;
+        let i = at.index(covered);
+        let mut m = original.clone();
+        match op {
+            0 => {
+                prop_assume!(m[i] != byte);
+                m[i] = byte;
+            }
+            1 => m.insert(i, byte),
+            _ => { m.remove(i); }
+        }
+        let report = chain_of(&m, Some(cp));
+        prop_assert_eq!(report.status, ChainStatus::Tampered, "{:?} at {}: {:#?}", op, i, report);
+    }
+}
+
+// ------------------------------------------------------------------ CLI --
+
+fn write_log(dir: &Path) -> PathBuf {
+    let path = dir.join("audit.jsonl");
+    real_log(&path);
+    path
+}
+
+#[test]
+fn audit_verify_names_the_first_bad_record_with_its_exit_code() {
+    let dir = scratch("cli_verify");
+    let path = write_log(&dir);
+    let log = path.to_str().unwrap();
+    let (code, out, _) = run(&["audit", "verify", log]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("chain intact: 9 records, last seq 9 at line 9"),
+        "{out}"
+    );
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[2] = lines[2].replace("\"amount\":700.00", "\"amount\":7.00");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (code, out, _) = run(&["audit", "verify", log]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("TAMPERED: first bad record at line 3 (seq 3): this record does not hash to the `prev` of the next record (line 4, seq 4)"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["audit", "verify", log, "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "tampered");
+    assert_eq!(v["problems"][0]["line"], 3);
+    assert_eq!(v["problems"][0]["seq"], 3);
+    assert_eq!(v["problems"][0]["kind"], "edited");
+
+    // a deleted record
+    lines.remove(4);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (_, out, _) = run(&["audit", "verify", log, "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "missing"
+                && p["line"] == 5
+                && p["message"].as_str().unwrap().contains("seq 5 is missing")),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn a_torn_last_line_is_a_torn_write_not_tampering() {
+    let dir = scratch("cli_torn");
+    let path = write_log(&dir);
+    let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(br#"{"seq":10,"prev":"sha256:12"#).unwrap();
+    let (code, out, _) = run(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(code, 7, "{out}");
+    assert!(out.contains("torn write at line 10"), "{out}");
+    // the next append ends the line; the fragment is in the middle now,
+    // and the chain links across it
+    AuditLog::append_to(
+        &path,
+        &decision(&policy(), &actions()[0], &Redaction::KeepAll),
+    )
+    .unwrap();
+    let (code, out, _) = run(&[
+        "audit",
+        "verify",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 7, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["torn_writes"],
+        json!([{"line": 10, "bytes": 27, "at_end": false}])
+    );
+    assert_eq!(v["head"]["seq"], 10);
+    assert_eq!(v["head"]["line"], 11);
+    // a fragment the chain does not link across is tampering
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(8);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (code, out, _) = run(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn checkpoints_detect_truncation_below_them() {
+    let dir = scratch("cli_checkpoint");
+    let path = write_log(&dir);
+    let log = path.to_str().unwrap();
+    let (code, out, err) = run(&["audit", "checkpoint", log]);
+    assert_eq!(code, 0, "{err}");
+    let (cp, _) = Checkpoint::parse(&out).unwrap();
+    assert_eq!(cp.seq, 9);
+    let cp_path = dir.join("cp.json");
+    std::fs::write(&cp_path, &out).unwrap();
+    let cp_arg = cp_path.to_str().unwrap();
+    let (code, out, _) = run(&["audit", "verify", log, "--checkpoint", cp_arg]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("checkpoint seq 9 matches line 9"), "{out}");
+    // appending more is fine
+    AuditLog::append_to(
+        &path,
+        &decision(&policy(), &actions()[0], &Redaction::KeepAll),
+    )
+    .unwrap();
+    let (code, _, _) = run(&["audit", "verify", log, "--checkpoint", cp_arg]);
+    assert_eq!(code, 0);
+    // dropping the last two records: the chain alone cannot tell
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&path, lines[..8].join("\n") + "\n").unwrap();
+    let (code, _, _) = run(&["audit", "verify", log]);
+    assert_eq!(code, 0, "tail truncation needs a checkpoint");
+    let (code, out, _) = run(&["audit", "verify", log, "--checkpoint", cp_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the checkpoint covers seq 9, but the log ends at seq 8"),
+        "{out}"
+    );
+    // a tampered log gets no checkpoint; a bad checkpoint file is exit 3
+    std::fs::write(&path, lines[1..].join("\n") + "\n").unwrap();
+    assert_eq!(run(&["audit", "checkpoint", log]).0, 1);
+    std::fs::write(&cp_path, "{\"seq\": 1}").unwrap();
+    assert_eq!(run(&["audit", "verify", log, "--checkpoint", cp_arg]).0, 3);
+    assert_eq!(run(&["audit", "verify", "no/such/log.jsonl"]).0, 3);
+}
+
+#[test]
+fn unchained_and_mixed_logs() {
+    let dir = scratch("cli_unchained");
+    let path = dir.join("old.jsonl");
+    let p = policy();
+    // what a gatehouse before the chain wrote: records, one per line
+    let old: Vec<String> = actions()
+        .iter()
+        .map(|i| decision(&p, i, &Redaction::KeepAll).to_json_line().unwrap())
+        .collect();
+    std::fs::write(&path, old.join("\n") + "\n").unwrap();
+    let log = path.to_str().unwrap();
+    let (code, out, _) = run(&["audit", "verify", log]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("6 of 6 records are unchained"), "{out}");
+    let (code, _, err) = run(&["audit", "verify", log, "--require-chain"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        run(&["replay", log, "-p", V1]).0,
+        0,
+        "replay reads old logs"
+    );
+    // a new writer continues it: the chain starts at seq 1, linked to the
+    // last unchained record
+    AuditLog::append_to(&path, &decision(&p, &actions()[0], &Redaction::KeepAll)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let report = chain_of(&bytes, None);
+    assert_eq!(
+        (report.status, report.chained, report.unchained),
+        (ChainStatus::Unchained, 1, 6)
+    );
+    let last: Value = serde_json::from_slice(lines_of(&bytes).last().unwrap()).unwrap();
+    assert_eq!(last["seq"], 1);
+    assert_eq!(
+        last["prev"],
+        json!(hash_text(&hash_line(old[5].as_bytes())))
+    );
+    // dropping the last unchained record is seen at the seam
+    let mut lines = lines_of(&bytes);
+    lines.remove(5);
+    assert_eq!(chain_of(&join(&lines), None).status, ChainStatus::Tampered);
+    // an unchained record after the chain began is tampering
+    let mut with_old = bytes.clone();
+    with_old.extend_from_slice(old[0].as_bytes());
+    with_old.push(b'\n');
+    let report = chain_of(&with_old, None);
+    assert_eq!(report.problems[0].kind, "unchained_after_chain");
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let (code, out, _) = run(&["audit", "verify", "--help"]);
+    assert_eq!(code, 0);
+    for needle in [
+        "Examples:",
+        "--checkpoint",
+        "Exit codes: 0",
+        "7 the chain holds but",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+    let (code, out, _) = run(&["audit", "checkpoint", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Examples:"));
+}
+
+/// Replay (and the chain check) refuse a line longer than the limit without
+/// reading it whole, and go on with the next line.
+#[test]
+fn an_over_limit_line_is_skipped_unread() {
+    use gatehouse::audit::log::{LineReader, MAX_LINE_BYTES};
+    use std::io::Read;
+    // 256 MiB of one line, then a record: read with a 1 KiB limit (the
+    // memory held does not grow with the line, so 2 GB is no different)
+    let huge = std::io::repeat(b'x').take(256 << 20);
+    let rest = std::io::Cursor::new(b"\n{\"a\":1}\n".to_vec());
+    let mut lines = LineReader::new(std::io::BufReader::new(huge.chain(rest)), 1024);
+    let mut buf = Vec::new();
+    let first = lines.next_line(&mut buf).unwrap().unwrap();
+    assert!(first.too_long && first.complete);
+    assert_eq!(first.len, 256 << 20);
+    assert!(buf.capacity() <= 64 * 1024, "held {} bytes", buf.capacity());
+    let second = lines.next_line(&mut buf).unwrap().unwrap();
+    assert!(!second.too_long);
+    assert_eq!(buf, b"{\"a\":1}");
+    assert_eq!(MAX_LINE_BYTES, 64 << 20);
+
+    // the log reader at its real limit: the line is a bad line, the
+    // record after it is read
+    let p = policy();
+    let record = decision(&p, &actions()[0], &Redaction::KeepAll)
+        .to_json_line()
+        .unwrap();
+    let over = std::io::repeat(b'{').take(MAX_LINE_BYTES as u64 + 1);
+    let after = std::io::Cursor::new(format!("\n{record}\n").into_bytes());
+    let mut reader = LogReader::new(std::io::BufReader::new(over.chain(after)));
+    let entries: Vec<_> = (&mut reader).map(Result::unwrap).collect();
+    assert_eq!(entries.len(), 2);
+    assert!(
+        matches!(&entries[0], gatehouse::audit::log::LogEntry::Bad(b) if b.error.contains("longer than"))
+    );
+    assert!(matches!(
+        &entries[1],
+        gatehouse::audit::log::LogEntry::Record(_)
+    ));
+}
