@@ -21,6 +21,10 @@ use gatehouse::{EvalOptions, Outcome};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+/// The `chain` fuzz target's body, run here on generated inputs too.
+#[path = "../fuzz/src/chain.rs"]
+mod fuzz_body;
+
 const V1: &str = "tests/fixtures/audit/refunds-v1";
 const ACTIONS: &str = "tests/fixtures/audit/actions.jsonl";
 const LARGE: &str = "tests/fixtures/audit/refund-large.json";
@@ -881,4 +885,44 @@ fn an_over_limit_line_is_skipped_unread() {
         &entries[1],
         gatehouse::audit::log::LogEntry::Record(_)
     ));
+}
+
+/// `diff` reads chained logs as it read unchained ones: the chain fields
+/// are two more fields of a record.
+#[test]
+fn diff_reads_a_chained_log() {
+    let dir = scratch("diff");
+    let path = write_log(&dir);
+    let (code, out, err) = run(&[
+        "diff",
+        V1,
+        "tests/fixtures/audit/refunds-v2",
+        "--inputs",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    // 7 decision records, 1 of them redacted; 2 verifications
+    assert_eq!(v["inputs"], 6, "{v:#}");
+    assert_eq!(v["no_input_recorded"], 1, "{v:#}");
+    assert_eq!(v["other_records"], 2, "{v:#}");
+    assert_eq!(v["unreadable_lines"], json!([]), "{v:#}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The fuzz body's invariants on generated edits of a valid log (odd
+    /// first byte) and on arbitrary logs (even first byte).
+    #[test]
+    fn the_fuzz_body_holds_on_generated_edits(
+        ops in proptest::collection::vec(any::<u8>(), 0..64),
+        raw in proptest::collection::vec(
+            prop_oneof![Just(b'\n'), Just(b'{'), Just(b'"'), any::<u8>()], 0..200),
+    ) {
+        fuzz_body::chain(&[&[1u8][..], &ops].concat());
+        fuzz_body::chain(&[&[0u8][..], &raw].concat());
+    }
 }

@@ -147,6 +147,11 @@ fn digest() {
     replay("digest", bodies::digest);
 }
 
+#[test]
+fn chain() {
+    replay("chain", bodies::chain::chain);
+}
+
 /// Every target in fuzz/Cargo.toml is replayed here.
 #[test]
 fn every_fuzz_target_is_replayed() {
@@ -159,6 +164,7 @@ fn every_fuzz_target_is_replayed() {
         "fmt_roundtrip",
         "verify",
         "digest",
+        "chain",
     ];
     // The `name` of every `[[bin]]` section.
     let mut targets: Vec<&str> = Vec::new();

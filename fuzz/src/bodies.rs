@@ -16,8 +16,12 @@
 //! | `fmt_roundtrip`       | bytes as policy text, formatted         |
 //! | `verify`              | a generated action and approvals        |
 //! | `digest`              | bytes as JSON (or a generated document) |
+//! | `chain`               | bytes as an audit log, or edits of one  |
 
 #![allow(dead_code)]
+
+#[path = "chain.rs"]
+pub mod chain;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
