@@ -32,10 +32,9 @@ fn dir() -> PathBuf {
 
 /// Decision records of the refunds fixture, amounts varied.
 fn records(n: usize) -> Vec<AuditRecord> {
-    let p = Policy::load(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/refunds-v1"),
-    )
-    .expect("fixture compiles");
+    let p =
+        Policy::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/refunds-v1"))
+            .expect("fixture compiles");
     let now = Timestamp::parse("2026-11-22T09:00:00Z").expect("time");
     let options = EvalOptions {
         now: Some(now),
