@@ -305,7 +305,15 @@ fn concurrent_processes_and_crashes_keep_one_chain() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         };
         f.lock().unwrap();
-        (&f).write_all(br#"{"seq":12,"prev":"sha256:0f3a"#).unwrap();
+        // it was writing the record after the last one
+        let text = std::fs::read(&path).unwrap();
+        let next = text
+            .split(|b| *b == b'\n')
+            .rev()
+            .find_map(|l| serde_json::from_slice::<Value>(l).ok())
+            .map_or(1, |v| v["seq"].as_u64().unwrap() + 1);
+        (&f).write_all(format!(r#"{{"seq":{next},"prev":"sha256:0f3a"#).as_bytes())
+            .unwrap();
         f.unlock().unwrap();
     }
     for c in children {
@@ -728,6 +736,24 @@ fn a_torn_last_line_is_a_torn_write_not_tampering() {
     );
     assert_eq!(v["head"]["seq"], 10);
     assert_eq!(v["head"]["line"], 11);
+    // a fragment naming another seq than the record after it was not left
+    // by a crash (the crashed writer was writing that record's seq)
+    let good = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        good.replace(
+            r#"{"seq":10,"prev":"sha256:12"#,
+            r#"{"seq":3,"prev":"sha256:12"#,
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = run(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("line 10 (seq 3): a fragment of a record with seq 3"),
+        "{out}"
+    );
+    std::fs::write(&path, good).unwrap();
     // a fragment the chain does not link across is tampering
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();

@@ -121,6 +121,19 @@ struct Pending {
     bytes: u64,
     /// Not JSON and shaped like the start of a record line.
     fragment: bool,
+    /// The `seq` a fragment names, when its number was written whole.
+    claims: Option<u64>,
+}
+
+/// The `seq` at the start of a fragment, when it got as far as the comma
+/// after the number.
+fn claimed_seq(bytes: &[u8]) -> Option<u64> {
+    let rest = bytes.strip_prefix(LINE_START)?;
+    let end = rest.iter().position(|b| !b.is_ascii_digit())?;
+    if rest.get(end) != Some(&b',') {
+        return None;
+    }
+    std::str::from_utf8(rest.get(..end)?).ok()?.parse().ok()
 }
 
 /// Checks a log's chain one line at a time.
@@ -180,24 +193,25 @@ impl ChainVerifier {
     pub fn push(&mut self, line: usize, bytes: &[u8], len: u64, kind: LineKind) {
         match kind {
             LineKind::Record(link) => self.record(line, bytes, link),
-            LineKind::NotRecord | LineKind::TooLong => self.hold(line, len, false),
+            LineKind::NotRecord | LineKind::TooLong => self.hold(line, len, false, None),
             LineKind::Blank if !self.chain_began => {}
-            LineKind::Blank => self.hold(line, len, false),
+            LineKind::Blank => self.hold(line, len, false, None),
             LineKind::NotJson => {
                 let fragment = bytes.starts_with(LINE_START)
                     || LINE_START.starts_with(bytes)
                     // a torn write of a writer that predates the chain
                     || (!self.chain_began && bytes.starts_with(b"{\"record\":"));
-                self.hold(line, len, fragment);
+                self.hold(line, len, fragment, claimed_seq(bytes));
             }
         }
     }
 
-    fn hold(&mut self, line: usize, bytes: u64, fragment: bool) {
+    fn hold(&mut self, line: usize, bytes: u64, fragment: bool, claims: Option<u64>) {
         let p = Pending {
             line,
             bytes,
             fragment,
+            claims,
         };
         if self.pending.len() < MAX_PENDING {
             self.pending.push(p);
@@ -233,11 +247,28 @@ impl ChainVerifier {
     /// Judges the lines held since the last record: `linked` says whether
     /// the chain links across them (or, before the chain, whether there is
     /// a chain to judge by at all).
+    ///
+    /// A crashed writer was writing the record that comes next: a fragment
+    /// that names a `seq` must name that one (`last_seq + 1`), else it was
+    /// not left by a crash.
     fn settle(&mut self, linked: bool, at_end: bool) {
         let pending = std::mem::take(&mut self.pending);
         let count = pending.len();
+        let next = self.last_seq.saturating_add(1);
         for (i, p) in pending.into_iter().enumerate() {
             let last = at_end && i + 1 == count;
+            if p.fragment && p.claims.is_some_and(|s| s != next) {
+                self.problem(
+                    p.line,
+                    p.claims,
+                    "edited",
+                    format!(
+                        "a fragment of a record with seq {}, where a crashed writer would have been writing seq {next}: not a torn write",
+                        p.claims.unwrap_or(0)
+                    ),
+                );
+                continue;
+            }
             if !self.chain_began && !linked {
                 // before the chain: nothing to judge these by
                 if p.fragment {
