@@ -28,7 +28,9 @@ use serde_json::{Map, Value as Json};
 use sha2::{Digest as _, Sha256};
 
 pub use tail::{LastRecord, last_record};
-pub use verify::{ChainReport, ChainStatus, ChainVerifier, LineKind, Problem, TornWrite};
+pub use verify::{
+    ChainReport, ChainStatus, ChainVerifier, Head, LineKind, MAX_LISTED, Problem, TornWrite,
+};
 
 /// What the first record of a log links to: `sha256:` and 64 zeros.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
