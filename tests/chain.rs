@@ -483,3 +483,34 @@ fn diff_reads_a_chained_log() {
     assert_eq!(v["other_records"], 2, "{v:#}");
     assert_eq!(v["unreadable_lines"], json!([]), "{v:#}");
 }
+
+/// A new writer finds the last record by reading backwards: across lines
+/// longer than its 64 KiB block, and when only the last newline is missing
+/// (the record is whole, so the chain goes on from it).
+#[test]
+fn a_new_writer_finds_the_last_record_from_the_end() {
+    let dir = scratch("tail");
+    let path = dir.join("audit.jsonl");
+    let p = policy();
+    for i in 0..4 {
+        let mut input = actions()[1].clone();
+        input["note"] = json!("n".repeat(50_000 * (i + 1)));
+        // a new writer each time: no cache
+        AuditLog::append_to(&path, &decision(&p, &input, &Redaction::KeepAll)).unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 4 * 65_536);
+    assert_eq!(bytes.pop(), Some(b'\n'));
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(chain_of(&bytes, None).status, ChainStatus::Intact);
+    AuditLog::append_to(&path, &decision(&p, &actions()[0], &Redaction::KeepAll)).unwrap();
+    let contents = read_log(&path).unwrap();
+    assert_eq!(
+        contents.chain.status,
+        ChainStatus::Intact,
+        "{:#?}",
+        contents.chain
+    );
+    assert_eq!(contents.chain.head.unwrap().seq, 5);
+    assert_eq!(contents.records.len(), 5);
+}
