@@ -381,16 +381,16 @@ impl ChainVerifier {
         } else if link.seq > expected_seq {
             let last = link.seq - 1;
             let range = if last == expected_seq {
-                format!("seq {expected_seq} is")
+                format!("the record with seq {expected_seq} is")
             } else {
-                format!("seq {expected_seq} to {last} are")
+                format!("the records with seq {expected_seq} to {last} are")
             };
             self.problem(
                 line,
                 seq,
                 "missing",
                 format!(
-                    "seq {} where {expected_seq} was expected: the records of {range} missing here (deleted or moved)",
+                    "seq {} where {expected_seq} was expected: {range} missing here (deleted or moved)",
                     link.seq
                 ),
             );
