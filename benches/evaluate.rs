@@ -23,16 +23,15 @@ fn samples(dir: &Path) -> Vec<(String, String, serde_json::Value)> {
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
     for p in paths {
-        if p.extension().is_some_and(|e| e == "json") {
-            if let Ok(text) = std::fs::read_to_string(&p) {
-                if let Ok(v) = serde_json::from_str(&text) {
-                    let name = p
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    out.push((name, text, v));
-                }
-            }
+        if p.extension().is_some_and(|e| e == "json")
+            && let Ok(text) = std::fs::read_to_string(&p)
+            && let Ok(v) = serde_json::from_str(&text)
+        {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push((name, text, v));
         }
     }
     if let Some(i) = out.iter().position(|(n, _, _)| n == "refund-large") {

@@ -125,12 +125,14 @@ fn eval_appends_one_record_per_decision_before_printing_it() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 7, "ids are unique");
-    // the raw text of the log: one object per line, "record" first
+    // the raw text of the log: one object per line, the chain fields
+    // first, then "record"
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        text.lines()
-            .all(|l| l.starts_with(r#"{"record":"decision","id":"dec_"#))
-    );
+    for (i, l) in text.lines().enumerate() {
+        let head = format!(r#"{{"seq":{},"prev":"sha256:"#, i + 1);
+        assert!(l.starts_with(&head), "{l}");
+        assert!(l.contains(r#","record":"decision","id":"dec_"#), "{l}");
+    }
     assert!(text.ends_with('\n'));
 }
 
@@ -333,8 +335,11 @@ fn mixed_log(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(&log).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     // line 4: the recorded decision says auto where the policy says explicit
+    // (in both places a record states its outcome, so the record agrees
+    // with itself and only re-evaluating shows the difference)
     let mut tampered: Value = serde_json::from_str(&lines[3]).unwrap();
     tampered["decision"]["outcome"] = json!("auto");
+    tampered["outcome"] = json!("auto");
     lines[3] = serde_json::to_string(&tampered).unwrap();
     // line 5: the recorded input no longer matches its digest
     let mut altered: Value = serde_json::from_str(&lines[4]).unwrap();

@@ -86,7 +86,7 @@ fn generated(i: u64) -> Generated {
         return Generated::Blank;
     }
     let kind = ["read", "refund", "pay"][(i % 3) as usize];
-    let cents = if i % 7 == 0 {
+    let cents = if i.is_multiple_of(7) {
         BOUNDARIES[((i / 7) % BOUNDARIES.len() as u64) as usize]
     } else {
         (i * 7919) % 2_600_000
@@ -106,7 +106,7 @@ fn action_json(kind: &str, cents: u64, i: u64) -> String {
 fn corpus_line(i: u64) -> String {
     match generated(i) {
         // Every 11th action comes as an audit record, as `--audit-log` writes them.
-        Generated::Action { kind, cents } if i % 11 == 0 => format!(
+        Generated::Action { kind, cents } if i.is_multiple_of(11) => format!(
             r#"{{"record":"decision","id":"dec_{i:08}","input":{},"redacted":[],"outcome":"auto","options":{{"now":null,"strict":false}}}}"#,
             action_json(kind, cents, i)
         ),

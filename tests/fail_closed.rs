@@ -473,10 +473,10 @@ fn a_deep_value_built_in_code_is_refused() {
     // serde_json drops nested values recursively: take it apart by hand.
     let mut v = doc;
     let mut stack = vec![];
-    if let Some(o) = v.get_mut("action").and_then(Value::as_object_mut) {
-        if let Some(x) = o.shift_remove("extra") {
-            stack.push(x);
-        }
+    if let Some(o) = v.get_mut("action").and_then(Value::as_object_mut)
+        && let Some(x) = o.shift_remove("extra")
+    {
+        stack.push(x);
     }
     while let Some(mut x) = stack.pop() {
         if let Some(items) = x.as_array_mut() {

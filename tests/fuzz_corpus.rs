@@ -152,6 +152,11 @@ fn approval() {
     replay("approval", bodies::approval::approval);
 }
 
+#[test]
+fn chain() {
+    replay("chain", bodies::chain::chain);
+}
+
 /// Every target in fuzz/Cargo.toml is replayed here.
 #[test]
 fn every_fuzz_target_is_replayed() {
@@ -165,6 +170,7 @@ fn every_fuzz_target_is_replayed() {
         "verify",
         "digest",
         "approval",
+        "chain",
     ];
     // The `name` of every `[[bin]]` section.
     let mut targets: Vec<&str> = Vec::new();
@@ -175,10 +181,9 @@ fn every_fuzz_target_is_replayed() {
         } else if let Some(name) = line
             .strip_prefix("name = \"")
             .and_then(|l| l.strip_suffix('"'))
+            && in_bin
         {
-            if in_bin {
-                targets.push(name);
-            }
+            targets.push(name);
         }
     }
     assert!(!targets.is_empty(), "no [[bin]] targets in fuzz/Cargo.toml");

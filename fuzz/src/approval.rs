@@ -70,11 +70,11 @@ pub fn approval(data: &[u8]) {
         }
         // Bytes as an approvals document (JSON or YAML).
         1 => {
-            if let Ok(doc) = gatehouse::input::parse(&text, gatehouse::input::Syntax::Detect) {
-                if let Ok(creds) = Credential::list_from_json(&doc) {
-                    let v = policy.verify_signed(&input, &creds, &store, &options);
-                    only_genuine(&v, &creds);
-                }
+            if let Ok(doc) = gatehouse::input::parse(&text, gatehouse::input::Syntax::Detect)
+                && let Ok(creds) = Credential::list_from_json(&doc)
+            {
+                let v = policy.verify_signed(&input, &creds, &store, &options);
+                only_genuine(&v, &creds);
             }
         }
         // Bytes as a trust store and JWKS: never a panic; whatever it

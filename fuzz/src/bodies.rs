@@ -17,8 +17,12 @@
 //! | `verify`              | a generated action and approvals        |
 //! | `digest`              | bytes as JSON (or a generated document) |
 //! | `approval`            | bytes as signed approvals, trust stores  |
+//! | `chain`               | bytes as an audit log, or edits of one  |
 
 #![allow(dead_code)]
+
+#[path = "chain.rs"]
+pub mod chain;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -483,21 +487,22 @@ pub fn check_decision(policy: &Policy, input: &Json) -> Decision {
         .attributes
         .iter()
         .any(|a| a.segments.first().is_some_and(|s| s == "evidence"));
-    if !invalid && !reads_evidence {
-        if let Some(evidence) = input.get("evidence").and_then(Json::as_object) {
-            for key in evidence.keys().take(4) {
-                let mut less = input.clone();
-                if let Some(e) = less.get_mut("evidence").and_then(Json::as_object_mut) {
-                    e.shift_remove(key);
-                }
-                let fewer = policy.evaluate(&less);
-                assert!(
-                    fewer.outcome >= d.outcome,
-                    "removing evidence `{key}` lowered {} to {}",
-                    d.outcome,
-                    fewer.outcome
-                );
+    if !invalid
+        && !reads_evidence
+        && let Some(evidence) = input.get("evidence").and_then(Json::as_object)
+    {
+        for key in evidence.keys().take(4) {
+            let mut less = input.clone();
+            if let Some(e) = less.get_mut("evidence").and_then(Json::as_object_mut) {
+                e.shift_remove(key);
             }
+            let fewer = policy.evaluate(&less);
+            assert!(
+                fewer.outcome >= d.outcome,
+                "removing evidence `{key}` lowered {} to {}",
+                d.outcome,
+                fewer.outcome
+            );
         }
     }
     d
@@ -1277,10 +1282,10 @@ fn fit_value(u: &mut Unstructured<'_>, ty: &Type) -> AResult<Json> {
             for _ in 0..n {
                 items.push(fit_value(u, inner)?);
             }
-            if pick == 9 {
-                if let Some(first) = items.first().cloned() {
-                    items.push(first);
-                }
+            if pick == 9
+                && let Some(first) = items.first().cloned()
+            {
+                items.push(first);
             }
             Json::Array(items)
         }
@@ -2133,13 +2138,13 @@ impl GItem {
                 if let Some(t) = &r.title {
                     out.word(&t.render());
                 }
-                if let Some((a, inclusive, n)) = &r.limit {
-                    if let Some(path) = attr_of(ctx, *a, "number") {
-                        out.word("limit");
-                        out.word(path);
-                        out.word(if *inclusive { "<=" } else { "<" });
-                        out.word(&n.render());
-                    }
+                if let Some((a, inclusive, n)) = &r.limit
+                    && let Some(path) = attr_of(ctx, *a, "number")
+                {
+                    out.word("limit");
+                    out.word(path);
+                    out.word(if *inclusive { "<=" } else { "<" });
+                    out.word(&n.render());
                 }
                 if let Some((to, with_to)) = r.escalate {
                     let target = declared(&ctx.roles, ROLE_NAMES, to);
@@ -2438,10 +2443,10 @@ impl GClause {
                 let list = if list.is_empty() { &[0u8][..] } else { list };
                 let mut paths: Vec<&str> = Vec::new();
                 for a in list.iter().take(3) {
-                    if let Some(p) = attr_of(ctx, *a, "string") {
-                        if !paths.contains(&p) || *a == 251 {
-                            paths.push(p);
-                        }
+                    if let Some(p) = attr_of(ctx, *a, "string")
+                        && (!paths.contains(&p) || *a == 251)
+                    {
+                        paths.push(p);
                     }
                 }
                 if paths.is_empty() {
@@ -2659,7 +2664,7 @@ fn typed_test(out: &mut Out<'_>, kind: Option<&GKind>, choice: u8) {
                     &["matches", "starts_with", "ends_with", "contains"],
                     c,
                 ));
-                if c % 4 == 0 {
+                if c.is_multiple_of(4) {
                     out.word(&format!("\"{}\"", pick(REGEXES, c / 4)));
                 } else {
                     out.word(&lit(c / 4));

@@ -1,6 +1,7 @@
 //! Approval state and audit: action digests, verification of collected
 //! approvals, audit records, replay and impact analysis.
 
+pub mod chain;
 pub mod digest;
 pub mod digest_text;
 pub mod impact;

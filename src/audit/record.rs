@@ -38,8 +38,10 @@ pub enum AuditRecord {
     Verification(VerificationRecord),
 }
 
-/// The record of one decision.
+/// The record of one decision. Reading one refuses fields the format does
+/// not have: replay compares every field, so none may go unread.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DecisionRecord {
     /// Unique id, `dec_` and 32 hex digits.
     pub id: String,
@@ -66,8 +68,10 @@ pub struct DecisionRecord {
     pub decision: Json,
 }
 
-/// The record of one verification of collected approvals.
+/// The record of one verification of collected approvals (unknown fields
+/// refused, as for [`DecisionRecord`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerificationRecord {
     /// Unique id, `ver_` and 32 hex digits.
     pub id: String,
@@ -92,6 +96,7 @@ pub struct VerificationRecord {
 
 /// The evaluation options a decision was made with.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecordedOptions {
     /// The current time given to the engine (only `timeout.expires_at`
     /// depends on it); `null` when none was given.
@@ -274,22 +279,36 @@ impl AuditRecord {
         serde_json::to_string(self)
     }
 
-    /// Reads a record from a JSON value: `record` says which kind.
-    pub fn from_value(value: Json) -> Result<AuditRecord, String> {
-        let kind = value
-            .get("record")
-            .and_then(Json::as_str)
-            .map(str::to_owned);
-        match kind.as_deref() {
-            Some("decision") => serde_json::from_value(value)
+    /// Reads a record from a JSON value: `record` says which kind. A field
+    /// the record format does not have (at the top, in `policy` or in
+    /// `options`) is an error: whatever a record holds is read and checked.
+    /// Chain fields (`seq`, `prev`) are taken out before, by the log reader.
+    pub fn from_value(mut value: Json) -> Result<AuditRecord, String> {
+        let Some(object) = value.as_object_mut() else {
+            return Err("not a JSON object".into());
+        };
+        let kind = match object.shift_remove("record") {
+            Some(Json::String(kind)) => kind,
+            Some(other) => return Err(format!("`record` is not a string: {other}")),
+            None => return Err("no `record` field naming the record kind".into()),
+        };
+        if let Some(policy) = object.get("policy").and_then(Json::as_object)
+            && let Some(key) = policy
+                .keys()
+                .find(|k| !matches!(k.as_str(), "name" | "version" | "digest"))
+        {
+            return Err(format!(
+                "invalid {kind} record: unknown field `policy.{key}`"
+            ));
+        }
+        match kind.as_str() {
+            "decision" => serde_json::from_value(value)
                 .map(AuditRecord::Decision)
                 .map_err(|e| format!("invalid decision record: {e}")),
-            Some("verification") => serde_json::from_value(value)
+            "verification" => serde_json::from_value(value)
                 .map(AuditRecord::Verification)
                 .map_err(|e| format!("invalid verification record: {e}")),
-            Some(other) => Err(format!("unknown record kind `{other}`")),
-            None if value.is_object() => Err("no `record` field naming the record kind".into()),
-            None => Err("not a JSON object".into()),
+            other => Err(format!("unknown record kind `{other}`")),
         }
     }
 }

@@ -7,6 +7,13 @@
 //! Verification records are listed, not replayed (their approvals are
 //! checked by `gatehouse verify`); records whose input was redacted or left
 //! out cannot be replayed.
+//!
+//! Every field of a decision record is checked, not only the decision:
+//! under its own policy the whole record is recomputed (policy, action
+//! digest, outcome, options, decision) and compared field by field; under
+//! any policy, the fields a record states twice (the top-level `outcome`,
+//! `policy` and `action_digest`, and the same inside `decision`) must
+//! agree. [`replay_log`] also checks the log's hash chain as it reads.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -15,9 +22,10 @@ use std::path::Path;
 use serde::{Deserialize as _, Serialize};
 use serde_json::Value as Json;
 
+use super::chain::{ChainReport, ChainStatus};
 use super::digest::action_digest;
 use super::log::{BadLine, LogEntry, LogReader, TornTail};
-use super::record::{AuditRecord, DecisionRecord};
+use super::record::{AuditRecord, DecisionRecord, RecordedOptions};
 use crate::Policy;
 use crate::eval::{Outcome, PolicyRef};
 
@@ -39,6 +47,17 @@ pub enum ReplayResult {
         recorded: String,
         /// The decision JSON replay produced.
         replayed: String,
+    },
+    /// The record contradicts itself or what it recomputes to, outside the
+    /// decision: a field stated twice differs (`outcome` at the top and in
+    /// `decision`), or, under its own policy, `policy`, `outcome` or
+    /// `options` are not what evaluating the recorded input gives. The
+    /// record was altered.
+    RecordMismatch {
+        /// The record's top-level fields that are wrong.
+        fields: Vec<String>,
+        /// What each disagrees with.
+        detail: String,
     },
     /// The recorded input does not hash to the recorded action digest: the
     /// record was altered or corrupted, so it proves nothing.
@@ -82,7 +101,9 @@ impl ReplayResult {
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
-            ReplayResult::DeterminismBug { .. } | ReplayResult::DigestMismatch { .. }
+            ReplayResult::DeterminismBug { .. }
+                | ReplayResult::DigestMismatch { .. }
+                | ReplayResult::RecordMismatch { .. }
         )
     }
 }
@@ -160,12 +181,24 @@ pub struct ReplayReport {
     pub bad_lines: Vec<BadLine>,
     /// The torn last line, if any.
     pub torn_tail: Option<TornTail>,
+    /// Records that contradict themselves or their recomputation
+    /// ([`ReplayResult::RecordMismatch`]).
+    pub record_mismatches: usize,
+    /// The log's hash chain, when the replay read a whole log.
+    pub chain: Option<ChainReport>,
 }
 
 impl ReplayReport {
-    /// Whether replay found a determinism bug or a corrupt record.
+    /// Whether replay found a determinism bug, a corrupt record or a
+    /// broken chain.
     pub fn has_failures(&self) -> bool {
-        self.summary.determinism_bugs > 0 || self.summary.digest_mismatches > 0
+        self.summary.determinism_bugs > 0
+            || self.summary.digest_mismatches > 0
+            || self.record_mismatches > 0
+            || self
+                .chain
+                .as_ref()
+                .is_some_and(|c| c.status == ChainStatus::Tampered)
     }
 }
 
@@ -178,6 +211,7 @@ pub struct Replayer<'p> {
     records: Vec<ReplayEntry>,
     bad_lines: Vec<BadLine>,
     torn_tail: Option<TornTail>,
+    record_mismatches: usize,
 }
 
 impl<'p> Replayer<'p> {
@@ -190,6 +224,7 @@ impl<'p> Replayer<'p> {
             records: Vec::new(),
             bad_lines: Vec::new(),
             torn_tail: None,
+            record_mismatches: 0,
         }
     }
 
@@ -240,6 +275,7 @@ impl<'p> Replayer<'p> {
             ReplayResult::IdenticalExceptPaths => s.identical_except_paths += 1,
             ReplayResult::DeterminismBug { .. } => s.determinism_bugs += 1,
             ReplayResult::DigestMismatch { .. } => s.digest_mismatches += 1,
+            ReplayResult::RecordMismatch { .. } => self.record_mismatches += 1,
             ReplayResult::Unchanged { .. } => s.unchanged += 1,
             ReplayResult::Changed { then, now, .. } => {
                 s.changed += 1;
@@ -252,8 +288,13 @@ impl<'p> Replayer<'p> {
         }
     }
 
-    /// The report.
+    /// The report, without a chain check (entries pushed one by one).
     pub fn finish(self) -> ReplayReport {
+        self.finish_with(None)
+    }
+
+    /// The report, with the chain check of the log the entries came from.
+    pub fn finish_with(self, chain: Option<ChainReport>) -> ReplayReport {
         ReplayReport {
             policy: PolicyRef {
                 name: self.policy.name().to_owned(),
@@ -269,22 +310,69 @@ impl<'p> Replayer<'p> {
             records: self.records,
             bad_lines: self.bad_lines,
             torn_tail: self.torn_tail,
+            record_mismatches: self.record_mismatches,
+            chain,
         }
     }
 }
 
-/// Replays every record of the log at `path` against `policy`. Fails only
-/// when the log cannot be read.
+/// Replays every record of the log at `path` against `policy`, checking
+/// its hash chain on the way. Fails only when the log cannot be read.
 pub fn replay_log(policy: &Policy, path: &Path) -> io::Result<ReplayReport> {
     let mut replayer = Replayer::new(policy);
-    for entry in LogReader::open(path)? {
+    let mut reader = LogReader::open(path)?;
+    for entry in &mut reader {
         replayer.push(entry?);
     }
-    Ok(replayer.finish())
+    Ok(replayer.finish_with(Some(reader.finish())))
+}
+
+/// The fields a decision record states twice, top level and inside
+/// `decision`, that disagree: a record the writer made never has any.
+fn self_contradictions(record: &DecisionRecord) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let stated = [
+        ("outcome", serde_json::to_value(record.outcome).ok()),
+        ("policy", serde_json::to_value(&record.policy).ok()),
+        (
+            "action_digest",
+            serde_json::to_value(&record.action_digest).ok(),
+        ),
+    ];
+    for (field, top) in stated {
+        let inner = record.decision.get(field);
+        // `action_digest` may be absent from decisions of older versions
+        if field == "action_digest" && inner.is_none() {
+            continue;
+        }
+        if inner != top.as_ref() {
+            out.push((
+                field.to_owned(),
+                format!(
+                    "`{field}` is {} but `decision.{field}` is {}",
+                    top.map_or_else(|| "unwritable".to_owned(), |v| v.to_string()),
+                    inner.map_or_else(|| "absent".to_owned(), Json::to_string)
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn mismatch(found: Vec<(String, String)>) -> ReplayResult {
+    let (fields, details): (Vec<String>, Vec<String>) = found.into_iter().unzip();
+    ReplayResult::RecordMismatch {
+        fields,
+        detail: details.join("; "),
+    }
 }
 
 /// Replays one decision record against `policy`.
 pub fn replay_decision(policy: &Policy, record: &DecisionRecord) -> ReplayResult {
+    let contradictions = self_contradictions(record);
+    if !contradictions.is_empty() {
+        return mismatch(contradictions);
+    }
     if !record.redacted.is_empty() {
         let reason = if record.redacted.iter().any(|p| p == "$") {
             "the input was not recorded (--no-audit-input)".to_owned()
@@ -308,11 +396,23 @@ pub fn replay_decision(policy: &Policy, record: &DecisionRecord) -> ReplayResult
     let options = match record.options.to_eval_options() {
         Ok(o) => o,
         Err(e) => {
-            return ReplayResult::CannotReplay {
-                reason: format!("the recorded options are unusable: {e}"),
-            };
+            return mismatch(vec![(
+                "options".to_owned(),
+                format!("the recorded options are not options gatehouse writes: {e}"),
+            )]);
         }
     };
+    // the writer records options as `RecordedOptions::from`: any other
+    // spelling of the same options was not written by it
+    if RecordedOptions::from(&options) != record.options {
+        return mismatch(vec![(
+            "options".to_owned(),
+            format!(
+                "`options.now` is not in the form gatehouse writes ({})",
+                record.options.now.as_deref().unwrap_or("null")
+            ),
+        )]);
+    }
     let replayed = policy.evaluate_with(&record.input, &options);
     let (recorded_text, replayed_text) = match (
         serde_json::to_string(&record.decision),
@@ -327,6 +427,26 @@ pub fn replay_decision(policy: &Policy, record: &DecisionRecord) -> ReplayResult
     };
     let replayed_json = serde_json::to_value(&replayed).unwrap_or(Json::Null);
     if record.policy.digest == policy.digest() {
+        // the fields outside the decision, recomputed: the policy as it
+        // names itself (`outcome` and `action_digest` equal their copies in
+        // `decision` and the recomputed digest, checked above; `decision`
+        // is compared next)
+        let mut found = Vec::new();
+        if record.policy != replayed.policy {
+            found.push((
+                "policy".to_owned(),
+                format!(
+                    "the record names policy \"{}\" version \"{}\", the policy with its digest is \"{}\" version \"{}\"",
+                    record.policy.name,
+                    record.policy.version,
+                    replayed.policy.name,
+                    replayed.policy.version
+                ),
+            ));
+        }
+        if !found.is_empty() {
+            return mismatch(found);
+        }
         if recorded_text == replayed_text {
             return ReplayResult::Identical;
         }
@@ -367,11 +487,11 @@ fn without_directories(decision: &Json) -> Json {
     let mut out = decision.clone();
     if let Some(rules) = out.get_mut("rules").and_then(Json::as_array_mut) {
         for rule in rules {
-            if let Some(loc) = rule.get_mut("location") {
-                if let Some(text) = loc.as_str() {
-                    let base = text.rsplit(['/', '\\']).next().unwrap_or(text).to_owned();
-                    *loc = Json::String(base);
-                }
+            if let Some(loc) = rule.get_mut("location")
+                && let Some(text) = loc.as_str()
+            {
+                let base = text.rsplit(['/', '\\']).next().unwrap_or(text).to_owned();
+                *loc = Json::String(base);
             }
         }
     }
@@ -436,6 +556,7 @@ default tier 0 because NO_RULE_MATCHED
         let d = p.evaluate_with(input, &options);
         LogEntry::Record(Box::new(LoggedRecord {
             line: 1,
+            chain: None,
             record: AuditRecord::decision(
                 &d,
                 Some(input),
@@ -484,10 +605,80 @@ default tier 0 because NO_RULE_MATCHED
         let AuditRecord::Decision(r) = &mut logged.record else {
             panic!()
         };
+        // both places the record states its outcome: it agrees with itself
         r.decision["outcome"] = json!("auto");
+        r.outcome = Outcome::Auto;
         let report = replay(&p, vec![LogEntry::Record(logged)]);
         assert_eq!(report.summary.determinism_bugs, 1);
         assert!(report.has_failures());
+    }
+
+    fn edited(p: &Policy, edit: impl FnOnce(&mut DecisionRecord)) -> ReplayReport {
+        let input = json!({"action": {"amount": 2000}, "requester": {"id": "u"}});
+        let LogEntry::Record(mut logged) = record(p, &input, None, &Redaction::KeepAll) else {
+            panic!()
+        };
+        let AuditRecord::Decision(r) = &mut logged.record else {
+            panic!()
+        };
+        edit(r);
+        replay(p, vec![LogEntry::Record(logged)])
+    }
+
+    /// Promise 11: the top-level `outcome` edited from explicit to auto
+    /// replayed as identical before, because only `decision` was compared.
+    #[test]
+    fn an_edited_top_level_outcome_is_a_corrupt_record() {
+        let p = policy(V1);
+        let report = edited(&p, |r| r.outcome = Outcome::Auto);
+        assert_eq!(report.record_mismatches, 1, "{report:#?}");
+        assert_eq!(report.summary.identical, 0);
+        assert!(report.has_failures());
+        let ReplayResult::RecordMismatch { fields, .. } = &report.records[0].result else {
+            panic!("{report:#?}")
+        };
+        assert_eq!(fields, &["outcome"]);
+        // under another policy too: the record contradicts itself
+        let other = policy(&V1.replace("> 1000", "> 5000"));
+        let input = json!({"action": {"amount": 2000}, "requester": {"id": "u"}});
+        let LogEntry::Record(mut logged) = record(&p, &input, None, &Redaction::KeepAll) else {
+            panic!()
+        };
+        let AuditRecord::Decision(r) = &mut logged.record else {
+            panic!()
+        };
+        r.outcome = Outcome::Auto;
+        assert!(replay(&other, vec![LogEntry::Record(logged)]).has_failures());
+    }
+
+    #[test]
+    fn every_field_outside_the_decision_is_checked() {
+        let p = policy(V1);
+        type Edit = Box<dyn FnOnce(&mut DecisionRecord)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            ("policy name", Box::new(|r| r.policy.name = "other".into())),
+            (
+                "policy version",
+                Box::new(|r| r.policy.version = "9".into()),
+            ),
+            (
+                "now spelled otherwise",
+                Box::new(|r| r.options.now = Some("2026-11-22T09:00:00+00:00".into())),
+            ),
+            (
+                "now unusable",
+                Box::new(|r| r.options.now = Some("yesterday".into())),
+            ),
+            (
+                "action digest and decision's",
+                Box::new(|r| r.action_digest = Some("sha256:00".into())),
+            ),
+        ];
+        for (what, edit) in cases {
+            let report = edited(&p, edit);
+            assert!(report.has_failures(), "{what}: {report:#?}");
+            assert_eq!(report.summary.identical, 0, "{what}");
+        }
     }
 
     #[test]

@@ -246,10 +246,10 @@ impl Checker {
                 Operand::Value(self.literal(file, ty, lit)?),
             )),
             ast::Operand::Name(other) => {
-                if let Type::Enum(values) = ty {
-                    if let Some(i) = values.iter().position(|v| *v == other.name) {
-                        return Some(Test::Compare(op, Operand::Value(Value::Enum(i as u32))));
-                    }
+                if let Type::Enum(values) = ty
+                    && let Some(i) = values.iter().position(|v| *v == other.name)
+                {
+                    return Some(Test::Compare(op, Operand::Value(Value::Enum(i as u32))));
                 }
                 if let Some(id) = self.attribute_ids.get(&other.name).copied() {
                     return self.attribute_operand(file, ty, op, id, other);

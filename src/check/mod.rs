@@ -450,23 +450,24 @@ impl Checker {
         // Limits and escalations refer to other declarations: resolve after
         // every role is known.
         for (id, (f, r)) in pending.into_iter().enumerate() {
-            if let Some(limit) = &r.limit {
-                if let Some(attr) = self.attribute(&f.source, &limit.attribute) {
-                    if self.attributes.get(attr).map(|a| &a.ty) == Some(&Type::Number) {
-                        if let Some(role) = self.roles.get_mut(id) {
-                            role.limit = Some(RoleLimit {
-                                attribute: attr,
-                                inclusive: limit.inclusive,
-                                value: limit.value,
-                            });
-                        }
-                    } else {
-                        let ty = self
-                            .attributes
-                            .get(attr)
-                            .map(|a| a.ty.describe())
-                            .unwrap_or_default();
-                        self.error(
+            if let Some(limit) = &r.limit
+                && let Some(attr) = self.attribute(&f.source, &limit.attribute)
+            {
+                if self.attributes.get(attr).map(|a| &a.ty) == Some(&Type::Number) {
+                    if let Some(role) = self.roles.get_mut(id) {
+                        role.limit = Some(RoleLimit {
+                            attribute: attr,
+                            inclusive: limit.inclusive,
+                            value: limit.value,
+                        });
+                    }
+                } else {
+                    let ty = self
+                        .attributes
+                        .get(attr)
+                        .map(|a| a.ty.describe())
+                        .unwrap_or_default();
+                    self.error(
                             Code::InvalidRole,
                             &f.source,
                             limit.attribute.span,
@@ -474,23 +475,22 @@ impl Checker {
                             "not a number",
                             "an approval limit bounds a number attribute, e.g. `limit action.amount <= 10000`".into(),
                         );
-                    }
                 }
             }
-            if let Some(esc) = &r.escalate {
-                if let Some(target) = self.role(&f.source, esc) {
-                    if target == id {
-                        self.error(
-                            Code::InvalidRole,
-                            &f.source,
-                            esc.span,
-                            format!("role `{}` escalates to itself", esc.name),
-                            "same role",
-                            "escalate to a role with a higher limit, or to none".into(),
-                        );
-                    } else if let Some(role) = self.roles.get_mut(id) {
-                        role.escalate = Some(target);
-                    }
+            if let Some(esc) = &r.escalate
+                && let Some(target) = self.role(&f.source, esc)
+            {
+                if target == id {
+                    self.error(
+                        Code::InvalidRole,
+                        &f.source,
+                        esc.span,
+                        format!("role `{}` escalates to itself", esc.name),
+                        "same role",
+                        "escalate to a role with a higher limit, or to none".into(),
+                    );
+                } else if let Some(role) = self.roles.get_mut(id) {
+                    role.escalate = Some(target);
                 }
             }
         }

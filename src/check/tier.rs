@@ -125,10 +125,10 @@ impl Checker {
                     fields, otherwise, ..
                 } => {
                     for e in fields {
-                        if let Some(id) = self.evidence_field(file, e) {
-                            if !evidence.contains(&id) {
-                                evidence.push(id);
-                            }
+                        if let Some(id) = self.evidence_field(file, e)
+                            && !evidence.contains(&id)
+                        {
+                            evidence.push(id);
                         }
                     }
                     if let Some((o, span)) = otherwise {

@@ -181,10 +181,10 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
         Ok(doc) => (policy.evaluate_with(&doc, &options), Some(doc)),
         Err(errors) => (policy.invalid_input(errors), None),
     };
-    if let Some(audit) = audit.as_mut() {
-        if let Err(code) = audit.record(&decision, doc.as_ref(), &options, io.stderr) {
-            return code;
-        }
+    if let Some(audit) = audit.as_mut()
+        && let Err(code) = audit.record(&decision, doc.as_ref(), &options, io.stderr)
+    {
+        return code;
     }
     if emit(args, io, &decision, !args.compact).is_err() {
         return exit::INPUT;

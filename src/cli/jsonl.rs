@@ -137,13 +137,13 @@ fn run_from(
         for chunk in chunks.iter_mut().take(workers) {
             let mut written = 0;
             for done in &mut chunk.done {
-                if let (Some(audit), Some((decision, doc))) = (audit.as_mut(), done.audit.take()) {
-                    if let Err(code) = audit.record(&decision, doc.as_ref(), options, stderr) {
-                        // The lines before this one were recorded: print them.
-                        let _ = stdout.write_all(chunk.out.get(..written).unwrap_or(&[]));
-                        let _ = stdout.flush();
-                        return code;
-                    }
+                if let (Some(audit), Some((decision, doc))) = (audit.as_mut(), done.audit.take())
+                    && let Err(code) = audit.record(&decision, doc.as_ref(), options, stderr)
+                {
+                    // The lines before this one were recorded: print them.
+                    let _ = stdout.write_all(chunk.out.get(..written).unwrap_or(&[]));
+                    let _ = stdout.flush();
+                    return code;
                 }
                 written = done.end;
                 any_invalid |= done.invalid;

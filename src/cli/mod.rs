@@ -2,6 +2,7 @@
 //! from its parsed arguments to an exit code, so tests run them in-process.
 
 mod approve;
+mod audit;
 mod check;
 mod diff;
 mod doc;
@@ -20,6 +21,7 @@ use std::io::{BufRead, Write};
 use clap::{Parser, Subcommand};
 
 pub use approve::ApproveArgs;
+pub use audit::AuditArgs;
 pub use check::CheckArgs;
 pub use diff::DiffArgs;
 pub use doc::DocArgs;
@@ -86,6 +88,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Re-evaluate every input of an audit log: identical under the recorded policy, or what changes under another.
     Replay(ReplayArgs),
+    /// Check an audit log's hash chain, or print a checkpoint of it.
+    Audit(AuditArgs),
     /// Print the documentation of a lint or diagnostic code.
     Explain(ExplainArgs),
     /// List every lint: code, name, default level, summary.
@@ -117,6 +121,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Doc(args) => doc::run(&args, io),
         Command::Diff(args) => diff::run(&args, io),
         Command::Replay(args) => replay::run(&args, io),
+        Command::Audit(args) => audit::run(&args, io),
         Command::Explain(args) => explain::run(&args, io),
         Command::Rules(args) => rules::run(&args, io),
     }

@@ -12,7 +12,7 @@ use crate::diagnostic::render_one;
 /// Arguments of `gatehouse replay`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions\n  gatehouse replay audit.jsonl --policy proposed/ai-agent-actions --format json\n\nRecords made under the given policy (same digest) must replay byte for byte: a difference is reported as a determinism bug. Records made under another policy show what it would decide instead. Records whose input was redacted or left out cannot be replayed; verification records are listed, not replayed.\n\nExit codes: 0 no determinism bug and no corrupt record, 1 a determinism bug or a record whose input does not match its action digest, 2 usage error or the policy does not compile, 3 the log cannot be read."
+    after_help = "Examples:\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions\n  gatehouse replay audit.jsonl --policy proposed/ai-agent-actions --format json\n\nRecords made under the given policy (same digest) must replay byte for byte: a difference is reported as a determinism bug. Records made under another policy show what it would decide instead. Records whose input was redacted or left out cannot be replayed; verification records are listed, not replayed.\n\nEvery field of a record is checked: a record whose fields contradict each other or their recomputation (an edited `outcome`, `policy` or `options`) is reported as corrupt, and the log's hash chain is checked as it is read (as `gatehouse audit verify` does; a torn last line is a warning). Lines longer than 64 MiB are skipped unread.\n\nExit codes: 0 no determinism bug and no corrupt record, 1 a determinism bug, a corrupt record (its input does not match its action digest, or its fields do not match the decision) or a broken hash chain, 2 usage error or the policy does not compile, 3 the log cannot be read."
 )]
 pub struct ReplayArgs {
     /// The audit log: JSON lines written by `gatehouse eval --audit-log`.
@@ -101,6 +101,10 @@ fn human(args: &ReplayArgs, report: &ReplayReport) -> String {
                 "{head}: DETERMINISM BUG: recorded under this policy, but it decides differently now (differs in: {})\n  recorded: {recorded}\n  replayed: {replayed}\n",
                 differs.join(", ")
             ),
+            ReplayResult::RecordMismatch { fields, detail } => format!(
+                "{head}: CORRUPT RECORD: {} not what the record itself or its input gives: {detail}\n",
+                fields.join(", ")
+            ),
             ReplayResult::DigestMismatch { recorded, computed } => format!(
                 "{head}: CORRUPT RECORD: the recorded input does not hash to the recorded action digest (recorded {}, input {computed})\n",
                 recorded.as_deref().unwrap_or("null")
@@ -144,6 +148,10 @@ fn human(args: &ReplayArgs, report: &ReplayReport) -> String {
             t.line, t.bytes
         ));
     }
+    if let Some(chain) = &report.chain {
+        out.push_str("hash chain: ");
+        out.push_str(&super::audit::chain_lines(chain));
+    }
     let s = &report.summary;
     if s.identical_except_paths > 0 {
         out.push_str(&format!(
@@ -175,9 +183,9 @@ fn human(args: &ReplayArgs, report: &ReplayReport) -> String {
         ),
         count(s.determinism_bugs, "determinism bug", "determinism bugs"),
     ];
-    if s.digest_mismatches > 0 {
+    if s.digest_mismatches + report.record_mismatches > 0 {
         parts.push(count(
-            s.digest_mismatches,
+            s.digest_mismatches + report.record_mismatches,
             "corrupt record",
             "corrupt records",
         ));

@@ -75,10 +75,10 @@ impl Resolved {
                 // The escalation is reported even when its target is already
                 // in the group: the reasons must not depend on the order the
                 // roles are written in.
-                if let Some(from) = from {
-                    if !self.escalated.contains(&(from, id)) {
-                        self.escalated.push((from, id));
-                    }
+                if let Some(from) = from
+                    && !self.escalated.contains(&(from, id))
+                {
+                    self.escalated.push((from, id));
                 }
                 let mine = self.roles.get(start..).unwrap_or(&[]);
                 if mine.iter().any(|r| r.id == id) {

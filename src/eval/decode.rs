@@ -239,17 +239,14 @@ fn decode_object<'a>(
         }
         path.truncate(len);
     }
-    if strict {
-        if let Some(o) = object {
-            for key in o.keys() {
-                let known =
-                    node.fields.iter().any(|(k, _)| k == key) || (root && key == EVIDENCE_KEY);
-                if !known {
-                    errors.push(InputError {
-                        path: join(path, key),
-                        message: UNKNOWN_FIELD.into(),
-                    });
-                }
+    if strict && let Some(o) = object {
+        for key in o.keys() {
+            let known = node.fields.iter().any(|(k, _)| k == key) || (root && key == EVIDENCE_KEY);
+            if !known {
+                errors.push(InputError {
+                    path: join(path, key),
+                    message: UNKNOWN_FIELD.into(),
+                });
             }
         }
     }

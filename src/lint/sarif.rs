@@ -175,10 +175,10 @@ fn location(file: &SourceFile, label: &Label, base: &Path) -> Value {
             "region": region,
         }
     });
-    if !label.text.is_empty() {
-        if let Some(obj) = loc.as_object_mut() {
-            obj.insert("message".into(), json!({ "text": label.text }));
-        }
+    if !label.text.is_empty()
+        && let Some(obj) = loc.as_object_mut()
+    {
+        obj.insert("message".into(), json!({ "text": label.text }));
     }
     loc
 }

@@ -120,10 +120,10 @@ impl<'p> Space<'p> {
                 .for_each(&mut visit);
         }
         for r in &set.roles {
-            if let Some(l) = &r.limit {
-                if let Some(lits) = literals.get_mut(l.attribute) {
-                    lits.numbers.insert(l.value.units());
-                }
+            if let Some(l) = &r.limit
+                && let Some(lits) = literals.get_mut(l.attribute)
+            {
+                lits.numbers.insert(l.value.units());
             }
         }
         let domains = set

@@ -202,13 +202,12 @@ fn distinct_roles_shortfall(groups: &[&ApproverGroup], outcome: Outcome) -> Opti
         }
     }
     let mut dual_raised = false;
-    if outcome == Outcome::Dual {
-        if let [(_, count)] = merged.as_mut_slice() {
-            if *count < 2 {
-                *count = 2;
-                dual_raised = true;
-            }
-        }
+    if outcome == Outcome::Dual
+        && let [(_, count)] = merged.as_mut_slice()
+        && *count < 2
+    {
+        *count = 2;
+        dual_raised = true;
     }
     let needed: u64 = merged.iter().map(|(_, c)| *c).sum();
     let mut roles: Vec<RoleId> = Vec::new();

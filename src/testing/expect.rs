@@ -20,15 +20,15 @@ pub struct Mismatch {
 /// Compares a decision with a case's expectations.
 pub fn compare(expect: &Expect, d: &Decision) -> Vec<Mismatch> {
     let mut out = Vec::new();
-    if let Some(o) = expect.outcome {
-        if o != d.outcome {
-            out.push(Mismatch {
-                field: "outcome".into(),
-                expected: o.to_string(),
-                actual: d.outcome.to_string(),
-                detail: None,
-            });
-        }
+    if let Some(o) = expect.outcome
+        && o != d.outcome
+    {
+        out.push(Mismatch {
+            field: "outcome".into(),
+            expected: o.to_string(),
+            actual: d.outcome.to_string(),
+            detail: None,
+        });
     }
     if let Some(t) = expect.tier {
         let actual = d.tier.as_ref().map(|t| t.id);

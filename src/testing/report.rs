@@ -223,10 +223,10 @@ fn render_set(
         "  coverage: {}% ({covered} of {total} rules, tiers and reason codes)",
         round1(set.coverage.percent())
     );
-    if let Some(min) = min_coverage {
-        if set.coverage.percent() + 1e-9 < min {
-            let _ = write!(s, " — below the minimum of {min}%");
-        }
+    if let Some(min) = min_coverage
+        && set.coverage.percent() + 1e-9 < min
+    {
+        let _ = write!(s, " — below the minimum of {min}%");
     }
     s.push('\n');
     let uncovered = set.coverage.uncovered();
@@ -237,10 +237,10 @@ fn render_set(
 
 fn mismatch_line(m: &super::Mismatch) -> String {
     let mut line = format!("{}: expected {}, got {}", m.field, m.expected, m.actual);
-    if let Some(d) = &m.detail {
-        if !d.is_empty() {
-            let _ = write!(line, " ({d})");
-        }
+    if let Some(d) = &m.detail
+        && !d.is_empty()
+    {
+        let _ = write!(line, " ({d})");
     }
     line
 }

@@ -188,13 +188,13 @@ pub(crate) fn parse(token: &str) -> Result<Parsed<'_>, Refusal> {
     let header_json = strict_json("header", &header_bytes)?;
     // The algorithm is judged before the rest of the header so that
     // `alg: none` or `HS256` is named as such whatever else is there.
-    if let Some(alg) = header_json.get("alg") {
-        if alg.as_str() != Some(ALGORITHM) {
-            return Err(Refusal::new(
-                RefusalCode::UnsupportedAlg,
-                format!("algorithm {alg} is not accepted; signed approvals use `{ALGORITHM}`"),
-            ));
-        }
+    if let Some(alg) = header_json.get("alg")
+        && alg.as_str() != Some(ALGORITHM)
+    {
+        return Err(Refusal::new(
+            RefusalCode::UnsupportedAlg,
+            format!("algorithm {alg} is not accepted; signed approvals use `{ALGORITHM}`"),
+        ));
     }
     let header: Header =
         serde_json::from_value(header_json).map_err(|e| from_serde("header", &e))?;

@@ -1018,19 +1018,19 @@ pub fn build(seed: &PolicySeed) -> Built {
     for (t, id) in seed.tiers.iter().zip(&tiers) {
         let outcome = pick(ASKED_OUTCOMES, t.outcome);
         let mut clauses = vec![format!("outcome {outcome}")];
-        if outcome != "block" {
-            if let Some(a) = t.approve.as_ref().and_then(|a| ctx.approvers(a)) {
-                clauses.push(format!("approve {a}"));
-            }
+        if outcome != "block"
+            && let Some(a) = t.approve.as_ref().and_then(|a| ctx.approvers(a))
+        {
+            clauses.push(format!("approve {a}"));
         }
-        if let Some((fields, otherwise)) = &t.evidence {
-            if let Some(list) = ctx.evidence_list(fields) {
-                clauses.push(match otherwise % 3 {
-                    0 => format!("evidence {list}"),
-                    1 => format!("evidence {list} otherwise queue"),
-                    _ => format!("evidence {list} otherwise block"),
-                });
-            }
+        if let Some((fields, otherwise)) = &t.evidence
+            && let Some(list) = ctx.evidence_list(fields)
+        {
+            clauses.push(match otherwise % 3 {
+                0 => format!("evidence {list}"),
+                1 => format!("evidence {list} otherwise queue"),
+                _ => format!("evidence {list} otherwise block"),
+            });
         }
         if let Some((after, then, role)) = t.timeout {
             let then = match then % 4 {
@@ -1149,7 +1149,7 @@ pub fn build(seed: &PolicySeed) -> Built {
     }
     // Windows line ends in some files.
     for (i, text) in texts.iter_mut().enumerate() {
-        if seed.placement[47 - i] % 4 == 0 {
+        if seed.placement[47 - i].is_multiple_of(4) {
             *text = text.replace('\n', "\r\n");
         }
     }
@@ -1210,7 +1210,7 @@ pub fn input_seed() -> impl Strategy<Value = InputSeed> {
 /// A valid value of a type.
 fn valid_value(ty: Ty, n: u16) -> Json {
     match ty {
-        Ty::Bool => Json::Bool(n % 2 == 0),
+        Ty::Bool => Json::Bool(n.is_multiple_of(2)),
         Ty::Number => json(pick(NUM_INPUTS, n)),
         Ty::Str => Json::String(pick(STR_INPUTS, n).to_owned()),
         Ty::EnumA | Ty::EnumB => Json::String(pick(Ctx::enum_values(ty), n).to_owned()),

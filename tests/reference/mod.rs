@@ -517,10 +517,10 @@ impl RefPolicy {
             Test::Compare(op, Operand::Literal(lit)) => compare(*op, value, &literal(ty, lit)),
             Test::Compare(op, Operand::Name(name)) => {
                 // A bare name: a value of the enum first, else an attribute.
-                if let TypeExpr::Enum(choices) = ty {
-                    if choices.iter().any(|c| c.name == name.name) {
-                        return compare(*op, value, &Val::Enum(name.name.clone()));
-                    }
+                if let TypeExpr::Enum(choices) = ty
+                    && choices.iter().any(|c| c.name == name.name)
+                {
+                    return compare(*op, value, &Val::Enum(name.name.clone()));
                 }
                 match lookup(values, &name.name) {
                     Some(other) => compare(*op, value, other),
@@ -1208,14 +1208,14 @@ fn read_value(ty: &TypeExpr, v: &Json) -> Result<Val, String> {
                 let Json::String(s) = item else {
                     return Err(format!("item {i}: expected a string, found {}", kind(item)));
                 };
-                if let TypeExpr::Enum(choices) = element.as_ref() {
-                    if !choices.iter().any(|c| c.name == *s) {
-                        let names: Vec<&str> = choices.iter().map(|c| c.name.as_str()).collect();
-                        return Err(format!(
-                            "item {i}: unknown value `{s}`; expected one of {}",
-                            names.join(", ")
-                        ));
-                    }
+                if let TypeExpr::Enum(choices) = element.as_ref()
+                    && !choices.iter().any(|c| c.name == *s)
+                {
+                    let names: Vec<&str> = choices.iter().map(|c| c.name.as_str()).collect();
+                    return Err(format!(
+                        "item {i}: unknown value `{s}`; expected one of {}",
+                        names.join(", ")
+                    ));
                 }
                 out.push(s.clone());
             }

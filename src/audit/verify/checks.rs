@@ -164,14 +164,14 @@ fn refusal(
             Some(who),
         ));
     }
-    if let Some(exp) = &a.expires_at {
-        if Timestamp::parse(exp.trim()).is_none_or(|e| e <= cx.now) {
-            return Some(reason(
-                "APPROVAL_EXPIRED",
-                format!("`{who}`'s approval expired at {exp}"),
-                Some(who),
-            ));
-        }
+    if let Some(exp) = &a.expires_at
+        && Timestamp::parse(exp.trim()).is_none_or(|e| e <= cx.now)
+    {
+        return Some(reason(
+            "APPROVAL_EXPIRED",
+            format!("`{who}`'s approval expired at {exp}"),
+            Some(who),
+        ));
     }
     if let Some((_, attribute)) = forbidden.iter().find(|(id, _)| id == person) {
         let code = if attribute.starts_with("requester") {
@@ -215,17 +215,17 @@ fn not_counting(cx: &Context<'_>, a: &Approval, who: &str) -> Option<VerifyReaso
         ));
     }
     let given = Timestamp::parse(a.given_at.trim());
-    if let (Some(deadline), Some(given)) = (cx.deadline, given) {
-        if given >= deadline {
-            return Some(reason(
-                "APPROVAL_AFTER_DEADLINE",
-                format!(
-                    "`{who}`'s approval was given at {given}, when the request had already \
+    if let (Some(deadline), Some(given)) = (cx.deadline, given)
+        && given >= deadline
+    {
+        return Some(reason(
+            "APPROVAL_AFTER_DEADLINE",
+            format!(
+                "`{who}`'s approval was given at {given}, when the request had already \
                      timed out (at {deadline})"
-                ),
-                Some(who),
-            ));
-        }
+            ),
+            Some(who),
+        ));
     }
     None
 }

@@ -77,11 +77,11 @@ impl Network {
     /// a later [`Network::max_flow`] can push more through it from the
     /// current flow.
     pub(super) fn raise(&mut self, id: EdgeId, capacity: u64) {
-        if let Some(e) = self.edges.get_mut(id) {
-            if capacity > e.capacity {
-                e.residual += capacity - e.capacity;
-                e.capacity = capacity;
-            }
+        if let Some(e) = self.edges.get_mut(id)
+            && capacity > e.capacity
+        {
+            e.residual += capacity - e.capacity;
+            e.capacity = capacity;
         }
     }
 
@@ -133,13 +133,12 @@ impl Network {
                 let Some(edge) = self.edges.get(e) else {
                     continue;
                 };
-                if edge.residual > 0 {
-                    if let Some(lv) = level.get_mut(edge.to) {
-                        if *lv == usize::MAX {
-                            *lv = lu + 1;
-                            queue.push_back(edge.to);
-                        }
-                    }
+                if edge.residual > 0
+                    && let Some(lv) = level.get_mut(edge.to)
+                    && *lv == usize::MAX
+                {
+                    *lv = lu + 1;
+                    queue.push_back(edge.to);
                 }
             }
         }

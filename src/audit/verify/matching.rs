@@ -318,10 +318,10 @@ impl<'g, 'p, 'a> Matcher<'g, 'p, 'a> {
             let mut into_group: Vec<(usize, usize, EdgeId)> = Vec::new();
             for (r, &out) in role_out.iter().enumerate() {
                 for (g, group) in self.groups.iter().enumerate() {
-                    if group.admits(self.role_name(r)) {
-                        if let Some(&gn) = group_node.get(g) {
-                            into_group.push((r, g, net.add_edge(out, gn, 1)));
-                        }
+                    if group.admits(self.role_name(r))
+                        && let Some(&gn) = group_node.get(g)
+                    {
+                        into_group.push((r, g, net.add_edge(out, gn, 1)));
                     }
                 }
             }
@@ -345,10 +345,10 @@ impl<'g, 'p, 'a> Matcher<'g, 'p, 'a> {
             let mut arcs: Vec<(usize, usize, EdgeId)> = Vec::new();
             for (c, class) in self.classes.iter().enumerate() {
                 for (g, group) in self.groups.iter().enumerate() {
-                    if self.class_admitted(class, group) {
-                        if let (Some(&cn), Some(&gn)) = (class_node.get(c), group_node.get(g)) {
-                            arcs.push((c, g, net.add_edge(cn, gn, class.members.len() as u64)));
-                        }
+                    if self.class_admitted(class, group)
+                        && let (Some(&cn), Some(&gn)) = (class_node.get(c), group_node.get(g))
+                    {
+                        arcs.push((c, g, net.add_edge(cn, gn, class.members.len() as u64)));
                     }
                 }
             }

@@ -557,7 +557,11 @@ fn predicate(attr: u16, op: u16, lit: u16, items: &[u16]) -> String {
     let strs = |n| quote(pick(STRS, n));
     match attr % 11 {
         0 | 1 => {
-            let path = if attr % 11 == 0 { "a.s" } else { "a.t" };
+            let path = if attr.is_multiple_of(11) {
+                "a.s"
+            } else {
+                "a.t"
+            };
             match op % 12 {
                 0 | 1 => format!("{path} == {}", strs(lit)),
                 2 => format!("{path} != {}", strs(lit)),

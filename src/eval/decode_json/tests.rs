@@ -888,10 +888,10 @@ fn fitting(g: &mut Gen, ty: &Type) -> J {
             if g.fault(20) {
                 items.push(J::Lit(g.pick(&["null", "1", "[]", r#""""#]).to_owned()));
             }
-            if g.odds(40) {
-                if let Some(first) = items.first().cloned() {
-                    items.push(first);
-                }
+            if g.odds(40)
+                && let Some(first) = items.first().cloned()
+            {
+                items.push(first);
             }
             return J::Arr(items);
         }
@@ -1158,13 +1158,13 @@ fn generate(g: &mut Gen, policy: &Policy) -> String {
     }
     if g.fault(50) {
         // A key given twice.
-        if let Some(e) = some_object(g, &mut root) {
-            if !e.is_empty() {
-                let k = g.below(e.len());
-                let copy = e[k].clone();
-                let at = g.below(e.len() + 1);
-                e.insert(at, copy);
-            }
+        if let Some(e) = some_object(g, &mut root)
+            && !e.is_empty()
+        {
+            let k = g.below(e.len());
+            let copy = e[k].clone();
+            let at = g.below(e.len() + 1);
+            e.insert(at, copy);
         }
     }
     if g.fault(4) {

@@ -183,7 +183,7 @@ pub(super) fn number(d: &Decimal) -> String {
     if whole.len() >= 5 {
         let digits: Vec<char> = whole.chars().collect();
         for (i, c) in digits.iter().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push('_');
             }
             out.push(*c);

@@ -1,0 +1,265 @@
+//! `gatehouse audit`: check an audit log's hash chain (`verify`) and take a
+//! checkpoint of it (`checkpoint`).
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{Io, exit};
+use crate::audit::chain::{ChainReport, ChainStatus, Checkpoint, LineHash};
+use crate::audit::log::LogReader;
+
+/// Exit codes of `gatehouse audit` beyond the shared ones.
+pub mod codes {
+    /// `audit verify`: the chain holds, but an interrupted write left a torn
+    /// line (a crash, not tampering: no record is missing).
+    pub const TORN_WRITE: u8 = 7;
+}
+
+/// Arguments of `gatehouse audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// Subcommands of `gatehouse audit`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check a log's hash chain: name the first edited, deleted, inserted, reordered or truncated record.
+    Verify(AuditVerifyArgs),
+    /// Print a checkpoint of a log (`{"seq": N, "head": "sha256:…"}`) to keep elsewhere.
+    Checkpoint(AuditCheckpointArgs),
+}
+
+/// Arguments of `gatehouse audit verify`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse audit verify audit.jsonl\n  gatehouse audit verify audit.jsonl --checkpoint audit.checkpoint.json\n  gatehouse audit verify audit.jsonl --require-chain --format json\n\nEvery record names its sequence number (`seq`) and the SHA-256 of the line before it (`prev`); the check names the first record where that fails, with its line and seq. A line an interrupted write left (not JSON, shaped like the start of a record) is a torn write when it is the last line or the chain links across it: nothing was lost. Removing records from the end, or editing the last record, can only be seen against a checkpoint taken earlier (`gatehouse audit checkpoint`) and kept away from the log. Records written before the chain existed are read and reported as unchained. Lines longer than 64 MiB are not read. See docs/audit.md.\n\nExit codes: 0 the chain holds (or the log is unchained, without --require-chain), 1 tampering: a record edited, deleted, inserted, reordered or truncated, a line that is not a record, a checkpoint not matched (or unchained records under --require-chain), 2 usage error, 3 the log or the checkpoint cannot be read, 7 the chain holds but a write was interrupted (torn write, a crash)."
+)]
+pub struct AuditVerifyArgs {
+    /// The audit log: JSON lines written by `eval --audit-log` and `verify --audit-log`.
+    pub log: PathBuf,
+    /// A checkpoint taken earlier with `gatehouse audit checkpoint`: the log
+    /// must still hold that record, unchanged.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Make records without chain fields (written by a gatehouse that
+    /// predates the chain) an error.
+    #[arg(long)]
+    pub require_chain: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: AuditFormat,
+}
+
+/// Arguments of `gatehouse audit checkpoint`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse audit checkpoint audit.jsonl > audit.checkpoint.json\n  gatehouse audit verify audit.jsonl --checkpoint audit.checkpoint.json\n\nThe log is verified first; a log whose chain does not hold gets no checkpoint. Keep the checkpoint where whoever can write the log cannot (another machine, a ticket, a signed commit): a writer that holds the file can rewrite all of it and recompute the chain, and only a checkpoint kept elsewhere shows that.\n\nExit codes: 0 printed, 1 the chain does not hold or there is no chained record, 2 usage error, 3 the log cannot be read."
+)]
+pub struct AuditCheckpointArgs {
+    /// The audit log.
+    pub log: PathBuf,
+}
+
+/// Output formats of `gatehouse audit verify`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// A verdict for people, naming the first bad record.
+    Human,
+    /// The chain report as one JSON document.
+    Json,
+}
+
+pub(super) fn run(args: &AuditArgs, io: &mut Io<'_>) -> u8 {
+    match &args.command {
+        AuditCommand::Verify(a) => verify(a, io),
+        AuditCommand::Checkpoint(a) => checkpoint(a, io),
+    }
+}
+
+/// Reads the whole log through the chain check.
+fn check(log: &Path, checkpoint: Option<(u64, LineHash)>) -> std::io::Result<ChainReport> {
+    let file = std::fs::File::open(log)?;
+    let mut reader = LogReader::with_checkpoint(BufReader::new(file), checkpoint);
+    for entry in &mut reader {
+        entry?;
+    }
+    Ok(reader.finish())
+}
+
+fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
+    let checkpoint = match &args.checkpoint {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Checkpoint::parse(&t))
+        {
+            Ok((cp, head)) => Some((cp.seq, head)),
+            Err(e) => {
+                let _ = writeln!(
+                    io.stderr,
+                    "error: cannot read the checkpoint `{}`: {e}",
+                    path.display()
+                );
+                return exit::INPUT;
+            }
+        },
+    };
+    let report = match check(&args.log, checkpoint) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(
+                io.stderr,
+                "error: cannot read the audit log `{}`: {e}",
+                args.log.display()
+            );
+            return exit::INPUT;
+        }
+    };
+    let written = match args.format {
+        AuditFormat::Json => serde_json::to_string_pretty(&report)
+            .map_err(std::io::Error::other)
+            .and_then(|t| writeln!(io.stdout, "{t}")),
+        AuditFormat::Human => write!(
+            io.stdout,
+            "audit log `{}`: {}",
+            args.log.display(),
+            chain_lines(&report)
+        ),
+    };
+    if let Err(e) = written {
+        let _ = writeln!(io.stderr, "error: cannot write the report: {e}");
+        return exit::POLICY;
+    }
+    let unchained = report.unchained > 0 || !report.unchained_bad_lines.is_empty();
+    match report.status {
+        ChainStatus::Tampered => exit::FINDINGS,
+        _ if args.require_chain && unchained => {
+            let _ = writeln!(
+                io.stderr,
+                "error: --require-chain: {} unchained record(s) in `{}`",
+                report.unchained,
+                args.log.display()
+            );
+            exit::FINDINGS
+        }
+        ChainStatus::TornWrite => codes::TORN_WRITE,
+        ChainStatus::Unchained | ChainStatus::Intact => exit::OK,
+    }
+}
+
+fn checkpoint(args: &AuditCheckpointArgs, io: &mut Io<'_>) -> u8 {
+    let report = match check(&args.log, None) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(
+                io.stderr,
+                "error: cannot read the audit log `{}`: {e}",
+                args.log.display()
+            );
+            return exit::INPUT;
+        }
+    };
+    if report.status == ChainStatus::Tampered {
+        let _ = write!(
+            io.stderr,
+            "error: no checkpoint: the chain of `{}` does not hold: {}",
+            args.log.display(),
+            chain_lines(&report)
+        );
+        return exit::FINDINGS;
+    }
+    let Some(head) = report.head else {
+        let _ = writeln!(
+            io.stderr,
+            "error: no checkpoint: `{}` has no chained record",
+            args.log.display()
+        );
+        return exit::FINDINGS;
+    };
+    let cp = Checkpoint {
+        seq: head.seq,
+        head: head.head,
+    };
+    match serde_json::to_string(&cp) {
+        Ok(text) if writeln!(io.stdout, "{text}").is_ok() => exit::OK,
+        _ => {
+            let _ = writeln!(io.stderr, "error: cannot write the checkpoint");
+            exit::POLICY
+        }
+    }
+}
+
+/// The chain's verdict for people: one line, then the problems, torn
+/// writes and unchained records, one per line.
+pub(super) fn chain_lines(r: &ChainReport) -> String {
+    let head = r.head.as_ref().map_or_else(String::new, |h| {
+        format!(", last seq {} at line {} (head {})", h.seq, h.line, h.head)
+    });
+    let mut out = match r.status {
+        ChainStatus::Intact => format!("chain intact: {} records{head}\n", r.records),
+        ChainStatus::Unchained => format!(
+            "chain holds, but {} of {} records are unchained (written before the chain existed: nothing proves them){head}\n",
+            r.unchained, r.records
+        ),
+        ChainStatus::TornWrite => format!(
+            "chain intact but for {} torn write(s) (an interrupted write, not tampering: no record is missing): {} records{head}\n",
+            r.torn_writes.len(),
+            r.records
+        ),
+        ChainStatus::Tampered => match r.problems.first() {
+            Some(p) => format!(
+                "TAMPERED: first bad record at line {}{}: {}\n",
+                p.line,
+                p.seq.map_or_else(String::new, |s| format!(" (seq {s})")),
+                p.message
+            ),
+            None => "TAMPERED\n".to_owned(),
+        },
+    };
+    for p in r.problems.iter().skip(1) {
+        out.push_str(&format!(
+            "  also line {}{}: {}: {}\n",
+            p.line,
+            p.seq.map_or_else(String::new, |s| format!(" (seq {s})")),
+            p.kind,
+            p.message
+        ));
+    }
+    if r.problem_count > r.problems.len() {
+        out.push_str(&format!(
+            "  and {} more problems\n",
+            r.problem_count - r.problems.len()
+        ));
+    }
+    for t in &r.torn_writes {
+        out.push_str(&format!(
+            "  torn write at line {} ({} bytes){}\n",
+            t.line,
+            t.bytes,
+            if t.at_end {
+                ": the last line, a write was interrupted"
+            } else {
+                ": the chain links across it, nothing was lost"
+            }
+        ));
+    }
+    for line in &r.unchained_bad_lines {
+        out.push_str(&format!(
+            "  line {line}: not a record, before the chain (not judged)\n"
+        ));
+    }
+    if let Some(cp) = &r.checkpoint
+        && r.status != ChainStatus::Tampered
+    {
+        out.push_str(&format!(
+            "  checkpoint seq {} matches line {}\n",
+            cp.seq, cp.line
+        ));
+    }
+    out
+}
