@@ -446,7 +446,7 @@ fn store_files_are_read_with_a_size_cap() {
     f.set_len(gatehouse::trust::MAX_TRUST_FILE_BYTES + 1)
         .unwrap();
     let e = TrustStore::load(&big).unwrap_err().to_string();
-    assert!(e.contains("the limit is"), "{e}");
+    assert!(e.contains("larger than the limit"), "{e}");
     let e = TrustStore::load(&dir).unwrap_err().to_string();
     assert!(e.contains("not a regular file"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
