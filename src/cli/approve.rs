@@ -9,9 +9,7 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::DecodePrivateKey as _;
 
 use super::{Io, exit};
-use crate::Policy;
 use crate::audit::verify::ApprovalKind;
-use crate::diagnostic::render_one;
 use crate::input::{self, Syntax};
 use crate::trust::jws::{self, ApprovalPayload};
 use crate::trust::read_bounded;
@@ -79,19 +77,9 @@ fn parse_validity(s: &str) -> Result<i64, String> {
 }
 
 pub(super) fn run(args: &ApproveArgs, io: &mut Io<'_>) -> u8 {
-    let policy = match Policy::load(&args.policy) {
+    let policy = match super::load_policy(&args.policy, io) {
         Ok(p) => p,
-        Err(diags) => {
-            for d in diags.iter() {
-                let _ = write!(io.stderr, "{}", render_one(d, io.color));
-            }
-            let _ = writeln!(
-                io.stderr,
-                "error: the policy at `{}` does not compile",
-                args.policy.display()
-            );
-            return exit::POLICY;
-        }
+        Err(code) => return code,
     };
     let mut digests = Vec::new();
     for path in &args.input {

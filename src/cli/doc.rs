@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Io, exit};
-use crate::Policy;
-use crate::diagnostic::render_one;
 use crate::doc::{DocFormat, render};
 
 /// Arguments of `gatehouse doc`.
@@ -28,21 +26,9 @@ pub struct DocArgs {
 }
 
 pub(super) fn run(args: &DocArgs, io: &mut Io<'_>) -> u8 {
-    let policy = match Policy::load(&args.path) {
+    let policy = match super::load_policy(&args.path, io) {
         Ok(p) => p,
-        Err(diags) => {
-            for d in diags.iter() {
-                let _ = write!(io.stderr, "{}", render_one(d, io.color));
-            }
-            let _ = writeln!(
-                io.stderr,
-                "error: the policy at `{}` does not compile ({} error{})",
-                args.path.display(),
-                diags.error_count(),
-                if diags.error_count() == 1 { "" } else { "s" }
-            );
-            return exit::POLICY;
-        }
+        Err(code) => return code,
     };
     let from_output = args
         .output

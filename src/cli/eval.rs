@@ -6,11 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Io, exit};
-use crate::Policy;
 use crate::audit::log::AuditLog;
 use crate::audit::record::AuditRecord;
 use crate::audit::redact::{FieldPath, RedactMode, Redaction};
-use crate::diagnostic::render_one;
 use crate::eval::{Decision, EvalOptions};
 use crate::input::{self, Syntax};
 use crate::values::Timestamp;
@@ -143,21 +141,9 @@ pub(super) fn parse_now(s: &str) -> Result<Timestamp, String> {
 }
 
 pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
-    let policy = match Policy::load(&args.policy) {
+    let policy = match super::load_policy(&args.policy, io) {
         Ok(p) => p,
-        Err(diags) => {
-            for d in diags.iter() {
-                let _ = write!(io.stderr, "{}", render_one(d, io.color));
-            }
-            let _ = writeln!(
-                io.stderr,
-                "error: the policy at `{}` does not compile ({} error{})",
-                args.policy.display(),
-                diags.error_count(),
-                if diags.error_count() == 1 { "" } else { "s" }
-            );
-            return exit::POLICY;
-        }
+        Err(code) => return code,
     };
     let options = EvalOptions {
         now: args.now,

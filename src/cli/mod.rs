@@ -34,6 +34,25 @@ pub use rules::RulesArgs;
 pub use test::TestArgs;
 pub use verify::VerifyArgs;
 
+/// Loads the policy set at `path` for a subcommand; when it does not
+/// compile, renders every diagnostic and a summary line to stderr and gives
+/// the exit code to return ([`exit::POLICY`]).
+fn load_policy(path: &std::path::Path, io: &mut Io<'_>) -> Result<crate::Policy, u8> {
+    crate::Policy::load(path).map_err(|diags| {
+        for d in diags.iter() {
+            let _ = write!(io.stderr, "{}", crate::diagnostic::render_one(d, io.color));
+        }
+        let errors = diags.error_count();
+        let _ = writeln!(
+            io.stderr,
+            "error: the policy at `{}` does not compile ({errors} error{})",
+            path.display(),
+            if errors == 1 { "" } else { "s" }
+        );
+        exit::POLICY
+    })
+}
+
 /// Exit codes shared by every subcommand (README, "Exit codes").
 pub mod exit {
     /// Success: the policy checked clean, or a decision was made.

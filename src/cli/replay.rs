@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{Io, exit};
-use crate::Policy;
 use crate::audit::replay::{ReplayReport, ReplayResult, replay_log};
-use crate::diagnostic::render_one;
 
 /// Arguments of `gatehouse replay`.
 #[derive(Debug, Args)]
@@ -36,19 +34,9 @@ pub enum ReplayFormat {
 }
 
 pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
-    let policy = match Policy::load(&args.policy) {
+    let policy = match super::load_policy(&args.policy, io) {
         Ok(p) => p,
-        Err(diags) => {
-            for d in diags.iter() {
-                let _ = write!(io.stderr, "{}", render_one(d, io.color));
-            }
-            let _ = writeln!(
-                io.stderr,
-                "error: the policy at `{}` does not compile",
-                args.policy.display()
-            );
-            return exit::POLICY;
-        }
+        Err(code) => return code,
     };
     let report = match replay_log(&policy, &args.log) {
         Ok(r) => r,

@@ -5,12 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Io, exit};
-use crate::Policy;
 use crate::audit::log::AuditLog;
 use crate::audit::record::{AuditRecord, VerificationEvent};
 use crate::audit::redact::{FieldPath, RedactMode, Redaction};
 use crate::audit::verify::{Verdict, VerifyOptions};
-use crate::diagnostic::render_one;
 use crate::input::{self, Syntax};
 use crate::trust::{
     Credential, MAX_APPROVALS_FILE_BYTES, SignedVerifyOptions, TrustStore, read_bounded,
@@ -86,19 +84,9 @@ pub struct VerifyArgs {
 use super::eval::parse_now as parse_time;
 
 pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
-    let policy = match Policy::load(&args.policy) {
+    let policy = match super::load_policy(&args.policy, io) {
         Ok(p) => p,
-        Err(diags) => {
-            for d in diags.iter() {
-                let _ = write!(io.stderr, "{}", render_one(d, io.color));
-            }
-            let _ = writeln!(
-                io.stderr,
-                "error: the policy at `{}` does not compile",
-                args.policy.display()
-            );
-            return exit::POLICY;
-        }
+        Err(code) => return code,
     };
     let read = |path: &PathBuf, limit: u64| -> Result<serde_json::Value, String> {
         let text = read_bounded(path, limit)?;
