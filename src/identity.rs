@@ -33,6 +33,23 @@ fn is_ignorable(c: char) -> bool {
     CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
 }
 
+/// Whether `c` shows nothing although Unicode does not class it as
+/// default-ignorable or white space: control characters (`Cc`: U+0000–
+/// U+001F, U+007F–U+009F), the Braille pattern blank U+2800, the
+/// interlinear annotation marks U+FFF9–U+FFFB and the musical null notehead
+/// U+1D159. Each of them renders as blank, so a reason or evidence made of
+/// them is blank and an identity spelled with them is the identity without
+/// them.
+fn is_blank_looking(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2800}' | '\u{FFF9}'..='\u{FFFB}' | '\u{1D159}')
+}
+
+/// Whether `c` is invisible for every comparison here: default-ignorable or
+/// blank-looking.
+fn is_invisible(c: char) -> bool {
+    is_ignorable(c) || is_blank_looking(c)
+}
+
 /// Whether `c` is Unicode `White_Space` (space, tab, newlines, NBSP, U+2000–
 /// U+200A, U+3000, ...).
 fn is_space(c: char) -> bool {
@@ -42,7 +59,10 @@ fn is_space(c: char) -> bool {
 /// One round: drop default-ignorable code points, NFKC, full case fold,
 /// trim `White_Space` at both ends.
 fn round(s: &str) -> String {
-    let visible: String = s.chars().filter(|c| !is_ignorable(*c)).collect();
+    let visible: String = s
+        .chars()
+        .filter(|c| is_space(*c) || !is_invisible(*c))
+        .collect();
     let nfkc = ComposingNormalizerBorrowed::new_nfkc().normalize(&visible);
     let folded = CaseMapper::new().fold_string(&nfkc);
     folded.trim_matches(is_space).to_owned()
@@ -57,7 +77,8 @@ fn round(s: &str) -> String {
 /// 1. remove every `Default_Ignorable_Code_Point` (zero-width spaces and
 ///    joiners, soft hyphen, bidi controls, variation selectors, tag
 ///    characters, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0,
-///    U+FEFF, ...);
+///    U+FEFF, ...) and every other character that shows nothing: control
+///    characters other than white space, U+2800, U+FFF9–U+FFFB, U+1D159;
 /// 2. Unicode normalization form NFKC (compatibility characters such as
 ///    fullwidth `ａ` become `a`; NFD and NFC spellings become one);
 /// 3. Unicode full case folding (`Alice` → `alice`, `Straße` → `strasse`);
@@ -84,7 +105,7 @@ pub fn normalize(identity: &str) -> String {
 ///
 /// Never allocates: it runs on the decision path.
 pub fn is_blank(text: &str) -> bool {
-    text.chars().all(|c| is_space(c) || is_ignorable(c))
+    text.chars().all(|c| is_space(c) || is_invisible(c))
 }
 
 /// Whether two identities are the same person under [`normalize`].
@@ -128,6 +149,10 @@ mod tests {
             "\u{115F}\u{1160}",
             " \u{00AD}\t\u{2060}\n",
             "\u{E0020}",
+            "\u{2800}\u{2800}\u{2800}",
+            "\u{FFF9}\u{FFFA}\u{FFFB}",
+            "\u{1D159}",
+            "\u{0001}\u{007F}\u{0085}",
         ] {
             assert!(is_blank(blank), "{blank:?}");
             assert_eq!(normalize(blank), "", "{blank:?}");

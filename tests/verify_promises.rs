@@ -417,3 +417,69 @@ fn an_approval_at_the_deadline_instant_is_late() {
     );
     assert_eq!(v.verdict, Verdict::Pending);
 }
+
+// ---- found by the adversarial review of the merged trust layer ------------
+
+/// An approval that does not count must not move the deadline either: an
+/// old approval for another action (bob's, for last week's refund, left in
+/// a reused approvals file) made the request "as old as" it, so a request
+/// approved in time came out `expired`.
+#[test]
+fn an_approval_for_another_action_does_not_age_the_request() {
+    let p = policy();
+    let input = action("refund");
+    let d = digest(&p, &input);
+    let other = digest(&p, &action("tidy"));
+    let approvals = [
+        approval("bob", &["lead"], &d, T1),
+        approval("mal", &["lead"], &other, "2026-11-15T09:00:00Z"),
+    ];
+    let v = p.verify(&input, &approvals, &opts(NOW, None));
+    assert_eq!(v.verdict, Verdict::Execute, "{v:?}");
+    assert_eq!(codes(&v), ["DIGEST_MISMATCH"]);
+}
+
+/// A veto is an approver's power: a rejection from someone who holds no
+/// role that could approve the action is reported and ignored (before, any
+/// identity the trust store knew, or any user of the identity provider,
+/// denied every action).
+#[test]
+fn a_rejection_without_an_eligible_role_does_not_veto() {
+    let p = policy();
+    let input = action("refund");
+    let d = digest(&p, &input);
+    let mut veto = approval("mal", &[], &d, T1);
+    veto.decision = ApprovalKind::Reject;
+    let approvals = [approval("bob", &["lead"], &d, T1), veto.clone()];
+    let v = p.verify(&input, &approvals, &opts(NOW, Some(T0)));
+    assert_eq!(v.verdict, Verdict::Execute, "{v:?}");
+    assert_eq!(codes(&v), ["ROLE_NOT_ELIGIBLE"]);
+    // From an eligible role it still wins.
+    veto.roles = vec!["lead".into()];
+    let approvals = [approval("bob", &["lead"], &d, T1), veto];
+    let v = p.verify(&input, &approvals, &opts(NOW, Some(T0)));
+    assert_eq!(v.verdict, Verdict::Denied);
+    assert_eq!(codes(&v), ["REJECTED"]);
+}
+
+/// Characters that show nothing but are neither white space nor
+/// default-ignorable (Braille blank, interlinear annotation marks, control
+/// characters) make no reason.
+#[test]
+fn blank_looking_reasons_are_blank() {
+    let p = policy();
+    let input = action("refund");
+    let d = digest(&p, &input);
+    for blank in [
+        "\u{2800}\u{2800}\u{2800}",
+        "\u{FFF9}\u{FFFA}\u{FFFB}",
+        "\u{1D159}",
+        "\u{0001}",
+    ] {
+        let mut a = approval("bob", &["lead"], &d, T1);
+        a.reason = Some(blank.into());
+        let v = p.verify(&input, &[a], &opts(NOW, Some(T0)));
+        assert_eq!(v.verdict, Verdict::Pending, "{blank:?}");
+        assert_eq!(codes(&v), ["REASON_REQUIRED"], "{blank:?}");
+    }
+}

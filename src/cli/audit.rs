@@ -94,7 +94,9 @@ fn check(log: &Path, checkpoint: Option<(u64, LineHash)>) -> std::io::Result<Cha
 fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
     let checkpoint = match &args.checkpoint {
         None => None,
-        Some(path) => match std::fs::read_to_string(path)
+        // A checkpoint is one small JSON object: read at most 64 KiB of it,
+        // and never block on a FIFO.
+        Some(path) => match crate::input::read_file_limited(path, 64 * 1024)
             .map_err(|e| e.to_string())
             .and_then(|t| Checkpoint::parse(&t))
         {

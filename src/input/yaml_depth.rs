@@ -191,14 +191,27 @@ impl Scan {
                         self.block_scalar = Some(line.iter().take_while(|b| **b == b' ').count());
                         return Ok(());
                     }
-                    b'&' | b'!' | b'*' => {
-                        // An anchor or tag precedes a node; an alias is one.
+                    b'*' => {
+                        // An alias repeats a node that serde_yaml expands in
+                        // full: a 5 MB file of aliases to one approval became
+                        // 2 GB in memory. Inputs, approvals and suites are
+                        // written out; an alias is refused up front.
+                        return Err(error_at(
+                            "$",
+                            format!(
+                                "a YAML alias (`*...`) at line {number} column {}: gatehouse reads YAML without aliases, since each one repeats a whole node; write the value out",
+                                i + 1
+                            ),
+                        ));
+                    }
+                    b'&' | b'!' => {
+                        // An anchor or tag precedes a node.
                         while line.get(i + 1).is_some_and(|b| {
                             !(is_space(Some(b)) || (self.flow > 0 && is_flow_indicator(Some(b))))
                         }) {
                             i += 1;
                         }
-                        self.at_node = c != b'*';
+                        self.at_node = true;
                         self.in_plain = false;
                     }
                     _ => {
@@ -382,6 +395,16 @@ mod tests {
         ] {
             assert!(!refused(&text), "{}", &text[..40.min(text.len())]);
         }
+    }
+
+    #[test]
+    fn aliases_are_refused_and_look_alikes_are_not() {
+        assert!(refused("a: &x 1\nb: *x\n"));
+        assert!(refused("- &t token\n- *t\n"));
+        assert!(refused("[&a 1, *a]"));
+        // An asterisk inside a scalar, quoted or plain, is text.
+        assert!(!refused("a: 2*3\nb: '*x'\nc: \"*y\"\nd: x *y\n"));
+        assert!(!refused("# *comment\na: 1\n"));
     }
 
     #[test]

@@ -76,7 +76,16 @@ pub(super) fn inexact(text: &str) -> Option<String> {
         return None;
     };
     if !double.is_finite() {
-        // Refused by the converter as not finite, at its JSON path.
+        if text.bytes().any(|b| b.is_ascii_digit()) {
+            // A number written with digits that overflows a double
+            // (`1e400`, `1.8e308`): serde_yaml leaves it a string, which
+            // would digest and decide like the quoted text.
+            return Some(format!(
+                "`{text}` is too large for a YAML number (a double cannot hold it); use JSON input, which reads numbers exactly"
+            ));
+        }
+        // `.inf`, `inf`, `nan`: refused by the converter as not finite, at
+        // its JSON path.
         return None;
     }
     // An exponent beyond `i64` (which `decimal` refuses) still parses, to 0
@@ -115,11 +124,26 @@ mod tests {
             "18446744073709551615",
             "abc",
             "1.2.3",
-            "1e5000000000000000000000",
             ".inf",
             "nan",
         ] {
             assert_eq!(inexact(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_too_large_for_a_double_are_refused() {
+        for text in [
+            "1e400",
+            "1.8e308",
+            "-1e400",
+            "123e999999",
+            "1e5000000000000000000000",
+        ] {
+            assert!(inexact(text).is_some(), "{text}");
+        }
+        for text in ["inf", ".inf", "-.inf", "nan", "Infinity"] {
+            assert!(inexact(text).is_none(), "{text}");
         }
     }
 

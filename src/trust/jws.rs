@@ -66,7 +66,7 @@ impl ApprovalPayload {
     /// empty.
     pub fn validate(&self) -> Result<(), Refusal> {
         let bad = |m: &str| Err(Refusal::new(RefusalCode::BadPayload, m));
-        if self.approver.trim().is_empty() {
+        if crate::identity::is_blank(&self.approver) {
             return bad("the approver is blank");
         }
         match (&self.action_digest, &self.action_digests) {

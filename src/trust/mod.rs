@@ -290,7 +290,7 @@ impl TrustStore {
                         format!("no approver of the trust store holds key `{}`", parsed.kid),
                     ));
                 };
-                let payload = parsed.verify(key)?;
+                let mut payload = parsed.verify(key)?;
                 if !same_identity(&owner.id, &payload.approver) {
                     return Err(Refusal::new(
                         RefusalCode::IdentityMismatch,
@@ -300,6 +300,10 @@ impl TrustStore {
                         ),
                     ));
                 }
+                // The person is who the store says holds the key: results and
+                // audit records name them as the store spells them, whatever
+                // look-alike spelling the signer wrote.
+                payload.approver.clone_from(&owner.id);
                 let roles = owner.roles.clone();
                 (payload, roles, Method::Ed25519, Some(parsed.kid))
             }
@@ -379,6 +383,21 @@ impl Policy {
         store: &TrustStore,
         options: &SignedVerifyOptions,
     ) -> SignedVerification {
+        // Over the cap, or a request time after now: refused before any
+        // credential is authenticated (authenticating 100 000+ signatures
+        // is the expensive part).
+        if let Some(verification) =
+            self.refuse_before_reading(input, credentials.len(), &options.verify)
+        {
+            return SignedVerification {
+                verification,
+                authentication: Authentication {
+                    allow_unsigned: options.allow_unsigned,
+                    accepted: Vec::new(),
+                    refused: Vec::new(),
+                },
+            };
+        }
         let (approvals, authentication) = store.authenticate_all(self, credentials, options);
         let mut verification = self.verify(input, &approvals, &options.verify);
         let refusals = authentication.refused.iter().map(|r| VerifyReason {

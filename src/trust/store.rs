@@ -31,7 +31,7 @@
 //! ([`TrustStore::undeclared_roles`]): one store may serve several policy
 //! sets, and a role unknown to a policy never satisfies any of its groups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use ed25519_dalek::VerifyingKey;
@@ -39,7 +39,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, jwk::JwkSet};
 use serde::Deserialize;
 
 use super::jws::parse_public_key;
-use super::{MAX_JWKS_FILE_BYTES, MAX_TRUST_FILE_BYTES, read_bounded, same_identity};
+use super::{MAX_JWKS_FILE_BYTES, MAX_TRUST_FILE_BYTES, read_bounded};
 use crate::Policy;
 
 /// One approver of the directory.
@@ -95,6 +95,12 @@ pub struct TrustStore {
     approvers: Vec<Approver>,
     /// Key text, key, index into `approvers`.
     keys: Vec<(String, VerifyingKey, usize)>,
+    /// Key text to its index in `keys`: a lookup per approval, not a scan.
+    key_index: HashMap<String, usize>,
+    /// Each approver's identity under [`crate::identity::normalize`] to its
+    /// index in `approvers`: one normalization per entry, so a store at its
+    /// size cap loads in linear time.
+    people: HashMap<String, usize>,
     oidc: Option<OidcConfig>,
 }
 
@@ -210,17 +216,17 @@ impl TrustStore {
 
     /// The approver that holds the key `kid` (`ed25519:<base64url>`).
     pub(crate) fn key(&self, kid: &str) -> Option<(&VerifyingKey, &Approver)> {
-        self.keys
-            .iter()
-            .find(|(text, _, _)| text == kid)
+        self.key_index
+            .get(kid)
+            .and_then(|k| self.keys.get(*k))
             .and_then(|(_, key, i)| self.approvers.get(*i).map(|a| (key, a)))
     }
 
     /// The roles of an identity in the directory (empty when unknown).
     pub fn roles_of(&self, identity: &str) -> Vec<String> {
-        self.approvers
-            .iter()
-            .find(|a| same_identity(&a.id, identity))
+        self.people
+            .get(&crate::identity::normalize(identity))
+            .and_then(|i| self.approvers.get(*i))
             .map(|a| a.roles.clone())
             .unwrap_or_default()
     }
@@ -284,14 +290,15 @@ fn build(file: StoreFile, jwks: Option<&str>, name: &str) -> Result<TrustStore, 
     let mut store = TrustStore::default();
     for (i, entry) in file.approver.into_iter().enumerate() {
         let n = i + 1;
-        if entry.id.trim().is_empty() {
+        if crate::identity::is_blank(&entry.id) {
             problems.push(format!("approver #{n}: `id` is blank"));
             continue;
         }
+        let person = crate::identity::normalize(&entry.id);
         if let Some(first) = store
-            .approvers
-            .iter()
-            .find(|a| same_identity(&a.id, &entry.id))
+            .people
+            .get(&person)
+            .and_then(|i| store.approvers.get(*i))
         {
             problems.push(format!(
                 "approver #{n}: identity `{}` is already listed (as `{}`): list each person once",
@@ -303,6 +310,7 @@ fn build(file: StoreFile, jwks: Option<&str>, name: &str) -> Result<TrustStore, 
             problems.push(format!("approver `{}`: a role is blank", entry.id));
         }
         let index = store.approvers.len();
+        store.people.insert(person, index);
         for text in &entry.keys {
             match parse_public_key(text) {
                 Ok(key) if key.is_weak() => problems.push(format!(
@@ -310,7 +318,9 @@ fn build(file: StoreFile, jwks: Option<&str>, name: &str) -> Result<TrustStore, 
                     entry.id
                 )),
                 Ok(key) => {
-                    if let Some((_, _, owner)) = store.keys.iter().find(|(t, _, _)| t == text) {
+                    if let Some((_, _, owner)) =
+                        store.key_index.get(text).and_then(|k| store.keys.get(*k))
+                    {
                         let owner = store
                             .approvers
                             .get(*owner)
@@ -320,6 +330,7 @@ fn build(file: StoreFile, jwks: Option<&str>, name: &str) -> Result<TrustStore, 
                             entry.id
                         ));
                     } else {
+                        store.key_index.insert(text.clone(), store.keys.len());
                         store.keys.push((text.clone(), key, index));
                     }
                 }

@@ -66,6 +66,14 @@ pub(super) fn check<'a>(
             continue;
         }
         if a.decision == ApprovalKind::Reject {
+            // A veto is an approver's power: only someone who could approve
+            // (an eligible role, within its limit) can reject. Anyone else in
+            // the trust store, or any user of the identity provider, would
+            // otherwise deny every action.
+            if eligible_roles(cx.req, &a.roles).is_empty() && !cx.req.groups.is_empty() {
+                reasons.push(ineligible(cx, a, who));
+                continue;
+            }
             out.rejected = true;
             let why = a
                 .reason

@@ -201,46 +201,71 @@ impl Policy {
         approvals: &[Approval],
         options: &VerifyOptions,
     ) -> Verification {
-        if let Some(refusal) = refuse_up_front(approvals, options) {
-            // The outcome and digest are still reported; no approval is read.
-            let d = self.evaluate_with(
-                input,
-                &EvalOptions {
-                    now: options.requested_at,
-                    strict: false,
-                },
-            );
-            return Verification {
-                verdict: Verdict::Denied,
-                outcome: d.outcome,
-                action_digest: d.action_digest,
-                reasons: vec![refusal],
-                satisfied: Vec::new(),
-                missing: Missing::default(),
-                expires_at: None,
-                on_expiry: None,
-                conditions: d.conditions,
-            };
+        match refuse_up_front(approvals.len(), options) {
+            Some(refusal) => self.refused_up_front(input, refusal, options),
+            None => {
+                let decision = self.evaluate_with(
+                    input,
+                    &EvalOptions {
+                        now: options.requested_at.or_else(|| {
+                            let digest = crate::audit::digest::action_digest(input);
+                            earliest(approvals, Some(&digest))
+                        }),
+                        strict: false,
+                    },
+                );
+                verify_decision(self, input, &decision, approvals, options)
+            }
         }
-        let decision = self.evaluate_with(
+    }
+
+    /// The verification refused before any approval is read (too many
+    /// records, a request time after now): `denied`, with the outcome and
+    /// digest still reported. `count` is the number of records given.
+    /// `trust::verify_signed` calls this before authenticating anything.
+    pub(crate) fn refuse_before_reading(
+        &self,
+        input: &Json,
+        count: usize,
+        options: &VerifyOptions,
+    ) -> Option<Verification> {
+        refuse_up_front(count, options).map(|r| self.refused_up_front(input, r, options))
+    }
+
+    fn refused_up_front(
+        &self,
+        input: &Json,
+        refusal: VerifyReason,
+        options: &VerifyOptions,
+    ) -> Verification {
+        let d = self.evaluate_with(
             input,
             &EvalOptions {
-                now: options.requested_at.or_else(|| earliest(approvals)),
+                now: options.requested_at,
                 strict: false,
             },
         );
-        verify_decision(self, input, &decision, approvals, options)
+        Verification {
+            verdict: Verdict::Denied,
+            outcome: d.outcome,
+            action_digest: d.action_digest,
+            reasons: vec![refusal],
+            satisfied: Vec::new(),
+            missing: Missing::default(),
+            expires_at: None,
+            on_expiry: None,
+            conditions: d.conditions,
+        }
     }
 }
 
 /// The refusals that come before reading any approval or input.
-fn refuse_up_front(approvals: &[Approval], options: &VerifyOptions) -> Option<VerifyReason> {
-    let refusal = if approvals.len() > MAX_APPROVALS {
+fn refuse_up_front(count: usize, options: &VerifyOptions) -> Option<VerifyReason> {
+    let refusal = if count > MAX_APPROVALS {
         reason(
             "TOO_MANY_APPROVALS",
             format!(
-                "{} approval records were given; one verification reads at most {MAX_APPROVALS}",
-                approvals.len()
+                "{count} approval records were given; one verification reads at most {MAX_APPROVALS}"
             ),
             None,
         )
@@ -259,9 +284,18 @@ fn refuse_up_front(approvals: &[Approval], options: &VerifyOptions) -> Option<Ve
     Some(refusal)
 }
 
-fn earliest(approvals: &[Approval]) -> Option<Timestamp> {
+/// The earliest time among the approvals about this action (bound to its
+/// digest): when no request time is given, the request is as old as that.
+/// Approvals for other actions are ignored here too, or an unrelated old
+/// approval would move the deadline and expire a request approved in time.
+fn earliest(approvals: &[Approval], digest: Option<&str>) -> Option<Timestamp> {
+    let digest = digest?;
     approvals
         .iter()
+        .filter(|a| {
+            a.action_digest.as_deref() == Some(digest)
+                || a.action_digests.iter().any(|d| d == digest)
+        })
         .filter_map(|a| Timestamp::parse(a.given_at.trim()))
         .min()
 }
@@ -329,7 +363,9 @@ fn verify_decision(
     let mut req = req.clone();
     req.distinct_people |= d.outcome == Outcome::Dual;
     let now = options.now;
-    let requested = options.requested_at.or_else(|| earliest(approvals));
+    let requested = options
+        .requested_at
+        .or_else(|| earliest(approvals, d.action_digest.as_deref()));
     let deadline = match (requested, &d.timeout) {
         (Some(r), Some(t)) => Some(r.plus_seconds(t.seconds)),
         _ => None,

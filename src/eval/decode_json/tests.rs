@@ -466,8 +466,12 @@ fn evidence_presence() {
         (r#""\ufeff""#, false),
         (r#""\u3164""#, false),
         (r#"" \u00ad\u2060 ""#, false),
+        // Blank-looking: control characters, the Braille blank, the
+        // interlinear annotation marks (found by the attack round).
+        (r#""\u0000""#, false),
+        (r#""\u2800\u2800""#, false),
+        (r#""\ufff9""#, false),
         // Neither: present.
-        (r#""\u0000""#, true),
         (r#""\u200bx""#, true),
         ("true", true),
         ("false", false),
