@@ -1130,11 +1130,14 @@ fn contains(value: &Val, lit: &Literal) -> bool {
 
 /// Whether an evidence field is present ("Evidence"): its key is in the
 /// input's `evidence` object with a value that is not null, not `false`,
-/// and not empty (blank text, `[]`, `{}`).
+/// and not empty (blank text, `[]`, `{}`). Blank text is the one
+/// documented rule, `gatehouse::identity::is_blank` (white space and
+/// invisible characters only): the reference takes it as given, as it takes
+/// the Unicode tables, and checks everything around it.
 fn evidence_present(input: &Json, field: &str) -> bool {
     match input.get("evidence").and_then(|pack| pack.get(field)) {
         None | Some(Json::Null) | Some(Json::Bool(false)) => false,
-        Some(Json::String(s)) => !s.trim().is_empty(),
+        Some(Json::String(s)) => !gatehouse::identity::is_blank(s),
         Some(Json::Array(a)) => !a.is_empty(),
         Some(Json::Object(o)) => !o.is_empty(),
         Some(Json::Bool(true)) | Some(Json::Number(_)) => true,
