@@ -943,9 +943,15 @@ pub fn check_verify(
     );
     let digest = d.action_digest.as_deref().unwrap_or("");
     let needs_reason = matches!(d.outcome, Outcome::Explicit | Outcome::Dual);
+    // Without a request time, the request is as old as the earliest
+    // approval bound to this action (approvals for others never age it).
     let requested = requested_at.or_else(|| {
         approvals
             .iter()
+            .filter(|a| {
+                a.action_digest.as_deref() == Some(digest)
+                    || a.action_digests.iter().any(|x| x == digest)
+            })
             .filter_map(|a| Timestamp::parse(a.given_at.trim()))
             .min()
     });
