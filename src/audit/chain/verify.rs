@@ -194,7 +194,9 @@ impl ChainVerifier {
         match kind {
             LineKind::Record(link) => self.record(line, bytes, link),
             LineKind::NotRecord | LineKind::TooLong => self.hold(line, len, false, None),
-            LineKind::Blank if !self.chain_began => {}
+            // A blank line holds no record, but it is an edit of the file:
+            // gatehouse's writers never write one, before the chain began
+            // or after.
             LineKind::Blank => self.hold(line, len, false, None),
             LineKind::NotJson => {
                 let fragment = bytes.starts_with(LINE_START)
