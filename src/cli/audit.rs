@@ -113,14 +113,7 @@ fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
     };
     let report = match check(&args.log, checkpoint) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(
-                io.stderr,
-                "error: cannot read the audit log `{}`: {e}",
-                args.log.display()
-            );
-            return exit::INPUT;
-        }
+        Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
     let written = match args.format {
         AuditFormat::Json => serde_json::to_string_pretty(&report)
@@ -157,14 +150,7 @@ fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
 fn checkpoint(args: &AuditCheckpointArgs, io: &mut Io<'_>) -> u8 {
     let report = match check(&args.log, None) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(
-                io.stderr,
-                "error: cannot read the audit log `{}`: {e}",
-                args.log.display()
-            );
-            return exit::INPUT;
-        }
+        Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
     if report.status == ChainStatus::Tampered {
         let _ = write!(

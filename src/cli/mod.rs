@@ -53,6 +53,17 @@ fn load_policy(path: &std::path::Path, io: &mut Io<'_>) -> Result<crate::Policy,
     })
 }
 
+/// Reports an audit log that cannot be read (`replay`, `audit verify`,
+/// `audit checkpoint`) and gives the exit code for it ([`exit::INPUT`]).
+fn log_unreadable(io: &mut Io<'_>, log: &std::path::Path, error: &dyn std::fmt::Display) -> u8 {
+    let _ = writeln!(
+        io.stderr,
+        "error: cannot read the audit log `{}`: {error}",
+        log.display()
+    );
+    exit::INPUT
+}
+
 /// Exit codes shared by every subcommand (README, "Exit codes").
 pub mod exit {
     /// Success: the policy checked clean, or a decision was made.

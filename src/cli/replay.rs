@@ -40,14 +40,7 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
     };
     let report = match replay_log(&policy, &args.log) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(
-                io.stderr,
-                "error: cannot read the audit log `{}`: {e}",
-                args.log.display()
-            );
-            return exit::INPUT;
-        }
+        Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
     let written = match args.format {
         ReplayFormat::Json => serde_json::to_string_pretty(&report)
