@@ -1,6 +1,6 @@
 //! The `gatehouse` command line. Thin: each subcommand lives in
-//! `gatehouse::cli`.
+//! `gatehouse_cli::cli`.
 
 fn main() -> std::process::ExitCode {
-    gatehouse::cli::main()
+    gatehouse_cli::cli::main()
 }

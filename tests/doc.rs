@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use gatehouse::Policy;
 use gatehouse::check::{Cond, Operand, Test, Value};
-use gatehouse::cli::{Cli, Io};
-use gatehouse::doc::{DocFormat, condition_in_words, render};
 use gatehouse::syntax::ast::CmpOp;
+use gatehouse_cli::cli::{Cli, Io};
+use gatehouse_cli::doc::{DocFormat, condition_in_words, render};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -631,7 +631,7 @@ fn cli(args: &[&str]) -> (u8, String, String) {
     let mut stdin = std::io::empty();
     let mut stdin = std::io::BufReader::new(&mut stdin);
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = gatehouse::cli::run(
+    let code = gatehouse_cli::cli::run(
         parsed,
         &mut Io {
             stdin: &mut stdin,

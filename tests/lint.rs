@@ -11,10 +11,10 @@
 use std::path::Path;
 
 use clap::Parser;
-use gatehouse::cli::{Cli, Io, run};
-use gatehouse::lint::config::{self, LintConfig};
-use gatehouse::lint::{registry, sarif};
 use gatehouse::{Code, Diagnostic, Diagnostics, Policy, Severity};
+use gatehouse_cli::cli::{Cli, Io, run};
+use gatehouse_cli::lint::config::{self, LintConfig};
+use gatehouse_cli::lint::{registry, sarif};
 
 /// The lints implemented in `src/lint/structural.rs`.
 const STRUCTURAL: &[Code] = &[
@@ -32,7 +32,7 @@ const STRUCTURAL: &[Code] = &[
 fn findings_of(policy: &Policy) -> Vec<Diagnostic> {
     let mut out = policy.warnings().0.clone();
     out.extend(config::apply(
-        gatehouse::lint::lint(policy),
+        gatehouse_cli::lint::lint(policy),
         &LintConfig::default(),
         &policy.checked().files,
     ));

@@ -22,7 +22,7 @@ fn lint(combine: &str, rules: &str) -> (Vec<&'static str>, String) {
     let text = format!("{}{rules}\n", HEAD.replace("COMBINE", combine));
     let policy =
         Policy::from_source("p.gate", text).unwrap_or_else(|e| panic!("{}", e.render(false)));
-    let findings: Vec<gatehouse::Diagnostic> = gatehouse::lint::lint(&policy)
+    let findings: Vec<gatehouse::Diagnostic> = gatehouse_cli::lint::lint(&policy)
         .into_iter()
         .filter(|d| {
             d.code.as_str().starts_with('L')
@@ -215,7 +215,7 @@ fn dangerous_auto_examples_really_decide_auto() {
         HEAD.replace("COMBINE", "strictest")
     );
     let policy = Policy::from_source("p.gate", text).expect("compiles");
-    let findings: Vec<_> = gatehouse::lint::lint(&policy)
+    let findings: Vec<_> = gatehouse_cli::lint::lint(&policy)
         .into_iter()
         .filter(|d| d.code.as_str() == "L0011")
         .collect();
@@ -237,7 +237,7 @@ fn the_reference_matrix_has_no_semantic_findings() {
         "/policies/ai-agent-actions"
     ))
     .expect("loads");
-    let findings: Vec<_> = gatehouse::lint::lint(&policy)
+    let findings: Vec<_> = gatehouse_cli::lint::lint(&policy)
         .into_iter()
         .filter(|d| {
             matches!(

@@ -100,7 +100,7 @@ fn the_readme_test_suite_runs_green() {
     )
     .expect("copy");
     std::fs::write(set.join("readme.test.yaml"), suite).expect("write");
-    let report = gatehouse::testing::run(&[&set]);
+    let report = gatehouse_cli::testing::run(&[&set]);
     let _ = std::fs::remove_dir_all(&root);
     assert_eq!(
         (report.passed(), report.failed(), report.skipped()),

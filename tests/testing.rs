@@ -174,14 +174,14 @@ fn check_entities(text: &str) {
 
 #[test]
 fn the_library_runner_pins_a_policy_from_cargo_test() {
-    let report = gatehouse::testing::run(&[concat!(env!("CARGO_MANIFEST_DIR"), "/policies")]);
+    let report = gatehouse_cli::testing::run(&[concat!(env!("CARGO_MANIFEST_DIR"), "/policies")]);
     assert!(
         report.success(Some(100.0)),
         "{}",
         report.render_human(false)
     );
     assert!(report.passed() > 30);
-    let report = gatehouse::testing::run(&[concat!(
+    let report = gatehouse_cli::testing::run(&[concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/testing/mixed"
     )]);

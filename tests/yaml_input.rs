@@ -85,7 +85,7 @@ fn a_deep_suite_file_is_refused_with_the_depth_error() {
         format!("cases:\n  - input: {}\n", "[".repeat(SIZE)),
     )
     .unwrap();
-    let report = gatehouse::testing::run_set(&dir, None);
+    let report = gatehouse_cli::testing::run_set(&dir, None);
     let text = format!("{report:?}");
     assert!(
         text.contains(&format!("nested more than {MAX_INPUT_DEPTH} levels deep")),

@@ -368,7 +368,7 @@ fn exercise_policy(policy: &Policy, u: &mut Unstructured<'_>) {
         .iter()
         .map(|f| (f.name.clone(), f.text.clone()))
         .collect();
-    let lints = gatehouse::lint::lint(policy);
+    let lints = gatehouse_cli::lint::lint(policy);
     check_diagnostics(&Diagnostics(lints), &files);
     check_decision(policy, &Json::Object(Map::new()));
     if let Ok(input) = gen_input(&mut Unstructured::new(&[]), policy.checked()) {

@@ -68,7 +68,7 @@ pub struct EvalArgs {
     pub redact: Vec<FieldPath>,
     /// How --redact redacts: drop the field, or replace its value by
     /// `sha256:` of its canonical JSON.
-    #[arg(long, value_enum, default_value = "drop", requires = "redact")]
+    #[arg(long, value_parser = super::redact_mode_parser(), default_value = "drop", requires = "redact")]
     pub redact_mode: RedactMode,
     /// Leave the input out of audit records (`input: null`); such records
     /// cannot be replayed.

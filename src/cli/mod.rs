@@ -18,6 +18,7 @@ mod verify;
 
 use std::io::{BufRead, Write};
 
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
 
 pub use approve::ApproveArgs;
@@ -62,6 +63,16 @@ fn log_unreadable(io: &mut Io<'_>, log: &std::path::Path, error: &dyn std::fmt::
         log.display()
     );
     exit::INPUT
+}
+
+/// `--redact-mode`'s values, read into the engine's [`RedactMode`]
+/// (the engine has no clap; the CLI lists the names in `--help`).
+///
+/// [`RedactMode`]: crate::audit::redact::RedactMode
+pub(crate) fn redact_mode_parser()
+-> impl clap::builder::TypedValueParser<Value = crate::audit::redact::RedactMode> {
+    clap::builder::PossibleValuesParser::new(crate::audit::redact::RedactMode::NAMES)
+        .try_map(|name| name.parse::<crate::audit::redact::RedactMode>())
 }
 
 /// Exit codes shared by every subcommand (README, "Exit codes").

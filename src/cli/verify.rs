@@ -74,7 +74,7 @@ pub struct VerifyArgs {
     )]
     pub redact: Vec<FieldPath>,
     /// How --redact redacts: drop the field, or replace it by its sha256.
-    #[arg(long, value_enum, default_value = "drop", requires = "redact")]
+    #[arg(long, value_parser = super::redact_mode_parser(), default_value = "drop", requires = "redact")]
     pub redact_mode: RedactMode,
     /// Leave the input out of the record.
     #[arg(long, requires = "audit_log")]

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use gatehouse::Policy;
-//! use gatehouse::doc::{DocFormat, render};
+//! use gatehouse_cli::doc::{DocFormat, render};
 //!
 //! let policy = Policy::from_source("refunds.gate", r#"
 //!     policy "refunds" version "1"

@@ -5,7 +5,7 @@
 //! that set. Services can pin their own policy from `cargo test`:
 //!
 //! ```no_run
-//! let report = gatehouse::testing::run(&["policies/"]);
+//! let report = gatehouse_cli::testing::run(&["policies/"]);
 //! assert!(report.success(None), "{}", report.render_human(false));
 //! ```
 

@@ -45,7 +45,7 @@ fn test_policy() -> &'static Policy {
     static P: OnceLock<Policy> = OnceLock::new();
     P.get_or_init(|| match Policy::from_source("t.gate", SCHEMA) {
         Ok(p) => p,
-        Err(e) => panic!("{}", e.render(false)),
+        Err(e) => panic!("{}", e),
     })
 }
 
@@ -53,7 +53,8 @@ fn test_policy() -> &'static Policy {
 fn policies() -> &'static [Policy] {
     static P: OnceLock<Vec<Policy>> = OnceLock::new();
     P.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        // The repository root, which holds the shipped policies.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut out = vec![Policy::from_source("t.gate", SCHEMA).unwrap()];
         for path in [
             "policies/ai-agent-actions",
@@ -62,7 +63,7 @@ fn policies() -> &'static [Policy] {
         ] {
             match Policy::load(root.join(path)) {
                 Ok(p) => out.push(p),
-                Err(e) => panic!("{path}: {}", e.render(false)),
+                Err(e) => panic!("{path}: {}", e),
             }
         }
         out

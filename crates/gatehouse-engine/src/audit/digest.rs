@@ -86,7 +86,7 @@ fn write_canonical(v: &Json, out: &mut String, depth: usize) {
     match v {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Json::Number(n) => out.push_str(&canonical_number(n.as_str())),
+        Json::Number(n) => out.push_str(&canonical_number(&n.to_string())),
         Json::String(s) => write_string(s, out),
         Json::Array(items) => {
             out.push('[');

@@ -23,7 +23,7 @@ pub fn holds(cond: &Cond, slots: &[Slot<'_>]) -> bool {
 
 /// Whether one test holds for one attribute's slot (`slots` resolves an
 /// attribute on the right of a comparison).
-pub(crate) fn test_holds(test: &Test, slot: &Slot<'_>, slots: &[Slot<'_>]) -> bool {
+pub fn test_holds(test: &Test, slot: &Slot<'_>, slots: &[Slot<'_>]) -> bool {
     if matches!(slot, Slot::Missing) {
         return matches!(test, Test::Missing);
     }

@@ -121,8 +121,8 @@ impl ChainLink {
     /// neither (an unchained record); an error when only one is there or
     /// either is not well formed, so a half-chained line is never a record.
     pub fn take_from(object: &mut Map<String, Json>) -> Result<Option<ChainLink>, String> {
-        let seq = object.shift_remove("seq");
-        let prev = object.shift_remove("prev");
+        let seq = super::take_key(object, "seq");
+        let prev = super::take_key(object, "prev");
         match (seq, prev) {
             (None, None) => Ok(None),
             (Some(seq), Some(prev)) => {

@@ -22,7 +22,10 @@
 //!    explicit for added approvers) equals the final outcome.
 
 mod approvals;
-pub(crate) mod cond;
+/// How one condition holds for decoded slots: the evaluator's semantics, which
+/// the linter (gatehouse-cli) shares. Not covered by semver.
+#[doc(hidden)]
+pub mod cond;
 mod decision;
 pub mod decode;
 pub(crate) mod decode_json;

@@ -8,7 +8,7 @@ use crate::source::SourceFile;
 fn parse_ok(text: &str) -> File {
     match parse(&SourceFile::new("t.gate", text)) {
         Ok(f) => f,
-        Err(e) => panic!("expected to parse, got:\n{}", e.render(false)),
+        Err(e) => panic!("expected to parse, got:\n{}", e),
     }
 }
 

@@ -422,7 +422,9 @@ impl Diagnostics {
     }
 
     /// Renders every diagnostic as miette would on a terminal (`color` off
-    /// gives plain text, as in snapshots and logs).
+    /// gives plain text, as in snapshots and logs). With the `fancy`
+    /// feature only: the engine itself has no terminal code.
+    #[cfg(feature = "fancy")]
     pub fn render(&self, color: bool) -> String {
         let mut out = String::new();
         for d in &self.0 {
@@ -432,7 +434,9 @@ impl Diagnostics {
     }
 }
 
-/// Renders one diagnostic with miette's graphical handler.
+/// Renders one diagnostic with miette's graphical handler (the `fancy`
+/// feature, which the `gatehouse` CLI turns on).
+#[cfg(feature = "fancy")]
 pub fn render_one(d: &Diagnostic, color: bool) -> String {
     let theme = if color {
         miette::GraphicalTheme::unicode()
@@ -449,9 +453,60 @@ pub fn render_one(d: &Diagnostic, color: bool) -> String {
     out
 }
 
+/// Writes one diagnostic as plain text, the same with or without features:
+///
+/// ```text
+/// error[E0201](unknown-attribute): `action.amout` is not declared in the schema
+///   --> refunds.gate:7:25
+///   = not in the schema
+///   = help: did you mean `action.amount`?
+/// ```
+///
+/// Related places follow as `note` lines. This is what `Display` prints; the
+/// CLI's graphical rendering (with source snippets) is [`Diagnostics::render`].
+pub fn write_plain(f: &mut impl fmt::Write, d: &Diagnostic) -> fmt::Result {
+    let severity = match d.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    writeln!(
+        f,
+        "{severity}[{}]({}): {}",
+        d.code,
+        d.code.name(),
+        d.message
+    )?;
+    if let Some(loc) = d.location() {
+        writeln!(f, "  --> {}:{}:{}", loc.file, loc.line, loc.column)?;
+    }
+    for label in &d.labels {
+        if !label.text.is_empty() {
+            writeln!(f, "  = {}", label.text)?;
+        }
+    }
+    if !d.help.is_empty() {
+        writeln!(f, "  = help: {}", d.help)?;
+    }
+    for r in &d.related {
+        match r.location() {
+            Some(loc) => writeln!(
+                f,
+                "  note: {} ({}:{}:{})",
+                r.message, loc.file, loc.line, loc.column
+            )?,
+            None => writeln!(f, "  note: {}", r.message)?,
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Diagnostics {
+    /// Plain text, one [`write_plain`] block per diagnostic.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(false))
+        for d in &self.0 {
+            write_plain(f, d)?;
+        }
+        Ok(())
     }
 }
 

@@ -174,12 +174,12 @@ impl Decimal {
     }
 
     /// The value in units of 10^-18 (exact values only are built this way).
-    pub(crate) fn units(&self) -> i128 {
+    pub fn units(&self) -> i128 {
         self.units
     }
 
     /// The exact value `units` x 10^-18.
-    pub(crate) fn from_units(units: i128) -> Decimal {
+    pub fn from_units(units: i128) -> Decimal {
         Decimal {
             units,
             inexact: false,
@@ -187,7 +187,7 @@ impl Decimal {
     }
 
     /// One whole unit (1), in units of 10^-18.
-    pub(crate) const ONE_UNITS: i128 = SCALE;
+    pub const ONE_UNITS: i128 = SCALE;
 
     /// Whether digits were dropped when this value was read.
     pub fn is_exact(&self) -> bool {

@@ -51,7 +51,7 @@ fn policy(mode: &str, rules: &str) -> Policy {
     let text = format!("policy \"t\" version \"1\" combine {mode}\n{BASE}\n{rules}");
     match Policy::from_source("t.gate", text) {
         Ok(p) => p,
-        Err(e) => panic!("{}", e.render(false)),
+        Err(e) => panic!("{}", e),
     }
 }
 

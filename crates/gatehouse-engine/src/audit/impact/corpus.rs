@@ -94,10 +94,7 @@ impl Reader {
 /// Appends one line to `buf`. Returns the bytes consumed (0 at the end of
 /// the corpus) and whether the line was longer than [`MAX_LINE_BYTES`]; such
 /// a line is consumed to its end but nothing of it is kept.
-pub(crate) fn read_line<R: BufRead>(
-    corpus: &mut R,
-    buf: &mut Vec<u8>,
-) -> io::Result<(usize, bool)> {
+pub fn read_line<R: BufRead>(corpus: &mut R, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
     let start = buf.len();
     let bound = MAX_LINE_BYTES as u64 + 1;
     let read = io::Read::take(&mut *corpus, bound).read_until(b'\n', buf)?;

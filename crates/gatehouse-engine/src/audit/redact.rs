@@ -19,7 +19,7 @@ use super::digest::action_digest;
 use crate::eval::Decision;
 
 /// What happens to a redacted field.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RedactMode {
     /// Remove the field from the recorded input.
     #[default]
@@ -27,6 +27,25 @@ pub enum RedactMode {
     /// Replace its value by `"sha256:<hex>"` of the value's canonical JSON
     /// (RFC 8785), so equal values stay recognizably equal across records.
     Hash,
+}
+
+impl RedactMode {
+    /// Every mode, by the name `FromStr` reads (`drop`, `hash`).
+    pub const NAMES: [&'static str; 2] = ["drop", "hash"];
+}
+
+impl FromStr for RedactMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RedactMode, String> {
+        match s {
+            "drop" => Ok(RedactMode::Drop),
+            "hash" => Ok(RedactMode::Hash),
+            other => Err(format!(
+                "unknown redaction mode `{other}` (expected drop or hash)"
+            )),
+        }
+    }
 }
 
 /// A field of the input, as a dotted path of object keys: `requester.id`
@@ -208,7 +227,7 @@ fn redact_at(
             here.push_str(first);
             if rest.is_empty() {
                 let found = match mode {
-                    RedactMode::Drop => map.shift_remove(first.as_str()).is_some(),
+                    RedactMode::Drop => super::take_key(map, first).is_some(),
                     RedactMode::Hash => match map.get_mut(first.as_str()) {
                         Some(v) => {
                             *v = Json::String(action_digest(v));

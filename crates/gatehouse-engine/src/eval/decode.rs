@@ -253,12 +253,12 @@ fn decode_object<'a>(
 }
 
 /// Decodes one attribute's JSON value as its declared type.
-pub(crate) fn decode_value<'a>(ty: &Type, v: &'a Json) -> Result<Slot<'a>, String> {
+pub fn decode_value<'a>(ty: &Type, v: &'a Json) -> Result<Slot<'a>, String> {
     let wrong = |expected: &str| format!("expected {expected}, found {}", kind(v));
     match ty {
         Type::Bool => v.as_bool().map(Slot::Bool).ok_or_else(|| wrong("a bool")),
         Type::Number => match v {
-            Json::Number(n) => Decimal::parse(n.as_str())
+            Json::Number(n) => Decimal::parse(&n.to_string())
                 .map(Slot::Number)
                 .map_err(|e| format!("{e}: {n}")),
             _ => Err(wrong("a number")),

@@ -10,7 +10,7 @@
 //! and examples are kept by line number, lowest first.
 
 mod corpus;
-pub(crate) use corpus::read_line;
+pub use corpus::read_line;
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};

@@ -287,7 +287,7 @@ impl AuditRecord {
         let Some(object) = value.as_object_mut() else {
             return Err("not a JSON object".into());
         };
-        let kind = match object.shift_remove("record") {
+        let kind = match super::take_key(object, "record") {
             Some(Json::String(kind)) => kind,
             Some(other) => return Err(format!("`record` is not a string: {other}")),
             None => return Err("no `record` field naming the record kind".into()),

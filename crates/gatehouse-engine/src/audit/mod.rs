@@ -1,0 +1,25 @@
+//! Approval state and audit: action digests, verification of collected
+//! approvals, audit records, replay and impact analysis.
+
+pub mod chain;
+pub mod digest;
+pub mod digest_text;
+pub mod impact;
+pub mod log;
+pub mod record;
+pub mod redact;
+pub mod replay;
+pub mod verify;
+
+/// Takes `key` out of `map`, keeping the order of the other keys whatever
+/// serde_json's features: `Map::remove` swaps the last key into the gap
+/// under `preserve_order` (which the CLI turns on), and `shift_remove` exists
+/// only under that feature (which the engine never turns on).
+pub(crate) fn take_key(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<serde_json::Value> {
+    let value = map.get_mut(key).map(serde_json::Value::take)?;
+    map.retain(|k, _| k != key);
+    Some(value)
+}
