@@ -36,10 +36,9 @@ fn records(n: usize) -> Vec<AuditRecord> {
         Policy::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/refunds-v1"))
             .expect("fixture compiles");
     let now = Timestamp::parse("2026-11-22T09:00:00Z").expect("time");
-    let options = EvalOptions {
-        now: Some(now),
-        strict: false,
-    };
+    let options = EvalOptions::default()
+        .with_now(Some(now))
+        .with_strict(false);
     (0..n)
         .map(|i| {
             let input: Value = json!({"action": {"type": "refund", "amount": (i % 5000) as u64},

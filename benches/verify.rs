@@ -83,10 +83,8 @@ fn shape(p: &Policy, name: &str, n: usize) -> (Value, Vec<Approval>, Verdict) {
 
 fn benches(c: &mut Criterion) {
     let p = Policy::from_source("bench.gate", POLICY).expect("the bench policy compiles");
-    let options = VerifyOptions {
-        now: Timestamp::parse("2026-11-22T10:00:00Z").expect("time"),
-        requested_at: Timestamp::parse("2026-11-22T09:00:00Z"),
-    };
+    let options = VerifyOptions::new(Timestamp::parse("2026-11-22T10:00:00Z").expect("time"))
+        .with_requested_at(Timestamp::parse("2026-11-22T09:00:00Z"));
     for name in ["dual", "wide", "repeat"] {
         let mut group = c.benchmark_group(format!("verify-{name}"));
         group.sample_size(10);

@@ -87,10 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "/examples/actions/refund-large.json"
     ))?;
     let input: serde_json::Value = serde_json::from_str(&text)?;
-    let options = EvalOptions {
-        now: gatehouse::values::Timestamp::parse("2026-11-22T09:00:00Z"),
-        strict: false,
-    };
+    let options = EvalOptions::default()
+        .with_now(gatehouse::values::Timestamp::parse("2026-11-22T09:00:00Z"));
     let decision = policy.evaluate_with(&input, &options);
     println!("\nrefund of 2500 EUR:\n{}", decision.explain());
 

@@ -297,10 +297,9 @@ fn eval_jsonl_keeps_input_order_across_parallel_batches() {
     let policy =
         gatehouse::Policy::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(POLICY))
             .expect("loads");
-    let options = gatehouse::EvalOptions {
-        now: gatehouse::values::Timestamp::parse("2026-11-22T10:00:00Z"),
-        strict: false,
-    };
+    let options = gatehouse::EvalOptions::default()
+        .with_now(gatehouse::values::Timestamp::parse("2026-11-22T10:00:00Z"))
+        .with_strict(false);
     for (i, (line, printed)) in lines.iter().zip(&got).enumerate() {
         let want = match gatehouse::input::parse(line, gatehouse::input::Syntax::Json) {
             Ok(doc) => policy.evaluate_with(&doc, &options),

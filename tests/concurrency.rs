@@ -58,10 +58,9 @@ fn check_concurrently(policy_dir: &str, examples: &str) {
         "{policy_dir}: corpus of {}",
         corpus.len()
     );
-    let options = EvalOptions {
-        now: gatehouse::values::Timestamp::parse("2026-11-22T09:00:00Z"),
-        strict: false,
-    };
+    let options = EvalOptions::default()
+        .with_now(gatehouse::values::Timestamp::parse("2026-11-22T09:00:00Z"))
+        .with_strict(false);
     let expected: Vec<_> = corpus
         .iter()
         .map(|input| policy.evaluate_with(input, &options))

@@ -257,10 +257,7 @@ fn a_generated_corpus_gives_the_known_transitions() {
         &old,
         &new,
         text.as_bytes(),
-        &DiffOptions {
-            limit: LIMIT,
-            ..DiffOptions::default()
-        },
+        &DiffOptions::default().with_limit(LIMIT),
         &mut |_| calls += 1,
     )
     .expect("reads");

@@ -197,14 +197,10 @@ fn option_sets() -> Vec<EvalOptions> {
     let now = Timestamp::parse("2026-11-22T18:00:00Z").expect("a time");
     vec![
         EvalOptions::default(),
-        EvalOptions {
-            now: Some(now),
-            strict: false,
-        },
-        EvalOptions {
-            now: Some(now),
-            strict: true,
-        },
+        EvalOptions::default()
+            .with_now(Some(now))
+            .with_strict(false),
+        EvalOptions::default().with_now(Some(now)).with_strict(true),
     ]
 }
 

@@ -463,10 +463,7 @@ fn every_sample_file_is_pinned_and_there_are_yaml_samples() {
 #[test]
 fn every_valid_sample_is_strictly_valid() {
     // The samples use only declared fields: `--strict` accepts them all.
-    let strict = EvalOptions {
-        now: None,
-        strict: true,
-    };
+    let strict = EvalOptions::default().with_now(None).with_strict(true);
     for pin in PINS.iter().filter(|p| p.file != "invalid-input.json") {
         let r = matrix().try_evaluate(&action(pin.file), &strict);
         assert!(r.is_ok(), "{}: {:?}", pin.file, r.err());
@@ -626,10 +623,9 @@ fn each_tier_has_its_timeout_and_expiry_action() {
 #[test]
 fn a_pending_approval_expires_relative_to_the_given_now() {
     let now = gatehouse::values::Timestamp::parse("2024-10-15T20:00:00Z").unwrap();
-    let options = EvalOptions {
-        now: Some(now),
-        strict: false,
-    };
+    let options = EvalOptions::default()
+        .with_now(Some(now))
+        .with_strict(false);
     let d = matrix().evaluate_with(&action("iam-change.json"), &options);
     let t = d.timeout.expect("tier 4 has a timeout");
     assert_eq!(t.seconds, 4 * 3600);

@@ -141,10 +141,10 @@ fn envelope(payload: &[u8], id_token: String) -> Credential {
 }
 
 fn run(creds: &[Credential]) -> SignedVerification {
-    let options = SignedVerifyOptions::new(VerifyOptions {
-        now: Timestamp::parse(NOW).unwrap(),
-        requested_at: Timestamp::parse("2026-11-22T09:00:00Z"),
-    });
+    let options = SignedVerifyOptions::new(
+        VerifyOptions::new(Timestamp::parse(NOW).unwrap())
+            .with_requested_at(Timestamp::parse("2026-11-22T09:00:00Z")),
+    );
     policy().verify_signed(&input(), creds, &store(), &options)
 }
 
@@ -331,10 +331,9 @@ fn algorithm_confusion_and_unknown_keys_are_refused() {
         &input(),
         &[envelope(&body, token(Idp::Rsa, &c))],
         &TrustStore::empty(),
-        &SignedVerifyOptions::new(VerifyOptions {
-            now: Timestamp::parse(NOW).unwrap(),
-            requested_at: None,
-        }),
+        &SignedVerifyOptions::new(
+            VerifyOptions::new(Timestamp::parse(NOW).unwrap()).with_requested_at(None),
+        ),
     );
     assert_eq!(
         v.authentication.refused[0].code,

@@ -85,10 +85,10 @@ fn payload(p: &Policy, approver: &str, input: &Value) -> ApprovalPayload {
 }
 
 fn options() -> SignedVerifyOptions {
-    SignedVerifyOptions::new(VerifyOptions {
-        now: Timestamp::parse(NOW).unwrap(),
-        requested_at: Timestamp::parse("2026-11-22T09:00:00Z"),
-    })
+    SignedVerifyOptions::new(
+        VerifyOptions::new(Timestamp::parse(NOW).unwrap())
+            .with_requested_at(Timestamp::parse("2026-11-22T09:00:00Z")),
+    )
 }
 
 fn verify(p: &Policy, input: &Value, tokens: &[String]) -> SignedVerification {

@@ -77,10 +77,8 @@ fn approval(who: &str, roles: &[&str], digest: &str) -> Approval {
 }
 
 fn at(now: &str) -> VerifyOptions {
-    VerifyOptions {
-        now: Timestamp::parse(now).expect("time"),
-        requested_at: Timestamp::parse("2026-11-22T09:00:00Z"),
-    }
+    VerifyOptions::new(Timestamp::parse(now).expect("time"))
+        .with_requested_at(Timestamp::parse("2026-11-22T09:00:00Z"))
 }
 
 const NOW: &str = "2026-11-22T10:00:00Z";

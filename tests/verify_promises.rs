@@ -83,10 +83,7 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn opts(now: &str, requested: Option<&str>) -> VerifyOptions {
-    VerifyOptions {
-        now: ts(now),
-        requested_at: requested.map(ts),
-    }
+    VerifyOptions::new(ts(now)).with_requested_at(requested.map(ts))
 }
 
 fn codes(v: &Verification) -> Vec<&str> {

@@ -37,10 +37,9 @@ fn setup() -> Option<(Policy, TrustStore, Json, SignedVerifyOptions)> {
     let policy = Policy::from_source("fuzz.gate", POLICY).ok()?;
     let store = TrustStore::from_toml(STORE, None).ok()?;
     let input: Json = serde_json::from_str(r#"{"action":{"type":"refund","amount":250}}"#).ok()?;
-    let options = SignedVerifyOptions::new(VerifyOptions {
-        now: Timestamp::parse("2026-11-22T10:00:00Z")?,
-        requested_at: None,
-    });
+    let options = SignedVerifyOptions::new(
+        VerifyOptions::new(Timestamp::parse("2026-11-22T10:00:00Z")?).with_requested_at(None),
+    );
     Some((policy, store, input, options))
 }
 

@@ -451,10 +451,7 @@ pub fn check_decision(policy: &Policy, input: &Json) -> Decision {
     // Strict mode only ever adds INVALID_INPUT.
     let strict = policy.evaluate_with(
         input,
-        &EvalOptions {
-            now: None,
-            strict: true,
-        },
+        &EvalOptions::default().with_now(None).with_strict(true),
     );
     assert!(
         strict == d || (strict.outcome == Outcome::Block && !strict.input_errors.is_empty()),
@@ -464,10 +461,9 @@ pub fn check_decision(policy: &Policy, input: &Json) -> Decision {
     // The current time only dates the timeout.
     let dated = policy.evaluate_with(
         input,
-        &EvalOptions {
-            now: Some(t0()),
-            strict: false,
-        },
+        &EvalOptions::default()
+            .with_now(Some(t0()))
+            .with_strict(false),
     );
     assert_eq!(
         (
@@ -868,7 +864,7 @@ pub fn check_verify(
     now: Timestamp,
     requested_at: Option<Timestamp>,
 ) -> Verification {
-    let options = VerifyOptions { now, requested_at };
+    let options = VerifyOptions::new(now).with_requested_at(requested_at);
     let v = policy.verify(input, approvals, &options);
     assert_eq!(
         v,

@@ -79,10 +79,7 @@ pub(super) fn run(args: &DiffArgs, io: &mut Io<'_>) -> u8 {
     let Some(new) = load_side(&args.new, io) else {
         return exit::POLICY;
     };
-    let options = DiffOptions {
-        limit: args.limit,
-        ..DiffOptions::default()
-    };
+    let options = DiffOptions::default().with_limit(args.limit);
 
     use std::io::IsTerminal;
     let draw =

@@ -145,10 +145,9 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let options = EvalOptions {
-        now: args.now,
-        strict: args.strict,
-    };
+    let options = EvalOptions::default()
+        .with_now(args.now)
+        .with_strict(args.strict);
     let mut audit = match Audit::open(args, io) {
         Ok(a) => a,
         Err(code) => return code,

@@ -122,18 +122,13 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
     for warning in store.undeclared_roles(&policy) {
         let _ = writeln!(io.stderr, "warning: trust store: {warning}");
     }
-    let options = VerifyOptions {
-        now: args.now.unwrap_or_else(Timestamp::now_utc),
-        requested_at: args.requested_at,
-    };
+    let options = VerifyOptions::new(args.now.unwrap_or_else(Timestamp::now_utc))
+        .with_requested_at(args.requested_at);
     let signed = policy.verify_signed(
         &action,
         &credentials,
         &store,
-        &SignedVerifyOptions {
-            verify: options,
-            allow_unsigned: args.allow_unsigned,
-        },
+        &SignedVerifyOptions::new(options).with_allow_unsigned(args.allow_unsigned),
     );
     let verification = &signed.verification;
     if let Some(path) = &args.audit_log {

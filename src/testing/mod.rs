@@ -287,7 +287,7 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
         Some((_, t)) => t,
         None => None,
     };
-    let options = EvalOptions { now, strict: false };
+    let options = EvalOptions::default().with_now(now);
     let cases = suite::expand(&parsed.cases, &text);
     let reports = cases
         .into_iter()

@@ -61,10 +61,9 @@ pub fn actions() -> Vec<Value> {
 
 /// A decision record of `input` (amount offset by `n`, so records differ).
 pub fn decision(p: &Policy, input: &Value, redaction: &Redaction) -> AuditRecord {
-    let options = EvalOptions {
-        now: Timestamp::parse(NOW),
-        strict: false,
-    };
+    let options = EvalOptions::default()
+        .with_now(Timestamp::parse(NOW))
+        .with_strict(false);
     let d = p.evaluate_with(input, &options);
     AuditRecord::decision(
         &d,

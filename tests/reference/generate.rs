@@ -1439,11 +1439,11 @@ pub fn build_input(built: &Built, seed: &InputSeed) -> (Json, EvalOptions) {
     } else {
         Json::Object(root)
     };
-    let options = EvalOptions {
-        now: seed
-            .now
-            .map(|n| Timestamp::parse(pick(NOW, n)).expect("a valid time")),
-        strict: seed.strict,
-    };
+    let options = EvalOptions::default()
+        .with_now(
+            seed.now
+                .map(|n| Timestamp::parse(pick(NOW, n)).expect("a valid time")),
+        )
+        .with_strict(seed.strict);
     (input, options)
 }

@@ -22,6 +22,7 @@ macro_rules! codes {
         /// A stable diagnostic code. Codes are never reused or renumbered;
         /// `docs/language.md` has an example for each.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
         pub enum Code {
             $( #[doc = $summary] $variant, )*
         }

@@ -32,6 +32,7 @@ pub struct Decimal {
 
 /// Why a piece of text is not a number gatehouse accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NumberError {
     /// Not decimal number syntax.
     Syntax,

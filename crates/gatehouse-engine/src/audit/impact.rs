@@ -40,6 +40,7 @@ const MAX_THREADS: usize = 16;
 
 /// What [`diff`] is asked to do.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct DiffOptions {
     /// Changes kept as examples per transition; the rest are only counted.
     pub limit: usize,
@@ -57,6 +58,29 @@ impl Default for DiffOptions {
             eval: EvalOptions::default(),
             threads: 0,
         }
+    }
+}
+
+impl DiffOptions {
+    /// Changes kept as examples per transition (the default is 50).
+    #[must_use]
+    pub fn with_limit(mut self, limit: usize) -> DiffOptions {
+        self.limit = limit;
+        self
+    }
+
+    /// Options for evaluating with both policies.
+    #[must_use]
+    pub fn with_eval(mut self, eval: EvalOptions) -> DiffOptions {
+        self.eval = eval;
+        self
+    }
+
+    /// Worker threads: 0 (the default) uses the available parallelism.
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> DiffOptions {
+        self.threads = threads;
+        self
     }
 }
 
@@ -105,6 +129,7 @@ impl ChangeKind {
 /// The result of [`diff`]: counts over the whole corpus and the first
 /// changes of each transition.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ImpactReport {
     /// Lines read, blank ones included.
     pub lines: u64,

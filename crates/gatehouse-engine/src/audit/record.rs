@@ -42,6 +42,7 @@ pub enum AuditRecord {
 /// not have: replay compares every field, so none may go unread.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DecisionRecord {
     /// Unique id, `dec_` and 32 hex digits.
     pub id: String,
@@ -72,6 +73,7 @@ pub struct DecisionRecord {
 /// refused, as for [`DecisionRecord`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct VerificationRecord {
     /// Unique id, `ver_` and 32 hex digits.
     pub id: String,
@@ -97,6 +99,7 @@ pub struct VerificationRecord {
 /// The evaluation options a decision was made with.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RecordedOptions {
     /// The current time given to the engine (only `timeout.expires_at`
     /// depends on it); `null` when none was given.

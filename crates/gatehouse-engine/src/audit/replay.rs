@@ -110,6 +110,7 @@ impl ReplayResult {
 
 /// One record and what replaying it found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ReplayEntry {
     /// The record's line in the log.
     pub line: usize,
@@ -126,6 +127,7 @@ pub struct ReplayEntry {
 
 /// How many records came out which way.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ReplaySummary {
     /// Decision records read.
     pub decisions: usize,
@@ -167,6 +169,7 @@ pub struct Transition {
 
 /// Everything a replay found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ReplayReport {
     /// The policy replayed against.
     pub policy: PolicyRef,

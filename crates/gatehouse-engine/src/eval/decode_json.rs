@@ -779,7 +779,7 @@ pub mod hook {
     use crate::eval::decode::{Decoded, decode};
     use crate::eval::{Decision, EvalOptions, InputError};
 
-    /// [`super::decode_json`] for `policy`.
+    /// The fast decoder (`decode_json`) for `policy`.
     pub fn fast<'a>(policy: &Policy, text: &'a str, strict: bool) -> Option<Decoded<'a>> {
         let program = policy.program();
         super::decode_json(&program.set, &program.decoder, text, strict)

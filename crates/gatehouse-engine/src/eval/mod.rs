@@ -42,14 +42,47 @@ use crate::compile::Program;
 use crate::values::Timestamp;
 use decode::{Decoded, Slot};
 
-/// Options for one evaluation.
+/// Options for one evaluation. Built with [`EvalOptions::default`] and the
+/// `with_` methods, so that options added later break no caller:
+///
+/// ```
+/// use gatehouse::EvalOptions;
+/// use gatehouse::values::Timestamp;
+///
+/// let options = EvalOptions::default()
+///     .with_now(Timestamp::parse("2026-11-22T09:00:00Z"))
+///     .with_strict(true);
+/// assert!(options.strict);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct EvalOptions {
     /// The current time, used only to compute `timeout.expires_at`.
     /// The engine never reads the clock itself.
     pub now: Option<Timestamp>,
     /// Reject input fields the schema does not declare.
     pub strict: bool,
+}
+
+impl EvalOptions {
+    /// The defaults: no clock (no `expires_at`), undeclared fields allowed.
+    pub fn new() -> EvalOptions {
+        EvalOptions::default()
+    }
+
+    /// The current time (a `Timestamp` or an `Option` of one).
+    #[must_use]
+    pub fn with_now(mut self, now: impl Into<Option<Timestamp>>) -> EvalOptions {
+        self.now = now.into();
+        self
+    }
+
+    /// Whether input fields the schema does not declare are refused.
+    #[must_use]
+    pub fn with_strict(mut self, strict: bool) -> EvalOptions {
+        self.strict = strict;
+        self
+    }
 }
 
 /// The decision for an input that does not match the schema: block.

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a file could not be read by [`read_file_limited`].
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ReadError {
     /// The path names something other than a regular file (after following
     /// symlinks): a directory, FIFO, socket or device.

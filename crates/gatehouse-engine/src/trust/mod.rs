@@ -245,6 +245,7 @@ pub struct SignedVerification {
 
 /// Options of [`Policy::verify_signed`].
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct SignedVerifyOptions {
     /// The options of the verification proper.
     pub verify: VerifyOptions,
@@ -259,6 +260,13 @@ impl SignedVerifyOptions {
             verify,
             allow_unsigned: false,
         }
+    }
+
+    /// Whether plain (unsigned) records count, with the roles they claim.
+    #[must_use]
+    pub fn with_allow_unsigned(mut self, allow: bool) -> SignedVerifyOptions {
+        self.allow_unsigned = allow;
+        self
     }
 }
 

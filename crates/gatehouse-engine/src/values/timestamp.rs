@@ -36,6 +36,7 @@ pub struct Timestamp(i128);
 
 /// Why a text is not a timestamp gatehouse accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TimestampError {
     /// Not RFC 3339 date-time syntax, or not a real date or time of day.
     Syntax,

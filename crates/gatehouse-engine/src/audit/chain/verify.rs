@@ -39,6 +39,7 @@ pub enum LineKind {
 
 /// One record (or line) found wrong: the first is what `audit verify` names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Problem {
     /// The line it is at, from 1.
     pub line: usize,
@@ -91,6 +92,7 @@ pub struct Head {
 
 /// What the chain check found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ChainReport {
     /// The verdict.
     pub status: ChainStatus,

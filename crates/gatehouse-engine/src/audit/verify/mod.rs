@@ -79,6 +79,7 @@ pub enum Verdict {
 
 /// The result of verifying approvals against a decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Verification {
     /// execute, pending, denied or expired.
     pub verdict: Verdict,
@@ -102,6 +103,7 @@ pub struct Verification {
 
 /// One verification reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct VerifyReason {
     /// REJECTED, SELF_APPROVAL, SAME_APPROVER_TWICE, EXCLUDED_IDENTITY,
     /// ROLE_NOT_ELIGIBLE, OVER_APPROVER_LIMIT, APPROVER_BLANK,
@@ -120,6 +122,7 @@ pub struct VerifyReason {
 
 /// An approval counted toward a requirement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Satisfaction {
     /// Index of the approval group (in the decision's `approvals.groups`).
     pub group: usize,
@@ -131,6 +134,7 @@ pub struct Satisfaction {
 
 /// What is still needed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Missing {
     /// Approvals still needed per group: `{group, roles, needed}`.
     pub groups: Vec<MissingGroup>,
@@ -151,8 +155,10 @@ pub struct MissingGroup {
     pub needed: u32,
 }
 
-/// Options for one verification.
+/// Options for one verification: [`VerifyOptions::new`] and the `with_`
+/// methods, so that options added later break no caller.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// The current time.
     pub now: Timestamp,
@@ -161,6 +167,24 @@ pub struct VerifyOptions {
     /// Approvals given before it never count, and a time after `now` is
     /// refused, so passing it can only make the check stricter.
     pub requested_at: Option<Timestamp>,
+}
+
+impl VerifyOptions {
+    /// Verification at `now`, with the request time taken from the
+    /// approvals (the earliest one bound to the action).
+    pub fn new(now: Timestamp) -> VerifyOptions {
+        VerifyOptions {
+            now,
+            requested_at: None,
+        }
+    }
+
+    /// When the approval request was made (a `Timestamp` or an `Option`).
+    #[must_use]
+    pub fn with_requested_at(mut self, at: impl Into<Option<Timestamp>>) -> VerifyOptions {
+        self.requested_at = at.into();
+        self
+    }
 }
 
 /// The most approval records one verification reads. Past it the
