@@ -15,7 +15,7 @@ use crate::{Policy, lint, loader};
 /// Arguments of `gatehouse check`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse check policies/                 # every policy set found under policies/\n  gatehouse check policies/refunds/main.gate\n  gatehouse check --format json policies/ > diagnostics.json\n  gatehouse check --format sarif policies/ > gatehouse.sarif     # GitHub code scanning\n  gatehouse check --format github --deny warnings policies/      # annotations in a GitHub Actions log\n\nA policy set is the .gate files directly inside one directory. Every set that compiles is also linted; `gatehouse rules` lists the lints and `gatehouse explain CODE` documents one. Lint levels come from the nearest gatehouse.toml above each set (`[lints]` then `threshold-gap = \"error\"`, `L0001 = \"off\"`); a comment `# gatehouse: allow(LINT) reason: \"...\"` on a finding's line, or alone on the line above, suppresses it.\n\nExit codes: 0 no errors (warnings allowed), 1 errors found (or warnings, with --deny warnings), 2 usage error (including an invalid gatehouse.toml)."
+    after_help = "Examples:\n  gatehouse check policies/                 # every policy set found under policies/\n  gatehouse check policies/refunds/main.gate\n  gatehouse check --format json policies/ > diagnostics.json\n  gatehouse check --format sarif policies/ > gatehouse.sarif     # GitHub code scanning\n  gatehouse check --format github --deny warnings policies/      # annotations in a GitHub Actions log\n\nA policy set is the .gate files directly inside one directory. Every set that compiles is also linted; `gatehouse rules` lists the lints and `gatehouse explain CODE` documents one. Lint levels come from the nearest gatehouse.toml above each set (`[lints]` then `threshold-gap = \"error\"`, `L0001 = \"off\"`); a comment `# gatehouse: allow(LINT) reason: \"...\"` on a finding's line, or alone on the line above, suppresses it.\n\nExit codes: 0 no errors (warnings allowed), 1 errors found, a policy that does not compile included (or warnings, with --deny warnings), 2 usage error (including an invalid gatehouse.toml, or a path that does not exist), 101 the report cannot be written."
 )]
 pub struct CheckArgs {
     /// Policy files or directories; directories are searched for policy sets.
@@ -152,8 +152,13 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
         CheckFormat::Sarif => sarif(io, &all),
         CheckFormat::Github => github(io, &all, reports.len(), counts),
     };
-    if written.is_err() {
-        return exit::POLICY;
+    if let Err(e) = written {
+        return super::output_failed(io, &e);
+    }
+    // A path that does not exist is a usage error, as in every command;
+    // a policy that does not compile is what `check` looks for: a finding.
+    if top_level.iter().any(|d| d.code == crate::Code::Io) {
+        return exit::USAGE;
     }
     let deny_warnings = args.deny == Some(Deny::Warnings);
     if errors > 0 || (deny_warnings && warnings > 0) {
