@@ -64,6 +64,7 @@ pub fn width() -> usize {
 pub fn render(text: &str, width: usize) -> String {
     let options = textwrap::Options::new(width.max(1))
         .break_words(false)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
     let lines: Vec<String> = text
         .lines()
