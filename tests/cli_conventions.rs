@@ -399,6 +399,8 @@ fn a_missing_file_gives_the_same_code_in_every_command() {
     let m = s(&missing);
     let key = dir.join("k.key");
     assert_eq!(run(&["keygen", "--out", s(&key)]).code, 0);
+    let missing_out_key = format!("{m}/k.key");
+    let missing_out_doc = format!("{m}/doc.md");
     // policies, suites, keys: 2 (the command cannot run); data judged: 3
     let cases: Vec<(Vec<&str>, i32)> = vec![
         (vec!["check", m], 2),
@@ -454,6 +456,9 @@ fn a_missing_file_gives_the_same_code_in_every_command() {
         (vec!["audit", "verify", m], 3),
         (vec!["audit", "checkpoint", m], 3),
         (vec!["explain", "L9999"], 2),
+        // files named to be written: the same as files named to be read
+        (vec!["keygen", "--out", &missing_out_key], 2),
+        (vec!["doc", POLICY, "--output", &missing_out_doc], 2),
     ];
     for (args, code) in cases {
         let r = run(&args);
@@ -521,6 +526,44 @@ fn a_policy_that_does_not_compile_gives_the_same_code_in_every_command() {
     // `fmt` only parses (and must never rewrite the fixture above)
     assert_eq!(run(&["fmt", s(&syntax)]).code, 2);
     assert_eq!(run(&["fmt", "--check", s(&syntax)]).code, 2);
+}
+
+/// Standard output that cannot be written (a full disk: `/dev/full`) is
+/// the same code in every command, and never a silent 0.
+#[cfg(target_os = "linux")]
+#[test]
+fn unwritable_stdout_exits_101() {
+    let cases: [&[&str]; 5] = [
+        &["rules"],
+        &["eval", "-p", POLICY, ACTION],
+        &[
+            "eval",
+            "-p",
+            POLICY,
+            "--jsonl",
+            "tests/fixtures/cli/batch.jsonl",
+        ],
+        &["doc", POLICY],
+        &["completions", "bash"],
+    ];
+    for args in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full exists on Linux");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("GATEHOUSE_POLICY")
+            .args(args)
+            .stdout(full)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(101), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot write"),
+            "{args:?}"
+        );
+    }
 }
 
 #[test]

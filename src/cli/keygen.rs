@@ -13,7 +13,7 @@ use crate::trust::jws::public_key_text;
 /// Arguments of `gatehouse keygen`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse keygen --out alice.key\n\nWrites the private key (PKCS#8 PEM, file mode 0600; an existing file is never overwritten) and prints the public key as the line to paste into the approver's `keys` in approvers.toml:\n  keys = [\"ed25519:...\"]\nExit codes: 0 written, 2 usage error or the file exists, 101 the file cannot be written."
+    after_help = "Examples:\n  gatehouse keygen --out alice.key\n\nWrites the private key (PKCS#8 PEM, file mode 0600; an existing file is never overwritten) and prints the public key as the line to paste into the approver's `keys` in approvers.toml:\n  keys = [\"ed25519:...\"]\nExit codes: 0 written, 2 usage error or the file exists or cannot be written."
 )]
 pub struct KeygenArgs {
     /// Where to write the private key.
@@ -37,13 +37,9 @@ pub(super) fn run(args: &KeygenArgs, io: &mut Io<'_>) -> u8 {
             "error: cannot write `{}`: {e}",
             args.out.display()
         );
-        // never overwriting a key is the contract (usage); any other
-        // failure to write is the output's
-        return if e.kind() == std::io::ErrorKind::AlreadyExists {
-            exit::USAGE
-        } else {
-            exit::INTERNAL
-        };
+        // a file named on the command line that cannot be written (or
+        // exists: a key is never overwritten) is a usage error
+        return exit::USAGE;
     }
     let _ = writeln!(
         io.stdout,

@@ -128,7 +128,8 @@ pub mod exit {
     pub const FINDINGS: u8 = 1;
     /// The command line is wrong (clap's errors, a `--run` pattern that
     /// matches nothing), or a file the command needs to run at all cannot be
-    /// read: a policy, a test suite, `gatehouse.toml`, a key, a trust store.
+    /// read (a policy, a test suite, `gatehouse.toml`, a key, a trust store)
+    /// or written (`doc --output`, `keygen --out`, a file `fmt` rewrites).
     pub const USAGE: u8 = 2;
     /// The policy does not compile (or a policy path cannot be read): the
     /// same code as [`USAGE`], since the command could not run as asked.
@@ -148,9 +149,9 @@ pub mod exit {
     pub const TORN_WRITE: u8 = 7;
     /// `eval --exit-code`: this plus the outcome's rank (auto 10 .. block 14).
     pub const OUTCOME_BASE: u8 = 10;
-    /// An internal error, or the output cannot be written (a closed pipe, a
-    /// full disk): the code Rust gives a panic, so a bug and a detected
-    /// failure to finish read the same.
+    /// An internal error, or standard output cannot be written (a closed
+    /// pipe, a full disk): the code Rust gives a panic, so a bug and a
+    /// detected failure to finish read the same.
     pub const INTERNAL: u8 = 101;
 }
 
@@ -166,7 +167,7 @@ fn output_failed(io: &mut Io<'_>, error: &dyn std::fmt::Display) -> u8 {
     name = "gatehouse",
     version,
     about = "Decide how much human oversight an AI agent's action needs: auto, queue, explicit, dual or block.",
-    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n  gatehouse keygen --out alice.key\n  gatehouse approve --key alice.key --approver alice -p policies/ai-agent-actions --input action.json --decision approve --reason \"checked\" >> approvals.yaml\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml\n  gatehouse audit verify audit.jsonl\n  gatehouse diff main:policies/ai-agent-actions policies/ai-agent-actions --inputs audit.jsonl --fail-on loosen\n\nExit codes, the same for the same situation in every command: 0 ok; 1 findings (check errors, failed tests, files to format, pending approvals, a diff that loosens under --fail-on, a tampered audit log); 2 usage error, a policy that does not compile, or a file the command needs to run cannot be read (policy, suite, key, trust store); 3 the data judged cannot be read or is invalid (action, approvals, corpus, audit log, checkpoint); 4 the audit log could not be written; 5 and 6 verify: denied and expired; 7 audit verify: a torn write only; 10-14 eval --exit-code: the outcome; 101 internal error or the output cannot be written. `-` reads standard input wherever a file is read. Each command's --help has details."
+    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n  gatehouse keygen --out alice.key\n  gatehouse approve --key alice.key --approver alice -p policies/ai-agent-actions --input action.json --decision approve --reason \"checked\" >> approvals.yaml\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml\n  gatehouse audit verify audit.jsonl\n  gatehouse diff main:policies/ai-agent-actions policies/ai-agent-actions --inputs audit.jsonl --fail-on loosen\n\nExit codes, the same for the same situation in every command: 0 ok; 1 findings (check errors, failed tests, files to format, pending approvals, a diff that loosens under --fail-on, a tampered audit log); 2 usage error, a policy that does not compile, or a file the command needs cannot be read (policy, suite, key, trust store) or written (doc --output, keygen --out, fmt); 3 the data judged cannot be read or is invalid (action, approvals, corpus, audit log, checkpoint); 4 the audit log could not be written; 5 and 6 verify: denied and expired; 7 audit verify: a torn write only; 10-14 eval --exit-code: the outcome; 101 internal error or stdout cannot be written. `-` reads standard input wherever a file is read. Each command's --help has details."
 )]
 pub struct Cli {
     /// When to color diagnostics, lint findings, diffs and test reports:
@@ -288,6 +289,14 @@ pub fn main() -> std::process::ExitCode {
             color,
         },
     );
-    let _ = stdout.flush();
+    // Output still buffered is written here: when that fails, whatever the
+    // command decided was not (all) reported.
+    let code = match stdout.flush() {
+        Ok(()) => code,
+        Err(e) => {
+            let _ = writeln!(stderr, "error: cannot write the output: {e}");
+            exit::INTERNAL
+        }
+    };
     std::process::ExitCode::from(code)
 }
