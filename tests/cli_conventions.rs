@@ -242,6 +242,23 @@ fn fmt_dash_formats_stdin_to_stdout() {
 }
 
 #[test]
+fn check_dash_checks_one_policy_file_from_stdin() {
+    let text = std::fs::read_to_string(format!("{POLICY}/main.gate")).expect("fixture")
+        + &std::fs::read_to_string(format!("{POLICY}/rules.gate")).expect("fixture");
+    let ok = run_with(&["check", "-"], Some(text.as_bytes()), &[]);
+    assert_eq!(ok.code, 0, "{}{}", ok.out, ok.err);
+    assert!(ok.out.contains("ok: <stdin>"), "{}", ok.out);
+    let broken = run_with(
+        &["check", "-", "--format", "json"],
+        Some(text.replace("then tier 3", "then tier 9").as_bytes()),
+        &[],
+    );
+    assert_eq!(broken.code, 1);
+    let doc: Value = serde_json::from_str(&broken.out).expect("json");
+    assert_eq!(doc["sets"][0]["diagnostics"][0]["file"], "<stdin>");
+}
+
+#[test]
 fn eval_and_verify_read_stdin_for_dash() {
     let action = std::fs::read(ACTION).expect("fixture");
     let from_file = run(&["eval", "-p", POLICY, "--now", NOW, ACTION]);

@@ -44,9 +44,48 @@ pub fn resolve(
     }
 }
 
+/// The value of the last `--color WHEN` or `--color=WHEN` in raw command
+/// line arguments (before a `--`), for output written before clap has
+/// parsed them; `None` when absent or not a valid choice.
+pub fn from_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Option<ColorChoice> {
+    let mut found = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--") => break,
+            Some("--color") => args.next(),
+            Some(a) => a.strip_prefix("--color=").map(Into::into),
+            None => None,
+        };
+        if let Some(v) = value.as_ref().and_then(|v| v.to_str()) {
+            found = ColorChoice::from_str(v, false).ok();
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{ColorChoice, resolve};
+    use super::{ColorChoice, from_args, resolve};
+
+    #[test]
+    fn the_color_flag_is_found_in_raw_arguments() {
+        let args = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            from_args(args(&["gh", "--color", "never", "eval"])),
+            Some(ColorChoice::Never)
+        );
+        assert_eq!(
+            from_args(args(&["gh", "check", "--color=always"])),
+            Some(ColorChoice::Always)
+        );
+        assert_eq!(
+            from_args(args(&["gh", "check", "--", "--color=always"])),
+            None
+        );
+        assert_eq!(from_args(args(&["gh", "--color", "sometimes"])), None);
+        assert_eq!(from_args(args(&["gh", "check"])), None);
+    }
     use std::ffi::OsStr;
 
     #[test]
