@@ -54,8 +54,24 @@ fn run(args: &[&str]) -> Run {
     run_with(args, None, &[])
 }
 
-/// A fresh directory under the system's temporary directory.
-fn temp_dir(name: &str) -> PathBuf {
+/// A fresh directory under the system's temporary directory, removed when
+/// dropped.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> Scratch {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "gatehouse-conventions-{}-{}-{name}",
@@ -64,7 +80,7 @@ fn temp_dir(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    Scratch(dir)
 }
 
 fn s(p: &Path) -> &str {
