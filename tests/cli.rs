@@ -69,9 +69,10 @@ fn check_json_format() {
 }
 
 #[test]
-fn check_missing_path_is_an_error() {
+fn check_missing_path_is_a_usage_error() {
+    // 2 as in every command (src/cli/mod.rs, `exit`); the diagnostic is still printed
     let (code, out, _) = run(&["check", "no/such/dir"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(out.contains("E0001"));
 }
 

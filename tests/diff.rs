@@ -495,9 +495,9 @@ fn a_policy_that_does_not_compile_exits_2() {
 }
 
 #[test]
-fn an_unreadable_corpus_exits_2() {
+fn an_unreadable_corpus_exits_3_as_any_unreadable_input() {
     let (code, _, err) = run(&["diff", OLD, NEW, "--inputs", "no/such/corpus.jsonl"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert!(err.contains("error: cannot read `no/such/corpus.jsonl`"));
     let (code, _, _) = run(&["diff", OLD, NEW, "--inputs", CORPUS, "--format", "yaml"]);
     assert_eq!(code, 2, "usage error");

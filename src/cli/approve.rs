@@ -38,7 +38,8 @@ pub struct ApproveArgs {
     /// A `.gate` file or a directory holding one policy set.
     #[arg(long, short, env = "GATEHOUSE_POLICY", default_value = ".")]
     pub policy: PathBuf,
-    /// The action approved (JSON or YAML), as it was evaluated; repeat for a batch.
+    /// The action approved (JSON or YAML), as it was evaluated; repeat for a
+    /// batch; `-` reads stdin (once).
     #[arg(long, required = true)]
     pub input: Vec<PathBuf>,
     /// Approve or reject.
@@ -81,26 +82,38 @@ pub(super) fn run(args: &ApproveArgs, io: &mut Io<'_>) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if args.input.iter().filter(|p| super::is_stdin(p)).count() > 1 {
+        let _ = writeln!(
+            io.stderr,
+            "error: `--input -` (standard input) can be given once"
+        );
+        return exit::USAGE;
+    }
     let mut digests = Vec::new();
     for path in &args.input {
-        let action =
-            match read_bounded(path, crate::limits::MAX_INPUT_BYTES as u64).and_then(|text| {
-                input::parse(&text, Syntax::of_path(path))
-                    .map_err(|errors| format!("`{}`: {}", path.display(), input::describe(&errors)))
-            }) {
-                Ok(v) => v,
-                Err(e) => {
-                    let _ = writeln!(io.stderr, "error: {e}");
-                    return exit::INPUT;
-                }
-            };
+        let limit = crate::limits::MAX_INPUT_BYTES;
+        let action = match super::read_text(path, limit, &mut *io.stdin).and_then(|text| {
+            input::parse(&text, Syntax::of_path(path)).map_err(|errors| {
+                format!(
+                    "`{}`: {}",
+                    super::source_name(path),
+                    input::describe(&errors)
+                )
+            })
+        }) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = writeln!(io.stderr, "error: {e}");
+                return exit::INPUT;
+            }
+        };
         match policy.evaluate(&action).action_digest {
             Some(d) => digests.push(d),
             None => {
                 let _ = writeln!(
                     io.stderr,
                     "error: `{}` has no action digest",
-                    path.display()
+                    super::source_name(path)
                 );
                 return exit::INPUT;
             }

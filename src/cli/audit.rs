@@ -14,7 +14,7 @@ use crate::audit::log::LogReader;
 pub mod codes {
     /// `audit verify`: the chain holds, but an interrupted write left a torn
     /// line (a crash, not tampering: no record is missing).
-    pub const TORN_WRITE: u8 = 7;
+    pub const TORN_WRITE: u8 = super::exit::TORN_WRITE;
 }
 
 /// Arguments of `gatehouse audit`.
@@ -40,10 +40,11 @@ pub enum AuditCommand {
     after_help = "Examples:\n  gatehouse audit verify audit.jsonl\n  gatehouse audit verify audit.jsonl --checkpoint audit.checkpoint.json\n  gatehouse audit verify audit.jsonl --require-chain --format json\n\nEvery record names its sequence number (`seq`) and the SHA-256 of the line before it (`prev`); the check names the first record where that fails, with its line and seq. A line an interrupted write left (not JSON, shaped like the start of a record) is a torn write when it is the last line or the chain links across it: nothing was lost. Removing records from the end, or editing the last record, can only be seen against a checkpoint taken earlier (`gatehouse audit checkpoint`) and kept away from the log. Records written before the chain existed are read and reported as unchained. Lines longer than 64 MiB are not read. See docs/audit.md.\n\nExit codes: 0 the chain holds (or the log is unchained, without --require-chain), 1 tampering: a record edited, deleted, inserted, reordered or truncated, a line that is not a record, a checkpoint not matched (or unchained records under --require-chain), 2 usage error, 3 the log or the checkpoint cannot be read, 7 the chain holds but a write was interrupted (torn write, a crash)."
 )]
 pub struct AuditVerifyArgs {
-    /// The audit log: JSON lines written by `eval --audit-log` and `verify --audit-log`.
+    /// The audit log: JSON lines written by `eval --audit-log` and `verify
+    /// --audit-log`; `-` reads stdin.
     pub log: PathBuf,
     /// A checkpoint taken earlier with `gatehouse audit checkpoint`: the log
-    /// must still hold that record, unchanged.
+    /// must still hold that record, unchanged; `-` reads stdin.
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Make records without chain fields (written by a gatehouse that
@@ -61,7 +62,7 @@ pub struct AuditVerifyArgs {
     after_help = "Examples:\n  gatehouse audit checkpoint audit.jsonl > audit.checkpoint.json\n  gatehouse audit verify audit.jsonl --checkpoint audit.checkpoint.json\n\nThe log is verified first; a log whose chain does not hold gets no checkpoint. Keep the checkpoint where whoever can write the log cannot (another machine, a ticket, a signed commit): a writer that holds the file can rewrite all of it and recompute the chain, and only a checkpoint kept elsewhere shows that.\n\nExit codes: 0 printed, 1 the chain does not hold or there is no chained record, 2 usage error, 3 the log cannot be read."
 )]
 pub struct AuditCheckpointArgs {
-    /// The audit log.
+    /// The audit log; `-` reads stdin.
     pub log: PathBuf,
 }
 
@@ -81,23 +82,38 @@ pub(super) fn run(args: &AuditArgs, io: &mut Io<'_>) -> u8 {
     }
 }
 
-/// Reads the whole log through the chain check.
-fn check(log: &Path, checkpoint: Option<(u64, LineHash)>) -> std::io::Result<ChainReport> {
-    let file = std::fs::File::open(log)?;
-    let mut reader = LogReader::with_checkpoint(BufReader::new(file), checkpoint);
-    for entry in &mut reader {
-        entry?;
+/// Reads the whole log (`-`: standard input) through the chain check.
+fn check(
+    log: &Path,
+    checkpoint: Option<(u64, LineHash)>,
+    stdin: &mut dyn std::io::BufRead,
+) -> std::io::Result<ChainReport> {
+    fn read<R: std::io::BufRead>(mut reader: LogReader<R>) -> std::io::Result<ChainReport> {
+        for entry in &mut reader {
+            entry?;
+        }
+        Ok(reader.finish())
     }
-    Ok(reader.finish())
+    if super::is_stdin(log) {
+        return read(LogReader::with_checkpoint(stdin, checkpoint));
+    }
+    let file = std::fs::File::open(log)?;
+    read(LogReader::with_checkpoint(BufReader::new(file), checkpoint))
 }
 
 fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
+    if super::is_stdin(&args.log) && args.checkpoint.as_deref().is_some_and(super::is_stdin) {
+        let _ = writeln!(
+            io.stderr,
+            "error: the log and --checkpoint cannot both read standard input (`-`)"
+        );
+        return exit::USAGE;
+    }
     let checkpoint = match &args.checkpoint {
         None => None,
         // A checkpoint is one small JSON object: read at most 64 KiB of it,
         // and never block on a FIFO.
-        Some(path) => match crate::input::read_file_limited(path, 64 * 1024)
-            .map_err(|e| e.to_string())
+        Some(path) => match super::read_text(path, 64 * 1024, &mut *io.stdin)
             .and_then(|t| Checkpoint::parse(&t))
         {
             Ok((cp, head)) => Some((cp.seq, head)),
@@ -105,13 +121,13 @@ fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
                 let _ = writeln!(
                     io.stderr,
                     "error: cannot read the checkpoint `{}`: {e}",
-                    path.display()
+                    super::source_name(path)
                 );
                 return exit::INPUT;
             }
         },
     };
-    let report = match check(&args.log, checkpoint) {
+    let report = match check(&args.log, checkpoint, &mut *io.stdin) {
         Ok(r) => r,
         Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
@@ -122,13 +138,12 @@ fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
         AuditFormat::Human => write!(
             io.stdout,
             "audit log `{}`: {}",
-            args.log.display(),
+            super::source_name(&args.log),
             chain_lines(&report)
         ),
     };
     if let Err(e) = written {
-        let _ = writeln!(io.stderr, "error: cannot write the report: {e}");
-        return exit::POLICY;
+        return super::output_failed(io, &e);
     }
     let unchained = report.unchained > 0 || !report.unchained_bad_lines.is_empty();
     match report.status {
@@ -138,7 +153,7 @@ fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
                 io.stderr,
                 "error: --require-chain: {} unchained record(s) in `{}`",
                 report.unchained,
-                args.log.display()
+                super::source_name(&args.log)
             );
             exit::FINDINGS
         }
@@ -148,7 +163,7 @@ fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
 }
 
 fn checkpoint(args: &AuditCheckpointArgs, io: &mut Io<'_>) -> u8 {
-    let report = match check(&args.log, None) {
+    let report = match check(&args.log, None, &mut *io.stdin) {
         Ok(r) => r,
         Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
@@ -156,7 +171,7 @@ fn checkpoint(args: &AuditCheckpointArgs, io: &mut Io<'_>) -> u8 {
         let _ = write!(
             io.stderr,
             "error: no checkpoint: the chain of `{}` does not hold: {}",
-            args.log.display(),
+            super::source_name(&args.log),
             chain_lines(&report)
         );
         return exit::FINDINGS;
@@ -165,7 +180,7 @@ fn checkpoint(args: &AuditCheckpointArgs, io: &mut Io<'_>) -> u8 {
         let _ = writeln!(
             io.stderr,
             "error: no checkpoint: `{}` has no chained record",
-            args.log.display()
+            super::source_name(&args.log)
         );
         return exit::FINDINGS;
     };
@@ -175,10 +190,7 @@ fn checkpoint(args: &AuditCheckpointArgs, io: &mut Io<'_>) -> u8 {
     };
     match serde_json::to_string(&cp) {
         Ok(text) if writeln!(io.stdout, "{text}").is_ok() => exit::OK,
-        _ => {
-            let _ = writeln!(io.stderr, "error: cannot write the checkpoint");
-            exit::POLICY
-        }
+        _ => super::output_failed(io, &"the checkpoint could not be written"),
     }
 }
 

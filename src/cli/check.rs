@@ -15,10 +15,11 @@ use crate::{Policy, lint, loader};
 /// Arguments of `gatehouse check`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse check policies/                 # every policy set found under policies/\n  gatehouse check policies/refunds/main.gate\n  gatehouse check --format json policies/ > diagnostics.json\n  gatehouse check --format sarif policies/ > gatehouse.sarif     # GitHub code scanning\n  gatehouse check --format github --deny warnings policies/      # annotations in a GitHub Actions log\n\nA policy set is the .gate files directly inside one directory. Every set that compiles is also linted; `gatehouse rules` lists the lints and `gatehouse explain CODE` documents one. Lint levels come from the nearest gatehouse.toml above each set (`[lints]` then `threshold-gap = \"error\"`, `L0001 = \"off\"`); a comment `# gatehouse: allow(LINT) reason: \"...\"` on a finding's line, or alone on the line above, suppresses it.\n\nExit codes: 0 no errors (warnings allowed), 1 errors found (or warnings, with --deny warnings), 2 usage error (including an invalid gatehouse.toml)."
+    after_help = "Examples:\n  gatehouse check policies/                 # every policy set found under policies/\n  gatehouse check policies/refunds/main.gate\n  gatehouse check --format json policies/ > diagnostics.json\n  gatehouse check --format sarif policies/ > gatehouse.sarif     # GitHub code scanning\n  gatehouse check --format github --deny warnings policies/      # annotations in a GitHub Actions log\n\nA policy set is the .gate files directly inside one directory. Every set that compiles is also linted; `gatehouse rules` lists the lints and `gatehouse explain CODE` documents one. Lint levels come from the nearest gatehouse.toml above each set (`[lints]` then `threshold-gap = \"error\"`, `L0001 = \"off\"`); a comment `# gatehouse: allow(LINT) reason: \"...\"` on a finding's line, or alone on the line above, suppresses it.\n\nExit codes: 0 no errors (warnings allowed), 1 errors found, a policy that does not compile included (or warnings, with --deny warnings), 2 usage error (including an invalid gatehouse.toml, or a path that does not exist), 101 the report cannot be written."
 )]
 pub struct CheckArgs {
-    /// Policy files or directories; directories are searched for policy sets.
+    /// Policy files or directories; directories are searched for policy
+    /// sets. `-` reads one policy file from standard input.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output format.
@@ -61,7 +62,22 @@ struct SetReport {
 pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     let mut sets: Vec<(PathBuf, &Path)> = Vec::new();
     let mut top_level = Diagnostics::default();
+    let mut from_stdin = None;
     for path in &args.paths {
+        if super::is_stdin(path) {
+            // one policy file's text, e.g. an editor's buffer; linted with
+            // the default levels (there is no directory to find a
+            // gatehouse.toml from)
+            match super::read_text(path, loader::MAX_FILE_BYTES, &mut *io.stdin) {
+                Ok(text) => from_stdin = Some(text),
+                Err(e) => top_level.push(Diagnostic::without_span(
+                    crate::Code::Io,
+                    e,
+                    "pipe one policy file's text into `gatehouse check -`",
+                )),
+            }
+            continue;
+        }
         if !path.exists() {
             top_level.push(Diagnostic::without_span(
                 crate::Code::Io,
@@ -115,6 +131,20 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
             result,
         });
     }
+    if let Some(text) = from_stdin {
+        let result = Policy::from_source(super::STDIN_NAME, text).map(|policy| {
+            let config = LintConfig::default();
+            let findings = config::apply(lint::lint(&policy), &config, &policy.checked().files);
+            let mut diagnostics = policy.warnings().clone();
+            diagnostics.0.extend(findings);
+            (policy, diagnostics)
+        });
+        reports.push(SetReport {
+            path: PathBuf::from(super::STDIN_NAME),
+            config: None,
+            result,
+        });
+    }
     let mut config_errors: Vec<&ConfigError> =
         configs.values().filter_map(|c| c.as_ref().err()).collect();
     if !config_errors.is_empty() {
@@ -152,8 +182,13 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
         CheckFormat::Sarif => sarif(io, &all),
         CheckFormat::Github => github(io, &all, reports.len(), counts),
     };
-    if written.is_err() {
-        return exit::POLICY;
+    if let Err(e) = written {
+        return super::output_failed(io, &e);
+    }
+    // A path that does not exist is a usage error, as in every command;
+    // a policy that does not compile is what `check` looks for: a finding.
+    if top_level.iter().any(|d| d.code == crate::Code::Io) {
+        return exit::USAGE;
     }
     let deny_warnings = args.deny == Some(Deny::Warnings);
     if errors > 0 || (deny_warnings && warnings > 0) {

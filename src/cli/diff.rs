@@ -22,7 +22,7 @@ use crate::loader::{EXTENSION, MAX_FILE_BYTES};
 /// Arguments of `gatehouse diff`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse diff policies/ai-agent-actions new/ai-agent-actions --inputs actions.jsonl\n  gatehouse diff main:policies/refunds policies/refunds --inputs audit.jsonl --fail-on loosen\n  gatehouse diff old.gate new.gate --inputs corpus.jsonl --format markdown > impact.md\n  zcat audit.jsonl.gz | gatehouse diff HEAD~1:refunds.gate refunds.gate --inputs - --format json\n\nOLD and NEW are a .gate file, a directory holding one policy set, or REV:PATH for a policy at a git revision (PATH from the repository root, as in `git show`; REV:./PATH from the current directory). Each line of the corpus is an action (a JSON object) or an audit record (an object with a string `record`; a \"decision\" record's action is its `input`, skipped when it was redacted or dropped). A decision changes when its outcome, tier, reason codes or approver roles differ. A progress bar is drawn on stderr when it is a terminal and CI is not set.\n\nExit codes: 0 compared (and --fail-on not triggered), 1 --fail-on triggered (loosen: a decision became less strict; change: any decision changed), 2 usage error, a policy does not compile, or the corpus cannot be read."
+    after_help = "Examples:\n  gatehouse diff policies/ai-agent-actions new/ai-agent-actions --inputs actions.jsonl\n  gatehouse diff main:policies/refunds policies/refunds --inputs audit.jsonl --fail-on loosen\n  gatehouse diff old.gate new.gate --inputs corpus.jsonl --format markdown > impact.md\n  zcat audit.jsonl.gz | gatehouse diff HEAD~1:refunds.gate refunds.gate --inputs - --format json\n\nOLD and NEW are a .gate file, a directory holding one policy set, or REV:PATH for a policy at a git revision (PATH from the repository root, as in `git show`; REV:./PATH from the current directory). Each line of the corpus is an action (a JSON object) or an audit record (an object with a string `record`; a \"decision\" record's action is its `input`, skipped when it was redacted or dropped). A decision changes when its outcome, tier, reason codes or approver roles differ. A progress bar is drawn on stderr when it is a terminal and CI is not set.\n\nExit codes: 0 compared (and --fail-on not triggered), 1 --fail-on triggered (loosen: a decision became less strict; change: any decision changed), 2 usage error or a policy does not compile, 3 the corpus cannot be read, 101 the report cannot be written."
 )]
 pub struct DiffArgs {
     /// The policy before the change: a `.gate` file, a policy set directory, or `REV:PATH` in git.
@@ -102,7 +102,7 @@ pub(super) fn run(args: &DiffArgs, io: &mut Io<'_>) -> u8 {
                     "error: cannot read `{}`: {e}",
                     args.inputs.display()
                 );
-                return exit::POLICY;
+                return exit::INPUT;
             }
         }
     };
@@ -120,9 +120,9 @@ pub(super) fn run(args: &DiffArgs, io: &mut Io<'_>) -> u8 {
             let _ = writeln!(
                 io.stderr,
                 "error: cannot read `{}`: {e}",
-                args.inputs.display()
+                super::source_name(&args.inputs)
             );
-            return exit::POLICY;
+            return exit::INPUT;
         }
     };
 
@@ -132,8 +132,7 @@ pub(super) fn run(args: &DiffArgs, io: &mut Io<'_>) -> u8 {
         DiffFormat::Json => write_json(io.stdout, &old, &new, &report),
     };
     if let Err(e) = written {
-        let _ = writeln!(io.stderr, "error: cannot write the report: {e}");
-        return exit::POLICY;
+        return super::output_failed(io, &e);
     }
     if report.unreadable > 0 {
         let _ = writeln!(

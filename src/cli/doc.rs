@@ -11,7 +11,7 @@ use crate::doc::{DocFormat, render};
 /// Arguments of `gatehouse doc`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse doc policies/ai-agent-actions                   # Markdown on stdout\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n  gatehouse doc policies/simple-router --output docs/policies/simple-router.md\n\nWithout --format, the format follows the extension of --output (.html or .htm is HTML), else Markdown. The document holds no date: the same policy always gives the same bytes, and it names the policy's digest. Exit codes: 0 written, 2 usage error, the policy does not compile, or the output cannot be written."
+    after_help = "Examples:\n  gatehouse doc policies/ai-agent-actions                   # Markdown on stdout\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n  gatehouse doc policies/simple-router --output docs/policies/simple-router.md\n\nWithout --format, the format follows the extension of --output (.html or .htm is HTML), else Markdown. The document holds no date: the same policy always gives the same bytes, and it names the policy's digest. Exit codes: 0 written, 2 usage error, the policy does not compile, or the --output file cannot be written, 101 stdout cannot be written."
 )]
 pub struct DocArgs {
     /// A `.gate` file or a directory holding one policy set.
@@ -42,13 +42,12 @@ pub(super) fn run(args: &DocArgs, io: &mut Io<'_>) -> u8 {
         Some(path) => {
             if let Err(e) = std::fs::write(path, text) {
                 let _ = writeln!(io.stderr, "error: cannot write `{}`: {e}", path.display());
-                return exit::POLICY;
+                return exit::USAGE;
             }
         }
         None => {
             if let Err(e) = io.stdout.write_all(text.as_bytes()) {
-                let _ = writeln!(io.stderr, "error: cannot write the document: {e}");
-                return exit::POLICY;
+                return super::output_failed(io, &e);
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::values::Timestamp;
 /// Arguments of `gatehouse eval`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n  gatehouse eval --policy policies/ai-agent-actions --audit-log audit.jsonl --redact requester.id,action.summary --redact-mode hash action.json\n\nExit codes: 0 decided, 2 usage error or the policy does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT is still printed), 4 the audit log could not be written (the decision is not printed). With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block (with --jsonl: the strictest line's)."
+    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n  gatehouse eval --policy policies/ai-agent-actions --audit-log audit.jsonl --redact requester.id,action.summary --redact-mode hash action.json\n\nExit codes: 0 decided, 2 usage error or the policy does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT naming the problem is still printed, in every output format), 4 the audit log could not be written (the decision is not printed), 101 the decision cannot be written. With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block (with --jsonl: the strictest line's)."
 )]
 pub struct EvalArgs {
     /// A `.gate` file or a directory holding one policy set.
@@ -155,26 +155,36 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
     if args.jsonl {
         return super::jsonl::run(args, &policy, &options, &mut audit, io);
     }
-    let (bytes, syntax) = match read_input(args, io) {
-        Ok(t) => t,
+    let (decision, doc) = match read_input(args, io) {
+        Ok((bytes, syntax)) => match input::parse_bytes(&bytes, syntax) {
+            Ok(doc) => (policy.evaluate_with(&doc, &options), Some(doc)),
+            Err(errors) => (policy.invalid_input(errors), None),
+        },
         Err(message) => {
             let _ = writeln!(io.stderr, "error: {message}");
-            return exit::INPUT;
+            (unreadable(&policy, message), None)
         }
-    };
-    let (decision, doc) = match input::parse_bytes(&bytes, syntax) {
-        Ok(doc) => (policy.evaluate_with(&doc, &options), Some(doc)),
-        Err(errors) => (policy.invalid_input(errors), None),
     };
     if let Some(audit) = audit.as_mut()
         && let Err(code) = audit.record(&decision, doc.as_ref(), &options, io.stderr)
     {
         return code;
     }
-    if emit(args, io, &decision, !args.compact).is_err() {
-        return exit::INPUT;
+    if let Err(e) = emit(args, io, &decision, !args.compact) {
+        return super::output_failed(io, &e);
     }
     code_for(args, &decision)
+}
+
+/// The decision for an input that cannot be read at all (a missing file, a
+/// directory, an I/O error): fail closed, as for an input that does not
+/// parse: `block` with INVALID_INPUT, the detail naming the source and the
+/// operating system's error.
+pub(super) fn unreadable(policy: &crate::Policy, message: String) -> Decision {
+    policy.invalid_input(vec![crate::eval::InputError {
+        path: "$".to_owned(),
+        message,
+    }])
 }
 
 /// Reads the input document's bytes (at most one byte past the limit, so a
@@ -195,7 +205,7 @@ fn read_input(args: &EvalArgs, io: &mut Io<'_>) -> Result<(Vec<u8>, Syntax), Str
         _ => {
             Read::take(&mut io.stdin, cap)
                 .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
+                .map_err(|e| format!("cannot read {}: {e}", super::STDIN_NAME))?;
             Ok((bytes, args.input_format.unwrap_or(Syntax::Detect)))
         }
     }
@@ -234,7 +244,7 @@ pub(super) fn code_for(args: &EvalArgs, d: &Decision) -> u8 {
         return exit::INPUT;
     }
     if args.exit_code {
-        return 10 + d.outcome as u8;
+        return exit::OUTCOME_BASE + d.outcome as u8;
     }
     exit::OK
 }

@@ -9,7 +9,7 @@ use crate::lint::registry;
 /// Arguments of `gatehouse explain`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse explain L0004\n  gatehouse explain threshold-gap\n  gatehouse explain W0001\n\nPrints what the check does, why it matters, an example policy that triggers it and the fixed version. `gatehouse rules` lists every lint.\n\nExit codes: 0 printed, 2 unknown code or name."
+    after_help = "Examples:\n  gatehouse explain L0004\n  gatehouse explain threshold-gap\n  gatehouse explain W0001\n\nPrints what the check does, why it matters, an example policy that triggers it and the fixed version. `gatehouse rules` lists every lint.\n\nExit codes: 0 printed, 2 unknown code or name (a usage error), 101 stdout cannot be written."
 )]
 pub struct ExplainArgs {
     /// A code (`L0004`, any case) or a name (`threshold-gap`).
@@ -31,7 +31,7 @@ pub(super) fn run(args: &ExplainArgs, io: &mut Io<'_>) -> u8 {
             io.stderr,
             "help: {hint}`gatehouse rules` lists every lint with its code and name"
         );
-        return exit::POLICY;
+        return exit::USAGE;
     };
     let text = match registry::doc(code) {
         Some(doc) => doc.text(),
@@ -45,8 +45,8 @@ pub(super) fn run(args: &ExplainArgs, io: &mut Io<'_>) -> u8 {
             code.name(),
         ),
     };
-    if write!(io.stdout, "{text}").is_err() {
-        return exit::POLICY;
+    if let Err(e) = write!(io.stdout, "{text}") {
+        return super::output_failed(io, &e);
     }
     exit::OK
 }

@@ -13,11 +13,12 @@ use crate::syntax::format::{format_source, unified_diff};
 /// Arguments of `gatehouse fmt`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse fmt policies/                        # rewrite every .gate file under policies/\n  gatehouse fmt policies/refunds/main.gate\n  gatehouse fmt --check policies/                # in CI: print a diff, change nothing\n\nFiles are rewritten atomically (a temporary file next to the policy, then a rename), so an interrupted run never leaves a half-written policy. Comments are kept. A file that does not parse is reported and left as it is.\n\nExit codes: 0 nothing to change (or every file formatted), 1 --check found files that would change, 2 a file does not parse, cannot be read or cannot be written."
+    after_help = "Examples:\n  gatehouse fmt policies/                        # rewrite every .gate file under policies/\n  gatehouse fmt policies/refunds/main.gate\n  gatehouse fmt --check policies/                # in CI: print a diff, change nothing\n  gatehouse fmt - < main.gate                    # editors: formatted text on stdout\n  gatehouse fmt --check - < main.gate            # exit 1 if not canonical\n\nFiles are rewritten atomically (a temporary file next to the policy, then a rename), so an interrupted run never leaves a half-written policy. Comments are kept. A file that does not parse is reported and left as it is.\n\nExit codes: 0 nothing to change (or every file formatted), 1 --check found files that would change, 2 a file does not parse, cannot be read or cannot be written (with `-`: nothing is printed on stdout)."
 )]
 pub struct FmtArgs {
     /// Policy files or directories; directories are searched recursively for
-    /// `.gate` files, skipping hidden directories.
+    /// `.gate` files, skipping hidden and build directories. `-` alone reads
+    /// standard input and writes the formatted text to standard output.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Change nothing: print a diff of what would change, and exit with 1 if
@@ -27,6 +28,16 @@ pub struct FmtArgs {
 }
 
 pub(super) fn run(args: &FmtArgs, io: &mut Io<'_>) -> u8 {
+    if args.paths.iter().any(|p| super::is_stdin(p)) {
+        if args.paths.len() > 1 {
+            let _ = writeln!(
+                io.stderr,
+                "error: `-` (standard input) must be the only path given to fmt"
+            );
+            return exit::USAGE;
+        }
+        return format_stdin(args.check, io);
+    }
     let mut failed = false;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -69,6 +80,56 @@ pub(super) fn run(args: &FmtArgs, io: &mut Io<'_>) -> u8 {
     if failed {
         exit::POLICY
     } else if args.check && changed > 0 {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+/// `fmt -`: formats standard input onto standard output (an editor's
+/// format-on-save), or with `--check` prints the diff and exits 1 when the
+/// text is not canonical. Diagnostics name the source `<stdin>`; text that
+/// does not parse is reported, nothing is printed on stdout, and the exit
+/// code is 2, so an editor never replaces a buffer with nothing.
+fn format_stdin(check: bool, io: &mut Io<'_>) -> u8 {
+    let text = match super::read_text(Path::new("-"), loader::MAX_FILE_BYTES, &mut *io.stdin) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::POLICY;
+        }
+    };
+    let source = crate::source::SourceFile::new(super::STDIN_NAME.to_owned(), text);
+    let formatted = match format_source(&source) {
+        Ok(f) => f,
+        Err(diagnostics) => {
+            for d in &diagnostics.0 {
+                let _ = write!(io.stderr, "{}", render_one(d, io.color));
+            }
+            return exit::POLICY;
+        }
+    };
+    let canonical = formatted == source.text;
+    let written = if check {
+        if canonical {
+            Ok(())
+        } else {
+            let diff = unified_diff(
+                &source.text,
+                &formatted,
+                super::STDIN_NAME,
+                super::STDIN_NAME,
+                io.color,
+            );
+            write!(io.stdout, "{diff}")
+        }
+    } else {
+        io.stdout.write_all(formatted.as_bytes())
+    };
+    if let Err(e) = written {
+        return super::output_failed(io, &e);
+    }
+    if check && !canonical {
         exit::FINDINGS
     } else {
         exit::OK

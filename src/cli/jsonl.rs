@@ -92,12 +92,42 @@ pub(super) fn run(
                 args, policy, options, &mut file, audit, io.stdout, io.stderr,
             ),
             Err(e) => {
-                let _ = writeln!(io.stderr, "error: cannot read `{}`: {e}", path.display());
-                exit::INPUT
+                let message = format!("cannot read `{}`: {e}", path.display());
+                unreadable_source(args, policy, options, audit, io.stdout, io.stderr, message)
             }
         },
         _ => run_from(args, policy, options, io.stdin, audit, io.stdout, io.stderr),
     }
+}
+
+/// A source that cannot be read (not opened, or failing mid-stream) is
+/// answered as a line that cannot be read: one `block`/INVALID_INPUT
+/// decision naming the source and the error (recorded in the audit log
+/// first, when there is one), and exit code 3.
+fn unreadable_source(
+    args: &EvalArgs,
+    policy: &Policy,
+    options: &EvalOptions,
+    audit: &mut Option<Audit>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    message: String,
+) -> u8 {
+    let _ = writeln!(stderr, "error: {message}");
+    let decision = super::eval::unreadable(policy, message);
+    if let Some(audit) = audit.as_mut()
+        && let Err(code) = audit.record(&decision, None, options, stderr)
+    {
+        return code;
+    }
+    if write_decision(args, stdout, &decision, false)
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        let _ = writeln!(stderr, "error: cannot write the output");
+        return exit::INTERNAL;
+    }
+    exit::INPUT
 }
 
 fn run_from(
@@ -128,8 +158,12 @@ fn run_from(
         let end_of_input = match read_batch(&mut reader, &mut batch, &mut lines, &mut number) {
             Ok(eoi) => eoi,
             Err(e) => {
-                let _ = writeln!(stderr, "error: cannot read input: {e}");
-                return exit::INPUT;
+                let name = match &args.input {
+                    Some(p) => super::source_name(p),
+                    None => super::STDIN_NAME.to_owned(),
+                };
+                let message = format!("cannot read `{name}` after line {number}: {e}");
+                return unreadable_source(args, policy, options, audit, stdout, stderr, message);
             }
         };
         let workers = lines.len().div_ceil(MIN_LINES_PER_WORKER).clamp(1, cores);
@@ -150,11 +184,13 @@ fn run_from(
                 strictest = strictest.max(Some(done.outcome));
             }
             if chunk.failed || stdout.write_all(&chunk.out).is_err() {
-                return exit::INPUT;
+                let _ = writeln!(stderr, "error: cannot write the output");
+                return exit::INTERNAL;
             }
         }
         if stdout.flush().is_err() {
-            return exit::INPUT;
+            let _ = writeln!(stderr, "error: cannot write the output");
+            return exit::INTERNAL;
         }
         if end_of_input {
             break;
@@ -164,7 +200,7 @@ fn run_from(
         return exit::INPUT;
     }
     match (strictest, args.exit_code) {
-        (Some(outcome), true) => 10 + outcome as u8,
+        (Some(outcome), true) => exit::OUTCOME_BASE + outcome as u8,
         _ => exit::OK,
     }
 }

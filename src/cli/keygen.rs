@@ -28,7 +28,7 @@ pub(super) fn run(args: &KeygenArgs, io: &mut Io<'_>) -> u8 {
         Ok(pem) => pem,
         Err(e) => {
             let _ = writeln!(io.stderr, "error: cannot encode the key: {e}");
-            return exit::POLICY;
+            return exit::INTERNAL;
         }
     };
     if let Err(e) = write_private(&args.out, pem.as_bytes()) {
@@ -37,7 +37,9 @@ pub(super) fn run(args: &KeygenArgs, io: &mut Io<'_>) -> u8 {
             "error: cannot write `{}`: {e}",
             args.out.display()
         );
-        return exit::POLICY;
+        // a file named on the command line that cannot be written (or
+        // exists: a key is never overwritten) is a usage error
+        return exit::USAGE;
     }
     let _ = writeln!(
         io.stdout,

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{Io, exit};
-use crate::audit::replay::{ReplayReport, ReplayResult, replay_log};
+use crate::audit::log::LogReader;
+use crate::audit::replay::{ReplayReport, ReplayResult, Replayer, replay_log};
 
 /// Arguments of `gatehouse replay`.
 #[derive(Debug, Args)]
@@ -13,7 +14,8 @@ use crate::audit::replay::{ReplayReport, ReplayResult, replay_log};
     after_help = "Examples:\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions\n  gatehouse replay audit.jsonl --policy proposed/ai-agent-actions --format json\n\nRecords made under the given policy (same digest) must replay byte for byte: a difference is reported as a determinism bug. Records made under another policy show what it would decide instead. Records whose input was redacted or left out cannot be replayed; verification records are listed, not replayed.\n\nEvery field of a record is checked: a record whose fields contradict each other or their recomputation (an edited `outcome`, `policy` or `options`) is reported as corrupt, and the log's hash chain is checked as it is read (as `gatehouse audit verify` does; a torn last line is a warning). Lines longer than 64 MiB are skipped unread.\n\nExit codes: 0 no determinism bug and no corrupt record, 1 a determinism bug, a corrupt record (its input does not match its action digest, or its fields do not match the decision) or a broken hash chain, 2 usage error or the policy does not compile, 3 the log cannot be read."
 )]
 pub struct ReplayArgs {
-    /// The audit log: JSON lines written by `gatehouse eval --audit-log`.
+    /// The audit log: JSON lines written by `gatehouse eval --audit-log`;
+    /// `-` reads stdin.
     pub log: PathBuf,
     /// The policy to replay against (a `.gate` file or a directory holding
     /// one set). Records only name a digest, so it must be given.
@@ -22,6 +24,19 @@ pub struct ReplayArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: ReplayFormat,
+}
+
+/// [`replay_log`] of a log read from standard input.
+fn replay_reader(
+    policy: &crate::Policy,
+    stdin: &mut dyn std::io::BufRead,
+) -> std::io::Result<ReplayReport> {
+    let mut replayer = Replayer::new(policy);
+    let mut reader = LogReader::new(stdin);
+    for entry in &mut reader {
+        replayer.push(entry?);
+    }
+    Ok(replayer.finish_with(Some(reader.finish())))
 }
 
 /// Output formats of `gatehouse replay`.
@@ -38,7 +53,12 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let report = match replay_log(&policy, &args.log) {
+    let report = if super::is_stdin(&args.log) {
+        replay_reader(&policy, &mut *io.stdin)
+    } else {
+        replay_log(&policy, &args.log)
+    };
+    let report = match report {
         Ok(r) => r,
         Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
@@ -49,8 +69,7 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
         ReplayFormat::Human => write!(io.stdout, "{}", human(args, &report)),
     };
     if let Err(e) = written {
-        let _ = writeln!(io.stderr, "error: cannot write the report: {e}");
-        return exit::POLICY;
+        return super::output_failed(io, &e);
     }
     if report.has_failures() {
         exit::FINDINGS

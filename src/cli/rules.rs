@@ -10,7 +10,7 @@ use crate::lint::registry;
 /// Arguments of `gatehouse rules`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse rules\n  gatehouse rules --format json\n\n`gatehouse explain CODE` prints one lint's documentation. Levels can be changed per project in gatehouse.toml (`[lints]` then `threshold-gap = \"error\"`).\n\nExit codes: 0 printed, 2 usage error."
+    after_help = "Examples:\n  gatehouse rules\n  gatehouse rules --format json\n\n`gatehouse explain CODE` prints one lint's documentation. Levels can be changed per project in gatehouse.toml (`[lints]` then `threshold-gap = \"error\"`).\n\nExit codes: 0 printed, 2 usage error, 101 stdout cannot be written."
 )]
 pub struct RulesArgs {
     /// Output format.
@@ -51,12 +51,12 @@ pub(super) fn run(args: &RulesArgs, io: &mut Io<'_>) -> u8 {
                 .collect();
             match serde_json::to_string_pretty(&rows) {
                 Ok(t) => format!("{t}\n"),
-                Err(_) => return exit::POLICY,
+                Err(e) => return super::output_failed(io, &e),
             }
         }
     };
-    if write!(io.stdout, "{text}").is_err() {
-        return exit::POLICY;
+    if let Err(e) = write!(io.stdout, "{text}") {
+        return super::output_failed(io, &e);
     }
     exit::OK
 }

@@ -10,7 +10,7 @@ use crate::testing;
 /// Arguments of `gatehouse test`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse test policies/                          # every suite of every policy set\n  gatehouse test policies/ --min-coverage 100       # also fail below full rule coverage\n  gatehouse test policies/refunds/limits.test.yaml --verbose\n  gatehouse test policies/ --format junit > gatehouse-junit.xml\n\nSuites are *.test.yaml files in a policy set's directory. Exit codes: 0 every case passed (and coverage is met), 1 a case failed or erred, or coverage is below --min-coverage, 2 a policy does not compile."
+    after_help = "Examples:\n  gatehouse test policies/                          # every suite of every policy set\n  gatehouse test policies/ --min-coverage 100       # also fail below full rule coverage\n  gatehouse test policies/refunds/limits.test.yaml --verbose\n  gatehouse test policies/ --format junit > gatehouse-junit.xml\n  gatehouse test policies/ --run 'refund'                # only the cases whose name contains \"refund\"\n\nSuites are *.test.yaml files in a policy set's directory. With --run, coverage is that of the cases run. Exit codes: 0 every case passed (and coverage is met), 1 a case failed or erred, or coverage is below --min-coverage, 2 usage error (a path that does not exist, a --run PATTERN that matches no case) or a policy does not compile, 101 the report cannot be written."
 )]
 pub struct TestArgs {
     /// Policy set directories (searched recursively), or suite files.
@@ -25,6 +25,19 @@ pub struct TestArgs {
     /// Fail when a policy set's rule coverage is below this percentage.
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     pub min_coverage: Option<f64>,
+    /// Run only the cases whose name matches PATTERN: a regular expression
+    /// searched anywhere in the name (so plain text matches as a substring;
+    /// anchor with `^...$` for an exact name). Fails when nothing matches.
+    #[arg(long, value_name = "PATTERN", value_parser = parse_pattern)]
+    pub run: Option<regex::Regex>,
+}
+
+/// `--run`: a regex of bounded size (the name filter is user input too).
+fn parse_pattern(s: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(s)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("`{s}` is not a valid pattern: {e}"))
 }
 
 /// How `test` reports.
@@ -49,17 +62,34 @@ pub(super) fn run(args: &TestArgs, io: &mut Io<'_>) -> u8 {
     for p in &args.paths {
         if !p.exists() {
             let _ = writeln!(io.stderr, "error: `{}` does not exist", p.display());
-            return exit::POLICY;
+            return exit::USAGE;
         }
     }
-    let report = testing::run(&args.paths);
+    let report = testing::run_filtered(&args.paths, args.run.as_ref());
+    if let Some(pattern) = &args.run {
+        let suites = report.sets.iter().flat_map(|s| &s.suites);
+        let filtered: usize = suites.clone().map(|s| s.filtered).sum();
+        let kept: usize = suites.map(|s| s.cases.len()).sum();
+        if kept == 0 && !report.has_policy_errors() {
+            let _ = writeln!(
+                io.stderr,
+                "error: --run `{pattern}` matches no test case ({filtered} left out)"
+            );
+            return exit::USAGE;
+        }
+        let _ = writeln!(
+            io.stderr,
+            "--run `{pattern}`: {kept} case{} run, {filtered} filtered out",
+            if kept == 1 { "" } else { "s" }
+        );
+    }
     let text = match args.format {
         TestFormat::Human => report.render_human_with(args.verbose, args.min_coverage, io.color),
         TestFormat::Json => report.to_json() + "\n",
         TestFormat::Junit => report.to_junit(),
     };
-    if write!(io.stdout, "{text}").is_err() {
-        return exit::POLICY;
+    if let Err(e) = write!(io.stdout, "{text}") {
+        return super::output_failed(io, &e);
     }
     if report.has_policy_errors() {
         exit::POLICY

@@ -10,31 +10,30 @@ use crate::audit::record::{AuditRecord, VerificationEvent};
 use crate::audit::redact::{FieldPath, RedactMode, Redaction};
 use crate::audit::verify::{Verdict, VerifyOptions};
 use crate::input::{self, Syntax};
-use crate::trust::{
-    Credential, MAX_APPROVALS_FILE_BYTES, SignedVerifyOptions, TrustStore, read_bounded,
-};
+use crate::trust::{Credential, MAX_APPROVALS_FILE_BYTES, SignedVerifyOptions, TrustStore};
 use crate::values::Timestamp;
 
 /// Exit code: approvals are still missing.
-pub const PENDING: u8 = 1;
+pub const PENDING: u8 = exit::FINDINGS;
 /// Exit code: the action may not execute (rejected, blocked, a condition fails).
-pub const DENIED: u8 = 5;
+pub const DENIED: u8 = exit::DENIED;
 /// Exit code: the request timed out.
-pub const EXPIRED: u8 = 6;
+pub const EXPIRED: u8 = exit::EXPIRED;
 
 /// Arguments of `gatehouse verify`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse keygen --out alice.key      # prints the `keys = [...]` line for approvers.toml\n  gatehouse approve --key alice.key --approver alice -p policies/ai-agent-actions \\\n      --input action.json --decision approve --reason \"customer verified\" >> approvals.yaml\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml \\\n      --requested-at 2026-11-22T09:00:00Z\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml --trust /etc/gatehouse/approvers.toml\n\nThe approvals file is a JSON or YAML list (at most 16 MiB) of signed approvals: JWS tokens from `gatehouse approve`, or {payload, id_token} objects vouched for by an OIDC identity token. Each is checked against the trust store (--trust, default approvers.toml next to the policy set): signature, key to identity, identity to roles (from the store, never from the approval), policy digest, then the approval itself. A refused approval counts for nothing and is listed with its code: UNSIGNED, MALFORMED, OVERSIZED, DUPLICATE_KEY, UNKNOWN_FIELD, UNSUPPORTED_ALG, WRONG_TYPE, BAD_PAYLOAD, UNKNOWN_KEY, BAD_SIGNATURE, IDENTITY_MISMATCH, POLICY_MISMATCH, OIDC_NOT_CONFIGURED, BAD_ISSUER, BAD_AUDIENCE, TOKEN_EXPIRED, TOKEN_NOT_YET_VALID, NONCE_MISMATCH, MISSING_CLAIM. With --allow-unsigned (tests only), plain records {approver, roles, decision, reason, action_digest or action_digests, given_at, expires_at} are accepted with the roles they claim; the result records it under `authentication`.\nExit codes: 0 execute, 1 pending, 5 denied, 6 expired, 2 usage error, the policy does not compile, or the trust store is invalid (or missing while approvals are signed), 3 the input or approvals cannot be read, 4 the audit log could not be written (nothing is printed)."
+    after_help = "Examples:\n  gatehouse keygen --out alice.key      # prints the `keys = [...]` line for approvers.toml\n  gatehouse approve --key alice.key --approver alice -p policies/ai-agent-actions \\\n      --input action.json --decision approve --reason \"customer verified\" >> approvals.yaml\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml \\\n      --requested-at 2026-11-22T09:00:00Z\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml --trust /etc/gatehouse/approvers.toml\n\nThe approvals file is a JSON or YAML list (at most 16 MiB) of signed approvals: JWS tokens from `gatehouse approve`, or {payload, id_token} objects vouched for by an OIDC identity token. Each is checked against the trust store (--trust, default approvers.toml next to the policy set): signature, key to identity, identity to roles (from the store, never from the approval), policy digest, then the approval itself. A refused approval counts for nothing and is listed with its code: UNSIGNED, MALFORMED, OVERSIZED, DUPLICATE_KEY, UNKNOWN_FIELD, UNSUPPORTED_ALG, WRONG_TYPE, BAD_PAYLOAD, UNKNOWN_KEY, BAD_SIGNATURE, IDENTITY_MISMATCH, POLICY_MISMATCH, OIDC_NOT_CONFIGURED, BAD_ISSUER, BAD_AUDIENCE, TOKEN_EXPIRED, TOKEN_NOT_YET_VALID, NONCE_MISMATCH, MISSING_CLAIM. With --allow-unsigned (tests only), plain records {approver, roles, decision, reason, action_digest or action_digests, given_at, expires_at} are accepted with the roles they claim; the result records it under `authentication`.\nExit codes: 0 execute, 1 pending, 5 denied, 6 expired, 2 usage error, the policy does not compile, or the trust store is invalid (or missing while approvals are signed), 3 the input or approvals cannot be read (`-` reads stdin, for one of them), 4 the audit log could not be written (nothing is printed)."
 )]
 pub struct VerifyArgs {
     /// A `.gate` file or a directory holding one policy set.
     #[arg(long, short, env = "GATEHOUSE_POLICY", default_value = ".")]
     pub policy: PathBuf,
-    /// The action (JSON or YAML), as it was evaluated.
+    /// The action (JSON or YAML), as it was evaluated; `-` reads stdin.
     #[arg(long)]
     pub input: PathBuf,
-    /// The approvals collected for it (JSON or YAML list of signed approvals).
+    /// The approvals collected for it (JSON or YAML list of signed
+    /// approvals); `-` reads stdin (not both with --input).
     #[arg(long)]
     pub approvals: PathBuf,
     /// The trust store: approvers, their keys and roles, the OIDC issuer;
@@ -88,30 +87,47 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let read = |path: &PathBuf, limit: u64| -> Result<serde_json::Value, String> {
-        let text = read_bounded(path, limit)?;
-        input::parse(&text, Syntax::of_path(path))
-            .map_err(|errors| format!("`{}`: {}", path.display(), crate::input::describe(&errors)))
+    if super::is_stdin(&args.input) && super::is_stdin(&args.approvals) {
+        let _ = writeln!(
+            io.stderr,
+            "error: --input and --approvals cannot both read standard input (`-`)"
+        );
+        return exit::USAGE;
+    }
+    let read = |path: &PathBuf, limit: u64, stdin: &mut dyn std::io::BufRead| {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let text = super::read_text(path, limit, stdin)?;
+        input::parse(&text, Syntax::of_path(path)).map_err(|errors| {
+            format!(
+                "`{}`: {}",
+                super::source_name(path),
+                crate::input::describe(&errors)
+            )
+        })
     };
-    let action = match read(&args.input, crate::limits::MAX_INPUT_BYTES as u64) {
+    let action = match read(
+        &args.input,
+        crate::limits::MAX_INPUT_BYTES as u64,
+        &mut *io.stdin,
+    ) {
         Ok(v) => v,
         Err(e) => {
             let _ = writeln!(io.stderr, "error: {e}");
             return exit::INPUT;
         }
     };
-    let (raw_approvals, credentials) = match read(&args.approvals, MAX_APPROVALS_FILE_BYTES)
-        .and_then(|v| {
+    let (raw_approvals, credentials) =
+        match read(&args.approvals, MAX_APPROVALS_FILE_BYTES, &mut *io.stdin).and_then(|v| {
             let list = Credential::list_from_json(&v)
-                .map_err(|e| format!("`{}`: {e}", args.approvals.display()))?;
+                .map_err(|e| format!("`{}`: {e}", super::source_name(&args.approvals)))?;
             Ok((v, list))
         }) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = writeln!(io.stderr, "error: {e}");
-            return exit::INPUT;
-        }
-    };
+            Ok(a) => a,
+            Err(e) => {
+                let _ = writeln!(io.stderr, "error: {e}");
+                return exit::INPUT;
+            }
+        };
     let store = match trust_store(args, &credentials) {
         Ok(s) => s,
         Err(e) => {
@@ -174,9 +190,11 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
     };
     match text {
         Ok(t) => {
-            let _ = writeln!(io.stdout, "{t}");
+            if let Err(e) = writeln!(io.stdout, "{t}") {
+                return super::output_failed(io, &e);
+            }
         }
-        Err(_) => return exit::POLICY,
+        Err(e) => return super::output_failed(io, &e),
     }
     match verification.verdict {
         Verdict::Execute => exit::OK,

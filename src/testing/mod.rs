@@ -64,6 +64,9 @@ pub struct SuiteReport {
     pub error: Option<String>,
     /// Its cases, tables expanded.
     pub cases: Vec<CaseReport>,
+    /// Cases left out by a `--run` filter (not in `cases`).
+    #[serde(skip)]
+    pub filtered: usize,
 }
 
 /// The result of one case.
@@ -163,6 +166,13 @@ impl Report {
 /// a directory (searched recursively for policy sets), a `.gate` file, or
 /// one suite file (then only that suite runs).
 pub fn run<P: AsRef<Path>>(paths: &[P]) -> Report {
+    run_filtered(paths, None)
+}
+
+/// [`run`], keeping only the cases whose name `filter` finds a match in
+/// (`gatehouse test --run PATTERN`); the others are counted in
+/// [`SuiteReport::filtered`], and coverage is that of the cases run.
+pub fn run_filtered<P: AsRef<Path>>(paths: &[P], filter: Option<&regex::Regex>) -> Report {
     let mut targets: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for p in paths {
         let p = p.as_ref();
@@ -188,13 +198,22 @@ pub fn run<P: AsRef<Path>>(paths: &[P]) -> Report {
     Report {
         sets: targets
             .into_iter()
-            .map(|(set, only)| run_set(&set, only.as_deref()))
+            .map(|(set, only)| run_set_filtered(&set, only.as_deref(), filter))
             .collect(),
     }
 }
 
 /// Runs the suites of one policy set (all of them, or only `only`).
 pub fn run_set(set_path: &Path, only: Option<&Path>) -> SetReport {
+    run_set_filtered(set_path, only, None)
+}
+
+/// [`run_set`] with the `--run` filter of [`run_filtered`].
+pub fn run_set_filtered(
+    set_path: &Path,
+    only: Option<&Path>,
+    filter: Option<&regex::Regex>,
+) -> SetReport {
     let suite_files = match only {
         Some(f) => vec![f.to_path_buf()],
         None => suites_in(set_path),
@@ -214,7 +233,7 @@ pub fn run_set(set_path: &Path, only: Option<&Path>) -> SetReport {
     let mut seen = coverage::Seen::default();
     let suites = suite_files
         .iter()
-        .map(|f| run_suite(&policy, f, &mut seen))
+        .map(|f| run_suite_filtered(&policy, f, &mut seen, filter))
         .collect();
     SetReport {
         path: set_path.to_path_buf(),
@@ -245,6 +264,16 @@ pub fn suites_in(dir: &Path) -> Vec<PathBuf> {
 
 /// Runs one suite file against a compiled policy, recording coverage.
 pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> SuiteReport {
+    run_suite_filtered(policy, file, seen, None)
+}
+
+/// [`run_suite`] with the `--run` filter of [`run_filtered`].
+pub fn run_suite_filtered(
+    policy: &Policy,
+    file: &Path,
+    seen: &mut coverage::Seen,
+    filter: Option<&regex::Regex>,
+) -> SuiteReport {
     let default_name = file
         .file_name()
         .map(|n| {
@@ -288,7 +317,12 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
         None => None,
     };
     let options = EvalOptions::default().with_now(now);
-    let cases = suite::expand(&parsed.cases, &text);
+    let mut cases = suite::expand(&parsed.cases, &text);
+    let expanded = cases.len();
+    if let Some(filter) = filter {
+        cases.retain(|case| filter.is_match(&case.name));
+    }
+    let filtered = expanded - cases.len();
     let reports = cases
         .into_iter()
         .map(|case| {
@@ -305,6 +339,7 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
         name: parsed.suite.unwrap_or(default_name),
         error: None,
         cases: reports,
+        filtered,
     }
 }
 
@@ -314,6 +349,7 @@ fn suite_error(file: &Path, name: String, message: String) -> SuiteReport {
         name,
         error: Some(message),
         cases: Vec::new(),
+        filtered: 0,
     }
 }
 

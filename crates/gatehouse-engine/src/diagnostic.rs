@@ -444,7 +444,15 @@ pub fn render_one(d: &Diagnostic, color: bool) -> String {
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+    // Wrap at spaces only (not at the punctuation Unicode allows breaks
+    // after, not inside a long word, not at hyphens): a counterexample
+    // input (compact JSON) or a name like `prod-config` is never cut, so it
+    // can be copied whole.
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_break_words(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     let rendered = Rendered::new(d);
     if handler.render_report(&mut out, &rendered).is_err() {

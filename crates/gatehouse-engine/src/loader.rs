@@ -57,7 +57,8 @@ pub fn read_set(path: &Path) -> Result<Vec<Arc<SourceFile>>, Diagnostics> {
 }
 
 /// Every directory under `root` (itself included) that directly holds `.gate`
-/// files, sorted. A `.gate` file given as root is its own set.
+/// files, sorted; hidden, build and cache directories below the root are
+/// not searched ([`skipped_dir`]). A `.gate` file given as root is its own set.
 pub fn find_sets(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if root.is_file() {
@@ -72,11 +73,7 @@ pub fn find_sets(root: &Path) -> Vec<PathBuf> {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries.flatten() {
                 let p = e.path();
-                let hidden = p
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with('.'));
-                if p.is_dir() && !hidden && !e.file_type().is_ok_and(|t| t.is_symlink()) {
+                if p.is_dir() && !skipped_dir(&p) && !e.file_type().is_ok_and(|t| t.is_symlink()) {
                     stack.push(p);
                 }
             }
@@ -84,6 +81,19 @@ pub fn find_sets(root: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Directories names that hold build output or dependencies, never a
+/// project's own policies (copies of them, at best).
+const BUILD_DIRS: &[&str] = &["target", "node_modules", "__pycache__"];
+
+/// Whether [`find_sets`] leaves a directory below its root out: hidden
+/// directories (`.git`, `.venv`), build and dependency directories, and any
+/// directory tagged as a cache (`CACHEDIR.TAG`, as cargo's `target/` is).
+/// The root itself is always searched: a user naming `target/x` means it.
+fn skipped_dir(dir: &Path) -> bool {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with('.') || BUILD_DIRS.contains(&name) || dir.join("CACHEDIR.TAG").is_file()
 }
 
 /// Every entry directly in `dir` whose name ends in `.gate`, sorted, of

@@ -54,7 +54,18 @@ fn explain(d: &Decision) -> String {
             }
             None => String::new(),
         };
-        let _ = writeln!(s, "  - {}: {}{by}", r.code, r.message);
+        // INVALID_INPUT's message ends with every input error, which are
+        // listed one per line below: print each of them once.
+        let message = if r.code == "INVALID_INPUT" && !d.input_errors.is_empty() {
+            let detail: Vec<String> = d.input_errors.iter().map(ToString::to_string).collect();
+            r.message
+                .strip_suffix(&detail.join("; "))
+                .and_then(|m| m.strip_suffix(": "))
+                .unwrap_or(&r.message)
+        } else {
+            &r.message
+        };
+        let _ = writeln!(s, "  - {}: {message}{by}", r.code);
     }
     for e in &d.input_errors {
         let _ = writeln!(s, "  - input {}: {}", e.path, e.message);
