@@ -15,7 +15,7 @@ use crate::{Policy, lint, loader};
 /// Arguments of `gatehouse check`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse check policies/                 # every policy set found under policies/\n  gatehouse check policies/refunds/main.gate\n  gatehouse check --format json policies/ > diagnostics.json\n  gatehouse check --format sarif policies/ > gatehouse.sarif     # GitHub code scanning\n  gatehouse check --format github --deny warnings policies/      # annotations in a GitHub Actions log\n\nA policy set is the .gate files directly inside one directory. Every set that compiles is also linted; `gatehouse rules` lists the lints and `gatehouse explain CODE` documents one. Lint levels come from the nearest gatehouse.toml above each set (`[lints]` then `threshold-gap = \"error\"`, `L0001 = \"off\"`); a comment `# gatehouse: allow(LINT) reason: \"...\"` on a finding's line, or alone on the line above, suppresses it.\n\nExit codes: 0 no errors (warnings allowed), 1 errors found (or warnings, with --deny warnings), 2 usage error (including an invalid gatehouse.toml)."
+    after_help = "Examples:\n  gatehouse check policies/                 # every policy set found under policies/\n  gatehouse check policies/refunds/main.gate\n  gatehouse check --format json policies/ > diagnostics.json\n  gatehouse check --format sarif policies/ > gatehouse.sarif     # GitHub code scanning\n  gatehouse check --format github --deny warnings policies/      # annotations in a GitHub Actions log\n\nA policy set is the .gate files directly inside one directory. Every set that compiles is also linted; `gatehouse rules` lists the lints and `gatehouse explain CODE` documents one. Lint and warning levels come from the nearest gatehouse.toml from each set's directory up to the repository root (the first directory with a .git), or from --config FILE; --no-config uses none (`[lints]` then `threshold-gap = \"error\"`, `L0001 = \"off\"`); a comment `# gatehouse: allow(LINT) reason: \"...\"` on a finding's line, or alone on the line above, suppresses it.\n\nExit codes: 0 no errors (warnings allowed), 1 errors found (or warnings, with --deny warnings), 2 usage error (including an invalid gatehouse.toml)."
 )]
 pub struct CheckArgs {
     /// Policy files or directories; directories are searched for policy sets.
@@ -27,6 +27,24 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too: `--deny warnings`.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub deny: Option<Deny>,
+    /// Use this gatehouse.toml for every set, instead of the nearest one.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Use no gatehouse.toml: every lint and warning at its default level.
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+impl CheckArgs {
+    /// Which gatehouse.toml applies: `--no-config`, `--config FILE`, else
+    /// the nearest one up to the repository root.
+    fn discovery(&self) -> config::Discovery {
+        match (&self.config, self.no_config) {
+            (_, true) => config::Discovery::Off,
+            (Some(file), false) => config::Discovery::File(file.clone()),
+            (None, false) => config::Discovery::Nearest,
+        }
+    }
 }
 
 /// How `check` reports.
@@ -89,9 +107,10 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     }
 
     let mut configs: HashMap<PathBuf, Result<LintConfig, ConfigError>> = HashMap::new();
+    let discovery = args.discovery();
     let mut reports = Vec::new();
-    for (set, argument) in &sets {
-        let config_path = config::find(set, &config::boundary_for(set, argument));
+    for (set, _) in &sets {
+        let config_path = discovery.path_for(set);
         let config = match &config_path {
             Some(p) => configs
                 .entry(p.clone())
@@ -99,15 +118,15 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
                 .clone(),
             None => Ok(LintConfig::default()),
         };
-        let config = match config {
-            Ok(c) => c,
-            Err(_) => continue, // reported below, as a usage error
+        let Ok(config) = config else {
+            continue; // reported below, once per file; the set is not judged
         };
         let result = Policy::load(set).map(|policy| {
-            let findings = config::apply(lint::lint(&policy), &config, &policy.checked().files);
-            let mut diagnostics = policy.warnings().clone();
-            diagnostics.0.extend(findings);
-            (policy, diagnostics)
+            // the checker's warnings are configured and suppressed like lints
+            let mut found = policy.warnings().0.clone();
+            found.extend(lint::lint(&policy));
+            let findings = config::apply(found, &config, &policy.checked().files);
+            (policy, Diagnostics(findings))
         });
         reports.push(SetReport {
             path: set.clone(),
@@ -117,21 +136,10 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     }
     let mut config_errors: Vec<&ConfigError> =
         configs.values().filter_map(|c| c.as_ref().err()).collect();
-    if !config_errors.is_empty() {
-        config_errors.sort_by(|a, b| a.path.cmp(&b.path));
-        for e in config_errors {
-            let _ = writeln!(
-                io.stderr,
-                "error: invalid {}: {}",
-                e.path.display(),
-                e.message
-            );
-        }
-        let _ = writeln!(
-            io.stderr,
-            "gatehouse.toml holds lint levels only, e.g.\n[lints]\nthreshold-gap = \"error\"\nunreachable-rule = \"off\""
-        );
-        return exit::POLICY;
+    config_errors.sort_by(|a, b| a.path.cmp(&b.path));
+    let invalid_config = !config_errors.is_empty();
+    for e in config_errors {
+        top_level.push(e.diagnostic());
     }
 
     let all: Vec<&Diagnostic> = top_level
@@ -152,7 +160,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
         CheckFormat::Sarif => sarif(io, &all),
         CheckFormat::Github => github(io, &all, reports.len(), counts),
     };
-    if written.is_err() {
+    if written.is_err() || invalid_config {
         return exit::POLICY;
     }
     let deny_warnings = args.deny == Some(Deny::Warnings);
