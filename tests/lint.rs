@@ -376,7 +376,8 @@ fn explain_of_an_unknown_code_is_a_usage_error_with_a_suggestion() {
 fn rules_lists_every_lint() {
     let (code, out, _) = cli(&["rules"]);
     assert_eq!(code, 0);
-    for c in Code::ALL.iter().filter(|c| c.as_str().starts_with('L')) {
+    // lints and warnings: what gatehouse.toml can configure
+    for c in Code::ALL.iter().filter(|c| !c.as_str().starts_with('E')) {
         let line = out
             .lines()
             .find(|l| l.starts_with(c.as_str()))
@@ -396,7 +397,7 @@ fn rules_lists_every_lint() {
         rows.len(),
         Code::ALL
             .iter()
-            .filter(|c| c.as_str().starts_with('L'))
+            .filter(|c| !c.as_str().starts_with('E'))
             .count()
     );
     let gap = rows.iter().find(|r| r["code"] == "L0004").expect("L0004");

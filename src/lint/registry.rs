@@ -262,9 +262,12 @@ default tier 1 because NO_RULE_MATCHED
         code: Code::InvalidSuppression,
         what_it_does: "Reports a suppression comment (`# gatehouse: allow(LINT) reason: \"...\"`) \
 that cannot be honoured or has no effect: one without a reason, one that names \
-an unknown lint or a code that is not a lint, a malformed one, and one that \
-suppresses nothing (no finding of that lint on its line, or on the line below \
-when the comment stands on a line of its own).",
+an unknown code or an `E` code (errors of the language cannot be suppressed; \
+lints and warnings can), a malformed one, and one that suppresses nothing (no \
+finding of that code on its line, or on the line below when the comment stands \
+on a line of its own). This warning can itself be suppressed where a \
+suppression comment stands (`allow(L0001, invalid-suppression)`) or turned off \
+in gatehouse.toml.",
         why_bad: "A suppression is an exception to the policy's review, and an auditor needs to \
 know why it was granted: without a reason it does not suppress anything. A \
 suppression that names the wrong lint, or that no longer matches a finding \
@@ -685,8 +688,9 @@ default tier 1 because NO_RULE_MATCHED
         what_it_does: "Reports a policy under which an action with an external or irreversible \
 effect can be decided `auto`: an action whose type sends, deletes or \
 executes, that moves a non-zero amount, whose scope is external, or that is \
-marked irreversible. The finding shows a concrete input, as JSON, that gets \
-`auto`.",
+marked irreversible (an enum value `irreversible` of any attribute, a bool \
+`irreversible` that is true, or a bool `reversible` or `undoable` that is \
+false). The finding shows a concrete input, as JSON, that gets `auto`.",
         why_bad: "`auto` means the agent acts with nobody looking. For reads and drafts that is \
 the point; for an e-mail to a customer, a deletion or a payment it is the \
 failure the policy exists to prevent. Such holes usually come from a \

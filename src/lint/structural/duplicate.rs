@@ -15,6 +15,8 @@
 //! any, `not`, one test per predicate), so the two are walked together;
 //! where they ever differ in shape the walk stops and reports nothing.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -65,16 +67,17 @@ fn walk(file: &Arc<SourceFile>, place: &str, e: &ast::Expr, c: &Cond, out: &mut 
             if !flatten(es, cs, is_and, &mut operands) {
                 return;
             }
-            let keys: Vec<String> = operands.iter().map(|(_, c)| key(c)).collect();
-            for (i, (dup, _)) in operands.iter().enumerate() {
-                let first = keys
-                    .iter()
-                    .take(i)
-                    .position(|k| keys.get(i).is_some_and(|mine| mine == k));
-                let Some((first, _)) = first.and_then(|j| operands.get(j)) else {
-                    continue;
-                };
-                out.push(finding(file, place, is_and, dup.span, first.span));
+            // The first operand with each key: linear in the operands.
+            let mut seen: HashMap<String, Span> = HashMap::new();
+            for (e, c) in &operands {
+                match seen.entry(key(c)) {
+                    Entry::Occupied(first) => {
+                        out.push(finding(file, place, is_and, e.span, *first.get()));
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(e.span);
+                    }
+                }
             }
             for (e, c) in operands {
                 walk(file, place, e, c, out);
