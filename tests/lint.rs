@@ -654,6 +654,40 @@ fn sarif_carries_the_counterexample_and_configured_levels() {
 }
 
 #[test]
+fn duplicate_conditions_appear_in_json_and_sarif() {
+    let path = "tests/fixtures/lint/rules/l0016-bad.gate";
+    let (_, out, _) = cli(&["check", "--format", "json", path]);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let found: Vec<(u64, u64, usize)> = doc["sets"][0]["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "L0016")
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+                d["labels"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    // each with two labels: the repetition and the first occurrence
+    assert_eq!(found, vec![(17, 37, 2), (20, 63, 2), (23, 53, 2)], "{out}");
+
+    let (_, out, _) = cli(&["check", "--format", "sarif", path]);
+    let log: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_valid_sarif(&log);
+    let lines: Vec<u64> = log["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["ruleId"] == "L0016")
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64())
+        .collect();
+    assert_eq!(lines, vec![17, 20, 23], "{out}");
+}
+
+#[test]
 fn github_annotations() {
     let (code, out, _) = cli(&[
         "check",
