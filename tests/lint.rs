@@ -1,12 +1,13 @@
 //! The lints as users meet them: each structural lint on a fixture that
 //! triggers it (a snapshot of the rendered findings, with their positions
 //! asserted) and on one that does not; the documentation of every code;
-//! `gatehouse.toml` levels and suppression comments; the output formats,
+//! suppression comments; the output formats,
 //! with the SARIF log validated against the official SARIF 2.1.0 schema;
 //! `explain` and `rules`; the shipped policies under `--deny warnings`.
 //!
 //! The semantic lints (L0001-L0005, L0008, L0011) have their own fixture
-//! tests; their documentation entries are checked here.
+//! tests; their documentation entries are checked here. `gatehouse.toml`
+//! (levels, discovery, `--config`, errors) is tested in tests/lint_config.rs.
 
 use std::path::Path;
 
@@ -25,18 +26,15 @@ const STRUCTURAL: &[Code] = &[
     Code::DuplicateReasonMessage,
     Code::TierOrdering,
     Code::EscalationTooLow,
+    Code::DuplicateCondition,
 ];
 
-/// Everything `check` reports for a compiled set: the checker's warnings,
-/// then the lint findings with suppressions applied (no gatehouse.toml).
+/// Everything `check` reports for a compiled set: the checker's warnings
+/// and the lint findings, with suppressions applied (no gatehouse.toml).
 fn findings_of(policy: &Policy) -> Vec<Diagnostic> {
-    let mut out = policy.warnings().0.clone();
-    out.extend(config::apply(
-        gatehouse_cli::lint::lint(policy),
-        &LintConfig::default(),
-        &policy.checked().files,
-    ));
-    out
+    let mut found = policy.warnings().0.clone();
+    found.extend(gatehouse_cli::lint::lint(policy));
+    config::apply(found, &LintConfig::default(), &policy.checked().files)
 }
 
 fn findings(path: &str) -> Vec<Diagnostic> {
@@ -165,6 +163,18 @@ fn l0015_escalation_too_low() {
 }
 
 #[test]
+fn l0016_duplicate_condition() {
+    // the repeated `and` operand (line 20, after a different one), the
+    // `or` alternative with its list in another order (23), the `require`
+    // (17)
+    check_lint(
+        Code::DuplicateCondition,
+        "l0016_duplicate_condition",
+        &[(17, 37), (20, 63), (23, 53)],
+    );
+}
+
+#[test]
 fn every_structural_lint_has_a_test() {
     // The list above and this one are kept in step by hand; a new
     // structural lint needs a fixture pair and a test.
@@ -176,6 +186,7 @@ fn every_structural_lint_has_a_test() {
         Code::DuplicateReasonMessage,
         Code::TierOrdering,
         Code::EscalationTooLow,
+        Code::DuplicateCondition,
     ];
     assert_eq!(tested.as_slice(), STRUCTURAL);
     for code in STRUCTURAL {
@@ -365,7 +376,8 @@ fn explain_of_an_unknown_code_is_a_usage_error_with_a_suggestion() {
 fn rules_lists_every_lint() {
     let (code, out, _) = cli(&["rules"]);
     assert_eq!(code, 0);
-    for c in Code::ALL.iter().filter(|c| c.as_str().starts_with('L')) {
+    // lints and warnings: what gatehouse.toml can configure
+    for c in Code::ALL.iter().filter(|c| !c.as_str().starts_with('E')) {
         let line = out
             .lines()
             .find(|l| l.starts_with(c.as_str()))
@@ -385,7 +397,7 @@ fn rules_lists_every_lint() {
         rows.len(),
         Code::ALL
             .iter()
-            .filter(|c| c.as_str().starts_with('L'))
+            .filter(|c| !c.as_str().starts_with('E'))
             .count()
     );
     let gap = rows.iter().find(|r| r["code"] == "L0004").expect("L0004");
@@ -395,115 +407,6 @@ fn rules_lists_every_lint() {
 }
 
 // ---------------------------------------- configuration and suppression ----
-
-#[test]
-fn gatehouse_toml_raises_and_turns_off_lints() {
-    // tests/fixtures/lint/config/gatehouse.toml: missing-timeout = "error",
-    // L0012 = "off".
-    let (code, out, _) = cli(&[
-        "check",
-        "--format",
-        "json",
-        "tests/fixtures/lint/config/set",
-    ]);
-    assert_eq!(code, 1, "a lint raised to error fails the check:\n{out}");
-    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
-    let set = &doc["sets"][0];
-    assert_eq!(set["config"], "tests/fixtures/lint/config/gatehouse.toml");
-    let diagnostics = set["diagnostics"].as_array().expect("diagnostics");
-    let codes: Vec<(&str, &str)> = diagnostics
-        .iter()
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap_or(""),
-                d["severity"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
-    assert_eq!(codes, vec![("L0009", "error")], "L0012 is off");
-    assert_eq!(
-        (doc["errors"].as_u64(), doc["warnings"].as_u64()),
-        (Some(1), Some(0))
-    );
-}
-
-#[test]
-fn the_nearest_gatehouse_toml_applies() {
-    // config/nested/gatehouse.toml turns L0009 off; config/gatehouse.toml,
-    // further up, does not apply, so the unused role is reported.
-    let (code, out, _) = cli(&[
-        "check",
-        "--format",
-        "json",
-        "tests/fixtures/lint/config/nested/set",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(
-        doc["sets"][0]["config"],
-        "tests/fixtures/lint/config/nested/gatehouse.toml"
-    );
-    let codes: Vec<&str> = doc["sets"][0]["diagnostics"]
-        .as_array()
-        .expect("diagnostics")
-        .iter()
-        .filter_map(|d| d["code"].as_str())
-        .collect();
-    assert_eq!(codes, vec!["L0012"]);
-
-    // Without a gatehouse.toml up to the current directory: defaults.
-    let (code, out, _) = cli(&[
-        "check",
-        "--format",
-        "json",
-        "tests/fixtures/lint/rules/l0009-bad.gate",
-    ]);
-    assert_eq!(code, 0);
-    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(doc["sets"][0]["config"], serde_json::Value::Null);
-}
-
-#[test]
-fn the_search_for_gatehouse_toml_stops_at_the_boundary() {
-    let root = std::env::temp_dir().join(format!("gatehouse-lint-config-{}", std::process::id()));
-    let set = root.join("repo").join("policies").join("refunds");
-    std::fs::create_dir_all(&set).expect("temp dirs");
-    std::fs::write(root.join(config::FILE_NAME), "[lints]\nL0009 = \"off\"\n").expect("write");
-    let repo = root.join("repo");
-    assert_eq!(
-        config::find(&set, &repo),
-        None,
-        "the file above the boundary is ignored"
-    );
-    assert_eq!(
-        config::find(&set, &root).map(|p| p.canonicalize().expect("exists")),
-        Some(root.join(config::FILE_NAME).canonicalize().expect("exists"))
-    );
-    std::fs::write(repo.join(config::FILE_NAME), "[lints]\n").expect("write");
-    assert_eq!(
-        config::find(&set, &repo).map(|p| p.canonicalize().expect("exists")),
-        Some(repo.join(config::FILE_NAME).canonicalize().expect("exists")),
-        "the nearest one, at the boundary itself"
-    );
-    // A set outside the current directory: the search stops at the path
-    // check was given.
-    assert_eq!(
-        config::boundary_for(&set, &repo),
-        repo.canonicalize().expect("exists")
-    );
-    let _ = std::fs::remove_dir_all(&root);
-}
-
-#[test]
-fn an_invalid_gatehouse_toml_is_a_usage_error() {
-    let (code, out, err) = cli(&["check", "tests/fixtures/lint/badconfig/set"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        err.contains("tests/fixtures/lint/badconfig/gatehouse.toml")
-            && err.contains("unknown lint `threshold-gapp`; did you mean `threshold-gap`?"),
-        "{err}"
-    );
-}
 
 #[test]
 fn suppression_comments() {
@@ -561,6 +464,68 @@ fn deny_warnings_fails_on_warnings() {
     let (code, _, _) = cli(&["check", "tests/fixtures/lint/rules/l0007-bad.gate"]);
     assert_eq!(code, 1);
     assert!(Cli::try_parse_from(["gatehouse", "check", "--deny", "errors"]).is_err());
+}
+
+#[test]
+fn dangerous_auto_recognizes_irreversibility_declared_as_a_bool() {
+    // `reversible: bool` false, `irreversible: bool` true, an enum value
+    // `irreversible` under any attribute name: each can be decided `auto`
+    // here, and `check` says so (L0011 is an error: exit 1).
+    let dir = std::env::temp_dir().join(format!("gatehouse-l0011-{}", std::process::id()));
+    let cases = [
+        ("action.reversible: bool", "`action.reversible` is false"),
+        ("action.undoable: bool?", "`action.undoable` is false"),
+        ("action.irreversible: bool", "`action.irreversible` is true"),
+        (
+            "action.effect: enum { reversible, irreversible }",
+            "`action.effect` is irreversible",
+        ),
+    ];
+    for (attribute, what) in cases {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(
+            dir.join("main.gate"),
+            format!(
+                "policy \"p\" version \"1\"\nschema {{\n  action.type: enum {{ read, update }}\n  {attribute}\n}}\nreason UPDATE \"updates a record\"\ntier 0 \"auto\" {{ outcome auto }}\nrule update when action.type == update then tier 0 because UPDATE\ndefault tier 0 because NO_RULE_MATCHED\n"
+            ),
+        )
+        .expect("write");
+        let path = dir.to_str().expect("utf-8 path");
+        let (code, out, _) = cli(&["check", "--format", "json", "--no-config", path]);
+        assert_eq!(code, 1, "{attribute}: {out}");
+        let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let l0011: Vec<&serde_json::Value> = doc["sets"][0]["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["code"] == "L0011")
+            .collect();
+        assert!(
+            l0011
+                .iter()
+                .any(|d| d["message"].as_str().is_some_and(|m| m.contains(what))
+                    && !d["example"].is_null()),
+            "{attribute}: {out}"
+        );
+    }
+    // The flag that says the action can be undone, true: not flagged.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("main.gate"),
+        "policy \"p\" version \"1\"\nschema {\n  action.type: enum { read, update }\n  action.reversible: bool\n}\nrole owner \"Owner\"\nreason UPDATE \"updates a record\"\nreason ONE_WAY \"cannot be undone\"\ntier 0 \"auto\" { outcome auto }\ntier 2 \"review\" { outcome explicit  approve owner  timeout 24h then reject }\nrule update when action.type == update then tier 0 because UPDATE\nrule one_way when action.reversible == false then tier 2 because ONE_WAY\ndefault tier 0 because NO_RULE_MATCHED\n",
+    )
+    .expect("write");
+    let (code, out, _) = cli(&[
+        "check",
+        "--deny",
+        "warnings",
+        "--no-config",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -688,6 +653,40 @@ fn sarif_carries_the_counterexample_and_configured_levels() {
     );
     assert_eq!(results[0]["level"], "error");
     assert_eq!(results[1]["level"], "warning");
+}
+
+#[test]
+fn duplicate_conditions_appear_in_json_and_sarif() {
+    let path = "tests/fixtures/lint/rules/l0016-bad.gate";
+    let (_, out, _) = cli(&["check", "--format", "json", path]);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let found: Vec<(u64, u64, usize)> = doc["sets"][0]["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "L0016")
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+                d["labels"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    // each with two labels: the repetition and the first occurrence
+    assert_eq!(found, vec![(17, 37, 2), (20, 63, 2), (23, 53, 2)], "{out}");
+
+    let (_, out, _) = cli(&["check", "--format", "sarif", path]);
+    let log: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_valid_sarif(&log);
+    let lines: Vec<u64> = log["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["ruleId"] == "L0016")
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64())
+        .collect();
+    assert_eq!(lines, vec![17, 20, 23], "{out}");
 }
 
 #[test]
@@ -822,9 +821,13 @@ fn the_example_workflow_runs_what_the_readme_says() {
 
 #[test]
 fn the_lint_table_in_the_docs_lists_every_lint() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
-    for c in Code::ALL.iter().filter(|c| c.as_str().starts_with('L')) {
+    // docs/lints.md is the reference table of every lint and warning.
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lints.md"))
+        .expect("docs/lints.md");
+    for c in Code::ALL
+        .iter()
+        .filter(|c| c.as_str().starts_with('L') || c.as_str().starts_with('W'))
+    {
         let row = format!(
             "| `{}` | `{}` | {} |",
             c.as_str(),

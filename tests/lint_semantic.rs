@@ -117,6 +117,75 @@ fn l0001_strictest_rule_that_never_changes_the_outcome() {
 }
 
 #[test]
+fn l0001_strictest_rule_that_adds_approvers_is_checked_too() {
+    // `big_refund` adds the same approver `any_refund` adds, whenever it
+    // matches: it changes nothing. (Rules adding approvers were skipped.)
+    let (codes, out) = lint(
+        "strictest",
+        &format!(
+            "rule any_refund when action.type == refund then tier 3, approve boss because R\n\
+         rule big_refund when action.type == refund and action.amount > 100 then tier 2, approve boss because R\n{SAFE_DEFAULT}"
+        ),
+    );
+    assert_eq!(codes, ["L0001"]);
+    assert!(
+        out.contains("rule `big_refund` never changes the outcome")
+            && out.contains("including every approver and evidence field it adds"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+    // an approver the other rule does not add changes who approves
+    let (codes, _) = lint(
+        "strictest",
+        &format!(
+            "rule any_refund when action.type == refund then tier 3, approve boss because R\n\
+         rule big_refund when action.type == refund and action.amount > 100 then tier 2, approve lead because R\n{SAFE_DEFAULT}"
+        ),
+    );
+    assert!(codes.is_empty(), "{codes:?}");
+}
+
+#[test]
+fn l0001_strictest_rule_that_adds_evidence_is_checked_too() {
+    let text = format!(
+        "{}rule any_refund when action.type == refund then tier 3, evidence ticket because R\n\
+         rule big_refund when action.type == refund and action.amount > 100 then tier 2, evidence ticket because R\n{SAFE_DEFAULT}\n",
+        HEAD.replace("COMBINE", "strictest")
+            .replace("reason R", "evidence { ticket, receipt }\nreason R")
+    );
+    let codes = |text: &str| -> Vec<&'static str> {
+        let policy = Policy::from_source("p.gate", text).expect("compiles");
+        gatehouse_cli::lint::lint(&policy)
+            .into_iter()
+            .map(|d| d.code.as_str())
+            .filter(|c| *c == "L0001")
+            .collect()
+    };
+    assert_eq!(codes(&text), ["L0001"]);
+    // evidence only the narrow rule asks for is a difference
+    let other = text.replace(
+        "tier 2, evidence ticket because",
+        "tier 2, evidence receipt because",
+    );
+    assert!(codes(&other).is_empty());
+}
+
+#[test]
+fn l0001_strictest_a_raise_does_not_outrank_a_stricter_tier() {
+    // `any_refund` asks for dual, but its tier 2 loses to `big_refund`'s
+    // tier 3 (same tier outcome, higher number): big refunds go to `boss`,
+    // not `lead`, so `big_refund` decides something.
+    let (codes, _) = lint(
+        "strictest",
+        &format!(
+            "rule any_refund when action.type == refund then tier 2, at least dual because R\n\
+         rule big_refund when action.type == refund and action.amount > 100 then tier 3 because R\n{SAFE_DEFAULT}"
+        ),
+    );
+    assert!(codes.is_empty(), "{codes:?}");
+}
+
+#[test]
 fn l0004_threshold_gap() {
     let (codes, out) = lint(
         "strictest",

@@ -15,7 +15,7 @@ use crate::{Policy, lint, loader};
 /// Arguments of `gatehouse check`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse check policies/                 # every policy set found under policies/\n  gatehouse check policies/refunds/main.gate\n  gatehouse check --format json policies/ > diagnostics.json\n  gatehouse check --format sarif policies/ > gatehouse.sarif     # GitHub code scanning\n  gatehouse check --format github --deny warnings policies/      # annotations in a GitHub Actions log\n\nA policy set is the .gate files directly inside one directory. Every set that compiles is also linted; `gatehouse rules` lists the lints and `gatehouse explain CODE` documents one. Lint levels come from the nearest gatehouse.toml above each set (`[lints]` then `threshold-gap = \"error\"`, `L0001 = \"off\"`); a comment `# gatehouse: allow(LINT) reason: \"...\"` on a finding's line, or alone on the line above, suppresses it.\n\nExit codes: 0 no errors (warnings allowed), 1 errors found, a policy that does not compile included (or warnings, with --deny warnings), 2 usage error (including an invalid gatehouse.toml, or a path that does not exist), 101 the report cannot be written."
+    after_help = "Examples:\n  gatehouse check policies/                 # every policy set found under policies/\n  gatehouse check policies/refunds/main.gate\n  gatehouse check --format json policies/ > diagnostics.json\n  gatehouse check --format sarif policies/ > gatehouse.sarif     # GitHub code scanning\n  gatehouse check --format github --deny warnings policies/      # annotations in a GitHub Actions log\n\nA policy set is the .gate files directly inside one directory. Every set that compiles is also linted; `gatehouse rules` lists the lints and `gatehouse explain CODE` documents one. Lint and warning levels come from the nearest gatehouse.toml from each set's directory up to the repository root (the first directory with a .git), or from --config FILE; --no-config uses none (`[lints]` then `threshold-gap = \"error\"`, `L0001 = \"off\"`); a comment `# gatehouse: allow(LINT) reason: \"...\"` on a finding's line, or alone on the line above, suppresses it.\n\nExit codes: 0 no errors (warnings allowed), 1 errors found, a policy that does not compile included (or warnings, with --deny warnings), 2 usage error (including an invalid gatehouse.toml, or a path that does not exist), 101 the report cannot be written."
 )]
 pub struct CheckArgs {
     /// Policy files or directories; directories are searched for policy
@@ -28,6 +28,24 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too: `--deny warnings`.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub deny: Option<Deny>,
+    /// Use this gatehouse.toml for every set, instead of the nearest one.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Use no gatehouse.toml: every lint and warning at its default level.
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+impl CheckArgs {
+    /// Which gatehouse.toml applies: `--no-config`, `--config FILE`, else
+    /// the nearest one up to the repository root.
+    fn discovery(&self) -> config::Discovery {
+        match (&self.config, self.no_config) {
+            (_, true) => config::Discovery::Off,
+            (Some(file), false) => config::Discovery::File(file.clone()),
+            (None, false) => config::Discovery::Nearest,
+        }
+    }
 }
 
 /// How `check` reports.
@@ -105,9 +123,10 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     }
 
     let mut configs: HashMap<PathBuf, Result<LintConfig, ConfigError>> = HashMap::new();
+    let discovery = args.discovery();
     let mut reports = Vec::new();
-    for (set, argument) in &sets {
-        let config_path = config::find(set, &config::boundary_for(set, argument));
+    for (set, _) in &sets {
+        let config_path = discovery.path_for(set);
         let config = match &config_path {
             Some(p) => configs
                 .entry(p.clone())
@@ -115,15 +134,12 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
                 .clone(),
             None => Ok(LintConfig::default()),
         };
-        let config = match config {
-            Ok(c) => c,
-            Err(_) => continue, // reported below, as a usage error
+        let Ok(config) = config else {
+            continue; // reported below, once per file; the set is not judged
         };
         let result = Policy::load(set).map(|policy| {
-            let findings = config::apply(lint::lint(&policy), &config, &policy.checked().files);
-            let mut diagnostics = policy.warnings().clone();
-            diagnostics.0.extend(findings);
-            (policy, diagnostics)
+            let findings = judged(&policy, &config);
+            (policy, findings)
         });
         reports.push(SetReport {
             path: set.clone(),
@@ -132,36 +148,37 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
         });
     }
     if let Some(text) = from_stdin {
-        let result = Policy::from_source(super::STDIN_NAME, text).map(|policy| {
-            let config = LintConfig::default();
-            let findings = config::apply(lint::lint(&policy), &config, &policy.checked().files);
-            let mut diagnostics = policy.warnings().clone();
-            diagnostics.0.extend(findings);
-            (policy, diagnostics)
-        });
-        reports.push(SetReport {
-            path: PathBuf::from(super::STDIN_NAME),
-            config: None,
-            result,
-        });
+        // Standard input has no directory to search from: --config or none.
+        let config_path = if args.no_config {
+            None
+        } else {
+            args.config.clone()
+        };
+        let config = match &config_path {
+            Some(p) => configs
+                .entry(p.clone())
+                .or_insert_with(|| LintConfig::load(p))
+                .clone(),
+            None => Ok(LintConfig::default()),
+        };
+        if let Ok(config) = config {
+            let result = Policy::from_source(super::STDIN_NAME, text).map(|policy| {
+                let findings = judged(&policy, &config);
+                (policy, findings)
+            });
+            reports.push(SetReport {
+                path: PathBuf::from(super::STDIN_NAME),
+                config: config_path,
+                result,
+            });
+        }
     }
     let mut config_errors: Vec<&ConfigError> =
         configs.values().filter_map(|c| c.as_ref().err()).collect();
-    if !config_errors.is_empty() {
-        config_errors.sort_by(|a, b| a.path.cmp(&b.path));
-        for e in config_errors {
-            let _ = writeln!(
-                io.stderr,
-                "error: invalid {}: {}",
-                e.path.display(),
-                e.message
-            );
-        }
-        let _ = writeln!(
-            io.stderr,
-            "gatehouse.toml holds lint levels only, e.g.\n[lints]\nthreshold-gap = \"error\"\nunreachable-rule = \"off\""
-        );
-        return exit::POLICY;
+    config_errors.sort_by(|a, b| a.path.cmp(&b.path));
+    let invalid_config = !config_errors.is_empty();
+    for e in config_errors {
+        top_level.push(e.diagnostic());
     }
 
     let all: Vec<&Diagnostic> = top_level
@@ -184,6 +201,9 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     };
     if let Err(e) = written {
         return super::output_failed(io, &e);
+    }
+    if invalid_config {
+        return exit::POLICY;
     }
     // A path that does not exist is a usage error, as in every command;
     // a policy that does not compile is what `check` looks for: a finding.
@@ -369,6 +389,14 @@ fn escape_property(s: &str) -> String {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// A compiled set's findings: the checker's warnings and the lints, with the
+/// configured levels and suppressions applied to both alike.
+fn judged(policy: &Policy, config: &LintConfig) -> Diagnostics {
+    let mut found = policy.warnings().0.clone();
+    found.extend(lint::lint(policy));
+    Diagnostics(config::apply(found, config, &policy.checked().files))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! `gatehouse rules`: every lint with its code, name, default level and
-//! summary.
+//! `gatehouse rules`: every lint and warning (what gatehouse.toml can
+//! configure) with its code, name, default level and summary.
 
 use clap::{Args, ValueEnum};
 
@@ -10,7 +10,7 @@ use crate::lint::registry;
 /// Arguments of `gatehouse rules`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse rules\n  gatehouse rules --format json\n\n`gatehouse explain CODE` prints one lint's documentation. Levels can be changed per project in gatehouse.toml (`[lints]` then `threshold-gap = \"error\"`).\n\nExit codes: 0 printed, 2 usage error, 101 stdout cannot be written."
+    after_help = "Examples:\n  gatehouse rules\n  gatehouse rules --format json\n\n`gatehouse explain CODE` prints one code's documentation. Levels of lints (L) and warnings (W) can be changed per project in gatehouse.toml (`[lints]` then `threshold-gap = \"error\"`).\n\nExit codes: 0 printed, 2 usage error, 101 stdout cannot be written."
 )]
 pub struct RulesArgs {
     /// Output format.
@@ -27,12 +27,13 @@ pub enum RulesFormat {
     Json,
 }
 
-/// The lints: every `L` code, in table order.
+/// What gatehouse.toml and suppression comments can adjust: every `W`
+/// and `L` code, in table order.
 fn lints() -> impl Iterator<Item = Code> {
     Code::ALL
         .iter()
         .copied()
-        .filter(|c| c.as_str().starts_with('L'))
+        .filter(|c| crate::lint::config::is_configurable(*c))
 }
 
 pub(super) fn run(args: &RulesArgs, io: &mut Io<'_>) -> u8 {

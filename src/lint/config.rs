@@ -1,19 +1,23 @@
 //! Lint levels and suppressions: what a project configures on top of each
 //! lint's default level.
 //!
-//! - **`gatehouse.toml`** at the policy root raises, lowers or turns off
-//!   lints, by code or name:
+//! - **`gatehouse.toml`** raises, lowers or turns off lints (`L` codes)
+//!   and warnings (`W` codes), by code or name; `E` codes cannot be
+//!   configured:
 //!
 //!   ```toml
 //!   [lints]
 //!   unreachable-rule = "off"
 //!   L0004 = "error"
+//!   missing-default = "error"
 //!   ```
 //!
-//!   The policy root of a set is the nearest directory, from the set's own
-//!   directory upwards, that holds a `gatehouse.toml`; the search stops at
-//!   the current directory (or, for a set outside it, at the directory
-//!   `check` was pointed at), so a stray file higher up never applies.
+//!   Which file applies ([`Discovery`]): `--no-config` uses none;
+//!   `--config FILE` uses that one for every set; otherwise the nearest
+//!   `gatehouse.toml` from the set's own directory upwards, up to and
+//!   including the repository root (the first directory holding `.git`),
+//!   or up to the filesystem root outside a repository, as ruff and
+//!   ripgrep look for theirs.
 //!
 //! - **Suppression comments** silence one finding where it is reported:
 //!
@@ -23,7 +27,8 @@
 //!
 //!   A comment at the end of a line covers findings on that line; a comment
 //!   on a line of its own covers the next line that is not itself such a
-//!   comment. Several lints may be listed: `allow(L0004, threshold-overlap)`.
+//!   comment. Several codes may be listed: `allow(L0004, threshold-overlap)`;
+//!   warnings too (`allow(missing-default)` above the `policy` header).
 //!   The reason is required. A suppression without one (which then
 //!   suppresses nothing), a malformed one, one naming an unknown lint or a
 //!   code that is not a lint, and one that suppresses nothing are reported
@@ -74,13 +79,40 @@ pub struct LintConfig {
     levels: Vec<(Code, Level)>,
 }
 
-/// A `gatehouse.toml` that cannot be used: a usage error.
+/// A `gatehouse.toml` that cannot be used: reported as an `E0006`
+/// diagnostic (see [`ConfigError::diagnostic`]) in every output format, and
+/// a usage error for the exit code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// The file.
     pub path: PathBuf,
     /// What is wrong, lowercase, with the fix.
     pub message: String,
+    /// The file's text, when it could be read.
+    pub text: String,
+    /// Where in the text (empty at 0 when the whole file is meant).
+    pub span: Span,
+    /// What the span shows.
+    pub label: String,
+}
+
+/// The example every `gatehouse.toml` error ends with.
+const CONFIG_HELP: &str = "gatehouse.toml holds levels only: `[lints]` then lines like `threshold-gap = \"error\"`, `missing-default = \"off\"`; `gatehouse rules` lists the codes and names";
+
+impl ConfigError {
+    /// The error as a diagnostic: code `E0006`, the file, a labelled span
+    /// (line and column) and help.
+    pub fn diagnostic(&self) -> Diagnostic {
+        let file = SourceFile::new(self.path.display().to_string(), self.text.clone());
+        Diagnostic::new(
+            Code::InvalidConfig,
+            &file,
+            self.span,
+            format!("invalid {}: {}", self.path.display(), self.message),
+            self.label.clone(),
+            CONFIG_HELP,
+        )
+    }
 }
 
 impl std::fmt::Display for ConfigError {
@@ -93,58 +125,81 @@ impl std::error::Error for ConfigError {}
 
 impl LintConfig {
     /// Parses the text of a `gatehouse.toml`. Unknown tables and keys,
-    /// unknown lints, codes that are not lints, a lint set twice and levels
-    /// other than `error`, `warning` and `off` are errors: a typo must not
-    /// silently leave a lint at its default.
+    /// unknown codes, `E` codes, a code set twice and levels other than
+    /// `error`, `warning` and `off` are errors, each at its place in the
+    /// file: a typo must not silently leave a lint at its default.
     pub fn parse(text: &str, path: &Path) -> Result<LintConfig, ConfigError> {
-        let error = |message: String| ConfigError {
+        let error = |span: Span, label: &str, message: String| ConfigError {
             path: path.to_path_buf(),
             message,
+            text: text.to_owned(),
+            span,
+            label: label.to_owned(),
         };
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let at = e.span().map(|s| {
-                let before = text.get(..s.start).unwrap_or("");
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-                format!(" (line {line}, column {column})")
-            });
-            error(format!(
-                "not valid TOML{}: {}",
-                at.unwrap_or_default(),
-                e.message().trim_end()
-            ))
+        let at = |r: std::ops::Range<usize>| Span {
+            start: r.start.min(text.len()),
+            end: r.end.min(text.len()),
+        };
+        let table = toml::de::DeTable::parse(text).map_err(|e| {
+            error(
+                e.span().map(&at).unwrap_or_default(),
+                "not TOML",
+                format!("not valid TOML: {}", e.message().trim_end()),
+            )
         })?;
         let mut config = LintConfig {
             path: Some(path.to_path_buf()),
             levels: Vec::new(),
         };
-        for (key, value) in &table {
-            if key != "lints" {
-                return Err(error(format!(
-                    "unknown key `{key}`; lint levels go in a `[lints]` table"
-                )));
-            }
-            let Some(lints) = value.as_table() else {
+        // In file order (the parsed table is sorted by key).
+        let mut sections: Vec<_> = table.get_ref().iter().collect();
+        sections.sort_by_key(|(k, _)| k.span().start);
+        for (key, value) in sections {
+            if key.get_ref() != "lints" {
                 return Err(error(
+                    at(key.span()),
+                    "unknown key",
+                    format!(
+                        "unknown key `{}`; levels go in a `[lints]` table",
+                        key.get_ref()
+                    ),
+                ));
+            }
+            let toml::de::DeValue::Table(lints) = value.get_ref() else {
+                return Err(error(
+                    at(value.span()),
+                    "not a table",
                     "`lints` must be a table: `[lints]` followed by lines like `threshold-gap = \"error\"`".into(),
                 ));
             };
-            for (name, level) in lints {
-                let code = lint_code(name).map_err(&error)?;
-                let level = level
-                    .as_str()
-                    .and_then(Level::parse)
-                    .ok_or_else(|| {
-                        error(format!(
-                            "`{name}` has level {level}; the levels are \"error\", \"warning\" and \"off\""
-                        ))
-                    })?;
+            let mut entries: Vec<_> = lints.iter().collect();
+            entries.sort_by_key(|(k, _)| k.span().start);
+            for (name, level) in entries {
+                let name_span = at(name.span());
+                let code = lint_code(name.get_ref())
+                    .map_err(|m| error(name_span, "not a lint or warning", m))?;
+                let level = match level.get_ref() {
+                    toml::de::DeValue::String(word) => Level::parse(word),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    let written = text.get(at(level.span()).start..at(level.span()).end);
+                    error(
+                        at(level.span()),
+                        "not a level",
+                        format!(
+                            "`{}` has level {}; the levels are \"error\", \"warning\" and \"off\"",
+                            name.get_ref(),
+                            written.unwrap_or("?")
+                        ),
+                    )
+                })?;
                 if config.levels.iter().any(|(c, _)| *c == code) {
-                    return Err(error(format!(
-                        "{} ({}) is configured twice",
-                        code.as_str(),
-                        code.name()
-                    )));
+                    return Err(error(
+                        name_span,
+                        "configured again",
+                        format!("{} ({}) is configured twice", code.as_str(), code.name()),
+                    ));
                 }
                 config.levels.push((code, level));
             }
@@ -157,11 +212,14 @@ impl LintConfig {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),
             message: format!("cannot read it: {e}"),
+            text: String::new(),
+            span: Span::default(),
+            label: "unreadable".into(),
         })?;
         LintConfig::parse(&text, path)
     }
 
-    /// The configured level of a lint, if any.
+    /// The configured level of a lint or warning, if any.
     pub fn level(&self, code: Code) -> Option<Level> {
         self.levels
             .iter()
@@ -170,12 +228,13 @@ impl LintConfig {
     }
 }
 
-/// Resolves a lint by code or name, refusing codes that are not lints.
+/// Resolves a lint or warning by code or name, refusing the `E` codes:
+/// an error of the language cannot be turned off.
 fn lint_code(name: &str) -> Result<Code, String> {
     match registry::lookup(name) {
-        Some(code) if is_lint(code) => Ok(code),
+        Some(code) if is_configurable(code) => Ok(code),
         Some(code) => Err(format!(
-            "`{name}` is {} ({}), not a lint; only lints (L codes) can be configured",
+            "`{name}` is {} ({}), an error of the language, not a lint; only lints (L codes) and warnings (W codes) can be configured or suppressed",
             code.as_str(),
             code.name()
         )),
@@ -188,41 +247,61 @@ fn lint_code(name: &str) -> Result<Code, String> {
     }
 }
 
-fn is_lint(code: Code) -> bool {
-    code.as_str().starts_with('L')
+/// Lints (`L`) and warnings (`W`): the codes levels and suppressions
+/// apply to. `E` codes stop a policy compiling and are never adjustable.
+pub fn is_configurable(code: Code) -> bool {
+    !code.as_str().starts_with('E')
+}
+
+/// How `check` chooses the `gatehouse.toml` of each policy set, in this
+/// order: `--no-config`, `--config FILE`, else the nearest one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Discovery {
+    /// The nearest `gatehouse.toml` above each set ([`find`]).
+    #[default]
+    Nearest,
+    /// This file for every set (`--config FILE`); it must exist.
+    File(PathBuf),
+    /// None: every code at its default level (`--no-config`).
+    Off,
+}
+
+impl Discovery {
+    /// The file that applies to the set at `set` (a directory, or the file
+    /// of a single-file set), if any.
+    pub fn path_for(&self, set: &Path) -> Option<PathBuf> {
+        match self {
+            Discovery::Nearest => find(set),
+            Discovery::File(path) => Some(path.clone()),
+            Discovery::Off => None,
+        }
+    }
 }
 
 /// The `gatehouse.toml` that applies to a policy set: the nearest one from
 /// the set's directory (a single-file set: the file's directory) upwards,
-/// not above `boundary`. `boundary` is the current directory when the set
-/// lies inside it, else the directory `check` was pointed at (see
-/// [`boundary_for`]).
-pub fn find(set: &Path, boundary: &Path) -> Option<PathBuf> {
+/// up to and including the repository root, the first directory holding a
+/// `.git` (a directory, or the file of a worktree or submodule); outside a
+/// repository, up to the filesystem root. A file above the repository
+/// never applies: the policies of one repository must not change with the
+/// directory it is cloned into.
+pub fn find(set: &Path) -> Option<PathBuf> {
     let start = if set.is_file() {
         set.parent().map(Path::to_path_buf).unwrap_or_default()
     } else {
         set.to_path_buf()
     };
     let start = absolute(&start);
-    let boundary = absolute(boundary);
-    if !start.starts_with(&boundary) {
-        let candidate = start.join(FILE_NAME);
-        return candidate.is_file().then(|| relative_to_cwd(candidate));
-    }
-    let mut dir = start.as_path();
-    loop {
+    for dir in start.ancestors() {
         let candidate = dir.join(FILE_NAME);
         if candidate.is_file() {
             return Some(relative_to_cwd(candidate));
         }
-        if dir == boundary {
+        if dir.join(".git").exists() {
             return None;
         }
-        match dir.parent() {
-            Some(parent) => dir = parent,
-            None => return None,
-        }
     }
+    None
 }
 
 /// The path relative to the current directory when it lies inside it, as
@@ -233,23 +312,6 @@ fn relative_to_cwd(path: PathBuf) -> PathBuf {
         .and_then(|cwd| cwd.canonicalize().ok())
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
         .unwrap_or(path)
-}
-
-/// Where the search for `gatehouse.toml` stops for a set found under the
-/// path `check` was given: the current directory when the set is inside
-/// it, else the given path (its directory, for a file).
-pub fn boundary_for(set: &Path, argument: &Path) -> PathBuf {
-    let cwd = absolute(Path::new("."));
-    let set = absolute(set);
-    if set.starts_with(&cwd) {
-        return cwd;
-    }
-    let argument = absolute(argument);
-    if argument.is_file() {
-        argument.parent().map(Path::to_path_buf).unwrap_or(argument)
-    } else {
-        argument
-    }
 }
 
 /// The canonical path, or the path joined to the current directory when it
@@ -456,12 +518,13 @@ fn parse_comment(
     })
 }
 
-/// Applies a set's configuration to its lint findings: suppression
-/// comments of `files` drop the findings they cover, then the configured
-/// levels raise, lower or drop the rest. Problems with the suppression
-/// comments are added as `W0002` warnings. Findings that are not lints
-/// (`E`, `W` codes) pass through unchanged. The result is in file order,
-/// then by position.
+/// Applies a set's configuration to its findings: the checker's warnings
+/// (`W0001`) and the lints' findings. Suppression comments of `files` drop
+/// the findings they cover, then the configured levels raise, lower or drop
+/// the rest. Problems with the suppression comments are added as `W0002`
+/// warnings, themselves suppressible (by a comment on their line) and
+/// configurable. `E` codes pass through unchanged. The result is in file
+/// order, then by position.
 pub fn apply(
     findings: Vec<Diagnostic>,
     config: &LintConfig,
@@ -475,30 +538,12 @@ pub fn apply(
         problems.extend(p);
     }
     let mut used: Vec<Vec<bool>> = all.iter().map(|s| vec![false; s.lints.len()]).collect();
-    let mut kept = Vec::new();
-    for d in findings {
-        let line = d
-            .file
-            .as_ref()
-            .and_then(|f| d.labels.first().map(|l| (f, f.line_col(l.span.start).0)));
-        let mut suppressed = false;
-        if let Some((file, line)) = line {
-            for (s, marks) in all.iter().zip(used.iter_mut()) {
-                if s.reason.is_none() || s.target_line != line || s.file.name != file.name {
-                    continue;
-                }
-                for ((code, _), mark) in s.lints.iter().zip(marks.iter_mut()) {
-                    if *code == d.code {
-                        *mark = true;
-                        suppressed = true;
-                    }
-                }
-            }
-        }
-        if !suppressed {
-            kept.push(d);
-        }
-    }
+    let mut kept: Vec<Diagnostic> = findings
+        .into_iter()
+        .filter(|d| !suppress(d, &all, &mut used))
+        .collect();
+    // Round one: every suppression against the findings. A suppression of
+    // W0002 itself is judged in round two, against round one's problems.
     for (s, marks) in all.iter().zip(&used) {
         if s.reason.is_none() {
             let names: Vec<&str> = s.lints.iter().map(|(c, _)| c.name()).collect();
@@ -516,20 +561,21 @@ pub fn apply(
             continue;
         }
         for ((code, span), used) in s.lints.iter().zip(marks) {
-            if !used {
-                let why = if s.target_line == 0 {
-                    "it ends the file, with no line below it".to_owned()
-                } else {
-                    format!("no {} finding on line {}", code.as_str(), s.target_line)
-                };
-                problems.push(Diagnostic::new(
-                    Code::InvalidSuppression,
-                    &s.file,
-                    *span,
-                    format!("suppression of `{}` suppresses nothing: {why}", code.name()),
-                    "nothing to suppress",
-                    "remove it; a suppression covers findings on its own line, or on the next line when the comment stands alone",
-                ));
+            if !used && *code != Code::InvalidSuppression {
+                problems.push(unused(s, *code, *span));
+            }
+        }
+    }
+    // Round two: `allow(invalid-suppression)` against those problems; one
+    // that covers none of them is reported, and that report is final.
+    problems.retain(|d| !suppress(d, &all, &mut used));
+    for (s, marks) in all.iter().zip(&used) {
+        if s.reason.is_none() {
+            continue;
+        }
+        for ((code, span), used) in s.lints.iter().zip(marks) {
+            if !used && *code == Code::InvalidSuppression {
+                problems.push(unused(s, *code, *span));
             }
         }
     }
@@ -543,7 +589,7 @@ pub fn apply(
     });
     kept.into_iter()
         .filter_map(|mut d| {
-            if !is_lint(d.code) {
+            if !is_configurable(d.code) {
                 return Some(d);
             }
             match config.level(d.code) {
@@ -560,6 +606,48 @@ pub fn apply(
             }
         })
         .collect()
+}
+
+/// Whether a suppression with a reason covers `d` (same file, the line of
+/// its first label, its code listed); marks the entries that do.
+fn suppress(d: &Diagnostic, all: &[Suppression], used: &mut [Vec<bool>]) -> bool {
+    let Some((file, line)) = d
+        .file
+        .as_ref()
+        .and_then(|f| d.labels.first().map(|l| (f, f.line_col(l.span.start).0)))
+    else {
+        return false;
+    };
+    let mut suppressed = false;
+    for (s, marks) in all.iter().zip(used.iter_mut()) {
+        if s.reason.is_none() || s.target_line != line || s.file.name != file.name {
+            continue;
+        }
+        for ((code, _), mark) in s.lints.iter().zip(marks.iter_mut()) {
+            if *code == d.code {
+                *mark = true;
+                suppressed = true;
+            }
+        }
+    }
+    suppressed
+}
+
+/// The W0002 for a listed code that suppressed nothing.
+fn unused(s: &Suppression, code: Code, span: Span) -> Diagnostic {
+    let why = if s.target_line == 0 {
+        "it ends the file, with no line below it".to_owned()
+    } else {
+        format!("no {} finding on line {}", code.as_str(), s.target_line)
+    };
+    Diagnostic::new(
+        Code::InvalidSuppression,
+        &s.file,
+        span,
+        format!("suppression of `{}` suppresses nothing: {why}", code.name()),
+        "nothing to suppress",
+        "remove it; a suppression covers findings on its own line, or on the next line when the comment stands alone",
+    )
 }
 
 #[cfg(test)]
@@ -581,6 +669,15 @@ mod tests {
         assert_eq!(c.level(Code::ThresholdGap), Some(Level::Error));
         assert_eq!(c.level(Code::MissingTimeout), Some(Level::Warning));
         assert_eq!(c.level(Code::Tautology), None);
+        // warnings are configured like lints
+        let w = LintConfig::parse(
+            "[lints]\nmissing-default = \"error\"\nW0002 = \"off\"\nanalysis-incomplete = \"off\"\n",
+            Path::new("gatehouse.toml"),
+        )
+        .expect("valid");
+        assert_eq!(w.level(Code::MissingDefault), Some(Level::Error));
+        assert_eq!(w.level(Code::InvalidSuppression), Some(Level::Off));
+        assert_eq!(w.level(Code::AnalysisIncomplete), Some(Level::Off));
     }
 
     #[test]
@@ -592,7 +689,19 @@ mod tests {
         assert!(err("[lints]\nL0004 = \"deny\"").contains("\"error\", \"warning\" and \"off\""));
         assert!(err("[lints]\nL0004 = \"off\"\nthreshold-gap = \"error\"").contains("twice"));
         assert!(err("[lint]\nL0004 = \"off\"").contains("unknown key `lint`"));
-        assert!(err("[lints\n").starts_with("not valid TOML (line 1"));
+        assert!(err("[lints\n").starts_with("not valid TOML"));
+        assert!(err("[lints]\nE0201 = \"off\"").contains("an error of the language"));
+        let e =
+            LintConfig::parse("[lints]\nL0004 = \"off\"\nbogus = \"off\"\n", p).expect_err("bogus");
+        let d = e.diagnostic();
+        assert_eq!(d.code, Code::InvalidConfig);
+        let loc = d.location().expect("a location");
+        assert_eq!((loc.line, loc.column), (3, 1), "{d:?}");
+        assert_eq!(
+            d.labels.first().map(|l| (l.span.start, l.span.end)),
+            Some((22, 27))
+        );
+        assert!(!d.help.is_empty());
     }
 
     #[test]
@@ -616,7 +725,7 @@ mod tests {
     #[test]
     fn bad_comments_are_reported() {
         let f = file(
-            "# gatehouse: allow(no-such-lint) reason: \"x\"\n# gatehouse: allow(missing-default) reason: \"x\"\n# gatehouse: alow(L0004)\n# gatehouse: allow(L0004) because\n# gatehouse: allow(L0004)\n",
+            "# gatehouse: allow(no-such-lint) reason: \"x\"\n# gatehouse: allow(E0201) reason: \"x\"\n# gatehouse: alow(L0004)\n# gatehouse: allow(L0004) because\n# gatehouse: allow(L0004)\n",
         );
         let (found, problems) = suppressions(&f);
         let messages: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
@@ -626,7 +735,11 @@ mod tests {
                 .iter()
                 .any(|m| m.contains("unknown lint `no-such-lint`"))
         );
-        assert!(messages.iter().any(|m| m.contains("not a lint")));
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("an error of the language"))
+        );
         assert_eq!(found.len(), 1, "only the reasonless one parses");
         assert!(found.first().is_some_and(|s| s.reason.is_none()));
     }

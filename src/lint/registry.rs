@@ -262,9 +262,12 @@ default tier 1 because NO_RULE_MATCHED
         code: Code::InvalidSuppression,
         what_it_does: "Reports a suppression comment (`# gatehouse: allow(LINT) reason: \"...\"`) \
 that cannot be honoured or has no effect: one without a reason, one that names \
-an unknown lint or a code that is not a lint, a malformed one, and one that \
-suppresses nothing (no finding of that lint on its line, or on the line below \
-when the comment stands on a line of its own).",
+an unknown code or an `E` code (errors of the language cannot be suppressed; \
+lints and warnings can), a malformed one, and one that suppresses nothing (no \
+finding of that code on its line, or on the line below when the comment stands \
+on a line of its own). This warning can itself be suppressed where a \
+suppression comment stands (`allow(L0001, invalid-suppression)`) or turned off \
+in gatehouse.toml.",
         why_bad: "A suppression is an exception to the policy's review, and an auditor needs to \
 know why it was granted: without a reason it does not suppress anything. A \
 suppression that names the wrong lint, or that no longer matches a finding \
@@ -327,8 +330,10 @@ default tier 0 because NO_RULE_MATCHED
         what_it_does: "Reports a rule that can never decide anything. Under `combine first-match`: a \
 rule that earlier rules pre-empt, because every action it matches is matched \
 by an earlier rule first. Under `combine strictest`: a rule whose contribution \
-never changes the outcome, because whenever it matches, another rule asks for \
-at least as much. The finding names the shadowing rule.",
+never changes the decision, because whenever it matches, another rule asks for \
+at least as much: an outcome as strict, a tier that outranks its own, and \
+every approver and evidence field it adds. The finding names the shadowing \
+rule.",
         why_bad: "Someone wrote the rule to route some actions, and it routes none. Under \
 first-match, the typical cause is order: a broad rule (`amount > 1000`) above \
 a narrow one (`amount > 10000`), so the narrow rule's stricter outcome never \
@@ -683,8 +688,9 @@ default tier 1 because NO_RULE_MATCHED
         what_it_does: "Reports a policy under which an action with an external or irreversible \
 effect can be decided `auto`: an action whose type sends, deletes or \
 executes, that moves a non-zero amount, whose scope is external, or that is \
-marked irreversible. The finding shows a concrete input, as JSON, that gets \
-`auto`.",
+marked irreversible (an enum value `irreversible` of any attribute, a bool \
+`irreversible` that is true, or a bool `reversible` or `undoable` that is \
+false). The finding shows a concrete input, as JSON, that gets `auto`.",
         why_bad: "`auto` means the agent acts with nobody looking. For reads and drafts that is \
 the point; for an e-mail to a customer, a deletion or a payment it is the \
 failure the policy exists to prevent. Such holes usually come from a \
@@ -874,6 +880,52 @@ reason REFUND "refund"
 tier 1 "review" { outcome queue  approve finance_director  timeout 72h then reject }
 tier 3 "financial" { outcome explicit  approve support_lead  timeout 24h then reject }
 rule refund when action.type == refund then tier 3 because REFUND
+default tier 1 because NO_RULE_MATCHED
+"#,
+    },
+    LintDoc {
+        code: Code::DuplicateCondition,
+        what_it_does: "Reports a test written twice in one `and` or `or` of a rule's `when` or \
+`unless` or a tier's `require`: `action.type == refund and action.type == \
+refund`. Layout, the order of the operands, their grouping with parentheses, \
+the order of a list's members and the sides of a comparison of two attributes \
+do not matter: `action.type in [send, refund] or action.type in [refund, send]` \
+is reported too. Different tests with the same meaning (`x == v` and `x in \
+[v]`) are not.",
+        why_bad: "The repetition changes nothing the engine decides, which is why it goes \
+unnoticed: it is almost always a copy that was meant to be edited. \
+`action.type == refund and action.type == refund` was probably meant to test \
+a second attribute (`action.scope == external`), so the rule matches far more \
+actions than its author intended, for instance internal refunds that were \
+supposed to stay in a lower tier.",
+        example: r#"policy "refunds" version "1"
+schema {
+  action.type: enum { read, refund }
+  action.scope: enum { internal, external }
+}
+role finance_approver "Finance approver"
+reason EXTERNAL_REFUND "refund to an external account"
+tier 1 "review" { outcome queue  approve finance_approver  timeout 72h then reject }
+tier 3 "financial" { outcome explicit  approve finance_approver  timeout 24h then reject }
+rule external_refund
+  when action.type == refund and action.type == refund
+  then tier 3
+  because EXTERNAL_REFUND
+default tier 1 because NO_RULE_MATCHED
+"#,
+        use_instead: r#"policy "refunds" version "1"
+schema {
+  action.type: enum { read, refund }
+  action.scope: enum { internal, external }
+}
+role finance_approver "Finance approver"
+reason EXTERNAL_REFUND "refund to an external account"
+tier 1 "review" { outcome queue  approve finance_approver  timeout 72h then reject }
+tier 3 "financial" { outcome explicit  approve finance_approver  timeout 24h then reject }
+rule external_refund
+  when action.type == refund and action.scope == external
+  then tier 3
+  because EXTERNAL_REFUND
 default tier 1 because NO_RULE_MATCHED
 "#,
     },

@@ -11,7 +11,9 @@ use serde_json::Value as Json;
 
 use super::solver::{Answer, Formula, Model, Space};
 use crate::Policy;
-use crate::check::{AttrId, Cond, Operand, PolicySet, RuleDef, Test, Type, Value};
+use crate::check::{
+    ApproverGroup, AttrId, Cond, Effect, Operand, PolicySet, RuleDef, Test, TierDef, Type, Value,
+};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::Outcome;
 use crate::source::Origin;
@@ -33,15 +35,42 @@ fn run_in(policy: &Policy, space: &Space<'_>, out: &mut Vec<Diagnostic>) {
     limits(set, space, out);
     dangerous_auto(policy, space, out);
     if space.exhausted() {
-        out.push(Diagnostic::without_span(
-            Code::AnalysisIncomplete,
-            format!(
-                "the semantic lints stopped after their work budget ({} formula evaluations): findings of L0001-L0005, L0008 and L0011 may be missing",
-                super::solver::TOTAL_BUDGET
+        let message = format!(
+            "the semantic lints stopped after their work budget ({} formula evaluations): findings of L0001-L0005, L0008 and L0011 may be missing",
+            super::solver::TOTAL_BUDGET
+        );
+        let help = "split the policy set, or simplify conditions shared by many rules; structural lints and compilation are complete";
+        // At the `policy` header, so that it has a place in every output
+        // format and a suppression comment above the header covers it.
+        out.push(match header(set) {
+            Some((file, span)) => Diagnostic::new(
+                Code::AnalysisIncomplete,
+                &file,
+                span,
+                message,
+                "this policy set was not analysed completely",
+                help,
             ),
-            "split the policy set, or simplify conditions shared by many rules; structural lints and compilation are complete",
-        ));
+            None => Diagnostic::without_span(Code::AnalysisIncomplete, message, help),
+        });
     }
+}
+
+/// Where the set's `policy` header is written (its files parse by
+/// construction; a set without a header does not compile).
+fn header(
+    set: &PolicySet,
+) -> Option<(
+    std::sync::Arc<crate::source::SourceFile>,
+    crate::source::Span,
+)> {
+    set.files.iter().find_map(|f| {
+        let parsed = crate::syntax::parse(f).ok()?;
+        parsed.declarations.iter().find_map(|d| match d {
+            crate::syntax::ast::Declaration::Header(h) => Some((std::sync::Arc::clone(f), h.span)),
+            _ => None,
+        })
+    })
 }
 
 /// The condition under which a rule matches.
@@ -160,7 +189,10 @@ fn conditions(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) -> 
 }
 
 /// L0001: first-match rules pre-empted by earlier ones; strictest rules
-/// whose outcome is always matched or exceeded by a rule that fires with them.
+/// whose contribution is always matched or exceeded by a rule that fires
+/// with them: an outcome at least as strict, a tier that outranks theirs,
+/// and every approver group and evidence field they add (rules that add
+/// approvers or evidence are checked too: the other rule must add the same).
 fn unreachable(set: &PolicySet, space: &Space<'_>, live: &Live, out: &mut Vec<Diagnostic>) {
     let is_live = |i: usize| live.get(i).is_some_and(Option::is_some);
     for (i, rule) in set.rules.iter().enumerate() {
@@ -233,14 +265,7 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &Live, out: &mut Vec<Di
             }
             CombineMode::Strictest => {
                 let own = rule.effect.own_outcome(&set.tiers);
-                if !rule.effect.evidence.is_empty() || !rule.effect.approvals.is_empty() {
-                    continue;
-                }
-                let own_tier = rule
-                    .effect
-                    .tier
-                    .and_then(|t| set.tiers.get(t))
-                    .map(|t| t.id);
+                let own_tier = rule.effect.tier.and_then(|t| set.tiers.get(t));
                 let dominator = set.rules.iter().enumerate().find(|(j, other)| {
                     if *j == i || !is_live(*j) {
                         return false;
@@ -253,28 +278,27 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &Live, out: &mut Vec<Di
                         return false;
                     }
                     let theirs = other.effect.own_outcome(&set.tiers);
-                    let their_tier = other
-                        .effect
-                        .tier
-                        .and_then(|t| set.tiers.get(t))
-                        .map(|t| t.id);
-                    // the tier this rule names must lose to theirs, or be none
-                    let tier_loses = own_tier.is_none()
-                        || theirs > own
-                        || (theirs == own && their_tier.is_some() && their_tier >= own_tier);
+                    let their_tier = other.effect.tier.and_then(|t| set.tiers.get(t));
                     let escapes = Formula::and_not(fires(rule), fires(other));
                     theirs >= own
-                        && tier_loses
+                        && tier_never_wins(own_tier, their_tier)
+                        && asks_at_least(&other.effect, &rule.effect)
                         && !witnessed(&escapes)
                         && space.solve(&escapes).proves_unsat()
                 });
                 if let Some((_, other)) = dominator {
+                    let also =
+                        if rule.effect.approvals.is_empty() && rule.effect.evidence.is_empty() {
+                            ""
+                        } else {
+                            ", including every approver and evidence field it adds"
+                        };
                     out.push(
                         finding(
                             Code::UnreachableRule,
                             rule,
                             format!(
-                                "rule `{}` never changes the outcome: whenever it matches, `{}` matches too and asks for at least as much",
+                                "rule `{}` never changes the outcome: whenever it matches, `{}` matches too and asks for at least as much{also}",
                                 rule.name, other.name
                             ),
                             "adds only its reason codes",
@@ -286,6 +310,36 @@ fn unreachable(set: &PolicySet, space: &Space<'_>, live: &Live, out: &mut Vec<Di
             }
         }
     }
+}
+
+/// Whether the tier a rule names (if any) can never be the decision's tier
+/// while a rule naming `theirs` also matches. The decision takes the named
+/// tier with the strictest *tier* outcome, ties to the higher number (not
+/// the rules' own outcomes: `at least` raises the outcome, not the tier).
+fn tier_never_wins(own: Option<&TierDef>, theirs: Option<&TierDef>) -> bool {
+    match (own, theirs) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(a), Some(b)) => (b.outcome, b.id) >= (a.outcome, a.id),
+    }
+}
+
+/// Whether `theirs` already asks for every approval and every evidence
+/// field `ours` adds. Evaluation merges identical approver groups (same
+/// count, same roles in any order), so an approval both rules add is asked
+/// once; evidence is required once. Only the rules' own additions count:
+/// the tier that ends up deciding may be neither rule's.
+fn asks_at_least(theirs: &Effect, ours: &Effect) -> bool {
+    let same_group = |a: &ApproverGroup, b: &ApproverGroup| {
+        a.count == b.count
+            && a.roles.iter().all(|r| b.roles.contains(r))
+            && b.roles.iter().all(|r| a.roles.contains(r))
+    };
+    ours.evidence.iter().all(|e| theirs.evidence.contains(e))
+        && ours
+            .approvals
+            .iter()
+            .all(|g| theirs.approvals.iter().any(|h| same_group(g, h)))
 }
 
 /// `attr op number` tests anywhere in a condition.
@@ -505,8 +559,9 @@ fn limits(set: &PolicySet, space: &Space<'_>, out: &mut Vec<Diagnostic>) {
 
 /// What makes an action dangerous to run unreviewed, read off the schema
 /// by attribute names: its type (send, delete, execute, pay, refund,
-/// deploy), external scope, irreversibility, customer facing, a non-zero
-/// amount.
+/// deploy), external scope, irreversibility (an enum value `irreversible`
+/// under any name; a bool `irreversible` true, or `reversible` / `undoable`
+/// false), customer facing, `internal` false, a non-zero amount.
 fn dangerous_conditions(set: &PolicySet) -> Vec<(String, Cond)> {
     let mut out = Vec::new();
     // Reading, summarizing or drafting has no effect of its own, whatever
@@ -520,9 +575,10 @@ fn dangerous_conditions(set: &PolicySet) -> Vec<(String, Cond)> {
                     "type" | "kind" | "verb" | "operation" => &[
                         "send", "delete", "execute", "pay", "refund", "deploy", "transfer",
                     ],
-                    "scope" | "audience" => &["external", "public"],
-                    "reversibility" => &["irreversible"],
-                    _ => &[],
+                    "scope" | "audience" => &["external", "public", "irreversible"],
+                    // The value says it, whatever the attribute is called
+                    // (`reversibility`, `effect`, `undo`, ...).
+                    _ => &["irreversible"],
                 };
                 let hits: Vec<Value> = values
                     .iter()
@@ -549,6 +605,19 @@ fn dangerous_conditions(set: &PolicySet) -> Vec<(String, Cond)> {
                 let test = Cond::Test(id, Test::IsTrue);
                 out.push((
                     format!("`{}` is true", a.path),
+                    unless_harmless(test, &harmless),
+                ));
+            }
+            // The positive spellings: danger is the value `false`, written
+            // by the agent. An absent optional flag says nothing either way
+            // (as an absent `irreversible` does), so only `false` counts.
+            Type::Bool if matches!(last, "reversible" | "undoable" | "internal") => {
+                let test = Cond::Test(
+                    id,
+                    Test::Compare(CmpOp::Eq, Operand::Value(Value::Bool(false))),
+                );
+                out.push((
+                    format!("`{}` is false", a.path),
                     unless_harmless(test, &harmless),
                 ));
             }

@@ -1,8 +1,10 @@
 //! Lints that read the declarations alone: approvers, timeouts, unused
-//! names, duplicate messages, tier ordering, escalation targets. None of
-//! them needs to reason about conditions, so each is a pass over the
-//! checked tables.
+//! names, duplicate messages, tier ordering, escalation targets, and
+//! conditions written twice. None of them needs to reason about what
+//! conditions can match, so each is a pass over the checked tables (and,
+//! for positions, the syntax trees).
 
+mod duplicate;
 mod places;
 
 use std::sync::Arc;
@@ -29,6 +31,7 @@ pub(super) fn run(set: &PolicySet, out: &mut Vec<Diagnostic>) {
     duplicate_reason_message(&cx, out);
     tier_ordering(&cx, out);
     escalation_too_low(&cx, out);
+    duplicate::run(&cx, out);
 }
 
 struct Cx<'p> {

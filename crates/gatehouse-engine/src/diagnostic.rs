@@ -60,6 +60,7 @@ codes! {
     InvalidLiteral = "E0003", "invalid-literal", Error, "a number, duration, timestamp or string literal is malformed or out of range";
     InvalidRegex = "E0004", "invalid-regex", Error, "a `matches` pattern is not a valid regular expression";
     LimitExceeded = "E0005", "limit-exceeded", Error, "a file, the policy set or one of its parts exceeds a documented limit";
+    InvalidConfig = "E0006", "invalid-config", Error, "a gatehouse.toml cannot be read, is not valid TOML, or sets a key, code or level gatehouse does not know";
     MissingHeader = "E0101", "missing-header", Error, "no file of the policy set has a `policy` header";
     DuplicateDefinition = "E0102", "duplicate-definition", Error, "a name is defined twice in one policy set";
     ReservedName = "E0103", "reserved-name", Error, "a name clashes with one gatehouse reserves";
@@ -93,6 +94,7 @@ codes! {
     DuplicateReasonMessage = "L0013", "duplicate-reason-message", Warning, "two reason codes share one message";
     TierOrdering = "L0014", "tier-ordering", Warning, "a higher tier number is less strict than a lower one";
     EscalationTooLow = "L0015", "escalation-too-low", Warning, "a timeout or limit escalates to a role that cannot approve what it receives";
+    DuplicateCondition = "L0016", "duplicate-condition", Warning, "a test is written twice in one `and` or `or`";
 }
 
 impl fmt::Display for Code {

@@ -64,6 +64,14 @@ impl Places {
         })
     }
 
+    /// The rule declared at `origin` (its name's span).
+    pub(super) fn rule(&self, origin: &Origin) -> Option<&ast::Rule> {
+        self.declarations(origin).find_map(|d| match d {
+            ast::Declaration::Rule(r) if r.name.span.start == origin.span.start => Some(r),
+            _ => None,
+        })
+    }
+
     /// The consequences of the rule or default declared at `origin`.
     pub(super) fn consequences(&self, origin: &Origin) -> Option<&[ast::Consequence]> {
         self.declarations(origin).find_map(|d| match d {
