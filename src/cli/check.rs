@@ -9,7 +9,8 @@ use clap::{Args, ValueEnum};
 
 use super::{Io, exit};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity, render_one};
-use crate::lint::config::{self, ConfigError, LintConfig};
+use crate::lint::config::{self, ConfigError, LintConfig, Suppressed, SuppressedBy};
+use crate::lint::sarif;
 use crate::{Policy, lint, loader};
 
 /// Arguments of `gatehouse check`.
@@ -56,11 +57,16 @@ struct SetReport {
     /// The `gatehouse.toml` that applied.
     config: Option<PathBuf>,
     result: Result<(Policy, Diagnostics), Diagnostics>,
+    /// Lint findings silenced by a comment or the configuration; only SARIF
+    /// reports them (as suppressed results).
+    suppressed: Vec<Suppressed>,
 }
 
 pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     let mut sets: Vec<(PathBuf, &Path)> = Vec::new();
     let mut top_level = Diagnostics::default();
+    // The argument each top-level diagnostic is about (SARIF's location).
+    let mut top_paths: Vec<&Path> = Vec::new();
     for path in &args.paths {
         if !path.exists() {
             top_level.push(Diagnostic::without_span(
@@ -71,6 +77,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
                 ),
                 "check the path",
             ));
+            top_paths.push(path);
             continue;
         }
         let found = loader::find_sets(path);
@@ -80,6 +87,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
                 format!("no `.gate` files under `{}`", path.display()),
                 "policy files end in `.gate`",
             ));
+            top_paths.push(path);
         }
         for s in found {
             if !sets.iter().any(|(known, _)| *known == s) {
@@ -103,8 +111,14 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
             Ok(c) => c,
             Err(_) => continue, // reported below, as a usage error
         };
+        let mut suppressed = Vec::new();
         let result = Policy::load(set).map(|policy| {
-            let findings = config::apply(lint::lint(&policy), &config, &policy.checked().files);
+            let (findings, silenced) = config::apply_keeping_suppressed(
+                lint::lint(&policy),
+                &config,
+                &policy.checked().files,
+            );
+            suppressed = silenced;
             let mut diagnostics = policy.warnings().clone();
             diagnostics.0.extend(findings);
             (policy, diagnostics)
@@ -113,12 +127,37 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
             path: set.clone(),
             config: config_path,
             result,
+            suppressed,
         });
     }
     let mut config_errors: Vec<&ConfigError> =
         configs.values().filter_map(|c| c.as_ref().err()).collect();
     if !config_errors.is_empty() {
         config_errors.sort_by(|a, b| a.path.cmp(&b.path));
+        // Machine-readable formats still write a valid document that says
+        // what is wrong, so a CI step reading it never finds it empty.
+        let _ = match args.format {
+            CheckFormat::Human => Ok(()),
+            CheckFormat::Json => config_json(io, &config_errors),
+            CheckFormat::Sarif => {
+                let problems: Vec<sarif::ConfigProblem<'_>> = config_errors
+                    .iter()
+                    .map(|e| sarif::ConfigProblem {
+                        path: &e.path,
+                        message: &e.message,
+                    })
+                    .collect();
+                write_sarif(io, &[], &problems, &args.paths)
+            }
+            CheckFormat::Github => config_errors.iter().try_for_each(|e| {
+                writeln!(
+                    io.stdout,
+                    "::error file={},title=invalid gatehouse.toml::{}",
+                    escape_property(&e.path.display().to_string()),
+                    escape_data(&e.message)
+                )
+            }),
+        };
         for e in config_errors {
             let _ = writeln!(
                 io.stderr,
@@ -149,7 +188,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     let written = match args.format {
         CheckFormat::Human => human(io, &top_level, &reports, counts),
         CheckFormat::Json => json(io, &top_level, &reports, counts),
-        CheckFormat::Sarif => sarif(io, &all),
+        CheckFormat::Sarif => sarif(io, &top_level, &top_paths, &reports, &args.paths),
         CheckFormat::Github => github(io, &all, reports.len(), counts),
     };
     if written.is_err() {
@@ -265,9 +304,99 @@ fn json(
     writeln!(io.stdout, "{text}")
 }
 
-fn sarif(io: &mut Io<'_>, all: &[&Diagnostic]) -> std::io::Result<()> {
-    let base = std::env::current_dir().unwrap_or_default();
-    let doc = lint::sarif::log(all.iter().copied(), &base);
+/// The JSON document for invalid configuration: no set was checked.
+fn config_json(io: &mut Io<'_>, errors: &[&ConfigError]) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Problem<'a> {
+        path: String,
+        message: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        errors: usize,
+        warnings: usize,
+        config_errors: Vec<Problem<'a>>,
+        diagnostics: [(); 0],
+        sets: [(); 0],
+    }
+    let doc = Doc {
+        errors: errors.len(),
+        warnings: 0,
+        config_errors: errors
+            .iter()
+            .map(|e| Problem {
+                path: e.path.display().to_string(),
+                message: &e.message,
+            })
+            .collect(),
+        diagnostics: [],
+        sets: [],
+    };
+    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
+    writeln!(io.stdout, "{text}")
+}
+
+fn sarif(
+    io: &mut Io<'_>,
+    top: &Diagnostics,
+    top_paths: &[&Path],
+    reports: &[SetReport],
+    arguments: &[PathBuf],
+) -> std::io::Result<()> {
+    let suppressions: Vec<Vec<sarif::Suppression>> = reports
+        .iter()
+        .map(|r| {
+            r.suppressed
+                .iter()
+                .map(|s| match &s.by {
+                    SuppressedBy::Comment { reason } => sarif::Suppression::InSource {
+                        reason: reason.clone(),
+                    },
+                    SuppressedBy::Config => sarif::Suppression::External {
+                        justification: match &r.config {
+                            Some(c) => format!("turned off in {}", c.display()),
+                            None => "turned off in gatehouse.toml".to_owned(),
+                        },
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    let mut findings: Vec<sarif::Finding<'_>> = top
+        .iter()
+        .zip(top_paths)
+        .map(|(d, p)| sarif::Finding::new(d, Some(p)))
+        .collect();
+    for (r, kinds) in reports.iter().zip(&suppressions) {
+        let (Ok((_, diagnostics)) | Err(diagnostics)) = &r.result;
+        findings.extend(
+            diagnostics
+                .iter()
+                .map(|d| sarif::Finding::new(d, Some(&r.path))),
+        );
+        findings.extend(
+            r.suppressed
+                .iter()
+                .zip(kinds)
+                .map(|(s, kind)| sarif::Finding {
+                    diagnostic: &s.diagnostic,
+                    path: Some(&r.path),
+                    suppression: Some(kind),
+                }),
+        );
+    }
+    write_sarif(io, &findings, &[], arguments)
+}
+
+fn write_sarif(
+    io: &mut Io<'_>,
+    findings: &[sarif::Finding<'_>],
+    problems: &[sarif::ConfigProblem<'_>],
+    arguments: &[PathBuf],
+) -> std::io::Result<()> {
+    let cwd = std::env::current_dir()?;
+    let base = sarif::Base::discover(arguments, &cwd);
+    let doc = sarif::log(findings, problems, &base);
     let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
     writeln!(io.stdout, "{text}")
 }

@@ -467,6 +467,40 @@ pub fn apply(
     config: &LintConfig,
     files: &[Arc<SourceFile>],
 ) -> Vec<Diagnostic> {
+    apply_keeping_suppressed(findings, config, files).0
+}
+
+/// A lint finding that a suppression comment or the configuration silenced.
+/// SARIF readers are told about these (as `suppressions`) rather than never
+/// seeing them, so a dismissal stays visible and reviewable.
+#[derive(Clone, Debug)]
+pub struct Suppressed {
+    /// The finding, at its default level.
+    pub diagnostic: Diagnostic,
+    /// What silenced it.
+    pub by: SuppressedBy,
+}
+
+/// What silenced a finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SuppressedBy {
+    /// A `# gatehouse: allow(LINT) reason: "..."` comment, with its reason.
+    Comment {
+        /// The reason the comment gives.
+        reason: String,
+    },
+    /// The lint is `"off"` in `gatehouse.toml`.
+    Config,
+}
+
+/// [`apply`], also returning the findings it silenced (in no particular
+/// order). Every finding given is either kept or returned as suppressed.
+pub fn apply_keeping_suppressed(
+    findings: Vec<Diagnostic>,
+    config: &LintConfig,
+    files: &[Arc<SourceFile>],
+) -> (Vec<Diagnostic>, Vec<Suppressed>) {
+    let mut silenced = Vec::new();
     let mut all = Vec::new();
     let mut problems = Vec::new();
     for f in files {
@@ -481,7 +515,7 @@ pub fn apply(
             .file
             .as_ref()
             .and_then(|f| d.labels.first().map(|l| (f, f.line_col(l.span.start).0)));
-        let mut suppressed = false;
+        let mut suppressed = None;
         if let Some((file, line)) = line {
             for (s, marks) in all.iter().zip(used.iter_mut()) {
                 if s.reason.is_none() || s.target_line != line || s.file.name != file.name {
@@ -490,13 +524,17 @@ pub fn apply(
                 for ((code, _), mark) in s.lints.iter().zip(marks.iter_mut()) {
                     if *code == d.code {
                         *mark = true;
-                        suppressed = true;
+                        suppressed = suppressed.or_else(|| s.reason.clone());
                     }
                 }
             }
         }
-        if !suppressed {
-            kept.push(d);
+        match suppressed {
+            Some(reason) => silenced.push(Suppressed {
+                diagnostic: d,
+                by: SuppressedBy::Comment { reason },
+            }),
+            None => kept.push(d),
         }
     }
     for (s, marks) in all.iter().zip(&used) {
@@ -541,14 +579,21 @@ pub fn apply(
             d.labels.first().map_or(0, |l| l.span.start),
         )
     });
-    kept.into_iter()
+    let kept = kept
+        .into_iter()
         .filter_map(|mut d| {
             if !is_lint(d.code) {
                 return Some(d);
             }
             match config.level(d.code) {
                 None => Some(d),
-                Some(Level::Off) => None,
+                Some(Level::Off) => {
+                    silenced.push(Suppressed {
+                        diagnostic: d,
+                        by: SuppressedBy::Config,
+                    });
+                    None
+                }
                 Some(level) => {
                     let severity = match level {
                         Level::Error => Severity::Error,
@@ -559,7 +604,8 @@ pub fn apply(
                 }
             }
         })
-        .collect()
+        .collect();
+    (kept, silenced)
 }
 
 #[cfg(test)]
