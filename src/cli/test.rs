@@ -56,7 +56,7 @@ pub(super) fn run(args: &TestArgs, io: &mut Io<'_>) -> u8 {
     let text = match args.format {
         TestFormat::Human => report.render_human_with(args.verbose, args.min_coverage, io.color),
         TestFormat::Json => report.to_json() + "\n",
-        TestFormat::Junit => report.to_junit(),
+        TestFormat::Junit => report.to_junit_with(args.min_coverage),
     };
     if write!(io.stdout, "{text}").is_err() {
         return exit::POLICY;

@@ -11,10 +11,12 @@
 
 pub mod coverage;
 pub mod expect;
+pub mod junit;
 pub mod report;
 pub mod suite;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -64,6 +66,9 @@ pub struct SuiteReport {
     pub error: Option<String>,
     /// Its cases, tables expanded.
     pub cases: Vec<CaseReport>,
+    /// How long reading and running it took (JUnit `time`).
+    #[serde(skip)]
+    pub time: Duration,
 }
 
 /// The result of one case.
@@ -76,6 +81,9 @@ pub struct CaseReport {
     /// What happened.
     #[serde(flatten)]
     pub status: Status,
+    /// How long it ran (JUnit `time`).
+    #[serde(skip)]
+    pub time: Duration,
 }
 
 /// What happened to a case.
@@ -245,6 +253,13 @@ pub fn suites_in(dir: &Path) -> Vec<PathBuf> {
 
 /// Runs one suite file against a compiled policy, recording coverage.
 pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> SuiteReport {
+    let started = Instant::now();
+    let mut report = read_and_run_suite(policy, file, seen);
+    report.time = started.elapsed();
+    report
+}
+
+fn read_and_run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> SuiteReport {
     let default_name = file
         .file_name()
         .map(|n| {
@@ -292,11 +307,13 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
     let reports = cases
         .into_iter()
         .map(|case| {
+            let started = Instant::now();
             let status = run_case(policy, file, &parsed, &case, &options, seen);
             CaseReport {
                 name: case.name,
                 line: case.line,
                 status,
+                time: started.elapsed(),
             }
         })
         .collect();
@@ -305,6 +322,7 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
         name: parsed.suite.unwrap_or(default_name),
         error: None,
         cases: reports,
+        time: Duration::ZERO,
     }
 }
 
@@ -314,6 +332,7 @@ fn suite_error(file: &Path, name: String, message: String) -> SuiteReport {
         name,
         error: Some(message),
         cases: Vec::new(),
+        time: Duration::ZERO,
     }
 }
 
