@@ -362,10 +362,12 @@ fn sarif(
                 .collect()
         })
         .collect();
+    // Never `zip`: a diagnostic without a recorded path must still be
+    // reported (it then points at the repository root).
     let mut findings: Vec<sarif::Finding<'_>> = top
         .iter()
-        .zip(top_paths)
-        .map(|(d, p)| sarif::Finding::new(d, Some(p)))
+        .enumerate()
+        .map(|(i, d)| sarif::Finding::new(d, top_paths.get(i).copied()))
         .collect();
     for (r, kinds) in reports.iter().zip(&suppressions) {
         let (Ok((_, diagnostics)) | Err(diagnostics)) = &r.result;
