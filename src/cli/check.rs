@@ -396,7 +396,9 @@ fn write_sarif(
     problems: &[sarif::ConfigProblem<'_>],
     arguments: &[PathBuf],
 ) -> std::io::Result<()> {
-    let cwd = std::env::current_dir()?;
+    // Without a current directory (deleted under us) relative paths are
+    // resolved from `/`: still a valid log, never no output.
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let base = sarif::Base::discover(arguments, &cwd);
     let doc = sarif::log(findings, problems, &base);
     let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
