@@ -197,6 +197,27 @@ fn junit_for_a_policy_that_does_not_compile_is_one_error() {
 }
 
 #[test]
+fn junit_for_a_path_that_does_not_exist_is_still_a_report() {
+    let (code, out) = run(&["test", "no/such/dir", "--format", "junit"]);
+    assert_eq!(code, 2);
+    assert_junit_totals(&out);
+    assert!(
+        out.contains("<error message=\"`no/such/dir` does not exist\">"),
+        "{out}"
+    );
+    // An empty directory: a valid report of nothing.
+    let dir = std::env::temp_dir().join(format!("gatehouse-junit-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let (_, out) = run(&["test", dir.to_str().expect("utf-8"), "--format", "junit"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_junit_totals(&out);
+    assert!(
+        out.contains("tests=\"0\" failures=\"0\" errors=\"0\""),
+        "{out}"
+    );
+}
+
+#[test]
 fn flow_style_cases_report_their_own_lines() {
     let (code, out) = run(&["test", "tests/fixtures/testing/flow", "--format", "json"]);
     assert_eq!(code, 1);

@@ -97,6 +97,29 @@ impl Report {
     }
 }
 
+/// A report for a run that could not start (a path that does not exist):
+/// one suite `gatehouse` with one erroring case per reason.
+pub fn not_run(reasons: &[String]) -> String {
+    let cases = reasons
+        .iter()
+        .map(|reason| Case {
+            name: "the paths to test exist".into(),
+            classname: "gatehouse".into(),
+            time: Duration::ZERO,
+            outcome: Outcome::Error {
+                message: reason.clone(),
+                text: reason.clone(),
+            },
+        })
+        .collect();
+    write(&[Suite {
+        name: "gatehouse".into(),
+        file: None,
+        time: Duration::ZERO,
+        cases,
+    }])
+}
+
 fn set_suites(set: &SetReport) -> Vec<Suite> {
     let set_name = set.path.display().to_string();
     if let Some(errors) = &set.errors {
