@@ -176,18 +176,20 @@ impl Base {
     }
 }
 
-/// `.` and `..` resolved without touching the file system (a `..` above the
-/// root stays at the root).
+/// `.` and `..` resolved without touching the file system: a `..` above
+/// the root stays at the root; leading `..`s of a relative path are kept.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push(c);
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                Some(Component::ParentDir | Component::CurDir) | None => out.push(c),
+            },
             other => out.push(other),
         }
     }
@@ -725,6 +727,11 @@ mod tests {
         assert!(base.root.join("Cargo.toml").is_file(), "{base:?}");
         let none = Base::discover(&[], Path::new("/a/./b/../c"));
         assert_eq!(none.root, PathBuf::from("/a/c"));
+        assert_eq!(normalize(Path::new("/a/../../../b")), PathBuf::from("/b"));
+        assert_eq!(
+            normalize(Path::new("../../a/../b")),
+            PathBuf::from("../../b")
+        );
         assert_eq!(
             file_uri(Path::new("/a b/c:d"), true),
             "file:///a%20b/c%3Ad/"
