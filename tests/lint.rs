@@ -626,7 +626,12 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     // Errors of a set that does not compile, and of a path that does not exist.
     assert_eq!(result("L0007")["level"], "error");
     assert_eq!(result("E0202")["level"], "error");
-    assert!(result("E0001").get("locations").is_none());
+    // A path that does not exist still has a location: GitHub rejects a
+    // whole upload over one result without.
+    assert_eq!(
+        result("E0001")["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "no/such/dir"
+    );
 }
 
 #[test]
@@ -644,7 +649,16 @@ fn sarif_carries_the_counterexample_and_configured_levels() {
     d.example = Some(serde_json::json!({"action": {"type": "send", "scope": "external"}}));
     let mut lowered = d.clone();
     lowered.level = Some(Severity::Warning);
-    let log = sarif::log([&d, &lowered], Path::new("."));
+    let base = sarif::Base::discover(&[], Path::new("/work"));
+    let log = sarif::log(
+        &[
+            sarif::Finding::new(&d, None),
+            sarif::Finding::new(&lowered, None),
+        ],
+        &[],
+        &base,
+    );
+    let log = serde_json::to_value(&log).expect("serializes");
     assert_valid_sarif(&log);
     let results = &log["runs"][0]["results"];
     assert_eq!(

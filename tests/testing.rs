@@ -121,6 +121,216 @@ fn junit_format_is_well_formed_xml() {
     assert_eq!(counts.get("failure"), Some(&2));
     assert_eq!(counts.get("error"), Some(&3));
     assert_eq!(counts.get("skipped"), Some(&1));
+    assert_junit_totals(&out);
+    // Errors are counted apart from failures at the root (xunitparser
+    // asserts this), and the schema's attributes only are written.
+    let root = out.lines().nth(1).unwrap_or("");
+    assert!(
+        root.starts_with(
+            "<testsuites name=\"gatehouse\" tests=\"8\" failures=\"2\" errors=\"3\" time=\""
+        ),
+        "{root}"
+    );
+    // Each case's place starts its failure, error or skip text.
+    assert!(
+        out.contains(">tests/fixtures/testing/mixed/cases.test.yaml:15\noutcome: expected auto")
+    );
+    insta::assert_snapshot!("junit_mixed", redact_times(&out));
+}
+
+#[test]
+fn junit_reports_coverage_below_the_minimum_as_a_failing_case() {
+    let (code, out) = run(&[
+        "test",
+        "tests/fixtures/testing/partial",
+        "--format",
+        "junit",
+        "--min-coverage",
+        "90",
+    ]);
+    assert_eq!(code, 1);
+    assert_junit_totals(&out);
+    assert!(
+        out.contains("<testcase name=\"tests/fixtures/testing/partial covers at least 90%\" classname=\"rule coverage\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("<failure message=\"coverage 40% is below the minimum of 90%\">"),
+        "{out}"
+    );
+    let root = out.lines().nth(1).unwrap_or("");
+    assert!(
+        root.contains("tests=\"2\" failures=\"1\" errors=\"0\""),
+        "{root}"
+    );
+    // Met, it is a passing case; without --min-coverage there is none.
+    let (code, out) = run(&[
+        "test",
+        "tests/fixtures/testing/partial",
+        "--format",
+        "junit",
+        "--min-coverage",
+        "40",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("covers at least 40%\" classname=\"rule coverage\" time=\""));
+    assert!(!out.contains("<failure"), "{out}");
+    let (_, out) = run(&[
+        "test",
+        "tests/fixtures/testing/partial",
+        "--format",
+        "junit",
+    ]);
+    assert!(!out.contains("rule coverage"), "{out}");
+}
+
+#[test]
+fn junit_for_a_policy_that_does_not_compile_is_one_error() {
+    let (code, out) = run(&["test", "tests/fixtures/cli/broken", "--format", "junit"]);
+    assert_eq!(code, 2);
+    assert_junit_totals(&out);
+    let counts = check_xml(&out);
+    assert_eq!(
+        (counts.get("testcase"), counts.get("error")),
+        (Some(&1), Some(&1))
+    );
+}
+
+#[test]
+fn junit_for_a_path_that_does_not_exist_is_still_a_report() {
+    let (code, out) = run(&["test", "no/such/dir", "--format", "junit"]);
+    assert_eq!(code, 2);
+    assert_junit_totals(&out);
+    assert!(
+        out.contains("<error message=\"`no/such/dir` does not exist\">"),
+        "{out}"
+    );
+    // An empty directory: a valid report of nothing.
+    let dir = std::env::temp_dir().join(format!("gatehouse-junit-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let (_, out) = run(&["test", dir.to_str().expect("utf-8"), "--format", "junit"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_junit_totals(&out);
+    assert!(
+        out.contains("tests=\"0\" failures=\"0\" errors=\"0\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn flow_style_cases_report_their_own_lines() {
+    let (code, out) = run(&["test", "tests/fixtures/testing/flow", "--format", "json"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let lines: Vec<(u64, &str)> = doc["sets"][0]["suites"][0]["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| {
+            (
+                c["line"].as_u64().unwrap_or(0),
+                c["name"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (4, "a read"),
+            (5, "a large refund"),
+            (9, "refunds / small"),
+            (9, "refunds / large, again"),
+        ]
+    );
+    let (_, out) = run(&["test", "tests/fixtures/testing/flow"]);
+    assert!(
+        out.contains("FAIL  tests/fixtures/testing/flow/flow.test.yaml:5  a large refund"),
+        "{out}"
+    );
+}
+
+/// Every `<testsuite>`'s and the root's totals equal the elements written,
+/// and every suite and case has a `time`.
+fn assert_junit_totals(out: &str) {
+    let attr = |line: &str, name: &str| -> usize {
+        let key = format!(" {name}=\"");
+        let start = line
+            .find(&key)
+            .map(|i| i + key.len())
+            .unwrap_or_else(|| panic!("no {name} in {line}"));
+        let end = line[start..].find('"').expect("closing quote") + start;
+        line[start..end].parse().expect("a number")
+    };
+    let lines: Vec<&str> = out.lines().collect();
+    let root = lines[1];
+    let mut sums = [0usize; 3];
+    let mut i = 2;
+    while i < lines.len() {
+        let line = lines[i].trim_start();
+        if line.starts_with("<testsuite ") {
+            assert!(line.contains(" time=\""), "{line}");
+            let mut end = i + 1;
+            while !lines[end].trim_start().starts_with("</testsuite>") {
+                end += 1;
+            }
+            let body = lines[i + 1..end].join("\n");
+            let cases = body.matches("<testcase ").count();
+            assert_eq!(
+                cases,
+                body.matches(" time=\"").count(),
+                "a case without time: {body}"
+            );
+            let counted = [
+                cases,
+                body.matches("<failure ").count(),
+                body.matches("<error ").count(),
+            ];
+            assert_eq!(
+                [
+                    attr(line, "tests"),
+                    attr(line, "failures"),
+                    attr(line, "errors")
+                ],
+                counted,
+                "{line}"
+            );
+            assert_eq!(
+                attr(line, "skipped"),
+                body.matches("<skipped ").count(),
+                "{line}"
+            );
+            for (sum, n) in sums.iter_mut().zip(counted) {
+                *sum += n;
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    assert_eq!(
+        [
+            attr(root, "tests"),
+            attr(root, "failures"),
+            attr(root, "errors")
+        ],
+        sums,
+        "{root}"
+    );
+    assert!(root.contains(" time=\""), "{root}");
+}
+
+/// Times vary from run to run; snapshots show them as `T`.
+fn redact_times(out: &str) -> String {
+    let mut s = String::new();
+    let mut rest = out;
+    while let Some(i) = rest.find(" time=\"") {
+        let start = i + " time=\"".len();
+        s.push_str(&rest[..start]);
+        s.push('T');
+        rest = &rest[start..];
+        rest = &rest[rest.find('"').unwrap_or(0)..];
+    }
+    s.push_str(rest);
+    s
 }
 
 /// A small XML well-formedness check: every tag closes in order, attributes
@@ -164,8 +374,12 @@ fn check_xml(text: &str) -> std::collections::BTreeMap<String, usize> {
 fn check_entities(text: &str) {
     for (i, _) in text.match_indices('&') {
         let entity = &text[i..text[i..].find(';').map_or(text.len(), |j| i + j + 1)];
+        let numeric = entity
+            .strip_prefix("&#")
+            .and_then(|e| e.strip_suffix(';'))
+            .is_some_and(|n| n.parse::<u32>().is_ok());
         assert!(
-            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].contains(&entity),
+            numeric || ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].contains(&entity),
             "bad entity {entity}"
         );
     }

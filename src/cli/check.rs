@@ -9,7 +9,8 @@ use clap::{Args, ValueEnum};
 
 use super::{Io, exit};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity, render_one};
-use crate::lint::config::{self, ConfigError, LintConfig};
+use crate::lint::config::{self, ConfigError, LintConfig, Suppressed, SuppressedBy};
+use crate::lint::sarif;
 use crate::{Policy, lint, loader};
 
 /// Arguments of `gatehouse check`.
@@ -75,12 +76,17 @@ struct SetReport {
     /// The `gatehouse.toml` that applied.
     config: Option<PathBuf>,
     result: Result<(Policy, Diagnostics), Diagnostics>,
+    /// Lint findings silenced by a comment or the configuration; only SARIF
+    /// reports them (as suppressed results).
+    suppressed: Vec<Suppressed>,
 }
 
 pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     let mut sets: Vec<(PathBuf, &Path)> = Vec::new();
     let mut top_level = Diagnostics::default();
     let mut from_stdin = None;
+    // The argument each top-level diagnostic is about (SARIF's location).
+    let mut top_paths: Vec<&Path> = Vec::new();
     for path in &args.paths {
         if super::is_stdin(path) {
             // one policy file's text, e.g. an editor's buffer; linted with
@@ -105,6 +111,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
                 ),
                 "check the path",
             ));
+            top_paths.push(path);
             continue;
         }
         let found = loader::find_sets(path);
@@ -114,6 +121,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
                 format!("no `.gate` files under `{}`", path.display()),
                 "policy files end in `.gate`",
             ));
+            top_paths.push(path);
         }
         for s in found {
             if !sets.iter().any(|(known, _)| *known == s) {
@@ -137,14 +145,17 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
         let Ok(config) = config else {
             continue; // reported below, once per file; the set is not judged
         };
+        let mut suppressed = Vec::new();
         let result = Policy::load(set).map(|policy| {
-            let findings = judged(&policy, &config);
+            let (findings, silenced) = judged(&policy, &config);
+            suppressed = silenced;
             (policy, findings)
         });
         reports.push(SetReport {
             path: set.clone(),
             config: config_path,
             result,
+            suppressed,
         });
     }
     if let Some(text) = from_stdin {
@@ -162,14 +173,17 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
             None => Ok(LintConfig::default()),
         };
         if let Ok(config) = config {
+            let mut suppressed = Vec::new();
             let result = Policy::from_source(super::STDIN_NAME, text).map(|policy| {
-                let findings = judged(&policy, &config);
+                let (findings, silenced) = judged(&policy, &config);
+                suppressed = silenced;
                 (policy, findings)
             });
             reports.push(SetReport {
                 path: PathBuf::from(super::STDIN_NAME),
                 config: config_path,
                 result,
+                suppressed,
             });
         }
     }
@@ -196,7 +210,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
     let written = match args.format {
         CheckFormat::Human => human(io, &top_level, &reports, counts),
         CheckFormat::Json => json(io, &top_level, &reports, counts),
-        CheckFormat::Sarif => sarif(io, &all),
+        CheckFormat::Sarif => sarif(io, &top_level, &top_paths, &reports, &args.paths),
         CheckFormat::Github => github(io, &all, reports.len(), counts),
     };
     if let Err(e) = written {
@@ -320,9 +334,71 @@ fn json(
     writeln!(io.stdout, "{text}")
 }
 
-fn sarif(io: &mut Io<'_>, all: &[&Diagnostic]) -> std::io::Result<()> {
-    let base = std::env::current_dir().unwrap_or_default();
-    let doc = lint::sarif::log(all.iter().copied(), &base);
+fn sarif(
+    io: &mut Io<'_>,
+    top: &Diagnostics,
+    top_paths: &[&Path],
+    reports: &[SetReport],
+    arguments: &[PathBuf],
+) -> std::io::Result<()> {
+    let suppressions: Vec<Vec<sarif::Suppression>> = reports
+        .iter()
+        .map(|r| {
+            r.suppressed
+                .iter()
+                .map(|s| match &s.by {
+                    SuppressedBy::Comment { reason } => sarif::Suppression::InSource {
+                        reason: reason.clone(),
+                    },
+                    SuppressedBy::Config => sarif::Suppression::External {
+                        justification: match &r.config {
+                            Some(c) => format!("turned off in {}", c.display()),
+                            None => "turned off in gatehouse.toml".to_owned(),
+                        },
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    // Never `zip`: a diagnostic without a recorded path must still be
+    // reported (it then points at the repository root).
+    let mut findings: Vec<sarif::Finding<'_>> = top
+        .iter()
+        .enumerate()
+        .map(|(i, d)| sarif::Finding::new(d, top_paths.get(i).copied()))
+        .collect();
+    for (r, kinds) in reports.iter().zip(&suppressions) {
+        let (Ok((_, diagnostics)) | Err(diagnostics)) = &r.result;
+        findings.extend(
+            diagnostics
+                .iter()
+                .map(|d| sarif::Finding::new(d, Some(&r.path))),
+        );
+        findings.extend(
+            r.suppressed
+                .iter()
+                .zip(kinds)
+                .map(|(s, kind)| sarif::Finding {
+                    diagnostic: &s.diagnostic,
+                    path: Some(&r.path),
+                    suppression: Some(kind),
+                }),
+        );
+    }
+    write_sarif(io, &findings, &[], arguments)
+}
+
+fn write_sarif(
+    io: &mut Io<'_>,
+    findings: &[sarif::Finding<'_>],
+    problems: &[sarif::ConfigProblem<'_>],
+    arguments: &[PathBuf],
+) -> std::io::Result<()> {
+    // Without a current directory (deleted under us) relative paths are
+    // resolved from `/`: still a valid log, never no output.
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let base = sarif::Base::discover(arguments, &cwd);
+    let doc = sarif::log(findings, problems, &base);
     let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
     writeln!(io.stdout, "{text}")
 }
@@ -392,11 +468,13 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// A compiled set's findings: the checker's warnings and the lints, with the
-/// configured levels and suppressions applied to both alike.
-fn judged(policy: &Policy, config: &LintConfig) -> Diagnostics {
+/// configured levels and suppressions applied to both alike; and the
+/// findings silenced (SARIF reports them as `suppressions`).
+fn judged(policy: &Policy, config: &LintConfig) -> (Diagnostics, Vec<config::Suppressed>) {
     let mut found = policy.warnings().0.clone();
     found.extend(lint::lint(policy));
-    Diagnostics(config::apply(found, config, &policy.checked().files))
+    let (kept, silenced) = config::apply_keeping_suppressed(found, config, &policy.checked().files);
+    (Diagnostics(kept), silenced)
 }
 
 #[cfg(test)]

@@ -530,6 +530,40 @@ pub fn apply(
     config: &LintConfig,
     files: &[Arc<SourceFile>],
 ) -> Vec<Diagnostic> {
+    apply_keeping_suppressed(findings, config, files).0
+}
+
+/// A finding that a suppression comment or the configuration silenced.
+/// SARIF readers are told about these (as `suppressions`) rather than never
+/// seeing them, so a dismissal stays visible and reviewable.
+#[derive(Clone, Debug)]
+pub struct Suppressed {
+    /// The finding, at its default level.
+    pub diagnostic: Diagnostic,
+    /// What silenced it.
+    pub by: SuppressedBy,
+}
+
+/// What silenced a finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SuppressedBy {
+    /// A `# gatehouse: allow(LINT) reason: "..."` comment, with its reason.
+    Comment {
+        /// The reason the comment gives.
+        reason: String,
+    },
+    /// The code is `"off"` in `gatehouse.toml`.
+    Config,
+}
+
+/// [`apply`], also returning the findings it silenced (in no particular
+/// order). Every finding given is either kept or returned as suppressed.
+pub fn apply_keeping_suppressed(
+    findings: Vec<Diagnostic>,
+    config: &LintConfig,
+    files: &[Arc<SourceFile>],
+) -> (Vec<Diagnostic>, Vec<Suppressed>) {
+    let mut silenced = Vec::new();
     let mut all = Vec::new();
     let mut problems = Vec::new();
     for f in files {
@@ -538,10 +572,16 @@ pub fn apply(
         problems.extend(p);
     }
     let mut used: Vec<Vec<bool>> = all.iter().map(|s| vec![false; s.lints.len()]).collect();
-    let mut kept: Vec<Diagnostic> = findings
-        .into_iter()
-        .filter(|d| !suppress(d, &all, &mut used))
-        .collect();
+    let mut kept = Vec::new();
+    for d in findings {
+        match suppress(&d, &all, &mut used) {
+            Some(reason) => silenced.push(Suppressed {
+                diagnostic: d,
+                by: SuppressedBy::Comment { reason },
+            }),
+            None => kept.push(d),
+        }
+    }
     // Round one: every suppression against the findings. A suppression of
     // W0002 itself is judged in round two, against round one's problems.
     for (s, marks) in all.iter().zip(&used) {
@@ -568,7 +608,17 @@ pub fn apply(
     }
     // Round two: `allow(invalid-suppression)` against those problems; one
     // that covers none of them is reported, and that report is final.
-    problems.retain(|d| !suppress(d, &all, &mut used));
+    let mut unsuppressed = Vec::new();
+    for d in problems {
+        match suppress(&d, &all, &mut used) {
+            Some(reason) => silenced.push(Suppressed {
+                diagnostic: d,
+                by: SuppressedBy::Comment { reason },
+            }),
+            None => unsuppressed.push(d),
+        }
+    }
+    let mut problems = unsuppressed;
     for (s, marks) in all.iter().zip(&used) {
         if s.reason.is_none() {
             continue;
@@ -587,14 +637,21 @@ pub fn apply(
             d.labels.first().map_or(0, |l| l.span.start),
         )
     });
-    kept.into_iter()
+    let kept = kept
+        .into_iter()
         .filter_map(|mut d| {
             if !is_configurable(d.code) {
                 return Some(d);
             }
             match config.level(d.code) {
                 None => Some(d),
-                Some(Level::Off) => None,
+                Some(Level::Off) => {
+                    silenced.push(Suppressed {
+                        diagnostic: d,
+                        by: SuppressedBy::Config,
+                    });
+                    None
+                }
                 Some(level) => {
                     let severity = match level {
                         Level::Error => Severity::Error,
@@ -605,20 +662,19 @@ pub fn apply(
                 }
             }
         })
-        .collect()
+        .collect();
+    (kept, silenced)
 }
 
 /// Whether a suppression with a reason covers `d` (same file, the line of
-/// its first label, its code listed); marks the entries that do.
-fn suppress(d: &Diagnostic, all: &[Suppression], used: &mut [Vec<bool>]) -> bool {
-    let Some((file, line)) = d
+/// its first label, its code listed): the first covering reason. Marks the
+/// entries that cover it.
+fn suppress(d: &Diagnostic, all: &[Suppression], used: &mut [Vec<bool>]) -> Option<String> {
+    let (file, line) = d
         .file
         .as_ref()
-        .and_then(|f| d.labels.first().map(|l| (f, f.line_col(l.span.start).0)))
-    else {
-        return false;
-    };
-    let mut suppressed = false;
+        .and_then(|f| d.labels.first().map(|l| (f, f.line_col(l.span.start).0)))?;
+    let mut reason = None;
     for (s, marks) in all.iter().zip(used.iter_mut()) {
         if s.reason.is_none() || s.target_line != line || s.file.name != file.name {
             continue;
@@ -626,11 +682,11 @@ fn suppress(d: &Diagnostic, all: &[Suppression], used: &mut [Vec<bool>]) -> bool
         for ((code, _), mark) in s.lints.iter().zip(marks.iter_mut()) {
             if *code == d.code {
                 *mark = true;
-                suppressed = true;
+                reason = reason.or_else(|| s.reason.clone());
             }
         }
     }
-    suppressed
+    reason
 }
 
 /// The W0002 for a listed code that suppressed nothing.

@@ -1,19 +1,38 @@
 //! SARIF 2.1.0 output, for GitHub code scanning and other SARIF readers.
 //!
-//! One log with one run. `tool.driver` names gatehouse and its version and
-//! lists every diagnostic code as a rule (id, name, short and full
-//! description, help as text and Markdown from the [`registry`], default
-//! level), so a reader can show the documentation next to a finding. Each
-//! diagnostic is a result: its rule, its level (as configured), its message
-//! (with the help line), its primary label as the location (a path relative
-//! to the current directory, and a region with start and end line and
-//! column, columns counted in Unicode code points), its other labels and
-//! related places as related locations, and the counterexample input of a
-//! lint, when there is one, as `properties.example`.
+//! One log with one run. `tool.driver` names gatehouse, its version and its
+//! documentation (`informationUri`), and lists every diagnostic code as a
+//! rule (id, name, descriptions, help as text and Markdown from the
+//! [`registry`], `helpUri`, default level). Each diagnostic is a result.
+//!
+//! Invariants, each one a reason GitHub rejects a whole upload or a reader
+//! misplaces a finding (tests/lint.rs and scripts/consumers.sh check them):
+//! - every result has exactly one location with an artifact URI and a
+//!   region: a diagnostic without a place in a file (a missing path, a
+//!   directory without policies, an unreadable file) points at the path it
+//!   is about, line 1;
+//! - artifact URIs are relative to the repository root (the git work tree
+//!   holding the first checked path, else the current directory), named by
+//!   `uriBaseId` `%SRCROOT%` which `originalUriBaseIds` defines as an
+//!   absolute `file:` URI; `.` and `..` are resolved first, and every byte
+//!   outside the URI "unreserved" set is percent-encoded (a `:` in a first
+//!   segment would otherwise read as a scheme); paths outside the root are
+//!   absolute `file:` URIs;
+//! - every result has `partialFingerprints` that do not depend on line
+//!   numbers, so a finding keeps its identity when code above it moves;
+//! - findings silenced by a suppression comment or by `gatehouse.toml` are
+//!   results with `suppressions`, not dropped.
+//!
+//! The log is built from `#[derive(Serialize)]` structs (field order fixed,
+//! independent of serde_json's map features). Only the part of SARIF that
+//! gatehouse writes is modelled, which is why no SARIF object-model crate is
+//! used: serde-sarif's builders cover all of SARIF for ~40 more types.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
-use serde_json::{Value, json};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::diagnostic::{Code, Diagnostic, Label, Severity};
 use crate::lint::registry;
@@ -23,27 +42,263 @@ use crate::source::SourceFile;
 pub const SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-/// A SARIF log of the given diagnostics. File names are made relative to
-/// `base` (normally the current directory) where they lie inside it.
-pub fn log<'a>(diagnostics: impl IntoIterator<Item = &'a Diagnostic>, base: &Path) -> Value {
-    let results: Vec<Value> = diagnostics.into_iter().map(|d| result(d, base)).collect();
-    json!({
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "gatehouse",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "rules": Code::ALL.iter().map(|c| rule(*c)).collect::<Vec<_>>(),
+/// Where the documentation book is published; `informationUri`, and every
+/// rule's `helpUri` is [`help_uri`] under it. The one place to change when
+/// the book moves.
+pub const BOOK_URL: &str = "https://gatehouse.dev/book/";
+
+/// The `uriBaseId` every artifact URI inside the repository is relative to.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// The key of gatehouse's own entry in `partialFingerprints`; the suffix is
+/// bumped if what the fingerprint hashes ever changes.
+pub const FINGERPRINT_KEY: &str = "gatehouse/v1";
+
+/// The documentation page of one code: the diagnostics chapter of the book,
+/// at the code's anchor (`#l0013`).
+pub fn help_uri(code: Code) -> String {
+    format!(
+        "{BOOK_URL}diagnostics.html#{}",
+        code.as_str().to_ascii_lowercase()
+    )
+}
+
+/// One diagnostic to report, with what SARIF needs beyond it.
+#[derive(Clone, Copy, Debug)]
+pub struct Finding<'a> {
+    /// The diagnostic.
+    pub diagnostic: &'a Diagnostic,
+    /// The path the diagnostic is about, used as its location when it has
+    /// no place in a file (a missing path, an empty directory).
+    pub path: Option<&'a Path>,
+    /// Set when the finding was silenced: it is then reported with
+    /// `suppressions` and does not count.
+    pub suppression: Option<&'a Suppression>,
+}
+
+impl<'a> Finding<'a> {
+    /// A finding that is not suppressed.
+    pub fn new(diagnostic: &'a Diagnostic, path: Option<&'a Path>) -> Finding<'a> {
+        Finding {
+            diagnostic,
+            path,
+            suppression: None,
+        }
+    }
+}
+
+/// How a finding was silenced, as SARIF names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Suppression {
+    /// By a comment next to the finding, with the reason it gives.
+    InSource {
+        /// The comment's reason.
+        reason: String,
+    },
+    /// By configuration outside the source (`"off"` in a gatehouse.toml).
+    External {
+        /// Which file turned it off.
+        justification: String,
+    },
+}
+
+/// A problem with the tool's configuration (an invalid gatehouse.toml):
+/// reported as a `toolConfigurationNotifications` entry of an unsuccessful
+/// invocation, so the log stays valid and says why nothing was checked.
+#[derive(Clone, Copy, Debug)]
+pub struct ConfigProblem<'a> {
+    /// The configuration file.
+    pub path: &'a Path,
+    /// What is wrong with it.
+    pub message: &'a str,
+}
+
+/// Where the log's relative URIs start and how paths are resolved.
+#[derive(Clone, Debug)]
+pub struct Base {
+    /// The repository root, absolute and normalized.
+    pub root: PathBuf,
+    /// The directory relative paths are taken from.
+    pub cwd: PathBuf,
+}
+
+impl Base {
+    /// The root for `paths` given relative to `cwd`: the git work tree (a
+    /// directory holding `.git`) containing the first path, else `cwd`.
+    pub fn discover(paths: &[PathBuf], cwd: &Path) -> Base {
+        let cwd = normalize(cwd);
+        let root = paths
+            .first()
+            .map(|p| normalize(&cwd.join(p)))
+            .and_then(|p| {
+                p.ancestors()
+                    .find(|dir| dir.join(".git").exists())
+                    .map(Path::to_path_buf)
+            })
+            .unwrap_or_else(|| cwd.clone());
+        Base { root, cwd }
+    }
+
+    /// `name` as an artifact location: relative to the root with
+    /// `uriBaseId`, or an absolute `file:` URI when outside it.
+    fn artifact(&self, name: &str) -> ArtifactLocation {
+        let absolute = normalize(&self.cwd.join(name));
+        let relative = absolute
+            .strip_prefix(&self.root)
+            .ok()
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                // The root or the path may be reached through a symlink.
+                let real = std::fs::canonicalize(&self.root).ok()?;
+                let path = std::fs::canonicalize(&absolute).ok()?;
+                path.strip_prefix(real).ok().map(Path::to_path_buf)
+            });
+        let directory = absolute.is_dir();
+        match relative {
+            Some(r) => {
+                let mut uri = encode_path(&r);
+                if uri.is_empty() {
+                    uri.push('.');
                 }
+                if directory {
+                    uri.push('/');
+                }
+                ArtifactLocation {
+                    uri,
+                    uri_base_id: Some(SRCROOT),
+                }
+            }
+            None => ArtifactLocation {
+                uri: file_uri(&absolute, directory),
+                uri_base_id: None,
             },
-            "invocations": [{ "executionSuccessful": true }],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }]
-    })
+        }
+    }
+}
+
+/// `.` and `..` resolved without touching the file system: a `..` above
+/// the root stays at the root; leading `..`s of a relative path are kept.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                Some(Component::ParentDir | Component::CurDir) | None => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Bytes kept as they are in a path segment: RFC 3986 "unreserved". Every
+/// other byte, `:` `#` `?` `%` `@` and spaces included, is encoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A relative path as a URI path: segments percent-encoded, joined by `/`.
+fn encode_path(path: &Path) -> String {
+    let mut segments = Vec::new();
+    for c in path.components() {
+        if let Component::Normal(s) = c {
+            segments.push(encode_segment(s));
+        }
+    }
+    segments.join("/")
+}
+
+#[cfg(unix)]
+fn encode_segment(s: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    percent_encoding::percent_encode(s.as_bytes(), SEGMENT).to_string()
+}
+
+#[cfg(not(unix))]
+fn encode_segment(s: &std::ffi::OsStr) -> String {
+    percent_encoding::utf8_percent_encode(&s.to_string_lossy(), SEGMENT).to_string()
+}
+
+/// An absolute path as a `file:` URI (`file:///a/b`, with a final `/` for a
+/// directory).
+fn file_uri(absolute: &Path, directory: bool) -> String {
+    let mut uri = String::from("file://");
+    for c in absolute.components() {
+        match c {
+            // A Windows drive (`C:`) keeps its colon, as in `file:///C:/x`.
+            Component::Prefix(p) => {
+                uri.push('/');
+                uri.push_str(&p.as_os_str().to_string_lossy().replace('\\', "/"));
+            }
+            Component::Normal(s) => {
+                uri.push('/');
+                uri.push_str(&encode_segment(s));
+            }
+            _ => {}
+        }
+    }
+    if directory && !uri.ends_with('/') || uri == "file://" {
+        uri.push('/');
+    }
+    uri
+}
+
+/// A SARIF log of `findings`, with `problems` in the tool's configuration.
+pub fn log(findings: &[Finding<'_>], problems: &[ConfigProblem<'_>], base: &Base) -> Log {
+    let results = findings.iter().map(|f| result(f, base)).collect();
+    let notifications = problems
+        .iter()
+        .map(|p| Notification {
+            descriptor: Descriptor {
+                id: "gatehouse.toml",
+            },
+            level: "error",
+            message: Message {
+                text: format!("invalid {}: {}", p.path.display(), p.message),
+            },
+            locations: vec![Location {
+                id: None,
+                physical_location: PhysicalLocation {
+                    artifact_location: base.artifact(&p.path.to_string_lossy()),
+                    region: Some(Region::first_line()),
+                },
+                message: None,
+            }],
+        })
+        .collect::<Vec<_>>();
+    Log {
+        schema: SCHEMA_URI,
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "gatehouse",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: BOOK_URL,
+                    rules: Code::ALL.iter().map(|c| rule(*c)).collect(),
+                },
+            },
+            invocations: vec![Invocation {
+                execution_successful: notifications.is_empty(),
+                tool_configuration_notifications: notifications,
+            }],
+            original_uri_base_ids: BaseIds {
+                src_root: RootLocation {
+                    uri: file_uri(&base.root, true),
+                },
+            },
+            column_kind: "unicodeCodePoints",
+            results,
+        }],
+    }
 }
 
 /// `error` / `warning`, as SARIF levels.
@@ -55,7 +310,7 @@ fn level(severity: Severity) -> &'static str {
 }
 
 /// A reportingDescriptor for one code.
-fn rule(code: Code) -> Value {
+fn rule(code: Code) -> Rule {
     let kind = if code.as_str().starts_with('L') {
         "lint"
     } else {
@@ -85,15 +340,25 @@ fn rule(code: Code) -> Value {
             )
         }
     };
-    json!({
-        "id": code.as_str(),
-        "name": code.name(),
-        "shortDescription": { "text": code.summary() },
-        "fullDescription": { "text": full },
-        "help": { "text": help_text, "markdown": help_markdown },
-        "defaultConfiguration": { "level": level(code.severity()) },
-        "properties": { "tags": ["gatehouse", kind] },
-    })
+    Rule {
+        id: code.as_str(),
+        name: code.name(),
+        short_description: Message {
+            text: code.summary().to_owned(),
+        },
+        full_description: Message { text: full },
+        help: Help {
+            text: help_text,
+            markdown: help_markdown,
+        },
+        help_uri: help_uri(code),
+        default_configuration: Configuration {
+            level: level(code.severity()),
+        },
+        properties: RuleProperties {
+            tags: ["gatehouse", kind],
+        },
+    }
 }
 
 fn capitalized(s: &str) -> String {
@@ -104,26 +369,33 @@ fn capitalized(s: &str) -> String {
     }
 }
 
-fn result(d: &Diagnostic, base: &Path) -> Value {
-    let rule_index = Code::ALL.iter().position(|c| *c == d.code);
+fn result(f: &Finding<'_>, base: &Base) -> SarifResult {
+    let d = f.diagnostic;
     let mut text = d.message.clone();
     if !d.help.is_empty() {
         text.push_str("\nhelp: ");
         text.push_str(&d.help);
     }
-    let mut out = json!({
-        "ruleId": d.code.as_str(),
-        "level": level(d.severity()),
-        "message": { "text": text },
-    });
-    if let (Some(index), Some(obj)) = (rule_index, out.as_object_mut()) {
-        obj.insert("ruleIndex".into(), json!(index));
-    }
-    let primary = d
-        .file
-        .as_ref()
-        .zip(d.labels.first())
-        .map(|(f, l)| location(f, l, base));
+    let primary = match (&d.file, d.labels.first()) {
+        (Some(file), Some(label)) => location(file, label, base),
+        // No place in a file: the path the diagnostic is about, else the
+        // file it names, else the root itself. Never no location at all.
+        (file, _) => {
+            let name = f
+                .path
+                .map(|p| p.to_string_lossy().into_owned())
+                .or_else(|| file.as_ref().map(|file| file.name.clone()))
+                .unwrap_or_else(|| base.root.to_string_lossy().into_owned());
+            Location {
+                id: None,
+                physical_location: PhysicalLocation {
+                    artifact_location: base.artifact(&name),
+                    region: Some(Region::first_line()),
+                },
+                message: None,
+            }
+        }
+    };
     let mut related = Vec::new();
     if let Some(file) = &d.file {
         for l in d.labels.iter().skip(1) {
@@ -136,102 +408,333 @@ fn result(d: &Diagnostic, base: &Path) -> Value {
         }
     }
     for (id, r) in related.iter_mut().enumerate() {
-        if let Some(obj) = r.as_object_mut() {
-            obj.insert("id".into(), json!(id));
-        }
+        r.id = Some(id);
     }
-    if let Some(obj) = out.as_object_mut() {
-        if let Some(p) = primary {
-            obj.insert("locations".into(), json!([p]));
-        }
-        if !related.is_empty() {
-            obj.insert("relatedLocations".into(), Value::Array(related));
-        }
-        if let Some(example) = &d.example {
-            obj.insert("properties".into(), json!({ "example": example }));
-        }
+    let fingerprint = fingerprint(d, &primary);
+    let suppressions = f
+        .suppression
+        .map(|s| match s {
+            Suppression::InSource { reason } => SarifSuppression {
+                kind: "inSource",
+                justification: reason.clone(),
+            },
+            Suppression::External { justification } => SarifSuppression {
+                kind: "external",
+                justification: justification.clone(),
+            },
+        })
+        .into_iter()
+        .collect();
+    SarifResult {
+        rule_id: d.code.as_str(),
+        rule_index: Code::ALL.iter().position(|c| *c == d.code),
+        level: level(d.severity()),
+        message: Message { text },
+        locations: vec![primary],
+        related_locations: related,
+        partial_fingerprints: Fingerprints {
+            gatehouse: fingerprint,
+        },
+        suppressions,
+        properties: d
+            .example
+            .clone()
+            .map(|example| ResultProperties { example }),
     }
-    out
 }
 
-fn location(file: &SourceFile, label: &Label, base: &Path) -> Value {
+/// A hash of what identifies a finding apart from where its line is: the
+/// code, the file, the text the primary label covers and the message.
+fn fingerprint(d: &Diagnostic, primary: &Location) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        d.code.as_str(),
+        &primary.physical_location.artifact_location.uri,
+        primary
+            .physical_location
+            .region
+            .as_ref()
+            .and_then(|r| r.snippet.as_ref())
+            .map_or("", |s| s.text.as_str()),
+        &d.message,
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn location(file: &SourceFile, label: &Label, base: &Base) -> Location {
     let (start_line, start_column) = file.line_col(label.span.start);
     let (end_line, end_column) = file.line_col(label.span.end.max(label.span.start));
-    let mut region = json!({
-        "startLine": start_line,
-        "startColumn": start_column,
-        "endLine": end_line,
-        "endColumn": end_column,
-    });
-    if let (Some(snippet), Some(obj)) = (
-        file.text.get(label.span.start..label.span.end),
-        region.as_object_mut(),
-    ) {
-        obj.insert("snippet".into(), json!({ "text": snippet }));
+    Location {
+        id: None,
+        physical_location: PhysicalLocation {
+            artifact_location: base.artifact(&file.name),
+            region: Some(Region {
+                start_line,
+                start_column: Some(start_column),
+                end_line: Some(end_line),
+                end_column: Some(end_column),
+                snippet: file
+                    .text
+                    .get(label.span.start..label.span.end)
+                    .map(|text| Snippet {
+                        text: text.to_owned(),
+                    }),
+            }),
+        },
+        message: (!label.text.is_empty()).then(|| Message {
+            text: label.text.clone(),
+        }),
     }
-    let mut loc = json!({
-        "physicalLocation": {
-            "artifactLocation": { "uri": uri(&file.name, base) },
-            "region": region,
-        }
-    });
-    if !label.text.is_empty()
-        && let Some(obj) = loc.as_object_mut()
-    {
-        obj.insert("message".into(), json!({ "text": label.text }));
-    }
-    loc
 }
 
-/// A file name as a URI reference: relative (with `/`) when it lies under
-/// `base` or is relative already, else a `file://` URI. Characters outside
-/// the URI path alphabet are percent-encoded.
-pub fn uri(name: &str, base: &Path) -> String {
-    let path = Path::new(name);
-    if path.is_absolute() {
-        let relative = base
-            .canonicalize()
-            .ok()
-            .and_then(|b| path.strip_prefix(b).ok().map(Path::to_path_buf))
-            .or_else(|| path.strip_prefix(base).ok().map(Path::to_path_buf));
-        return match relative {
-            Some(r) => encode(&r.to_string_lossy().replace('\\', "/")),
-            None => format!("file://{}", encode(&name.replace('\\', "/"))),
-        };
-    }
-    let forward = name.replace('\\', "/");
-    encode(forward.strip_prefix("./").unwrap_or(&forward))
+/// The whole log (`sarifLog`).
+#[derive(Debug, Serialize)]
+pub struct Log {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: Vec<Run>,
 }
 
-fn encode(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        let c = char::from(b);
-        if c.is_ascii_alphanumeric() || "-._~/!$&'()*+,;=:@".contains(c) {
-            out.push(c);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run {
+    tool: Tool,
+    invocations: Vec<Invocation>,
+    original_uri_base_ids: BaseIds,
+    column_kind: &'static str,
+    results: Vec<SarifResult>,
+}
+
+#[derive(Debug, Serialize)]
+struct Tool {
+    driver: Driver,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation {
+    execution_successful: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_configuration_notifications: Vec<Notification>,
+}
+
+#[derive(Debug, Serialize)]
+struct Notification {
+    descriptor: Descriptor,
+    level: &'static str,
+    message: Message,
+    locations: Vec<Location>,
+}
+
+#[derive(Debug, Serialize)]
+struct Descriptor {
+    id: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct BaseIds {
+    #[serde(rename = "%SRCROOT%")]
+    src_root: RootLocation,
+}
+
+#[derive(Debug, Serialize)]
+struct RootLocation {
+    uri: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule {
+    id: &'static str,
+    name: &'static str,
+    short_description: Message,
+    full_description: Message,
+    help: Help,
+    help_uri: String,
+    default_configuration: Configuration,
+    properties: RuleProperties,
+}
+
+#[derive(Debug, Serialize)]
+struct Help {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct RuleProperties {
+    tags: [&'static str; 2],
+}
+
+#[derive(Debug, Serialize)]
+struct Message {
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult {
+    rule_id: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    level: &'static str,
+    message: Message,
+    locations: Vec<Location>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<Location>,
+    partial_fingerprints: Fingerprints,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<SarifSuppression>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<ResultProperties>,
+}
+
+#[derive(Debug, Serialize)]
+struct Fingerprints {
+    #[serde(rename = "gatehouse/v1")]
+    gatehouse: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SarifSuppression {
+    kind: &'static str,
+    justification: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ResultProperties {
+    example: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
+    physical_location: PhysicalLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Message>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<Region>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snippet: Option<Snippet>,
+}
+
+impl Region {
+    /// Line 1, for a finding about a whole file or path.
+    fn first_line() -> Region {
+        Region {
+            start_line: 1,
+            start_column: None,
+            end_line: None,
+            end_column: None,
+            snippet: None,
         }
     }
-    out
+}
+
+#[derive(Debug, Serialize)]
+struct Snippet {
+    text: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn base() -> Base {
+        Base {
+            root: PathBuf::from("/work/repo"),
+            cwd: PathBuf::from("/work/repo/sub"),
+        }
+    }
+
+    fn uri(name: &str) -> (String, Option<&'static str>) {
+        let a = base().artifact(name);
+        (a.uri, a.uri_base_id)
+    }
+
     #[test]
-    fn uris_are_relative_and_encoded() {
-        let base = Path::new("/work/repo");
+    fn uris_are_relative_to_the_root_resolved_and_encoded() {
+        let root = Some(SRCROOT);
+        assert_eq!(uri("a b/main.gate"), ("sub/a%20b/main.gate".into(), root));
+        assert_eq!(uri("./x/é.gate"), ("sub/x/%C3%A9.gate".into(), root));
+        assert_eq!(uri("../p/x.gate"), ("p/x.gate".into(), root));
+        assert_eq!(uri("/work/repo/p/../q/x.gate"), ("q/x.gate".into(), root));
+        // A `:` in a first segment would read as a URI scheme.
+        assert_eq!(uri("../c:d.gate"), ("c%3Ad.gate".into(), root));
+        assert_eq!(uri("x#1?.gate"), ("sub/x%231%3F.gate".into(), root));
         assert_eq!(
-            uri("policies/a b/main.gate", base),
-            "policies/a%20b/main.gate"
+            uri("/elsewhere/x#1.gate"),
+            ("file:///elsewhere/x%231.gate".into(), None)
         );
-        assert_eq!(uri("./x/é.gate", base), "x/%C3%A9.gate");
-        assert_eq!(uri("/work/repo/p/x.gate", base), "p/x.gate");
+        assert_eq!(uri("../../../x.gate"), ("file:///x.gate".into(), None));
+    }
+
+    #[test]
+    fn the_root_is_the_git_work_tree_of_the_first_path() {
+        let here = std::env::current_dir().expect("cwd");
+        let base = Base::discover(&[PathBuf::from("src/lint")], &here);
+        assert!(base.root.join("Cargo.toml").is_file(), "{base:?}");
+        let none = Base::discover(&[], Path::new("/a/./b/../c"));
+        assert_eq!(none.root, PathBuf::from("/a/c"));
+        assert_eq!(normalize(Path::new("/a/../../../b")), PathBuf::from("/b"));
         assert_eq!(
-            uri("/elsewhere/x#1.gate", base),
-            "file:///elsewhere/x%231.gate"
+            normalize(Path::new("../../a/../b")),
+            PathBuf::from("../../b")
+        );
+        assert_eq!(
+            file_uri(Path::new("/a b/c:d"), true),
+            "file:///a%20b/c%3Ad/"
         );
     }
 }

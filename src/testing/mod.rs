@@ -11,10 +11,12 @@
 
 pub mod coverage;
 pub mod expect;
+pub mod junit;
 pub mod report;
 pub mod suite;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -67,6 +69,9 @@ pub struct SuiteReport {
     /// Cases left out by a `--run` filter (not in `cases`).
     #[serde(skip)]
     pub filtered: usize,
+    /// How long reading and running it took (JUnit `time`).
+    #[serde(skip)]
+    pub time: Duration,
 }
 
 /// The result of one case.
@@ -79,6 +84,9 @@ pub struct CaseReport {
     /// What happened.
     #[serde(flatten)]
     pub status: Status,
+    /// How long it ran (JUnit `time`).
+    #[serde(skip)]
+    pub time: Duration,
 }
 
 /// What happened to a case.
@@ -267,8 +275,21 @@ pub fn run_suite(policy: &Policy, file: &Path, seen: &mut coverage::Seen) -> Sui
     run_suite_filtered(policy, file, seen, None)
 }
 
-/// [`run_suite`] with the `--run` filter of [`run_filtered`].
+/// [`run_suite`] with the `--run` filter of [`run_filtered`], timed for
+/// JUnit's `time`.
 pub fn run_suite_filtered(
+    policy: &Policy,
+    file: &Path,
+    seen: &mut coverage::Seen,
+    filter: Option<&regex::Regex>,
+) -> SuiteReport {
+    let started = Instant::now();
+    let mut report = read_and_run_suite(policy, file, seen, filter);
+    report.time = started.elapsed();
+    report
+}
+
+fn read_and_run_suite(
     policy: &Policy,
     file: &Path,
     seen: &mut coverage::Seen,
@@ -326,11 +347,13 @@ pub fn run_suite_filtered(
     let reports = cases
         .into_iter()
         .map(|case| {
+            let started = Instant::now();
             let status = run_case(policy, file, &parsed, &case, &options, seen);
             CaseReport {
                 name: case.name,
                 line: case.line,
                 status,
+                time: started.elapsed(),
             }
         })
         .collect();
@@ -340,6 +363,7 @@ pub fn run_suite_filtered(
         error: None,
         cases: reports,
         filtered,
+        time: Duration::ZERO,
     }
 }
 
@@ -350,6 +374,7 @@ fn suite_error(file: &Path, name: String, message: String) -> SuiteReport {
         error: Some(message),
         cases: Vec::new(),
         filtered: 0,
+        time: Duration::ZERO,
     }
 }
 

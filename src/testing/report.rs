@@ -1,5 +1,5 @@
-//! Rendering a test report: for people (human), for tools (JSON), for CI
-//! systems (JUnit XML).
+//! Rendering a test report: for people (human) and for tools (JSON); the
+//! JUnit XML for CI systems is in [`super::junit`].
 
 use std::fmt::Write as _;
 
@@ -61,102 +61,6 @@ impl Report {
             obj.insert("skipped".into(), self.skipped().into());
         }
         serde_json::to_string_pretty(&doc).unwrap_or_default()
-    }
-
-    /// The report as JUnit XML: one `<testsuite>` per suite file, one
-    /// `<testcase>` per case; failures carry the differences, errors the
-    /// reason, skips their reason.
-    pub fn to_junit(&self) -> String {
-        let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            s,
-            "<testsuites name=\"gatehouse\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
-            self.passed() + self.failed() + self.skipped(),
-            self.failed(),
-            self.skipped()
-        );
-        for set in &self.sets {
-            let set_name = set.path.display().to_string();
-            if let Some(errors) = &set.errors {
-                let _ = writeln!(
-                    s,
-                    "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\">",
-                    xml(&set_name)
-                );
-                let _ = writeln!(
-                    s,
-                    "    <testcase name=\"policy compiles\" classname=\"{}\">\n      <error message=\"the policy does not compile\">{}</error>\n    </testcase>",
-                    xml(&set_name),
-                    xml(&errors.render(false))
-                );
-                s.push_str("  </testsuite>\n");
-                continue;
-            }
-            for suite in &set.suites {
-                let file = suite.file.display().to_string();
-                let count =
-                    |f: fn(&Status) -> bool| suite.cases.iter().filter(|c| f(&c.status)).count();
-                let failures = count(|s| matches!(s, Status::Failed { .. }));
-                let errors = count(|s| matches!(s, Status::Error { .. }))
-                    + usize::from(suite.error.is_some());
-                let skipped = count(|s| matches!(s, Status::Skipped { .. }));
-                let _ = writeln!(
-                    s,
-                    "  <testsuite name=\"{}\" file=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
-                    xml(&suite.name),
-                    xml(&file),
-                    suite.cases.len() + usize::from(suite.error.is_some())
-                );
-                if let Some(e) = &suite.error {
-                    let _ = writeln!(
-                        s,
-                        "    <testcase name=\"suite is readable\" classname=\"{}\" file=\"{}\">\n      <error message=\"{}\"/>\n    </testcase>",
-                        xml(&suite.name),
-                        xml(&file),
-                        xml(e)
-                    );
-                }
-                for case in &suite.cases {
-                    let _ = write!(
-                        s,
-                        "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\"",
-                        xml(&case.name),
-                        xml(&suite.name),
-                        xml(&file),
-                        case.line
-                    );
-                    match &case.status {
-                        Status::Passed => s.push_str("/>\n"),
-                        Status::Failed { mismatches } => {
-                            let text: Vec<String> = mismatches.iter().map(mismatch_line).collect();
-                            let _ = writeln!(
-                                s,
-                                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                                xml(&format!("{} assertion(s) failed", mismatches.len())),
-                                xml(&text.join("\n"))
-                            );
-                        }
-                        Status::Error { message } => {
-                            let _ = writeln!(
-                                s,
-                                ">\n      <error message=\"{}\"/>\n    </testcase>",
-                                xml(message)
-                            );
-                        }
-                        Status::Skipped { reason } => {
-                            let _ = writeln!(
-                                s,
-                                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                                xml(reason)
-                            );
-                        }
-                    }
-                }
-                s.push_str("  </testsuite>\n");
-            }
-        }
-        s.push_str("</testsuites>\n");
-        s
     }
 }
 
@@ -235,7 +139,7 @@ fn render_set(
     }
 }
 
-fn mismatch_line(m: &super::Mismatch) -> String {
+pub(super) fn mismatch_line(m: &super::Mismatch) -> String {
     let mut line = format!("{}: expected {}, got {}", m.field, m.expected, m.actual);
     if let Some(d) = &m.detail
         && !d.is_empty()
@@ -245,28 +149,10 @@ fn mismatch_line(m: &super::Mismatch) -> String {
     line
 }
 
-fn round1(x: f64) -> f64 {
+pub(super) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// Escapes text for XML attributes and content.
-pub fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters even when escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -219,41 +219,74 @@ pub fn expand(cases: &[CaseSpec], text: &str) -> Vec<Case> {
     out
 }
 
-/// Finds `name:` lines in order, so each case points at its place in the
-/// file (serde_yaml does not keep positions).
+/// Finds `name:` keys in order, so each case points at its line in the
+/// file (serde_yaml does not keep positions). Block style (`- name: x`) and
+/// flow style (`- {name: x, ...}`, `rows: [{name: a}, {name: b}]`, several
+/// on one line) are both found: a key is `name` preceded by the start of a
+/// line, indentation, `-`, `{` or `,`, and followed by `:`.
 struct NameLines<'a> {
-    lines: Vec<&'a str>,
+    text: &'a str,
+    /// Byte offset where the next search starts: cases come in file order.
     next: usize,
 }
 
 impl<'a> NameLines<'a> {
     fn new(text: &'a str) -> NameLines<'a> {
-        NameLines {
-            lines: text.lines().collect(),
-            next: 0,
-        }
+        NameLines { text, next: 0 }
     }
 
+    /// The 1-based line of the next `name:` key whose value is `name` (0
+    /// when there is none, or no name).
     fn find(&mut self, name: Option<&str>) -> usize {
         let Some(name) = name else { return 0 };
-        for (i, line) in self.lines.iter().enumerate().skip(self.next) {
-            let t = line.trim_start().trim_start_matches("- ").trim_start();
-            let Some(value) = t.strip_prefix("name:") else {
+        let mut from = self.next;
+        while let Some(found) = self.text.get(from..).and_then(|t| t.find("name")) {
+            let at = from + found;
+            from = at + "name".len();
+            let before = self.text.get(..at).unwrap_or("");
+            let previous = before.chars().rev().find(|c| *c != ' ' && *c != '\t');
+            let key_starts = previous.is_none_or(|c| matches!(c, '\n' | '-' | '{' | ','));
+            let flow = matches!(previous, Some('{' | ','));
+            let Some(value) = self
+                .text
+                .get(from..)
+                .map(str::trim_start)
+                .and_then(|t| t.strip_prefix(':'))
+            else {
                 continue;
             };
-            let value = value.trim();
-            let unquoted = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(value);
-            if unquoted == name {
-                self.next = i + 1;
-                return i + 1;
+            if !key_starts || value_of(value, flow) != Some(name) {
+                continue;
             }
+            self.next = from;
+            return before.matches('\n').count() + 1;
         }
         0
     }
+}
+
+/// The scalar at the start of `text` (after a `name:` key): quoted, or
+/// plain up to the end of the line, a comment, or (in `flow` style) `,`,
+/// `}` or `]`. Escapes in double quotes are not decoded; such a name is not
+/// found and its case gets line 0.
+fn value_of(text: &str, flow: bool) -> Option<&str> {
+    let text = text.trim_start_matches([' ', '\t']);
+    for quote in ['"', '\''] {
+        if let Some(rest) = text.strip_prefix(quote) {
+            return rest.find(quote).and_then(|end| rest.get(..end));
+        }
+    }
+    let end = if flow {
+        text.find(['\n', ',', '}', ']'])
+    } else {
+        text.find('\n')
+    }
+    .unwrap_or(text.len());
+    let value = text.get(..end).unwrap_or("");
+    let value = value
+        .find(" #")
+        .map_or(value, |c| value.get(..c).unwrap_or(""));
+    Some(value.trim_end())
 }
 
 /// Merges `over` into `base`: objects key by key, recursively; anything
@@ -287,4 +320,23 @@ pub fn read_input_file(suite: &Path, file: &Path) -> Result<Json, String> {
             crate::input::describe(&errors)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_lines_are_found_in_block_and_flow_style() {
+        let text = "cases:\n  - name: a, with a comma # note\n    expect: {}\n  - {name: \"b\", expect: {outcome: auto}}\n  - { input: {x: 1}, name: c }\n  - name: t\n    rows: [{name: r1}, {name: 'r2'}]\n";
+        let mut lines = NameLines::new(text);
+        let found: Vec<usize> = ["a, with a comma", "b", "c", "t", "r1", "r2", "missing"]
+            .into_iter()
+            .map(|n| lines.find(Some(n)))
+            .collect();
+        assert_eq!(found, [2, 4, 5, 6, 7, 7, 0]);
+        // A key named like `rename:` or a value containing `name:` is no key.
+        let mut lines = NameLines::new("- rename: x\n- note: \"name: x\"\n- name: x\n");
+        assert_eq!(lines.find(Some("x")), 3);
+    }
 }
