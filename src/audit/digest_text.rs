@@ -209,15 +209,11 @@ const DIGEST_LEN: usize = 7 + 64;
 /// Appends `sha256:` and the hash in lowercase hex, as [`action_digest`]
 /// writes it.
 fn push_hex_digest(hash: &[u8], out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let hex = |nibble: u8| HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
+    // Into a stack buffer: no allocation per digest. A SHA-256 hash is 32
+    // bytes, so the buffer's length always fits (an error leaves zeros,
+    // which the digest tests would catch).
     let mut digits = [0u8; 64];
-    for (pair, b) in digits.chunks_exact_mut(2).zip(hash) {
-        if let [high, low] = pair {
-            *high = hex(b >> 4);
-            *low = hex(b & 0x0f);
-        }
-    }
+    let _ = hex::encode_to_slice(hash, &mut digits);
     out.push_str("sha256:");
     // ASCII hex digits: always UTF-8
     out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
