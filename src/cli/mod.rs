@@ -11,6 +11,7 @@ mod explain;
 mod fmt;
 mod jsonl;
 mod keygen;
+mod progress;
 mod replay;
 mod rules;
 mod test;
