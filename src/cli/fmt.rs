@@ -1,10 +1,10 @@
 //! `gatehouse fmt`: canonical layout for `.gate` files.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::replace::write_atomically;
 use super::{Io, exit};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, render_one};
 use crate::loader;
@@ -96,7 +96,7 @@ fn format_one(path: &Path, check: bool, io: &mut Io<'_>) -> Result<bool, Vec<Dia
         );
         let _ = write!(io.stdout, "{diff}");
     } else {
-        write_atomically(path, &formatted).map_err(|e| {
+        write_atomically(path, formatted.as_bytes()).map_err(|e| {
             vec![Diagnostic::without_span(
                 Code::Io,
                 format!("cannot write `{}`: {e}", path.display()),
@@ -147,39 +147,4 @@ fn gate_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
         .into());
     }
     Ok(files)
-}
-
-/// Replaces the file's content all at once: the text goes to a temporary
-/// file in the same directory (same file system), which is flushed to disk
-/// and renamed over the original. A symlink is followed, so the link stays
-/// a link.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.fmt-tmp", std::process::id()));
-    // A leftover of an interrupted run of a process with the same id.
-    let _ = std::fs::remove_file(&temp);
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        if let Ok(meta) = std::fs::metadata(&target) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.sync_all()?;
-        std::fs::rename(&temp, &target)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
 }

@@ -12,6 +12,7 @@ mod fmt;
 mod jsonl;
 mod keygen;
 mod progress;
+mod replace;
 mod replay;
 mod rules;
 mod test;
