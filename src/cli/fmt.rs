@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::replace::write_atomically;
+use super::walk::Excludes;
 use super::{Io, exit};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, render_one};
 use crate::loader;
@@ -17,21 +18,34 @@ use crate::syntax::format::{format_source, unified_diff};
 )]
 pub struct FmtArgs {
     /// Policy files or directories; directories are searched recursively for
-    /// `.gate` files, skipping hidden directories.
+    /// `.gate` files, skipping hidden directories and what `.gitignore` or
+    /// `--exclude` names.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Change nothing: print a diff of what would change, and exit with 1 if
     /// any file would.
     #[arg(long)]
     pub check: bool,
+    /// Skip files and directories matching GLOB while searching directories
+    /// (gitignore syntax, repeatable); `.gitignore` rules, hidden
+    /// directories and build caches are skipped too.
+    #[arg(long, value_name = "GLOB", value_parser = super::walk::parse_exclude)]
+    pub exclude: Vec<String>,
 }
 
 pub(super) fn run(args: &FmtArgs, io: &mut Io<'_>) -> u8 {
+    let excludes = match Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::POLICY;
+        }
+    };
     let mut failed = false;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for path in &args.paths {
-        match gate_files(path) {
+        match gate_files(path, &excludes) {
             Ok(found) => files.extend(found.into_iter().filter(|f| seen.insert(f.clone()))),
             Err(d) => {
                 let _ = write!(io.stderr, "{}", d.render(io.color));
@@ -109,8 +123,8 @@ fn format_one(path: &Path, check: bool, io: &mut Io<'_>) -> Result<bool, Vec<Dia
 }
 
 /// The files a PATH argument names: itself when it is a file, else every
-/// `.gate` file under it, outside hidden directories, sorted.
-fn gate_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+/// `.gate` file under it that the walk keeps ([`super::walk`]), sorted.
+fn gate_files(path: &Path, excludes: &Excludes) -> Result<Vec<PathBuf>, Diagnostics> {
     if !path.exists() {
         return Err(Diagnostic::without_span(
             Code::Io,
@@ -122,22 +136,7 @@ fn gate_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
         )
         .into());
     }
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    for dir in loader::find_sets(path) {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_file() && p.extension().is_some_and(|x| x == loader::EXTENSION) {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = excludes.gate_files(path);
     if files.is_empty() {
         return Err(Diagnostic::without_span(
             Code::EmptyPolicySet,

@@ -17,6 +17,7 @@ mod replay;
 mod rules;
 mod test;
 mod verify;
+pub mod walk;
 
 use std::io::{BufRead, Write};
 

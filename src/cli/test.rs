@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::walk::Excludes;
 use super::{Io, exit};
 use crate::testing;
 
@@ -25,6 +26,11 @@ pub struct TestArgs {
     /// Fail when a policy set's rule coverage is below this percentage.
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     pub min_coverage: Option<f64>,
+    /// Skip files and directories matching GLOB while searching directories
+    /// (gitignore syntax, repeatable); `.gitignore` rules, hidden
+    /// directories and build caches are skipped too.
+    #[arg(long, value_name = "GLOB", value_parser = super::walk::parse_exclude)]
+    pub exclude: Vec<String>,
 }
 
 /// How `test` reports.
@@ -52,7 +58,14 @@ pub(super) fn run(args: &TestArgs, io: &mut Io<'_>) -> u8 {
             return exit::POLICY;
         }
     }
-    let report = testing::run(&args.paths);
+    let excludes = match Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::POLICY;
+        }
+    };
+    let report = testing::run_excluding(&args.paths, &excludes);
     let text = match args.format {
         TestFormat::Human => report.render_human_with(args.verbose, args.min_coverage, io.color),
         TestFormat::Json => report.to_json() + "\n",

@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::Policy;
+use crate::cli::walk::Excludes;
 use crate::diagnostic::Diagnostics;
 use crate::eval::{EvalOptions, PolicyRef};
 use crate::values::Timestamp;
-use crate::{Policy, loader};
 pub use coverage::Coverage;
 pub use expect::Mismatch;
 use suite::{Case, SuiteFile};
@@ -163,6 +164,12 @@ impl Report {
 /// a directory (searched recursively for policy sets), a `.gate` file, or
 /// one suite file (then only that suite runs).
 pub fn run<P: AsRef<Path>>(paths: &[P]) -> Report {
+    run_excluding(paths, &Excludes::default())
+}
+
+/// [`run`], skipping what `excludes` names while searching directories
+/// for policy sets (paths given are always run).
+pub fn run_excluding<P: AsRef<Path>>(paths: &[P], excludes: &Excludes) -> Report {
     let mut targets: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for p in paths {
         let p = p.as_ref();
@@ -178,7 +185,7 @@ pub fn run<P: AsRef<Path>>(paths: &[P]) -> Report {
             };
             targets.push((dir, Some(p.to_path_buf())));
         } else {
-            for set in loader::find_sets(p) {
+            for set in excludes.policy_sets(p) {
                 if !targets.iter().any(|(d, only)| *d == set && only.is_none()) {
                     targets.push((set, None));
                 }
