@@ -70,6 +70,8 @@ impl Excludes {
             .gate_entries(root)
             .into_iter()
             .filter_map(|p| p.parent().map(Path::to_path_buf))
+            // The root as it was given (`policies/` keeps its slash).
+            .map(|dir| if dir == root { root.to_path_buf() } else { dir })
             .collect();
         sets.into_iter().collect()
     }
