@@ -1,4 +1,5 @@
-//! Replacing a file all at once (`fmt`, `doc --output`): the new content
+//! Replacing a file all at once (`fmt`, `doc --output`; `keygen` creates
+//! its key the same way, never replacing a file): the new content
 //! goes to a temporary file in the same directory (same file system), is
 //! flushed to disk and renamed over the original, so a reader or a crash
 //! sees the old file or the new one, never half of one.
@@ -15,6 +16,28 @@ use std::path::{Path, PathBuf};
 /// permission bits; a new one gets the usual `0666` less the umask.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     replace_with(path, |file| file.write_all(bytes))
+}
+
+/// Creates the file at `path` with `bytes`, readable and writable by its
+/// owner only (`0600`, tempfile's mode), and fails with `AlreadyExists`
+/// rather than replace anything there (even a dangling symlink). The file
+/// appears complete or not at all: a crash never leaves half a key.
+pub(super) fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".gatehouse-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist_noclobber(path).map_err(|e| e.error)?;
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// [`write_atomically`], with `write` producing the content: if it fails
@@ -93,6 +116,29 @@ mod tests {
             std::fs::read_to_string(dir.path().join("fresh.md")).unwrap(),
             "x"
         );
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_private_file_is_created_whole_and_never_replaces_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        create_private(&path, b"secret\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "secret\n");
+        let e = create_private(&path, b"other\n").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "secret\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            let dangling = dir.path().join("dangling.key");
+            std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+            let e = create_private(&dangling, b"x").unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+            assert!(!dir.path().join("nowhere").exists());
+        }
         assert_eq!(leftovers(dir.path()), Vec::<String>::new());
     }
 
