@@ -44,6 +44,15 @@
 //!   is its private number token as a number, not as an object;
 //! - text longer than `u32::MAX` bytes, or whose canonical form is (offsets
 //!   are `u32`; the reader's limit is far below).
+//!
+//! Why hand-written: this is measured speed work. The crate way is
+//! serde_json's `Value` tree, then the canonical writer of [`super::digest`]
+//! (RFC 8785 crates such as `serde_jcs` serialize a serde value, so they
+//! need that tree too); `cargo bench --bench digest` times both over the
+//! 1 000 generated actions of benches/common: `action_digest_text` 1.87 ms,
+//! `parse+action_digest` 14.3 ms, the tree already built 3.84 ms
+//! (2026-12-05, `--sample-size 10`, 2 shared cores). The hex digits are the
+//! `hex` crate's, written into a stack buffer.
 
 use std::cmp::Ordering;
 
