@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use super::walk::Excludes;
 use super::{Io, exit};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity, render_one};
 use crate::lint::config::{self, ConfigError, LintConfig, Suppressed, SuppressedBy};
@@ -29,6 +30,11 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too: `--deny warnings`.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub deny: Option<Deny>,
+    /// Skip files and directories matching GLOB while searching directories
+    /// (gitignore syntax, repeatable); `.gitignore` rules, hidden
+    /// directories and build caches are skipped too.
+    #[arg(long, value_name = "GLOB", value_parser = super::walk::parse_exclude)]
+    pub exclude: Vec<String>,
     /// Use this gatehouse.toml for every set, instead of the nearest one.
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
@@ -82,6 +88,13 @@ struct SetReport {
 }
 
 pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
+    let excludes = match Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::POLICY;
+        }
+    };
     let mut sets: Vec<(PathBuf, &Path)> = Vec::new();
     let mut top_level = Diagnostics::default();
     let mut from_stdin = None;
@@ -114,7 +127,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
             top_paths.push(path);
             continue;
         }
-        let found = loader::find_sets(path);
+        let found = excludes.policy_sets(path);
         if found.is_empty() {
             top_level.push(Diagnostic::without_span(
                 crate::Code::EmptyPolicySet,

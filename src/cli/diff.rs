@@ -6,15 +6,15 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+use super::progress::Meter;
 use super::{Io, exit};
 use crate::Policy;
 use crate::audit::impact::{
-    self, Change, ChangeKind, DecisionSummary, DiffOptions, ImpactReport, Progress, Transition,
+    self, Change, ChangeKind, DecisionSummary, DiffOptions, ImpactReport, Transition,
 };
 use crate::diagnostic::render_one;
 use crate::loader::{EXTENSION, MAX_FILE_BYTES};
@@ -106,14 +106,11 @@ pub(super) fn run(args: &DiffArgs, io: &mut Io<'_>) -> u8 {
             }
         }
     };
-    let mut bar = ProgressBar::new(total_bytes);
-    let stderr = &mut *io.stderr;
+    let mut meter = Meter::new(total_bytes, draw);
     let result = impact::diff(&old.policy, &new.policy, corpus, &options, &mut |p| {
-        if draw {
-            bar.update(p, stderr);
-        }
+        meter.update(p);
     });
-    bar.clear(stderr);
+    meter.clear();
     let report = match result {
         Ok(r) => r,
         Err(e) => {
@@ -291,72 +288,6 @@ fn git(args: &[&str]) -> Result<Vec<u8>, String> {
             args.join(" "),
             stderr.trim()
         ))
-    }
-}
-
-// ---------------------------------------------------------------- progress --
-
-/// A one-line progress display on stderr, redrawn at most ten times a second.
-struct ProgressBar {
-    total_bytes: Option<u64>,
-    started: Instant,
-    last_drawn: Option<Instant>,
-}
-
-/// Width of the bar, in characters.
-const BAR_WIDTH: usize = 30;
-const REDRAW_EVERY: Duration = Duration::from_millis(100);
-
-impl ProgressBar {
-    fn new(total_bytes: Option<u64>) -> ProgressBar {
-        ProgressBar {
-            total_bytes,
-            started: Instant::now(),
-            last_drawn: None,
-        }
-    }
-
-    fn update(&mut self, p: Progress, out: &mut dyn Write) {
-        let now = Instant::now();
-        let due = match self.last_drawn {
-            Some(t) => now.duration_since(t) >= REDRAW_EVERY,
-            // The first draw waits too: a short run shows no bar at all.
-            None => now.duration_since(self.started) >= REDRAW_EVERY,
-        };
-        if !due {
-            return;
-        }
-        self.last_drawn = Some(now);
-        let line = progress_line(p, self.total_bytes, now.duration_since(self.started));
-        let _ = write!(out, "\r{line}\x1b[K");
-        let _ = out.flush();
-    }
-
-    fn clear(&mut self, out: &mut dyn Write) {
-        if self.last_drawn.take().is_some() {
-            let _ = write!(out, "\r\x1b[K");
-            let _ = out.flush();
-        }
-    }
-}
-
-/// `  42% [############------------------] 420000 lines  3.1s`, or without a
-/// known size, `420000 lines  3.1s`.
-fn progress_line(p: Progress, total_bytes: Option<u64>, elapsed: Duration) -> String {
-    let secs = elapsed.as_secs_f64();
-    match total_bytes.filter(|&t| t > 0) {
-        Some(total) => {
-            let fraction = (p.bytes as f64 / total as f64).clamp(0.0, 1.0);
-            let filled = (fraction * BAR_WIDTH as f64) as usize;
-            format!(
-                "{:>4.0}% [{}{}] {} lines  {secs:.1}s",
-                fraction * 100.0,
-                "#".repeat(filled),
-                "-".repeat(BAR_WIDTH.saturating_sub(filled)),
-                p.lines
-            )
-        }
-        None => format!("{} lines  {secs:.1}s", p.lines),
     }
 }
 
@@ -837,22 +768,6 @@ fn write_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_progress_line_shows_percent_when_the_size_is_known() {
-        let p = Progress {
-            lines: 420_000,
-            bytes: 50,
-        };
-        assert_eq!(
-            progress_line(p, Some(200), Duration::from_millis(3100)),
-            "  25% [#######-----------------------] 420000 lines  3.1s"
-        );
-        assert_eq!(
-            progress_line(p, None, Duration::from_secs(2)),
-            "420000 lines  2.0s"
-        );
-    }
 
     #[test]
     fn code_spans_hold_backticks() {

@@ -40,7 +40,15 @@ pub(super) fn run(args: &DocArgs, io: &mut Io<'_>) -> u8 {
     let text = render(policy.checked(), format);
     match &args.output {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, text) {
+            // A regular file (or a new one) is replaced all at once; anything
+            // else (`/dev/stdout`, a FIFO) is written to as it is.
+            let regular = std::fs::metadata(path).map_or(true, |m| m.is_file());
+            let written = if regular {
+                super::replace::write_atomically(path, text.as_bytes())
+            } else {
+                std::fs::write(path, text)
+            };
+            if let Err(e) = written {
                 let _ = writeln!(io.stderr, "error: cannot write `{}`: {e}", path.display());
                 return exit::USAGE;
             }

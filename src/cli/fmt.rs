@@ -1,10 +1,11 @@
 //! `gatehouse fmt`: canonical layout for `.gate` files.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::replace::write_atomically;
+use super::walk::Excludes;
 use super::{Io, exit};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, render_one};
 use crate::loader;
@@ -17,14 +18,20 @@ use crate::syntax::format::{format_source, unified_diff};
 )]
 pub struct FmtArgs {
     /// Policy files or directories; directories are searched recursively for
-    /// `.gate` files, skipping hidden and build directories. `-` alone reads
-    /// standard input and writes the formatted text to standard output.
+    /// `.gate` files, skipping hidden directories and what `.gitignore` or
+    /// `--exclude` names. `-` alone reads standard input and writes the
+    /// formatted text to standard output.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Change nothing: print a diff of what would change, and exit with 1 if
     /// any file would.
     #[arg(long)]
     pub check: bool,
+    /// Skip files and directories matching GLOB while searching directories
+    /// (gitignore syntax, repeatable); `.gitignore` rules, hidden
+    /// directories and build caches are skipped too.
+    #[arg(long, value_name = "GLOB", value_parser = super::walk::parse_exclude)]
+    pub exclude: Vec<String>,
 }
 
 pub(super) fn run(args: &FmtArgs, io: &mut Io<'_>) -> u8 {
@@ -38,11 +45,18 @@ pub(super) fn run(args: &FmtArgs, io: &mut Io<'_>) -> u8 {
         }
         return format_stdin(args.check, io);
     }
+    let excludes = match Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::POLICY;
+        }
+    };
     let mut failed = false;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for path in &args.paths {
-        match gate_files(path) {
+        match gate_files(path, &excludes) {
             Ok(found) => files.extend(found.into_iter().filter(|f| seen.insert(f.clone()))),
             Err(d) => {
                 let _ = write!(io.stderr, "{}", d.render(io.color));
@@ -157,7 +171,7 @@ fn format_one(path: &Path, check: bool, io: &mut Io<'_>) -> Result<bool, Vec<Dia
         );
         let _ = write!(io.stdout, "{diff}");
     } else {
-        write_atomically(path, &formatted).map_err(|e| {
+        write_atomically(path, formatted.as_bytes()).map_err(|e| {
             vec![Diagnostic::without_span(
                 Code::Io,
                 format!("cannot write `{}`: {e}", path.display()),
@@ -170,8 +184,8 @@ fn format_one(path: &Path, check: bool, io: &mut Io<'_>) -> Result<bool, Vec<Dia
 }
 
 /// The files a PATH argument names: itself when it is a file, else every
-/// `.gate` file under it, outside hidden directories, sorted.
-fn gate_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+/// `.gate` file under it that the walk keeps ([`super::walk`]), sorted.
+fn gate_files(path: &Path, excludes: &Excludes) -> Result<Vec<PathBuf>, Diagnostics> {
     if !path.exists() {
         return Err(Diagnostic::without_span(
             Code::Io,
@@ -183,22 +197,7 @@ fn gate_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
         )
         .into());
     }
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    for dir in loader::find_sets(path) {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_file() && p.extension().is_some_and(|x| x == loader::EXTENSION) {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = excludes.gate_files(path);
     if files.is_empty() {
         return Err(Diagnostic::without_span(
             Code::EmptyPolicySet,
@@ -208,39 +207,4 @@ fn gate_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
         .into());
     }
     Ok(files)
-}
-
-/// Replaces the file's content all at once: the text goes to a temporary
-/// file in the same directory (same file system), which is flushed to disk
-/// and renamed over the original. A symlink is followed, so the link stays
-/// a link.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.fmt-tmp", std::process::id()));
-    // A leftover of an interrupted run of a process with the same id.
-    let _ = std::fs::remove_file(&temp);
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        if let Ok(meta) = std::fs::metadata(&target) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.sync_all()?;
-        std::fs::rename(&temp, &target)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
 }

@@ -49,17 +49,8 @@ pub(super) fn run(args: &KeygenArgs, io: &mut Io<'_>) -> u8 {
     exit::OK
 }
 
-/// Creates the file (never replacing one), readable by its owner only.
+/// Creates the file (never replacing one), readable by its owner only,
+/// whole or not at all ([`super::replace::create_private`]).
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    super::replace::create_private(path, bytes)
 }

@@ -14,10 +14,13 @@ mod fmt;
 pub mod help;
 mod jsonl;
 mod keygen;
+mod progress;
+mod replace;
 mod replay;
 mod rules;
 mod test;
 mod verify;
+pub mod walk;
 
 use std::io::{BufRead, Read as _, Write};
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::walk::Excludes;
 use super::{Io, exit};
 use crate::testing;
 
@@ -25,6 +26,11 @@ pub struct TestArgs {
     /// Fail when a policy set's rule coverage is below this percentage.
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     pub min_coverage: Option<f64>,
+    /// Skip files and directories matching GLOB while searching directories
+    /// (gitignore syntax, repeatable); `.gitignore` rules, hidden
+    /// directories and build caches are skipped too.
+    #[arg(long, value_name = "GLOB", value_parser = super::walk::parse_exclude)]
+    pub exclude: Vec<String>,
     /// Run only the cases whose name matches PATTERN: a regular expression
     /// searched anywhere in the name (so plain text matches as a substring;
     /// anchor with `^...$` for an exact name). Fails when nothing matches.
@@ -75,7 +81,14 @@ pub(super) fn run(args: &TestArgs, io: &mut Io<'_>) -> u8 {
         }
         return exit::USAGE;
     }
-    let report = testing::run_filtered(&args.paths, args.run.as_ref());
+    let excludes = match Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let report = testing::run_with(&args.paths, args.run.as_ref(), &excludes);
     if let Some(pattern) = &args.run {
         let suites = report.sets.iter().flat_map(|s| &s.suites);
         let filtered: usize = suites.clone().map(|s| s.filtered).sum();

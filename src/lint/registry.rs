@@ -165,7 +165,8 @@ pub fn suggest(code_or_name: &str) -> Option<&'static str> {
     let mut best: Option<(usize, &'static str)> = None;
     for c in Code::ALL {
         for candidate in [c.as_str(), c.name()] {
-            let d = edit_distance(&wanted, &candidate.to_ascii_lowercase());
+            // Levenshtein distance over characters.
+            let d = strsim::levenshtein(&wanted, &candidate.to_ascii_lowercase());
             let limit = (candidate.len() / 3).max(1);
             if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, candidate));
@@ -173,25 +174,6 @@ pub fn suggest(code_or_name: &str) -> Option<&'static str> {
         }
     }
     best.map(|(_, s)| s)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = Vec::with_capacity(b.len() + 1);
-        current.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitute =
-                previous.get(j).copied().unwrap_or(usize::MAX / 2) + usize::from(ca != *cb);
-            let delete = previous.get(j + 1).copied().unwrap_or(usize::MAX / 2) + 1;
-            let insert = current.get(j).copied().unwrap_or(usize::MAX / 2) + 1;
-            current.push(substitute.min(delete).min(insert));
-        }
-        previous = current;
-    }
-    previous.last().copied().unwrap_or(0)
 }
 
 /// Every documented code, in table order.

@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::Policy;
+use crate::cli::walk::Excludes;
 use crate::diagnostic::Diagnostics;
 use crate::eval::{EvalOptions, PolicyRef};
 use crate::values::Timestamp;
-use crate::{Policy, loader};
 pub use coverage::Coverage;
 pub use expect::Mismatch;
 use suite::{Case, SuiteFile};
@@ -174,13 +175,28 @@ impl Report {
 /// a directory (searched recursively for policy sets), a `.gate` file, or
 /// one suite file (then only that suite runs).
 pub fn run<P: AsRef<Path>>(paths: &[P]) -> Report {
-    run_filtered(paths, None)
+    run_with(paths, None, &Excludes::default())
 }
 
 /// [`run`], keeping only the cases whose name `filter` finds a match in
 /// (`gatehouse test --run PATTERN`); the others are counted in
 /// [`SuiteReport::filtered`], and coverage is that of the cases run.
 pub fn run_filtered<P: AsRef<Path>>(paths: &[P], filter: Option<&regex::Regex>) -> Report {
+    run_with(paths, filter, &Excludes::default())
+}
+
+/// [`run`], skipping what `excludes` names while searching directories
+/// for policy sets (paths given are always run).
+pub fn run_excluding<P: AsRef<Path>>(paths: &[P], excludes: &Excludes) -> Report {
+    run_with(paths, None, excludes)
+}
+
+/// [`run`] with both the `--run` filter and the `--exclude` globs.
+pub fn run_with<P: AsRef<Path>>(
+    paths: &[P],
+    filter: Option<&regex::Regex>,
+    excludes: &Excludes,
+) -> Report {
     let mut targets: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for p in paths {
         let p = p.as_ref();
@@ -196,7 +212,7 @@ pub fn run_filtered<P: AsRef<Path>>(paths: &[P], filter: Option<&regex::Regex>) 
             };
             targets.push((dir, Some(p.to_path_buf())));
         } else {
-            for set in loader::find_sets(p) {
+            for set in excludes.policy_sets(p) {
                 if !targets.iter().any(|(d, only)| *d == set && only.is_none()) {
                     targets.push((set, None));
                 }

@@ -87,11 +87,13 @@ pub fn find_sets(root: &Path) -> Vec<PathBuf> {
 /// project's own policies (copies of them, at best).
 const BUILD_DIRS: &[&str] = &["target", "node_modules", "__pycache__"];
 
-/// Whether [`find_sets`] leaves a directory below its root out: hidden
-/// directories (`.git`, `.venv`), build and dependency directories, and any
-/// directory tagged as a cache (`CACHEDIR.TAG`, as cargo's `target/` is).
-/// The root itself is always searched: a user naming `target/x` means it.
-fn skipped_dir(dir: &Path) -> bool {
+/// Whether a search for policy sets leaves a directory below its root out
+/// ([`find_sets`] here; `check`, `fmt` and `test` in the CLI): hidden
+/// directories (`.git`, `.venv`), build and dependency directories
+/// (`target`, `node_modules`, `__pycache__`), and any directory tagged as a
+/// cache (`CACHEDIR.TAG`). The root itself is always searched: a user naming
+/// `target/x` means it.
+pub fn skipped_dir(dir: &Path) -> bool {
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
     name.starts_with('.') || BUILD_DIRS.contains(&name) || dir.join("CACHEDIR.TAG").is_file()
 }

@@ -31,22 +31,15 @@ pub struct Decimal {
 }
 
 /// Why a piece of text is not a number gatehouse accepts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NumberError {
     /// Not decimal number syntax.
+    #[error("not a decimal number")]
     Syntax,
     /// Magnitude above 10^20.
+    #[error("number out of range (magnitude above 1e20)")]
     OutOfRange,
-}
-
-impl fmt::Display for NumberError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NumberError::Syntax => f.write_str("not a decimal number"),
-            NumberError::OutOfRange => f.write_str("number out of range (magnitude above 1e20)"),
-        }
-    }
 }
 
 impl Decimal {

@@ -45,8 +45,6 @@
 //! were merged with a neighbour (above 10^20 and not a double's shortest
 //! form) are now spelled exactly.
 
-use std::fmt::Write as _;
-
 use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
 
@@ -55,13 +53,7 @@ pub fn action_digest(input: &Json) -> String {
     let mut canonical = String::new();
     write_canonical(input, &mut canonical, 0);
     let hash = Sha256::digest(canonical.as_bytes());
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for b in hash {
-        // writing to a String cannot fail
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    format!("sha256:{}", hex::encode(hash))
 }
 
 /// The RFC 8785 canonical text of a document.

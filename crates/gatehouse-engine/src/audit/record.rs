@@ -15,13 +15,8 @@
 //!  "decision": {…}}
 //! ```
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use sha2::{Digest as _, Sha256};
 
 use super::digest::action_digest;
 use super::redact::Redaction;
@@ -44,7 +39,8 @@ pub enum AuditRecord {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DecisionRecord {
-    /// Unique id, `dec_` and 32 hex digits.
+    /// Unique id, `dec_` and 32 hex digits (a UUIDv7: ids sort by creation
+    /// time).
     pub id: String,
     /// When the decision was made (RFC 3339, UTC): the `--now` given to
     /// `eval`, else the system clock.
@@ -75,7 +71,8 @@ pub struct DecisionRecord {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct VerificationRecord {
-    /// Unique id, `ver_` and 32 hex digits.
+    /// Unique id, `ver_` and 32 hex digits (a UUIDv7: ids sort by creation
+    /// time).
     pub id: String,
     /// When the verification was made (RFC 3339, UTC).
     pub time: String,
@@ -214,7 +211,7 @@ impl AuditRecord {
         };
         let kept = redaction.apply_to_decision(decision, &redacted);
         AuditRecord::Decision(DecisionRecord {
-            id: new_id("dec_", &time, digest.as_deref()),
+            id: new_id("dec_"),
             time: time.to_string(),
             policy: decision.policy.clone(),
             action_digest: digest,
@@ -241,7 +238,7 @@ impl AuditRecord {
             None => (Json::Null, Vec::new()),
         };
         AuditRecord::Verification(VerificationRecord {
-            id: new_id("ver_", &time, Some(event.action_digest)),
+            id: new_id("ver_"),
             time: time.to_string(),
             policy: event.policy.clone(),
             action_digest: event.action_digest.to_owned(),
@@ -337,30 +334,14 @@ impl<'de> Deserialize<'de> for AuditRecord {
     }
 }
 
-static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-
-/// `prefix` and 32 hex digits of SHA-256 over the wall clock (whatever time
-/// the record carries, so records made with a fixed `--now` still differ),
-/// the record time, the process id, a process-wide counter, per-process
-/// random keys and the action digest.
-fn new_id(prefix: &str, time: &Timestamp, digest: Option<&str>) -> String {
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut random = RandomState::new().build_hasher();
-    random.write_u128(wall);
-    let mut h = Sha256::new();
-    h.update(wall.to_le_bytes());
-    h.update(time.to_string().as_bytes());
-    h.update(std::process::id().to_le_bytes());
-    h.update(SEQUENCE.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    h.update(random.finish().to_le_bytes());
-    h.update(digest.unwrap_or("").as_bytes());
-    let mut out = String::from(prefix);
-    for b in h.finalize().iter().take(16) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+/// `prefix` and a UUIDv7 (RFC 9562) in its 32-hex-digit simple form: 48
+/// bits of wall-clock milliseconds (the system clock, not the record's
+/// `time`, so records made with a fixed `--now` still differ), then a
+/// counter and random bits from the operating system. Ids of one process
+/// sort in the order they were made; ids of different processes differ by
+/// their 74 random bits.
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::now_v7().simple())
 }
 
 #[cfg(test)]
@@ -453,6 +434,39 @@ default tier 0 because NO_RULE_MATCHED
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 1000);
+    }
+
+    /// Ids are UUIDv7: the version digit is 7 and ids made one after another
+    /// sort in the order they were made (the hand-rolled hash ids were in
+    /// random order).
+    #[test]
+    fn ids_are_uuid_v7_and_sort_in_creation_order() {
+        let p = policy();
+        let input = json!({"action": {"type": "read"}, "requester": {"id": "u-1"}});
+        let d = p.evaluate(&input);
+        let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
+        let made: Vec<String> = (0..1000)
+            .map(|_| {
+                AuditRecord::decision(
+                    &d,
+                    Some(&input),
+                    &EvalOptions::default(),
+                    &Redaction::KeepAll,
+                    time,
+                )
+                .id()
+                .to_owned()
+            })
+            .collect();
+        for id in &made {
+            let hex = id.strip_prefix("dec_").unwrap();
+            let parsed = uuid::Uuid::parse_str(hex).unwrap();
+            assert_eq!(parsed.get_version_num(), 7, "{id}");
+            assert_eq!(parsed.simple().to_string(), hex, "lowercase simple form");
+        }
+        let mut sorted = made.clone();
+        sorted.sort();
+        assert_eq!(sorted, made);
     }
 
     #[test]

@@ -52,12 +52,7 @@ pub fn digest(files: &[Arc<SourceFile>]) -> String {
             h.update(part);
         }
     }
-    let bytes = h.finalize();
-    let mut out = String::from("sha256:");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("sha256:{}", hex::encode(h.finalize()))
 }
 
 #[derive(Default)]
@@ -830,49 +825,13 @@ fn count(files: &[ast::File], kind: impl Fn(&Declaration) -> bool) -> usize {
 fn did_you_mean<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for k in known {
-        let d = edit_distance(name, k);
+        // Edit distance counting an adjacent swap (`sned` for `send`) as
+        // one edit: optimal string alignment, over characters.
+        let d = strsim::osa_distance(name, k);
         let limit = (name.len().max(k.len()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, bk)| (d, k.as_str()) < (bd, bk)) {
             best = Some((d, k));
         }
     }
     best.map(|(_, k)| k)
-}
-
-/// Edit distance counting an adjacent swap (`sned` for `send`) as one edit
-/// (optimal string alignment).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let width = b.len() + 1;
-    let mut d: Vec<usize> = vec![0; (a.len() + 1) * width];
-    let at = |i: usize, j: usize| i * width + j;
-    for i in 0..=a.len() {
-        if let Some(x) = d.get_mut(at(i, 0)) {
-            *x = i;
-        }
-    }
-    for j in 0..=b.len() {
-        if let Some(x) = d.get_mut(at(0, j)) {
-            *x = j;
-        }
-    }
-    let get =
-        |d: &Vec<usize>, i: usize, j: usize| d.get(at(i, j)).copied().unwrap_or(usize::MAX / 2);
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let (ca, cb) = (a.get(i - 1), b.get(j - 1));
-            let cost = usize::from(ca != cb);
-            let mut best = (get(&d, i - 1, j) + 1)
-                .min(get(&d, i, j - 1) + 1)
-                .min(get(&d, i - 1, j - 1) + cost);
-            if i > 1 && j > 1 && ca == b.get(j - 2) && a.get(i - 2) == cb {
-                best = best.min(get(&d, i - 2, j - 2) + 1);
-            }
-            if let Some(x) = d.get_mut(at(i, j)) {
-                *x = best;
-            }
-        }
-    }
-    get(&d, a.len(), b.len())
 }

@@ -10,17 +10,17 @@
 //! - at most `max_bytes + 1` bytes are ever read, so a file that grows while
 //!   it is read (or a device that never ends) costs at most the limit.
 
-use std::fmt;
 use std::fs::{File, FileType, OpenOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Why a file could not be read by [`read_file_limited`].
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadError {
     /// The path names something other than a regular file (after following
     /// symlinks): a directory, FIFO, socket or device.
+    #[error("cannot read `{}`: it is {kind}, not a regular file", path.display())]
     NotRegular {
         /// The path as given.
         path: PathBuf,
@@ -29,6 +29,7 @@ pub enum ReadError {
     },
     /// The file holds more than the limit (by its metadata, or by what
     /// reading it returned).
+    #[error("cannot read `{}`: it is larger than the limit of {limit} bytes", path.display())]
     TooLarge {
         /// The path as given.
         path: PathBuf,
@@ -36,6 +37,7 @@ pub enum ReadError {
         limit: usize,
     },
     /// The text is not UTF-8.
+    #[error("cannot read `{}`: not valid UTF-8 (at byte {at})", path.display())]
     NotUtf8 {
         /// The path as given.
         path: PathBuf,
@@ -44,10 +46,12 @@ pub enum ReadError {
     },
     /// The operating system refused: missing file, dangling symlink,
     /// symlink loop, permissions.
+    #[error("cannot read `{}`: {error}", path.display())]
     Io {
         /// The path as given.
         path: PathBuf,
         /// The underlying error.
+        #[source]
         error: std::io::Error,
     },
 }
@@ -60,40 +64,6 @@ impl ReadError {
             | ReadError::TooLarge { path, .. }
             | ReadError::NotUtf8 { path, .. }
             | ReadError::Io { path, .. } => path,
-        }
-    }
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadError::NotRegular { path, kind } => write!(
-                f,
-                "cannot read `{}`: it is {kind}, not a regular file",
-                path.display()
-            ),
-            ReadError::TooLarge { path, limit } => write!(
-                f,
-                "cannot read `{}`: it is larger than the limit of {limit} bytes",
-                path.display()
-            ),
-            ReadError::NotUtf8 { path, at } => write!(
-                f,
-                "cannot read `{}`: not valid UTF-8 (at byte {at})",
-                path.display()
-            ),
-            ReadError::Io { path, error } => {
-                write!(f, "cannot read `{}`: {error}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for ReadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ReadError::Io { error, .. } => Some(error),
-            _ => None,
         }
     }
 }

@@ -250,14 +250,7 @@ pub(crate) fn read_payload(bytes: &[u8]) -> Result<ApprovalPayload, Refusal> {
 /// The lowercase hex SHA-256 of payload bytes: the `nonce` an OIDC
 /// identity token carries to bind itself to one approval.
 pub fn payload_nonce(payload_bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let hash = Sha256::digest(payload_bytes);
-    let mut out = String::with_capacity(64);
-    for b in hash {
-        // writing to a String cannot fail
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    hex::encode(Sha256::digest(payload_bytes))
 }
 
 pub(crate) fn decode_segment(what: &str, segment: &str) -> Result<Vec<u8>, Refusal> {

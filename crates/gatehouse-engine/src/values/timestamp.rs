@@ -35,37 +35,22 @@ const DAYS_TO_YEAR_10000: i64 = 2_932_897;
 pub struct Timestamp(i128);
 
 /// Why a text is not a timestamp gatehouse accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TimestampError {
     /// Not RFC 3339 date-time syntax, or not a real date or time of day.
+    #[error("not an RFC 3339 timestamp like 2026-11-22T18:00:00Z")]
     Syntax,
     /// The instant (in UTC) is outside the years 0000 to 9999.
+    #[error("outside the years 0000 to 9999 (UTC), which is all gatehouse accepts")]
     OutOfRange,
     /// A leap second (`:60`) that is not the last second of a UTC day.
+    #[error("a leap second (:60) is only accepted as the last second of a UTC day (23:59:60Z)")]
     LeapSecond,
     /// Non-zero digits past the nanosecond.
+    #[error("more precise than a nanosecond (non-zero digits after the 9th fraction digit)")]
     SubNanosecond,
 }
-
-impl fmt::Display for TimestampError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TimestampError::Syntax => "not an RFC 3339 timestamp like 2026-11-22T18:00:00Z",
-            TimestampError::OutOfRange => {
-                "outside the years 0000 to 9999 (UTC), which is all gatehouse accepts"
-            }
-            TimestampError::LeapSecond => {
-                "a leap second (:60) is only accepted as the last second of a UTC day (23:59:60Z)"
-            }
-            TimestampError::SubNanosecond => {
-                "more precise than a nanosecond (non-zero digits after the 9th fraction digit)"
-            }
-        })
-    }
-}
-
-impl std::error::Error for TimestampError {}
 
 impl Timestamp {
     /// The earliest instant: `0000-01-01T00:00:00Z`.

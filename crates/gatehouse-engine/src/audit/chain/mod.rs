@@ -50,39 +50,23 @@ pub fn hash_line(line: &[u8]) -> LineHash {
 
 /// `sha256:` and the lowercase hex of a line hash.
 pub fn hash_text(hash: &LineHash) -> String {
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in hash {
-        out.push(hex_digit(b >> 4));
-        out.push(hex_digit(b & 0xf));
-    }
-    out
-}
-
-fn hex_digit(n: u8) -> char {
-    char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 })
+    format!("sha256:{}", hex::encode(hash))
 }
 
 /// Reads `sha256:` and 64 lowercase hex digits; `None` for anything else
 /// (upper case included: one hash has one spelling).
 pub fn parse_hash(text: &str) -> Option<LineHash> {
-    let hex = text.strip_prefix("sha256:")?.as_bytes();
-    if hex.len() != 64 {
+    let digits = text.strip_prefix("sha256:")?;
+    // `hex` also reads upper case, which is refused first.
+    if !digits
+        .bytes()
+        .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return None;
     }
     let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        let digit = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
-        let (hi, lo) = match pair {
-            [h, l] => (digit(*h)?, digit(*l)?),
-            _ => return None,
-        };
-        *byte = hi << 4 | lo;
-    }
+    // Fails unless there are exactly 64 digits.
+    hex::decode_to_slice(digits, &mut out).ok()?;
     Some(out)
 }
 
