@@ -69,8 +69,11 @@ use crate::compile::{Child, Node};
 use crate::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
 use crate::values::{Decimal, Timestamp, parse_duration};
 
+mod numbers;
 #[cfg(test)]
 mod tests;
+
+use numbers::Numbers;
 
 /// The key under which serde_json (with `arbitrary_precision`) hands a
 /// number to a `deserialize_any` visitor. Private to serde_json: a test
@@ -110,6 +113,7 @@ pub(crate) fn decode_json<'a>(
             .collect(),
         evidence: vec![false; set.evidence.len()],
         keys: Vec::new(),
+        numbers: Numbers::new(text),
     };
     let mut de = serde_json::Deserializer::from_str(text);
     let root = ObjectSeed {
@@ -141,6 +145,8 @@ struct Ctx<'s, 'a> {
     /// The undeclared keys of every object being read, innermost last; each
     /// object truncates back to where it started when it ends.
     keys: Vec<Cow<'a, str>>,
+    /// Every number handed over, for the literal of those that come as `f64`.
+    numbers: Numbers<'a>,
 }
 
 impl<'a> Ctx<'_, 'a> {
@@ -361,6 +367,7 @@ impl<'a> Visitor<'a> for ObjectSeed<'_, '_, 'a> {
                             ty: &attr.ty,
                             depth: depth + 1,
                             target,
+                            numbers: &mut ctx.numbers,
                         })?;
                         if !given && !attr.optional {
                             return Err(refuse());
@@ -458,6 +465,7 @@ struct AttrSeed<'s, 't, 'a> {
     /// The level of the value when it is an array.
     depth: usize,
     target: &'t mut Slot<'a>,
+    numbers: &'t mut Numbers<'a>,
 }
 
 impl<'a> DeserializeSeed<'a> for AttrSeed<'_, '_, 'a> {
@@ -487,6 +495,25 @@ impl<'a> AttrSeed<'_, '_, 'a> {
             Type::Number => Some(Slot::Number(Decimal::from_units(n * Decimal::ONE_UNITS))),
             // `Number::as_i64`, then `secs >= 0`.
             Type::Duration => i64::try_from(n)
+                .ok()
+                .filter(|secs| *secs >= 0)
+                .map(Slot::Duration),
+            _ => None,
+        };
+        self.set(slot)
+    }
+
+    /// A number other than a `u64`/`i64` integer, from its literal: what
+    /// `decode::decode_value` gives for the same text under
+    /// `arbitrary_precision` (`Number::as_str`, `Number::as_i64`).
+    fn literal<E: de::Error>(self, text: Option<&str>) -> Result<bool, E> {
+        let Some(text) = text else {
+            return Err(refuse());
+        };
+        let slot = match self.ty {
+            Type::Number => Decimal::parse(text).ok().map(Slot::Number),
+            Type::Duration => text
+                .parse::<i64>()
                 .ok()
                 .filter(|secs| *secs >= 0)
                 .map(Slot::Duration),
@@ -527,11 +554,22 @@ impl<'a> Visitor<'a> for AttrSeed<'_, '_, 'a> {
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<bool, E> {
+        self.numbers.next();
         self.integer(i128::from(n))
     }
 
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<bool, E> {
+        self.numbers.next();
         self.integer(i128::from(n))
+    }
+
+    /// Without `arbitrary_precision`, every other number (`-0`, fractions,
+    /// exponents, integers beyond 64 bits): read from its literal, never
+    /// from the `f64` (see `numbers.rs`).
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        self.numbers.next();
+        let text = self.numbers.last();
+        self.literal(text)
     }
 
     fn visit_borrowed_str<E: de::Error>(self, s: &'a str) -> Result<bool, E> {
@@ -551,16 +589,8 @@ impl<'a> Visitor<'a> for AttrSeed<'_, '_, 'a> {
         let Some(text) = number_text(&mut map, &first)? else {
             return Err(refuse());
         };
-        let slot = match self.ty {
-            Type::Number => Decimal::parse(&text).ok().map(Slot::Number),
-            Type::Duration => text
-                .parse::<i64>()
-                .ok()
-                .filter(|secs| *secs >= 0)
-                .map(Slot::Duration),
-            _ => None,
-        };
-        self.set(slot)
+        self.numbers.next();
+        self.literal(Some(&text))
     }
 
     fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<bool, A::Error> {
@@ -702,10 +732,17 @@ impl<'a> Visitor<'a> for AnySeed<'_, '_, 'a> {
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        self.ctx.numbers.next();
         Ok(true)
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+        self.ctx.numbers.next();
+        Ok(true)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        self.ctx.numbers.next();
         Ok(true)
     }
 
@@ -743,6 +780,7 @@ impl<'a> Visitor<'a> for AnySeed<'_, '_, 'a> {
             };
         };
         if number_text(&mut map, &first)?.is_some() {
+            ctx.numbers.next();
             return Ok(true);
         }
         if depth > MAX_INPUT_DEPTH {
