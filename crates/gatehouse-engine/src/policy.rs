@@ -210,7 +210,13 @@ impl Policy {
         // the digest, when the text is a document).
         match crate::input::parse(text, crate::input::Syntax::Json) {
             // The reader has refused anything too deep: no second walk.
-            Ok(input) => self.or_block(&input, self.decide(&input, options)),
+            Ok(input) => {
+                let decided = self.decide(&input, options).and_then(|d| {
+                    exact_in_value(text)?;
+                    Ok(d)
+                });
+                self.or_block(&input, decided)
+            }
             Err(errors) => self.invalid_input(errors),
         }
     }
@@ -273,6 +279,7 @@ impl Policy {
             &value,
             options.strict,
         )?;
+        exact_in_value(text)?;
         Ok(Input {
             decoded: decode::Decoded {
                 slots: decoded
@@ -360,5 +367,26 @@ mod tests {
     #[test]
     fn policy_is_send_and_sync() {
         assert_send_sync::<Policy>();
+    }
+}
+
+/// For JSON text the fast decoder left to the slow path, which reads it into
+/// a `serde_json::Value`: refuses a document with a number the `Value` does
+/// not hold exactly (only possible without serde_json's
+/// `arbitrary_precision`, i.e. in a user's build), rather than deciding
+/// with another number than the one written. The fast path reads every
+/// literal exactly, so both text paths decide with the numbers written or
+/// not at all.
+fn exact_in_value(text: &str) -> Result<(), Vec<InputError>> {
+    match crate::eval::decode_json::literal_lost_by_value(text) {
+        None => Ok(()),
+        Some(literal) => Err(vec![InputError {
+            path: "$".into(),
+            message: format!(
+                "the number {literal} would be read as {}: this document is left to serde_json's reader, which keeps every digit only with its `arbitrary_precision` feature",
+                serde_json::from_str::<serde_json::Number>(literal)
+                    .map_or_else(|_| "nothing: out of range".to_owned(), |n| n.to_string())
+            ),
+        }]),
     }
 }

@@ -65,7 +65,23 @@ pub struct DecisionRecord {
     #[serde(default)]
     pub options: RecordedOptions,
     /// The full decision JSON (values of redacted fields redacted in it too).
+    /// Written in the field order of [`Decision`] whatever serde_json's
+    /// features (see [`decision_in_order`]).
+    #[serde(serialize_with = "decision_in_order")]
     pub decision: Json,
+}
+
+/// Writes a recorded decision with its keys in [`Decision`]'s field order.
+/// A `Value` keeps its keys sorted unless serde_json's `preserve_order` is
+/// on (the CLI turns it on, a user's build does not), so writing the
+/// `Value` as it is would make the same record two different lines. A
+/// value that is exactly a `Decision` is written as the `Decision`; any
+/// other (a hand-made record) as it is.
+fn decision_in_order<S: serde::Serializer>(decision: &Json, s: S) -> Result<S::Ok, S::Error> {
+    match Decision::deserialize(decision) {
+        Ok(d) if serde_json::to_value(&d).is_ok_and(|back| back == *decision) => d.serialize(s),
+        _ => decision.serialize(s),
+    }
 }
 
 /// The record of one verification of collected approvals (unknown fields
@@ -395,9 +411,8 @@ default tier 0 because NO_RULE_MATCHED
         let r = AuditRecord::decision(&d, Some(&input), &options, &Redaction::KeepAll, time);
         let line = r.to_json_line().unwrap();
         let v: Json = serde_json::from_str(&line).unwrap();
-        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(
-            keys,
+            crate::audit::key_order(&line),
             [
                 "record",
                 "id",
@@ -418,13 +433,23 @@ default tier 0 because NO_RULE_MATCHED
         assert!(r.id().starts_with("dec_") && r.id().len() == 36);
         let back: AuditRecord = serde_json::from_str(&line).unwrap();
         assert_eq!(back, r);
-        let AuditRecord::Decision(dr) = back else {
+        let AuditRecord::Decision(dr) = back.clone() else {
             panic!("a decision record")
         };
         assert_eq!(dr.decision().unwrap(), d);
+        // the line holds the decision as `Decision` writes it, whatever
+        // serde_json's features
+        assert!(
+            line.ends_with(&format!(
+                r#","decision":{}}}"#,
+                serde_json::to_string(&d).unwrap()
+            )),
+            "{line}"
+        );
         assert_eq!(
-            serde_json::to_string(&dr.decision).unwrap(),
-            serde_json::to_string(&d).unwrap()
+            back.to_json_line().unwrap(),
+            line,
+            "written again, the same bytes"
         );
     }
 
@@ -499,10 +524,10 @@ default tier 0 because NO_RULE_MATCHED
             &Redaction::DropInput,
             Timestamp::parse("2026-11-22T10:00:00Z").unwrap(),
         );
-        let v: Json = serde_json::from_str(&r.to_json_line().unwrap()).unwrap();
-        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        let line = r.to_json_line().unwrap();
+        let v: Json = serde_json::from_str(&line).unwrap();
         assert_eq!(
-            keys,
+            crate::audit::key_order(&line),
             [
                 "record",
                 "id",
@@ -550,10 +575,17 @@ default tier 0 because NO_RULE_MATCHED
             panic!("a decision record")
         };
         assert_eq!(action_digest(&dr.input), action_digest(&input));
+        // A record written from a `Value` keeps what the `Value` holds: every
+        // digit under `arbitrary_precision`, the `f64` otherwise.
+        let keeps_text = serde_json::from_str::<Json>("1E3").is_ok_and(|v| v.to_string() == "1e+3");
+        let held = if keeps_text {
+            "1000.0000000000000000001"
+        } else {
+            "1000.0"
+        };
         assert!(
-            serde_json::to_string(&dr.input)
-                .unwrap()
-                .contains("1000.0000000000000000001")
+            serde_json::to_string(&dr.input).unwrap().contains(held),
+            "{held}"
         );
     }
 }

@@ -91,9 +91,83 @@ impl<'a> Numbers<'a> {
     }
 }
 
+/// Whether this build's serde_json has `arbitrary_precision`, under which a
+/// `serde_json::Value` keeps each number's text (`1E3` prints as `1e+3`;
+/// without it, as `1000.0`). Features unify across a whole build, so it is
+/// a property of the program the engine is linked into, asked once.
+pub(crate) fn serde_json_keeps_number_text() -> bool {
+    static KEEPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // `Display` is the point: `v == "1e+3"` would compare with a JSON string.
+    #[allow(clippy::cmp_owned)]
+    *KEEPS.get_or_init(|| {
+        serde_json::from_str::<serde_json::Value>("1E3").is_ok_and(|v| v.to_string() == "1e+3")
+    })
+}
+
+/// The first number literal of `text` (valid JSON, as the reader accepted
+/// it) that a `serde_json::Value` of this build does not hold exactly:
+/// without `arbitrary_precision`, an `f64` whose value is not the
+/// literal's (`1000.0000000000000001`, `1e-400`, `100000000000000000001`),
+/// `-0` (held as `-0.0`) and integers beyond 64 bits. `None` under
+/// `arbitrary_precision`, where every literal is kept.
+///
+/// The slow path reads JSON text into a `Value`; a document it would
+/// decide with such a number is refused instead (`Policy::evaluate_json`),
+/// so that the text paths never decide with a number other than the one
+/// written (the fast path reads every literal exactly).
+pub(crate) fn literal_lost_by_value(text: &str) -> Option<&str> {
+    if serde_json_keeps_number_text() {
+        return None;
+    }
+    let mut numbers = Numbers::new(text.strip_prefix('\u{feff}').unwrap_or(text));
+    loop {
+        numbers.next();
+        let literal = numbers.last()?;
+        let Ok(held) = serde_json::from_str::<serde_json::Number>(literal) else {
+            return Some(literal);
+        };
+        let same = if literal.contains(['.', 'e', 'E']) {
+            let exact = crate::values::Decimal::parse(literal).ok();
+            exact == crate::values::Decimal::parse(&held.to_string()).ok()
+        } else {
+            held.is_i64() || held.is_u64()
+        };
+        if !same {
+            return Some(literal);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Numbers;
+    use super::{Numbers, literal_lost_by_value, serde_json_keeps_number_text};
+
+    #[test]
+    fn literals_a_value_loses_are_named_without_arbitrary_precision() {
+        let text =
+            r#"{"s": "1000.0000000000000001", "a": [1, 0.5, 1e3, -2], "b": 1000.0000000000000001}"#;
+        let lossy = [
+            "-0",
+            "1e-400",
+            "100000000000000000001",
+            "18446744073709551616",
+        ];
+        if serde_json_keeps_number_text() {
+            assert_eq!(literal_lost_by_value(text), None);
+            for literal in lossy {
+                assert_eq!(literal_lost_by_value(&format!("[0, {literal}]")), None);
+            }
+        } else {
+            assert_eq!(literal_lost_by_value(text), Some("1000.0000000000000001"));
+            for literal in lossy {
+                let doc = format!("[0, 2.5, {literal}]");
+                assert_eq!(literal_lost_by_value(&doc), Some(literal), "{doc}");
+            }
+        }
+        for exact in ["[]", "[0, -1, 2.5, 1e3, 0.1, 18446744073709551615]"] {
+            assert_eq!(literal_lost_by_value(exact), None, "{exact}");
+        }
+    }
 
     #[test]
     fn finds_each_literal_in_order_skipping_strings() {
