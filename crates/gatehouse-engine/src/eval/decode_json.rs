@@ -74,7 +74,7 @@ mod numbers;
 mod tests;
 
 use numbers::Numbers;
-pub(crate) use numbers::{literal_lost_by_value, serde_json_keeps_number_text};
+pub(crate) use numbers::literal_lost_by_value;
 
 /// The key under which serde_json (with `arbitrary_precision`) hands a
 /// number to a `deserialize_any` visitor. Private to serde_json: a test

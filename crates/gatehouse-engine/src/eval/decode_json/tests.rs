@@ -100,7 +100,8 @@ fn slow(p: &Policy, text: &str, strict: bool) -> Option<Owned> {
         })
 }
 
-use super::{literal_lost_by_value, serde_json_keeps_number_text};
+use super::literal_lost_by_value;
+use super::numbers::serde_json_keeps_number_text;
 
 /// Without `arbitrary_precision`: whether `text` has a number literal that a
 /// `Value` does not hold exactly. The slow path then refuses the document
