@@ -109,6 +109,17 @@ impl Policy {
     /// Decides for one action. Never fails: an input that does not match
     /// the schema gets `block` with reason `INVALID_INPUT` and the JSON path
     /// of every problem.
+    ///
+    /// Numbers are decided as the caller's `serde_json::Value` holds them
+    /// (`Number`'s `Display`): every digit written when serde_json's
+    /// `arbitrary_precision` feature is on in the build; otherwise integers
+    /// that fit 64 bits exactly and any other number as the `f64` it was
+    /// read into (`1000.0000000000000001` is then `1000.0`, `-0` is
+    /// `-0.0`). A number a `Value` cannot hold never reaches the engine as
+    /// a number (serde_json refuses `1e400` without `arbitrary_precision`;
+    /// an `f64` infinity becomes `null`). To decide with the numbers as
+    /// written in every build, pass the JSON text to
+    /// [`Policy::evaluate_json`].
     pub fn evaluate(&self, input: &serde_json::Value) -> Decision {
         self.evaluate_with(input, &EvalOptions::default())
     }
@@ -183,6 +194,12 @@ impl Policy {
     /// [`crate::limits::MAX_INPUT_DEPTH`], over
     /// [`crate::limits::MAX_INPUT_BYTES`]) gets `block` with
     /// `INVALID_INPUT` and the JSON path of each problem.
+    ///
+    /// Numbers are read from their digits, exactly, whatever serde_json's
+    /// features: `1000.0000000000000001` is above 1000 in every build. A
+    /// number the engine's decimals cannot hold (beyond ±10^20, or refused
+    /// by serde_json such as `1e400`) is `INVALID_INPUT`, never rounded. The
+    /// action digest is that of the text (`audit::digest_text`).
     ///
     /// ```
     /// # let policy = gatehouse::Policy::from_source("p.gate",
@@ -358,18 +375,6 @@ fn check_set_size(files: &[Arc<SourceFile>]) -> Result<(), Diagnostics> {
     .into())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn assert_send_sync<T: Send + Sync>() {}
-
-    #[test]
-    fn policy_is_send_and_sync() {
-        assert_send_sync::<Policy>();
-    }
-}
-
 /// For JSON text the fast decoder left to the slow path, which reads it into
 /// a `serde_json::Value`: refuses a document with a number the `Value` does
 /// not hold exactly (only possible without serde_json's
@@ -388,5 +393,17 @@ fn exact_in_value(text: &str) -> Result<(), Vec<InputError>> {
                     .map_or_else(|_| "nothing: out of range".to_owned(), |n| n.to_string())
             ),
         }]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn policy_is_send_and_sync() {
+        assert_send_sync::<Policy>();
     }
 }

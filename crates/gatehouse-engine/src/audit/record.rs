@@ -626,7 +626,7 @@ default tier 0 because NO_RULE_MATCHED
         assert_eq!(action_digest(&dr.input), action_digest(&input));
         // A record written from a `Value` keeps what the `Value` holds: every
         // digit under `arbitrary_precision`, the `f64` otherwise.
-        let keeps_text = serde_json::from_str::<Json>("1E3").is_ok_and(|v| v.to_string() == "1e+3");
+        let keeps_text = crate::eval::decode_json::numbers::serde_json_keeps_number_text();
         let held = if keeps_text {
             "1000.0000000000000000001"
         } else {

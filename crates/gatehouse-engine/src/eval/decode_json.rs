@@ -11,7 +11,10 @@
 //! [`super::decode::decode`]): [`decode_json`] returns `Some` only with the
 //! slots and evidence flags the slow path would return, and `None` whenever
 //! the slow path would fail or this decoder is not sure; the caller then
-//! runs the slow path, which reports every error with its path. So every
+//! runs the slow path, which reports every error with its path (without
+//! `arbitrary_precision`, "would return" is for the numbers as written:
+//! where the slow path's `Value` changes one, it refuses; see Numbers
+//! below). So every
 //! refusal here is a plain `None`, with no message:
 //!
 //! - text over [`MAX_INPUT_BYTES`]; a leading byte order mark is skipped,
@@ -31,30 +34,45 @@
 //! - an undeclared field under `strict`;
 //! - any object key equal to serde_json's private number token (see below).
 //!
-//! Numbers: the crate enables serde_json's `arbitrary_precision`, under
-//! which the slow path keeps each number's text, as serde_json spells it
-//! (`1E3` becomes `1e+3`), and [`super::decode::decode`] reads that text
-//! with [`Decimal::parse`] (`Number::as_str`) or `str::parse::<i64>`
-//! (`Number::as_i64`). The deserializer hands an integer that fits `u64`
-//! (or, negative, `i64`, except `-0`) to `visit_u64`/`visit_i64`, and every
-//! other number to `visit_map` as a one-entry map whose key is the private
-//! token and whose value is that very text as an owned `String`. Integers
-//! become a [`Decimal`] directly (exactly what [`Decimal::parse`] gives for
-//! their text: no fraction, far below its range limit); the text of the
-//! others goes through the same function as in the slow path. A JSON object
-//! written with the token as its key is read by the slow path as a number
-//! too; this decoder tells the two apart by how the value arrives (a real
-//! number's text comes as `visit_string`, a string in the document never
-//! does) and leaves any such object to the slow path. Should serde_json
-//! change how it hands numbers over, numbers would only fall back to the
-//! slow path; `the_number_token_is_serde_jsons` and the number tests in
-//! `tests.rs` would say so.
+//! Numbers: the slow path reads each number through a `serde_json::Value`
+//! and [`super::decode::decode`] reads its `Display` text with
+//! [`Decimal::parse`] (`Number::as_i64` for durations). This decoder reads
+//! the digits as written, in every build:
+//!
+//! - serde_json hands an integer that fits `u64` (or, negative, `i64`,
+//!   except `-0`) to `visit_u64`/`visit_i64`; it becomes a [`Decimal`]
+//!   directly (exactly what [`Decimal::parse`] gives for its text: no
+//!   fraction, far below its range limit).
+//! - Without serde_json's `arbitrary_precision` (a user's build: the engine
+//!   never turns it on), every other number comes to `visit_f64`, its
+//!   digits lost; `numbers.rs` finds the same number's literal in the text
+//!   (numbers are handed over in document order and counted), and the
+//!   literal goes through [`Decimal::parse`] or `str::parse::<i64>`. The
+//!   slow path's `Value` holds an `f64` then: `Policy::evaluate_json`
+//!   refuses a document the slow path would decide with a number its
+//!   `Value` changed (`numbers::literal_lost_by_value`), so both paths
+//!   decide with the digits written or not at all.
+//! - With `arbitrary_precision` (the CLI turns it on for itself), every
+//!   other number comes to `visit_map` as a one-entry map whose key is the
+//!   private token and whose value is the number's text as an owned
+//!   `String` (serde_json's spelling: `1E3` becomes `1e+3`, same value);
+//!   it goes through the same functions. A JSON object written with the
+//!   token as its key is then read by the slow path as a number too; this
+//!   decoder tells the two apart by how the value arrives (a real number's
+//!   text comes as `visit_string`, a string in the document never does)
+//!   and leaves any such object to the slow path. Without the feature the
+//!   token is an ordinary key, and such objects are still left to the slow
+//!   path (refusing is always safe). Should serde_json change how it hands
+//!   numbers over, numbers would only fall back to the slow path;
+//!   `the_number_token_is_serde_jsons` and the number tests in `tests.rs`
+//!   would say so.
 //!
 //! serde_json's `raw_value` feature would give a number's text without the
-//! stand-in map, but it is not enabled: the slow path's `Value` would then
-//! also read any object keyed by `$serde_json::private::RawValue` as the
-//! JSON text in its string value, a second document the structural check
-//! (duplicates, depth) never sees.
+//! stand-in map or the scan, but it is not enabled, and it is not purely
+//! additive: with it, every `Value` of the build (the engine's slow path,
+//! and a user's own code: features unify) reads any object keyed by
+//! `$serde_json::private::RawValue` as the JSON text in its string value,
+//! a second document the structural check (duplicates, depth) never sees.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -69,7 +87,7 @@ use crate::compile::{Child, Node};
 use crate::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
 use crate::values::{Decimal, Timestamp, parse_duration};
 
-mod numbers;
+pub(crate) mod numbers;
 #[cfg(test)]
 mod tests;
 
