@@ -74,7 +74,7 @@ pub struct DecisionRecord {
     pub options: RecordedOptions,
     /// The full decision JSON (values of redacted fields redacted in it too).
     /// Written in the field order of [`Decision`] whatever serde_json's
-    /// features (see [`decision_in_order`]).
+    /// features (see `decision_in_order`).
     #[serde(serialize_with = "decision_in_order")]
     pub decision: Json,
 }
