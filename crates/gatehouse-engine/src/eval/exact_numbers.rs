@@ -127,3 +127,54 @@ fn a_value_is_decided_with_the_number_it_holds() {
     assert_eq!(inf["action"]["amount"], Value::Null);
     invalid(&p.evaluate(&inf));
 }
+
+#[test]
+fn a_logged_number_is_replayed_exactly_or_reported() {
+    use crate::audit::digest_text::{DigestScratch, action_digest_text};
+    use crate::audit::log::{ParsedLine, parse_line};
+    use crate::audit::record::AuditRecord;
+    use crate::audit::redact::Redaction;
+    use crate::audit::replay::{ReplayResult, replay_decision};
+    use crate::eval::EvalOptions;
+    use crate::values::Timestamp;
+
+    let p = policy();
+    // A line as the CLI writes it for 1000.0000000000000001: built here
+    // from 1000.5 (same decision: above 1000), then given the literal and
+    // the digest of the text the CLI digests.
+    let written = json!({"action": {"amount": 1000.5}, "requester": {"id": "u"}});
+    let d = p.evaluate(&written);
+    let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
+    let record = AuditRecord::decision(
+        &d,
+        Some(&written),
+        &EvalOptions::default(),
+        &Redaction::KeepAll,
+        time,
+    );
+    let exact = r#"{"action":{"amount":1000.0000000000000001},"requester":{"id":"u"}}"#;
+    let digest = action_digest_text(exact, &mut DigestScratch::new());
+    let line = record
+        .to_json_line()
+        .unwrap()
+        .replace(r#""amount":1000.5"#, r#""amount":1000.0000000000000001"#)
+        .replace(d.action_digest.as_deref().unwrap(), &digest);
+    assert!(line.contains(exact), "{line}");
+    let ParsedLine::Record(_, read) = parse_line(line.as_bytes()) else {
+        panic!("a record: {line}")
+    };
+    let AuditRecord::Decision(read) = *read else {
+        panic!("a decision record")
+    };
+    let result = replay_decision(&p, &read);
+    if serde_json_keeps_number_text() {
+        assert_eq!(result, ReplayResult::Identical);
+    } else {
+        // The `Value` read holds 1000.0: never replayed with it (which
+        // would decide auto); the digest no longer matches, and says so.
+        assert!(
+            matches!(&result, ReplayResult::DigestMismatch { recorded, .. } if recorded.as_deref() == Some(digest.as_str())),
+            "{result:?}"
+        );
+    }
+}
