@@ -109,6 +109,17 @@ impl Policy {
     /// Decides for one action. Never fails: an input that does not match
     /// the schema gets `block` with reason `INVALID_INPUT` and the JSON path
     /// of every problem.
+    ///
+    /// Numbers are decided as the caller's `serde_json::Value` holds them
+    /// (`Number`'s `Display`): every digit written when serde_json's
+    /// `arbitrary_precision` feature is on in the build; otherwise integers
+    /// that fit 64 bits exactly and any other number as the `f64` it was
+    /// read into (`1000.0000000000000001` is then `1000.0`, `-0` is
+    /// `-0.0`). A number a `Value` cannot hold never reaches the engine as
+    /// a number (serde_json refuses `1e400` without `arbitrary_precision`;
+    /// an `f64` infinity becomes `null`). To decide with the numbers as
+    /// written in every build, pass the JSON text to
+    /// [`Policy::evaluate_json`].
     pub fn evaluate(&self, input: &serde_json::Value) -> Decision {
         self.evaluate_with(input, &EvalOptions::default())
     }
@@ -184,6 +195,12 @@ impl Policy {
     /// [`crate::limits::MAX_INPUT_BYTES`]) gets `block` with
     /// `INVALID_INPUT` and the JSON path of each problem.
     ///
+    /// Numbers are read from their digits, exactly, whatever serde_json's
+    /// features: `1000.0000000000000001` is above 1000 in every build. A
+    /// number the engine's decimals cannot hold (beyond ±10^20, or refused
+    /// by serde_json such as `1e400`) is `INVALID_INPUT`, never rounded. The
+    /// action digest is that of the text (`audit::digest_text`).
+    ///
     /// ```
     /// # let policy = gatehouse::Policy::from_source("p.gate",
     /// #   "policy \"p\" version \"1\" schema { action.amount: number } default auto").unwrap();
@@ -210,7 +227,13 @@ impl Policy {
         // the digest, when the text is a document).
         match crate::input::parse(text, crate::input::Syntax::Json) {
             // The reader has refused anything too deep: no second walk.
-            Ok(input) => self.or_block(&input, self.decide(&input, options)),
+            Ok(input) => {
+                let decided = self.decide(&input, options).and_then(|d| {
+                    exact_in_value(text)?;
+                    Ok(d)
+                });
+                self.or_block(&input, decided)
+            }
             Err(errors) => self.invalid_input(errors),
         }
     }
@@ -273,6 +296,7 @@ impl Policy {
             &value,
             options.strict,
         )?;
+        exact_in_value(text)?;
         Ok(Input {
             decoded: decode::Decoded {
                 slots: decoded
@@ -349,6 +373,27 @@ fn check_set_size(files: &[Arc<SourceFile>]) -> Result<(), Diagnostics> {
         "split it into several policy sets, each evaluated on its own",
     )
     .into())
+}
+
+/// For JSON text the fast decoder left to the slow path, which reads it into
+/// a `serde_json::Value`: refuses a document with a number the `Value` does
+/// not hold exactly (only possible without serde_json's
+/// `arbitrary_precision`, i.e. in a user's build), rather than deciding
+/// with another number than the one written. The fast path reads every
+/// literal exactly, so both text paths decide with the numbers written or
+/// not at all.
+fn exact_in_value(text: &str) -> Result<(), Vec<InputError>> {
+    match crate::eval::decode_json::literal_lost_by_value(text) {
+        None => Ok(()),
+        Some(literal) => Err(vec![InputError {
+            path: "$".into(),
+            message: format!(
+                "the number {literal} would be read as {}: this document is left to serde_json's reader, which keeps every digit only with its `arbitrary_precision` feature",
+                serde_json::from_str::<serde_json::Number>(literal)
+                    .map_or_else(|_| "nothing: out of range".to_owned(), |n| n.to_string())
+            ),
+        }]),
+    }
 }
 
 #[cfg(test)]

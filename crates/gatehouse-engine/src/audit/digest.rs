@@ -49,6 +49,16 @@ use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
 
 /// `sha256:<hex>` of the canonical form of a JSON document.
+///
+/// Numbers are digested as the caller's serde_json holds them, that is as
+/// `serde_json::Number` displays them: the exact text when serde_json's
+/// `arbitrary_precision` feature is on somewhere in the build (the
+/// `gatehouse` CLI turns it on), otherwise the `f64` (shortest round-trip
+/// form: `1000.0000000000000001` was already `1000.0` when the `Value` was
+/// read) or the `i64`/`u64`, which is exact. For the digest of the digits
+/// as written, in every build, digest the JSON text itself
+/// ([`super::digest_text::action_digest_text`], which
+/// [`crate::Policy::evaluate_json`] uses).
 pub fn action_digest(input: &Json) -> String {
     let mut canonical = String::new();
     write_canonical(input, &mut canonical, 0);

@@ -23,3 +23,28 @@ pub(crate) fn take_key(
     map.retain(|k, _| k != key);
     Some(value)
 }
+
+/// The keys of the JSON object `text`, in the order written (tests: a
+/// `Value` sorts them unless serde_json's `preserve_order` is on).
+#[cfg(test)]
+pub(crate) fn key_order(text: &str) -> Vec<String> {
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut keys = Vec::new();
+            while let Some((k, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                keys.push(k);
+            }
+            Ok(keys)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut de, Keys).expect("a JSON object")
+}

@@ -14,6 +14,13 @@
 //!  "outcome": "explicit", "options": {"now": null, "strict": false},
 //!  "decision": {…}}
 //! ```
+//!
+//! The same record is the same line whatever serde_json's features (the
+//! CLI turns on `preserve_order`, a user's build does not): the fields in
+//! the order above, `decision` in [`Decision`]'s field order, and the
+//! free-form values (`input`, `approvals`, `verification`) with every
+//! object's keys sorted (by their UTF-8 bytes, as serde_json's default map
+//! keeps them), never in whatever order a `Value` happens to hold.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -51,7 +58,8 @@ pub struct DecisionRecord {
     /// not be read at all.
     pub action_digest: Option<String>,
     /// The input as evaluated, with the redactions applied; `null` when it
-    /// was left out or could not be read.
+    /// was left out or could not be read. Written with sorted keys.
+    #[serde(serialize_with = "sorted")]
     pub input: Json,
     /// The paths redacted from `input` (`$` when all of it was left out).
     #[serde(default)]
@@ -62,7 +70,59 @@ pub struct DecisionRecord {
     #[serde(default)]
     pub options: RecordedOptions,
     /// The full decision JSON (values of redacted fields redacted in it too).
+    /// Written in the field order of [`Decision`] whatever serde_json's
+    /// features (see `decision_in_order`).
+    #[serde(serialize_with = "decision_in_order")]
     pub decision: Json,
+}
+
+/// Writes a recorded decision with its keys in [`Decision`]'s field order.
+/// A `Value` keeps its keys sorted unless serde_json's `preserve_order` is
+/// on (the CLI turns it on, a user's build does not), so writing the
+/// `Value` as it is would make the same record two different lines. A
+/// value that is exactly a `Decision` is written as the `Decision`; any
+/// other (a hand-made record) with sorted keys.
+fn decision_in_order<S: serde::Serializer>(decision: &Json, s: S) -> Result<S::Ok, S::Error> {
+    match Decision::deserialize(decision) {
+        Ok(d) if serde_json::to_value(&d).is_ok_and(|back| back == *decision) => d.serialize(s),
+        _ => Sorted(decision).serialize(s),
+    }
+}
+
+/// Writes a free-form value with every object's keys sorted, whatever
+/// order the `Value` holds them in (see the module comment).
+fn sorted<S: serde::Serializer>(value: &Json, s: S) -> Result<S::Ok, S::Error> {
+    Sorted(value).serialize(s)
+}
+
+/// A value written with sorted keys. Recursion is bounded as the `Value`'s
+/// own serialization is: the readers and `Policy::evaluate` refuse values
+/// nested deeper than `limits::MAX_INPUT_DEPTH`.
+struct Sorted<'a>(&'a Json);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap as _, SerializeSeq as _};
+        match self.0 {
+            Json::Object(map) => {
+                let mut entries: Vec<(&String, &Json)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut out = s.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    out.serialize_entry(key, &Sorted(value))?;
+                }
+                out.end()
+            }
+            Json::Array(items) => {
+                let mut out = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Sorted(item))?;
+                }
+                out.end()
+            }
+            other => other.serialize(s),
+        }
+    }
 }
 
 /// The record of one verification of collected approvals (unknown fields
@@ -83,13 +143,18 @@ pub struct VerificationRecord {
     /// The id of the decision record this verification follows, if known.
     pub decision_id: Option<String>,
     /// The action, with the redactions applied; `null` when left out.
+    /// Written with sorted keys.
+    #[serde(serialize_with = "sorted")]
     pub input: Json,
     /// The paths redacted from `input`.
     #[serde(default)]
     pub redacted: Vec<String>,
-    /// The approvals considered, as given.
+    /// The approvals considered, as given. Written with sorted keys.
+    #[serde(serialize_with = "sorted")]
     pub approvals: Json,
-    /// The verification result (verdict, satisfied, missing, ...).
+    /// The verification result (verdict, satisfied, missing, ...). Written
+    /// with sorted keys.
+    #[serde(serialize_with = "sorted")]
     pub verification: Json,
 }
 
@@ -379,9 +444,8 @@ default tier 0 because NO_RULE_MATCHED
         let r = AuditRecord::decision(&d, Some(&input), &options, &Redaction::KeepAll, time);
         let line = r.to_json_line().unwrap();
         let v: Json = serde_json::from_str(&line).unwrap();
-        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(
-            keys,
+            crate::audit::key_order(&line),
             [
                 "record",
                 "id",
@@ -402,13 +466,23 @@ default tier 0 because NO_RULE_MATCHED
         assert!(r.id().starts_with("dec_") && r.id().len() == 36);
         let back: AuditRecord = serde_json::from_str(&line).unwrap();
         assert_eq!(back, r);
-        let AuditRecord::Decision(dr) = back else {
+        let AuditRecord::Decision(dr) = back.clone() else {
             panic!("a decision record")
         };
         assert_eq!(dr.decision().unwrap(), d);
+        // the line holds the decision as `Decision` writes it, whatever
+        // serde_json's features
+        assert!(
+            line.ends_with(&format!(
+                r#","decision":{}}}"#,
+                serde_json::to_string(&d).unwrap()
+            )),
+            "{line}"
+        );
         assert_eq!(
-            serde_json::to_string(&dr.decision).unwrap(),
-            serde_json::to_string(&d).unwrap()
+            back.to_json_line().unwrap(),
+            line,
+            "written again, the same bytes"
         );
     }
 
@@ -516,10 +590,10 @@ default tier 0 because NO_RULE_MATCHED
             &Redaction::DropInput,
             Timestamp::parse("2026-11-22T10:00:00Z").unwrap(),
         );
-        let v: Json = serde_json::from_str(&r.to_json_line().unwrap()).unwrap();
-        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        let line = r.to_json_line().unwrap();
+        let v: Json = serde_json::from_str(&line).unwrap();
         assert_eq!(
-            keys,
+            crate::audit::key_order(&line),
             [
                 "record",
                 "id",
@@ -567,10 +641,87 @@ default tier 0 because NO_RULE_MATCHED
             panic!("a decision record")
         };
         assert_eq!(action_digest(&dr.input), action_digest(&input));
+        // A record written from a `Value` keeps what the `Value` holds: every
+        // digit under `arbitrary_precision`, the `f64` otherwise.
+        let keeps_text = crate::eval::decode_json::numbers::serde_json_keeps_number_text();
+        let held = if keeps_text {
+            "1000.0000000000000000001"
+        } else {
+            "1000.0"
+        };
         assert!(
-            serde_json::to_string(&dr.input)
-                .unwrap()
-                .contains("1000.0000000000000000001")
+            serde_json::to_string(&dr.input).unwrap().contains(held),
+            "{held}"
         );
+    }
+
+    /// The lines of `testdata/records.jsonl`, as the CLI build (serde_json
+    /// with `preserve_order` and `arbitrary_precision`) writes them. The
+    /// same record is the same bytes in every build: the chain hashes those
+    /// bytes, and a log may be written by the CLI and a library user alike.
+    fn fixture_lines() -> Vec<String> {
+        let p = policy();
+        // keys deliberately out of order: a `Value` holds them as built
+        // under `preserve_order`, sorted without it
+        let input = json!({
+            "requester": {"id": "u-1", "team": "ops"},
+            "action": {"type": "refund", "amount": 1000.5, "note": "b", "ratio": 0.1},
+            "context": {"z": [3, {"y": 1, "x": 2}], "a": null}
+        });
+        let options = EvalOptions {
+            now: Timestamp::parse("2026-11-22T09:00:00Z"),
+            strict: false,
+        };
+        let d = p.evaluate_with(&input, &options);
+        let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
+        let mut decision =
+            AuditRecord::decision(&d, Some(&input), &options, &Redaction::KeepAll, time);
+        if let AuditRecord::Decision(r) = &mut decision {
+            r.id = format!("dec_{}", "0".repeat(32));
+        }
+        let digest = d.action_digest.clone().unwrap();
+        let mut verification = AuditRecord::verification(
+            VerificationEvent {
+                policy: &d.policy,
+                action_digest: &digest,
+                decision_id: Some(decision.id()),
+                input: Some(&input),
+                approvals: json!([{"role": "lead", "approver": "carol"}]),
+                verification: json!({"verdict": "execute", "missing": [], "satisfied": true}),
+            },
+            &Redaction::KeepAll,
+            Timestamp::parse("2026-11-22T10:00:00Z").unwrap(),
+        );
+        if let AuditRecord::Verification(r) = &mut verification {
+            r.id = format!("ver_{}", "0".repeat(32));
+        }
+        let first = crate::audit::chain::ChainLink::after(0, crate::audit::chain::GENESIS_HASH)
+            .line(&decision.to_json_line().unwrap())
+            .unwrap();
+        let second = crate::audit::chain::ChainLink::after(
+            1,
+            crate::audit::chain::hash_line(first.as_bytes()),
+        )
+        .line(&verification.to_json_line().unwrap())
+        .unwrap();
+        vec![first, second]
+    }
+
+    #[test]
+    fn records_are_the_same_bytes_in_every_build() {
+        let expected: Vec<&str> = include_str!("testdata/records.jsonl").lines().collect();
+        let written = fixture_lines();
+        assert_eq!(written, expected, "written:\n{}", written.join("\n"));
+        // and they read back as the records they are
+        for line in &written {
+            let mut v: Json = serde_json::from_str(line).unwrap();
+            let link = crate::audit::chain::ChainLink::take_from(v.as_object_mut().unwrap());
+            assert!(matches!(link, Ok(Some(_))), "{line}");
+            let record = AuditRecord::from_value(v).unwrap();
+            assert!(
+                line.ends_with(&record.to_json_line().unwrap()[1..]),
+                "{line}"
+            );
+        }
     }
 }

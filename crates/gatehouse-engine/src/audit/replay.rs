@@ -417,9 +417,14 @@ pub fn replay_decision(policy: &Policy, record: &DecisionRecord) -> ReplayResult
         )]);
     }
     let replayed = policy.evaluate_with(&record.input, &options);
+    let replayed_json = serde_json::to_value(&replayed).unwrap_or(Json::Null);
+    // Both through a `Value`, so that both have their keys in the same
+    // order whatever serde_json's features: sorted by default, as read and
+    // as `Decision` declares them under `preserve_order` (records are
+    // written in that order, `record::decision_in_order`).
     let (recorded_text, replayed_text) = match (
         serde_json::to_string(&record.decision),
-        serde_json::to_string(&replayed),
+        serde_json::to_string(&replayed_json),
     ) {
         (Ok(a), Ok(b)) => (a, b),
         _ => {
@@ -428,7 +433,6 @@ pub fn replay_decision(policy: &Policy, record: &DecisionRecord) -> ReplayResult
             };
         }
     };
-    let replayed_json = serde_json::to_value(&replayed).unwrap_or(Json::Null);
     if record.policy.digest == policy.digest() {
         // the fields outside the decision, recomputed: the policy as it
         // names itself (`outcome` and `action_digest` equal their copies in

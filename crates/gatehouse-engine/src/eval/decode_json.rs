@@ -11,7 +11,10 @@
 //! [`super::decode::decode`]): [`decode_json`] returns `Some` only with the
 //! slots and evidence flags the slow path would return, and `None` whenever
 //! the slow path would fail or this decoder is not sure; the caller then
-//! runs the slow path, which reports every error with its path. So every
+//! runs the slow path, which reports every error with its path (without
+//! `arbitrary_precision`, "would return" is for the numbers as written:
+//! where the slow path's `Value` changes one, it refuses; see Numbers
+//! below). So every
 //! refusal here is a plain `None`, with no message:
 //!
 //! - text over [`MAX_INPUT_BYTES`]; a leading byte order mark is skipped,
@@ -31,30 +34,45 @@
 //! - an undeclared field under `strict`;
 //! - any object key equal to serde_json's private number token (see below).
 //!
-//! Numbers: the crate enables serde_json's `arbitrary_precision`, under
-//! which the slow path keeps each number's text, as serde_json spells it
-//! (`1E3` becomes `1e+3`), and [`super::decode::decode`] reads that text
-//! with [`Decimal::parse`] (`Number::as_str`) or `str::parse::<i64>`
-//! (`Number::as_i64`). The deserializer hands an integer that fits `u64`
-//! (or, negative, `i64`, except `-0`) to `visit_u64`/`visit_i64`, and every
-//! other number to `visit_map` as a one-entry map whose key is the private
-//! token and whose value is that very text as an owned `String`. Integers
-//! become a [`Decimal`] directly (exactly what [`Decimal::parse`] gives for
-//! their text: no fraction, far below its range limit); the text of the
-//! others goes through the same function as in the slow path. A JSON object
-//! written with the token as its key is read by the slow path as a number
-//! too; this decoder tells the two apart by how the value arrives (a real
-//! number's text comes as `visit_string`, a string in the document never
-//! does) and leaves any such object to the slow path. Should serde_json
-//! change how it hands numbers over, numbers would only fall back to the
-//! slow path; `the_number_token_is_serde_jsons` and the number tests in
-//! `tests.rs` would say so.
+//! Numbers: the slow path reads each number through a `serde_json::Value`
+//! and [`super::decode::decode`] reads its `Display` text with
+//! [`Decimal::parse`] (`Number::as_i64` for durations). This decoder reads
+//! the digits as written, in every build:
+//!
+//! - serde_json hands an integer that fits `u64` (or, negative, `i64`,
+//!   except `-0`) to `visit_u64`/`visit_i64`; it becomes a [`Decimal`]
+//!   directly (exactly what [`Decimal::parse`] gives for its text: no
+//!   fraction, far below its range limit).
+//! - Without serde_json's `arbitrary_precision` (a user's build: the engine
+//!   never turns it on), every other number comes to `visit_f64`, its
+//!   digits lost; `numbers.rs` finds the same number's literal in the text
+//!   (numbers are handed over in document order and counted), and the
+//!   literal goes through [`Decimal::parse`] or `str::parse::<i64>`. The
+//!   slow path's `Value` holds an `f64` then: `Policy::evaluate_json`
+//!   refuses a document the slow path would decide with a number its
+//!   `Value` changed (`numbers::literal_lost_by_value`), so both paths
+//!   decide with the digits written or not at all.
+//! - With `arbitrary_precision` (the CLI turns it on for itself), every
+//!   other number comes to `visit_map` as a one-entry map whose key is the
+//!   private token and whose value is the number's text as an owned
+//!   `String` (serde_json's spelling: `1E3` becomes `1e+3`, same value);
+//!   it goes through the same functions. A JSON object written with the
+//!   token as its key is then read by the slow path as a number too; this
+//!   decoder tells the two apart by how the value arrives (a real number's
+//!   text comes as `visit_string`, a string in the document never does)
+//!   and leaves any such object to the slow path. Without the feature the
+//!   token is an ordinary key, and such objects are still left to the slow
+//!   path (refusing is always safe). Should serde_json change how it hands
+//!   numbers over, numbers would only fall back to the slow path;
+//!   `the_number_token_is_serde_jsons` and the number tests in `tests.rs`
+//!   would say so.
 //!
 //! serde_json's `raw_value` feature would give a number's text without the
-//! stand-in map, but it is not enabled: the slow path's `Value` would then
-//! also read any object keyed by `$serde_json::private::RawValue` as the
-//! JSON text in its string value, a second document the structural check
-//! (duplicates, depth) never sees.
+//! stand-in map or the scan, but it is not enabled, and it is not purely
+//! additive: with it, every `Value` of the build (the engine's slow path,
+//! and a user's own code: features unify) reads any object keyed by
+//! `$serde_json::private::RawValue` as the JSON text in its string value,
+//! a second document the structural check (duplicates, depth) never sees.
 //!
 //! Why hand-written: this is measured speed work, kept where a crate would
 //! otherwise do. The crate way is serde_json's own `Value` tree, then
@@ -79,8 +97,12 @@ use crate::compile::{Child, Node};
 use crate::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
 use crate::values::{Decimal, Timestamp, parse_duration};
 
+pub(crate) mod numbers;
 #[cfg(test)]
 mod tests;
+
+use numbers::Numbers;
+pub(crate) use numbers::literal_lost_by_value;
 
 /// The key under which serde_json (with `arbitrary_precision`) hands a
 /// number to a `deserialize_any` visitor. Private to serde_json: a test
@@ -120,6 +142,7 @@ pub(crate) fn decode_json<'a>(
             .collect(),
         evidence: vec![false; set.evidence.len()],
         keys: Vec::new(),
+        numbers: Numbers::new(text),
     };
     let mut de = serde_json::Deserializer::from_str(text);
     let root = ObjectSeed {
@@ -151,6 +174,8 @@ struct Ctx<'s, 'a> {
     /// The undeclared keys of every object being read, innermost last; each
     /// object truncates back to where it started when it ends.
     keys: Vec<Cow<'a, str>>,
+    /// Every number handed over, for the literal of those that come as `f64`.
+    numbers: Numbers<'a>,
 }
 
 impl<'a> Ctx<'_, 'a> {
@@ -371,6 +396,7 @@ impl<'a> Visitor<'a> for ObjectSeed<'_, '_, 'a> {
                             ty: &attr.ty,
                             depth: depth + 1,
                             target,
+                            numbers: &mut ctx.numbers,
                         })?;
                         if !given && !attr.optional {
                             return Err(refuse());
@@ -468,6 +494,7 @@ struct AttrSeed<'s, 't, 'a> {
     /// The level of the value when it is an array.
     depth: usize,
     target: &'t mut Slot<'a>,
+    numbers: &'t mut Numbers<'a>,
 }
 
 impl<'a> DeserializeSeed<'a> for AttrSeed<'_, '_, 'a> {
@@ -497,6 +524,25 @@ impl<'a> AttrSeed<'_, '_, 'a> {
             Type::Number => Some(Slot::Number(Decimal::from_units(n * Decimal::ONE_UNITS))),
             // `Number::as_i64`, then `secs >= 0`.
             Type::Duration => i64::try_from(n)
+                .ok()
+                .filter(|secs| *secs >= 0)
+                .map(Slot::Duration),
+            _ => None,
+        };
+        self.set(slot)
+    }
+
+    /// A number other than a `u64`/`i64` integer, from its literal: what
+    /// `decode::decode_value` gives for the same text under
+    /// `arbitrary_precision` (`Number::as_str`, `Number::as_i64`).
+    fn literal<E: de::Error>(self, text: Option<&str>) -> Result<bool, E> {
+        let Some(text) = text else {
+            return Err(refuse());
+        };
+        let slot = match self.ty {
+            Type::Number => Decimal::parse(text).ok().map(Slot::Number),
+            Type::Duration => text
+                .parse::<i64>()
                 .ok()
                 .filter(|secs| *secs >= 0)
                 .map(Slot::Duration),
@@ -537,11 +583,22 @@ impl<'a> Visitor<'a> for AttrSeed<'_, '_, 'a> {
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<bool, E> {
+        self.numbers.next();
         self.integer(i128::from(n))
     }
 
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<bool, E> {
+        self.numbers.next();
         self.integer(i128::from(n))
+    }
+
+    /// Without `arbitrary_precision`, every other number (`-0`, fractions,
+    /// exponents, integers beyond 64 bits): read from its literal, never
+    /// from the `f64` (see `numbers.rs`).
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        self.numbers.next();
+        let text = self.numbers.last();
+        self.literal(text)
     }
 
     fn visit_borrowed_str<E: de::Error>(self, s: &'a str) -> Result<bool, E> {
@@ -561,16 +618,8 @@ impl<'a> Visitor<'a> for AttrSeed<'_, '_, 'a> {
         let Some(text) = number_text(&mut map, &first)? else {
             return Err(refuse());
         };
-        let slot = match self.ty {
-            Type::Number => Decimal::parse(&text).ok().map(Slot::Number),
-            Type::Duration => text
-                .parse::<i64>()
-                .ok()
-                .filter(|secs| *secs >= 0)
-                .map(Slot::Duration),
-            _ => None,
-        };
-        self.set(slot)
+        self.numbers.next();
+        self.literal(Some(&text))
     }
 
     fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<bool, A::Error> {
@@ -712,10 +761,17 @@ impl<'a> Visitor<'a> for AnySeed<'_, '_, 'a> {
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        self.ctx.numbers.next();
         Ok(true)
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+        self.ctx.numbers.next();
+        Ok(true)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        self.ctx.numbers.next();
         Ok(true)
     }
 
@@ -753,6 +809,7 @@ impl<'a> Visitor<'a> for AnySeed<'_, '_, 'a> {
             };
         };
         if number_text(&mut map, &first)?.is_some() {
+            ctx.numbers.next();
             return Ok(true);
         }
         if depth > MAX_INPUT_DEPTH {
@@ -777,37 +834,6 @@ impl<'a> Visitor<'a> for AnySeed<'_, '_, 'a> {
     }
 }
 
-// ---------------------------------------------------------------- hook ----
-
-/// Not an API: [`decode_json`] and the slow path it must agree with, for a
-/// whole [`crate::Policy`], so that `benches/decode.rs` and
-/// `tests/decode_json.rs` (outside the crate) can reach them. Re-exported,
-/// hidden, as `gatehouse::__bench`.
+// Not an API (benches and tests outside the crate): see hook.rs.
 #[doc(hidden)]
-pub mod hook {
-    use crate::Policy;
-    use crate::eval::decode::{Decoded, decode};
-    use crate::eval::{Decision, EvalOptions, InputError};
-
-    /// The fast decoder (`decode_json`) for `policy`.
-    pub fn fast<'a>(policy: &Policy, text: &'a str, strict: bool) -> Option<Decoded<'a>> {
-        let program = policy.program();
-        super::decode_json(&program.set, &program.decoder, text, strict)
-    }
-
-    /// The slow path's second half ([`decode`]) for `policy`; the first is
-    /// [`crate::input::parse`].
-    pub fn slow<'a>(
-        policy: &Policy,
-        input: &'a serde_json::Value,
-        strict: bool,
-    ) -> Result<Decoded<'a>, Vec<InputError>> {
-        let program = policy.program();
-        decode(&program.set, &program.decoder, input, strict)
-    }
-
-    /// [`crate::eval::decide`] for `policy` (no action digest).
-    pub fn decide(policy: &Policy, input: &Decoded<'_>, options: &EvalOptions) -> Decision {
-        crate::eval::decide(policy.program(), input, options)
-    }
-}
+pub mod hook;

@@ -168,4 +168,6 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
 }
 
 #[cfg(test)]
+mod exact_numbers;
+#[cfg(test)]
 mod tests;

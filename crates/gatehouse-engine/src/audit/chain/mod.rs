@@ -217,10 +217,16 @@ mod tests {
         let link = ChainLink::after(6, hash_line(b"x"));
         let line = link.line(r#"{"record":"decision","id":"d"}"#).unwrap();
         assert!(line.starts_with(r#"{"seq":7,"prev":"sha256:"#), "{line}");
+        assert_eq!(
+            crate::audit::key_order(&line),
+            ["seq", "prev", "record", "id"]
+        );
         let mut v: Json = serde_json::from_str(&line).unwrap();
         let o = v.as_object_mut().unwrap();
         assert_eq!(ChainLink::take_from(o).unwrap(), Some(link));
-        assert_eq!(o.keys().collect::<Vec<_>>(), ["record", "id"]);
+        let mut rest: Vec<&String> = o.keys().collect();
+        rest.sort();
+        assert_eq!(rest, ["id", "record"]);
     }
 
     #[test]
