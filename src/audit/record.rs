@@ -8,7 +8,7 @@
 //! `README.md`):
 //!
 //! ```json
-//! {"record": "decision", "id": "dec_…", "time": "2026-11-22T09:00:00Z",
+//! {"record": "decision", "format": "gatehouse.audit-record/1", "id": "dec_…", "time": "2026-11-22T09:00:00Z",
 //!  "policy": {"name": "…", "version": "…", "digest": "sha256:…"},
 //!  "action_digest": "sha256:…", "input": {…}, "redacted": [],
 //!  "outcome": "explicit", "options": {"now": null, "strict": false},
@@ -25,7 +25,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::digest::action_digest;
 use super::redact::Redaction;
-use crate::eval::{Decision, EvalOptions, Outcome, PolicyRef};
+use crate::eval::{Decision, DocumentFormat, EvalOptions, Outcome, PolicyRef};
 use crate::values::Timestamp;
 
 /// One line of an audit log.
@@ -43,6 +43,10 @@ pub enum AuditRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRecord {
+    /// `"gatehouse.audit-record/1"`; absent in records written before the
+    /// field existed, which read as the same format.
+    #[serde(default)]
+    pub format: RecordFormat,
     /// Unique id, `dec_` and 32 hex digits.
     pub id: String,
     /// When the decision was made (RFC 3339, UTC): the `--now` given to
@@ -73,6 +77,9 @@ pub struct DecisionRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationRecord {
+    /// `"gatehouse.audit-record/1"`, as in [`DecisionRecord::format`].
+    #[serde(default)]
+    pub format: RecordFormat,
     /// Unique id, `ver_` and 32 hex digits.
     pub id: String,
     /// When the verification was made (RFC 3339, UTC).
@@ -92,6 +99,36 @@ pub struct VerificationRecord {
     pub approvals: Json,
     /// The verification result (verdict, satisfied, missing, ...).
     pub verification: Json,
+}
+
+/// The format field of an audit record: written as
+/// [`DocumentFormat::AUDIT_RECORD`], right after `record` (a chained line
+/// must keep starting with `{"seq":`, see
+/// [`LINE_START`](super::chain::LINE_START)). Reading accepts that value or
+/// no field at all (logs written before it existed: their lines are hashed
+/// as written, so their chain still verifies), and refuses any other value,
+/// so a record of a format this build does not know is never half-read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordFormat;
+
+impl Serialize for RecordFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(DocumentFormat::AUDIT_RECORD.value)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RecordFormat, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == DocumentFormat::AUDIT_RECORD.value {
+            Ok(RecordFormat)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "unsupported record format `{text}` (this build reads `{}`)",
+                DocumentFormat::AUDIT_RECORD.value
+            )))
+        }
+    }
 }
 
 /// The evaluation options a decision was made with.
@@ -176,7 +213,7 @@ impl AuditRecord {
     ///
     /// let record = AuditRecord::decision(&decision, Some(&input), &options, &Redaction::KeepAll, now);
     /// let line = record.to_json_line().expect("serializes");
-    /// assert!(line.starts_with(r#"{"record":"decision","id":"dec_"#));
+    /// assert!(line.starts_with(r#"{"record":"decision","format":"gatehouse.audit-record/1","id":"dec_"#));
     ///
     /// // what was written reads back, and replays identically
     /// let AuditRecord::Decision(read) = serde_json::from_str(&line).expect("a record") else {
@@ -211,6 +248,7 @@ impl AuditRecord {
         };
         let kept = redaction.apply_to_decision(decision, &redacted);
         AuditRecord::Decision(DecisionRecord {
+            format: RecordFormat,
             id: new_id("dec_", &time, digest.as_deref()),
             time: time.to_string(),
             policy: decision.policy.clone(),
@@ -238,6 +276,7 @@ impl AuditRecord {
             None => (Json::Null, Vec::new()),
         };
         AuditRecord::Verification(VerificationRecord {
+            format: RecordFormat,
             id: new_id("ver_", &time, Some(event.action_digest)),
             time: time.to_string(),
             policy: event.policy.clone(),
@@ -400,6 +439,7 @@ default tier 0 because NO_RULE_MATCHED
             keys,
             [
                 "record",
+                "format",
                 "id",
                 "time",
                 "policy",
@@ -505,6 +545,7 @@ default tier 0 because NO_RULE_MATCHED
             keys,
             [
                 "record",
+                "format",
                 "id",
                 "time",
                 "policy",

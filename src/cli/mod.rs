@@ -13,6 +13,7 @@ mod jsonl;
 mod keygen;
 mod replay;
 mod rules;
+pub mod schema;
 mod test;
 mod verify;
 
@@ -31,6 +32,7 @@ pub use fmt::FmtArgs;
 pub use keygen::KeygenArgs;
 pub use replay::ReplayArgs;
 pub use rules::RulesArgs;
+pub use schema::SchemaArgs;
 pub use test::TestArgs;
 pub use verify::VerifyArgs;
 
@@ -124,6 +126,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List every lint: code, name, default level, summary.
     Rules(RulesArgs),
+    /// Print the JSON Schema of an output document, or a policy's input contract.
+    Schema(SchemaArgs),
 }
 
 /// Standard streams, injectable for tests.
@@ -154,6 +158,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Audit(args) => audit::run(&args, io),
         Command::Explain(args) => explain::run(&args, io),
         Command::Rules(args) => rules::run(&args, io),
+        Command::Schema(args) => schema::run(&args, io),
     }
 }
 

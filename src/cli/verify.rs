@@ -172,14 +172,10 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
             return exit::AUDIT_LOG;
         }
     }
-    let text = if args.compact {
-        serde_json::to_string(&signed)
-    } else {
-        serde_json::to_string_pretty(&signed)
-    };
-    match text {
-        Ok(t) => {
-            let _ = writeln!(io.stdout, "{t}");
+    let format = &crate::eval::DocumentFormat::VERIFICATION;
+    match crate::eval::write_document(&mut *io.stdout, format, &signed, !args.compact) {
+        Ok(()) => {
+            let _ = writeln!(io.stdout);
         }
         Err(_) => return exit::POLICY,
     }
