@@ -1,0 +1,879 @@
+//! The JSON contracts: every JSON document the real binary writes, over real
+//! inputs (the shipped policies, examples/actions, failing cases, audit logs
+//! made by `eval --audit-log` and `verify --audit-log`), validates against
+//! its published schema in schemas/; every schema is a valid draft 2020-12
+//! schema with the `$id` of its format; `gatehouse schema` prints exactly
+//! the published files; a drifted document (an unknown field, a missing
+//! one, another format) is refused; and `gatehouse schema input` accepts
+//! exactly the inputs the policy accepts.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use gatehouse::cli::schema::{SCHEMA_ID_PATTERN, SCHEMAS, format_major, schema_id};
+use gatehouse::eval::DocumentFormat;
+use gatehouse::{EvalOptions, Policy};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const NOW: &str = "2026-11-22T10:00:00Z";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn gatehouse(args: &[&str], stdin: &[u8]) -> Output {
+    assert_cmd::Command::cargo_bin("gatehouse")
+        .expect("the gatehouse binary")
+        .current_dir(root())
+        .args(args)
+        .write_stdin(stdin.to_vec())
+        .output()
+        .expect("runs")
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
+
+/// A fresh directory under the target's temp space.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gatehouse-schemas-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn schema_file(name: &str) -> String {
+    std::fs::read_to_string(root().join("schemas").join(format!("{name}.schema.json")))
+        .expect("schema file")
+}
+
+fn validator(name: &str) -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(&schema_file(name)).expect("schema JSON");
+    jsonschema::draft202012::new(&schema).expect("a valid 2020-12 schema")
+}
+
+/// Checks a document against its schema; the message names every error.
+fn assert_valid(name: &str, doc: &Value, what: &str) {
+    let v = validator(name);
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what}: not a valid `{name}` document:\n{}\n{doc:#}",
+        errors.join("\n")
+    );
+}
+
+fn doc(out: &Output, what: &str) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what}: not one JSON document ({e}): {}\nstderr: {}",
+            text(out),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    text(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join("examples/actions"))
+        .expect("examples/actions")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    out.sort();
+    assert!(out.len() >= 10, "the examples are there");
+    out
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+#[test]
+fn every_schema_is_a_valid_2020_12_schema_with_the_id_of_its_format() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(root().join("schemas"))
+        .expect("schemas/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<String> = SCHEMAS
+        .iter()
+        .map(|(n, _)| format!("{n}.schema.json"))
+        .collect();
+    embedded.sort();
+    assert_eq!(on_disk, embedded, "every file in schemas/ is embedded");
+    assert_eq!(SCHEMAS.len(), DocumentFormat::ALL.len());
+    for (format, (name, text)) in DocumentFormat::ALL.iter().zip(SCHEMAS) {
+        assert_eq!(format.kind, name);
+        assert_eq!(text, schema_file(name), "{name}: embedded = published");
+        let schema: Value = serde_json::from_str(text).expect("JSON");
+        jsonschema::draft202012::meta::validate(&schema)
+            .unwrap_or_else(|e| panic!("{name}: not a valid 2020-12 schema: {e}"));
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        let major = format_major(format).expect("a major version");
+        assert_eq!(schema["$id"], json!(schema_id(name, major)));
+        assert!(SCHEMA_ID_PATTERN.contains("{kind}") && SCHEMA_ID_PATTERN.contains("{major}"));
+        for key in ["title", "description"] {
+            assert!(
+                schema[key].as_str().is_some_and(|t| !t.is_empty()),
+                "{name}: no {key}"
+            );
+        }
+        // the format field: required and fixed (in each record kind for
+        // the audit log, where older records may lack it)
+        let value = json!(format.value);
+        if name == "audit-record" {
+            for kind in ["decision_record", "verification_record"] {
+                assert_eq!(schema["$defs"][kind]["properties"]["format"]["const"], value);
+            }
+        } else {
+            assert_eq!(schema["properties"]["format"]["const"], value, "{name}");
+            assert!(
+                schema["required"]
+                    .as_array()
+                    .is_some_and(|r| r.contains(&json!("format"))),
+                "{name}: format is required"
+            );
+            assert_eq!(schema["additionalProperties"], json!(false), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_binary_prints_the_published_schemas_byte_for_byte() {
+    let out = gatehouse(&["schema", "--list"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let mut names: Vec<String> = SCHEMAS.iter().map(|(n, _)| (*n).to_owned()).collect();
+    names.push("input".into());
+    assert_eq!(text(&out).lines().collect::<Vec<_>>(), names);
+    for (name, _) in SCHEMAS {
+        let out = gatehouse(&["schema", name], b"");
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        assert_eq!(text(&out), schema_file(name), "{name}");
+    }
+    let out = gatehouse(&["schema", "decisions"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no schema named `decisions`"));
+    let out = gatehouse(&["schema", "input"], b"");
+    assert_eq!(out.status.code(), Some(2), "input needs --policy");
+    let out = gatehouse(&["schema", "decision", "--policy", "policies/simple-router"], b"");
+    assert_eq!(out.status.code(), Some(2), "--policy is for input only");
+}
+
+#[test]
+fn decisions_validate_for_every_example_under_every_shipped_policy() {
+    let mut checked = 0;
+    for policy in ["policies/ai-agent-actions", "policies/simple-router"] {
+        for example in examples() {
+            for extra in [&[][..], &["--compact", "--now", NOW], &["--strict"]] {
+                let mut args = vec!["eval", "--policy", policy, s(&example)];
+                args.extend_from_slice(extra);
+                let out = gatehouse(&args, b"");
+                assert!(
+                    matches!(out.status.code(), Some(0 | 3)),
+                    "{args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let d = doc(&out, &format!("{args:?}"));
+                assert_valid("decision", &d, &format!("{args:?}"));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100);
+}
+
+#[test]
+fn invalid_input_decisions_validate_and_have_their_shape() {
+    let out = gatehouse(
+        &[
+            "eval",
+            "--policy",
+            "policies/ai-agent-actions",
+            "examples/actions/invalid-input.json",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let d = doc(&out, "invalid input");
+    assert_valid("decision", &d, "invalid input");
+    assert_eq!(d["outcome"], "block");
+    assert!(d["input_errors"].as_array().is_some_and(|e| !e.is_empty()));
+    // the schema ties input_errors to block/INVALID_INPUT
+    let mut lying = d.clone();
+    lying["outcome"] = json!("auto");
+    assert!(!validator("decision").is_valid(&lying));
+    // not JSON at all, from stdin
+    let out = gatehouse(
+        &["eval", "--policy", "policies/ai-agent-actions"],
+        b"{not json",
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert_valid("decision", &doc(&out, "stdin garbage"), "stdin garbage");
+}
+
+/// Every example on one line each, then lines that are refused.
+fn jsonl_corpus() -> Vec<u8> {
+    let mut corpus = Vec::new();
+    for example in examples() {
+        if example.extension().is_some_and(|e| e == "json") {
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(&example).expect("example"))
+                    .expect("JSON example");
+            corpus.extend_from_slice(v.to_string().as_bytes());
+            corpus.push(b'\n');
+        }
+    }
+    corpus.extend_from_slice(b"\n{\"action\": 1}\n[1, 2]\nnot json\n\xff\xfe\n");
+    corpus
+}
+
+#[test]
+fn every_jsonl_line_is_a_decision_document() {
+    let corpus = jsonl_corpus();
+    for policy in ["policies/ai-agent-actions", "policies/simple-router"] {
+        let out = gatehouse(&["eval", "--policy", policy, "--jsonl"], &corpus);
+        let docs = lines(&out);
+        assert_eq!(docs.len(), corpus.split(|b| *b == b'\n').count() - 1);
+        for (i, d) in docs.iter().enumerate() {
+            assert_valid("decision", d, &format!("{policy} line {}", i + 1));
+        }
+    }
+}
+
+/// Makes an approver key with `keygen`; the line for approvers.toml.
+fn keygen(dir: &Path, name: &str) -> String {
+    let key = dir.join(format!("{name}.key"));
+    let out = gatehouse(&["keygen", "--out", s(&key)], b"");
+    assert_eq!(out.status.code(), Some(0));
+    text(&out).trim().to_owned()
+}
+
+fn approve(dir: &Path, name: &str, action: &Path, decision: &str) -> String {
+    let key = dir.join(format!("{name}.key"));
+    let out = gatehouse(
+        &[
+            "approve",
+            "--key",
+            s(&key),
+            "--approver",
+            name,
+            "--policy",
+            "policies/ai-agent-actions",
+            "--input",
+            s(action),
+            "--decision",
+            decision,
+            "--reason",
+            "checked the refund against the order",
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text(&out)
+}
+
+/// A verification log made by the real binary: every verdict, signed and
+/// refused credentials, redaction; each printed verification validated.
+fn verify_into(dir: &Path, log: &Path) {
+    let alice = keygen(dir, "alice");
+    let bob = keygen(dir, "bob");
+    let trust = dir.join("approvers.toml");
+    std::fs::write(
+        &trust,
+        format!(
+            "[[approver]]\nid = \"alice\"\nroles = [\"support_lead\"]\n{alice}\n\n[[approver]]\nid = \"bob\"\nroles = [\"support_lead\"]\n{bob}\n"
+        ),
+    )
+    .expect("trust store");
+    let action = root().join("examples/actions/refund-small.json");
+    let approve_alice = approve(dir, "alice", &action, "approve");
+    let reject_bob = approve(dir, "bob", &action, "reject");
+    let unsigned = "- approver: mallory\n  roles: [support_lead]\n  decision: approve\n  reason: trust me\n  given_at: \"2026-11-22T09:30:00Z\"\n";
+    let cases: [(&str, String, &[&str]); 5] = [
+        ("none", "[]".into(), &[]),
+        ("approved", approve_alice.clone(), &["--redact", "requester.id"]),
+        ("rejected", format!("{approve_alice}{reject_bob}"), &[]),
+        ("refused", unsigned.into(), &["--no-audit-input"]),
+        ("unsigned allowed", unsigned.into(), &["--allow-unsigned"]),
+    ];
+    let mut verdicts = Vec::new();
+    for (what, approvals, extra) in cases {
+        let file = dir.join("approvals.yaml");
+        std::fs::write(&file, approvals).expect("approvals");
+        let mut args = vec![
+            "verify",
+            "--policy",
+            "policies/ai-agent-actions",
+            "--trust",
+            s(&trust),
+            "--input",
+            s(&action),
+            "--approvals",
+            s(&file),
+            "--audit-log",
+            s(log),
+        ];
+        args.extend_from_slice(extra);
+        let out = gatehouse(&args, b"");
+        let v = doc(&out, what);
+        assert_valid("verification", &v, what);
+        verdicts.push(v["verdict"].as_str().unwrap_or_default().to_owned());
+    }
+    verdicts.sort();
+    verdicts.dedup();
+    assert!(verdicts.len() >= 3, "several verdicts seen: {verdicts:?}");
+}
+
+#[test]
+fn audit_records_chain_reports_and_replays_validate() {
+    let dir = scratch("audit");
+    let log = dir.join("audit.jsonl");
+    let corpus = jsonl_corpus();
+    for extra in [
+        &[][..],
+        &["--redact", "requester.id,action.summary", "--redact-mode", "hash"],
+        &["--no-audit-input", "--now", NOW],
+    ] {
+        let mut args = vec![
+            "eval",
+            "--policy",
+            "policies/ai-agent-actions",
+            "--jsonl",
+            "--audit-log",
+            s(&log),
+        ];
+        args.extend_from_slice(extra);
+        let out = gatehouse(&args, &corpus);
+        assert!(matches!(out.status.code(), Some(0 | 3)));
+    }
+    let out = gatehouse(
+        &[
+            "eval",
+            "--policy",
+            "policies/ai-agent-actions",
+            "--audit-log",
+            s(&log),
+            "examples/actions/iam-change.json",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    verify_into(&dir, &log);
+
+    let text_log = std::fs::read_to_string(&log).expect("log");
+    let mut kinds = Vec::new();
+    for (i, line) in text_log.lines().enumerate() {
+        let record: Value = serde_json::from_str(line).expect("a JSON record");
+        assert_valid("audit-record", &record, &format!("log line {}", i + 1));
+        kinds.push(record["record"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(kinds.iter().any(|k| k == "decision") && kinds.iter().any(|k| k == "verification"));
+
+    let out = gatehouse(&["audit", "verify", s(&log), "--format", "json"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let report = doc(&out, "audit verify");
+    assert_eq!(report["status"], "intact");
+    assert_valid("audit-verify", &report, "audit verify");
+
+    for policy in ["policies/ai-agent-actions", "policies/simple-router"] {
+        let out = gatehouse(
+            &["replay", s(&log), "--policy", policy, "--format", "json"],
+            b"",
+        );
+        assert!(matches!(out.status.code(), Some(0 | 1)));
+        assert_valid("replay", &doc(&out, policy), &format!("replay under {policy}"));
+    }
+
+    // a tampered log: an edited record, a torn tail, an old unchained record
+    let tampered = dir.join("tampered.jsonl");
+    let mut edited = text_log.replacen("\"outcome\":\"explicit\"", "\"outcome\":\"auto\"", 1);
+    edited.push_str("{\"seq\":99,\"prev\":\"sha");
+    std::fs::write(&tampered, &edited).expect("write");
+    let out = gatehouse(&["audit", "verify", s(&tampered), "--format", "json"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let report = doc(&out, "tampered");
+    assert_eq!(report["status"], "tampered");
+    assert_valid("audit-verify", &report, "tampered");
+    let out = gatehouse(
+        &[
+            "replay",
+            s(&tampered),
+            "--policy",
+            "policies/ai-agent-actions",
+            "--format",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_valid("replay", &doc(&out, "tampered replay"), "tampered replay");
+
+    // logs written before the format field and the chain still read,
+    // validate, verify and replay
+    let old = root().join("tests/fixtures/audit/actions.jsonl");
+    for line in std::fs::read_to_string(&old).expect("fixture").lines() {
+        if let Ok(v) = serde_json::from_str::<Value>(line)
+            && v.get("record").is_some()
+        {
+            assert!(v.get("format").is_none());
+            assert_valid("audit-record", &v, "a record of an older log");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_reports_validate_clean_broken_and_linted() {
+    for path in [
+        "policies",
+        "tests/fixtures/cli/broken",
+        "tests/fixtures/lint/rules",
+        "tests/fixtures/testing/mixed",
+    ] {
+        let out = gatehouse(&["check", path, "--format", "json"], b"");
+        let d = doc(&out, path);
+        assert_valid("check", &d, path);
+    }
+    // a report with diagnostics that carry labels, help and an example
+    let out = gatehouse(
+        &["check", "tests/fixtures/lint/rules", "--format", "json"],
+        b"",
+    );
+    let d = doc(&out, "lint");
+    assert!(d["warnings"].as_u64().unwrap_or(0) + d["errors"].as_u64().unwrap_or(0) > 0);
+}
+
+#[test]
+fn test_reports_validate_passing_and_failing() {
+    for path in ["policies", "tests/fixtures/testing/mixed", "tests/fixtures/testing/partial"] {
+        let out = gatehouse(&["test", path, "--format", "json"], b"");
+        let d = doc(&out, path);
+        assert_valid("test", &d, path);
+    }
+}
+
+#[test]
+fn diff_reports_validate() {
+    let d = "tests/fixtures/diff";
+    for extra in [&[][..], &["--limit", "1"]] {
+        let mut args = vec![
+            "diff",
+            "tests/fixtures/diff/old.gate",
+            "tests/fixtures/diff/new.gate",
+            "--inputs",
+            "tests/fixtures/diff/corpus.jsonl",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = gatehouse(&args, b"");
+        let report = doc(&out, d);
+        assert!(report["transitions"].as_array().is_some_and(|t| !t.is_empty()));
+        assert_valid("diff", &report, &format!("{args:?}"));
+    }
+}
+
+/// One real document of each kind, for the drift checks.
+fn one_of_each() -> Vec<(&'static str, Value)> {
+    let eval = gatehouse(
+        &[
+            "eval",
+            "--policy",
+            "policies/ai-agent-actions",
+            "examples/actions/refund-large.json",
+        ],
+        b"",
+    );
+    let check = gatehouse(&["check", "policies", "--format", "json"], b"");
+    let test = gatehouse(&["test", "policies", "--format", "json"], b"");
+    let diff = gatehouse(
+        &[
+            "diff",
+            "tests/fixtures/diff/old.gate",
+            "tests/fixtures/diff/new.gate",
+            "--inputs",
+            "tests/fixtures/diff/corpus.jsonl",
+            "--format",
+            "json",
+        ],
+        b"",
+    );
+    vec![
+        ("decision", doc(&eval, "eval")),
+        ("check", doc(&check, "check")),
+        ("test", doc(&test, "test")),
+        ("diff", doc(&diff, "diff")),
+    ]
+}
+
+#[test]
+fn drift_is_caught() {
+    for (name, good) in one_of_each() {
+        assert_valid(name, &good, name);
+        let v = validator(name);
+        let mut unknown = good.clone();
+        unknown["surprise"] = json!(1);
+        assert!(!v.is_valid(&unknown), "{name}: an unknown field passes");
+        let mut missing = good.clone();
+        missing.as_object_mut().expect("object").remove("format");
+        assert!(!v.is_valid(&missing), "{name}: no format field passes");
+        let mut next = good.clone();
+        next["format"] = json!(format!("gatehouse.{name}/2"));
+        assert!(!v.is_valid(&next), "{name}: another major version passes");
+    }
+    let (_, decision) = one_of_each().swap_remove(0);
+    let v = validator("decision");
+    let mut nested = decision.clone();
+    nested["tier"]["colour"] = json!("red");
+    assert!(!v.is_valid(&nested), "an unknown nested field passes");
+    let mut outcome = decision.clone();
+    outcome["outcome"] = json!("maybe");
+    assert!(!v.is_valid(&outcome), "an unknown outcome passes");
+    let mut gone = decision;
+    gone.as_object_mut().expect("object").remove("action_digest");
+    assert!(!v.is_valid(&gone), "a missing field passes");
+}
+
+#[test]
+fn a_record_of_an_unknown_format_is_refused_and_one_without_reads() {
+    let dir = scratch("format");
+    let log = dir.join("a.jsonl");
+    let out = gatehouse(
+        &[
+            "eval",
+            "--policy",
+            "policies/ai-agent-actions",
+            "--audit-log",
+            s(&log),
+            "examples/actions/refund-small.json",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let line = std::fs::read_to_string(&log).expect("log");
+    assert!(line.contains(",\"record\":\"decision\",\"format\":\"gatehouse.audit-record/1\","));
+    let mut record: Value = serde_json::from_str(&line).expect("record");
+    record.as_object_mut().expect("object").remove("seq");
+    record.as_object_mut().expect("object").remove("prev");
+    let without = {
+        let mut r = record.clone();
+        r.as_object_mut().expect("object").remove("format");
+        r
+    };
+    assert!(gatehouse::audit::record::AuditRecord::from_value(without).is_ok());
+    record["format"] = json!("gatehouse.audit-record/2");
+    let err = gatehouse::audit::record::AuditRecord::from_value(record.clone())
+        .expect_err("another format is refused");
+    assert!(err.contains("unsupported record format"), "{err}");
+    assert!(!validator("audit-record").is_valid(&record));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- gatehouse schema input --policy ---------------------------------------
+
+/// A policy with every attribute type, required and optional, nested.
+const EVERY_TYPE: &str = r#"policy "every-type" version "1"
+schema {
+  action.type: enum { read, refund }
+  action.amount: number?
+  action.customer_facing: bool
+  action.tags: set of string?
+  action.classes: set of enum { public, pii }
+  action.window.opens_in: duration?
+  action.window.at: timestamp?
+  requester.id: string
+  model.confidence: number?
+}
+evidence { diff, rollback_plan }
+default queue
+"#;
+
+fn export(policy: &Path, strict: bool) -> Value {
+    let mut args = vec!["schema", "input", "--policy", s(policy)];
+    if strict {
+        args.push("--strict");
+    }
+    let out = gatehouse(&args, b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let schema = doc(&out, "schema input");
+    jsonschema::draft202012::meta::validate(&schema).expect("a valid 2020-12 schema");
+    schema
+}
+
+fn every_type_policy() -> (PathBuf, Policy) {
+    let dir = scratch("every-type");
+    let file = dir.join("every.gate");
+    std::fs::write(&file, EVERY_TYPE).expect("write");
+    (file, Policy::from_source("every.gate", EVERY_TYPE).expect("compiles"))
+}
+
+/// Accepted by the policy (no INVALID_INPUT)?
+fn policy_accepts(policy: &Policy, input: &Value, strict: bool) -> bool {
+    let d = policy.evaluate_with(
+        input,
+        &EvalOptions {
+            strict,
+            ..EvalOptions::default()
+        },
+    );
+    d.input_errors.is_empty()
+}
+
+#[test]
+fn the_input_schema_is_a_plain_object_schema_with_nested_objects() {
+    let (file, _) = every_type_policy();
+    let schema = export(&file, false);
+    assert_eq!(schema["type"], "object");
+    assert_eq!(
+        schema["required"],
+        json!(["action", "requester"]),
+        "model is optional: nothing under it is required"
+    );
+    let action = &schema["properties"]["action"];
+    assert_eq!(action["type"], "object");
+    assert_eq!(action["required"], json!(["classes", "customer_facing", "type"]));
+    assert_eq!(action["properties"]["type"]["enum"], json!(["read", "refund"]));
+    assert_eq!(action["properties"]["amount"]["type"], json!(["number", "null"]));
+    assert_eq!(action["properties"]["window"]["type"], json!(["object", "null"]));
+    assert!(schema["properties"]["evidence"]["properties"]["diff"].is_object());
+    assert!(schema.get("additionalProperties").is_none());
+    let strict = export(&file, true);
+    assert_eq!(strict["additionalProperties"], json!(false));
+    assert_eq!(strict["properties"]["action"]["additionalProperties"], json!(false));
+    // the shipped policies export too, and their examples agree
+    for policy in ["policies/ai-agent-actions", "policies/simple-router"] {
+        let p = Policy::load(root().join(policy)).expect("compiles");
+        let v = jsonschema::draft202012::new(&export(&root().join(policy), false)).expect("schema");
+        for example in examples().iter().filter(|e| e.extension().is_some_and(|x| x == "json")) {
+            let input: Value =
+                serde_json::from_str(&std::fs::read_to_string(example).expect("read")).expect("JSON");
+            assert_eq!(
+                v.is_valid(&input),
+                policy_accepts(&p, &input, false),
+                "{policy} and its exported schema disagree on {}",
+                example.display()
+            );
+        }
+    }
+}
+
+/// A value for an attribute slot: index into a pool of valid and invalid
+/// encodings; `None` leaves the key out.
+fn pool() -> Vec<Option<Value>> {
+    vec![
+        None,
+        Some(Value::Null),
+        Some(json!(true)),
+        Some(json!(false)),
+        Some(json!(0)),
+        Some(json!(250)),
+        Some(json!(-3.5)),
+        Some(json!(5400)),
+        Some(json!(-60)),
+        Some(json!("read")),
+        Some(json!("refund")),
+        Some(json!("REFUND")),
+        Some(json!("")),
+        Some(json!("u-1")),
+        Some(json!("true")),
+        Some(json!("250")),
+        Some(json!("1h30m")),
+        Some(json!("90m")),
+        Some(json!("30m1h")),
+        Some(json!("2d")),
+        Some(json!("h")),
+        Some(json!("2026-11-22T18:00:00Z")),
+        Some(json!("2026-11-22T19:00:00+01:00")),
+        Some(json!("2026-11-22 18:00:00.5z")),
+        Some(json!("2026-11-22T18:00:00")),
+        Some(json!("2026-11-22")),
+        Some(json!([])),
+        Some(json!(["public"])),
+        Some(json!(["public", "pii", "public"])),
+        Some(json!(["secret"])),
+        Some(json!(["a", "b"])),
+        Some(json!([1])),
+        Some(json!({})),
+        Some(json!({"x": 1})),
+    ]
+}
+
+/// The leaf paths of EVERY_TYPE, and the objects above them.
+const LEAVES: [&[&str]; 9] = [
+    &["action", "type"],
+    &["action", "amount"],
+    &["action", "customer_facing"],
+    &["action", "tags"],
+    &["action", "classes"],
+    &["action", "window", "opens_in"],
+    &["action", "window", "at"],
+    &["requester", "id"],
+    &["model", "confidence"],
+];
+const PARENTS: [&[&str]; 4] = [&["action"], &["action", "window"], &["requester"], &["model"]];
+
+fn set_path(doc: &mut Value, path: &[&str], value: Value) {
+    let mut at = doc;
+    for (i, key) in path.iter().enumerate() {
+        if i + 1 == path.len() {
+            if let Some(o) = at.as_object_mut() {
+                o.insert((*key).to_owned(), value);
+            }
+            return;
+        }
+        if !at.get(*key).is_some_and(Value::is_object) {
+            if let Some(o) = at.as_object_mut() {
+                o.insert((*key).to_owned(), json!({}));
+            } else {
+                return;
+            }
+        }
+        at = at.get_mut(*key).expect("just made");
+    }
+}
+
+/// Values of the right type for each leaf of [`LEAVES`], so that most
+/// generated inputs are accepted and the refusals are near misses.
+fn valid(leaf: usize) -> Vec<Value> {
+    match leaf {
+        0 => vec![json!("read"), json!("refund")],
+        1 | 8 => vec![json!(0), json!(250), json!(-3.5), json!(1e20), Value::Null],
+        2 => vec![json!(true), json!(false)],
+        3 => vec![json!([]), json!(["a", "b"]), json!(["a", "a"])],
+        4 => vec![json!([]), json!(["public"]), json!(["pii", "public", "pii"])],
+        5 => vec![json!("1h30m"), json!(5400), json!("2d"), json!(0), json!("0s")],
+        6 => vec![json!("2026-11-22T18:00:00Z"), json!("2026-11-22t19:00:00+01:00")],
+        _ => vec![json!("u-1"), json!("")],
+    }
+}
+
+/// An input from indices: per leaf, seven times in eight a value of its
+/// type, else one from [`pool`] (absent, null, wrong types, near misses);
+/// one time in eight a parent replaced by a pool value; an evidence value;
+/// an undeclared field.
+fn build(leaves: &[usize], parents: &[usize], evidence: usize, extra: bool) -> Value {
+    let pool = pool();
+    let mut doc = json!({});
+    for (n, (path, i)) in LEAVES.iter().zip(leaves).enumerate() {
+        let value = if i % 8 == 0 {
+            pool.get((i / 8) % pool.len()).cloned().flatten()
+        } else {
+            let ok = valid(n);
+            ok.get((i / 8) % ok.len()).cloned()
+        };
+        if let Some(v) = value {
+            set_path(&mut doc, path, v);
+        }
+    }
+    for (path, i) in PARENTS.iter().zip(parents) {
+        if i % 8 == 0 {
+            match pool.get((i / 8) % pool.len()) {
+                Some(Some(v)) => set_path(&mut doc, path, v.clone()),
+                Some(None) => {
+                    if let [top] = path {
+                        doc.as_object_mut().expect("object").remove(*top);
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    match evidence % 4 {
+        0 => {}
+        1 => doc["evidence"] = json!({"diff": "a diff", "rollback_plan": null}),
+        2 => doc["evidence"] = json!([1]),
+        _ => doc["evidence"] = json!({"diff": "d", "undeclared": 1}),
+    }
+    if extra {
+        set_path(&mut doc, &["action", "undeclared"], json!(1));
+    }
+    doc
+}
+
+#[test]
+fn the_generated_inputs_reach_both_sides() {
+    // a fixed walk over the generator: both answers are common, so the
+    // property below compares the schema with the policy on each side
+    let (_, policy) = every_type_policy();
+    let (mut accepted, mut refused) = (0, 0);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        usize::try_from(x % m).expect("small")
+    };
+    for _ in 0..1000 {
+        let leaves: Vec<usize> = (0..LEAVES.len()).map(|_| next(512)).collect();
+        let parents: Vec<usize> = (0..PARENTS.len()).map(|_| next(512)).collect();
+        let input = build(&leaves, &parents, next(4), next(2) == 1);
+        if policy_accepts(&policy, &input, false) {
+            accepted += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    assert!(accepted > 50 && refused > 50, "{accepted} accepted, {refused} refused");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The exported schema accepts exactly the inputs the policy accepts,
+    /// plain and under --strict.
+    #[test]
+    fn the_input_schema_accepts_exactly_what_the_policy_accepts(
+        leaves in proptest::collection::vec(0usize..512, LEAVES.len()),
+        parents in proptest::collection::vec(0usize..512, PARENTS.len()),
+        evidence in 0usize..4,
+        extra in any::<bool>(),
+        strict in any::<bool>(),
+    ) {
+        thread_local! {
+            static FIXTURE: (Policy, jsonschema::Validator, jsonschema::Validator) = {
+                let (file, policy) = every_type_policy();
+                let plain = jsonschema::draft202012::new(&export(&file, false)).expect("schema");
+                let strict = jsonschema::draft202012::new(&export(&file, true)).expect("schema");
+                (policy, plain, strict)
+            };
+        }
+        let input = build(&leaves, &parents, evidence, extra);
+        FIXTURE.with(|(policy, plain, strict_v)| {
+            let v = if strict { strict_v } else { plain };
+            let accepted = policy_accepts(policy, &input, strict);
+            prop_assert_eq!(
+                v.is_valid(&input),
+                accepted,
+                "strict {}: the policy {} {}",
+                strict,
+                if accepted { "accepts" } else { "refuses" },
+                input
+            );
+            Ok(())
+        })?;
+    }
+}
