@@ -137,7 +137,10 @@ fn every_schema_is_a_valid_2020_12_schema_with_the_id_of_its_format() {
         let value = json!(format.value);
         if name == "audit-record" {
             for kind in ["decision_record", "verification_record"] {
-                assert_eq!(schema["$defs"][kind]["properties"]["format"]["const"], value);
+                assert_eq!(
+                    schema["$defs"][kind]["properties"]["format"]["const"],
+                    value
+                );
             }
         } else {
             assert_eq!(schema["properties"]["format"]["const"], value, "{name}");
@@ -169,7 +172,10 @@ fn the_binary_prints_the_published_schemas_byte_for_byte() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no schema named `decisions`"));
     let out = gatehouse(&["schema", "input"], b"");
     assert_eq!(out.status.code(), Some(2), "input needs --policy");
-    let out = gatehouse(&["schema", "decision", "--policy", "policies/simple-router"], b"");
+    let out = gatehouse(
+        &["schema", "decision", "--policy", "policies/simple-router"],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(2), "--policy is for input only");
 }
 
@@ -310,7 +316,11 @@ fn verify_into(dir: &Path, log: &Path) {
     let unsigned = "- approver: mallory\n  roles: [support_lead]\n  decision: approve\n  reason: trust me\n  given_at: \"2026-11-22T09:30:00Z\"\n";
     let cases: [(&str, String, &[&str]); 5] = [
         ("none", "[]".into(), &[]),
-        ("approved", approve_alice.clone(), &["--redact", "requester.id"]),
+        (
+            "approved",
+            approve_alice.clone(),
+            &["--redact", "requester.id"],
+        ),
         ("rejected", format!("{approve_alice}{reject_bob}"), &[]),
         ("refused", unsigned.into(), &["--no-audit-input"]),
         ("unsigned allowed", unsigned.into(), &["--allow-unsigned"]),
@@ -350,7 +360,12 @@ fn audit_records_chain_reports_and_replays_validate() {
     let corpus = jsonl_corpus();
     for extra in [
         &[][..],
-        &["--redact", "requester.id,action.summary", "--redact-mode", "hash"],
+        &[
+            "--redact",
+            "requester.id,action.summary",
+            "--redact-mode",
+            "hash",
+        ],
         &["--no-audit-input", "--now", NOW],
     ] {
         let mut args = vec![
@@ -400,7 +415,11 @@ fn audit_records_chain_reports_and_replays_validate() {
             b"",
         );
         assert!(matches!(out.status.code(), Some(0 | 1)));
-        assert_valid("replay", &doc(&out, policy), &format!("replay under {policy}"));
+        assert_valid(
+            "replay",
+            &doc(&out, policy),
+            &format!("replay under {policy}"),
+        );
     }
 
     // a tampered log: an edited record, a torn tail, an old unchained record
@@ -464,7 +483,11 @@ fn check_reports_validate_clean_broken_and_linted() {
 
 #[test]
 fn test_reports_validate_passing_and_failing() {
-    for path in ["policies", "tests/fixtures/testing/mixed", "tests/fixtures/testing/partial"] {
+    for path in [
+        "policies",
+        "tests/fixtures/testing/mixed",
+        "tests/fixtures/testing/partial",
+    ] {
         let out = gatehouse(&["test", path, "--format", "json"], b"");
         let d = doc(&out, path);
         assert_valid("test", &d, path);
@@ -487,7 +510,11 @@ fn diff_reports_validate() {
         args.extend_from_slice(extra);
         let out = gatehouse(&args, b"");
         let report = doc(&out, d);
-        assert!(report["transitions"].as_array().is_some_and(|t| !t.is_empty()));
+        assert!(
+            report["transitions"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty())
+        );
         assert_valid("diff", &report, &format!("{args:?}"));
     }
 }
@@ -549,7 +576,9 @@ fn drift_is_caught() {
     outcome["outcome"] = json!("maybe");
     assert!(!v.is_valid(&outcome), "an unknown outcome passes");
     let mut gone = decision;
-    gone.as_object_mut().expect("object").remove("action_digest");
+    gone.as_object_mut()
+        .expect("object")
+        .remove("action_digest");
     assert!(!v.is_valid(&gone), "a missing field passes");
 }
 
@@ -628,7 +657,10 @@ fn every_type_policy() -> (PathBuf, Policy) {
     let dir = scratch("every-type");
     let file = dir.join("every.gate");
     std::fs::write(&file, EVERY_TYPE).expect("write");
-    (file, Policy::from_source("every.gate", EVERY_TYPE).expect("compiles"))
+    (
+        file,
+        Policy::from_source("every.gate", EVERY_TYPE).expect("compiles"),
+    )
 }
 
 /// Accepted by the policy (no INVALID_INPUT)?
@@ -655,22 +687,41 @@ fn the_input_schema_is_a_plain_object_schema_with_nested_objects() {
     );
     let action = &schema["properties"]["action"];
     assert_eq!(action["type"], "object");
-    assert_eq!(action["required"], json!(["classes", "customer_facing", "type"]));
-    assert_eq!(action["properties"]["type"]["enum"], json!(["read", "refund"]));
-    assert_eq!(action["properties"]["amount"]["type"], json!(["number", "null"]));
-    assert_eq!(action["properties"]["window"]["type"], json!(["object", "null"]));
+    assert_eq!(
+        action["required"],
+        json!(["classes", "customer_facing", "type"])
+    );
+    assert_eq!(
+        action["properties"]["type"]["enum"],
+        json!(["read", "refund"])
+    );
+    assert_eq!(
+        action["properties"]["amount"]["type"],
+        json!(["number", "null"])
+    );
+    assert_eq!(
+        action["properties"]["window"]["type"],
+        json!(["object", "null"])
+    );
     assert!(schema["properties"]["evidence"]["properties"]["diff"].is_object());
     assert!(schema.get("additionalProperties").is_none());
     let strict = export(&file, true);
     assert_eq!(strict["additionalProperties"], json!(false));
-    assert_eq!(strict["properties"]["action"]["additionalProperties"], json!(false));
+    assert_eq!(
+        strict["properties"]["action"]["additionalProperties"],
+        json!(false)
+    );
     // the shipped policies export too, and their examples agree
     for policy in ["policies/ai-agent-actions", "policies/simple-router"] {
         let p = Policy::load(root().join(policy)).expect("compiles");
         let v = jsonschema::draft202012::new(&export(&root().join(policy), false)).expect("schema");
-        for example in examples().iter().filter(|e| e.extension().is_some_and(|x| x == "json")) {
+        for example in examples()
+            .iter()
+            .filter(|e| e.extension().is_some_and(|x| x == "json"))
+        {
             let input: Value =
-                serde_json::from_str(&std::fs::read_to_string(example).expect("read")).expect("JSON");
+                serde_json::from_str(&std::fs::read_to_string(example).expect("read"))
+                    .expect("JSON");
             assert_eq!(
                 v.is_valid(&input),
                 policy_accepts(&p, &input, false),
@@ -734,7 +785,12 @@ const LEAVES: [&[&str]; 9] = [
     &["requester", "id"],
     &["model", "confidence"],
 ];
-const PARENTS: [&[&str]; 4] = [&["action"], &["action", "window"], &["requester"], &["model"]];
+const PARENTS: [&[&str]; 4] = [
+    &["action"],
+    &["action", "window"],
+    &["requester"],
+    &["model"],
+];
 
 fn set_path(doc: &mut Value, path: &[&str], value: Value) {
     let mut at = doc;
@@ -764,9 +820,22 @@ fn valid(leaf: usize) -> Vec<Value> {
         1 | 8 => vec![json!(0), json!(250), json!(-3.5), json!(1e20), Value::Null],
         2 => vec![json!(true), json!(false)],
         3 => vec![json!([]), json!(["a", "b"]), json!(["a", "a"])],
-        4 => vec![json!([]), json!(["public"]), json!(["pii", "public", "pii"])],
-        5 => vec![json!("1h30m"), json!(5400), json!("2d"), json!(0), json!("0s")],
-        6 => vec![json!("2026-11-22T18:00:00Z"), json!("2026-11-22t19:00:00+01:00")],
+        4 => vec![
+            json!([]),
+            json!(["public"]),
+            json!(["pii", "public", "pii"]),
+        ],
+        5 => vec![
+            json!("1h30m"),
+            json!(5400),
+            json!("2d"),
+            json!(0),
+            json!("0s"),
+        ],
+        6 => vec![
+            json!("2026-11-22T18:00:00Z"),
+            json!("2026-11-22t19:00:00+01:00"),
+        ],
         _ => vec![json!("u-1"), json!("")],
     }
 }
@@ -837,7 +906,10 @@ fn the_generated_inputs_reach_both_sides() {
             refused += 1;
         }
     }
-    assert!(accepted > 50 && refused > 50, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted > 50 && refused > 50,
+        "{accepted} accepted, {refused} refused"
+    );
 }
 
 proptest! {
