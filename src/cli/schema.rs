@@ -81,8 +81,10 @@ pub struct SchemaArgs {
     /// List the names of the published schemas, one per line.
     #[arg(long, conflicts_with = "name")]
     pub list: bool,
-    /// With `input`: the policy set (a `.gate` file or a directory).
-    #[arg(long, short, env = "GATEHOUSE_POLICY")]
+    /// With `input`: the policy set (a `.gate` file or a directory). No
+    /// `GATEHOUSE_POLICY` default: it would turn `schema decision` into a
+    /// usage error wherever the variable is set.
+    #[arg(long, short)]
     pub policy: Option<PathBuf>,
     /// With `input`: refuse properties the policy does not declare
     /// (`additionalProperties: false`), as `eval --strict` does.
