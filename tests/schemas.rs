@@ -321,7 +321,11 @@ fn verify_into(dir: &Path, log: &Path) {
         ),
         ("rejected", format!("{approve_alice}{reject_bob}"), &[]),
         ("refused", unsigned.into(), &["--no-audit-input"]),
-        ("unsigned allowed", unsigned.into(), &["--allow-unsigned"]),
+        (
+            "unsigned allowed",
+            unsigned.into(),
+            &["--allow-unsigned", "--compact"],
+        ),
     ];
     let mut verdicts = Vec::new();
     for (what, approvals, extra) in cases {
@@ -444,17 +448,6 @@ fn audit_records_chain_reports_and_replays_validate() {
     assert_eq!(out.status.code(), Some(1));
     assert_valid("replay", &doc(&out, "tampered replay"), "tampered replay");
 
-    // logs written before the format field and the chain still read,
-    // validate, verify and replay
-    let old = root().join("tests/fixtures/audit/actions.jsonl");
-    for line in std::fs::read_to_string(&old).expect("fixture").lines() {
-        if let Ok(v) = serde_json::from_str::<Value>(line)
-            && v.get("record").is_some()
-        {
-            assert!(v.get("format").is_none());
-            assert_valid("audit-record", &v, "a record of an older log");
-        }
-    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -542,17 +535,61 @@ fn one_of_each() -> Vec<(&'static str, Value)> {
         ],
         b"",
     );
+    let dir = scratch("drift");
+    let log = dir.join("a.jsonl");
+    let approvals = dir.join("approvals.yaml");
+    std::fs::write(
+        &approvals,
+        "- approver: carol\n  roles: [support_lead]\n  decision: approve\n  reason: fine\n  given_at: \"2026-11-22T09:30:00Z\"\n",
+    )
+    .expect("approvals");
+    let action = "examples/actions/refund-small.json";
+    let policy = "policies/ai-agent-actions";
+    let logged = gatehouse(&["eval", "-p", policy, "--audit-log", s(&log), action], b"");
+    assert_eq!(logged.status.code(), Some(0));
+    let verify = gatehouse(
+        &[
+            "verify",
+            "-p",
+            policy,
+            "--input",
+            action,
+            "--approvals",
+            s(&approvals),
+            "--allow-unsigned",
+            "--audit-log",
+            s(&log),
+        ],
+        b"",
+    );
+    let audit = gatehouse(&["audit", "verify", s(&log), "--format", "json"], b"");
+    let replay = gatehouse(&["replay", s(&log), "-p", policy, "--format", "json"], b"");
+    let record: Value = serde_json::from_str(
+        std::fs::read_to_string(&log)
+            .expect("log")
+            .lines()
+            .next()
+            .expect("a record"),
+    )
+    .expect("JSON");
+    let _ = std::fs::remove_dir_all(&dir);
     vec![
         ("decision", doc(&eval, "eval")),
+        ("verification", doc(&verify, "verify")),
+        ("audit-record", record),
+        ("audit-verify", doc(&audit, "audit verify")),
         ("check", doc(&check, "check")),
         ("test", doc(&test, "test")),
         ("diff", doc(&diff, "diff")),
+        ("replay", doc(&replay, "replay")),
     ]
 }
 
 #[test]
 fn drift_is_caught() {
+    let mut kinds_checked = 0;
     for (name, good) in one_of_each() {
+        kinds_checked += 1;
         assert_valid(name, &good, name);
         let v = validator(name);
         let mut unknown = good.clone();
@@ -560,11 +597,21 @@ fn drift_is_caught() {
         assert!(!v.is_valid(&unknown), "{name}: an unknown field passes");
         let mut missing = good.clone();
         missing.as_object_mut().expect("object").remove("format");
-        assert!(!v.is_valid(&missing), "{name}: no format field passes");
+        // records written before the field existed have none, by design
+        assert_eq!(
+            v.is_valid(&missing),
+            name == "audit-record",
+            "{name}: without the format field"
+        );
         let mut next = good.clone();
         next["format"] = json!(format!("gatehouse.{name}/2"));
         assert!(!v.is_valid(&next), "{name}: another major version passes");
     }
+    assert_eq!(
+        kinds_checked,
+        DocumentFormat::ALL.len(),
+        "every kind drifted"
+    );
     let (_, decision) = one_of_each().swap_remove(0);
     let v = validator("decision");
     let mut nested = decision.clone();
@@ -613,4 +660,62 @@ fn a_record_of_an_unknown_format_is_refused_and_one_without_reads() {
     assert!(err.contains("unsupported record format"), "{err}");
     assert!(!validator("audit-record").is_valid(&record));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A log written by gatehouse before the format field existed (the binary
+/// of commit eca9c68: `eval --jsonl --audit-log` over examples/actions
+/// with `--now 2026-11-22T09:00:00Z`, one redacted `eval`, one `verify
+/// --allow-unsigned`), chained.
+const PRE_FORMAT_LOG: &str = "tests/fixtures/audit/pre-format.jsonl";
+
+#[test]
+fn logs_written_before_the_format_field_still_validate_verify_and_replay() {
+    let text = std::fs::read_to_string(root().join(PRE_FORMAT_LOG)).expect("fixture");
+    let mut records = 0;
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("JSON");
+        if v.get("record").is_some() {
+            assert!(
+                v.get("format").is_none(),
+                "written before the field: {line}"
+            );
+            assert_valid("audit-record", &v, "a record of an older log");
+            records += 1;
+        }
+    }
+    assert!(records >= 10, "{records} older records checked");
+    let out = gatehouse(
+        &["audit", "verify", PRE_FORMAT_LOG, "--format", "json"],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the chain of an older log holds"
+    );
+    assert_eq!(doc(&out, "older log")["status"], "intact");
+    let out = gatehouse(
+        &[
+            "replay",
+            PRE_FORMAT_LOG,
+            "--policy",
+            "policies/ai-agent-actions",
+            "--format",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "an older log replays without a determinism bug: {}",
+        text_of(&out)
+    );
+    let report = doc(&out, "older replay");
+    assert!(report["summary"]["identical"].as_u64().unwrap_or(0) > 5);
+    assert_eq!(report["summary"]["determinism_bugs"], 0);
+}
+
+fn text_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
