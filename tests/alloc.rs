@@ -72,7 +72,17 @@ fn check(name: &str, policy: &Policy, inputs: &[(Json, EvalOptions)]) -> usize {
             .expect("writes");
         assert_eq!(
             String::from_utf8(written).expect("UTF-8"),
-            serde_json::to_string(&expected).expect("serializes"),
+            {
+                let mut doc = Vec::new();
+                gatehouse::eval::write_document(
+                    &mut doc,
+                    &gatehouse::eval::DocumentFormat::DECISION,
+                    &expected,
+                    false,
+                )
+                .expect("serializes");
+                String::from_utf8(doc).expect("UTF-8")
+            },
             "{name}: the verdict writes other JSON for {value}"
         );
     }

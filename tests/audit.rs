@@ -48,6 +48,14 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A printed decision document without its leading format field: what the
+/// audit record nests (the field belongs to top-level documents only).
+fn unversioned(line: &str) -> String {
+    let prefix = "{\"format\":\"gatehouse.decision/1\",";
+    assert!(line.starts_with(prefix), "a decision document: {line}");
+    line.replacen(prefix, "{", 1)
+}
+
 fn decisions(log: &LogContents) -> Vec<&DecisionRecord> {
     log.records
         .iter()
@@ -109,7 +117,10 @@ fn eval_appends_one_record_per_decision_before_printing_it() {
     let policy = Policy::load(V1).unwrap();
     for (record, printed) in records.iter().zip(&printed) {
         // what was printed is exactly what was recorded
-        assert_eq!(serde_json::to_string(&record.decision).unwrap(), *printed);
+        assert_eq!(
+            serde_json::to_string(&record.decision).unwrap(),
+            unversioned(printed)
+        );
         assert_eq!(record.time, NOW);
         assert_eq!(record.options.now.as_deref(), Some(NOW));
         assert_eq!(record.policy.digest, policy.digest());
@@ -126,12 +137,15 @@ fn eval_appends_one_record_per_decision_before_printing_it() {
     ids.dedup();
     assert_eq!(ids.len(), 7, "ids are unique");
     // the raw text of the log: one object per line, the chain fields
-    // first, then "record"
+    // first, then "record" and "format"
     let text = std::fs::read_to_string(&log).unwrap();
     for (i, l) in text.lines().enumerate() {
         let head = format!(r#"{{"seq":{},"prev":"sha256:"#, i + 1);
         assert!(l.starts_with(&head), "{l}");
-        assert!(l.contains(r#","record":"decision","id":"dec_"#), "{l}");
+        assert!(
+            l.contains(r#","record":"decision","format":"gatehouse.audit-record/1","id":"dec_"#),
+            "{l}"
+        );
     }
     assert!(text.ends_with('\n'));
 }
@@ -548,12 +562,7 @@ fn killing_the_writer_mid_stream_leaves_every_complete_record_intact() {
         // only complete lines: the kill may cut the output too
         let text = String::from_utf8_lossy(&out);
         let complete = text.rsplit_once('\n').map_or("", |(done, _)| done);
-        printed.extend(
-            complete
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned),
-        );
+        printed.extend(complete.lines().filter(|l| !l.is_empty()).map(unversioned));
     }
 
     let contents = read_log(&log).unwrap();
@@ -693,7 +702,10 @@ fn concurrent_writers_never_interleave_within_a_line() {
 
 #[test]
 fn docs_describe_every_record_field_and_replay_count() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    // README's record table, or docs/schemas.md for the format field
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+        + &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schemas.md"))
+            .unwrap();
     let dir = scratch("docs");
     let log = mixed_log(&dir);
     let contents = read_log(&log).unwrap();

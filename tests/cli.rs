@@ -306,7 +306,16 @@ fn eval_jsonl_keeps_input_order_across_parallel_batches() {
             Ok(doc) => policy.evaluate_with(&doc, &options),
             Err(errors) => policy.invalid_input(errors),
         };
-        let want = serde_json::to_string(&want).expect("serializes");
+        let mut doc = Vec::new();
+        gatehouse::eval::write_document(
+            &mut doc,
+            &gatehouse::eval::DocumentFormat::DECISION,
+            &want,
+            false,
+        )
+        .expect("serializes");
+        let want = String::from_utf8(doc).expect("UTF-8");
+        assert!(want.starts_with(r#"{"format":"gatehouse.decision/1","outcome":"#));
         assert_eq!(*printed, want, "line {}", i + 1);
     }
 }

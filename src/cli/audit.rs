@@ -132,9 +132,14 @@ fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
         Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
     let written = match args.format {
-        AuditFormat::Json => serde_json::to_string_pretty(&report)
-            .map_err(std::io::Error::other)
-            .and_then(|t| writeln!(io.stdout, "{t}")),
+        AuditFormat::Json => crate::eval::write_document(
+            &mut *io.stdout,
+            &crate::eval::DocumentFormat::AUDIT_VERIFY,
+            &report,
+            true,
+        )
+        .map_err(std::io::Error::other)
+        .and_then(|()| writeln!(io.stdout)),
         AuditFormat::Human => write!(
             io.stdout,
             "audit log `{}`: {}",

@@ -343,8 +343,14 @@ fn json(
         "diagnostics": top.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
         "sets": sets,
     });
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    writeln!(io.stdout, "{text}")
+    crate::eval::write_document(
+        &mut *io.stdout,
+        &crate::eval::DocumentFormat::CHECK,
+        &doc,
+        true,
+    )
+    .map_err(std::io::Error::other)?;
+    writeln!(io.stdout)
 }
 
 fn sarif(

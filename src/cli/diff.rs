@@ -761,8 +761,9 @@ fn write_json(
         new: JsonPolicy::of(new),
         report: r,
     };
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    writeln!(out, "{text}")
+    crate::eval::write_document(&mut *out, &crate::eval::DocumentFormat::DIFF, &doc, true)
+        .map_err(std::io::Error::other)?;
+    writeln!(out)
 }
 
 #[cfg(test)]

@@ -230,12 +230,8 @@ pub(super) fn write_decision(
         }
         return Ok(());
     }
-    if pretty {
-        serde_json::to_writer_pretty(&mut *out, d)
-    } else {
-        serde_json::to_writer(&mut *out, d)
-    }
-    .map_err(std::io::Error::other)?;
+    crate::eval::write_document(&mut *out, &crate::eval::DocumentFormat::DECISION, d, pretty)
+        .map_err(std::io::Error::other)?;
     writeln!(out)
 }
 

@@ -18,6 +18,7 @@ mod progress;
 mod replace;
 mod replay;
 mod rules;
+pub mod schema;
 mod test;
 mod verify;
 pub mod walk;
@@ -40,6 +41,7 @@ pub use fmt::FmtArgs;
 pub use keygen::KeygenArgs;
 pub use replay::ReplayArgs;
 pub use rules::RulesArgs;
+pub use schema::SchemaArgs;
 pub use test::TestArgs;
 pub use verify::VerifyArgs;
 
@@ -224,6 +226,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual pages (roff), or write them into a directory.
     Man(ManArgs),
+    /// Print the JSON Schema of an output document, or a policy's input contract.
+    Schema(SchemaArgs),
 }
 
 /// Standard streams, injectable for tests.
@@ -256,6 +260,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Rules(args) => rules::run(&args, io),
         Command::Completions(args) => completions::completions(&args, io),
         Command::Man(args) => completions::man(&args, io),
+        Command::Schema(args) => schema::run(&args, io),
     }
 }
 

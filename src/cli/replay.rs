@@ -63,9 +63,14 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
         Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
     let written = match args.format {
-        ReplayFormat::Json => serde_json::to_string_pretty(&report)
-            .map_err(std::io::Error::other)
-            .and_then(|t| writeln!(io.stdout, "{t}")),
+        ReplayFormat::Json => crate::eval::write_document(
+            &mut *io.stdout,
+            &crate::eval::DocumentFormat::REPLAY,
+            &report,
+            true,
+        )
+        .map_err(std::io::Error::other)
+        .and_then(|()| writeln!(io.stdout)),
         ReplayFormat::Human => write!(io.stdout, "{}", human(args, &report)),
     };
     if let Err(e) = written {

@@ -183,14 +183,10 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
             return exit::AUDIT_LOG;
         }
     }
-    let text = if args.compact {
-        serde_json::to_string(&signed)
-    } else {
-        serde_json::to_string_pretty(&signed)
-    };
-    match text {
-        Ok(t) => {
-            if let Err(e) = writeln!(io.stdout, "{t}") {
+    let format = &crate::eval::DocumentFormat::VERIFICATION;
+    match crate::eval::write_document(&mut *io.stdout, format, &signed, !args.compact) {
+        Ok(()) => {
+            if let Err(e) = writeln!(io.stdout) {
                 return super::output_failed(io, &e);
             }
         }

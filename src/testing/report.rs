@@ -37,7 +37,7 @@ impl Report {
         s
     }
 
-    /// The report as pretty JSON.
+    /// The report as pretty JSON, a `gatehouse.test/1` document.
     pub fn to_json(&self) -> String {
         let mut doc = serde_json::to_value(self).unwrap_or_default();
         if let Some(sets) = doc.get_mut("sets").and_then(|s| s.as_array_mut()) {
@@ -60,7 +60,11 @@ impl Report {
             obj.insert("failed".into(), self.failed().into());
             obj.insert("skipped".into(), self.skipped().into());
         }
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
+        let mut out = Vec::new();
+        // a Value has only string keys: this cannot fail
+        let _ =
+            crate::eval::write_document(&mut out, &crate::eval::DocumentFormat::TEST, &doc, true);
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 

@@ -8,7 +8,7 @@
 //! `README.md`):
 //!
 //! ```json
-//! {"record": "decision", "id": "dec_…", "time": "2026-11-22T09:00:00Z",
+//! {"record": "decision", "format": "gatehouse.audit-record/1", "id": "dec_…", "time": "2026-11-22T09:00:00Z",
 //!  "policy": {"name": "…", "version": "…", "digest": "sha256:…"},
 //!  "action_digest": "sha256:…", "input": {…}, "redacted": [],
 //!  "outcome": "explicit", "options": {"now": null, "strict": false},
@@ -27,7 +27,7 @@ use serde_json::Value as Json;
 
 use super::digest::action_digest;
 use super::redact::Redaction;
-use crate::eval::{Decision, EvalOptions, Outcome, PolicyRef};
+use crate::eval::{Decision, DocumentFormat, EvalOptions, Outcome, PolicyRef};
 use crate::values::Timestamp;
 
 /// One line of an audit log.
@@ -46,6 +46,10 @@ pub enum AuditRecord {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DecisionRecord {
+    /// `"gatehouse.audit-record/1"`; absent in records written before the
+    /// field existed, which read as the same format.
+    #[serde(default)]
+    pub format: RecordFormat,
     /// Unique id, `dec_` and 32 hex digits (a UUIDv7: ids sort by creation
     /// time).
     pub id: String,
@@ -131,6 +135,9 @@ impl Serialize for Sorted<'_> {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct VerificationRecord {
+    /// `"gatehouse.audit-record/1"`, as in [`DecisionRecord::format`].
+    #[serde(default)]
+    pub format: RecordFormat,
     /// Unique id, `ver_` and 32 hex digits (a UUIDv7: ids sort by creation
     /// time).
     pub id: String,
@@ -156,6 +163,36 @@ pub struct VerificationRecord {
     /// with sorted keys.
     #[serde(serialize_with = "sorted")]
     pub verification: Json,
+}
+
+/// The format field of an audit record: written as
+/// [`DocumentFormat::AUDIT_RECORD`], right after `record` (a chained line
+/// must keep starting with `{"seq":`, see
+/// [`LINE_START`](super::chain::LINE_START)). Reading accepts that value or
+/// no field at all (logs written before it existed: their lines are hashed
+/// as written, so their chain still verifies), and refuses any other value,
+/// so a record of a format this build does not know is never half-read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordFormat;
+
+impl Serialize for RecordFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(DocumentFormat::AUDIT_RECORD.value)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RecordFormat, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == DocumentFormat::AUDIT_RECORD.value {
+            Ok(RecordFormat)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "unsupported record format `{text}` (this build reads `{}`)",
+                DocumentFormat::AUDIT_RECORD.value
+            )))
+        }
+    }
 }
 
 /// The evaluation options a decision was made with.
@@ -241,7 +278,7 @@ impl AuditRecord {
     ///
     /// let record = AuditRecord::decision(&decision, Some(&input), &options, &Redaction::KeepAll, now);
     /// let line = record.to_json_line().expect("serializes");
-    /// assert!(line.starts_with(r#"{"record":"decision","id":"dec_"#));
+    /// assert!(line.starts_with(r#"{"record":"decision","format":"gatehouse.audit-record/1","id":"dec_"#));
     ///
     /// // what was written reads back, and replays identically
     /// let AuditRecord::Decision(read) = serde_json::from_str(&line).expect("a record") else {
@@ -276,6 +313,7 @@ impl AuditRecord {
         };
         let kept = redaction.apply_to_decision(decision, &redacted);
         AuditRecord::Decision(DecisionRecord {
+            format: RecordFormat,
             id: new_id("dec_"),
             time: time.to_string(),
             policy: decision.policy.clone(),
@@ -303,6 +341,7 @@ impl AuditRecord {
             None => (Json::Null, Vec::new()),
         };
         AuditRecord::Verification(VerificationRecord {
+            format: RecordFormat,
             id: new_id("ver_"),
             time: time.to_string(),
             policy: event.policy.clone(),
@@ -448,6 +487,7 @@ default tier 0 because NO_RULE_MATCHED
             crate::audit::key_order(&line),
             [
                 "record",
+                "format",
                 "id",
                 "time",
                 "policy",
@@ -596,6 +636,7 @@ default tier 0 because NO_RULE_MATCHED
             crate::audit::key_order(&line),
             [
                 "record",
+                "format",
                 "id",
                 "time",
                 "policy",

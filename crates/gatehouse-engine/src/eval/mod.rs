@@ -35,6 +35,7 @@ mod render_json;
 mod verdict;
 
 pub use decision::*;
+pub use render_json::{DocumentFormat, write_document};
 pub use verdict::Verdict;
 
 use crate::check::{PolicySet, builtin};

@@ -28,9 +28,10 @@ use crate::check::{ExpiryAction, PolicySet, builtin};
 use crate::compile::Program;
 
 impl Verdict<'_> {
-    /// Writes the decision as one line of JSON (no newline), with
-    /// `action_digest` as given. Equal to `serde_json::to_writer` of
-    /// [`Verdict::to_decision`] with that digest set.
+    /// Writes the decision document as one line of JSON (no newline), with
+    /// `action_digest` as given and the format field
+    /// ([`DocumentFormat::DECISION`]) first. Equal to
+    /// [`write_document`] of [`Verdict::to_decision`] with that digest set.
     pub fn write_json(
         &self,
         input: &Input<'_>,
@@ -38,10 +39,11 @@ impl Verdict<'_> {
         action_digest: Option<&str>,
         out: &mut Vec<u8>,
     ) -> serde_json::Result<()> {
+        let format = &DocumentFormat::DECISION;
         if input.program != self.input_program || self.state != State::Decided {
             let mut d = self.to_decision(input, options);
             d.action_digest = action_digest.map(str::to_owned);
-            return serde_json::to_writer(out, &d);
+            return write_document(out, format, &d, false);
         }
         let view = DecisionView {
             verdict: self,
@@ -49,7 +51,190 @@ impl Verdict<'_> {
             options,
             action_digest,
         };
-        serde_json::to_writer(out, &view)
+        write_document(out, format, &view, false)
+    }
+}
+
+/// The format version every top-level JSON document gatehouse writes
+/// carries, as its first field: `"format": "gatehouse.<kind>/<major>"`.
+///
+/// Why one string field rather than SARIF's `$schema` + `version` or cargo
+/// metadata's bare `"version": 1`: a single field names both what the
+/// document is and which major version of its contract, so a consumer
+/// reading a mixed stream (a decision, an audit record) can dispatch on it
+/// without guessing from the shape, and `version` is already taken in our
+/// documents by the policy's own version. OPA's decisions carry no such
+/// field, which is what we want to avoid. The major version changes only
+/// when a field is removed, renamed or changes meaning; the JSON Schema of
+/// each kind (`gatehouse schema KIND`, `schemas/` in the repository) is
+/// published with `$id` `https://gatehouse.dev/schemas/<kind>/v<major>.json`.
+///
+/// The field belongs to the top-level document only. A decision nested in
+/// an audit record (`decision`) or a verification nested in one does not
+/// carry it: those are compared byte for byte by `gatehouse replay`
+/// against what the engine gives again, and logs written before the field
+/// existed must keep replaying identically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocumentFormat {
+    /// The kind, as `gatehouse schema` names it: `decision`, `check`, ...
+    pub kind: &'static str,
+    /// The field's value, e.g. `gatehouse.decision/1`.
+    pub value: &'static str,
+    /// The value as a JSON string, escaped once at compile time (it holds
+    /// no character that needs escaping; the quotes are all there is).
+    quoted: &'static str,
+}
+
+/// A [`DocumentFormat`] of major version 1 from its kind (a literal).
+macro_rules! format_v1 {
+    ($kind:literal) => {
+        DocumentFormat {
+            kind: $kind,
+            value: concat!("gatehouse.", $kind, "/1"),
+            quoted: concat!("\"gatehouse.", $kind, "/1\""),
+        }
+    };
+}
+
+impl DocumentFormat {
+    /// The name of the format field in every top-level document.
+    pub const FIELD: &'static str = "format";
+    /// `gatehouse eval` (JSON and every `--jsonl` line).
+    pub const DECISION: DocumentFormat = format_v1!("decision");
+    /// `gatehouse verify`.
+    pub const VERIFICATION: DocumentFormat = format_v1!("verification");
+    /// Every line of an audit log (`eval`/`verify --audit-log`).
+    pub const AUDIT_RECORD: DocumentFormat = format_v1!("audit-record");
+    /// `gatehouse audit verify --format json`.
+    pub const AUDIT_VERIFY: DocumentFormat = format_v1!("audit-verify");
+    /// `gatehouse check --format json`.
+    pub const CHECK: DocumentFormat = format_v1!("check");
+    /// `gatehouse test --format json`.
+    pub const TEST: DocumentFormat = format_v1!("test");
+    /// `gatehouse diff --format json`.
+    pub const DIFF: DocumentFormat = format_v1!("diff");
+    /// `gatehouse replay --format json`.
+    pub const REPLAY: DocumentFormat = format_v1!("replay");
+    /// Every document kind, in the order `gatehouse schema --list` gives.
+    pub const ALL: [DocumentFormat; 8] = [
+        DocumentFormat::DECISION,
+        DocumentFormat::VERIFICATION,
+        DocumentFormat::AUDIT_RECORD,
+        DocumentFormat::AUDIT_VERIFY,
+        DocumentFormat::CHECK,
+        DocumentFormat::TEST,
+        DocumentFormat::DIFF,
+        DocumentFormat::REPLAY,
+    ];
+}
+
+/// Writes `value` (which must serialize as a JSON object) as a top-level
+/// document: the same JSON as `serde_json::to_writer` (or
+/// `to_writer_pretty`), with `"format": "<format.value>"` as the object's
+/// first field. The field is written from the pre-escaped fragment by the
+/// formatter, so this costs one counter per object and array over plain
+/// serialization: no formatting, no buffering, no extra pass.
+pub fn write_document<W, T>(
+    out: W,
+    format: &DocumentFormat,
+    value: &T,
+    pretty: bool,
+) -> serde_json::Result<()>
+where
+    W: std::io::Write,
+    T: Serialize + ?Sized,
+{
+    if pretty {
+        let inner = serde_json::ser::PrettyFormatter::new();
+        let mut ser = serde_json::Serializer::with_formatter(out, Versioned::new(inner, format));
+        value.serialize(&mut ser)
+    } else {
+        let inner = serde_json::ser::CompactFormatter;
+        let mut ser = serde_json::Serializer::with_formatter(out, Versioned::new(inner, format));
+        value.serialize(&mut ser)
+    }
+}
+
+/// A formatter that writes the format field first in the outermost object.
+/// Invariant: `depth` counts the objects and arrays open, so the top-level
+/// object is the one opened at depth 0 and its keys are written at depth 1.
+struct Versioned<F> {
+    inner: F,
+    quoted: &'static str,
+    depth: u32,
+}
+
+impl<F> Versioned<F> {
+    fn new(inner: F, format: &DocumentFormat) -> Versioned<F> {
+        Versioned {
+            inner,
+            quoted: format.quoted,
+            depth: 0,
+        }
+    }
+}
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Versioned<F> {
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.begin_object(w)?;
+        self.depth += 1;
+        if self.depth == 1 {
+            self.inner.begin_object_key(w, true)?;
+            w.write_all(b"\"format\"")?;
+            self.inner.end_object_key(w)?;
+            self.inner.begin_object_value(w)?;
+            w.write_all(self.quoted.as_bytes())?;
+            self.inner.end_object_value(w)?;
+        }
+        Ok(())
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        self.inner.end_object(w)
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.inner.begin_array(w)
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        self.inner.end_array(w)
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        // the format field came first in the outermost object
+        self.inner.begin_object_key(w, first && self.depth != 1)
+    }
+
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.end_object_key(w)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.begin_object_value(w)
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.end_object_value(w)
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.inner.begin_array_value(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.inner.end_array_value(w)
     }
 }
 
