@@ -826,3 +826,37 @@ fn cli_help_documents_the_exit_codes() {
         "{out}"
     );
 }
+
+// ------------------------------------------- the layout the docs write ----
+
+#[test]
+fn a_tier_that_only_sets_its_outcome_is_one_line() {
+    let text = "policy \"p\" version \"1\"\ntier 0 \"none\" {\n  outcome auto\n}\ndefault tier 0\n";
+    let formatted = assert_round_trip(text);
+    assert!(
+        formatted.contains("\ntier 0 \"none\" { outcome auto }\n"),
+        "{formatted}"
+    );
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+    // a comment inside, or a second clause, keeps the block layout
+    for text in [
+        "policy \"p\" version \"1\"\ntier 0 \"none\" {\n  # why\n  outcome auto\n}\n",
+        "policy \"p\" version \"1\"\ntier 0 \"none\" { outcome auto # why\n}\n",
+        "policy \"p\" version \"1\"\ntier 1 \"q\" { outcome queue timeout 1h then reject }\n",
+    ] {
+        let formatted = assert_round_trip(text);
+        assert!(formatted.contains("{\n"), "{formatted}");
+    }
+}
+
+#[test]
+fn a_raise_keeps_the_form_its_author_wrote() {
+    let text = "policy \"p\" version \"1\"\nschema { a: bool }\n\
+                rule r when a then explicit\nrule s when not a then at least queue\n\
+                default auto\n";
+    let formatted = assert_round_trip(text);
+    assert!(formatted.contains("then explicit\n"), "{formatted}");
+    assert!(formatted.contains("then at least queue\n"), "{formatted}");
+    assert!(formatted.contains("\ndefault auto\n"), "{formatted}");
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+}

@@ -436,11 +436,24 @@ impl Printer<'_> {
     }
 
     /// `tier N "NAME" {`, one clause per line with the keywords padded so
-    /// the values line up, `}`.
+    /// the values line up, `}`. A tier whose only clause is its outcome, with
+    /// no comment inside, is one line when it fits: `tier 0 "none" { outcome
+    /// auto }` (the form the docs and most policies write for a tier that
+    /// asks for nothing). The choice depends on the tree and the comments
+    /// only, so formatting stays idempotent.
     fn tier(&mut self, t: &Tier, place: Place) -> Doc {
         let open = self.trivia.next_code(t.name.span.end);
         let close = place.end.saturating_sub(1);
         let mut docs = self.hoist(open + 1);
+        if let [TierClause::Outcome(o, _)] = t.clauses.as_slice()
+            && !self.cursor.pending_before(close)
+        {
+            let line = format!("tier {} {} {{ outcome {o} }}", t.id, quote(&t.name.value));
+            if line.chars().count() <= super::doc::WIDTH {
+                docs.push(text(line));
+                return concat(docs);
+            }
+        }
         let starts: Vec<usize> = t.clauses.iter().map(|c| self.clause_start(c)).collect();
         let first = starts.first().copied().unwrap_or(close);
         let (above, after_open) = line_end(self.cursor.trailing(first));
@@ -625,7 +638,7 @@ impl Printer<'_> {
     fn consequences(&mut self, cs: &[Consequence], end: Option<usize>) -> (Doc, Vec<Comment>) {
         let items = cs
             .iter()
-            .map(|c| (self.consequence_start(c), consequence(c)))
+            .map(|c| (self.consequence_start(c), self.consequence(c)))
             .collect();
         let (parts, above) = self.comma_list(items, end, false);
         (Doc::Fill(parts), above)
@@ -708,6 +721,28 @@ fn approvers(a: &Approvers) -> Doc {
         ApproverKind::All => text(roles.collect::<Vec<_>>().join(" and ")),
         ApproverKind::Any => text(roles.collect::<Vec<_>>().join(" or ")),
         ApproverKind::Count(n) => concat(vec![text(format!("{n} of ")), names(roles)]),
+    }
+}
+
+impl Printer<'_> {
+    /// One consequence. A raise keeps the form its author wrote, `at least
+    /// explicit` or the bare `explicit` (the two mean the same, docs/language.md
+    /// "Rules"): both read well in different places, and which one was written
+    /// is in the source, so the choice is stable across runs. A tree without
+    /// source text (built by hand) prints the bare form.
+    fn consequence(&self, c: &Consequence) -> Doc {
+        match c {
+            Consequence::AtLeast(o, span) if !self.wrote_at_least(span.start) => text(o.as_str()),
+            other => consequence(other),
+        }
+    }
+
+    /// The source has the keyword `at least` at `pos` (an outcome word never
+    /// starts with `at` followed by a space).
+    fn wrote_at_least(&self, pos: usize) -> bool {
+        self.trivia.char_at(pos) == Some('a')
+            && self.trivia.char_at(pos + 1) == Some('t')
+            && self.trivia.char_at(pos + 2).is_some_and(char::is_whitespace)
     }
 }
 
