@@ -860,3 +860,17 @@ fn a_raise_keeps_the_form_its_author_wrote() {
     assert!(formatted.contains("\ndefault auto\n"), "{formatted}");
     assert_eq!(fmt(&formatted), formatted, "idempotent");
 }
+
+#[test]
+fn a_schema_of_one_attribute_is_one_line() {
+    let formatted = assert_round_trip("policy \"p\" version \"1\"\nschema {\n  a.b: number?\n}\n");
+    assert!(formatted.contains("\nschema { a.b: number? }\n"), "{formatted}");
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+    for text in [
+        "policy \"p\" version \"1\"\nschema { a: bool b: bool }\n",
+        "policy \"p\" version \"1\"\nschema { a: bool # why\n}\n",
+    ] {
+        let formatted = assert_round_trip(text);
+        assert!(formatted.contains("schema {\n"), "{formatted}");
+    }
+}

@@ -282,11 +282,24 @@ impl Printer<'_> {
         concat(docs)
     }
 
-    /// `schema {`, one attribute per line, `}`.
+    /// `schema {`, one attribute per line, `}`. A schema of one attribute,
+    /// with no comment inside, is one line when it fits: `schema { a: bool }`
+    /// (the form of the short examples in the docs). Like a one-line tier,
+    /// the choice depends on the tree and the comments only.
     fn schema(&mut self, attrs: &[Attribute], place: Place) -> Doc {
         let open = self.trivia.next_code(place.start + "schema".len());
         let close = place.end.saturating_sub(1);
         let mut docs = self.hoist(open + 1);
+        if let [only] = attrs
+            && !self.cursor.pending_before(close)
+        {
+            let attribute = self.attribute(only);
+            let line = concat(vec![text("schema { "), attribute, text(" }")]);
+            if let Some(line) = super::doc::one_line(&line) {
+                docs.push(text(line));
+                return concat(docs);
+            }
+        }
         let first = attrs.first().map_or(close, |a| a.span.start);
         let (above, after_open) = line_end(self.cursor.trailing(first));
         docs.extend(own_lines(above));
@@ -449,7 +462,7 @@ impl Printer<'_> {
             && !self.cursor.pending_before(close)
         {
             let line = format!("tier {} {} {{ outcome {o} }}", t.id, quote(&t.name.value));
-            if line.chars().count() <= super::doc::WIDTH {
+            if let Some(line) = super::doc::one_line(&text(line)) {
                 docs.push(text(line));
                 return concat(docs);
             }
