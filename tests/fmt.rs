@@ -874,3 +874,20 @@ fn a_schema_of_one_attribute_is_one_line() {
         assert!(formatted.contains("schema {\n"), "{formatted}");
     }
 }
+
+#[test]
+fn a_short_rule_of_when_and_then_is_one_line() {
+    let text = "policy \"p\" version \"1\"\nschema { a: number }\nrule r\n  when a > 1\n  then explicit\n";
+    let formatted = assert_round_trip(text);
+    assert!(formatted.contains("\nrule r when a > 1 then explicit\n"), "{formatted}");
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+    for text in [
+        "policy \"p\" version \"1\"\nschema { a: number }\nrule r \"why\" when a > 1 then explicit\n",
+        "policy \"p\" version \"1\"\nschema { a: number }\nrule r when a > 1 # why\n then explicit\n",
+        "policy \"p\" version \"1\"\nschema { a: number }\nrule r when a > 1 unless a > 5 then explicit\n",
+        "policy \"p\" version \"1\"\nschema { a: number }\nreason R \"r\"\nrule r when a > 1 then explicit because R\n",
+    ] {
+        let formatted = assert_round_trip(text);
+        assert!(formatted.contains("\n  then explicit"), "{formatted}");
+    }
+}

@@ -564,6 +564,9 @@ impl Printer<'_> {
     ///   because CODE, ...
     /// ```
     fn rule(&mut self, r: &Rule) -> Doc {
+        if let Some(line) = self.one_line_rule(r) {
+            return line;
+        }
         let head_end = r
             .description
             .as_ref()
@@ -612,6 +615,29 @@ impl Printer<'_> {
         }
         docs.push(nest(concat(vec![Doc::HardLine, parts.into_doc()])));
         concat(docs)
+    }
+
+    /// `rule NAME when COND then CONSEQUENCES` on one line, for a rule of
+    /// just these two parts (no description, `unless`, `because` or comment)
+    /// whose whole text fits: the form short examples are written in. Any
+    /// more makes the rule a block (its head line, then one line per part),
+    /// as in the shipped policies, so rules with reasons read alike. The
+    /// choice depends on the tree and the comments only.
+    fn one_line_rule(&mut self, r: &Rule) -> Option<Doc> {
+        if r.description.is_some()
+            || !r.unless.is_empty()
+            || !r.because.is_empty()
+            || self.cursor.pending_before(r.span.end)
+        {
+            return None;
+        }
+        let line = concat(vec![
+            text(format!("rule {} when ", r.name.name)),
+            self.condition(&r.when),
+            text(" then "),
+            self.consequences(&r.consequences, None).0,
+        ]);
+        super::doc::one_line(&line).map(text)
     }
 
     /// `default CONSEQUENCE, ... because CODE, ...`, with `because` on a
