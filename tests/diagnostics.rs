@@ -884,7 +884,7 @@ default tier 3
 
 /// The language's own codes; lint codes (`L`) and the lint suppression
 /// warning (W0002) are documented and tested with the lints (tests/lint.rs,
-/// README "Linting in CI", `gatehouse explain`).
+/// docs/lints.md, `gatehouse explain`).
 fn language_codes() -> impl Iterator<Item = &'static gatehouse::Code> {
     gatehouse::Code::ALL
         .iter()
