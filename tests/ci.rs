@@ -361,3 +361,43 @@ fn a_finding_fails_the_lint_step_but_the_sarif_log_is_written() {
     assert!(run.outputs.contains("file=gatehouse.sarif\n"));
     let _ = std::fs::remove_dir_all(&repo);
 }
+
+// -------------------------------------------------------------- pre-commit --
+
+/// Both variants of each hook: `language: rust` (built by pre-commit) and
+/// `language: system` (the gatehouse on PATH, installed with `--locked`),
+/// with the same entry and file patterns, and entries the CLI accepts.
+#[test]
+fn pre_commit_hooks_come_in_rust_and_system_variants() {
+    use clap::Parser;
+    let hooks: Value = serde_yaml::from_str(&text(".pre-commit-hooks.yaml")).expect("yaml");
+    let hooks = hooks.as_sequence().expect("a list of hooks");
+    let hook = |id: &str| {
+        hooks
+            .iter()
+            .find(|h| str_of(h, "id") == Some(id))
+            .unwrap_or_else(|| panic!("no hook {id}"))
+    };
+    for (id, entry, files, pass_filenames) in [
+        ("gatehouse-check", "gatehouse check", r"(\.gate|(^|/)gatehouse\.toml)$", Some(false)),
+        ("gatehouse-fmt", "gatehouse fmt --check", r"\.gate$", None),
+    ] {
+        for (id, language) in [(id.to_owned(), "rust"), (format!("{id}-system"), "system")] {
+            let h = hook(&id);
+            assert_eq!(str_of(h, "language"), Some(language), "{id}");
+            assert_eq!(str_of(h, "entry"), Some(entry), "{id}");
+            assert_eq!(str_of(h, "files"), Some(files), "{id}");
+            assert_eq!(
+                h.get("pass_filenames").and_then(Value::as_bool),
+                pass_filenames,
+                "{id}: a policy set is a directory"
+            );
+            let argv: Vec<&str> = entry.split_whitespace().collect();
+            assert!(
+                gatehouse::cli::Cli::try_parse_from(&argv).is_ok(),
+                "the CLI rejects `{entry}`"
+            );
+        }
+    }
+    assert_eq!(hooks.len(), 4, "no other hooks");
+}
