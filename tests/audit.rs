@@ -691,9 +691,11 @@ fn concurrent_writers_never_interleave_within_a_line() {
 
 #[test]
 fn docs_describe_every_record_field_and_replay_count() {
-    let docs =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/audit-records.md"))
-            .unwrap();
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/audit-records.md"
+    ))
+    .unwrap();
     let dir = scratch("docs");
     let log = mixed_log(&dir);
     let contents = read_log(&log).unwrap();
@@ -701,7 +703,10 @@ fn docs_describe_every_record_field_and_replay_count() {
     for r in &contents.records {
         let v = serde_json::to_value(&r.record).unwrap();
         for key in v.as_object().unwrap().keys() {
-            assert!(docs.contains(&format!("| `{key}` |")), "docs/audit-records.md: `{key}`");
+            assert!(
+                docs.contains(&format!("| `{key}` |")),
+                "docs/audit-records.md: `{key}`"
+            );
         }
         kinds |= if matches!(r.record, AuditRecord::Decision(_)) {
             1

@@ -48,7 +48,10 @@ fn read(path: &Path) -> String {
 }
 
 fn relative(path: &Path) -> String {
-    path.strip_prefix(ROOT).unwrap_or(path).display().to_string()
+    path.strip_prefix(ROOT)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 // ------------------------------------------------------------ gate blocks --
@@ -157,7 +160,9 @@ fn problems(block: &GateBlock, dir: &Path, index: usize) -> Vec<String> {
         std::fs::write(&file, &text).expect("write a temp file");
         let (_, layout) = judge(&file);
         if let Some(layout) = layout {
-            problems.push(format!("the fragment is not in canonical layout:\n{layout}"));
+            problems.push(format!(
+                "the fragment is not in canonical layout:\n{layout}"
+            ));
         }
         return problems;
     }
@@ -169,9 +174,14 @@ fn problems(block: &GateBlock, dir: &Path, index: usize) -> Vec<String> {
             block.expect
         ));
     }
-    let unparsable = block.expect.iter().any(|c| SYNTAX_CODES.contains(&c.as_str()));
+    let unparsable = block
+        .expect
+        .iter()
+        .any(|c| SYNTAX_CODES.contains(&c.as_str()));
     if let Some(layout) = layout.filter(|_| !unparsable) {
-        problems.push(format!("not in canonical layout (`gatehouse fmt`):\n{layout}"));
+        problems.push(format!(
+            "not in canonical layout (`gatehouse fmt`):\n{layout}"
+        ));
     }
     problems
 }
@@ -197,7 +207,10 @@ fn every_gate_block_checks_clean_or_shows_its_finding_and_is_canonical() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(count > 50, "README and the book hold the language's examples");
+    assert!(
+        count > 50,
+        "README and the book hold the language's examples"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -207,7 +220,8 @@ fn every_gate_block_checks_clean_or_shows_its_finding_and_is_canonical() {
 #[test]
 fn the_gate_block_check_catches_each_kind_of_mistake() {
     let dir = scratch("mistakes");
-    let clean = "policy \"p\" version \"1\"\nschema { a: bool }\nrule r when a then block\ndefault queue\n";
+    let clean =
+        "policy \"p\" version \"1\"\nschema { a: bool }\nrule r when a then block\ndefault queue\n";
     let dangerous = "policy \"p\" version \"1\"\nschema { action.amount: number }\ndefault auto\n";
     let messy = "policy \"p\" version \"1\"\nschema { a: bool }\nrule r when a then block\ndefault    queue\n";
     let cases = [
@@ -290,7 +304,9 @@ fn broken_links(file: &Path, markdown: &str) -> Vec<String> {
         if url.contains("://") || url.starts_with("mailto:") {
             continue;
         }
-        let (path, anchor) = url.split_once('#').map_or((url.as_str(), None), |(p, a)| (p, Some(a)));
+        let (path, anchor) = url
+            .split_once('#')
+            .map_or((url.as_str(), None), |(p, a)| (p, Some(a)));
         if path.is_empty() {
             // an anchor of this very document
             if let Some(anchor) = anchor.filter(|a| !anchors(markdown).contains(*a)) {
@@ -345,7 +361,14 @@ fn a_broken_link_or_anchor_is_found() {
 
 #[test]
 fn headings_slug_as_github_does() {
-    let a = anchors("# The book\n## Replay: `gatehouse replay LOG --policy P`\n## E0001 unreadable-file\n## The book\n");
-    let want = ["the-book", "replay-gatehouse-replay-log---policy-p", "e0001-unreadable-file", "the-book-1"];
+    let a = anchors(
+        "# The book\n## Replay: `gatehouse replay LOG --policy P`\n## E0001 unreadable-file\n## The book\n",
+    );
+    let want = [
+        "the-book",
+        "replay-gatehouse-replay-log---policy-p",
+        "e0001-unreadable-file",
+        "the-book-1",
+    ];
     assert_eq!(a, want.iter().map(|s| s.to_string()).collect());
 }

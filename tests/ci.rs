@@ -44,7 +44,9 @@ fn pinned_uses(path: &str, allowed_placeholder: Option<&str>) -> Vec<(String, u3
         if Some(rest) == allowed_placeholder {
             continue;
         }
-        let (action, rest) = rest.split_once('@').unwrap_or_else(|| panic!("{path}: `{line}`"));
+        let (action, rest) = rest
+            .split_once('@')
+            .unwrap_or_else(|| panic!("{path}: `{line}`"));
         let (sha, comment) = rest.split_once(" # ").unwrap_or((rest, ""));
         assert!(
             sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -65,7 +67,10 @@ fn the_action_builds_from_its_own_source_with_the_lock_file() {
     let action = yaml("action.yml");
     let runs = action.get("runs").expect("runs");
     assert_eq!(str_of(runs, "using"), Some("composite"));
-    let scripts: Vec<&str> = steps(runs).iter().filter_map(|s| str_of(s, "run")).collect();
+    let scripts: Vec<&str> = steps(runs)
+        .iter()
+        .filter_map(|s| str_of(s, "run"))
+        .collect();
     assert!(
         scripts.iter().any(|s| s
             .contains("cargo install --locked --root \"$root\" --path \"$GITHUB_ACTION_PATH\"")),
@@ -73,7 +78,10 @@ fn the_action_builds_from_its_own_source_with_the_lock_file() {
     );
     for script in &scripts {
         // inputs reach scripts through env:, so none can inject shell code
-        assert!(!script.contains("${{"), "a script expands an expression:\n{script}");
+        assert!(
+            !script.contains("${{"),
+            "a script expands an expression:\n{script}"
+        );
         assert!(!script.contains("cargo install --path ."), "{script}");
     }
     let uses = pinned_uses("action.yml", None);
@@ -92,7 +100,10 @@ fn the_workflow_pins_current_majors_with_least_permissions() {
             .unwrap_or_else(|| panic!("the workflow does not use {name}"))
     };
     assert!(major("actions/checkout") >= 5);
-    assert!(major("github/codeql-action/upload-sarif") >= 4, "v3 is deprecated");
+    assert!(
+        major("github/codeql-action/upload-sarif") >= 4,
+        "v3 is deprecated"
+    );
     let workflow = yaml("examples/ci/github-workflow.yml");
     assert!(
         text("examples/ci/github-workflow.yml").contains(&format!("- uses: {placeholder}")),
@@ -102,7 +113,10 @@ fn the_workflow_pins_current_majors_with_least_permissions() {
     let read_only: serde_yaml::Mapping = serde_yaml::from_str("contents: read").expect("yaml");
     let top = workflow.get("permissions").and_then(Value::as_mapping);
     assert_eq!(top, Some(&read_only), "workflow-wide permissions");
-    let jobs = workflow.get("jobs").and_then(Value::as_mapping).expect("jobs");
+    let jobs = workflow
+        .get("jobs")
+        .and_then(Value::as_mapping)
+        .expect("jobs");
     let mut uploads = 0;
     for (name, job) in jobs {
         let perms = job
@@ -114,7 +128,10 @@ fn the_workflow_pins_current_majors_with_least_permissions() {
             .filter(|(_, v)| v.as_str() == Some("write"))
             .filter_map(|(k, _)| k.as_str())
             .collect();
-        let step_uses: Vec<&str> = steps(job).iter().filter_map(|s| str_of(s, "uses")).collect();
+        let step_uses: Vec<&str> = steps(job)
+            .iter()
+            .filter_map(|s| str_of(s, "uses"))
+            .collect();
         let uploads_sarif = step_uses.iter().any(|u| u.contains("upload-sarif"));
         if uploads_sarif {
             uploads += 1;
@@ -135,7 +152,10 @@ fn the_workflow_pins_current_majors_with_least_permissions() {
 #[test]
 fn the_sarif_upload_never_runs_on_an_empty_or_missing_file() {
     let workflow = yaml("examples/ci/github-workflow.yml");
-    let jobs = workflow.get("jobs").and_then(Value::as_mapping).expect("jobs");
+    let jobs = workflow
+        .get("jobs")
+        .and_then(Value::as_mapping)
+        .expect("jobs");
     let job = jobs
         .values()
         .find(|j| {
@@ -171,7 +191,10 @@ fn the_sarif_upload_never_runs_on_an_empty_or_missing_file() {
         .find(|s| str_of(s, "id") == Some("sarif"))
         .expect("the action's SARIF step");
     let script = str_of(&sarif_step, "run").expect("script");
-    assert!(script.contains("if [ -s \"$GATEHOUSE_SARIF\" ]"), "{script}");
+    assert!(
+        script.contains("if [ -s \"$GATEHOUSE_SARIF\" ]"),
+        "{script}"
+    );
 }
 
 fn steps_of_action(action: &Value) -> Vec<Value> {
@@ -334,8 +357,16 @@ fn the_action_steps_pass_in_a_repository_of_only_policies() {
         ]
     );
     assert!(run.codes.iter().all(|(_, c)| *c == 0), "{:?}", run.codes);
-    assert!(run.outputs.contains("key=gatehouse-cli-Linux-X64-"), "{}", run.outputs);
-    assert!(run.outputs.contains("file=gatehouse.sarif\n"), "{}", run.outputs);
+    assert!(
+        run.outputs.contains("key=gatehouse-cli-Linux-X64-"),
+        "{}",
+        run.outputs
+    );
+    assert!(
+        run.outputs.contains("file=gatehouse.sarif\n"),
+        "{}",
+        run.outputs
+    );
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo.join("gatehouse.sarif")).expect("log"))
             .expect("the SARIF log is JSON");
@@ -379,7 +410,12 @@ fn pre_commit_hooks_come_in_rust_and_system_variants() {
             .unwrap_or_else(|| panic!("no hook {id}"))
     };
     for (id, entry, files, pass_filenames) in [
-        ("gatehouse-check", "gatehouse check", r"(\.gate|(^|/)gatehouse\.toml)$", Some(false)),
+        (
+            "gatehouse-check",
+            "gatehouse check",
+            r"(\.gate|(^|/)gatehouse\.toml)$",
+            Some(false),
+        ),
         ("gatehouse-fmt", "gatehouse fmt --check", r"\.gate$", None),
     ] {
         for (id, language) in [(id.to_owned(), "rust"), (format!("{id}-system"), "system")] {

@@ -864,7 +864,10 @@ fn a_raise_keeps_the_form_its_author_wrote() {
 #[test]
 fn a_schema_of_one_attribute_is_one_line() {
     let formatted = assert_round_trip("policy \"p\" version \"1\"\nschema {\n  a.b: number?\n}\n");
-    assert!(formatted.contains("\nschema { a.b: number? }\n"), "{formatted}");
+    assert!(
+        formatted.contains("\nschema { a.b: number? }\n"),
+        "{formatted}"
+    );
     assert_eq!(fmt(&formatted), formatted, "idempotent");
     for text in [
         "policy \"p\" version \"1\"\nschema { a: bool b: bool }\n",
@@ -877,9 +880,13 @@ fn a_schema_of_one_attribute_is_one_line() {
 
 #[test]
 fn a_short_rule_of_when_and_then_is_one_line() {
-    let text = "policy \"p\" version \"1\"\nschema { a: number }\nrule r\n  when a > 1\n  then explicit\n";
+    let text =
+        "policy \"p\" version \"1\"\nschema { a: number }\nrule r\n  when a > 1\n  then explicit\n";
     let formatted = assert_round_trip(text);
-    assert!(formatted.contains("\nrule r when a > 1 then explicit\n"), "{formatted}");
+    assert!(
+        formatted.contains("\nrule r when a > 1 then explicit\n"),
+        "{formatted}"
+    );
     assert_eq!(fmt(&formatted), formatted, "idempotent");
     for text in [
         "policy \"p\" version \"1\"\nschema { a: number }\nrule r \"why\" when a > 1 then explicit\n",

@@ -36,11 +36,20 @@ fn the_readme_tour_decides_as_the_readme_says() {
     std::fs::write(&policy, &blocks[0]).expect("write");
     let action = r#"{"action": {"type": "refund", "amount": 2500}, "requester": {"id": "agent-7"}, "evidence": {"customer_record": "crm:4711"}}"#;
     let flowed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(flowed.contains(action), "README states the action it decides");
+    assert!(
+        flowed.contains(action),
+        "README states the action it decides"
+    );
     std::fs::write(&input, action).expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .current_dir(&dir)
-        .args(["eval", "--policy", "refunds.gate", "--explain", "refund.json"])
+        .args([
+            "eval",
+            "--policy",
+            "refunds.gate",
+            "--explain",
+            "refund.json",
+        ])
         .output()
         .expect("runs");
     let _ = std::fs::remove_dir_all(&dir);
@@ -108,7 +117,10 @@ fn the_decision_table_documents_every_field() {
     for key in value.as_object().expect("object").keys() {
         let documented =
             text.contains(&format!("| `{key}` |")) || text.contains(&format!("| `{key}[]` |"));
-        assert!(documented, "the decision table (docs/decisions.md) lacks `{key}`");
+        assert!(
+            documented,
+            "the decision table (docs/decisions.md) lacks `{key}`"
+        );
     }
     assert!(text.contains("| `input_errors[]`"));
 }

@@ -781,7 +781,10 @@ impl Printer<'_> {
     fn wrote_at_least(&self, pos: usize) -> bool {
         self.trivia.char_at(pos) == Some('a')
             && self.trivia.char_at(pos + 1) == Some('t')
-            && self.trivia.char_at(pos + 2).is_some_and(char::is_whitespace)
+            && self
+                .trivia
+                .char_at(pos + 2)
+                .is_some_and(char::is_whitespace)
     }
 }
 
