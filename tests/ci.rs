@@ -397,10 +397,10 @@ fn a_finding_fails_the_lint_step_but_the_sarif_log_is_written() {
 
 /// Both variants of each hook: `language: rust` (built by pre-commit) and
 /// `language: system` (the gatehouse on PATH, installed with `--locked`),
-/// with the same entry and file patterns, and entries the CLI accepts.
+/// with the same entry and file patterns; each entry, run by the real
+/// binary on a clean policy set as pre-commit would run it, passes.
 #[test]
 fn pre_commit_hooks_come_in_rust_and_system_variants() {
-    use clap::Parser;
     let hooks: Value = serde_yaml::from_str(&text(".pre-commit-hooks.yaml")).expect("yaml");
     let hooks = hooks.as_sequence().expect("a list of hooks");
     let hook = |id: &str| {
@@ -409,6 +409,7 @@ fn pre_commit_hooks_come_in_rust_and_system_variants() {
             .find(|h| str_of(h, "id") == Some(id))
             .unwrap_or_else(|| panic!("no hook {id}"))
     };
+    let repo = policies_only_repo("pre-commit");
     for (id, entry, files, pass_filenames) in [
         (
             "gatehouse-check",
@@ -428,12 +429,19 @@ fn pre_commit_hooks_come_in_rust_and_system_variants() {
                 pass_filenames,
                 "{id}: a policy set is a directory"
             );
-            let argv: Vec<&str> = entry.split_whitespace().collect();
-            assert!(
-                gatehouse::cli::Cli::try_parse_from(&argv).is_ok(),
-                "the CLI rejects `{entry}`"
-            );
         }
+        let mut argv = entry.split_whitespace().skip(1);
+        let status = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(argv.by_ref())
+            .arg("policies/")
+            .current_dir(&repo)
+            .status()
+            .expect("runs");
+        assert!(
+            status.success(),
+            "`{entry} policies/` fails on clean policies"
+        );
     }
     assert_eq!(hooks.len(), 4, "no other hooks");
+    let _ = std::fs::remove_dir_all(&repo);
 }
