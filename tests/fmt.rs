@@ -191,6 +191,9 @@ fn former_property_test_failures_round_trip() {
         " default at least queue , approve  #1\nroles  #2\nor prod-config because PII , TIER4_CHANGE\n# the end",
         // a comment after `when not (`, and after `and`
         "rule x\n  when not # n\n    (a or b) and # a\n    c\n  then tier 1\n",
+        // a comment between `rule` and its name goes above: the short rule
+        // is one line both times (fuzz/corpus/parse_grammar/fea94863...)
+        "rule  # note\n  r1_2 when action.deadline exists then\n  queue\n rule r1_3 when a then queue\n",
     ] {
         assert_round_trip(text);
     }

@@ -564,14 +564,19 @@ impl Printer<'_> {
     ///   because CODE, ...
     /// ```
     fn rule(&mut self, r: &Rule) -> Doc {
-        if let Some(line) = self.one_line_rule(r) {
-            return line;
-        }
         let head_end = r
             .description
             .as_ref()
             .map_or(r.name.span.end, |d| d.span.end);
+        // Comments inside the head go above the rule in either layout, so
+        // they are taken first: the one-line choice must not depend on
+        // whether a comment sat in the head (it is above the rule the next
+        // time round, which would flip the choice and break idempotence).
         let mut docs = self.hoist(head_end);
+        if let Some(line) = self.one_line_rule(r) {
+            docs.push(line);
+            return concat(docs);
+        }
         let mut head = format!("rule {}", r.name.name);
         if let Some(d) = &r.description {
             head.push(' ');
