@@ -702,8 +702,12 @@ fn concurrent_writers_never_interleave_within_a_line() {
 
 #[test]
 fn docs_describe_every_record_field_and_replay_count() {
-    // README's record table, or docs/schemas.md for the format field
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+    // the record chapter of the book, and docs/schemas.md for the format field
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/audit-records.md"
+    ))
+    .unwrap()
         + &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schemas.md"))
             .unwrap();
     let dir = scratch("docs");
@@ -713,7 +717,10 @@ fn docs_describe_every_record_field_and_replay_count() {
     for r in &contents.records {
         let v = serde_json::to_value(&r.record).unwrap();
         for key in v.as_object().unwrap().keys() {
-            assert!(docs.contains(&format!("| `{key}` |")), "README.md: `{key}`");
+            assert!(
+                docs.contains(&format!("| `{key}` |")),
+                "docs/audit-records.md: `{key}`"
+            );
         }
         kinds |= if matches!(r.record, AuditRecord::Decision(_)) {
             1
@@ -734,7 +741,7 @@ fn docs_describe_every_record_field_and_replay_count() {
     for key in report["summary"].as_object().unwrap().keys() {
         assert!(
             docs.contains(&format!("`{key}`")),
-            "README.md: summary `{key}`"
+            "docs/audit-records.md: summary `{key}`"
         );
     }
 }

@@ -23,120 +23,138 @@ use gatehouse::{Code, Diagnostic, Diagnostics, Policy, Severity};
 const E0002_BAD: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 rule large_refund when action.amount > 1000 explicit
-default auto
+default queue
 "#;
 const E0002_FIXED: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 rule large_refund when action.amount > 1000 then explicit
-default auto
+default queue
 "#;
 
 const E0003_BAD: &str = r#"policy "tickets" version "1"
 schema { ticket.id: string }
 rule incident when ticket.id matches "^INC\d+$" then queue
-default auto
+default queue
 "#;
 const E0003_FIXED: &str = r#"policy "tickets" version "1"
 schema { ticket.id: string }
 rule incident when ticket.id matches "^INC\\d+$" then queue
-default auto
+default queue
 "#;
 
 const E0004_BAD: &str = r#"policy "deploys" version "1"
 schema { target.host: string }
 rule external when target.host matches "^(?!internal\\.)" then explicit
-default auto
+default queue
 "#;
 const E0004_FIXED: &str = r#"policy "deploys" version "1"
 schema { target.host: string }
 rule external when not target.host starts_with "internal." then explicit
-default auto
+default queue
 "#;
 
 const E0005_BAD: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 rule large_refund when (((((((((((((((((((((((((((((((((action.amount > 1000))))))))))))))))))))))))))))))))) then explicit
-default auto
+default queue
 "#;
 const E0005_FIXED: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 rule large_refund when action.amount > 1000 then explicit
-default auto
+default queue
 "#;
 
 const E0101_BAD: &str = r#"role support_lead "Support lead"
-default auto
+default queue
 "#;
 const E0101_FIXED: &str = r#"policy "support" version "1"
 role support_lead "Support lead"
-default auto
+default queue
 "#;
 
 // E0102 spans two files of one policy set.
 const E0102_MAIN_BAD: &str = r#"policy "payments" version "1"
 schema { action.amount: number }
 role finance_approver "Finance approver"
-default auto
+default queue
 "#;
 const E0102_ROLES: &str = r#"role finance_approver "Finance approver" limit action.amount <= 10_000
 "#;
 const E0102_MAIN_FIXED: &str = r#"policy "payments" version "1"
 schema { action.amount: number }
-default auto
+default queue
 "#;
 
 const E0103_BAD: &str = r#"policy "changes" version "1"
 reason EVIDENCE_MISSING "the change has no rollback plan"
-default auto
+default queue
 "#;
 const E0103_FIXED: &str = r#"policy "changes" version "1"
 reason NO_ROLLBACK_PLAN "the change has no rollback plan"
-default auto
+default queue
 "#;
 
 const E0201_BAD: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 rule large_refund when action.amout > 1000 then explicit
-default auto
+default queue
 "#;
 const E0201_FIXED: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 rule large_refund when action.amount > 1000 then explicit
-default auto
+default queue
 "#;
 
 const E0202_BAD: &str = r#"policy "payments" version "1"
 role finance_approver
-tier 3 "financial" { outcome explicit  approve finance_aprover }
+tier 3 "financial" {
+  outcome explicit
+  approve finance_aprover
+}
 default tier 3
 "#;
 const E0202_FIXED: &str = r#"policy "payments" version "1"
 role finance_approver
-tier 3 "financial" { outcome explicit  approve finance_approver }
+tier 3 "financial" {
+  outcome explicit
+  approve finance_approver
+}
 default tier 3
 "#;
 
 const E0203_BAD: &str = r#"policy "changes" version "1"
 evidence { diff, rollback_plan }
-tier 2 "reversible update" { outcome explicit  evidence diff, rollback }
+tier 2 "reversible update" {
+  outcome  explicit
+  evidence diff, rollback
+}
 default tier 2
 "#;
 const E0203_FIXED: &str = r#"policy "changes" version "1"
 evidence { diff, rollback_plan }
-tier 2 "reversible update" { outcome explicit  evidence diff, rollback_plan }
+tier 2 "reversible update" {
+  outcome  explicit
+  evidence diff, rollback_plan
+}
 default tier 2
 "#;
 
 const E0204_BAD: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
-rule large_refund when action.amount > 1000 then explicit because LARGE_REFUND
-default auto
+rule large_refund
+  when action.amount > 1000
+  then explicit
+  because LARGE_REFUND
+default queue
 "#;
 const E0204_FIXED: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 reason LARGE_REFUND "refund above 1000"
-rule large_refund when action.amount > 1000 then explicit because LARGE_REFUND
-default auto
+rule large_refund
+  when action.amount > 1000
+  then explicit
+  because LARGE_REFUND
+default queue
 "#;
 
 const E0205_BAD: &str = r#"policy "support" version "1"
@@ -153,44 +171,49 @@ default tier 1
 const E0206_BAD: &str = r#"policy "outbound" version "1"
 schema { action.type: enum { read, draft, send } }
 rule sending when action.type == sent then queue
-default auto
+default queue
 "#;
 const E0206_FIXED: &str = r#"policy "outbound" version "1"
 schema { action.type: enum { read, draft, send } }
 rule sending when action.type == send then queue
-default auto
+default queue
 "#;
 
 const E0301_BAD: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 rule large_refund when action.amount > "1000" then explicit
-default auto
+default queue
 "#;
 const E0301_FIXED: &str = r#"policy "refunds" version "1"
 schema { action.amount: number }
 rule large_refund when action.amount > 1000 then explicit
-default auto
+default queue
 "#;
 
 const E0302_BAD: &str = r#"policy "outbound" version "1"
 schema { action.type: enum { read, draft, send } }
 rule beyond_draft when action.type > draft then queue
-default auto
+default queue
 "#;
 const E0302_FIXED: &str = r#"policy "outbound" version "1"
 schema { action.type: enum { read, draft, send } }
 rule beyond_draft when action.type == send then queue
-default auto
+default queue
 "#;
 
 const E0303_BAD: &str = r#"policy "changes" version "1"
 role data_owner
-tier 2 "reversible update" { approve data_owner }
+tier 2 "reversible update" {
+  approve data_owner
+}
 default tier 2
 "#;
 const E0303_FIXED: &str = r#"policy "changes" version "1"
 role data_owner
-tier 2 "reversible update" { outcome explicit  approve data_owner }
+tier 2 "reversible update" {
+  outcome explicit
+  approve data_owner
+}
 default tier 2
 "#;
 
@@ -198,13 +221,13 @@ const E0304_BAD: &str = r#"policy "payments" version "1"
 schema { action.amount: number }
 role finance_approver limit action.amount <= 10_000 escalate to cfo
 role cfo escalate to finance_approver
-default auto
+default queue
 "#;
 const E0304_FIXED: &str = r#"policy "payments" version "1"
 schema { action.amount: number }
 role finance_approver limit action.amount <= 10_000 escalate to cfo
 role cfo
-default auto
+default queue
 "#;
 
 const E0305_BAD: &str = r#"policy "refunds" version "1"
@@ -721,7 +744,7 @@ fn e0201_unknown_attribute() {
 #[test]
 fn e0202_unknown_role() {
     let d = single("payments.gate", E0202_BAD);
-    assert_at(&d.0[0], Code::UnknownRole, "payments.gate", 3, 48);
+    assert_at(&d.0[0], Code::UnknownRole, "payments.gate", 5, 11);
     assert!(
         d.0[0].help.contains("`finance_approver`"),
         "{}",
@@ -733,14 +756,14 @@ fn e0202_unknown_role() {
 #[test]
 fn e0203_unknown_evidence() {
     let d = single("changes.gate", E0203_BAD);
-    assert_at(&d.0[0], Code::UnknownEvidence, "changes.gate", 3, 63);
+    assert_at(&d.0[0], Code::UnknownEvidence, "changes.gate", 5, 18);
     insta::assert_snapshot!("e0203_unknown_evidence", d.render(false));
 }
 
 #[test]
 fn e0204_unknown_reason() {
     let d = single("refunds.gate", E0204_BAD);
-    assert_at(&d.0[0], Code::UnknownReason, "refunds.gate", 3, 67);
+    assert_at(&d.0[0], Code::UnknownReason, "refunds.gate", 6, 11);
     insta::assert_snapshot!("e0204_unknown_reason", d.render(false));
 }
 
@@ -936,10 +959,10 @@ fn examples_appear_verbatim_in_the_docs() {
     texts.push(("E0102", E0102_MAIN_BAD));
     texts.push(("E0102", E0102_ROLES));
     texts.push(("E0102", E0102_MAIN_FIXED));
+    let blocks = gate_blocks(&docs);
     for (code, text) in texts {
-        let block = format!("```gate\n{text}```");
         assert!(
-            docs.contains(&block),
+            blocks.iter().any(|b| b == text),
             "docs/language.md lacks this {code} example verbatim:\n{text}"
         );
     }

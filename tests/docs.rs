@@ -77,7 +77,8 @@ impl Examples {
             .0
             .get(name)
             .unwrap_or_else(|| panic!("docs/language.md has no `<!-- example: {name} -->`"));
-        assert_eq!(block.lang, lang, "example `{name}` is a ```{lang} block");
+        let block_lang = block.lang.split(',').next().unwrap_or_default();
+        assert_eq!(block_lang, lang, "example `{name}` is a ```{lang} block");
         &block.text
     }
 

@@ -191,6 +191,9 @@ fn former_property_test_failures_round_trip() {
         " default at least queue , approve  #1\nroles  #2\nor prod-config because PII , TIER4_CHANGE\n# the end",
         // a comment after `when not (`, and after `and`
         "rule x\n  when not # n\n    (a or b) and # a\n    c\n  then tier 1\n",
+        // a comment between `rule` and its name goes above: the short rule
+        // is one line both times (fuzz/corpus/parse_grammar/fea94863...)
+        "rule  # note\n  r1_2 when action.deadline exists then\n  queue\n rule r1_3 when a then queue\n",
     ] {
         assert_round_trip(text);
     }
@@ -825,4 +828,76 @@ fn cli_help_documents_the_exit_codes() {
         out.contains("--check") && out.contains("Exit codes: 0"),
         "{out}"
     );
+}
+
+// ------------------------------------------- the layout the docs write ----
+
+#[test]
+fn a_tier_that_only_sets_its_outcome_is_one_line() {
+    let text = "policy \"p\" version \"1\"\ntier 0 \"none\" {\n  outcome auto\n}\ndefault tier 0\n";
+    let formatted = assert_round_trip(text);
+    assert!(
+        formatted.contains("\ntier 0 \"none\" { outcome auto }\n"),
+        "{formatted}"
+    );
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+    // a comment inside, or a second clause, keeps the block layout
+    for text in [
+        "policy \"p\" version \"1\"\ntier 0 \"none\" {\n  # why\n  outcome auto\n}\n",
+        "policy \"p\" version \"1\"\ntier 0 \"none\" { outcome auto # why\n}\n",
+        "policy \"p\" version \"1\"\ntier 1 \"q\" { outcome queue timeout 1h then reject }\n",
+    ] {
+        let formatted = assert_round_trip(text);
+        assert!(formatted.contains("{\n"), "{formatted}");
+    }
+}
+
+#[test]
+fn a_raise_keeps_the_form_its_author_wrote() {
+    let text = "policy \"p\" version \"1\"\nschema { a: bool }\n\
+                rule r when a then explicit\nrule s when not a then at least queue\n\
+                default auto\n";
+    let formatted = assert_round_trip(text);
+    assert!(formatted.contains("then explicit\n"), "{formatted}");
+    assert!(formatted.contains("then at least queue\n"), "{formatted}");
+    assert!(formatted.contains("\ndefault auto\n"), "{formatted}");
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+}
+
+#[test]
+fn a_schema_of_one_attribute_is_one_line() {
+    let formatted = assert_round_trip("policy \"p\" version \"1\"\nschema {\n  a.b: number?\n}\n");
+    assert!(
+        formatted.contains("\nschema { a.b: number? }\n"),
+        "{formatted}"
+    );
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+    for text in [
+        "policy \"p\" version \"1\"\nschema { a: bool b: bool }\n",
+        "policy \"p\" version \"1\"\nschema { a: bool # why\n}\n",
+    ] {
+        let formatted = assert_round_trip(text);
+        assert!(formatted.contains("schema {\n"), "{formatted}");
+    }
+}
+
+#[test]
+fn a_short_rule_of_when_and_then_is_one_line() {
+    let text =
+        "policy \"p\" version \"1\"\nschema { a: number }\nrule r\n  when a > 1\n  then explicit\n";
+    let formatted = assert_round_trip(text);
+    assert!(
+        formatted.contains("\nrule r when a > 1 then explicit\n"),
+        "{formatted}"
+    );
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+    for text in [
+        "policy \"p\" version \"1\"\nschema { a: number }\nrule r \"why\" when a > 1 then explicit\n",
+        "policy \"p\" version \"1\"\nschema { a: number }\nrule r when a > 1 # why\n then explicit\n",
+        "policy \"p\" version \"1\"\nschema { a: number }\nrule r when a > 1 unless a > 5 then explicit\n",
+        "policy \"p\" version \"1\"\nschema { a: number }\nreason R \"r\"\nrule r when a > 1 then explicit because R\n",
+    ] {
+        let formatted = assert_round_trip(text);
+        assert!(formatted.contains("\n  then explicit"), "{formatted}");
+    }
 }

@@ -758,80 +758,8 @@ fn human_output_renders_lint_findings_with_snippets() {
     insta::assert_snapshot!("human_output", out);
 }
 
-// ---------------------------------------------------------- CI files ----
-
-#[test]
-fn pre_commit_hooks_run_check_and_fmt_on_gate_files() {
-    let text = std::fs::read_to_string(".pre-commit-hooks.yaml").expect("hooks file");
-    let hooks: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
-    let hooks = hooks.as_sequence().expect("a list of hooks");
-    let hook = |id: &str| {
-        hooks
-            .iter()
-            .find(|h| h["id"].as_str() == Some(id))
-            .unwrap_or_else(|| panic!("no hook {id}"))
-    };
-    let check = hook("gatehouse-check");
-    assert_eq!(check["entry"].as_str(), Some("gatehouse check"));
-    let fmt = hook("gatehouse-fmt");
-    assert_eq!(fmt["entry"].as_str(), Some("gatehouse fmt --check"));
-    assert_eq!(
-        check["pass_filenames"].as_bool(),
-        Some(false),
-        "sets are directories"
-    );
-    assert_eq!(
-        check["files"].as_str(),
-        Some(r"(\.gate|(^|/)gatehouse\.toml)$")
-    );
-    assert_eq!(fmt["files"].as_str(), Some(r"\.gate$"));
-    for h in [check, fmt] {
-        assert_eq!(h["language"].as_str(), Some("rust"));
-        let argv: Vec<&str> = h["entry"]
-            .as_str()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        assert!(
-            Cli::try_parse_from(&argv).is_ok(),
-            "the CLI rejects `{}`",
-            argv.join(" ")
-        );
-    }
-}
-
-#[test]
-fn the_example_workflow_runs_what_the_readme_says() {
-    let text = std::fs::read_to_string("examples/ci/github-actions.yml").expect("workflow");
-    let workflow: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
-    assert!(workflow["jobs"].as_mapping().is_some_and(|j| !j.is_empty()));
-    for needle in [
-        "gatehouse check --format sarif policies/ > gatehouse.sarif",
-        "github/codeql-action/upload-sarif",
-        "gatehouse check --format github --deny warnings policies/",
-        "gatehouse test policies/ --min-coverage 100",
-    ] {
-        assert!(text.contains(needle), "the workflow has no `{needle}`");
-    }
-    // Every command the workflow runs is one the CLI accepts.
-    for line in text.lines().map(str::trim) {
-        let Some(command) = line
-            .strip_prefix("run: gatehouse ")
-            .or_else(|| line.strip_prefix("gatehouse "))
-        else {
-            continue;
-        };
-        let command = command.split(" > ").next().unwrap_or("");
-        let argv: Vec<&str> = std::iter::once("gatehouse")
-            .chain(command.split_whitespace())
-            .collect();
-        assert!(
-            Cli::try_parse_from(&argv).is_ok(),
-            "the CLI rejects `{}`",
-            argv.join(" ")
-        );
-    }
-}
+// The CI files (.pre-commit-hooks.yaml, action.yml, the example workflow)
+// are tested in tests/ci.rs.
 
 #[test]
 fn the_lint_table_in_the_docs_lists_every_lint() {

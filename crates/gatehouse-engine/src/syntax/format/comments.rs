@@ -190,6 +190,11 @@ impl Cursor {
         self.take_while(|c| c.start < bound && c.trailing)
     }
 
+    /// Whether a pending comment starts before `pos` (takes nothing).
+    pub fn pending_before(&self, pos: usize) -> bool {
+        self.comments.get(self.next).is_some_and(|c| c.start < pos)
+    }
+
     /// Everything still pending.
     pub fn rest(&mut self) -> Vec<Comment> {
         self.take_while(|_| true)

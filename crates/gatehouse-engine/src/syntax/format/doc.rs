@@ -145,6 +145,15 @@ impl Renderer {
     }
 }
 
+/// `doc` laid out at the start of a line, when it takes one line within
+/// [`WIDTH`] columns.
+pub(super) fn one_line(doc: &Doc) -> Option<String> {
+    match render(doc).as_slice() {
+        [line] if line.chars().count() <= WIDTH => Some(line.clone()),
+        _ => None,
+    }
+}
+
 /// Lays `doc` out within [`WIDTH`] columns. Lines are joined with `\n`;
 /// trailing comments on consecutive lines are aligned in one column.
 pub(super) fn render(doc: &Doc) -> Vec<String> {

@@ -10,7 +10,8 @@
 //!   `schema` and `tier` blocks likewise. Nowhere else.
 //! - The header: `policy "NAME" version "V"`, then `combine` and
 //!   `description` each on a line of its own, indented.
-//! - `schema {`, one attribute per line as `path: type`, `}`.
+//! - `schema {`, one attribute per line as `path: type`, `}`; a schema of
+//!   one attribute and no comment is `schema { path: type }` when it fits.
 //! - `evidence { a, b, c }` and `enum { a, b }` on one line when they fit in
 //!   100 columns and hold no comment; otherwise the names go on indented
 //!   lines, as many per line as fit, each line ending with a comma.
@@ -18,9 +19,13 @@
 //!   its `limit` and `escalate to` on indented lines of their own.
 //! - `tier N "NAME" {`, one clause per line, `}`. The clause keywords are
 //!   padded to the longest one-word keyword in that tier, so the values line
-//!   up (`outcome  dual` next to `evidence diff`).
+//!   up (`outcome  dual` next to `evidence diff`). A tier whose only
+//!   clause is its outcome, with no comment inside, is one line when it
+//!   fits: `tier 0 "none" { outcome auto }`.
 //! - `rule NAME "DESCRIPTION"`, then `when`, each `unless`, `then` and
-//!   `because` on indented lines of their own.
+//!   `because` on indented lines of their own. A rule of only `when` and
+//!   `then` (no description, `unless`, `because` or comment) is one line
+//!   when it fits: `rule r when a > 1 then explicit`.
 //! - `default ... because ...` on one line when it fits.
 //! - Conditions carry the fewest parentheses that keep their meaning. A
 //!   condition too long for its line breaks before each `and`/`or` of its
@@ -32,7 +37,9 @@
 //!   grouped by `_` from five digits on (`1000`, `10_000`, `0.7`); durations
 //!   in conditions as `1d2h30m`; a tier's `timeout` exactly as written,
 //!   because decisions show it as written. Strings are re-escaped (`\"`,
-//!   `\\`, `\n`, `\t`). `escalate to` and `at least` are always written out.
+//!   `\\`, `\n`, `\t`). `escalate to` is always written out; a raise keeps the form it was
+//!   written in, `at least explicit` or the bare `explicit` (they mean the
+//!   same; a tree built without source text prints the bare form).
 //! - The line ending (`\n` or `\r\n`, from the file's first line) and a
 //!   leading byte-order mark are kept as they are.
 //!

@@ -282,11 +282,24 @@ impl Printer<'_> {
         concat(docs)
     }
 
-    /// `schema {`, one attribute per line, `}`.
+    /// `schema {`, one attribute per line, `}`. A schema of one attribute,
+    /// with no comment inside, is one line when it fits: `schema { a: bool }`
+    /// (the form of the short examples in the docs). Like a one-line tier,
+    /// the choice depends on the tree and the comments only.
     fn schema(&mut self, attrs: &[Attribute], place: Place) -> Doc {
         let open = self.trivia.next_code(place.start + "schema".len());
         let close = place.end.saturating_sub(1);
         let mut docs = self.hoist(open + 1);
+        if let [only] = attrs
+            && !self.cursor.pending_before(close)
+        {
+            let attribute = self.attribute(only);
+            let line = concat(vec![text("schema { "), attribute, text(" }")]);
+            if let Some(line) = super::doc::one_line(&line) {
+                docs.push(text(line));
+                return concat(docs);
+            }
+        }
         let first = attrs.first().map_or(close, |a| a.span.start);
         let (above, after_open) = line_end(self.cursor.trailing(first));
         docs.extend(own_lines(above));
@@ -436,11 +449,24 @@ impl Printer<'_> {
     }
 
     /// `tier N "NAME" {`, one clause per line with the keywords padded so
-    /// the values line up, `}`.
+    /// the values line up, `}`. A tier whose only clause is its outcome, with
+    /// no comment inside, is one line when it fits: `tier 0 "none" { outcome
+    /// auto }` (the form the docs and most policies write for a tier that
+    /// asks for nothing). The choice depends on the tree and the comments
+    /// only, so formatting stays idempotent.
     fn tier(&mut self, t: &Tier, place: Place) -> Doc {
         let open = self.trivia.next_code(t.name.span.end);
         let close = place.end.saturating_sub(1);
         let mut docs = self.hoist(open + 1);
+        if let [TierClause::Outcome(o, _)] = t.clauses.as_slice()
+            && !self.cursor.pending_before(close)
+        {
+            let line = format!("tier {} {} {{ outcome {o} }}", t.id, quote(&t.name.value));
+            if let Some(line) = super::doc::one_line(&text(line)) {
+                docs.push(text(line));
+                return concat(docs);
+            }
+        }
         let starts: Vec<usize> = t.clauses.iter().map(|c| self.clause_start(c)).collect();
         let first = starts.first().copied().unwrap_or(close);
         let (above, after_open) = line_end(self.cursor.trailing(first));
@@ -542,7 +568,15 @@ impl Printer<'_> {
             .description
             .as_ref()
             .map_or(r.name.span.end, |d| d.span.end);
+        // Comments inside the head go above the rule in either layout, so
+        // they are taken first: the one-line choice must not depend on
+        // whether a comment sat in the head (it is above the rule the next
+        // time round, which would flip the choice and break idempotence).
         let mut docs = self.hoist(head_end);
+        if let Some(line) = self.one_line_rule(r) {
+            docs.push(line);
+            return concat(docs);
+        }
         let mut head = format!("rule {}", r.name.name);
         if let Some(d) = &r.description {
             head.push(' ');
@@ -588,6 +622,29 @@ impl Printer<'_> {
         concat(docs)
     }
 
+    /// `rule NAME when COND then CONSEQUENCES` on one line, for a rule of
+    /// just these two parts (no description, `unless`, `because` or comment)
+    /// whose whole text fits: the form short examples are written in. Any
+    /// more makes the rule a block (its head line, then one line per part),
+    /// as in the shipped policies, so rules with reasons read alike. The
+    /// choice depends on the tree and the comments only.
+    fn one_line_rule(&mut self, r: &Rule) -> Option<Doc> {
+        if r.description.is_some()
+            || !r.unless.is_empty()
+            || !r.because.is_empty()
+            || self.cursor.pending_before(r.span.end)
+        {
+            return None;
+        }
+        let line = concat(vec![
+            text(format!("rule {} when ", r.name.name)),
+            self.condition(&r.when),
+            text(" then "),
+            self.consequences(&r.consequences, None).0,
+        ]);
+        super::doc::one_line(&line).map(text)
+    }
+
     /// `default CONSEQUENCE, ... because CODE, ...`, with `because` on a
     /// line of its own when it does not fit.
     fn default(&mut self, d: &Default) -> Doc {
@@ -625,7 +682,7 @@ impl Printer<'_> {
     fn consequences(&mut self, cs: &[Consequence], end: Option<usize>) -> (Doc, Vec<Comment>) {
         let items = cs
             .iter()
-            .map(|c| (self.consequence_start(c), consequence(c)))
+            .map(|c| (self.consequence_start(c), self.consequence(c)))
             .collect();
         let (parts, above) = self.comma_list(items, end, false);
         (Doc::Fill(parts), above)
@@ -708,6 +765,31 @@ fn approvers(a: &Approvers) -> Doc {
         ApproverKind::All => text(roles.collect::<Vec<_>>().join(" and ")),
         ApproverKind::Any => text(roles.collect::<Vec<_>>().join(" or ")),
         ApproverKind::Count(n) => concat(vec![text(format!("{n} of ")), names(roles)]),
+    }
+}
+
+impl Printer<'_> {
+    /// One consequence. A raise keeps the form its author wrote, `at least
+    /// explicit` or the bare `explicit` (the two mean the same, docs/language.md
+    /// "Rules"): both read well in different places, and which one was written
+    /// is in the source, so the choice is stable across runs. A tree without
+    /// source text (built by hand) prints the bare form.
+    fn consequence(&self, c: &Consequence) -> Doc {
+        match c {
+            Consequence::AtLeast(o, span) if !self.wrote_at_least(span.start) => text(o.as_str()),
+            other => consequence(other),
+        }
+    }
+
+    /// The source has the keyword `at least` at `pos` (an outcome word never
+    /// starts with `at` followed by a space).
+    fn wrote_at_least(&self, pos: usize) -> bool {
+        self.trivia.char_at(pos) == Some('a')
+            && self.trivia.char_at(pos + 1) == Some('t')
+            && self
+                .trivia
+                .char_at(pos + 2)
+                .is_some_and(char::is_whitespace)
     }
 }
 
