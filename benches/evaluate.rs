@@ -1,7 +1,7 @@
 //! Criterion benchmarks: compile the shipped policy sets, evaluate their
 //! sample actions from a decoded `serde_json::Value`, and from JSON text.
 //!
-//! Run: `cargo bench --bench evaluate` (README, "Performance", has figures).
+//! Run: `cargo bench --bench evaluate` (docs/performance.md has figures).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! `examples/actions/` (all but the deliberately invalid one), compacted,
 //! with the amount varied, repeated to `LINES` lines.
 //!
-//! Run: `cargo bench --bench jsonl` (README, "Performance"). Throughput is
+//! Run: `cargo bench --bench jsonl` (docs/performance.md). Throughput is
 //! reported in decisions per second (criterion's `elem/s`).
 
 use std::hint::black_box;

@@ -5,7 +5,7 @@
 //! deterministic corpus of 1 000 generated actions (one in ten aimed at a
 //! generated rule), from decoded values and from JSON text.
 //!
-//! Run: `cargo bench --bench scale` (README, "Performance").
+//! Run: `cargo bench --bench scale` (docs/performance.md).
 
 mod common;
 

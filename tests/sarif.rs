@@ -355,3 +355,40 @@ fn an_invalid_gatehouse_toml_still_gives_a_valid_document_in_every_format() {
         "{out}"
     );
 }
+
+/// Every rule's `helpUri` names a page of the book and a heading on it (a
+/// GitHub-style slug of a markdown heading in docs/), so the link a code
+/// scanning alert shows is never a dead end.
+#[test]
+fn every_help_uri_points_at_a_heading_of_the_book() {
+    fn slug(heading: &str) -> String {
+        heading
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect()
+    }
+    for code in gatehouse::Code::ALL {
+        let uri = gatehouse_cli::lint::sarif::help_uri(*code);
+        let rest = uri
+            .strip_prefix(gatehouse_cli::lint::sarif::BOOK_URL)
+            .unwrap_or_else(|| panic!("{uri} is not in the book"));
+        let (page, anchor) = rest.split_once('#').expect("an anchor");
+        let md = Path::new(MANIFEST)
+            .join("docs")
+            .join(page.replace(".html", ".md"));
+        let text = std::fs::read_to_string(&md).unwrap_or_else(|e| panic!("{uri}: {e}"));
+        let found = text
+            .lines()
+            .filter_map(|l| l.strip_prefix('#'))
+            .map(|l| slug(l.trim_start_matches('#')))
+            .any(|s| s == anchor);
+        assert!(
+            found,
+            "{code:?}: no heading `#{anchor}` in {}",
+            md.display()
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! Before the pre-scan, 800 KB of nested flow collections ran for minutes
 //! in the YAML parser before the depth limit could answer. These tests
-//! assert the depth error, not the time; README ("Reliability") gives the
+//! assert the depth error, not the time; docs/reliability.md gives the
 //! measured times.
 
 use gatehouse::input::{MAX_INPUT_DEPTH, Syntax, parse};

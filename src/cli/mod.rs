@@ -132,7 +132,7 @@ pub(crate) fn redact_mode_parser()
         .try_map(|name| name.parse::<crate::audit::redact::RedactMode>())
 }
 
-/// Exit codes shared by every subcommand (README, "Exit codes").
+/// Exit codes shared by every subcommand (docs/cli.md, "Exit codes").
 pub mod exit {
     /// Success: the policy checked clean, or a decision was made.
     pub const OK: u8 = 0;

@@ -54,13 +54,18 @@ pub const SRCROOT: &str = "%SRCROOT%";
 /// bumped if what the fingerprint hashes ever changes.
 pub const FINGERPRINT_KEY: &str = "gatehouse/v1";
 
-/// The documentation page of one code: the diagnostics chapter of the book,
-/// at the code's anchor (`#l0013`).
+/// The documentation page of one code in the book: an `E` code's own section
+/// of the language chapter (`language.html#e0201-unknown-attribute`; E0006,
+/// a configuration error, is documented with the lints), and the lints'
+/// table for `L` and `W` codes. `tests/sarif.rs` checks that every anchor is
+/// a heading of the book's source.
 pub fn help_uri(code: Code) -> String {
-    format!(
-        "{BOOK_URL}diagnostics.html#{}",
-        code.as_str().to_ascii_lowercase()
-    )
+    let anchor = format!("{}-{}", code.as_str().to_ascii_lowercase(), code.name());
+    match code.as_str().as_bytes().first() {
+        Some(b'E') if code == Code::InvalidConfig => format!("{BOOK_URL}lints.html#{anchor}"),
+        Some(b'E') => format!("{BOOK_URL}language.html#{anchor}"),
+        _ => format!("{BOOK_URL}lints.html#codes"),
+    }
 }
 
 /// One diagnostic to report, with what SARIF needs beyond it.

@@ -5,7 +5,7 @@
 //! policy's digest, the input (unless redacted), the options the engine was
 //! given and the decision itself, so `gatehouse replay` can re-evaluate it
 //! and compare byte for byte. Field names are a stable contract (see
-//! `README.md`):
+//! docs/audit-records.md and schemas/audit-record.schema.json):
 //!
 //! ```json
 //! {"record": "decision", "format": "gatehouse.audit-record/1", "id": "dec_…", "time": "2026-11-22T09:00:00Z",

@@ -1,5 +1,5 @@
 //! The decision: what the engine answers for one action. Field names are a
-//! stable JSON contract, documented in README ("The decision").
+//! stable JSON contract, documented in docs/decisions.md and schemas/decision.schema.json.
 
 use serde::{Deserialize, Serialize};
 

@@ -55,10 +55,10 @@
 //! };
 //! let token = jws::sign(&payload, &key).expect("signs");
 //!
-//! let options = SignedVerifyOptions::new(VerifyOptions {
-//!     now: Timestamp::parse("2026-11-22T10:00:00Z").unwrap(),
-//!     requested_at: Timestamp::parse("2026-11-22T09:00:00Z"),
-//! });
+//! let options = SignedVerifyOptions::new(
+//!     VerifyOptions::new(Timestamp::parse("2026-11-22T10:00:00Z").unwrap())
+//!         .with_requested_at(Timestamp::parse("2026-11-22T09:00:00Z")),
+//! );
 //! let v = policy.verify_signed(&action, &[Credential::Jws(token.clone())], &store, &options);
 //! assert_eq!(v.verification.verdict, Verdict::Execute);
 //!
