@@ -190,7 +190,8 @@ printf '[lints]\nbogus-lint = "off"\n' > config/gatehouse.toml
 cp lint/main.gate config/set/main.gate
 printf '%s\nrule big when action.amount > 10 and action.amount < 5 then tier 1 because BIG # gatehouse: allow(contradiction) reason: "kept for the audit trail"\ndefault tier 0 because NO_RULE_MATCHED\n' "$header" > suppressed/main.gate
 
-sarif missing-path 1 no/such/path
+# A path that does not exist is a usage error (2), as in every command.
+sarif missing-path 2 no/such/path
 sarif empty-directory 1 empty
 sarif empty-file 1 blank
 sarif parse-error 1 parse
