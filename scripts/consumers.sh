@@ -322,7 +322,8 @@ junit not-compiling   2    "1 0 1 0"  tests/fixtures/cli/broken
 junit coverage-short  1    "2 1 0 0"  tests/fixtures/testing/partial --min-coverage 90
 junit coverage-met    0    "2 0 0 0"  tests/fixtures/testing/partial --min-coverage 40
 junit missing-path    2    "1 0 1 0"  no/such/path
-junit no-policies     0    "0 0 0 0"  tests/fixtures/junit
+# Nothing to test is a failure, reported as one erroring case.
+junit no-policies     1    "1 0 1 0"  tests/fixtures/junit
 # one coverage case per compiled set (3): only partial's falls short
 junit together        2    "17 5 4 1" tests/fixtures/testing/partial tests/fixtures/testing/flow tests/fixtures/testing/mixed tests/fixtures/cli/broken --min-coverage 90
 

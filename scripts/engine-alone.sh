@@ -15,4 +15,7 @@ cd "$(dirname "$0")/.."
 
 cargo test --locked -p gatehouse-engine
 cargo clippy --locked -p gatehouse-engine --all-targets -- -D warnings
-cargo test --locked --manifest-path tests/downstream/Cargo.toml
+# The workspace's target dir (artifacts of other features sit side by side),
+# never a target/ inside tests/downstream.
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
+  cargo test --locked --manifest-path tests/downstream/Cargo.toml

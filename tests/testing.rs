@@ -205,16 +205,18 @@ fn junit_for_a_path_that_does_not_exist_is_still_a_report() {
         out.contains("<error message=\"`no/such/dir` does not exist\">"),
         "{out}"
     );
-    // An empty directory: a valid report of nothing.
+    // An empty directory: nothing tested is no pass, reported as one error.
     let dir = std::env::temp_dir().join(format!("gatehouse-junit-empty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let (_, out) = run(&["test", dir.to_str().expect("utf-8"), "--format", "junit"]);
+    let (code, out) = run(&["test", dir.to_str().expect("utf-8"), "--format", "junit"]);
     let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1);
     assert_junit_totals(&out);
     assert!(
-        out.contains("tests=\"0\" failures=\"0\" errors=\"0\""),
+        out.contains("tests=\"1\" failures=\"0\" errors=\"1\""),
         "{out}"
     );
+    assert!(out.contains("no policy sets found"), "{out}");
 }
 
 #[test]

@@ -95,6 +95,13 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
             return exit::POLICY;
         }
     };
+    if args.paths.iter().filter(|p| super::is_stdin(p)).count() > 1 {
+        let _ = writeln!(
+            io.stderr,
+            "error: `-` (standard input) is named more than once; it can be read only once"
+        );
+        return exit::USAGE;
+    }
     let mut sets: Vec<(PathBuf, &Path)> = Vec::new();
     let mut top_level = Diagnostics::default();
     let mut from_stdin = None;

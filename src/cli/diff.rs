@@ -22,7 +22,7 @@ use crate::loader::{EXTENSION, MAX_FILE_BYTES};
 /// Arguments of `gatehouse diff`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse diff policies/ai-agent-actions new/ai-agent-actions --inputs actions.jsonl\n  gatehouse diff main:policies/refunds policies/refunds --inputs audit.jsonl --fail-on loosen\n  gatehouse diff old.gate new.gate --inputs corpus.jsonl --format markdown > impact.md\n  zcat audit.jsonl.gz | gatehouse diff HEAD~1:refunds.gate refunds.gate --inputs - --format json\n\nOLD and NEW are a .gate file, a directory holding one policy set, or REV:PATH for a policy at a git revision (PATH from the repository root, as in `git show`; REV:./PATH from the current directory). Each line of the corpus is an action (a JSON object) or an audit record (an object with a string `record`; a \"decision\" record's action is its `input`, skipped when it was redacted or dropped). A decision changes when its outcome, tier, reason codes or approver roles differ. A progress bar is drawn on stderr when it is a terminal and CI is not set.\n\nExit codes: 0 compared (and --fail-on not triggered), 1 --fail-on triggered (loosen: a decision became less strict; change: any decision changed), 2 usage error or a policy does not compile, 3 the corpus cannot be read, 101 the report cannot be written."
+    after_help = "Examples:\n  gatehouse diff policies/ai-agent-actions new/ai-agent-actions --inputs actions.jsonl\n  gatehouse diff main:policies/refunds policies/refunds --inputs audit.jsonl --fail-on loosen\n  gatehouse diff old.gate new.gate --inputs corpus.jsonl --format markdown > impact.md\n  zcat audit.jsonl.gz | gatehouse diff HEAD~1:refunds.gate refunds.gate --inputs - --format json\n\nOLD and NEW are a .gate file, a directory holding one policy set, or REV:PATH for a policy at a git revision (PATH from the repository root, as in `git show`; REV:./PATH from the current directory). Each line of the corpus is an action (a JSON object) or an audit record (an object with a string `record`; a \"decision\" record's action is its `input`, skipped when it was redacted or dropped). A decision changes when its outcome, tier, reason codes or approver roles differ. A progress bar is drawn on stderr when it is a terminal and CI is not set.\n\nExit codes: 0 compared (and --fail-on not triggered), 1 --fail-on triggered (loosen: a decision became less strict; change: any decision changed), 2 usage error or a policy does not compile, 3 the corpus cannot be read (or, with --fail-on, holds no input to compare), 101 the report cannot be written."
 )]
 pub struct DiffArgs {
     /// The policy before the change: a `.gate` file, a policy set directory, or `REV:PATH` in git.
@@ -139,6 +139,16 @@ pub(super) fn run(args: &DiffArgs, io: &mut Io<'_>) -> u8 {
         );
     }
     if report.inputs == 0 {
+        // A gate (--fail-on) that compared nothing must not pass: a
+        // compressed file, the wrong path or an empty export would
+        // otherwise turn it green.
+        if args.fail_on.is_some() {
+            let _ = writeln!(
+                io.stderr,
+                "error: the corpus holds no input to compare, so --fail-on cannot judge the change"
+            );
+            return exit::INPUT;
+        }
         let _ = writeln!(io.stderr, "warning: the corpus holds no input to compare");
     }
     match args.fail_on {

@@ -11,7 +11,7 @@ use crate::testing;
 /// Arguments of `gatehouse test`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse test policies/                          # every suite of every policy set\n  gatehouse test policies/ --min-coverage 100       # also fail below full rule coverage\n  gatehouse test policies/refunds/limits.test.yaml --verbose\n  gatehouse test policies/ --format junit > gatehouse-junit.xml\n  gatehouse test policies/ --run 'refund'                # only the cases whose name contains \"refund\"\n\nSuites are *.test.yaml files in a policy set's directory. With --run, coverage is that of the cases run. Exit codes: 0 every case passed (and coverage is met), 1 a case failed or erred, or coverage is below --min-coverage, 2 usage error (a path that does not exist, a --run PATTERN that matches no case) or a policy does not compile, 101 the report cannot be written."
+    after_help = "Examples:\n  gatehouse test policies/                          # every suite of every policy set\n  gatehouse test policies/ --min-coverage 100       # also fail below full rule coverage\n  gatehouse test policies/refunds/limits.test.yaml --verbose\n  gatehouse test policies/ --format junit > gatehouse-junit.xml\n  gatehouse test policies/ --run 'refund'                # only the cases whose name contains \"refund\"\n\nSuites are *.test.yaml files in a policy set's directory. With --run, coverage is that of the cases run. Exit codes: 0 every case passed (and coverage is met), 1 a case failed or erred, coverage is below --min-coverage, or no policy set was found (nothing tested is no pass), 2 usage error (a path that does not exist, a --run PATTERN that matches no case) or a policy does not compile, 101 the report cannot be written."
 )]
 pub struct TestArgs {
     /// Policy set directories (searched recursively), or suite files.
@@ -89,6 +89,24 @@ pub(super) fn run(args: &TestArgs, io: &mut Io<'_>) -> u8 {
         }
     };
     let report = testing::run_with(&args.paths, args.run.as_ref(), &excludes);
+    // Nothing to test is never a pass: an empty directory, a typo'd path
+    // that exists, or an --exclude that leaves nothing would otherwise turn
+    // a CI gate green without a single case run.
+    if report.sets.is_empty() {
+        let names: Vec<String> = args
+            .paths
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect();
+        let reason = format!("no policy sets found under {}", names.join(", "));
+        let _ = writeln!(io.stderr, "error: {reason}");
+        if args.format == TestFormat::Junit {
+            let _ = write!(io.stdout, "{}", testing::junit::not_run(&[reason]));
+        } else if args.format == TestFormat::Json {
+            let _ = writeln!(io.stdout, "{}", report.to_json());
+        }
+        return exit::FINDINGS;
+    }
     if let Some(pattern) = &args.run {
         let suites = report.sets.iter().flat_map(|s| &s.suites);
         let filtered: usize = suites.clone().map(|s| s.filtered).sum();

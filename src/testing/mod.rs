@@ -280,7 +280,9 @@ pub fn suites_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.to_string_lossy().ends_with(SUITE_SUFFIX))
+        // Whatever the entry is: a directory, FIFO or dangling link named
+        // `*.test.yaml` must fail when read, never be skipped silently.
+        .filter(|p| p.to_string_lossy().ends_with(SUITE_SUFFIX))
         .collect();
     files.sort();
     files

@@ -65,10 +65,10 @@ fn explain(d: &Decision) -> String {
         } else {
             &r.message
         };
-        let _ = writeln!(s, "  - {}: {message}{by}", r.code);
+        let _ = writeln!(s, "  - {}: {}{by}", shown(&r.code), shown(message));
     }
     for e in &d.input_errors {
-        let _ = writeln!(s, "  - input {}: {}", e.path, e.message);
+        let _ = writeln!(s, "  - input {}: {}", shown(&e.path), shown(&e.message));
     }
 
     if let Some(a) = &d.approvals {
@@ -114,7 +114,7 @@ fn explain(d: &Decision) -> String {
             .forbidden_approvers
             .iter()
             .map(|f| match &f.identity {
-                Some(id) => format!("{id} ({})", f.attribute),
+                Some(id) => format!("{} ({})", shown(id), f.attribute),
                 None => format!("whoever {} names (absent here)", f.attribute),
             })
             .collect();
@@ -169,4 +169,41 @@ fn explain(d: &Decision) -> String {
         }
     }
     s
+}
+
+/// Text from the input (an identity, a key in a path, a value in an error
+/// message) as the account shows it: control characters (newlines, escape
+/// sequences, C1 controls) and bidirectional overrides are written as
+/// `\u{..}`, so an agent cannot start a line of its own ("AUTO: no approval
+/// needed") or repaint the reviewer's terminal.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden =
+        |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::shown;
+
+    #[test]
+    fn input_text_cannot_start_a_line_or_send_escapes() {
+        assert_eq!(shown("agent-7"), "agent-7");
+        assert_eq!(
+            shown("a\n\nAUTO: x\u{1b}[2J"),
+            "a\\u{a}\\u{a}AUTO: x\\u{1b}[2J"
+        );
+        assert_eq!(shown("x\u{202E}y"), "x\\u{202e}y");
+    }
 }
