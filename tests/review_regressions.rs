@@ -114,3 +114,26 @@ fn diff_fail_on_refuses_a_corpus_with_nothing_to_compare() {
     let r = run(&["diff", old, new, "--inputs", s(&garbage)]);
     assert_eq!(r.code, 0, "{}", r.err);
 }
+
+#[test]
+fn audit_verify_refuses_a_log_that_holds_no_record() {
+    let dir = temp_dir("audit-no-record");
+    for (name, bytes) in [
+        ("bin.jsonl", &b"\xff\xfe\n"[..]),
+        ("obj.jsonl", &b"{}\n"[..]),
+    ] {
+        let log = dir.0.join(name);
+        std::fs::write(&log, bytes).expect("write");
+        let r = run(&["audit", "verify", s(&log)]);
+        assert_eq!(
+            r.code, 1,
+            "{name}: junk is no intact log\n{}{}",
+            r.out, r.err
+        );
+        assert!(r.err.contains("holds no audit record"), "{}", r.err);
+    }
+    // an empty log is still an intact, empty one
+    let empty = dir.0.join("empty.jsonl");
+    std::fs::write(&empty, b"").expect("write");
+    assert_eq!(run(&["audit", "verify", s(&empty)]).code, 0);
+}

@@ -37,7 +37,7 @@ pub enum AuditCommand {
 /// Arguments of `gatehouse audit verify`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse audit verify audit.jsonl\n  gatehouse audit verify audit.jsonl --checkpoint audit.checkpoint.json\n  gatehouse audit verify audit.jsonl --require-chain --format json\n\nEvery record names its sequence number (`seq`) and the SHA-256 of the line before it (`prev`); the check names the first record where that fails, with its line and seq. A line an interrupted write left (not JSON, shaped like the start of a record) is a torn write when it is the last line or the chain links across it: nothing was lost. Removing records from the end, or editing the last record, can only be seen against a checkpoint taken earlier (`gatehouse audit checkpoint`) and kept away from the log. Records written before the chain existed are read and reported as unchained. Lines longer than 64 MiB are not read. See docs/audit.md.\n\nExit codes: 0 the chain holds (or the log is unchained, without --require-chain), 1 tampering: a record edited, deleted, inserted, reordered or truncated, a line that is not a record, a checkpoint not matched (or unchained records under --require-chain), 2 usage error, 3 the log or the checkpoint cannot be read, 7 the chain holds but a write was interrupted (torn write, a crash)."
+    after_help = "Examples:\n  gatehouse audit verify audit.jsonl\n  gatehouse audit verify audit.jsonl --checkpoint audit.checkpoint.json\n  gatehouse audit verify audit.jsonl --require-chain --format json\n\nEvery record names its sequence number (`seq`) and the SHA-256 of the line before it (`prev`); the check names the first record where that fails, with its line and seq. A line an interrupted write left (not JSON, shaped like the start of a record) is a torn write when it is the last line or the chain links across it: nothing was lost. Removing records from the end, or editing the last record, can only be seen against a checkpoint taken earlier (`gatehouse audit checkpoint`) and kept away from the log. Records written before the chain existed are read and reported as unchained. Lines longer than 64 MiB are not read. See docs/audit.md.\n\nExit codes: 0 the chain holds (or the log is unchained, without --require-chain), 1 tampering: a record edited, deleted, inserted, reordered or truncated, a line that is not a record, a checkpoint not matched, a log with lines but no record at all (or unchained records under --require-chain), 2 usage error, 3 the log or the checkpoint cannot be read, 7 the chain holds but a write was interrupted (torn write, a crash)."
 )]
 pub struct AuditVerifyArgs {
     /// The audit log: JSON lines written by `eval --audit-log` and `verify
@@ -156,9 +156,21 @@ fn verify(args: &AuditVerifyArgs, io: &mut Io<'_>) -> u8 {
         _ if args.require_chain && unchained => {
             let _ = writeln!(
                 io.stderr,
-                "error: --require-chain: {} unchained record(s) in `{}`",
+                "error: --require-chain: {} unchained record(s) and {} line(s) that are not records in `{}`",
                 report.unchained,
+                report.unchained_bad_lines.len(),
                 super::source_name(&args.log)
+            );
+            exit::FINDINGS
+        }
+        // Lines, and not one record among them: a log replaced wholesale by
+        // something else is no intact log (an empty file still is one).
+        _ if report.records == 0 && !report.unchained_bad_lines.is_empty() => {
+            let _ = writeln!(
+                io.stderr,
+                "error: `{}` holds no audit record: none of its {} line(s) is a record",
+                super::source_name(&args.log),
+                report.unchained_bad_lines.len()
             );
             exit::FINDINGS
         }
