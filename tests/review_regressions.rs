@@ -137,3 +137,25 @@ fn audit_verify_refuses_a_log_that_holds_no_record() {
     std::fs::write(&empty, b"").expect("write");
     assert_eq!(run(&["audit", "verify", s(&empty)]).code, 0);
 }
+
+#[test]
+fn an_empty_approvals_file_is_no_approval_yet() {
+    let dir = temp_dir("empty-approvals");
+    let approvals = dir.0.join("approvals.yaml");
+    std::fs::write(&approvals, b"").expect("write");
+    let r = run(&[
+        "verify",
+        "--policy",
+        "policies/ai-agent-actions",
+        "--input",
+        "examples/actions/refund-large.json",
+        "--approvals",
+        s(&approvals),
+        "--allow-unsigned",
+        "--now",
+        "2026-11-22T10:00:00Z",
+    ]);
+    // pending (exit 1): nothing approved yet, never an unreadable-input error
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    assert!(r.out.contains("\"pending\""), "{}", r.out);
+}

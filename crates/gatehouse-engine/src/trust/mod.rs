@@ -154,11 +154,18 @@ impl Credential {
         }
     }
 
-    /// Reads an approvals document: a list of entries.
+    /// Reads an approvals document: a list of entries. An empty document
+    /// (an empty YAML file, which reads as `null`: the README's flow appends
+    /// approvals with `>>` to a file that may not have any yet) is no
+    /// approval at all; that can only leave the action pending.
     pub fn list_from_json(value: &Json) -> Result<Vec<Credential>, String> {
         match value {
             Json::Array(items) => Ok(items.iter().map(Credential::from_json).collect()),
-            other => Err(format!("the approvals are a list, not {}", kind(other))),
+            Json::Null => Ok(Vec::new()),
+            other => Err(format!(
+                "the approvals must be a list of entries, found {}",
+                kind(other)
+            )),
         }
     }
 
