@@ -159,3 +159,42 @@ fn an_empty_approvals_file_is_no_approval_yet() {
     assert_eq!(r.code, 1, "{}{}", r.out, r.err);
     assert!(r.out.contains("\"pending\""), "{}", r.out);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_gatehouse_toml_that_is_not_a_file_is_an_error_never_skipped_or_waited_on() {
+    let dir = temp_dir("config-not-a-file");
+    let set = dir.0.join("set");
+    std::fs::create_dir_all(&set).expect("mkdir");
+    std::fs::copy(
+        "policies/simple-router/router.gate",
+        set.join("router.gate"),
+    )
+    .expect("copy");
+    // a directory named gatehouse.toml next to the set
+    std::fs::create_dir(set.join("gatehouse.toml")).expect("mkdir");
+    let r = run(&["check", s(&set)]);
+    assert_eq!(r.code, 2, "{}{}", r.out, r.err);
+    assert!(
+        format!("{}{}", r.out, r.err).contains("E0006"),
+        "{}{}",
+        r.out,
+        r.err
+    );
+    // --config naming a FIFO: refused at once, no writer awaited
+    let fifo = dir.0.join("fifo.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    std::fs::remove_dir(set.join("gatehouse.toml")).expect("rmdir");
+    let r = run(&["check", "--config", s(&fifo), s(&set)]);
+    assert_eq!(r.code, 2, "{}{}", r.out, r.err);
+    assert!(
+        format!("{}{}", r.out, r.err).contains("E0006"),
+        "{}{}",
+        r.out,
+        r.err
+    );
+}

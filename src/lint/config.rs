@@ -48,6 +48,9 @@ use crate::source::{SourceFile, Span};
 /// The configuration file's name.
 pub const FILE_NAME: &str = "gatehouse.toml";
 
+/// The largest `gatehouse.toml` read (levels for every code fit in a few KB).
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
 /// A configured level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
@@ -207,15 +210,18 @@ impl LintConfig {
         Ok(config)
     }
 
-    /// Reads and parses a `gatehouse.toml`.
+    /// Reads and parses a `gatehouse.toml` (at most [`MAX_CONFIG_BYTES`]).
     pub fn load(path: &Path) -> Result<LintConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            message: format!("cannot read it: {e}"),
-            text: String::new(),
-            span: Span::default(),
-            label: "unreadable".into(),
-        })?;
+        // The bounded, non-blocking reader every input goes through: a FIFO,
+        // a directory or a dangling link is an error here, never a wait.
+        let text =
+            crate::input::read_file_limited(path, MAX_CONFIG_BYTES).map_err(|e| ConfigError {
+                path: path.to_path_buf(),
+                message: format!("cannot read it: {e}"),
+                text: String::new(),
+                span: Span::default(),
+                label: "unreadable".into(),
+            })?;
         LintConfig::parse(&text, path)
     }
 
@@ -294,7 +300,10 @@ pub fn find(set: &Path) -> Option<PathBuf> {
     let start = absolute(&start);
     for dir in start.ancestors() {
         let candidate = dir.join(FILE_NAME);
-        if candidate.is_file() {
+        // Whatever it is (a file, a directory, a FIFO, a dangling link): a
+        // gatehouse.toml that cannot be used is an error (E0006), never
+        // skipped for a looser one higher up or the defaults.
+        if candidate.symlink_metadata().is_ok() {
             return Some(relative_to_cwd(candidate));
         }
         if dir.join(".git").exists() {
