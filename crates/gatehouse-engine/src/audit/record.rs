@@ -526,25 +526,26 @@ default tier 0 because NO_RULE_MATCHED
         );
     }
 
-    #[test]
-    fn ids_are_unique_even_for_the_same_action_and_time() {
+    /// The ids of 1 000 records of the same action at the same time, in the
+    /// order they were made.
+    fn thousand_ids() -> Vec<String> {
         let p = policy();
         let input = json!({"action": {"type": "read"}, "requester": {"id": "u-1"}});
         let d = p.evaluate(&input);
         let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
-        let mut ids: Vec<String> = (0..1000)
+        (0..1000)
             .map(|_| {
-                AuditRecord::decision(
-                    &d,
-                    Some(&input),
-                    &EvalOptions::default(),
-                    &Redaction::KeepAll,
-                    time,
-                )
-                .id()
-                .to_owned()
+                let options = EvalOptions::default();
+                AuditRecord::decision(&d, Some(&input), &options, &Redaction::KeepAll, time)
+                    .id()
+                    .to_owned()
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn ids_are_unique_even_for_the_same_action_and_time() {
+        let mut ids = thousand_ids();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 1000);
@@ -555,23 +556,7 @@ default tier 0 because NO_RULE_MATCHED
     /// random order).
     #[test]
     fn ids_are_uuid_v7_and_sort_in_creation_order() {
-        let p = policy();
-        let input = json!({"action": {"type": "read"}, "requester": {"id": "u-1"}});
-        let d = p.evaluate(&input);
-        let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
-        let made: Vec<String> = (0..1000)
-            .map(|_| {
-                AuditRecord::decision(
-                    &d,
-                    Some(&input),
-                    &EvalOptions::default(),
-                    &Redaction::KeepAll,
-                    time,
-                )
-                .id()
-                .to_owned()
-            })
-            .collect();
+        let made = thousand_ids();
         for id in &made {
             let hex = id.strip_prefix("dec_").unwrap();
             let parsed = uuid::Uuid::parse_str(hex).unwrap();
