@@ -198,3 +198,15 @@ fn a_gatehouse_toml_that_is_not_a_file_is_an_error_never_skipped_or_waited_on() 
         r.err
     );
 }
+
+#[test]
+fn man_into_a_directory_that_cannot_be_written_is_exit_2() {
+    let dir = temp_dir("man-out");
+    let not_a_dir = dir.0.join("file");
+    std::fs::write(&not_a_dir, b"x").expect("write");
+    let r = run(&["man", "--out-dir", s(&not_a_dir.join("sub"))]);
+    assert_eq!(r.code, 2, "{}", r.err);
+    let ok = run(&["man", "--out-dir", s(&dir.0)]);
+    assert_eq!(ok.code, 0, "{}", ok.err);
+    assert!(dir.0.join("gatehouse.1").is_file());
+}

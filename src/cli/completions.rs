@@ -45,7 +45,19 @@ pub(super) fn man(args: &ManArgs, io: &mut Io<'_>) -> u8 {
     // builds the bin and display names (`gatehouse-eval`) the pages use
     cmd.build();
     let written = match &args.out_dir {
-        Some(dir) => clap_mangen::generate_to(cmd, dir),
+        // A directory that cannot be written is a file named to be written
+        // that cannot be: 2, as for `doc --output` and `keygen --out`.
+        Some(dir) => match clap_mangen::generate_to(cmd, dir) {
+            Ok(()) => return exit::OK,
+            Err(e) => {
+                let _ = writeln!(
+                    io.stderr,
+                    "error: cannot write the manual pages into `{}`: {e}",
+                    dir.display()
+                );
+                return exit::USAGE;
+            }
+        },
         None => {
             let mut out = Vec::new();
             render_all(&cmd, &mut out).and_then(|()| io.stdout.write_all(&out))
