@@ -210,3 +210,15 @@ fn man_into_a_directory_that_cannot_be_written_is_exit_2() {
     assert_eq!(ok.code, 0, "{}", ok.err);
     assert!(dir.0.join("gatehouse.1").is_file());
 }
+
+#[test]
+fn check_checks_one_set_once_however_it_is_named() {
+    let r = run(&[
+        "check",
+        "policies/simple-router",
+        "./policies/simple-router",
+        "policies/../policies/simple-router",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("checked 1 policy set"), "{}", r.out);
+}

@@ -144,7 +144,15 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
             top_paths.push(path);
         }
         for s in found {
-            if !sets.iter().any(|(known, _)| *known == s) {
+            // One set named several ways (`p`, `./p`, `q/../p`) is
+            // checked once: reported twice, its findings would count twice
+            // and reach code scanning as duplicates.
+            let same = |known: &PathBuf| {
+                *known == s
+                    || std::fs::canonicalize(known)
+                        .is_ok_and(|k| std::fs::canonicalize(&s).is_ok_and(|n| k == n))
+            };
+            if !sets.iter().any(|(known, _)| same(known)) {
                 sets.push((s, path.as_path()));
             }
         }
