@@ -86,7 +86,7 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
 fn human(args: &ReplayArgs, report: &ReplayReport) -> String {
     let mut out = format!(
         "replaying `{}` against policy \"{}\" version \"{}\" ({})\n",
-        args.log.display(),
+        super::source_name(&args.log),
         report.policy.name,
         report.policy.version,
         report.policy.digest
