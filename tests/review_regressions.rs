@@ -222,3 +222,9 @@ fn check_checks_one_set_once_however_it_is_named() {
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(r.out.contains("checked 1 policy set"), "{}", r.out);
 }
+
+#[test]
+fn explain_is_for_one_action_not_a_jsonl_stream() {
+    let r = run_with(&["eval", "--jsonl", "--explain", "-"], Some(b"{}\n"), &[]);
+    assert_eq!(r.code, 2, "a usage error: {}", r.err);
+}

@@ -30,8 +30,9 @@ pub struct EvalArgs {
     /// every core; each batch is flushed as soon as no further line is waiting.
     #[arg(long)]
     pub jsonl: bool,
-    /// Print a short account for a reviewer instead of JSON.
-    #[arg(long)]
+    /// Print a short account for a reviewer instead of JSON (one action:
+    /// not with --jsonl, whose answers are one line each).
+    #[arg(long, conflicts_with = "jsonl")]
     pub explain: bool,
     /// Reject input fields the schema does not declare.
     #[arg(long)]
