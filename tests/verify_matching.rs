@@ -32,17 +32,9 @@ fn requirement(
 ) -> ApprovalRequirement {
     let groups: Vec<ApproverGroup> = groups
         .iter()
-        .map(|(rs, count)| ApproverGroup {
-            roles: rs
-                .iter()
-                .map(|r| ApproverRole {
-                    name: ROLES[*r].to_owned(),
-                    title: None,
-                    limit: None,
-                    escalated_from: None,
-                })
-                .collect(),
-            count: *count,
+        .map(|(rs, count)| {
+            let roles = rs.iter().map(|r| ApproverRole::new(ROLES[*r])).collect();
+            ApproverGroup::new(roles, *count)
         })
         .collect();
     let count = if groups.is_empty() {
@@ -50,13 +42,9 @@ fn requirement(
     } else {
         groups.iter().map(|g| g.count).sum()
     };
-    ApprovalRequirement {
-        count,
-        groups,
-        forbidden_approvers: Vec::new(),
-        distinct_people: people,
-        distinct_roles: roles,
-    }
+    ApprovalRequirement::new(count, groups)
+        .with_distinct_people(people)
+        .with_distinct_roles(roles)
 }
 
 // ---------------------------------------------------- the old search ----

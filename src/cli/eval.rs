@@ -182,10 +182,7 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
 /// parse: `block` with INVALID_INPUT, the detail naming the source and the
 /// operating system's error.
 pub(super) fn unreadable(policy: &crate::Policy, message: String) -> Decision {
-    policy.invalid_input(vec![crate::eval::InputError {
-        path: "$".to_owned(),
-        message,
-    }])
+    policy.invalid_input(vec![crate::eval::InputError::new("$", message)])
 }
 
 /// Reads the input document's bytes (at most one byte past the limit, so a

@@ -308,10 +308,7 @@ fn decide_text(
         Err(errors) => {
             let errors = errors
                 .into_iter()
-                .map(|e| InputError {
-                    path: e.path,
-                    message: format!("line {number}: {}", e.message),
-                })
+                .map(|e| InputError::new(e.path, format!("line {number}: {}", e.message)))
                 .collect();
             return write_owned(context, chunk, policy.invalid_input(errors), None);
         }
@@ -394,10 +391,11 @@ enum Read<'a> {
 fn read_line_text<'a>(context: &Context<'_>, bytes: &'a [u8], line: &RawLine) -> Read<'a> {
     let number = line.number;
     let refused = |message: String| {
-        Read::Refused(Box::new(context.policy.invalid_input(vec![InputError {
-            path: "$".into(),
-            message,
-        }])))
+        Read::Refused(Box::new(
+            context
+                .policy
+                .invalid_input(vec![InputError::new("$", message)]),
+        ))
     };
     if line.too_long {
         return refused(format!(

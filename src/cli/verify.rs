@@ -155,11 +155,8 @@ pub(super) fn run(args: &VerifyArgs, io: &mut Io<'_>) -> u8 {
         } else {
             Redaction::fields(args.redact.clone(), args.redact_mode)
         };
-        let policy_ref = crate::eval::PolicyRef {
-            name: policy.name().to_owned(),
-            version: policy.version().to_owned(),
-            digest: policy.digest().to_owned(),
-        };
+        let policy_ref =
+            crate::eval::PolicyRef::new(policy.name(), policy.version(), policy.digest());
         let digest = verification.action_digest.clone().unwrap_or_default();
         let record = AuditRecord::verification(
             VerificationEvent {

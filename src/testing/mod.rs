@@ -261,11 +261,11 @@ pub fn run_set_filtered(
         .collect();
     SetReport {
         path: set_path.to_path_buf(),
-        policy: Some(PolicyRef {
-            name: policy.name().to_owned(),
-            version: policy.version().to_owned(),
-            digest: policy.digest().to_owned(),
-        }),
+        policy: Some(PolicyRef::new(
+            policy.name(),
+            policy.version(),
+            policy.digest(),
+        )),
         errors: None,
         suites,
         coverage: Coverage::of(policy.checked(), &seen),

@@ -24,10 +24,8 @@ pub mod generate;
 use std::fmt::Write as _;
 
 use gatehouse::audit::digest::action_digest;
-use gatehouse::eval::{
-    ApprovalRequirement, ApproverGroup, ApproverRole, Condition, EvidenceStatus, ExpiryInfo,
-    ForbiddenApprover, InputError, MatchedRule, PolicyRef, Reason, TierRef, TimeoutInfo,
-};
+pub mod shapes;
+
 use gatehouse::source::SourceFile;
 use gatehouse::syntax::{
     self,
@@ -38,9 +36,14 @@ use gatehouse::syntax::{
     },
 };
 use gatehouse::values::{Decimal, Timestamp, parse_duration};
-use gatehouse::{Decision, EvalOptions, Outcome};
+use gatehouse::{EvalOptions, Outcome};
 use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
+use shapes::{
+    ApprovalRequirement, ApproverGroup, ApproverRole, Condition, Decision, EvidenceStatus,
+    ExpiryInfo, ForbiddenApprover, InputError, MatchedRule, PolicyRef, Reason, TierRef,
+    TimeoutInfo,
+};
 
 /// The built-in reason codes and their messages (docs/language.md,
 /// "Reasons": the table of built-in codes).
@@ -587,8 +590,13 @@ impl RefPolicy {
         o
     }
 
-    /// The whole decision for one input.
-    pub fn evaluate(&self, input: &Json, options: &EvalOptions) -> Decision {
+    /// The whole decision for one input, as the engine's type.
+    pub fn evaluate(&self, input: &Json, options: &EvalOptions) -> gatehouse::Decision {
+        self.decide(input, options).into_engine()
+    }
+
+    /// The whole decision for one input, in the reference's own types.
+    fn decide(&self, input: &Json, options: &EvalOptions) -> Decision {
         let mut decision = Decision {
             outcome: Outcome::Block,
             tier: None,

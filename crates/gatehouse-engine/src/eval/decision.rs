@@ -7,6 +7,7 @@ pub use crate::syntax::ast::Outcome;
 
 /// The answer for one proposed action.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Decision {
     /// auto, queue, explicit, dual or block.
     pub outcome: Outcome,
@@ -55,6 +56,7 @@ impl Decision {
 
 /// A tier, by number and name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TierRef {
     /// Tier number.
     pub id: u32,
@@ -64,6 +66,7 @@ pub struct TierRef {
 
 /// One reason code with its message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Reason {
     /// UPPER_SNAKE code.
     pub code: String,
@@ -76,6 +79,7 @@ pub struct Reason {
 
 /// A rule that matched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MatchedRule {
     /// Rule name (`default` for the default).
     pub name: String,
@@ -93,6 +97,7 @@ pub struct MatchedRule {
 
 /// Who must approve, and under which constraints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ApprovalRequirement {
     /// Total approvals needed (at least 2 for dual).
     pub count: u32,
@@ -109,6 +114,7 @@ pub struct ApprovalRequirement {
 
 /// `count` approvals from any of `roles`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ApproverGroup {
     /// Eligible roles.
     pub roles: Vec<ApproverRole>,
@@ -118,6 +124,7 @@ pub struct ApproverGroup {
 
 /// An eligible approver role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ApproverRole {
     /// Role name.
     pub name: String,
@@ -134,6 +141,7 @@ pub struct ApproverRole {
 
 /// An identity excluded from approving.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ForbiddenApprover {
     /// The attribute that names it, e.g. `requester.id`.
     pub attribute: String,
@@ -143,6 +151,7 @@ pub struct ForbiddenApprover {
 
 /// Evidence required by the tier and the matched rules, and what is missing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub struct EvidenceStatus {
     /// Every field required.
     pub required: Vec<String>,
@@ -154,6 +163,7 @@ pub struct EvidenceStatus {
 
 /// A pending-approval timeout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TimeoutInfo {
     /// As written, e.g. `24h`.
     pub after: String,
@@ -167,6 +177,7 @@ pub struct TimeoutInfo {
 
 /// What happens when a pending approval expires.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExpiryInfo {
     /// escalate, reject or block.
     pub action: String,
@@ -177,6 +188,7 @@ pub struct ExpiryInfo {
 
 /// A condition that must hold at execution.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Condition {
     /// As written in the policy.
     pub condition: String,
@@ -187,6 +199,7 @@ pub struct Condition {
 
 /// One problem with the input document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputError {
     /// JSON path, e.g. `$.action.amount`.
     pub path: String,
@@ -202,6 +215,7 @@ impl std::fmt::Display for InputError {
 
 /// The policy that decided.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PolicyRef {
     /// Name from the header.
     pub name: String,
@@ -209,4 +223,80 @@ pub struct PolicyRef {
     pub version: String,
     /// `sha256:<hex>` of the policy sources.
     pub digest: String,
+}
+
+// Constructors for the parts a caller outside the engine builds (the
+// structs are `#[non_exhaustive]`, so fields can be added without breaking
+// anyone; these keep building them possible).
+
+impl InputError {
+    /// An input error at a JSON path (`$.action.amount`).
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> InputError {
+        InputError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl PolicyRef {
+    /// A policy by name, version and digest.
+    pub fn new(
+        name: impl Into<String>,
+        version: impl Into<String>,
+        digest: impl Into<String>,
+    ) -> PolicyRef {
+        PolicyRef {
+            name: name.into(),
+            version: version.into(),
+            digest: digest.into(),
+        }
+    }
+}
+
+impl ApproverRole {
+    /// A role by name, with no title, limit or escalation.
+    pub fn new(name: impl Into<String>) -> ApproverRole {
+        ApproverRole {
+            name: name.into(),
+            title: None,
+            limit: None,
+            escalated_from: None,
+        }
+    }
+}
+
+impl ApproverGroup {
+    /// `count` approvals from any of `roles`.
+    pub fn new(roles: Vec<ApproverRole>, count: u32) -> ApproverGroup {
+        ApproverGroup { roles, count }
+    }
+}
+
+impl ApprovalRequirement {
+    /// `count` approvals in `groups` (none: any authorized reviewer), with no
+    /// forbidden approver and no distinctness rule.
+    pub fn new(count: u32, groups: Vec<ApproverGroup>) -> ApprovalRequirement {
+        ApprovalRequirement {
+            count,
+            groups,
+            forbidden_approvers: Vec::new(),
+            distinct_people: false,
+            distinct_roles: false,
+        }
+    }
+
+    /// Whether the approvals must come from distinct people.
+    #[must_use]
+    pub fn with_distinct_people(mut self, distinct: bool) -> ApprovalRequirement {
+        self.distinct_people = distinct;
+        self
+    }
+
+    /// Whether the approvals must come from distinct roles.
+    #[must_use]
+    pub fn with_distinct_roles(mut self, distinct: bool) -> ApprovalRequirement {
+        self.distinct_roles = distinct;
+        self
+    }
 }
