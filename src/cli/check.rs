@@ -103,6 +103,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
         return exit::USAGE;
     }
     let mut sets: Vec<(PathBuf, &Path)> = Vec::new();
+    let mut set_keys: Vec<PathBuf> = Vec::new();
     let mut top_level = Diagnostics::default();
     let mut from_stdin = None;
     // The argument each top-level diagnostic is about (SARIF's location).
@@ -146,13 +147,11 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> u8 {
         for s in found {
             // One set named several ways (`p`, `./p`, `q/../p`) is
             // checked once: reported twice, its findings would count twice
-            // and reach code scanning as duplicates.
-            let same = |known: &PathBuf| {
-                *known == s
-                    || std::fs::canonicalize(known)
-                        .is_ok_and(|k| std::fs::canonicalize(&s).is_ok_and(|n| k == n))
-            };
-            if !sets.iter().any(|(known, _)| same(known)) {
+            // and reach code scanning as duplicates. Each set's canonical
+            // path is resolved once.
+            let key = std::fs::canonicalize(&s).unwrap_or_else(|_| s.clone());
+            if !set_keys.contains(&key) {
+                set_keys.push(key);
                 sets.push((s, path.as_path()));
             }
         }

@@ -1040,13 +1040,8 @@ mod tests {
         }
     }
 
-    /// Whether this build's serde_json has `arbitrary_precision` (numbers
-    /// kept as their text): `1E3` then prints as `1e+3`, else as `1000.0`.
-    // `Display` is the point: `v == "1e+3"` would compare with a JSON string.
-    #[allow(clippy::cmp_owned)]
-    fn serde_json_keeps_number_text() -> bool {
-        serde_json::from_str::<Json>("1E3").is_ok_and(|v| v.to_string() == "1e+3")
-    }
+    // The decoder's own test of the build (one definition of "the mode").
+    use crate::eval::decode_json::numbers::serde_json_keeps_number_text;
 
     #[test]
     fn serde_json_keeps_numbers_in_its_own_spelling() {
