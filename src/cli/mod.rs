@@ -19,6 +19,7 @@ mod replace;
 mod replay;
 mod rules;
 pub mod schema;
+mod serve;
 mod test;
 mod verify;
 pub mod walk;
@@ -42,6 +43,7 @@ pub use keygen::KeygenArgs;
 pub use replay::ReplayArgs;
 pub use rules::RulesArgs;
 pub use schema::SchemaArgs;
+pub use serve::ServeArgs;
 pub use test::TestArgs;
 pub use verify::VerifyArgs;
 
@@ -228,6 +230,8 @@ pub enum Command {
     Man(ManArgs),
     /// Print the JSON Schema of an output document, or a policy's input contract.
     Schema(SchemaArgs),
+    /// Run the approval gate as an HTTP service: hold each action until its approvals are in.
+    Serve(ServeArgs),
 }
 
 /// Standard streams, injectable for tests.
@@ -261,6 +265,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Completions(args) => completions::completions(&args, io),
         Command::Man(args) => completions::man(&args, io),
         Command::Schema(args) => schema::run(&args, io),
+        Command::Serve(args) => serve::run(&args, io),
     }
 }
 

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Validation, decode, decode_header};
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 use super::jws::{ApprovalPayload, decode_segment, payload_nonce, read_payload, strict_json};
 use super::refusal::{Refusal, RefusalCode, from_serde};
@@ -59,7 +59,83 @@ pub(crate) fn verify(
             "an identity-token approval, but the trust store has no [oidc] section",
         ));
     };
-    let token = envelope.id_token.as_str();
+    let claims = decode_token(envelope.id_token.as_str(), config)?;
+
+    let payload_bytes = decode_segment("payload", &envelope.payload)?;
+    let nonce = claims.get("nonce").and_then(Json::as_str);
+    let expected = payload_nonce(&payload_bytes);
+    if nonce != Some(expected.as_str()) {
+        return Err(Refusal::new(
+            RefusalCode::NonceMismatch,
+            "the identity token's `nonce` is not the SHA-256 of this approval's payload",
+        ));
+    }
+    let payload = read_payload(&payload_bytes)?;
+
+    let given = Timestamp::parse(&payload.given_at).map_or(i64::MIN, |t| t.unix_seconds());
+    let leeway = i64::try_from(config.leeway_seconds).unwrap_or(0);
+    let claim_time = |name: &str| claims.get(name).and_then(Json::as_i64);
+    let exp = claim_time("exp").ok_or_else(|| {
+        Refusal::new(
+            RefusalCode::MissingClaim,
+            "the identity token's `exp` is not an integer",
+        )
+    })?;
+    if given >= exp.saturating_add(leeway) {
+        return Err(Refusal::new(
+            RefusalCode::TokenExpired,
+            format!(
+                "the identity token had expired when the approval was given ({})",
+                payload.given_at
+            ),
+        ));
+    }
+    for name in ["nbf", "iat"] {
+        if let Some(start) = claim_time(name) {
+            if given < start.saturating_sub(leeway) {
+                return Err(Refusal::new(
+                    RefusalCode::TokenNotYetValid,
+                    format!("the approval was given before the identity token's `{name}`"),
+                ));
+            }
+            if now.unix_seconds() < start.saturating_sub(leeway) {
+                return Err(Refusal::new(
+                    RefusalCode::TokenNotYetValid,
+                    format!("the identity token's `{name}` is after the verification time"),
+                ));
+            }
+        }
+    }
+
+    let identity = claims
+        .get(&config.identity_claim)
+        .and_then(Json::as_str)
+        .ok_or_else(|| {
+            Refusal::new(
+                RefusalCode::MissingClaim,
+                format!(
+                    "the identity token has no string claim `{}`",
+                    config.identity_claim
+                ),
+            )
+        })?;
+    if !same_identity(identity, &payload.approver) {
+        return Err(Refusal::new(
+            RefusalCode::IdentityMismatch,
+            format!(
+                "the approval names `{}` but the identity token proves `{identity}`",
+                payload.approver
+            ),
+        ));
+    }
+    let roles = roles_of_claims(&claims, config);
+    Ok((payload, roles))
+}
+
+/// Checks an identity token's form, algorithm, key, signature, issuer and
+/// audience (not its times: callers judge those against their own clock)
+/// and gives its claims.
+fn decode_token(token: &str, config: &OidcConfig) -> Result<Map<String, Json>, Refusal> {
     // The claims segment is read strictly first (duplicate keys, depth):
     // the JWT library would take the last of two `nonce`s silently.
     let mut parts = token.split('.');
@@ -132,77 +208,13 @@ pub(crate) fn verify(
         .collect::<HashSet<_>>();
     validation.set_issuer(&[config.issuer.as_str()]);
     validation.set_audience(&[config.audience.as_str()]);
-    let claims = decode::<serde_json::Map<String, Json>>(token, key, &validation)
+    Ok(decode::<Map<String, Json>>(token, key, &validation)
         .map_err(|e| map_error("identity token", &e))?
-        .claims;
+        .claims)
+}
 
-    let payload_bytes = decode_segment("payload", &envelope.payload)?;
-    let nonce = claims.get("nonce").and_then(Json::as_str);
-    let expected = payload_nonce(&payload_bytes);
-    if nonce != Some(expected.as_str()) {
-        return Err(Refusal::new(
-            RefusalCode::NonceMismatch,
-            "the identity token's `nonce` is not the SHA-256 of this approval's payload",
-        ));
-    }
-    let payload = read_payload(&payload_bytes)?;
-
-    let given = Timestamp::parse(&payload.given_at).map_or(i64::MIN, |t| t.unix_seconds());
-    let leeway = i64::try_from(config.leeway_seconds).unwrap_or(0);
-    let claim_time = |name: &str| claims.get(name).and_then(Json::as_i64);
-    let exp = claim_time("exp").ok_or_else(|| {
-        Refusal::new(
-            RefusalCode::MissingClaim,
-            "the identity token's `exp` is not an integer",
-        )
-    })?;
-    if given >= exp.saturating_add(leeway) {
-        return Err(Refusal::new(
-            RefusalCode::TokenExpired,
-            format!(
-                "the identity token had expired when the approval was given ({})",
-                payload.given_at
-            ),
-        ));
-    }
-    for name in ["nbf", "iat"] {
-        if let Some(start) = claim_time(name) {
-            if given < start.saturating_sub(leeway) {
-                return Err(Refusal::new(
-                    RefusalCode::TokenNotYetValid,
-                    format!("the approval was given before the identity token's `{name}`"),
-                ));
-            }
-            if now.unix_seconds() < start.saturating_sub(leeway) {
-                return Err(Refusal::new(
-                    RefusalCode::TokenNotYetValid,
-                    format!("the identity token's `{name}` is after the verification time"),
-                ));
-            }
-        }
-    }
-
-    let identity = claims
-        .get(&config.identity_claim)
-        .and_then(Json::as_str)
-        .ok_or_else(|| {
-            Refusal::new(
-                RefusalCode::MissingClaim,
-                format!(
-                    "the identity token has no string claim `{}`",
-                    config.identity_claim
-                ),
-            )
-        })?;
-    if !same_identity(identity, &payload.approver) {
-        return Err(Refusal::new(
-            RefusalCode::IdentityMismatch,
-            format!(
-                "the approval names `{}` but the identity token proves `{identity}`",
-                payload.approver
-            ),
-        ));
-    }
+/// The roles the store maps a token's groups to.
+fn roles_of_claims(claims: &Map<String, Json>, config: &OidcConfig) -> Vec<String> {
     let mut roles: Vec<String> = Vec::new();
     let groups: Vec<&str> = match claims.get(&config.groups_claim) {
         Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
@@ -216,7 +228,62 @@ pub(crate) fn verify(
             }
         }
     }
-    Ok((payload, roles))
+    roles
+}
+
+/// Authenticates a bearer token (an OIDC ID or access token sent to the
+/// gate service): the checks of [`decode_token`], then `exp` after `now`
+/// and `nbf`/`iat` not after it (both within the store's leeway). Gives
+/// the identity claim and the roles the store maps its groups to.
+pub(crate) fn authenticate_bearer(
+    token: &str,
+    config: &OidcConfig,
+    now: Timestamp,
+) -> Result<(String, Vec<String>), Refusal> {
+    if token.len() > MAX_CREDENTIAL_BYTES {
+        return Err(Refusal::new(
+            RefusalCode::Oversized,
+            format!(
+                "the token is {} bytes; the limit is {MAX_CREDENTIAL_BYTES}",
+                token.len()
+            ),
+        ));
+    }
+    let claims = decode_token(token, config)?;
+    let leeway = i64::try_from(config.leeway_seconds).unwrap_or(0);
+    let now = now.unix_seconds();
+    let claim_time = |name: &str| claims.get(name).and_then(Json::as_i64);
+    let exp = claim_time("exp").ok_or_else(|| {
+        Refusal::new(
+            RefusalCode::MissingClaim,
+            "the token's `exp` is not an integer",
+        )
+    })?;
+    if now >= exp.saturating_add(leeway) {
+        return Err(Refusal::new(
+            RefusalCode::TokenExpired,
+            "the token has expired",
+        ));
+    }
+    for name in ["nbf", "iat"] {
+        if claim_time(name).is_some_and(|start| now < start.saturating_sub(leeway)) {
+            return Err(Refusal::new(
+                RefusalCode::TokenNotYetValid,
+                format!("the token's `{name}` is in the future"),
+            ));
+        }
+    }
+    let identity = claims
+        .get(&config.identity_claim)
+        .and_then(Json::as_str)
+        .filter(|id| !crate::identity::is_blank(id))
+        .ok_or_else(|| {
+            Refusal::new(
+                RefusalCode::MissingClaim,
+                format!("the token has no string claim `{}`", config.identity_claim),
+            )
+        })?;
+    Ok((identity.to_owned(), roles_of_claims(&claims, config)))
 }
 
 /// Reads an envelope object strictly (unknown or duplicate fields refused).

@@ -222,6 +222,25 @@ impl TrustStore {
             .and_then(|(_, key, i)| self.approvers.get(*i).map(|a| (key, a)))
     }
 
+    /// Authenticates a bearer token sent to the gate service: an OIDC
+    /// token from the store's provider (signature, issuer, audience,
+    /// `exp`/`nbf`/`iat` at `now`). Gives the identity it proves and the
+    /// roles the store maps its groups to; refused when the store has no
+    /// `[oidc]` section.
+    pub fn authenticate_bearer(
+        &self,
+        token: &str,
+        now: crate::values::Timestamp,
+    ) -> Result<(String, Vec<String>), super::Refusal> {
+        let Some(config) = self.oidc.as_ref() else {
+            return Err(super::Refusal::new(
+                super::RefusalCode::OidcNotConfigured,
+                "the trust store has no [oidc] section",
+            ));
+        };
+        super::oidc::authenticate_bearer(token, config, now)
+    }
+
     /// The roles of an identity in the directory (empty when unknown).
     pub fn roles_of(&self, identity: &str) -> Vec<String> {
         self.people

@@ -1,0 +1,171 @@
+//! Administration: API keys, reload, the whole audit chain.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse as _, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{body_text, json_answer};
+use crate::auth::{Principal, Scope, new_key};
+use crate::error::{FieldError, GateError};
+use crate::gate::Gate;
+
+/// The body of `POST /v1/admin/keys`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    identity: String,
+    scopes: Vec<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+pub(crate) async fn create_key(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    principal.require(&[Scope::Admin])?;
+    let text = body_text(&headers, body)?;
+    let body: NewKey = crate::gate::read_body(&text)?;
+    let mut errors = Vec::new();
+    if gatehouse::identity::is_blank(&body.identity) || body.identity.len() > 256 {
+        errors.push(FieldError {
+            path: "$.identity".into(),
+            detail: "an identity is 1 to 256 bytes, not blank".into(),
+        });
+    }
+    let mut scopes = Vec::new();
+    for (i, s) in body.scopes.iter().enumerate() {
+        match Scope::parse(s) {
+            Some(scope) => scopes.push(scope),
+            None => errors.push(FieldError {
+                path: format!("$.scopes[{i}]"),
+                detail: format!(
+                    "`{s}` is not a scope (decide, request, approve, execute, read, admin)"
+                ),
+            }),
+        }
+    }
+    if scopes.is_empty() && errors.is_empty() {
+        errors.push(FieldError {
+            path: "$.scopes".into(),
+            detail: "a key needs at least one scope".into(),
+        });
+    }
+    for (i, r) in body.roles.iter().enumerate() {
+        if r.is_empty()
+            || r.len() > 128
+            || !r
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            errors.push(FieldError {
+                path: format!("$.roles[{i}]"),
+                detail: "a role is 1 to 128 letters, digits, `_` or `-`".into(),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(GateError::invalid_body(errors));
+    }
+    let (text, row) = new_key(
+        &body.identity,
+        &scopes,
+        &body.roles,
+        &gate.now().to_string(),
+    );
+    gate.store.insert_key(&row).await?;
+    Ok(json_answer(
+        201,
+        json!({"id": row.id, "key": text, "identity": row.identity, "scopes": row.scopes, "roles": row.roles}).to_string(),
+    ))
+}
+
+pub(crate) async fn list_keys(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+) -> Result<Response, GateError> {
+    principal.require(&[Scope::Admin])?;
+    let keys: Vec<_> = gate
+        .store
+        .keys()
+        .await?
+        .into_iter()
+        .map(|k| json!({"id": k.id, "identity": k.identity, "scopes": k.scopes, "roles": k.roles, "created_at": k.created_at, "revoked": k.revoked}))
+        .collect();
+    Ok(json_answer(200, json!({"keys": keys}).to_string()))
+}
+
+pub(crate) async fn revoke_key(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, GateError> {
+    principal.require(&[Scope::Admin])?;
+    if !gate.store.revoke_key(&id).await? {
+        return Err(GateError::new(404, "NOT_FOUND", "no such key"));
+    }
+    Ok(json_answer(
+        200,
+        json!({"id": id, "revoked": true}).to_string(),
+    ))
+}
+
+pub(crate) async fn reload(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+) -> Result<Response, GateError> {
+    principal.require(&[Scope::Admin])?;
+    match gate.reload().await {
+        Ok(changed) => Ok(json_answer(
+            200,
+            json!({"changed": changed, "digest": gate.policy().policy.digest()}).to_string(),
+        )),
+        Err(e) => {
+            gate.metrics
+                .reload_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Err(GateError::new(422, "POLICY_INVALID", e))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// `GET /v1/audit?after=SEQ&limit=N`: the chain's lines after `seq`, as
+/// JSON lines, exactly as stored (`gatehouse audit verify` reads them).
+pub(crate) async fn audit(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, GateError> {
+    principal.require(&[Scope::Read])?;
+    let Query(q) = query.map_err(|e| GateError::bad_request("INVALID_QUERY", e.body_text()))?;
+    let limit = q.limit.unwrap_or(10_000).clamp(1, 10_000);
+    let lines = gate.store.audit_after(q.after.max(0), limit).await?;
+    let mut text = String::new();
+    for (_, line) in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jsonl"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,223 @@
+//! The HTTP API: routes, body reading, and the layers every request passes
+//! (body size, timeout). Handlers are thin: they authenticate (the
+//! [`Principal`] extractor), read the body, call one [`Gate`] operation and
+//! answer its JSON; every refusal is a [`GateError`] answered as RFC 9457
+//! problem+json.
+
+mod admin;
+mod requests;
+mod wait;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::auth::{Principal, Scope};
+use crate::error::GateError;
+use crate::gate::Gate;
+use crate::store::IdempotencyKey;
+
+/// The service's router over a gate.
+pub fn router(gate: Arc<Gate>) -> Router {
+    let limits = &gate.config.limits;
+    let body_limit = limits.body_bytes;
+    let timeout = Duration::from_millis(limits.request_timeout_ms.max(1));
+    // Long-polls and event streams wait longer than the request timeout:
+    // they get their own routes outside it, bounded by max_wait_seconds.
+    let waiting = Router::new()
+        .route("/v1/requests/{id}/wait", get(wait::long_poll))
+        .route("/v1/requests/{id}/events", get(wait::events));
+    let bounded = Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/v1/keys", get(public_keys))
+        .route("/v1/decide", post(decide))
+        .route("/v1/requests", post(requests::create).get(requests::list))
+        .route("/v1/requests/{id}", get(requests::get_one))
+        .route("/v1/requests/{id}/decisions", post(requests::review))
+        .route("/v1/requests/{id}/cancel", post(requests::cancel))
+        .route("/v1/requests/{id}/claim", post(requests::claim))
+        .route("/v1/requests/{id}/executed", post(requests::executed))
+        .route("/v1/requests/{id}/verified", post(requests::verified))
+        .route("/v1/requests/{id}/audit", get(requests::audit_of))
+        .route("/v1/audit", get(admin::audit))
+        .route(
+            "/v1/admin/keys",
+            post(admin::create_key).get(admin::list_keys),
+        )
+        .route(
+            "/v1/admin/keys/{id}",
+            axum::routing::delete(admin::revoke_key),
+        )
+        .route("/v1/admin/reload", post(admin::reload))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ));
+    Router::new()
+        .merge(bounded)
+        .merge(waiting)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(gate)
+}
+
+async fn not_found() -> GateError {
+    GateError::new(404, "NO_ROUTE", "no such endpoint; see /openapi.json")
+}
+
+async fn method_not_allowed() -> GateError {
+    GateError::new(
+        405,
+        "METHOD_NOT_ALLOWED",
+        "this endpoint does not take that method",
+    )
+}
+
+/// A JSON answer with a status.
+pub(crate) fn json_answer(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The body as UTF-8 text: 413 over the size limit, 415 for a media type
+/// other than JSON, 400 for bytes that are not UTF-8.
+pub(crate) fn body_text(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<String, GateError> {
+    let body = body.map_err(|e| {
+        let status = e.status().as_u16();
+        if status == 413 {
+            GateError::new(
+                413,
+                "BODY_TOO_LARGE",
+                "the request body is larger than the limit",
+            )
+        } else {
+            GateError::bad_request("UNREADABLE_BODY", e.body_text())
+        }
+    })?;
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        if !(essence == "application/json" || essence.ends_with("+json")) {
+            return Err(GateError::new(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "send the body as application/json",
+            ));
+        }
+    }
+    String::from_utf8(body.to_vec()).map_err(|e| {
+        GateError::bad_request(
+            "INVALID_JSON",
+            format!(
+                "the body is not UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// The caller's `Idempotency-Key`, checked: 1 to 255 visible ASCII
+/// characters, at most one header.
+pub(crate) fn idempotency_key(
+    headers: &HeaderMap,
+    principal: &Principal,
+) -> Result<Option<IdempotencyKey>, GateError> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(GateError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "more than one Idempotency-Key header",
+        ));
+    }
+    let key = value.to_str().unwrap_or("");
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|c| c.is_ascii_graphic()) {
+        return Err(GateError::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "an Idempotency-Key is 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(Some(IdempotencyKey {
+        principal: crate::gate::person_key_of(&principal.id),
+        key: key.to_owned(),
+    }))
+}
+
+async fn health(State(gate): State<Arc<Gate>>) -> Response {
+    let policy = gate.policy();
+    let status = gate.reload_status();
+    let body = json!({
+        "status": if status.error.is_some() { "degraded" } else { "ok" },
+        "policy": {
+            "name": policy.policy.name(),
+            "version": policy.policy.version(),
+            "digest": policy.policy.digest(),
+        },
+        "reload": status,
+    });
+    json_answer(200, body.to_string())
+}
+
+async fn ready(State(gate): State<Arc<Gate>>) -> Response {
+    if gate.is_draining() {
+        return GateError::new(503, "SHUTTING_DOWN", "the gate is shutting down").into_response();
+    }
+    match gate.store.pending_by_tier().await {
+        Ok(_) => json_answer(200, json!({"status": "ready"}).to_string()),
+        Err(_) => {
+            GateError::new(503, "STORE_UNAVAILABLE", "the database does not answer").into_response()
+        }
+    }
+}
+
+async fn metrics(State(gate): State<Arc<Gate>>) -> Response {
+    let pending = gate.store.pending_by_tier().await.unwrap_or_default();
+    let mut response = gate.metrics.render(&pending).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// The key the gate signs approval credentials with, for trust stores
+/// (`[[gate]]`) and `gatehouse verify`.
+async fn public_keys(State(gate): State<Arc<Gate>>) -> Response {
+    let key = gatehouse::trust::jws::public_key_text(&gate.signing_key.verifying_key());
+    json_answer(200, json!({"signing_key": key}).to_string())
+}
+
+/// `POST /v1/decide`: one action (a JSON object) or a batch (an array of
+/// them); the same decision JSON `gatehouse eval` writes. Stateless.
+async fn decide(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    principal.require(&[Scope::Decide])?;
+    let text = body_text(&headers, body)?;
+    let out = gate.decide(&text)?;
+    Ok(json_answer(200, out))
+}

@@ -1,0 +1,272 @@
+//! `/v1/requests`: create, read, list, review, cancel, claim, report.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value as Json, json};
+
+use super::{body_text, idempotency_key, json_answer};
+use crate::auth::{Principal, Scope};
+use crate::error::{FieldError, GateError};
+use crate::gate::{Gate, view};
+use crate::lifecycle::{Event, State as LifeState};
+use crate::store::{ListFilter, RequestRow};
+
+/// Refuses a path id that is not a request id before any lookup.
+fn request_id(id: &str) -> Result<&str, GateError> {
+    if crate::ids::is_id(id, "req_") {
+        Ok(id)
+    } else {
+        Err(GateError::not_found(id.get(..64).unwrap_or("(too long)")))
+    }
+}
+
+/// Whether the caller may see this request: readers, reviewers and admins
+/// see every one; a requester sees their own.
+pub(crate) fn may_read(principal: &Principal, row: &RequestRow) -> bool {
+    principal.can(Scope::Read)
+        || principal.can(Scope::Approve)
+        || principal.can(Scope::Execute)
+        || crate::gate::person_key_of(&principal.id) == crate::gate::person_key_of(&row.requester)
+}
+
+/// Loads a request the caller may read (404 otherwise: whether it exists
+/// is not told to those who may not see it).
+pub(crate) async fn readable(
+    gate: &Gate,
+    principal: &Principal,
+    id: &str,
+) -> Result<RequestRow, GateError> {
+    let id = request_id(id)?;
+    match gate.store.get(id).await? {
+        Some(row) if may_read(principal, &row) => Ok(row),
+        _ => Err(GateError::not_found(id)),
+    }
+}
+
+pub(crate) async fn create(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    principal.require(&[Scope::Request])?;
+    let key = idempotency_key(&headers, &principal)?;
+    let text = body_text(&headers, body)?;
+    let (status, body) = gate.create_request(&principal, &text, key).await?;
+    Ok(json_answer(status, body))
+}
+
+pub(crate) async fn get_one(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, GateError> {
+    let row = readable(&gate, &principal, &id).await?;
+    Ok(json_answer(200, view(&row).to_string()))
+}
+
+/// Reads the list filters: `state` (repeatable or comma-separated),
+/// `tier`, `role`, `agent`, `min_age` / `max_age` (seconds), `before`
+/// (an id, for the next page), `limit`.
+fn list_filter(query: Option<&str>, gate: &Gate) -> Result<ListFilter, GateError> {
+    let mut filter = ListFilter {
+        limit: 100,
+        ..ListFilter::default()
+    };
+    let now = gate.now().unix_seconds();
+    let bad = |name: &str, detail: &str| {
+        GateError::invalid_body(vec![FieldError {
+            path: format!("query.{name}"),
+            detail: detail.to_owned(),
+        }])
+    };
+    let query = query.unwrap_or("");
+    if query.len() > 4096 {
+        return Err(bad("", "the query string is longer than 4096 bytes"));
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value =
+            percent_decode(value).ok_or_else(|| bad(name, "not valid percent-encoded UTF-8"))?;
+        let number = |v: &str| v.parse::<i64>().ok().filter(|n| *n >= 0);
+        match name {
+            "state" => {
+                for s in value.split(',') {
+                    let state = LifeState::parse(s).ok_or_else(|| bad(name, "not a state name"))?;
+                    filter.states.push(state);
+                }
+            }
+            "tier" => {
+                filter.tier = Some(number(&value).ok_or_else(|| bad(name, "not a tier number"))?)
+            }
+            "role" => filter.role = Some(value),
+            "agent" => filter.agent = Some(value),
+            "min_age" => {
+                let age = number(&value).ok_or_else(|| bad(name, "not a number of seconds"))?;
+                filter.created_before = Some(now.saturating_sub(age));
+            }
+            "max_age" => {
+                let age = number(&value).ok_or_else(|| bad(name, "not a number of seconds"))?;
+                filter.created_after = Some(now.saturating_sub(age));
+            }
+            "before" => {
+                filter.before_id = Some(
+                    request_id(&value)
+                        .map_err(|_| bad(name, "not a request id"))?
+                        .to_owned(),
+                )
+            }
+            "limit" => {
+                let n = number(&value).ok_or_else(|| bad(name, "not a number"))?;
+                filter.limit = u32::try_from(n.clamp(1, i64::from(gate.config.limits.list_limit)))
+                    .unwrap_or(100);
+            }
+            _ => return Err(bad(name, "unknown filter")),
+        }
+    }
+    Ok(filter)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+pub(crate) async fn list(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> Result<Response, GateError> {
+    let filter = list_filter(query.as_deref(), &gate)?;
+    let rows = gate.store.list(&filter).await?;
+    let visible: Vec<Json> = rows
+        .iter()
+        .filter(|r| may_read(&principal, r))
+        .map(view)
+        .collect();
+    let next = (rows.len() == filter.limit as usize)
+        .then(|| rows.last().map(|r| r.id.clone()))
+        .flatten();
+    Ok(json_answer(
+        200,
+        json!({"format": "gatehouse.request-list/1", "requests": visible, "next_before": next})
+            .to_string(),
+    ))
+}
+
+pub(crate) async fn review(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    let id = request_id(&id)?;
+    let key = idempotency_key(&headers, &principal)?;
+    let text = body_text(&headers, body)?;
+    let (status, body) = gate.review(&principal, id, &text, key).await?;
+    Ok(json_answer(status, body))
+}
+
+pub(crate) async fn cancel(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    let row = readable(&gate, &principal, &id).await?;
+    let text = body_text(&headers, body)?;
+    Ok(json_answer(
+        200,
+        gate.cancel(&principal, &row.id, &text).await?,
+    ))
+}
+
+pub(crate) async fn claim(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    let id = request_id(&id)?;
+    let text = body_text(&headers, body)?;
+    Ok(json_answer(200, gate.claim(&principal, id, &text).await?))
+}
+
+pub(crate) async fn executed(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    let id = request_id(&id)?;
+    let text = body_text(&headers, body)?;
+    Ok(json_answer(
+        200,
+        gate.report(&principal, id, Event::Complete, &text).await?,
+    ))
+}
+
+pub(crate) async fn verified(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    let id = request_id(&id)?;
+    let text = body_text(&headers, body)?;
+    Ok(json_answer(
+        200,
+        gate.report(&principal, id, Event::Verify, &text).await?,
+    ))
+}
+
+/// The audit records of one request, as JSON lines (the chained lines
+/// exactly as stored).
+pub(crate) async fn audit_of(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, GateError> {
+    let row = readable(&gate, &principal, &id).await?;
+    let lines = gate.store.audit_of(&row.id).await?;
+    let mut text = String::new();
+    for (_, line) in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let mut response = axum::response::IntoResponse::into_response(text);
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/jsonl"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,163 @@
+//! Waiting for a human without a polling loop: a long-poll
+//! (`GET /v1/requests/{id}/wait`) and an event stream
+//! (`GET /v1/requests/{id}/events`, Server-Sent Events).
+//!
+//! Both subscribe to the gate's change notifications *before* reading the
+//! request, so a change committed between the read and the wait is never
+//! missed; both are bounded by `limits.max_wait_seconds`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse as _, Response};
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::json_answer;
+use super::requests::readable;
+use crate::auth::Principal;
+use crate::error::GateError;
+use crate::gate::{Gate, view};
+use crate::lifecycle::State as LifeState;
+use crate::store::RequestRow;
+
+/// The long-poll's query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WaitQuery {
+    /// Answer once the request's version is above this one.
+    #[serde(default)]
+    since_version: Option<i64>,
+    /// Answer once the request is no longer in this state.
+    #[serde(default)]
+    state: Option<String>,
+    /// The longest to wait, in seconds (default and cap: the configured
+    /// `max_wait_seconds`).
+    #[serde(default)]
+    timeout: Option<u64>,
+}
+
+/// Whether the wait is over for this row.
+fn changed(row: &RequestRow, since: Option<i64>, state: Option<LifeState>) -> bool {
+    match (since, state) {
+        (Some(v), _) => row.version > v,
+        (None, Some(s)) => row.state != s,
+        (None, None) => true,
+    }
+}
+
+/// `GET /v1/requests/{id}/wait`: the request as soon as it changes (or at
+/// the timeout, unchanged: `changed` says which).
+pub(crate) async fn long_poll(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+    query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, GateError> {
+    let Query(q) = query.map_err(|e| GateError::bad_request("INVALID_QUERY", e.body_text()))?;
+    let state = match q.state.as_deref() {
+        Some(s) => Some(LifeState::parse(s).ok_or_else(|| {
+            GateError::bad_request("INVALID_QUERY", format!("`{s}` is not a state"))
+        })?),
+        None => None,
+    };
+    let max = gate.config.limits.max_wait_seconds;
+    let wait = Duration::from_secs(q.timeout.unwrap_or(max).min(max));
+    let mut notes = gate.subscribe();
+    let mut row = readable(&gate, &principal, &id).await?;
+    let since = q.since_version.or(if state.is_none() {
+        Some(row.version)
+    } else {
+        None
+    });
+    let deadline = tokio::time::Instant::now() + wait;
+    while !changed(&row, since, state) && !row.state.is_final() {
+        match tokio::time::timeout_at(deadline, notes.recv()).await {
+            Err(_) => break,
+            Ok(Ok(note)) if note.id != row.id => continue,
+            // A note for this request, or notes were dropped: read again.
+            Ok(Ok(_) | Err(RecvError::Lagged(_))) => row = readable(&gate, &principal, &id).await?,
+            Ok(Err(RecvError::Closed)) => break,
+        }
+    }
+    let mut body = view(&row);
+    if let Some(map) = body.as_object_mut() {
+        map.insert("changed".into(), changed(&row, since, state).into());
+    }
+    Ok(json_answer(200, body.to_string()))
+}
+
+/// `GET /v1/requests/{id}/events`: `event: request` with the request now,
+/// then again at every change, until it is final or the wait cap passes.
+pub(crate) async fn events(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, GateError> {
+    let notes = gate.subscribe();
+    let row = readable(&gate, &principal, &id).await?;
+    let max = Duration::from_secs(gate.config.limits.max_wait_seconds);
+    let stream = request_events(gate, principal, row, notes, max);
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+fn request_events(
+    gate: Arc<Gate>,
+    principal: Principal,
+    first: RequestRow,
+    mut notes: tokio::sync::broadcast::Receiver<crate::gate::ChangeNote>,
+    max: Duration,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    async_stream(move |tx| async move {
+        let deadline = tokio::time::Instant::now() + max;
+        let mut version = first.version;
+        let id = first.id.clone();
+        let mut done = first.state.is_final();
+        if tx.send(event_of(&first)).await.is_err() {
+            return;
+        }
+        while !done {
+            match tokio::time::timeout_at(deadline, notes.recv()).await {
+                Err(_) | Ok(Err(RecvError::Closed)) => break,
+                Ok(Ok(note)) if note.id != id => continue,
+                Ok(Ok(_) | Err(RecvError::Lagged(_))) => {
+                    let Ok(row) = readable(&gate, &principal, &id).await else {
+                        break;
+                    };
+                    if row.version > version {
+                        version = row.version;
+                        done = row.state.is_final();
+                        if tx.send(event_of(&row)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn event_of(row: &RequestRow) -> Result<SseEvent, Infallible> {
+    Ok(SseEvent::default()
+        .event("request")
+        .id(row.version.to_string())
+        .data(view(row).to_string()))
+}
+
+/// A stream fed by a task through a small channel (the task ends when the
+/// client goes away: its sends fail).
+fn async_stream<F, Fut>(body: F) -> impl Stream<Item = Result<SseEvent, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<SseEvent, Infallible>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(body(tx));
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}

@@ -1,0 +1,264 @@
+//! Who is calling, and what they may do: never from a request body.
+//!
+//! `Authorization: Bearer <token>` carries either an **API key**
+//! (`ghk_<id>.<secret>`, made by `POST /v1/admin/keys` or printed once at
+//! first start) or an **OIDC token** (a JWT verified against the trust
+//! store's issuer, audience and JWKS file). The identity is the key's
+//! identity or the token's identity claim; the roles come from the trust
+//! store when one is configured (the approvers directory the policy owner
+//! controls), else from the roles the admin gave the key. Scopes limit what
+//! a key may do:
+//!
+//! | scope | allows |
+//! |---|---|
+//! | `decide` | `POST /v1/decide` |
+//! | `request` | create, read, wait on and cancel one's own requests |
+//! | `approve` | approve, reject, request changes; list and read requests |
+//! | `execute` | claim, report execution and verification |
+//! | `read` | list and read every request, the audit chain |
+//! | `admin` | everything, keys, reload |
+//!
+//! Secrets are stored only as SHA-256 hashes; a lookup compares hashes.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use rand_core::{OsRng, RngCore as _};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::GateError;
+use crate::gate::Gate;
+use crate::store::ApiKeyRow;
+
+/// What a caller may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Stateless decisions.
+    Decide,
+    /// Create, read, wait on and cancel one's own requests.
+    Request,
+    /// Approve, reject, request changes.
+    Approve,
+    /// Claim and report execution.
+    Execute,
+    /// Read every request and the audit chain.
+    Read,
+    /// Everything.
+    Admin,
+}
+
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 6] = [
+        Scope::Decide,
+        Scope::Request,
+        Scope::Approve,
+        Scope::Execute,
+        Scope::Read,
+        Scope::Admin,
+    ];
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Decide => "decide",
+            Scope::Request => "request",
+            Scope::Approve => "approve",
+            Scope::Execute => "execute",
+            Scope::Read => "read",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// Reads a scope's name.
+    pub fn parse(text: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// An API key.
+    ApiKey,
+    /// An OIDC token.
+    Oidc,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    /// Who: the key's identity or the token's identity claim.
+    pub id: String,
+    /// The roles they hold (from the trust store, else the key).
+    pub roles: Vec<String>,
+    /// What they may do.
+    #[serde(skip)]
+    pub scopes: Vec<Scope>,
+    /// How they proved it.
+    pub method: AuthMethod,
+    /// The API key's public id, when it was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+}
+
+impl Principal {
+    /// Whether they hold a scope (admin holds every one).
+    pub fn can(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+    }
+
+    /// Refuses (403 `SCOPE_MISSING`) unless they hold one of `scopes`.
+    pub fn require(&self, scopes: &[Scope]) -> Result<(), GateError> {
+        if scopes.iter().any(|s| self.can(*s)) {
+            return Ok(());
+        }
+        let names: Vec<_> = scopes.iter().map(|s| format!("`{}`", s.as_str())).collect();
+        Err(GateError::forbidden(
+            "SCOPE_MISSING",
+            format!("this needs the scope {}", names.join(" or ")),
+        ))
+    }
+}
+
+/// The prefix of every API key.
+pub const KEY_PREFIX: &str = "ghk_";
+
+/// The longest bearer token read (an OIDC token included).
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// A new API key: `(the text to give the holder once, the row to store)`.
+pub fn new_key(
+    identity: &str,
+    scopes: &[Scope],
+    roles: &[String],
+    now: &str,
+) -> (String, ApiKeyRow) {
+    let mut id = [0u8; 6];
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut id);
+    OsRng.fill_bytes(&mut secret);
+    let id = format!("{KEY_PREFIX}{}", hex::encode(id));
+    let text = format!("{id}.{}", hex::encode(secret));
+    let row = ApiKeyRow {
+        id,
+        hash: key_hash(&text),
+        identity: identity.to_owned(),
+        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        roles: roles.to_vec(),
+        created_at: now.to_owned(),
+        revoked: false,
+    };
+    (text, row)
+}
+
+/// The stored hash of a key's text.
+pub fn key_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Reads the bearer token of a request: `None` when there is no
+/// `Authorization` header; an error when there is one that is not a
+/// well-formed bearer token.
+fn bearer(parts: &Parts) -> Result<Option<&str>, GateError> {
+    let mut values = parts
+        .headers
+        .get_all(axum::http::header::AUTHORIZATION)
+        .iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(GateError::unauthorized(
+            "more than one Authorization header",
+        ));
+    }
+    let text = value
+        .to_str()
+        .map_err(|_| GateError::unauthorized("the Authorization header is not visible ASCII"))?;
+    if text.len() > MAX_TOKEN_BYTES {
+        return Err(GateError::unauthorized("the bearer token is too long"));
+    }
+    let (scheme, token) = text.split_once(' ').ok_or_else(|| {
+        GateError::unauthorized("the Authorization header is not `Bearer <token>`")
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+        return Err(GateError::unauthorized(
+            "the Authorization header is not `Bearer <token>`",
+        ));
+    }
+    Ok(Some(token))
+}
+
+impl Gate {
+    /// Authenticates a bearer token.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, GateError> {
+        if token.starts_with(KEY_PREFIX) {
+            let row = self
+                .store
+                .key_by_hash(&key_hash(token))
+                .await?
+                .filter(|k| !k.revoked)
+                .ok_or_else(|| GateError::unauthorized("unknown or revoked API key"))?;
+            let scopes = row.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
+            let roles = match self.trust().as_ref() {
+                Some(store) => store.roles_of(&row.identity),
+                None => row.roles.clone(),
+            };
+            return Ok(Principal {
+                id: row.identity,
+                roles,
+                scopes,
+                method: AuthMethod::ApiKey,
+                key_id: Some(row.id),
+            });
+        }
+        self.authenticate_oidc(token)
+    }
+
+    /// Authenticates an OIDC token against the trust store's provider.
+    fn authenticate_oidc(&self, token: &str) -> Result<Principal, GateError> {
+        let trust = self.trust();
+        let Some(store) = trust.as_ref() else {
+            return Err(GateError::unauthorized(
+                "not an API key, and no trust store with an [oidc] section is configured",
+            ));
+        };
+        let (id, roles) = store
+            .authenticate_bearer(token, self.now())
+            .map_err(|r| GateError::unauthorized(format!("{}: {}", r.code.as_str(), r.message)))?;
+        // Tokens carry no scopes of ours: a person signed in by the
+        // identity provider reviews (approve, read their queue).
+        Ok(Principal {
+            id,
+            roles,
+            scopes: vec![Scope::Approve, Scope::Request],
+            method: AuthMethod::Oidc,
+            key_id: None,
+        })
+    }
+}
+
+/// The authenticated caller, as a handler argument: 401 without valid
+/// credentials.
+impl FromRequestParts<Arc<Gate>> for Principal {
+    type Rejection = GateError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        gate: &Arc<Gate>,
+    ) -> Result<Principal, GateError> {
+        let Some(token) = bearer(parts)? else {
+            return Err(GateError::unauthorized(
+                "no credentials: send `Authorization: Bearer <API key or OIDC token>`",
+            ));
+        };
+        let principal = gate.authenticate(token).await?;
+        gate.check_rate(&principal)?;
+        Ok(principal)
+    }
+}

@@ -1,0 +1,178 @@
+//! The service's configuration: a TOML file (`gatehouse serve --config`),
+//! environment variables and flags, later ones winning (the CLI merges
+//! them). Every field has a default, so `gatehouse serve --policy DIR` runs
+//! with nothing else.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! policy = "policies/ai-agent-actions"
+//! data_dir = ".gatehouse"          # the SQLite file and the signing key
+//! trust = "trust.toml"             # approvers directory (roles, OIDC)
+//!
+//! [store]
+//! sync = "full"                    # or "normal": survives SIGKILL, not power loss
+//!
+//! [limits]
+//! body_bytes = 1048576
+//! request_timeout_ms = 10000
+//! rate_per_second = 200            # per API key or identity; 0 = no limit
+//! rate_burst = 400
+//! max_wait_seconds = 60            # long-poll and SSE
+//!
+//! [approvals]
+//! valid_for_seconds = 86400        # an approval's own validity
+//!
+//! [[webhook]]
+//! url = "https://chat.example.com/hooks/gatehouse"
+//! secret_env = "GATEHOUSE_WEBHOOK_SECRET"
+//! events = ["pending", "approved"]   # states entered; empty = all
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Everything `gatehouse serve` runs with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// The policy set: a `.gate` file or a directory.
+    pub policy: PathBuf,
+    /// Where the SQLite database and the service's signing key live.
+    pub data_dir: PathBuf,
+    /// The approvers directory (roles by identity, OIDC); without one, an
+    /// API key's roles are the ones its admin gave it.
+    pub trust: Option<PathBuf>,
+    /// The database.
+    pub store: StoreConfig,
+    /// Bounds on every request.
+    pub limits: Limits,
+    /// Approvals.
+    pub approvals: ApprovalConfig,
+    /// Where transitions are announced.
+    #[serde(rename = "webhook")]
+    pub webhooks: Vec<WebhookConfig>,
+    /// How often the policy directory is checked for changes (0: only on
+    /// SIGHUP or `POST /v1/admin/reload`).
+    pub reload_interval_ms: u64,
+    /// How often the sweeper looks for passed deadlines.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            policy: PathBuf::from("."),
+            data_dir: PathBuf::from(".gatehouse"),
+            trust: None,
+            store: StoreConfig::default(),
+            limits: Limits::default(),
+            approvals: ApprovalConfig::default(),
+            webhooks: Vec::new(),
+            reload_interval_ms: 2_000,
+            sweep_interval_ms: 1_000,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads a configuration file (TOML); unknown keys are errors.
+    pub fn from_toml(text: &str) -> Result<ServerConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// The database.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `full` (every commit reaches the disk before the answer) or
+    /// `normal` (survives the process being killed, not the machine).
+    pub sync: SyncMode,
+}
+
+impl Default for StoreConfig {
+    fn default() -> StoreConfig {
+        StoreConfig {
+            sync: SyncMode::Full,
+        }
+    }
+}
+
+/// How far a commit goes before the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// fsync on every commit.
+    Full,
+    /// The write-ahead log is synced at checkpoints only.
+    Normal,
+}
+
+/// Bounds on every request.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The largest request body, in bytes (413 above).
+    pub body_bytes: usize,
+    /// The longest a request may take, long-polls excepted (503 after).
+    pub request_timeout_ms: u64,
+    /// Requests per second per caller (429 above); 0 turns limiting off.
+    pub rate_per_second: u32,
+    /// How many requests a caller may send at once above the rate.
+    pub rate_burst: u32,
+    /// The longest a long-poll or an event stream waits.
+    pub max_wait_seconds: u64,
+    /// The most actions in one batch decision.
+    pub batch_size: usize,
+    /// The most requests a list returns.
+    pub list_limit: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes: 1024 * 1024,
+            request_timeout_ms: 10_000,
+            rate_per_second: 0,
+            rate_burst: 0,
+            max_wait_seconds: 60,
+            batch_size: 1_000,
+            list_limit: 500,
+        }
+    }
+}
+
+/// Approvals.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    /// How long an approval counts after it is given.
+    pub valid_for_seconds: i64,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> ApprovalConfig {
+        ApprovalConfig {
+            valid_for_seconds: 24 * 3600,
+        }
+    }
+}
+
+/// One webhook receiver.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where payloads are POSTed.
+    pub url: String,
+    /// The environment variable holding the HMAC secret (never the secret
+    /// itself in the file).
+    pub secret_env: Option<String>,
+    /// The states whose entry is announced; empty announces every one.
+    #[serde(default)]
+    pub events: Vec<String>,
+}

@@ -1,0 +1,254 @@
+//! The gate: the service's shared state (store, policies, trust store,
+//! signing key, change notifications) and the operations the API, the
+//! sweeper and the tests call. Every operation that changes a request goes
+//! through [`crate::lifecycle::next`] and one [`Store::update`] transaction.
+
+mod policies;
+mod records;
+mod requests;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use ed25519_dalek::SigningKey;
+use gatehouse::trust::TrustStore;
+use gatehouse::values::Timestamp;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::auth::Principal;
+use crate::config::ServerConfig;
+use crate::error::GateError;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+pub use policies::LoadedPolicy;
+pub use records::view;
+pub use requests::{ApprovalBody, ReviewDecision};
+pub(crate) use requests::{parse_json, read_body};
+
+/// A request changed: its id, its new state's name and version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeNote {
+    /// The request.
+    pub id: String,
+    /// Its new state.
+    pub state: String,
+    /// Its new version.
+    pub version: i64,
+}
+
+/// How the policy set and trust store were last loaded.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReloadStatus {
+    /// The last reload's error, when the new files did not check clean
+    /// (the previous set stays in force).
+    pub error: Option<String>,
+    /// When the current set was loaded (RFC 3339).
+    pub loaded_at: String,
+    /// How many reloads succeeded.
+    pub reloads: u64,
+}
+
+/// The service's shared state.
+pub struct Gate {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The configuration it started with.
+    pub config: ServerConfig,
+    current: RwLock<Arc<LoadedPolicy>>,
+    /// Every policy set this process has used, by digest.
+    by_digest: Mutex<HashMap<String, Arc<gatehouse::Policy>>>,
+    trust: RwLock<Option<Arc<TrustStore>>>,
+    /// Signs the approval credentials the gate issues.
+    pub signing_key: SigningKey,
+    changes: broadcast::Sender<ChangeNote>,
+    reload: RwLock<ReloadStatus>,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Metrics,
+    rate: Mutex<HashMap<String, Bucket>>,
+    /// Set when shutdown begins: `/ready` answers 503.
+    pub draining: AtomicBool,
+}
+
+/// A token bucket per caller.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Gate {
+    /// A gate over a store, with the policy set, trust store and signing
+    /// key already loaded.
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+        policy: LoadedPolicy,
+        trust: Option<TrustStore>,
+        signing_key: SigningKey,
+    ) -> Gate {
+        let (changes, _) = broadcast::channel(1024);
+        let mut by_digest = HashMap::new();
+        by_digest.insert(policy.policy.digest().to_owned(), policy.policy.clone());
+        Gate {
+            store,
+            config,
+            current: RwLock::new(Arc::new(policy)),
+            by_digest: Mutex::new(by_digest),
+            trust: RwLock::new(trust.map(Arc::new)),
+            signing_key,
+            changes,
+            reload: RwLock::new(ReloadStatus {
+                error: None,
+                loaded_at: Timestamp::now_utc().to_string(),
+                reloads: 0,
+            }),
+            metrics: Metrics::default(),
+            rate: Mutex::new(HashMap::new()),
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    /// The current time (the engine never reads the clock; the gate does,
+    /// here only).
+    pub fn now(&self) -> Timestamp {
+        Timestamp::now_utc()
+    }
+
+    /// The policy set in force now.
+    pub fn policy(&self) -> Arc<LoadedPolicy> {
+        match self.current.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The trust store, when one is configured.
+    pub fn trust(&self) -> Option<Arc<TrustStore>> {
+        match self.trust.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the trust store (after a reload checked it).
+    pub fn set_trust(&self, trust: Option<TrustStore>) {
+        let mut slot = self.trust.write().unwrap_or_else(|p| p.into_inner());
+        *slot = trust.map(Arc::new);
+    }
+
+    /// The last reload's status.
+    pub fn reload_status(&self) -> ReloadStatus {
+        self.reload
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Subscribes to request changes (for long-polls and event streams).
+    pub fn subscribe(&self) -> broadcast::Receiver<ChangeNote> {
+        self.changes.subscribe()
+    }
+
+    /// Announces a committed change.
+    pub(crate) fn announce(&self, row: &crate::store::RequestRow) {
+        // No receiver is not an error: nobody is waiting.
+        let _ = self.changes.send(ChangeNote {
+            id: row.id.clone(),
+            state: row.state.as_str().to_owned(),
+            version: row.version,
+        });
+    }
+
+    /// Refuses (429) a caller over their rate; every caller has their own
+    /// bucket, keyed by identity.
+    pub fn check_rate(&self, principal: &Principal) -> Result<(), GateError> {
+        let limits = &self.config.limits;
+        if limits.rate_per_second == 0 {
+            return Ok(());
+        }
+        let rate = f64::from(limits.rate_per_second);
+        let burst = f64::from(limits.rate_burst.max(limits.rate_per_second));
+        let mut buckets = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        // Bounded: forget idle callers rather than grow without end.
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, b| now.duration_since(b.at).as_secs() < 60);
+        }
+        let bucket = buckets
+            .entry(crate::gate::records::person_key(&principal.id))
+            .or_insert(Bucket {
+                tokens: burst,
+                at: now,
+            });
+        let elapsed = now.duration_since(bucket.at).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
+        bucket.at = now;
+        if bucket.tokens < 1.0 {
+            let mut e = GateError::new(429, "RATE_LIMITED", "too many requests from this caller");
+            e.retry_after = Some(1);
+            return Err(e);
+        }
+        bucket.tokens -= 1.0;
+        Ok(())
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+}
+
+/// The key a person is known by across spellings (for rate limits and
+/// idempotency keys: `Alice` and `alice` share them).
+pub fn person_key_of(identity: &str) -> String {
+    records::person_key(identity)
+}
+
+impl Gate {
+    /// `POST /v1/decide`: the decision JSON for one action (an object) or
+    /// an array of them (a batch, at most `limits.batch_size`). Text that
+    /// is not JSON is decided as `eval` decides it: `block`,
+    /// `INVALID_INPUT`.
+    pub fn decide(&self, text: &str) -> Result<String, GateError> {
+        let loaded = self.policy();
+        let policy = &loaded.policy;
+        let options = gatehouse::EvalOptions::default().with_now(self.now());
+        let format = &gatehouse::eval::DocumentFormat::DECISION;
+        let mut out = Vec::with_capacity(2048);
+        if text.trim_start().starts_with('[') {
+            let batch = parse_json(text)?;
+            let items = batch.as_array().map(Vec::as_slice).unwrap_or_default();
+            if items.len() > self.config.limits.batch_size {
+                return Err(GateError::new(
+                    413,
+                    "BATCH_TOO_LARGE",
+                    format!(
+                        "{} actions; a batch holds at most {}",
+                        items.len(),
+                        self.config.limits.batch_size
+                    ),
+                ));
+            }
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let d = policy.evaluate_with(item, &options);
+                self.metrics.decided(d.outcome.as_str());
+                gatehouse::eval::write_document(&mut out, format, &d, false)
+                    .map_err(|e| GateError::internal(e.to_string()))?;
+            }
+            out.push(b']');
+        } else {
+            let d = policy.evaluate_json_with(text, &options);
+            self.metrics.decided(d.outcome.as_str());
+            gatehouse::eval::write_document(&mut out, format, &d, false)
+                .map_err(|e| GateError::internal(e.to_string()))?;
+        }
+        String::from_utf8(out).map_err(|e| GateError::internal(e.to_string()))
+    }
+}

@@ -1,0 +1,131 @@
+//! The audit records the gate writes, one per transition, and the webhook
+//! payloads that announce them.
+//!
+//! A transition record (`"record": "transition"`) names the request, the
+//! event, the states it left and entered, who did it (identity and how they
+//! authenticated, or `gatehouse` for the sweeper), when, why, the policy and
+//! the action digest. The decision itself is also written as the engine's
+//! decision record, so `gatehouse replay` can re-decide it.
+
+use gatehouse::values::Timestamp;
+use serde_json::{Value as Json, json};
+
+use crate::auth::Principal;
+use crate::lifecycle::{Event, State};
+use crate::store::{AuditEvent, RequestRow};
+
+/// Who caused a transition.
+#[derive(Clone, Debug)]
+pub enum Actor<'a> {
+    /// An authenticated caller.
+    Caller(&'a Principal),
+    /// The gate itself (the sweeper, a reload).
+    Gate,
+}
+
+impl Actor<'_> {
+    fn to_json(&self) -> Json {
+        match self {
+            Actor::Caller(p) => json!({
+                "id": p.id,
+                "method": p.method,
+                "key_id": p.key_id,
+            }),
+            Actor::Gate => json!({"id": "gatehouse", "method": "system"}),
+        }
+    }
+}
+
+/// One transition's audit record.
+pub(crate) fn transition(
+    row: &RequestRow,
+    (event, from, to): (Event, State, State),
+    actor: &Actor<'_>,
+    reason: Option<&str>,
+    detail: Json,
+    time: Timestamp,
+) -> AuditEvent {
+    let record = json!({
+        "record": "transition",
+        "format": "gatehouse.audit-record/1",
+        "id": crate::ids::new_id("evt_"),
+        "time": time.to_string(),
+        "request": row.id,
+        "event": event.as_str(),
+        "from": from.as_str(),
+        "to": to.as_str(),
+        "actor": actor.to_json(),
+        "reason": reason,
+        "policy_digest": row.policy_digest,
+        "action_digest": row.action_digest,
+        "detail": detail,
+    });
+    AuditEvent {
+        request_id: row.id.clone(),
+        record: record.to_string(),
+    }
+}
+
+/// The webhook payload announcing a transition.
+pub(crate) fn notification(row: &RequestRow, event: Event, from: State, time: Timestamp) -> String {
+    json!({
+        "format": "gatehouse.event/1",
+        "id": crate::ids::new_id("ntf_"),
+        "type": format!("request.{}", row.state.as_str()),
+        "time": time.to_string(),
+        "event": event.as_str(),
+        "from": from.as_str(),
+        "request": {
+            "id": row.id,
+            "state": row.state.as_str(),
+            "outcome": row.outcome,
+            "tier": row.tier,
+            "roles": row.roles,
+            "agent": row.agent,
+            "deadline": row.deadline,
+            "action_digest": row.action_digest,
+            "version": row.version,
+        },
+    })
+    .to_string()
+}
+
+/// The key a person is known by across spellings (case, width,
+/// look-alikes): the engine's identity normalization.
+pub(crate) fn person_key(identity: &str) -> String {
+    gatehouse::identity::normalize(identity)
+}
+
+/// The request as the API shows it: the stored row with the decision's
+/// main answers lifted to the top (what approvals are still required, who
+/// may not approve, which evidence is missing).
+pub fn view(row: &RequestRow) -> Json {
+    let decision = &row.decision;
+    let mut out = serde_json::Map::new();
+    out.insert("format".into(), "gatehouse.request/1".into());
+    let Ok(Json::Object(fields)) = serde_json::to_value(row) else {
+        return Json::Object(out);
+    };
+    for (k, v) in fields {
+        out.insert(k, v);
+    }
+    out.insert(
+        "approvals_required".into(),
+        decision.get("approvals").cloned().unwrap_or(Json::Null),
+    );
+    out.insert(
+        "forbidden_approvers".into(),
+        decision
+            .pointer("/approvals/forbidden_approvers")
+            .cloned()
+            .unwrap_or_else(|| json!([])),
+    );
+    out.insert(
+        "evidence_missing".into(),
+        decision
+            .pointer("/evidence/missing")
+            .cloned()
+            .unwrap_or_else(|| json!([])),
+    );
+    Json::Object(out)
+}

@@ -1,0 +1,1084 @@
+//! The operations on requests: create, review (approve, reject, request
+//! changes), cancel, claim, report execution and verification, expire.
+//!
+//! Each one reads what it needs, then changes the request inside one store
+//! transaction: the lifecycle table says whether the step is legal, the
+//! engine says whether the approvals suffice, and the new row, its audit
+//! records, the idempotency answer and the webhook payloads commit
+//! together before anyone is answered.
+
+use std::sync::Arc;
+
+use gatehouse::audit::record::AuditRecord;
+use gatehouse::audit::redact::Redaction;
+use gatehouse::audit::verify::{Approval, ApprovalKind, Verdict, VerifyOptions};
+use gatehouse::input::Syntax;
+use gatehouse::trust::jws;
+use gatehouse::values::Timestamp;
+use gatehouse::{Decision, EvalOptions, Outcome, Policy};
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+use sha2::{Digest as _, Sha256};
+
+use super::Gate;
+use super::records::{Actor, notification, person_key, transition, view};
+use crate::auth::{Principal, Scope};
+use crate::error::{FieldError, GateError};
+use crate::lifecycle::{Event, State, next};
+use crate::store::{AuditEvent, Change, IdempotencyKey, IdempotentAnswer, RequestRow};
+
+/// What a reviewer decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Approve the action.
+    Approve,
+    /// Reject it.
+    Reject,
+    /// Ask the agent for a modified action.
+    RequestChanges,
+}
+
+/// The body of `POST /v1/requests/{id}/decisions`. The reviewer's
+/// identity and roles come from authentication, never from here.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalBody {
+    /// approve, reject or request_changes.
+    pub decision: ReviewDecision,
+    /// Why (required for explicit and dual approvals, rejections and
+    /// change requests).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The action digest the reviewer saw; refused when it is not the
+    /// request's (the reviewer looked at another action).
+    #[serde(default)]
+    pub action_digest: Option<String>,
+}
+
+/// The longest reason kept, in bytes.
+const MAX_REASON_BYTES: usize = 4096;
+
+/// Parses a JSON body strictly (duplicate keys and excess depth refused),
+/// 400 with the path of each problem otherwise.
+pub(crate) fn parse_json(text: &str) -> Result<Json, GateError> {
+    gatehouse::input::parse(text, Syntax::Json).map_err(|errors| {
+        let mut e = GateError::bad_request(
+            "INVALID_JSON",
+            errors
+                .first()
+                .map_or_else(|| "the body is not JSON".to_owned(), |e| e.message.clone()),
+        );
+        e.errors = errors
+            .into_iter()
+            .map(|e| FieldError {
+                path: e.path,
+                detail: e.message,
+            })
+            .collect();
+        e
+    })
+}
+
+/// The fingerprint an idempotency key is bound to: what was asked.
+pub(crate) fn fingerprint(method: &str, path: &str, body: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [method, path, body] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+impl Gate {
+    /// The answer stored for an idempotency key: `Some` to send again;
+    /// 422 `IDEMPOTENCY_KEY_REUSED` when the key was used for another
+    /// request.
+    pub async fn replay_idempotent(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<Option<(u16, String)>, GateError> {
+        match self.store.idempotent(key).await? {
+            None => Ok(None),
+            Some(a) if a.fingerprint == fingerprint => Ok(Some((a.status, a.body))),
+            Some(_) => Err(GateError::new(
+                422,
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used for a different request",
+            )),
+        }
+    }
+
+    /// Runs a change that stores its answer under an idempotency key; when
+    /// a concurrent retry stored one first (the key's row exists), answers
+    /// with that one instead.
+    async fn idempotent_or<F>(
+        &self,
+        key: Option<&IdempotencyKey>,
+        fingerprint: &str,
+        work: F,
+    ) -> Result<(u16, String), GateError>
+    where
+        F: AsyncFnOnce() -> Result<(u16, String), GateError>,
+    {
+        if let Some(key) = key
+            && let Some(stored) = self.replay_idempotent(key, fingerprint).await?
+        {
+            return Ok(stored);
+        }
+        match work().await {
+            Ok(answer) => Ok(answer),
+            Err(e) => match key {
+                Some(key) if e.status >= 500 => {
+                    match self.replay_idempotent(key, fingerprint).await {
+                        Ok(Some(stored)) => Ok(stored),
+                        _ => Err(e),
+                    }
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// `POST /v1/requests`: decides the action and holds it. 201 with the
+    /// request (`approved` for auto, `blocked` for block, else `pending`).
+    pub async fn create_request(
+        &self,
+        principal: &Principal,
+        text: &str,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(u16, String), GateError> {
+        principal.require(&[Scope::Request])?;
+        let print = fingerprint("POST", "/v1/requests", text);
+        let fp = print.clone();
+        self.idempotent_or(key.as_ref(), &print, async || {
+            let input = parse_json(text)?;
+            let now = self.now();
+            let loaded = self.policy();
+            let policy = loaded.policy.clone();
+            let decision = policy.evaluate_with(&input, &EvalOptions::default().with_now(now));
+            let row = new_row(principal, &input, &decision, &policy, now)?;
+            let (row, events, last) = opening_events(row, &decision, &input, principal, now);
+            let notify = self.notify_for(&row, last, State::Decided, now);
+            let body = view(&row).to_string();
+            let remember = key.clone().map(|k| {
+                (
+                    k,
+                    IdempotentAnswer {
+                        fingerprint: fp.clone(),
+                        status: 201,
+                        body: body.clone(),
+                    },
+                )
+            });
+            // Kept before the request: a request never names a policy the
+            // store cannot give back.
+            self.store
+                .save_policy(policy.digest(), &loaded.sources)
+                .await?;
+            self.store
+                .create(Change {
+                    row: row.clone(),
+                    events,
+                    remember,
+                    notify,
+                })
+                .await?;
+            self.metrics.request_created(&row);
+            self.announce(&row);
+            Ok((201, body))
+        })
+        .await
+    }
+
+    /// `POST /v1/requests/{id}/decisions`: approve, reject or request
+    /// changes, as the authenticated reviewer.
+    pub async fn review(
+        &self,
+        principal: &Principal,
+        id: &str,
+        text: &str,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(u16, String), GateError> {
+        principal.require(&[Scope::Approve])?;
+        let body: ApprovalBody = read_body(text)?;
+        if let Some(reason) = &body.reason
+            && reason.len() > MAX_REASON_BYTES
+        {
+            return Err(GateError::invalid_body(vec![FieldError {
+                path: "$.reason".into(),
+                detail: format!("longer than {MAX_REASON_BYTES} bytes"),
+            }]));
+        }
+        let print = fingerprint("POST", &format!("/v1/requests/{id}/decisions"), text);
+        let fp = print.clone();
+        self.idempotent_or(key.as_ref(), &print, async || {
+            let current = self
+                .store
+                .get(id)
+                .await?
+                .ok_or_else(|| GateError::not_found(id))?;
+            let policy = self.policy_by_digest(&current.policy_digest).await?;
+            let now = self.now();
+            let mut out: Option<String> = None;
+            let row = self
+                .store
+                .update(id, &mut |row| {
+                    if row.policy_digest != policy.digest() {
+                        return Err(GateError::conflict(
+                            "CONCURRENT_CHANGE",
+                            "the request changed policy while this approval was read; retry",
+                        ));
+                    }
+                    let mut change = self.apply_review(row, principal, &body, &policy, now)?;
+                    let body_text = view(&change.row).to_string();
+                    change.remember = key.clone().map(|k| {
+                        (
+                            k,
+                            IdempotentAnswer {
+                                fingerprint: fp.clone(),
+                                status: 200,
+                                body: body_text.clone(),
+                            },
+                        )
+                    });
+                    out = Some(body_text);
+                    Ok(change)
+                })
+                .await?;
+            self.metrics.transition(&row, now);
+            self.announce(&row);
+            Ok((200, out.unwrap_or_else(|| view(&row).to_string())))
+        })
+        .await
+    }
+
+    /// The review's effect on the request, inside the transaction.
+    fn apply_review(
+        &self,
+        mut row: RequestRow,
+        principal: &Principal,
+        body: &ApprovalBody,
+        policy: &Policy,
+        now: Timestamp,
+    ) -> Result<Change, GateError> {
+        let from = row.state;
+        // Any review is legal only while pending; the table says so.
+        next(from, Event::Approve)?;
+        if let Some(seen) = &body.action_digest
+            && *seen != row.action_digest
+        {
+            return Err(GateError::conflict(
+                "DIGEST_MISMATCH",
+                "the reviewer saw another action than the one held",
+            ));
+        }
+        if row.deadline_unix.is_some_and(|d| now.unix_seconds() >= d) {
+            return Err(GateError::conflict_in(
+                "REQUEST_TIMED_OUT",
+                "the request's deadline has passed; its on-expiry action applies",
+                from.as_str(),
+            ));
+        }
+        if identity_matches(&principal.id, &row.requester) {
+            return Err(GateError::forbidden(
+                "SELF_APPROVAL",
+                "the requester cannot review their own request",
+            ));
+        }
+        let reason = body
+            .reason
+            .clone()
+            .filter(|r| !gatehouse::identity::is_blank(r));
+        let kind = match body.decision {
+            ReviewDecision::Approve => ApprovalKind::Approve,
+            ReviewDecision::Reject | ReviewDecision::RequestChanges => ApprovalKind::Reject,
+        };
+        if body.decision != ReviewDecision::Approve && reason.is_none() {
+            return Err(GateError::invalid_body(vec![FieldError {
+                path: "$.reason".into(),
+                detail: "a rejection or a change request needs a reason".into(),
+            }]));
+        }
+        let approval = Approval {
+            approver: principal.id.clone(),
+            roles: principal.roles.clone(),
+            decision: kind,
+            reason: reason.clone(),
+            action_digest: Some(row.action_digest.clone()),
+            action_digests: Vec::new(),
+            given_at: now.to_string(),
+            expires_at: Some(
+                now.plus_seconds(self.config.approvals.valid_for_seconds)
+                    .to_string(),
+            ),
+        };
+        let prior: Vec<Approval> = row
+            .approvals
+            .iter()
+            .filter_map(|a| a.get("approval").cloned())
+            .filter_map(|a| serde_json::from_value(a).ok())
+            .collect();
+        if prior
+            .iter()
+            .any(|a| identity_matches(&a.approver, &principal.id))
+        {
+            return Err(GateError::conflict(
+                "SAME_APPROVER_TWICE",
+                "this person has already reviewed the request",
+            ));
+        }
+        let event = match &row.escalated_to {
+            Some(role) => {
+                self.judge_escalated(&row, principal, role, body.decision, reason.as_deref())?
+            }
+            None => self.judge(&row, policy, &prior, &approval, body.decision, now)?,
+        };
+        let to = next(from, event)?;
+        let credential = self.credential(&approval, &row)?;
+        row.approvals.push(json!({
+            "approval": approval,
+            "review": match body.decision {
+                ReviewDecision::Approve => "approve",
+                ReviewDecision::Reject => "reject",
+                ReviewDecision::RequestChanges => "request_changes",
+            },
+            "method": principal.method,
+            "credential": credential,
+        }));
+        row.state = to;
+        row.updated_at = now.to_string();
+        if to != State::Pending {
+            row.roles.clear();
+        }
+        let detail = json!({"approver": principal.id, "roles": principal.roles, "review": approval.decision});
+        let events = vec![transition(
+            &row,
+            (event, from, to),
+            &Actor::Caller(principal),
+            reason.as_deref(),
+            detail,
+            now,
+        )];
+        let notify = self.notify_for(&row, event, from, now);
+        Ok(Change {
+            row,
+            events,
+            remember: None,
+            notify,
+        })
+    }
+
+    /// Judges a review of a request under its own policy: refuses an
+    /// approval the engine would not count (with the engine's code), and
+    /// gives the event.
+    fn judge(
+        &self,
+        row: &RequestRow,
+        policy: &Policy,
+        prior: &[Approval],
+        approval: &Approval,
+        decision: ReviewDecision,
+        now: Timestamp,
+    ) -> Result<Event, GateError> {
+        let requested_at = Timestamp::parse(&row.created_at);
+        let options = VerifyOptions::new(now).with_requested_at(requested_at);
+        // The new review alone first: everything the engine says about this
+        // reviewer (role, limit, separation of duties, reason) refuses it.
+        let alone = policy.verify(&row.input, std::slice::from_ref(approval), &options);
+        if let Some(r) = alone.reasons.iter().find(|r| {
+            r.code != "REJECTED"
+                && r.approver
+                    .as_deref()
+                    .is_some_and(|a| identity_matches(a, &approval.approver))
+        }) {
+            let code = stable_code(&r.code);
+            let status = if code == "REASON_REQUIRED" { 422 } else { 403 };
+            return Err(GateError::new(status, code, r.message.clone()));
+        }
+        if decision == ReviewDecision::RequestChanges {
+            return Ok(Event::RequestChanges);
+        }
+        let mut all = prior.to_vec();
+        all.push(approval.clone());
+        let v = policy.verify(&row.input, &all, &options);
+        Ok(match v.verdict {
+            Verdict::Execute => Event::ApproveComplete,
+            Verdict::Pending => Event::Approve,
+            Verdict::Denied if v.reasons.iter().any(|r| r.code == "REJECTED") => Event::Reject,
+            Verdict::Denied | Verdict::Expired => {
+                let code = v.reasons.first().map_or("DENIED", |r| stable_code(&r.code));
+                return Err(GateError::conflict(
+                    code,
+                    v.reasons.first().map_or_else(
+                        || "the approvals are refused".to_owned(),
+                        |r| r.message.clone(),
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// Judges a review of an escalated request: the escalation role
+    /// decides alone; forbidden approvers stay forbidden.
+    fn judge_escalated(
+        &self,
+        row: &RequestRow,
+        principal: &Principal,
+        role: &str,
+        decision: ReviewDecision,
+        reason: Option<&str>,
+    ) -> Result<Event, GateError> {
+        if !principal.roles.iter().any(|r| r == role) {
+            return Err(GateError::forbidden(
+                "ROLE_NOT_ELIGIBLE",
+                format!(
+                    "the request was escalated to `{role}`, a role this reviewer does not hold"
+                ),
+            ));
+        }
+        let forbidden = row
+            .decision
+            .pointer("/approvals/forbidden_approvers")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get("identity").and_then(Json::as_str));
+        for identity in forbidden {
+            if identity_matches(identity, &principal.id) {
+                return Err(GateError::forbidden(
+                    "EXCLUDED_IDENTITY",
+                    "this person may not approve this action (separation of duties)",
+                ));
+            }
+        }
+        if reason.is_none() {
+            return Err(GateError::invalid_body(vec![FieldError {
+                path: "$.reason".into(),
+                detail: "an escalated request needs a reason".into(),
+            }]));
+        }
+        Ok(match decision {
+            ReviewDecision::Approve => Event::ApproveComplete,
+            ReviewDecision::Reject => Event::Reject,
+            ReviewDecision::RequestChanges => Event::RequestChanges,
+        })
+    }
+
+    /// The signed approval credential for an accepted review: a compact
+    /// JWS over the engine's approval payload, signed with the gate's key.
+    fn credential(&self, approval: &Approval, row: &RequestRow) -> Result<String, GateError> {
+        let payload = jws::ApprovalPayload {
+            approver: approval.approver.clone(),
+            decision: approval.decision,
+            reason: approval.reason.clone(),
+            action_digest: Some(row.action_digest.clone()),
+            action_digests: None,
+            policy_digest: row.policy_digest.clone(),
+            given_at: approval.given_at.clone(),
+            expires_at: approval.expires_at.clone().unwrap_or_default(),
+        };
+        jws::sign(&payload, &self.signing_key).map_err(|e| GateError::internal(e.to_string()))
+    }
+
+    /// `POST /v1/requests/{id}/cancel`: the requester (or an admin)
+    /// withdraws a pending request.
+    pub async fn cancel(
+        &self,
+        principal: &Principal,
+        id: &str,
+        text: &str,
+    ) -> Result<String, GateError> {
+        principal.require(&[Scope::Request])?;
+        let reason = optional_reason(text)?;
+        let now = self.now();
+        let row = self
+            .store
+            .update(id, &mut |mut row| {
+                if !principal.can(Scope::Admin) && !identity_matches(&principal.id, &row.requester)
+                {
+                    return Err(GateError::forbidden(
+                        "NOT_REQUESTER",
+                        "only the requester (or an admin) can cancel a request",
+                    ));
+                }
+                let from = row.state;
+                let to = next(from, Event::Cancel)?;
+                row.state = to;
+                row.roles.clear();
+                row.updated_at = now.to_string();
+                let events = vec![transition(
+                    &row,
+                    (Event::Cancel, from, to),
+                    &Actor::Caller(principal),
+                    reason.as_deref(),
+                    json!({}),
+                    now,
+                )];
+                let notify = self.notify_for(&row, Event::Cancel, from, now);
+                Ok(Change {
+                    row,
+                    events,
+                    remember: None,
+                    notify,
+                })
+            })
+            .await?;
+        self.metrics.transition(&row, now);
+        self.announce(&row);
+        Ok(view(&row).to_string())
+    }
+
+    /// `POST /v1/requests/{id}/claim`: the one grant to execute. The body
+    /// is the action about to run; its digest must be the request's. The
+    /// action is decided again under the policy in force now: when that is
+    /// stricter than what the approvals meet (or an approval expired), the
+    /// request returns to pending and the claim is refused (409).
+    pub async fn claim(
+        &self,
+        principal: &Principal,
+        id: &str,
+        text: &str,
+    ) -> Result<String, GateError> {
+        principal.require(&[Scope::Execute])?;
+        let action = parse_json(text)?;
+        let digest = gatehouse::audit::digest::action_digest(&action);
+        let current = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| GateError::not_found(id))?;
+        let own_policy = self.policy_by_digest(&current.policy_digest).await?;
+        let now_policy = self.policy();
+        let now = self.now();
+        let mut refusal: Option<GateError> = None;
+        let row = self
+            .store
+            .update(id, &mut |row| {
+                refusal = None;
+                if row.policy_digest != own_policy.digest() {
+                    return Err(GateError::conflict(
+                        "CONCURRENT_CHANGE",
+                        "the request changed while it was claimed; retry",
+                    ));
+                }
+                let from = row.state;
+                next(from, Event::Claim)?;
+                if digest != row.action_digest {
+                    return Err(GateError::conflict(
+                        "DIGEST_MISMATCH",
+                        "the action presented is not the action approved (its digest differs)",
+                    ));
+                }
+                let (change, refused) =
+                    self.judge_claim(row, principal, &action, &own_policy, &now_policy, now)?;
+                refusal = refused;
+                Ok(change)
+            })
+            .await?;
+        self.metrics.transition(&row, now);
+        self.announce(&row);
+        match refusal {
+            Some(mut e) => {
+                e.state = Some(row.state.as_str().to_owned());
+                Err(e)
+            }
+            None => Ok(view(&row).to_string()),
+        }
+    }
+
+    /// The claim's effect, inside the transaction: granted (executing),
+    /// reopened (pending, with the refusal to answer), or refused outright.
+    fn judge_claim(
+        &self,
+        mut row: RequestRow,
+        principal: &Principal,
+        action: &Json,
+        own: &Arc<Policy>,
+        now_policy: &super::LoadedPolicy,
+        now: Timestamp,
+    ) -> Result<(Change, Option<GateError>), GateError> {
+        let from = row.state;
+        let approvals: Vec<Approval> = row
+            .approvals
+            .iter()
+            .filter_map(|a| a.get("approval").cloned())
+            .filter_map(|a| serde_json::from_value(a).ok())
+            .collect();
+        let options = VerifyOptions::new(now).with_requested_at(Timestamp::parse(&row.created_at));
+        let current = &now_policy.policy;
+        let escalated = row.escalated_to.is_some();
+        let fresh = current.evaluate_with(action, &EvalOptions::default().with_now(now));
+        if fresh.outcome == Outcome::Block {
+            return Err(GateError::conflict_in(
+                "BLOCKED_NOW",
+                "the policy in force now blocks this action",
+                from.as_str(),
+            ));
+        }
+        // Approvals are judged by the policy in force now when it differs:
+        // never looser than what was approved, maybe stricter.
+        let judge_by: &Policy = if current.digest() == own.digest() {
+            own
+        } else {
+            current
+        };
+        let verdict = if escalated && judge_by.digest() == own.digest() {
+            None
+        } else {
+            Some(judge_by.verify(action, &approvals, &options))
+        };
+        if let Some(v) = &verdict
+            && v.verdict != Verdict::Execute
+        {
+            let conditions_only = v.verdict == Verdict::Denied
+                && v.reasons.iter().all(|r| r.code == "CONDITION_NOT_MET");
+            if conditions_only {
+                return Err(GateError::conflict_in(
+                    "CONDITION_NOT_MET",
+                    v.reasons
+                        .first()
+                        .map_or_else(String::new, |r| r.message.clone()),
+                    from.as_str(),
+                ));
+            }
+            // Back to pending, under the policy in force now.
+            let code = v
+                .reasons
+                .iter()
+                .find(|r| r.code == "APPROVAL_EXPIRED")
+                .map_or("REAPPROVAL_REQUIRED", |_| "APPROVAL_EXPIRED");
+            let to = next(from, Event::Reopen)?;
+            row.state = to;
+            row.updated_at = now.to_string();
+            row.policy_digest = current.digest().to_owned();
+            row.decision = serde_json::to_value(&fresh).unwrap_or(Json::Null);
+            row.outcome = fresh.outcome.as_str().to_owned();
+            row.tier = fresh.tier.as_ref().map(|t| i64::from(t.id));
+            row.roles = roles_of(&fresh);
+            row.escalated_to = None;
+            let deadline = fresh.timeout.as_ref().map(|t| now.plus_seconds(t.seconds));
+            row.deadline = deadline.map(|d| d.to_string());
+            row.deadline_unix = deadline.map(|d| d.unix_seconds());
+            // Approvals already given stay; they count again only if the
+            // engine counts them under the new policy.
+            let detail = json!({"code": code, "reasons": v.reasons});
+            let events = vec![transition(
+                &row,
+                (Event::Reopen, from, to),
+                &Actor::Caller(principal),
+                Some(code),
+                detail,
+                now,
+            )];
+            let notify = self.notify_for(&row, Event::Reopen, from, now);
+            let refusal = GateError::conflict(
+                if code == "APPROVAL_EXPIRED" {
+                    "APPROVAL_EXPIRED"
+                } else {
+                    "REAPPROVAL_REQUIRED"
+                },
+                "the approvals held no longer suffice; the request is pending again",
+            );
+            return Ok((
+                Change {
+                    row,
+                    events,
+                    remember: None,
+                    notify,
+                },
+                Some(refusal),
+            ));
+        }
+        let to = next(from, Event::Claim)?;
+        row.state = to;
+        row.updated_at = now.to_string();
+        let detail = json!({"claimant": principal.id, "policy_in_force": current.digest()});
+        let events = vec![transition(
+            &row,
+            (Event::Claim, from, to),
+            &Actor::Caller(principal),
+            None,
+            detail,
+            now,
+        )];
+        let notify = self.notify_for(&row, Event::Claim, from, now);
+        Ok((
+            Change {
+                row,
+                events,
+                remember: None,
+                notify,
+            },
+            None,
+        ))
+    }
+
+    /// `POST /v1/requests/{id}/executed` and `/verified`: the executor
+    /// reports the result, then the outcome check.
+    pub async fn report(
+        &self,
+        principal: &Principal,
+        id: &str,
+        event: Event,
+        text: &str,
+    ) -> Result<String, GateError> {
+        principal.require(&[Scope::Execute])?;
+        let report = parse_json(text)?;
+        if !report.is_object() {
+            return Err(GateError::invalid_body(vec![FieldError {
+                path: "$".into(),
+                detail: "the report is a JSON object".into(),
+            }]));
+        }
+        let now = self.now();
+        let row = self
+            .store
+            .update(id, &mut |mut row| {
+                let from = row.state;
+                let to = next(from, event)?;
+                row.state = to;
+                row.updated_at = now.to_string();
+                let stamped = json!({"by": principal.id, "at": now.to_string(), "report": report});
+                match event {
+                    Event::Complete => row.execution = Some(stamped),
+                    _ => row.verification = Some(stamped),
+                }
+                let events = vec![transition(
+                    &row,
+                    (event, from, to),
+                    &Actor::Caller(principal),
+                    None,
+                    report.clone(),
+                    now,
+                )];
+                let notify = self.notify_for(&row, event, from, now);
+                Ok(Change {
+                    row,
+                    events,
+                    remember: None,
+                    notify,
+                })
+            })
+            .await?;
+        self.metrics.transition(&row, now);
+        self.announce(&row);
+        Ok(view(&row).to_string())
+    }
+
+    /// Applies a passed deadline (the sweeper): the tier's on-expiry
+    /// escalates once (back to pending for the escalation role, with a new
+    /// deadline), rejects or blocks. An escalated request that expires
+    /// again is rejected. `None` when the request is no longer due.
+    pub async fn expire(&self, id: &str) -> Result<Option<crate::store::RequestRow>, GateError> {
+        let now = self.now();
+        let result = self
+            .store
+            .update(id, &mut |mut row| {
+                let due = row.state == State::Pending
+                    && row.deadline_unix.is_some_and(|d| d <= now.unix_seconds());
+                if !due {
+                    return Err(GateError::conflict("NOT_DUE", "not due"));
+                }
+                let mut events = Vec::new();
+                let mut notify = Vec::new();
+                let from = row.state;
+                row.state = next(from, Event::Expire)?;
+                events.push(transition(
+                    &row,
+                    (Event::Expire, from, row.state),
+                    &Actor::Gate,
+                    Some("REQUEST_TIMED_OUT"),
+                    json!({"deadline": row.deadline}),
+                    now,
+                ));
+                let (action, role, seconds) = on_expiry(&row.decision);
+                let event = match (action.as_str(), role) {
+                    ("escalate", Some(role)) if row.escalated_to.is_none() => {
+                        row.state = next(row.state, Event::Escalate)?;
+                        events.push(transition(
+                            &row,
+                            (Event::Escalate, State::Expired, row.state),
+                            &Actor::Gate,
+                            None,
+                            json!({"role": role}),
+                            now,
+                        ));
+                        let deadline = now.plus_seconds(seconds.max(1));
+                        row.escalated_to = Some(role.clone());
+                        row.escalations += 1;
+                        row.roles = vec![role];
+                        row.deadline = Some(deadline.to_string());
+                        row.deadline_unix = Some(deadline.unix_seconds());
+                        Event::Requeue
+                    }
+                    ("block", _) => Event::Block,
+                    _ => Event::Reject,
+                };
+                let before = row.state;
+                row.state = next(before, event)?;
+                if row.state != State::Pending {
+                    row.roles.clear();
+                }
+                row.updated_at = now.to_string();
+                events.push(transition(
+                    &row,
+                    (event, before, row.state),
+                    &Actor::Gate,
+                    Some("REQUEST_TIMED_OUT"),
+                    json!({}),
+                    now,
+                ));
+                notify.extend(self.notify_for(&row, event, from, now));
+                Ok(Change {
+                    row,
+                    events,
+                    remember: None,
+                    notify,
+                })
+            })
+            .await;
+        match result {
+            Ok(row) => {
+                self.metrics.expired(&row);
+                self.metrics.transition(&row, now);
+                self.announce(&row);
+                Ok(Some(row))
+            }
+            Err(e) if e.code == "NOT_DUE" || e.status == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Webhook payloads for a transition, one per configured receiver that
+    /// wants the state entered (the deliverer signs each for its receiver).
+    fn notify_for(
+        &self,
+        row: &RequestRow,
+        event: Event,
+        from: State,
+        now: Timestamp,
+    ) -> Vec<String> {
+        if self.config.webhooks.is_empty() {
+            return Vec::new();
+        }
+        let wanted = self
+            .config
+            .webhooks
+            .iter()
+            .any(|w| w.events.is_empty() || w.events.iter().any(|e| e == row.state.as_str()));
+        if wanted {
+            vec![notification(row, event, from, now)]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Reads a JSON body into `T`: 400 when it is not JSON, 422 with the path
+/// when it does not fit.
+pub(crate) fn read_body<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, GateError> {
+    let value = parse_json(text)?;
+    serde_json::from_value(value).map_err(|e| {
+        GateError::invalid_body(vec![FieldError {
+            path: "$".into(),
+            detail: e.to_string(),
+        }])
+    })
+}
+
+/// An optional `{"reason": "..."}` body (empty allowed).
+fn optional_reason(text: &str) -> Result<Option<String>, GateError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ReasonBody {
+        #[serde(default)]
+        reason: Option<String>,
+    }
+    let body: ReasonBody = read_body(text)?;
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_REASON_BYTES)
+    {
+        return Err(GateError::invalid_body(vec![FieldError {
+            path: "$.reason".into(),
+            detail: format!("longer than {MAX_REASON_BYTES} bytes"),
+        }]));
+    }
+    Ok(body.reason)
+}
+
+/// Whether two identities are one person (case, width, look-alikes).
+fn identity_matches(a: &str, b: &str) -> bool {
+    person_key(a) == person_key(b)
+}
+
+/// The engine's verification codes are `String`s; the API's are
+/// `&'static str`. Unknown codes (none today) read as `DENIED`.
+fn stable_code(code: &str) -> &'static str {
+    const CODES: &[&str] = &[
+        "REJECTED",
+        "SELF_APPROVAL",
+        "SAME_APPROVER_TWICE",
+        "EXCLUDED_IDENTITY",
+        "ROLE_NOT_ELIGIBLE",
+        "OVER_APPROVER_LIMIT",
+        "APPROVER_BLANK",
+        "DIGEST_MISMATCH",
+        "CONFLICTING_DIGESTS",
+        "APPROVAL_EXPIRED",
+        "APPROVAL_IN_FUTURE",
+        "APPROVAL_BEFORE_REQUEST",
+        "APPROVAL_AFTER_DEADLINE",
+        "REASON_REQUIRED",
+        "BATCH_NOT_ALLOWED",
+        "REQUEST_IN_FUTURE",
+        "REQUEST_TIMED_OUT",
+        "TOO_MANY_APPROVALS",
+        "CONDITION_NOT_MET",
+        "BLOCKED",
+        "EVIDENCE_MISSING",
+    ];
+    CODES
+        .iter()
+        .copied()
+        .find(|c| *c == code)
+        .unwrap_or("DENIED")
+}
+
+/// The roles that can act on a decision now.
+fn roles_of(decision: &Decision) -> Vec<String> {
+    let mut roles: Vec<String> = Vec::new();
+    for group in decision.approvals.iter().flat_map(|a| a.groups.iter()) {
+        for role in &group.roles {
+            if !roles.contains(&role.name) {
+                roles.push(role.name.clone());
+            }
+        }
+    }
+    roles
+}
+
+/// The on-expiry action, its role, and the timeout's length in seconds.
+fn on_expiry(decision: &Json) -> (String, Option<String>, i64) {
+    let timeout = decision.get("timeout");
+    let action = timeout
+        .and_then(|t| t.pointer("/on_expiry/action"))
+        .and_then(Json::as_str)
+        .unwrap_or("reject")
+        .to_owned();
+    let role = timeout
+        .and_then(|t| t.pointer("/on_expiry/role"))
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    let seconds = timeout
+        .and_then(|t| t.get("seconds"))
+        .and_then(Json::as_i64)
+        .unwrap_or(3600);
+    (action, role, seconds)
+}
+
+/// The row of a new request.
+fn new_row(
+    principal: &Principal,
+    input: &Json,
+    decision: &Decision,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<RequestRow, GateError> {
+    let deadline = match decision.outcome {
+        Outcome::Queue | Outcome::Explicit | Outcome::Dual => decision
+            .timeout
+            .as_ref()
+            .map(|t| now.plus_seconds(t.seconds)),
+        Outcome::Auto | Outcome::Block => None,
+    };
+    let agent = input
+        .pointer("/agent/id")
+        .and_then(Json::as_str)
+        .filter(|a| a.len() <= 256)
+        .unwrap_or(&principal.id)
+        .to_owned();
+    Ok(RequestRow {
+        id: crate::ids::new_id("req_"),
+        state: State::Requested,
+        created_at: now.to_string(),
+        created_unix: now.unix_seconds(),
+        updated_at: now.to_string(),
+        deadline: deadline.map(|d| d.to_string()),
+        deadline_unix: deadline.map(|d| d.unix_seconds()),
+        requester: principal.id.clone(),
+        agent,
+        outcome: decision.outcome.as_str().to_owned(),
+        tier: decision.tier.as_ref().map(|t| i64::from(t.id)),
+        roles: roles_of(decision),
+        action_digest: decision
+            .action_digest
+            .clone()
+            .unwrap_or_else(|| gatehouse::audit::digest::action_digest(input)),
+        policy_digest: policy.digest().to_owned(),
+        input: input.clone(),
+        decision: serde_json::to_value(decision).map_err(|e| GateError::internal(e.to_string()))?,
+        approvals: Vec::new(),
+        escalated_to: None,
+        escalations: 0,
+        execution: None,
+        verification: None,
+        version: 1,
+    })
+}
+
+/// The records of a request's first steps: the engine's decision record,
+/// then requested -> decided -> approved | pending | blocked.
+fn opening_events(
+    mut row: RequestRow,
+    decision: &Decision,
+    input: &Json,
+    principal: &Principal,
+    now: Timestamp,
+) -> (RequestRow, Vec<AuditEvent>, Event) {
+    let mut events = Vec::new();
+    let options = EvalOptions::default().with_now(now);
+    let record = AuditRecord::decision(decision, Some(input), &options, &Redaction::default(), now);
+    if let Ok(line) = record.to_json_line() {
+        events.push(AuditEvent {
+            request_id: row.id.clone(),
+            record: line,
+        });
+    }
+    let actor = Actor::Caller(principal);
+    events.push(transition(
+        &row,
+        (Event::Decide, State::Requested, State::Decided),
+        &actor,
+        None,
+        json!({"outcome": decision.outcome, "reasons": decision.reason_codes()}),
+        now,
+    ));
+    let event = match decision.outcome {
+        Outcome::Auto => Event::AutoApprove,
+        Outcome::Block => Event::Block,
+        Outcome::Queue | Outcome::Explicit | Outcome::Dual => Event::Queue,
+    };
+    // The table allows each of these from `decided`; a failure here would
+    // be a table edit, caught by the lifecycle tests.
+    let to = next(State::Decided, event).unwrap_or(State::Blocked);
+    row.state = to;
+    if to != State::Pending {
+        row.roles.clear();
+    }
+    events.push(transition(
+        &row,
+        (event, State::Decided, to),
+        &actor,
+        None,
+        json!({}),
+        now,
+    ));
+    (row, events, event)
+}

@@ -1,0 +1,209 @@
+//! `gatehouse serve`: the approval gate as a service.
+//!
+//! Agents propose actions over HTTP; the gate decides each with the engine,
+//! holds the ones that need people (pending), takes approvals from
+//! authenticated reviewers, grants exactly one claim to execute an
+//! approved action, and acts on deadlines by itself. Every transition is
+//! one store transaction with its tamper-evident audit record
+//! ([`lifecycle`] is the table of legal transitions; docs/service.md the
+//! guide).
+//!
+//! Modules, in the order a request meets them: [`api`] (routes, bodies,
+//! problem+json), [`auth`] (API keys, OIDC), [`gate`] (the operations),
+//! [`lifecycle`] (the state machine), [`store`] (SQLite), and the
+//! background tasks [`sweeper`] (deadlines) and [`reload`] (policies).
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod gate;
+pub mod ids;
+pub mod lifecycle;
+pub mod metrics;
+pub mod reload;
+pub mod store;
+pub mod sweeper;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use ed25519_dalek::SigningKey;
+use rand_core::OsRng;
+
+pub use config::ServerConfig;
+pub use error::GateError;
+pub use gate::Gate;
+
+/// The database file's name under `data_dir`.
+pub const DATABASE_FILE: &str = "gatehouse.db";
+/// The signing key's file name under `data_dir`.
+pub const SIGNING_KEY_FILE: &str = "gate-signing.key";
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The policy set does not compile.
+    #[error("the policy set does not compile:\n{0}")]
+    Policy(String),
+    /// The trust store is unusable.
+    #[error("{0}")]
+    Trust(String),
+    /// The data directory, database or key.
+    #[error("{0}")]
+    Store(String),
+    /// The address cannot be bound.
+    #[error("cannot listen on {0}")]
+    Listen(String),
+}
+
+/// Opens the store, loads the policy and trust store, and builds the gate.
+/// On first start (no API key yet) creates an admin key and gives its text
+/// (to print once).
+pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), StartError> {
+    let policy = gate::LoadedPolicy::load(&config.policy).map_err(StartError::Policy)?;
+    let trust = match &config.trust {
+        Some(path) => Some(
+            gatehouse::trust::TrustStore::load(path)
+                .map_err(|e| StartError::Trust(e.to_string()))?,
+        ),
+        None => None,
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        StartError::Store(format!(
+            "cannot create the data directory `{}`: {e}",
+            config.data_dir.display()
+        ))
+    })?;
+    let key = signing_key(&config.data_dir)?;
+    let fsync = config.store.sync == config::SyncMode::Full;
+    let store = store::SqliteStore::open(&config.data_dir.join(DATABASE_FILE), fsync)
+        .await
+        .map_err(|e| StartError::Store(e.detail))?;
+    let gate = Arc::new(Gate::new(Arc::new(store), config, policy, trust, key));
+    gate.save_current_policy()
+        .await
+        .map_err(|e| StartError::Store(e.detail))?;
+    let first_token = if gate
+        .store
+        .keys()
+        .await
+        .map_err(|e| StartError::Store(e.detail))?
+        .is_empty()
+    {
+        let (text, row) =
+            auth::new_key("admin", &[auth::Scope::Admin], &[], &gate.now().to_string());
+        gate.store
+            .insert_key(&row)
+            .await
+            .map_err(|e| StartError::Store(e.detail))?;
+        Some(text)
+    } else {
+        None
+    };
+    Ok((gate, first_token))
+}
+
+/// Reads the gate's signing key from `data_dir`, creating it (mode 0600)
+/// on first start.
+fn signing_key(dir: &Path) -> Result<SigningKey, StartError> {
+    let path = dir.join(SIGNING_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut seed = [0u8; 32];
+            hex::decode_to_slice(text.trim(), &mut seed).map_err(|_| {
+                StartError::Store(format!("`{}` is not a 64-digit hex key", path.display()))
+            })?;
+            Ok(SigningKey::from_bytes(&seed))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::generate(&mut OsRng);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path).map_err(|e| {
+                StartError::Store(format!("cannot create `{}`: {e}", path.display()))
+            })?;
+            writeln!(file, "{}", hex::encode(key.to_bytes()))
+                .and_then(|()| file.sync_all())
+                .map_err(|e| {
+                    StartError::Store(format!("cannot write `{}`: {e}", path.display()))
+                })?;
+            Ok(key)
+        }
+        Err(e) => Err(StartError::Store(format!(
+            "cannot read `{}`: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Runs the service until SIGTERM or Ctrl-C: binds, prints the address
+/// (and the first start's admin token) to `out`, starts the sweeper and the
+/// reloader, and serves. On shutdown `/ready` turns 503, requests in
+/// flight finish, then it returns.
+pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result<(), StartError> {
+    let listen = config.listen;
+    let (gate, token) = open(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| StartError::Listen(format!("{listen}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(e.to_string()))?;
+    let _ = writeln!(out, "gatehouse serve: listening on http://{addr}");
+    let _ = writeln!(
+        out,
+        "policy {} (digest {})",
+        gate.policy().policy.name(),
+        gate.policy().policy.digest()
+    );
+    if let Some(token) = token {
+        let _ = writeln!(
+            out,
+            "development admin token (shown once, keep it): {token}"
+        );
+    }
+    let _ = out.flush();
+    tracing::info!(%addr, "listening");
+    let sweeper = tokio::spawn(sweeper::run(gate.clone()));
+    let reloader = tokio::spawn(reload::run(gate.clone()));
+    let app = api::router(gate.clone());
+    let shutdown_gate = gate.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown_gate.draining.store(true, Ordering::Relaxed);
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+        .await;
+    sweeper.abort();
+    reloader.abort();
+    served.map_err(|e| StartError::Listen(e.to_string()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

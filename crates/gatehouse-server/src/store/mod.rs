@@ -1,0 +1,237 @@
+//! Where requests, approvals, the audit chain, API keys and idempotency
+//! records live: one trait ([`Store`]), one implementation per database
+//! (SQLite now, PostgreSQL next), one test suite for both.
+//!
+//! The invariant every implementation keeps: a change to a request, the
+//! audit records that describe it, its idempotency record and its webhook
+//! deliveries are written in **one transaction**, and the call returns only
+//! after that transaction is committed (durable). The caller answers HTTP
+//! after the call returns, so nothing acknowledged is lost.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::error::GateError;
+use crate::lifecycle::State;
+
+pub use sqlite::SqliteStore;
+
+/// A request as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestRow {
+    /// `req_` and 32 hex digits (a UUIDv7: ids sort by creation time).
+    pub id: String,
+    /// Where it is in its life.
+    pub state: State,
+    /// When it was created (RFC 3339, UTC).
+    pub created_at: String,
+    /// The same, in Unix seconds (for filters and the sweeper).
+    pub created_unix: i64,
+    /// When it last changed.
+    pub updated_at: String,
+    /// When the wait for people ends (RFC 3339), if it waits.
+    pub deadline: Option<String>,
+    /// The same, in Unix seconds.
+    pub deadline_unix: Option<i64>,
+    /// Who created it (the authenticated identity).
+    pub requester: String,
+    /// The agent the action names (`agent.id`), else the requester.
+    pub agent: String,
+    /// The decision's outcome.
+    pub outcome: String,
+    /// The decision's tier id.
+    pub tier: Option<i64>,
+    /// Roles that can act on it now (approve or reject).
+    pub roles: Vec<String>,
+    /// `sha256:...` of the action (RFC 8785).
+    pub action_digest: String,
+    /// The digest of the policy the request is held under.
+    pub policy_digest: String,
+    /// The action as proposed.
+    pub input: Json,
+    /// The decision, as `eval` writes it.
+    pub decision: Json,
+    /// Accepted approvals and rejections, in order (engine `Approval`
+    /// records plus how each was authenticated).
+    pub approvals: Vec<Json>,
+    /// The role an expiry escalated to, if it did.
+    pub escalated_to: Option<String>,
+    /// How many times it escalated.
+    pub escalations: i64,
+    /// The result the executor reported.
+    pub execution: Option<Json>,
+    /// The outcome check, when one was reported.
+    pub verification: Option<Json>,
+    /// Bumped by every change.
+    pub version: i64,
+}
+
+/// What a list asks for. Every field narrows; none set lists everything
+/// (newest first, at most `limit`).
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    /// Only requests in one of these states.
+    pub states: Vec<State>,
+    /// Only this tier.
+    pub tier: Option<i64>,
+    /// Only requests this role can act on now.
+    pub role: Option<String>,
+    /// Only this agent.
+    pub agent: Option<String>,
+    /// Only requests created at or before this Unix time (older than an age).
+    pub created_before: Option<i64>,
+    /// Only requests created after this Unix time (younger than an age).
+    pub created_after: Option<i64>,
+    /// Only ids that sort before this one (the next page).
+    pub before_id: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// One audit event to append to the chain (the record object without its
+/// `seq` and `prev`, which the store assigns).
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    /// The request it concerns.
+    pub request_id: String,
+    /// The record's JSON text (an object).
+    pub record: String,
+}
+
+/// A stored answer for an `Idempotency-Key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotentAnswer {
+    /// SHA-256 of the request (method, path, body) that was answered.
+    pub fingerprint: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: String,
+}
+
+/// Where an idempotency record belongs: one key per caller.
+#[derive(Clone, Debug)]
+pub struct IdempotencyKey {
+    /// The authenticated caller.
+    pub principal: String,
+    /// The header's value.
+    pub key: String,
+}
+
+/// What a change does: the new row, its audit records, and the answer to
+/// remember under the idempotency key.
+#[derive(Debug)]
+pub struct Change {
+    /// The request after the change.
+    pub row: RequestRow,
+    /// The records describing it, in order.
+    pub events: Vec<AuditEvent>,
+    /// The answer to store under the caller's idempotency key.
+    pub remember: Option<(IdempotencyKey, IdempotentAnswer)>,
+    /// Webhook payloads (JSON text) to deliver after commit.
+    pub notify: Vec<String>,
+}
+
+/// An API key as stored (its secret only as a hash).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRow {
+    /// The public part of the key (`ghk_<id>`), shown in lists and logs.
+    pub id: String,
+    /// SHA-256 of the whole key text, hex.
+    pub hash: String,
+    /// The identity it authenticates.
+    pub identity: String,
+    /// What it may do.
+    pub scopes: Vec<String>,
+    /// Roles the admin gave it (used only when no trust store is set).
+    pub roles: Vec<String>,
+    /// When it was made.
+    pub created_at: String,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// A webhook delivery waiting to be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Its id (also the idempotency key the receiver sees).
+    pub id: String,
+    /// The payload.
+    pub body: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+}
+
+/// The database behind the gate.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a request: the row, its records and the idempotency answer,
+    /// in one transaction. Refused with a conflict when the id exists.
+    async fn create(&self, change: Change) -> Result<(), GateError>;
+
+    /// Changes a request in one transaction: reads it, calls `apply` with
+    /// it (which may refuse), writes the new row, appends the records,
+    /// stores the idempotency answer and the webhook deliveries, commits.
+    /// `apply` runs with the request locked against other writers.
+    async fn update(
+        &self,
+        id: &str,
+        apply: &mut (dyn FnMut(RequestRow) -> Result<Change, GateError> + Send),
+    ) -> Result<RequestRow, GateError>;
+
+    /// One request.
+    async fn get(&self, id: &str) -> Result<Option<RequestRow>, GateError>;
+
+    /// Requests matching a filter, newest first.
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRow>, GateError>;
+
+    /// Ids of waiting requests whose deadline is at or before `now_unix`,
+    /// oldest deadline first.
+    async fn due(&self, now_unix: i64, limit: u32) -> Result<Vec<String>, GateError>;
+
+    /// The answer stored for a caller's idempotency key.
+    async fn idempotent(&self, key: &IdempotencyKey)
+    -> Result<Option<IdempotentAnswer>, GateError>;
+
+    /// Audit lines after `seq`, at most `limit`, as `(seq, line)`.
+    async fn audit_after(&self, seq: i64, limit: u32) -> Result<Vec<(i64, String)>, GateError>;
+
+    /// The audit lines of one request, in chain order, as `(seq, line)`.
+    async fn audit_of(&self, request_id: &str) -> Result<Vec<(i64, String)>, GateError>;
+
+    /// Stores a new API key.
+    async fn insert_key(&self, key: &ApiKeyRow) -> Result<(), GateError>;
+
+    /// The key with this hash, revoked or not.
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRow>, GateError>;
+
+    /// Every key (for the admin).
+    async fn keys(&self) -> Result<Vec<ApiKeyRow>, GateError>;
+
+    /// Revokes a key by id; whether one was found.
+    async fn revoke_key(&self, id: &str) -> Result<bool, GateError>;
+
+    /// Stores a policy set's sources under its digest (once).
+    async fn save_policy(&self, digest: &str, sources: &Json) -> Result<(), GateError>;
+
+    /// The sources of a policy set by digest.
+    async fn policy_sources(&self, digest: &str) -> Result<Option<Json>, GateError>;
+
+    /// Counts of waiting requests per tier (for metrics).
+    async fn pending_by_tier(&self) -> Result<Vec<(Option<i64>, i64)>, GateError>;
+
+    /// Webhook deliveries due at `now_unix`.
+    async fn deliveries_due(&self, now_unix: i64, limit: u32) -> Result<Vec<Delivery>, GateError>;
+
+    /// Records a delivery's outcome: delivered, or retried at `retry_at`
+    /// (`None`: given up).
+    async fn delivery_done(
+        &self,
+        id: &str,
+        delivered: bool,
+        retry_at: Option<i64>,
+    ) -> Result<(), GateError>;
+}

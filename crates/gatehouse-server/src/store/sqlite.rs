@@ -1,0 +1,529 @@
+//! The SQLite store: one file, write-ahead log, no setup.
+//!
+//! SQLite takes one writer at a time, so every write goes through one
+//! connection behind a mutex (`BEGIN IMMEDIATE` ... `COMMIT`), which also
+//! holds the audit chain's head: the next record's `seq` and `prev` are
+//! known without a read, and two writers can never link to the same record.
+//! Reads use a pool of their own connections and never wait for writes.
+//!
+//! Durability: `synchronous = FULL` by default, so a committed change
+//! survives a crash of the machine, not only of the process; `NORMAL`
+//! (`[store] sync = "normal"`) keeps it across SIGKILL of the process but
+//! not a power cut, and is several times faster on slow disks.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gatehouse::audit::chain::{
+    ChainLink, GENESIS_HASH, LineHash, hash_line, hash_text, parse_hash,
+};
+use serde_json::Value as Json;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Connection as _, Row as _};
+use tokio::sync::Mutex;
+
+use super::{
+    ApiKeyRow, Change, Delivery, IdempotencyKey, IdempotentAnswer, ListFilter, RequestRow, Store,
+};
+use crate::error::GateError;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    writer: Mutex<Writer>,
+    readers: SqlitePool,
+}
+
+struct Writer {
+    conn: SqliteConnection,
+    /// The last chained record: `(seq, hash of its line)`.
+    head: (i64, LineHash),
+}
+
+fn db(e: sqlx::Error) -> GateError {
+    GateError::store(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `path`; `fsync`
+    /// chooses `synchronous = FULL` over `NORMAL`.
+    pub async fn open(path: &std::path::Path, fsync: bool) -> Result<SqliteStore, GateError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(db)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if fsync {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(false);
+        let mut conn = SqliteConnection::connect_with(&options).await.map_err(db)?;
+        sqlx::raw_sql(include_str!("schema.sql"))
+            .execute(&mut conn)
+            .await
+            .map_err(db)?;
+        let head = chain_head(&mut conn).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(Writer { conn, head }),
+            readers,
+        })
+    }
+}
+
+/// Reads the chain's head from the last audit row, checking that its hash
+/// is the hash of its line (a store whose last line was edited refuses to
+/// extend the chain rather than link to a forgery).
+async fn chain_head(conn: &mut SqliteConnection) -> Result<(i64, LineHash), GateError> {
+    let row = sqlx::query("SELECT seq, line, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    let Some(row) = row else {
+        return Ok((0, GENESIS_HASH));
+    };
+    let seq: i64 = row.get(0);
+    let line: String = row.get(1);
+    let hash: String = row.get(2);
+    let computed = hash_line(line.as_bytes());
+    if parse_hash(&hash) != Some(computed) {
+        return Err(GateError::store(format!(
+            "the audit chain's last record (seq {seq}) does not match its hash: the database was edited"
+        )));
+    }
+    Ok((seq, computed))
+}
+
+fn roles_column(roles: &[String]) -> String {
+    if roles.is_empty() {
+        return ",".into();
+    }
+    format!(",{},", roles.join(","))
+}
+
+fn row_from_body(body: &str) -> Result<RequestRow, GateError> {
+    serde_json::from_str(body)
+        .map_err(|e| GateError::store(format!("a stored request is unreadable: {e}")))
+}
+
+/// Appends the change's records to the chain inside the open transaction;
+/// gives the new head (applied only after commit).
+async fn append_events(
+    conn: &mut SqliteConnection,
+    head: (i64, LineHash),
+    change: &Change,
+) -> Result<(i64, LineHash), GateError> {
+    let (mut seq, mut prev) = head;
+    for event in &change.events {
+        let link = ChainLink::after(u64::try_from(seq).unwrap_or(0), prev);
+        let line = link
+            .line(&event.record)
+            .ok_or_else(|| GateError::internal("an audit record is not a JSON object"))?;
+        let hash = hash_line(line.as_bytes());
+        seq += 1;
+        sqlx::query("INSERT INTO audit (seq, request_id, line, hash) VALUES (?, ?, ?, ?)")
+            .bind(seq)
+            .bind(&event.request_id)
+            .bind(&line)
+            .bind(hash_text(&hash))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        prev = hash;
+    }
+    if let Some((key, answer)) = &change.remember {
+        sqlx::query(
+            "INSERT INTO idempotency (principal, key, fingerprint, status, body) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&key.principal)
+        .bind(&key.key)
+        .bind(&answer.fingerprint)
+        .bind(i64::from(answer.status))
+        .bind(&answer.body)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    for body in &change.notify {
+        sqlx::query(
+            "INSERT INTO deliveries (id, body, attempts, next_unix, done) VALUES (?, ?, 0, 0, 0)",
+        )
+        .bind(crate::ids::new_id("whd_"))
+        .bind(body)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    Ok((seq, prev))
+}
+
+async fn write_row(
+    conn: &mut SqliteConnection,
+    row: &RequestRow,
+    insert: bool,
+) -> Result<(), GateError> {
+    let body = serde_json::to_string(row).map_err(|e| GateError::internal(e.to_string()))?;
+    let sql = if insert {
+        "INSERT INTO requests (state, created_at, created_unix, updated_at, deadline, deadline_unix, requester, agent, outcome, tier, roles, action_digest, policy_digest, body, version, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    } else {
+        "UPDATE requests SET state = ?, created_at = ?, created_unix = ?, updated_at = ?, deadline = ?, deadline_unix = ?, requester = ?, agent = ?, outcome = ?, tier = ?, roles = ?, action_digest = ?, policy_digest = ?, body = ?, version = ? WHERE id = ?"
+    };
+    sqlx::query(sql)
+        .bind(row.state.as_str())
+        .bind(&row.created_at)
+        .bind(row.created_unix)
+        .bind(&row.updated_at)
+        .bind(&row.deadline)
+        .bind(row.deadline_unix)
+        .bind(&row.requester)
+        .bind(&row.agent)
+        .bind(&row.outcome)
+        .bind(row.tier)
+        .bind(roles_column(&row.roles))
+        .bind(&row.action_digest)
+        .bind(&row.policy_digest)
+        .bind(body)
+        .bind(row.version)
+        .bind(&row.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                GateError::conflict("REQUEST_EXISTS", "a request with this id exists")
+            }
+            _ => db(e),
+        })?;
+    Ok(())
+}
+
+impl Writer {
+    /// Runs `work` inside `BEGIN IMMEDIATE` ... `COMMIT`; on any error the
+    /// transaction is rolled back and the chain head is unchanged.
+    async fn transaction<T>(
+        &mut self,
+        work: impl AsyncFnOnce(
+            &mut SqliteConnection,
+            (i64, LineHash),
+        ) -> Result<(T, (i64, LineHash)), GateError>,
+    ) -> Result<T, GateError> {
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut self.conn)
+            .await
+            .map_err(db)?;
+        match work(&mut self.conn, self.head).await {
+            Ok((value, head)) => match sqlx::query("COMMIT").execute(&mut self.conn).await {
+                Ok(_) => {
+                    self.head = head;
+                    Ok(value)
+                }
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                    Err(db(e))
+                }
+            },
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create(&self, change: Change) -> Result<(), GateError> {
+        let mut writer = self.writer.lock().await;
+        writer
+            .transaction(async |conn, head| {
+                write_row(conn, &change.row, true).await?;
+                let head = append_events(conn, head, &change).await?;
+                Ok(((), head))
+            })
+            .await
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        apply: &mut (dyn FnMut(RequestRow) -> Result<Change, GateError> + Send),
+    ) -> Result<RequestRow, GateError> {
+        let mut writer = self.writer.lock().await;
+        writer
+            .transaction(async |conn, head| {
+                let body: Option<String> =
+                    sqlx::query_scalar("SELECT body FROM requests WHERE id = ?")
+                        .bind(id)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                let Some(body) = body else {
+                    return Err(GateError::not_found(id));
+                };
+                let current = row_from_body(&body)?;
+                let mut change = apply(current.clone())?;
+                change.row.version = current.version + 1;
+                write_row(conn, &change.row, false).await?;
+                let head = append_events(conn, head, &change).await?;
+                Ok((change.row, head))
+            })
+            .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<RequestRow>, GateError> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM requests WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(db)?;
+        body.as_deref().map(row_from_body).transpose()
+    }
+
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRow>, GateError> {
+        let mut sql = String::from("SELECT body FROM requests WHERE 1 = 1");
+        if !filter.states.is_empty() {
+            sql.push_str(" AND state IN (");
+            sql.push_str(&vec!["?"; filter.states.len()].join(", "));
+            sql.push(')');
+        }
+        for (set, clause) in [
+            (filter.tier.is_some(), " AND tier = ?"),
+            (filter.role.is_some(), " AND roles LIKE ? ESCAPE '\\'"),
+            (filter.agent.is_some(), " AND agent = ?"),
+            (filter.created_before.is_some(), " AND created_unix <= ?"),
+            (filter.created_after.is_some(), " AND created_unix > ?"),
+            (filter.before_id.is_some(), " AND id < ?"),
+        ] {
+            if set {
+                sql.push_str(clause);
+            }
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for s in &filter.states {
+            query = query.bind(s.as_str());
+        }
+        if let Some(tier) = filter.tier {
+            query = query.bind(tier);
+        }
+        if let Some(role) = &filter.role {
+            let escaped = role
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            query = query.bind(format!("%,{escaped},%"));
+        }
+        if let Some(agent) = &filter.agent {
+            query = query.bind(agent.clone());
+        }
+        if let Some(t) = filter.created_before {
+            query = query.bind(t);
+        }
+        if let Some(t) = filter.created_after {
+            query = query.bind(t);
+        }
+        if let Some(id) = &filter.before_id {
+            query = query.bind(id.clone());
+        }
+        query = query.bind(i64::from(filter.limit));
+        let bodies = query.fetch_all(&self.readers).await.map_err(db)?;
+        bodies.iter().map(|b| row_from_body(b)).collect()
+    }
+
+    async fn due(&self, now_unix: i64, limit: u32) -> Result<Vec<String>, GateError> {
+        sqlx::query_scalar(
+            "SELECT id FROM requests WHERE state = 'pending' AND deadline_unix IS NOT NULL AND deadline_unix <= ? ORDER BY deadline_unix LIMIT ?",
+        )
+        .bind(now_unix)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)
+    }
+
+    async fn idempotent(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentAnswer>, GateError> {
+        let row = sqlx::query(
+            "SELECT fingerprint, status, body FROM idempotency WHERE principal = ? AND key = ?",
+        )
+        .bind(&key.principal)
+        .bind(&key.key)
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(db)?;
+        Ok(row.map(|r| IdempotentAnswer {
+            fingerprint: r.get(0),
+            status: u16::try_from(r.get::<i64, _>(1)).unwrap_or(500),
+            body: r.get(2),
+        }))
+    }
+
+    async fn audit_after(&self, seq: i64, limit: u32) -> Result<Vec<(i64, String)>, GateError> {
+        let rows = sqlx::query("SELECT seq, line FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn audit_of(&self, request_id: &str) -> Result<Vec<(i64, String)>, GateError> {
+        let rows = sqlx::query(
+            "SELECT seq, line FROM audit WHERE request_id = ? ORDER BY seq LIMIT 10000",
+        )
+        .bind(request_id)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn insert_key(&self, key: &ApiKeyRow) -> Result<(), GateError> {
+        let mut writer = self.writer.lock().await;
+        sqlx::query(
+            "INSERT INTO api_keys (id, hash, identity, scopes, roles, created_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.id)
+        .bind(&key.hash)
+        .bind(&key.identity)
+        .bind(key.scopes.join(" "))
+        .bind(key.roles.join(" "))
+        .bind(&key.created_at)
+        .bind(key.revoked)
+        .execute(&mut writer.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRow>, GateError> {
+        let row = sqlx::query(
+            "SELECT id, hash, identity, scopes, roles, created_at, revoked FROM api_keys WHERE hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(db)?;
+        Ok(row.map(key_from_row))
+    }
+
+    async fn keys(&self) -> Result<Vec<ApiKeyRow>, GateError> {
+        let rows = sqlx::query(
+            "SELECT id, hash, identity, scopes, roles, created_at, revoked FROM api_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(key_from_row).collect())
+    }
+
+    async fn revoke_key(&self, id: &str) -> Result<bool, GateError> {
+        let mut writer = self.writer.lock().await;
+        let done = sqlx::query("UPDATE api_keys SET revoked = 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut writer.conn)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn save_policy(&self, digest: &str, sources: &Json) -> Result<(), GateError> {
+        let mut writer = self.writer.lock().await;
+        sqlx::query("INSERT OR IGNORE INTO policies (digest, sources) VALUES (?, ?)")
+            .bind(digest)
+            .bind(sources.to_string())
+            .execute(&mut writer.conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn policy_sources(&self, digest: &str) -> Result<Option<Json>, GateError> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT sources FROM policies WHERE digest = ?")
+                .bind(digest)
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(db)?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| GateError::store(e.to_string())))
+            .transpose()
+    }
+
+    async fn pending_by_tier(&self) -> Result<Vec<(Option<i64>, i64)>, GateError> {
+        let rows = sqlx::query(
+            "SELECT tier, COUNT(*) FROM requests WHERE state = 'pending' GROUP BY tier",
+        )
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn deliveries_due(&self, now_unix: i64, limit: u32) -> Result<Vec<Delivery>, GateError> {
+        let rows = sqlx::query(
+            "SELECT id, body, attempts FROM deliveries WHERE done = 0 AND next_unix <= ? ORDER BY next_unix, id LIMIT ?",
+        )
+        .bind(now_unix)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Delivery {
+                id: r.get(0),
+                body: r.get(1),
+                attempts: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn delivery_done(
+        &self,
+        id: &str,
+        delivered: bool,
+        retry_at: Option<i64>,
+    ) -> Result<(), GateError> {
+        let mut writer = self.writer.lock().await;
+        let (done, next) = match (delivered, retry_at) {
+            (true, _) => (1, 0),
+            (false, Some(at)) => (0, at),
+            (false, None) => (2, 0),
+        };
+        sqlx::query(
+            "UPDATE deliveries SET done = ?, next_unix = ?, attempts = attempts + 1 WHERE id = ?",
+        )
+        .bind(done)
+        .bind(next)
+        .bind(id)
+        .execute(&mut writer.conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+fn key_from_row(r: sqlx::sqlite::SqliteRow) -> ApiKeyRow {
+    let words = |s: String| -> Vec<String> { s.split_whitespace().map(str::to_owned).collect() };
+    ApiKeyRow {
+        id: r.get(0),
+        hash: r.get(1),
+        identity: r.get(2),
+        scopes: words(r.get(3)),
+        roles: words(r.get(4)),
+        created_at: r.get(5),
+        revoked: r.get::<i64, _>(6) != 0,
+    }
+}

@@ -1,0 +1,100 @@
+//! `gatehouse serve`: the approval gate as an HTTP service
+//! (crates/gatehouse-server; docs/service.md).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Io, exit};
+
+/// Arguments of `gatehouse serve`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse serve --config gatehouse-serve.toml\n  GATEHOUSE_LISTEN=0.0.0.0:8080 gatehouse serve -p /etc/gatehouse/policies --data-dir /var/lib/gatehouse\n\nOn first start (no API key in the database yet) it prints a development admin token once; keep it, or make keys with POST /v1/admin/keys. State lives in <data-dir>/gatehouse.db (SQLite, WAL). SIGHUP reloads the policy set (kept only when it checks clean); SIGTERM or Ctrl-C drains requests in flight and stops.\nPrecedence: flags, then environment variables, then the --config file, then defaults.\nExit codes: 0 stopped cleanly, 2 usage error, unreadable configuration, a policy that does not compile or an address that cannot be bound, 101 internal error."
+)]
+pub struct ServeArgs {
+    /// A TOML configuration file (see docs/service.md for every key).
+    #[arg(long, value_name = "FILE", env = "GATEHOUSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// A `.gate` file or a directory holding one policy set.
+    #[arg(short, long, value_name = "PATH", env = "GATEHOUSE_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// The address to listen on (`127.0.0.1:0` picks a free port).
+    #[arg(long, value_name = "ADDR", env = "GATEHOUSE_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Where the SQLite database and the gate's signing key live.
+    #[arg(long, value_name = "DIR", env = "GATEHOUSE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The approvers directory (roles by identity, OIDC provider).
+    #[arg(long, value_name = "FILE", env = "GATEHOUSE_TRUST")]
+    pub trust: Option<PathBuf>,
+    /// Log lines as text or JSON (one object per line), on stderr.
+    #[arg(long, value_name = "FORMAT", env = "GATEHOUSE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// The configuration the arguments describe: the file (if any), then
+/// every flag or environment variable given.
+pub fn config_of(args: &ServeArgs) -> Result<gatehouse_server::ServerConfig, String> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = crate::input::read_file_limited(path, 1024 * 1024)
+                .map_err(|e| format!("cannot read the configuration `{}`: {e}", path.display()))?;
+            gatehouse_server::ServerConfig::from_toml(&text)
+                .map_err(|e| format!("invalid configuration `{}`: {e}", path.display()))?
+        }
+        None => gatehouse_server::ServerConfig::default(),
+    };
+    if let Some(p) = &args.policy {
+        config.policy = p.clone();
+    }
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(d) = &args.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(t) = &args.trust {
+        config.trust = Some(t.clone());
+    }
+    Ok(config)
+}
+
+pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
+    let config = match config_of(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    // A second `serve` in one process (tests) keeps the first subscriber.
+    let _ = if args.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: cannot start the runtime: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    match runtime.block_on(gatehouse_server::serve(config, io.stdout)) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            exit::USAGE
+        }
+    }
+}

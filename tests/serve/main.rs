@@ -1,0 +1,10 @@
+//! `gatehouse serve` through a real process and a real HTTP client: the
+//! whole life of requests, refusals, faults. One test binary, one module
+//! per area (docs/service.md is the guide these tests pin).
+
+// Each area uses part of the harness; a helper unused by one build of the
+// modules is not dead.
+#[allow(dead_code)]
+mod harness;
+
+mod flows;
