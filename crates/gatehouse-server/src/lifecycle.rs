@@ -345,4 +345,59 @@ mod tests {
         }
         assert_eq!(State::parse("Pending"), None);
     }
+
+    const EVENTS: [Event; 16] = [
+        Event::Decide,
+        Event::AutoApprove,
+        Event::Queue,
+        Event::Block,
+        Event::Approve,
+        Event::ApproveComplete,
+        Event::Reject,
+        Event::RequestChanges,
+        Event::Cancel,
+        Event::Expire,
+        Event::Escalate,
+        Event::Requeue,
+        Event::Claim,
+        Event::Reopen,
+        Event::Complete,
+        Event::Verify,
+    ];
+
+    proptest::proptest! {
+        /// Whatever happens, in whatever order: execution is claimed only
+        /// from approved, happens at most once, and nothing leaves a final
+        /// state.
+        #[test]
+        fn any_sequence_of_events_keeps_the_invariants(events in proptest::collection::vec(0usize..16, 0..64)) {
+            let mut state = State::Requested;
+            let mut claims = 0;
+            let mut seen_approved = false;
+            for i in events {
+                let event = EVENTS[i];
+                match next(state, event) {
+                    Ok(to) => {
+                        proptest::prop_assert!(!state.is_final(), "{state} was left");
+                        if to == State::Executing {
+                            proptest::prop_assert_eq!(state, State::Approved);
+                            claims += 1;
+                        }
+                        if to == State::Approved {
+                            seen_approved = true;
+                        }
+                        if to == State::Executed {
+                            proptest::prop_assert_eq!(state, State::Executing);
+                        }
+                        state = to;
+                    }
+                    Err(e) => proptest::prop_assert_eq!(e.from, state),
+                }
+            }
+            proptest::prop_assert!(claims <= 1, "claimed {claims} times");
+            if claims == 1 {
+                proptest::prop_assert!(seen_approved);
+            }
+        }
+    }
 }
