@@ -49,6 +49,7 @@ pub fn router(gate: Arc<Gate>) -> Router {
         .route("/v1/requests/{id}/executed", post(requests::executed))
         .route("/v1/requests/{id}/verified", post(requests::verified))
         .route("/v1/requests/{id}/audit", get(requests::audit_of))
+        .route("/v1/decisions", post(requests::review_batch))
         .route("/v1/audit", get(admin::audit))
         .route(
             "/v1/admin/keys",

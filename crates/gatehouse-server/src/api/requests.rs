@@ -270,3 +270,17 @@ pub(crate) async fn audit_of(
     );
     Ok(response)
 }
+
+/// `POST /v1/decisions`: one review of many `queue` requests.
+pub(crate) async fn review_batch(
+    State(gate): State<Arc<Gate>>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    let text = body_text(&headers, body)?;
+    Ok(json_answer(
+        200,
+        gate.review_batch(&principal, &text).await?,
+    ))
+}

@@ -3,6 +3,7 @@
 //! sweeper and the tests call. Every operation that changes a request goes
 //! through [`crate::lifecycle::next`] and one [`Store::update`] transaction.
 
+mod batch;
 mod policies;
 mod records;
 mod requests;
@@ -24,6 +25,7 @@ use crate::error::GateError;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+pub use batch::MAX_BATCH_REVIEW;
 pub use policies::LoadedPolicy;
 pub use records::view;
 pub use requests::{ApprovalBody, ReviewDecision};

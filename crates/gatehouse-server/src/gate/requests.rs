@@ -255,7 +255,7 @@ impl Gate {
     }
 
     /// The review's effect on the request, inside the transaction.
-    fn apply_review(
+    pub(super) fn apply_review(
         &self,
         mut row: RequestRow,
         principal: &Principal,
