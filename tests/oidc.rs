@@ -484,7 +484,10 @@ fn a_bearer_token_gives_the_identity_claim_and_the_roles_of_its_groups() {
         let got = bearer(&token(idp, &bearer_claims(NOW)), NOW);
         assert_eq!(
             got,
-            Ok(("alice@example.com".to_owned(), vec!["support_lead".to_owned()]))
+            Ok((
+                "alice@example.com".to_owned(),
+                vec!["support_lead".to_owned()]
+            ))
         );
     }
     // One group as a string; groups mapping to nothing give no roles.
@@ -495,7 +498,10 @@ fn a_bearer_token_gives_the_identity_claim_and_the_roles_of_its_groups() {
     // A store without [oidc] takes no tokens.
     let plain = TrustStore::from_toml("", None).unwrap();
     let refusal = plain
-        .authenticate_bearer(&token(Idp::Rsa, &bearer_claims(NOW)), Timestamp::parse(NOW).unwrap())
+        .authenticate_bearer(
+            &token(Idp::Rsa, &bearer_claims(NOW)),
+            Timestamp::parse(NOW).unwrap(),
+        )
         .unwrap_err();
     assert_eq!(refusal.code, RefusalCode::OidcNotConfigured);
 }
@@ -539,8 +545,8 @@ fn a_bearer_token_that_is_not_the_providers_is_refused() {
     );
     let mut hs = Header::new(Algorithm::HS256);
     hs.kid = Some("idp-rsa-1".into());
-    let hs256 = jsonwebtoken::encode(&hs, &bearer_claims(NOW), &EncodingKey::from_secret(b"k"))
-        .unwrap();
+    let hs256 =
+        jsonwebtoken::encode(&hs, &bearer_claims(NOW), &EncodingKey::from_secret(b"k")).unwrap();
     let mut unknown = Header::new(Algorithm::RS256);
     unknown.kid = Some("idp-rsa-9".into());
     let unknown = jsonwebtoken::encode(
@@ -550,17 +556,45 @@ fn a_bearer_token_that_is_not_the_providers_is_refused() {
     )
     .unwrap();
     let cases: Vec<(&str, String, RefusalCode)> = vec![
-        ("wrong issuer", token(Idp::Rsa, &patched(json!({"iss": "https://evil.example"}))), RefusalCode::BadIssuer),
-        ("wrong audience", token(Idp::Rsa, &patched(json!({"aud": "other"}))), RefusalCode::BadAudience),
-        ("no audience", token(Idp::Rsa, &patched(json!({"aud": null}))), RefusalCode::MissingClaim),
-        ("forger", token(Idp::ForgerRsa, &bearer_claims(NOW)), RefusalCode::BadSignature),
+        (
+            "wrong issuer",
+            token(Idp::Rsa, &patched(json!({"iss": "https://evil.example"}))),
+            RefusalCode::BadIssuer,
+        ),
+        (
+            "wrong audience",
+            token(Idp::Rsa, &patched(json!({"aud": "other"}))),
+            RefusalCode::BadAudience,
+        ),
+        (
+            "no audience",
+            token(Idp::Rsa, &patched(json!({"aud": null}))),
+            RefusalCode::MissingClaim,
+        ),
+        (
+            "forger",
+            token(Idp::ForgerRsa, &bearer_claims(NOW)),
+            RefusalCode::BadSignature,
+        ),
         ("tampered", tampered, RefusalCode::BadSignature),
         ("alg none", none, RefusalCode::UnsupportedAlg),
         ("HS256", hs256, RefusalCode::UnsupportedAlg),
         ("unknown kid", unknown, RefusalCode::UnknownKey),
-        ("no identity claim", token(Idp::Rsa, &patched(json!({"email": null}))), RefusalCode::MissingClaim),
-        ("blank identity", token(Idp::Rsa, &patched(json!({"email": "\u{200b} "}))), RefusalCode::MissingClaim),
-        ("identity not a string", token(Idp::Rsa, &patched(json!({"email": 7}))), RefusalCode::MissingClaim),
+        (
+            "no identity claim",
+            token(Idp::Rsa, &patched(json!({"email": null}))),
+            RefusalCode::MissingClaim,
+        ),
+        (
+            "blank identity",
+            token(Idp::Rsa, &patched(json!({"email": "\u{200b} "}))),
+            RefusalCode::MissingClaim,
+        ),
+        (
+            "identity not a string",
+            token(Idp::Rsa, &patched(json!({"email": 7}))),
+            RefusalCode::MissingClaim,
+        ),
         ("two segments", "a.b".into(), RefusalCode::Malformed),
         ("oversized", "a".repeat(1 << 20), RefusalCode::Oversized),
     ];

@@ -58,7 +58,10 @@ fn every_bad_credential_is_a_401_problem_with_a_challenge() {
 
     let shape_refusals: Vec<Vec<reqwest::header::HeaderValue>> = vec![
         vec![],
-        vec![header(&format!("Bearer {key}")), header(&format!("Bearer {key}"))],
+        vec![
+            header(&format!("Bearer {key}")),
+            header(&format!("Bearer {key}")),
+        ],
         vec![header(&format!("Basic {key}"))],
         vec![header(&format!("Token {key}"))],
         vec![header(&format!("Bearer{key}"))],
@@ -73,10 +76,9 @@ fn every_bad_credential_is_a_401_problem_with_a_challenge() {
         assert_401(&with_headers(&server, values), "UNAUTHENTICATED");
     }
     // A look-alike prefix in fullwidth letters is not ASCII at all.
-    let fullwidth = reqwest::header::HeaderValue::from_bytes(
-        format!("Bearer ｇhk_{}", &key[4..]).as_bytes(),
-    )
-    .unwrap();
+    let fullwidth =
+        reqwest::header::HeaderValue::from_bytes(format!("Bearer ｇhk_{}", &key[4..]).as_bytes())
+            .unwrap();
     assert_401(&with_headers(&server, &[fullwidth]), "UNAUTHENTICATED");
 
     // Wrong keys: all one answer, byte for byte, so a guesser learns
@@ -204,7 +206,10 @@ fn each_endpoint_against_each_scope() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // The request the table ran on is untouched.
-    assert_eq!(owner.get(&format!("/v1/requests/{r}")).1["state"], "pending");
+    assert_eq!(
+        owner.get(&format!("/v1/requests/{r}")).1["state"],
+        "pending"
+    );
 }
 
 #[test]
@@ -337,7 +342,11 @@ fn an_oidc_token_authenticates_a_reviewer_whose_roles_come_from_groups() {
         .unwrap()
         .to_owned();
     // Signed in, but in no group that maps to a role: not eligible.
-    let staff = server.as_token(&rs256(&claims("sue@example.com", &["staff"]), "idp-rsa.der", "idp-rsa-1"));
+    let staff = server.as_token(&rs256(
+        &claims("sue@example.com", &["staff"]),
+        "idp-rsa.der",
+        "idp-rsa-1",
+    ));
     let (status, refused) = staff.review(&id, "approve", "fine");
     assert_eq!(status, 403, "{refused}");
     assert_eq!(refused["code"], "ROLE_NOT_ELIGIBLE");
@@ -350,7 +359,9 @@ fn an_oidc_token_authenticates_a_reviewer_whose_roles_come_from_groups() {
         "idp-rsa.der",
         "idp-rsa-1",
     );
-    let (status, approved) = server.as_token(&lead).review(&id, "approve", "order checked");
+    let (status, approved) = server
+        .as_token(&lead)
+        .review(&id, "approve", "order checked");
     assert_eq!(status, 200, "{approved}");
     assert_eq!(approved["state"], "approved");
     let approval = &approved["approvals"][0];
@@ -392,18 +403,50 @@ fn refused_oidc_tokens_are_401_with_the_engines_code() {
     hs.kid = Some("idp-rsa-1".into());
     let hs256 = jsonwebtoken::encode(&hs, &good, &EncodingKey::from_secret(b"secret")).unwrap();
     let cases: Vec<(&str, String, &str)> = vec![
-        ("expired", signed(&with(json!({"iat": now - 7200, "exp": now - 3600}))), "TOKEN_EXPIRED"),
-        ("not yet valid", signed(&with(json!({"nbf": now + 3600}))), "TOKEN_NOT_YET_VALID"),
-        ("issued in the future", signed(&with(json!({"iat": now + 3600}))), "TOKEN_NOT_YET_VALID"),
-        ("wrong issuer", signed(&with(json!({"iss": "https://evil.example.com"}))), "BAD_ISSUER"),
-        ("wrong audience", signed(&with(json!({"aud": "someone-else"}))), "BAD_AUDIENCE"),
+        (
+            "expired",
+            signed(&with(json!({"iat": now - 7200, "exp": now - 3600}))),
+            "TOKEN_EXPIRED",
+        ),
+        (
+            "not yet valid",
+            signed(&with(json!({"nbf": now + 3600}))),
+            "TOKEN_NOT_YET_VALID",
+        ),
+        (
+            "issued in the future",
+            signed(&with(json!({"iat": now + 3600}))),
+            "TOKEN_NOT_YET_VALID",
+        ),
+        (
+            "wrong issuer",
+            signed(&with(json!({"iss": "https://evil.example.com"}))),
+            "BAD_ISSUER",
+        ),
+        (
+            "wrong audience",
+            signed(&with(json!({"aud": "someone-else"}))),
+            "BAD_AUDIENCE",
+        ),
         ("alg none", none, "UNSUPPORTED_ALG"),
         ("HS256 with a guessed secret", hs256, "UNSUPPORTED_ALG"),
-        ("unknown kid", rs256(&good, "idp-rsa.der", "idp-rsa-9"), "UNKNOWN_KEY"),
-        ("a forger's key", rs256(&good, "other-rsa.der", "idp-rsa-1"), "BAD_SIGNATURE"),
+        (
+            "unknown kid",
+            rs256(&good, "idp-rsa.der", "idp-rsa-9"),
+            "UNKNOWN_KEY",
+        ),
+        (
+            "a forger's key",
+            rs256(&good, "other-rsa.der", "idp-rsa-1"),
+            "BAD_SIGNATURE",
+        ),
         ("tampered payload", tampered, "BAD_SIGNATURE"),
         ("no identity claim", signed(&no_email), "MISSING_CLAIM"),
-        ("blank identity claim", signed(&with(json!({"email": " \u{200b}"}))), "MISSING_CLAIM"),
+        (
+            "blank identity claim",
+            signed(&with(json!({"email": " \u{200b}"}))),
+            "MISSING_CLAIM",
+        ),
         ("not a JWT", "abc.def".into(), "MALFORMED"),
     ];
     for (what, token, code) in cases {
@@ -461,7 +504,11 @@ fn separation_of_duties_compares_people_not_spellings_or_keys() {
 fn iam_forbidden(request: &Json) -> Vec<String> {
     request["forbidden_approvers"]
         .as_array()
-        .or_else(|| request.pointer("/decision/approvals/forbidden_approvers").and_then(Json::as_array))
+        .or_else(|| {
+            request
+                .pointer("/decision/approvals/forbidden_approvers")
+                .and_then(Json::as_array)
+        })
         .into_iter()
         .flatten()
         .filter_map(|f| f["identity"].as_str().or(f.as_str()))
@@ -490,7 +537,9 @@ fn until_limited(client: &crate::harness::Client, action: &Json) -> (usize, Answ
 fn rate_limits_are_per_person_with_retry_after() {
     const BURST: usize = 30;
     let server = Server::start_with(Options {
-        config: Some(format!("[limits]\nrate_per_second = 1\nrate_burst = {BURST}\n")),
+        config: Some(format!(
+            "[limits]\nrate_per_second = 1\nrate_burst = {BURST}\n"
+        )),
         ..Options::default()
     });
     let alice = server.as_token(&server.key("alice", &["decide"], &[]));
@@ -512,7 +561,10 @@ fn rate_limits_are_per_person_with_retry_after() {
     // bucket refilled since (1 a second), far from a fresh burst.
     let (shared, limited) = until_limited(&alice_again, &action);
     assert_problem(&limited, 429, "RATE_LIMITED");
-    assert!(shared < BURST / 2, "two keys of one person share a bucket: {shared}");
+    assert!(
+        shared < BURST / 2,
+        "two keys of one person share a bucket: {shared}"
+    );
     // Another person has a bucket of their own.
     let (own, _) = until_limited(&bob, &action);
     assert!(own >= BURST, "bob has his own bucket: {own}");
@@ -586,16 +638,31 @@ fn the_admin_key_endpoint_names_each_bad_field_by_path() {
         json!({"identity": "", "scopes": ["read", "root"], "roles": ["ok", "bad role"]}),
         &["$.identity", "$.scopes[1]", "$.roles[1]"],
     );
-    bad(json!({"identity": " \u{200b} ", "scopes": ["read"]}), &["$.identity"]);
-    bad(json!({"identity": "a\nb", "scopes": ["read"]}), &["$.identity"]);
-    bad(json!({"identity": "x".repeat(257), "scopes": ["read"]}), &["$.identity"]);
+    bad(
+        json!({"identity": " \u{200b} ", "scopes": ["read"]}),
+        &["$.identity"],
+    );
+    bad(
+        json!({"identity": "a\nb", "scopes": ["read"]}),
+        &["$.identity"],
+    );
+    bad(
+        json!({"identity": "x".repeat(257), "scopes": ["read"]}),
+        &["$.identity"],
+    );
     bad(json!({"identity": "ok", "scopes": []}), &["$.scopes"]);
-    bad(json!({"identity": "ok", "scopes": ["Admin"]}), &["$.scopes[0]"]);
+    bad(
+        json!({"identity": "ok", "scopes": ["Admin"]}),
+        &["$.scopes[0]"],
+    );
     bad(
         json!({"identity": "ok", "scopes": ["read"], "roles": ["", "x".repeat(129), "ünï"]}),
         &["$.roles[0]", "$.roles[1]", "$.roles[2]"],
     );
-    bad(json!({"identity": "ok", "scopes": ["read"], "admin": true}), &["$"]);
+    bad(
+        json!({"identity": "ok", "scopes": ["read"], "admin": true}),
+        &["$"],
+    );
     bad(json!({"identity": "ok"}), &["$"]);
     bad(json!(["ok"]), &["$"]);
     // Not JSON, not an admin, no such key.
@@ -617,5 +684,8 @@ fn the_admin_key_endpoint_names_each_bad_field_by_path() {
         .iter()
         .map(|k| k["identity"].as_str().unwrap())
         .collect();
-    assert!(!identities.contains(&"ok") && !identities.contains(&"me"), "{keys}");
+    assert!(
+        !identities.contains(&"ok") && !identities.contains(&"me"),
+        "{keys}"
+    );
 }

@@ -7,5 +7,5 @@
 #[allow(dead_code)]
 mod harness;
 
-mod flows;
 mod auth;
+mod flows;

@@ -43,8 +43,7 @@ pub(crate) async fn create_key(
     {
         errors.push(FieldError {
             path: "$.identity".into(),
-            detail: "an identity is 1 to 256 bytes, not blank, without control characters"
-                .into(),
+            detail: "an identity is 1 to 256 bytes, not blank, without control characters".into(),
         });
     }
     let mut scopes = Vec::new();
