@@ -448,3 +448,157 @@ fn approve_oidc_then_verify_through_the_binary() {
     assert_eq!(v["authentication"]["accepted"][0]["method"], "oidc");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- Bearer tokens sent to the gate service (`TrustStore::authenticate_bearer`):
+// the same checks, with the token's times judged at `now`.
+
+fn bearer_claims(now: &str) -> Value {
+    let t = secs(now);
+    json!({
+        "iss": ISSUER, "aud": "gatehouse", "sub": "u-17", "email": "alice@example.com",
+        "groups": ["support-leads", "staff"], "iat": t - 60, "exp": t + 3600,
+    })
+}
+
+fn bearer(token: &str, now: &str) -> Result<(String, Vec<String>), RefusalCode> {
+    store()
+        .authenticate_bearer(token, Timestamp::parse(now).unwrap())
+        .map_err(|r| r.code)
+}
+
+fn patched(patch: Value) -> Value {
+    let mut c = bearer_claims(NOW);
+    for (k, v) in patch.as_object().unwrap() {
+        if v.is_null() {
+            c.as_object_mut().unwrap().remove(k);
+        } else {
+            c[k] = v.clone();
+        }
+    }
+    c
+}
+
+#[test]
+fn a_bearer_token_gives_the_identity_claim_and_the_roles_of_its_groups() {
+    for idp in [Idp::Rsa, Idp::Ed] {
+        let got = bearer(&token(idp, &bearer_claims(NOW)), NOW);
+        assert_eq!(
+            got,
+            Ok((
+                "alice@example.com".to_owned(),
+                vec!["support_lead".to_owned()]
+            ))
+        );
+    }
+    // One group as a string; groups mapping to nothing give no roles.
+    let one = token(Idp::Rsa, &patched(json!({"groups": "finance-team"})));
+    assert_eq!(bearer(&one, NOW).unwrap().1, ["finance"]);
+    let none = token(Idp::Rsa, &patched(json!({"groups": ["staff"]})));
+    assert_eq!(bearer(&none, NOW).unwrap().1, Vec::<String>::new());
+    // A store without [oidc] takes no tokens.
+    let plain = TrustStore::from_toml("", None).unwrap();
+    let refusal = plain
+        .authenticate_bearer(
+            &token(Idp::Rsa, &bearer_claims(NOW)),
+            Timestamp::parse(NOW).unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(refusal.code, RefusalCode::OidcNotConfigured);
+}
+
+#[test]
+fn a_bearer_tokens_times_are_judged_at_now_within_the_leeway() {
+    let t = secs(NOW);
+    let base = Timestamp::parse(NOW).unwrap();
+    let at = |s: i64| base.plus_seconds(s - t).to_string();
+    let c = bearer_claims(NOW);
+    let exp = c["exp"].as_i64().unwrap();
+    let tok = token(Idp::Rsa, &c);
+    // The default leeway is 60 seconds on each side.
+    assert!(bearer(&tok, &at(exp + 59)).is_ok());
+    assert_eq!(bearer(&tok, &at(exp + 60)), Err(RefusalCode::TokenExpired));
+    let early = token(Idp::Rsa, &patched(json!({"nbf": t + 61})));
+    assert_eq!(bearer(&early, NOW), Err(RefusalCode::TokenNotYetValid));
+    let early = token(Idp::Rsa, &patched(json!({"nbf": t + 60})));
+    assert!(bearer(&early, NOW).is_ok());
+    let future = token(Idp::Rsa, &patched(json!({"iat": t + 3000})));
+    assert_eq!(bearer(&future, NOW), Err(RefusalCode::TokenNotYetValid));
+    let no_exp = token(Idp::Rsa, &patched(json!({"exp": null})));
+    assert_eq!(bearer(&no_exp, NOW), Err(RefusalCode::MissingClaim));
+}
+
+#[test]
+fn a_bearer_token_that_is_not_the_providers_is_refused() {
+    let good = token(Idp::Rsa, &bearer_claims(NOW));
+    let parts: Vec<&str> = good.split('.').collect();
+    let seg = |v: Value| B64.encode(v.to_string());
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        seg(patched(json!({"email": "boss@example.com"}))),
+        parts[2]
+    );
+    let none = format!(
+        "{}.{}.",
+        seg(json!({"alg": "none", "kid": "idp-rsa-1"})),
+        parts[1]
+    );
+    let mut hs = Header::new(Algorithm::HS256);
+    hs.kid = Some("idp-rsa-1".into());
+    let hs256 =
+        jsonwebtoken::encode(&hs, &bearer_claims(NOW), &EncodingKey::from_secret(b"k")).unwrap();
+    let mut unknown = Header::new(Algorithm::RS256);
+    unknown.kid = Some("idp-rsa-9".into());
+    let unknown = jsonwebtoken::encode(
+        &unknown,
+        &bearer_claims(NOW),
+        &EncodingKey::from_rsa_der(&fixture("idp-rsa.der")),
+    )
+    .unwrap();
+    let cases: Vec<(&str, String, RefusalCode)> = vec![
+        (
+            "wrong issuer",
+            token(Idp::Rsa, &patched(json!({"iss": "https://evil.example"}))),
+            RefusalCode::BadIssuer,
+        ),
+        (
+            "wrong audience",
+            token(Idp::Rsa, &patched(json!({"aud": "other"}))),
+            RefusalCode::BadAudience,
+        ),
+        (
+            "no audience",
+            token(Idp::Rsa, &patched(json!({"aud": null}))),
+            RefusalCode::MissingClaim,
+        ),
+        (
+            "forger",
+            token(Idp::ForgerRsa, &bearer_claims(NOW)),
+            RefusalCode::BadSignature,
+        ),
+        ("tampered", tampered, RefusalCode::BadSignature),
+        ("alg none", none, RefusalCode::UnsupportedAlg),
+        ("HS256", hs256, RefusalCode::UnsupportedAlg),
+        ("unknown kid", unknown, RefusalCode::UnknownKey),
+        (
+            "no identity claim",
+            token(Idp::Rsa, &patched(json!({"email": null}))),
+            RefusalCode::MissingClaim,
+        ),
+        (
+            "blank identity",
+            token(Idp::Rsa, &patched(json!({"email": "\u{200b} "}))),
+            RefusalCode::MissingClaim,
+        ),
+        (
+            "identity not a string",
+            token(Idp::Rsa, &patched(json!({"email": 7}))),
+            RefusalCode::MissingClaim,
+        ),
+        ("two segments", "a.b".into(), RefusalCode::Malformed),
+        ("oversized", "a".repeat(1 << 20), RefusalCode::Oversized),
+    ];
+    for (what, tok, code) in cases {
+        assert_eq!(bearer(&tok, NOW).map(|_| ()), Err(code), "{what}");
+    }
+}

@@ -8,4 +8,5 @@
 mod harness;
 
 mod batch;
+mod auth;
 mod flows;

@@ -7,16 +7,31 @@
 //! identity or the token's identity claim; the roles come from the trust
 //! store when one is configured (the approvers directory the policy owner
 //! controls), else from the roles the admin gave the key. Scopes limit what
-//! a key may do:
+//! a key may do (`admin` holds every scope):
 //!
-//! | scope | allows |
+//! | endpoint | needs |
 //! |---|---|
-//! | `decide` | `POST /v1/decide` |
-//! | `request` | create, read, wait on and cancel one's own requests |
-//! | `approve` | approve, reject, request changes; list and read requests |
-//! | `execute` | claim, report execution and verification |
-//! | `read` | list and read every request, the audit chain |
-//! | `admin` | everything, keys, reload |
+//! | `POST /v1/decide` | `decide` |
+//! | `POST /v1/requests` | `request` |
+//! | `GET /v1/requests`, `GET /v1/requests/{id}` and its `/wait`, `/events`, `/audit` | any caller; `read`, `approve` and `execute` see every request, everyone else only their own (others answer 404) |
+//! | `POST /v1/requests/{id}/decisions` | `approve` |
+//! | `POST /v1/requests/{id}/cancel` | `request`, on one's own request (`admin`: any) |
+//! | `POST /v1/requests/{id}/claim`, `/executed`, `/verified` | `execute` |
+//! | `GET /v1/audit` | `read` |
+//! | `/v1/admin/keys`, `/v1/admin/keys/{id}`, `/v1/admin/reload` | `admin` |
+//! | `/health`, `/ready`, `/metrics`, `/v1/keys` | no credentials |
+//!
+//! `request` does not allow claiming, not even one's own `auto` request:
+//! asking and executing are separate powers, so an agent that holds only
+//! `request` can never cause an execution; an agent that does both holds
+//! both scopes. A token from the identity provider holds `approve` and
+//! `request`.
+//!
+//! Every failed authentication is 401 problem+json with
+//! `WWW-Authenticate: Bearer`; an API key that is unknown, revoked or off by
+//! one character gets the same answer. A refused OIDC token's `code` is the
+//! engine's refusal code (`TOKEN_EXPIRED`, `BAD_ISSUER`, …). Callers are
+//! rate limited per person ([`crate::rate`]).
 //!
 //! Secrets are stored only as SHA-256 hashes; a lookup compares hashes.
 
@@ -194,17 +209,31 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, GateError> {
     Ok(Some(token))
 }
 
+/// The one answer to every API key that does not authenticate: unknown,
+/// revoked, one character off, or not a key at all when no identity
+/// provider is configured. Which of those it was is not told: a guesser
+/// learns nothing about which part was wrong.
+fn bad_key() -> GateError {
+    GateError::unauthorized("the credentials are not a valid API key or token")
+}
+
 impl Gate {
-    /// Authenticates a bearer token.
+    /// Authenticates a bearer token: an API key (`ghk_…`), else an OIDC
+    /// token when the trust store has an `[oidc]` section.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, GateError> {
         if token.starts_with(KEY_PREFIX) {
+            // The lookup is by the SHA-256 of the whole text: a key that
+            // differs in any character (id or secret) finds nothing.
             let row = self
                 .store
                 .key_by_hash(&key_hash(token))
                 .await?
                 .filter(|k| !k.revoked)
-                .ok_or_else(|| GateError::unauthorized("unknown or revoked API key"))?;
+                .ok_or_else(bad_key)?;
             let scopes = row.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
+            // With a trust store, roles are the directory's (the policy
+            // owner controls it), never the key's: an admin who makes a key
+            // cannot grant a role the directory does not.
             let roles = match self.trust().as_ref() {
                 Some(store) => store.roles_of(&row.identity),
                 None => row.roles.clone(),
@@ -221,18 +250,20 @@ impl Gate {
     }
 
     /// Authenticates an OIDC token against the trust store's provider.
+    /// A refused token is 401 with the engine's refusal code as the
+    /// problem's `code` (`TOKEN_EXPIRED`, `BAD_SIGNATURE`, …), the codes
+    /// `gatehouse verify` gives for identity-token approvals.
     fn authenticate_oidc(&self, token: &str) -> Result<Principal, GateError> {
         let trust = self.trust();
-        let Some(store) = trust.as_ref() else {
-            return Err(GateError::unauthorized(
-                "not an API key, and no trust store with an [oidc] section is configured",
-            ));
+        let Some(store) = trust.as_ref().filter(|s| s.oidc().is_some()) else {
+            return Err(bad_key());
         };
         let (id, roles) = store
             .authenticate_bearer(token, self.now())
-            .map_err(|r| GateError::unauthorized(format!("{}: {}", r.code.as_str(), r.message)))?;
+            .map_err(|r| GateError::new(401, r.code.as_str(), r.message))?;
         // Tokens carry no scopes of ours: a person signed in by the
-        // identity provider reviews (approve, read their queue).
+        // identity provider reviews (approve, read their queue) and may
+        // open requests of their own.
         Ok(Principal {
             id,
             roles,

@@ -23,6 +23,7 @@ pub mod gate;
 pub mod ids;
 pub mod lifecycle;
 pub mod metrics;
+pub mod rate;
 pub mod reload;
 pub mod store;
 pub mod sweeper;

@@ -35,10 +35,15 @@ pub(crate) async fn create_key(
     let text = body_text(&headers, body)?;
     let body: NewKey = crate::gate::read_body(&text)?;
     let mut errors = Vec::new();
-    if gatehouse::identity::is_blank(&body.identity) || body.identity.len() > 256 {
+    // Control characters would let one identity print as another in logs
+    // and audit records.
+    if gatehouse::identity::is_blank(&body.identity)
+        || body.identity.len() > 256
+        || body.identity.chars().any(char::is_control)
+    {
         errors.push(FieldError {
             path: "$.identity".into(),
-            detail: "an identity is 1 to 256 bytes, not blank".into(),
+            detail: "an identity is 1 to 256 bytes, not blank, without control characters".into(),
         });
     }
     let mut scopes = Vec::new();

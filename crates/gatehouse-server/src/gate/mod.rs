@@ -70,15 +70,9 @@ pub struct Gate {
     reload: RwLock<ReloadStatus>,
     /// Counters and histograms for `/metrics`.
     pub metrics: Metrics,
-    rate: Mutex<HashMap<String, Bucket>>,
+    rate: Mutex<crate::rate::RateLimiter>,
     /// Set when shutdown begins: `/ready` answers 503.
     pub draining: AtomicBool,
-}
-
-/// A token bucket per caller.
-struct Bucket {
-    tokens: f64,
-    at: Instant,
 }
 
 impl Gate {
@@ -108,7 +102,7 @@ impl Gate {
                 reloads: 0,
             }),
             metrics: Metrics::default(),
-            rate: Mutex::new(HashMap::new()),
+            rate: Mutex::new(crate::rate::RateLimiter::default()),
             draining: AtomicBool::new(false),
         }
     }
@@ -164,8 +158,9 @@ impl Gate {
         });
     }
 
-    /// Refuses (429) a caller over their rate; every caller has their own
-    /// bucket, keyed by identity.
+    /// Refuses (429, with `Retry-After`) a caller over their rate: one
+    /// bucket per person (see [`crate::rate`]), so two keys of one person
+    /// share it.
     pub fn check_rate(&self, principal: &Principal) -> Result<(), GateError> {
         let limits = &self.config.limits;
         if limits.rate_per_second == 0 {
@@ -174,27 +169,15 @@ impl Gate {
         let rate = f64::from(limits.rate_per_second);
         let burst = f64::from(limits.rate_burst.max(limits.rate_per_second));
         let mut buckets = self.rate.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        // Bounded: forget idle callers rather than grow without end.
-        if buckets.len() > 100_000 {
-            buckets.retain(|_, b| now.duration_since(b.at).as_secs() < 60);
-        }
-        let bucket = buckets
-            .entry(crate::gate::records::person_key(&principal.id))
-            .or_insert(Bucket {
-                tokens: burst,
-                at: now,
-            });
-        let elapsed = now.duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
-        bucket.at = now;
-        if bucket.tokens < 1.0 {
-            let mut e = GateError::new(429, "RATE_LIMITED", "too many requests from this caller");
-            e.retry_after = Some(1);
-            return Err(e);
-        }
-        bucket.tokens -= 1.0;
-        Ok(())
+        let person = crate::gate::records::person_key(&principal.id);
+        buckets
+            .take(&person, Instant::now(), rate, burst)
+            .map_err(|wait| {
+                let mut e =
+                    GateError::new(429, "RATE_LIMITED", "too many requests from this caller");
+                e.retry_after = Some(wait);
+                e
+            })
     }
 
     /// Whether shutdown has begun.
