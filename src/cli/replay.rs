@@ -215,6 +215,16 @@ fn human(args: &ReplayArgs, report: &ReplayReport) -> String {
             )
         ));
     }
+    if s.transitions_skipped > 0 {
+        summary.push_str(&format!(
+            "; {} (the service's steps of a request: not replayed)",
+            count(
+                s.transitions_skipped,
+                "transition record",
+                "transition records"
+            )
+        ));
+    }
     if s.bad_lines > 0 {
         summary.push_str(&format!(
             "; {}",

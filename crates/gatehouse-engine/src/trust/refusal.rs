@@ -51,6 +51,9 @@ pub enum RefusalCode {
     NonceMismatch,
     /// The identity token lacks a claim the trust store requires.
     MissingClaim,
+    /// A credential signed by a `[[gate]]` key names an approver the trust
+    /// store does not list: a gate vouches only for the store's approvers.
+    UnknownApprover,
 }
 
 impl RefusalCode {
@@ -76,6 +79,7 @@ impl RefusalCode {
             RefusalCode::TokenNotYetValid => "TOKEN_NOT_YET_VALID",
             RefusalCode::NonceMismatch => "NONCE_MISMATCH",
             RefusalCode::MissingClaim => "MISSING_CLAIM",
+            RefusalCode::UnknownApprover => "UNKNOWN_APPROVER",
         }
     }
 }
