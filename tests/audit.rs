@@ -375,7 +375,10 @@ fn mixed_log(dir: &Path) -> PathBuf {
         &Redaction::KeepAll,
         Timestamp::parse(NOW).unwrap(),
     );
-    assert_eq!(verification.policy().expect("a policy").digest, policy.digest());
+    assert_eq!(
+        verification.policy().expect("a policy").digest,
+        policy.digest()
+    );
     lines.push(verification.to_json_line().unwrap());
     lines.push("this line is not a record".into());
     let mut out = lines.join("\n");

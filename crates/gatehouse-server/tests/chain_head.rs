@@ -79,7 +79,7 @@ async fn edit(path: &Path, statement: &str) {
 /// judges it.
 async fn exported(store: &SqliteStore) -> LogContents {
     let mut text = String::new();
-    for (_, line) in store.audit_after(0, 10_000).await.unwrap() {
+    for (_, line) in store.audit_after(0, 10_000, usize::MAX).await.unwrap().0 {
         text.push_str(&line);
         text.push('\n');
     }
@@ -97,7 +97,12 @@ async fn refused(path: &Path) -> String {
 /// someone who knows the scheme would.
 async fn forge(path: &Path, seq: i64, edit_line: impl Fn(&str) -> String) {
     let store = SqliteStore::open(path, false).await.expect("opens");
-    let (_, line) = store.audit_after(seq - 1, 1).await.unwrap().remove(0);
+    let (_, line) = store
+        .audit_after(seq - 1, 1, usize::MAX)
+        .await
+        .unwrap()
+        .0
+        .remove(0);
     drop(store);
     let forged = edit_line(&line);
     assert_ne!(forged, line);
@@ -118,9 +123,10 @@ async fn a_fresh_chain_starts_at_one_on_genesis_and_goes_on_after_a_reopen() {
     let path = dir.path().join("gatehouse.db");
     drop(store_with(&path, 0, 2).await);
     let store = store_with(&path, 2, 3).await;
-    let lines = store.audit_after(0, 100).await.unwrap();
+    let (lines, more) = store.audit_after(0, 100, usize::MAX).await.unwrap();
     let seqs: Vec<i64> = lines.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs, [1, 2, 3]);
+    assert!(!more);
     assert!(
         lines[0]
             .1
@@ -182,4 +188,24 @@ async fn an_edited_middle_line_is_found_in_the_export() {
     let store = SqliteStore::open(&path, false).await.expect("opens");
     let log = exported(&store).await;
     assert_eq!(log.chain.status, ChainStatus::Tampered, "{:?}", log.chain);
+}
+
+#[tokio::test]
+async fn a_page_is_bounded_by_lines_and_bytes_and_says_whether_more_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gatehouse.db");
+    let store = store_with(&path, 0, 5).await;
+    let seqs = |page: &[(i64, String)]| page.iter().map(|(s, _)| *s).collect::<Vec<_>>();
+    let (page, more) = store.audit_after(0, 2, usize::MAX).await.unwrap();
+    assert_eq!((seqs(&page), more), (vec![1, 2], true));
+    let (page, more) = store.audit_after(3, 2, usize::MAX).await.unwrap();
+    assert_eq!((seqs(&page), more), (vec![4, 5], false), "exactly the end");
+    // One byte allowed: each page still holds its first line.
+    let (page, more) = store.audit_after(0, 100, 1).await.unwrap();
+    assert_eq!((seqs(&page), more), (vec![1], true));
+    let one = page[0].1.len();
+    let (page, more) = store.audit_after(1, 100, 2 * one + 2).await.unwrap();
+    assert_eq!((seqs(&page), more), (vec![2, 3], true));
+    let (page, more) = store.audit_after(5, 100, 1).await.unwrap();
+    assert_eq!((seqs(&page), more), (vec![], false));
 }

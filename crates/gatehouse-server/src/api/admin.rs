@@ -141,6 +141,11 @@ pub(crate) async fn reload(
 pub(crate) const AUDIT_PAGE_MAX: u32 = 10_000;
 /// Lines per page when no `limit` is given.
 pub(crate) const AUDIT_PAGE_DEFAULT: u32 = 1_000;
+/// Most bytes of lines one page holds (a line is at most about twice the
+/// body limit, an action and its decision): a page of 10 000 large records
+/// would otherwise be gigabytes in memory. A page always holds its first
+/// line, so paging always moves on.
+pub(crate) const AUDIT_PAGE_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -154,10 +159,11 @@ pub(crate) struct AuditQuery {
 /// `GET /v1/audit?after=SEQ&limit=N`: the chain's lines after `seq` (0, the
 /// default, is before the first), at most `limit` (1 to
 /// [`AUDIT_PAGE_MAX`], default [`AUDIT_PAGE_DEFAULT`]), as JSON lines
-/// exactly as stored: the pages joined in order are the chain `gatehouse
-/// audit verify` reads. A full page carries `Link: <...>; rel="next"` with
-/// the next page's `after` (the last line's `seq`); a shorter page is the
-/// end of the chain for now. A negative `after`, a `limit` out of range or
+/// exactly as stored, and at most [`AUDIT_PAGE_BYTES`] of them: the pages
+/// joined in order are the chain `gatehouse audit verify` reads. When more
+/// lines follow, the page carries `Link: <...>; rel="next"` with the next
+/// page's `after` (the last line's `seq`); without it the page is the end
+/// of the chain for now. A negative `after`, a `limit` out of range or
 /// an unknown parameter is a 400 problem, never a silently clamped page.
 pub(crate) async fn audit(
     State(gate): State<Arc<Gate>>,
@@ -179,9 +185,12 @@ pub(crate) async fn audit(
             format!("`limit` is from 1 to {AUDIT_PAGE_MAX}"),
         ));
     }
-    let lines = gate.store.audit_after(q.after, limit).await?;
+    let (lines, more) = gate
+        .store
+        .audit_after(q.after, limit, AUDIT_PAGE_BYTES)
+        .await?;
     let next = match lines.last() {
-        Some((seq, _)) if lines.len() == limit as usize => Some(*seq),
+        Some((seq, _)) if more => Some(*seq),
         _ => None,
     };
     let mut text = String::new();

@@ -396,14 +396,34 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn audit_after(&self, seq: i64, limit: u32) -> Result<Vec<(i64, String)>, GateError> {
-        let rows = sqlx::query("SELECT seq, line FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(seq)
-            .bind(i64::from(limit))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db)?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    async fn audit_after(
+        &self,
+        seq: i64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<(Vec<(i64, String)>, bool), GateError> {
+        use futures_util::TryStreamExt as _;
+        // One row past the page says whether more follow; rows are read
+        // one at a time, so a page never holds more than `max_bytes` (plus
+        // its first line) whatever the lines' sizes.
+        let mut rows =
+            sqlx::query("SELECT seq, line FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(seq)
+                .bind(i64::from(limit) + 1)
+                .fetch(&self.readers);
+        let mut page = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(row) = rows.try_next().await.map_err(db)? {
+            let line: String = row.get(1);
+            let full = page.len() >= limit as usize
+                || (!page.is_empty() && bytes.saturating_add(line.len()) > max_bytes);
+            if full {
+                return Ok((page, true));
+            }
+            bytes = bytes.saturating_add(line.len());
+            page.push((row.get(0), line));
+        }
+        Ok((page, false))
     }
 
     async fn audit_of(&self, request_id: &str) -> Result<Vec<(i64, String)>, GateError> {
