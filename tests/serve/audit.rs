@@ -163,6 +163,20 @@ fn the_exported_chain_verifies_offline_replays_and_matches_the_schema() {
     assert_eq!(report["summary"]["identical"], 2, "{report:#}");
     assert_eq!(report["summary"]["transitions_skipped"], transitions);
     assert_eq!(report["summary"]["bad_lines"], 0);
+    let human = gatehouse(&[
+        "replay".as_ref(),
+        log.as_os_str(),
+        "--policy".as_ref(),
+        shipped_policy().as_os_str(),
+    ]);
+    assert_eq!(human.status.code(), Some(0), "{}", text(&human));
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains(&format!(
+            "{transitions} transition records (the service's steps of a request: not replayed)"
+        )),
+        "{}",
+        text(&human)
+    );
 }
 
 #[test]
