@@ -194,6 +194,7 @@ fn kind(v: &Json) -> &'static str {
 /// How an accepted approval was authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Method {
     /// A JWS signed with an Ed25519 key of the trust store.
     Ed25519,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// the interface (scripts match on them); they are never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum RefusalCode {
     /// A plain approval record (no signature) while unsigned approvals are
     /// not allowed.
