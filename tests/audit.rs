@@ -61,7 +61,7 @@ fn decisions(log: &LogContents) -> Vec<&DecisionRecord> {
         .iter()
         .filter_map(|r| match &r.record {
             AuditRecord::Decision(d) => Some(d),
-            AuditRecord::Verification(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -375,7 +375,10 @@ fn mixed_log(dir: &Path) -> PathBuf {
         &Redaction::KeepAll,
         Timestamp::parse(NOW).unwrap(),
     );
-    assert_eq!(verification.policy().digest, policy.digest());
+    assert_eq!(
+        verification.policy().expect("a policy").digest,
+        policy.digest()
+    );
     lines.push(verification.to_json_line().unwrap());
     lines.push("this line is not a record".into());
     let mut out = lines.join("\n");

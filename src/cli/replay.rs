@@ -11,7 +11,7 @@ use crate::audit::replay::{ReplayReport, ReplayResult, Replayer, replay_log};
 /// Arguments of `gatehouse replay`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions\n  gatehouse replay audit.jsonl --policy proposed/ai-agent-actions --format json\n\nRecords made under the given policy (same digest) must replay byte for byte: a difference is reported as a determinism bug. Records made under another policy show what it would decide instead. Records whose input was redacted or left out cannot be replayed; verification records are listed, not replayed.\n\nEvery field of a record is checked: a record whose fields contradict each other or their recomputation (an edited `outcome`, `policy` or `options`) is reported as corrupt, and the log's hash chain is checked as it is read (as `gatehouse audit verify` does; a torn last line is a warning). Lines longer than 64 MiB are skipped unread.\n\nExit codes: 0 no determinism bug and no corrupt record, 1 a determinism bug, a corrupt record (its input does not match its action digest, or its fields do not match the decision) or a broken hash chain, 2 usage error or the policy does not compile, 3 the log cannot be read."
+    after_help = "Examples:\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions\n  gatehouse replay audit.jsonl --policy proposed/ai-agent-actions --format json\n\nRecords made under the given policy (same digest) must replay byte for byte: a difference is reported as a determinism bug. Records made under another policy show what it would decide instead. Records whose input was redacted or left out cannot be replayed; verification records are listed, not replayed; transition records (the steps of a request in `gatehouse serve`'s chain, GET /v1/audit) are counted, not replayed.\n\nEvery field of a record is checked: a record whose fields contradict each other or their recomputation (an edited `outcome`, `policy` or `options`) is reported as corrupt, and the log's hash chain is checked as it is read (as `gatehouse audit verify` does; a torn last line is a warning). Lines longer than 64 MiB are skipped unread.\n\nExit codes: 0 no determinism bug and no corrupt record, 1 a determinism bug, a corrupt record (its input does not match its action digest, or its fields do not match the decision) or a broken hash chain, 2 usage error or the policy does not compile, 3 the log cannot be read."
 )]
 pub struct ReplayArgs {
     /// The audit log: JSON lines written by `gatehouse eval --audit-log`;
@@ -212,6 +212,16 @@ fn human(args: &ReplayArgs, report: &ReplayReport) -> String {
                 s.verifications,
                 "verification record",
                 "verification records"
+            )
+        ));
+    }
+    if s.transitions_skipped > 0 {
+        summary.push_str(&format!(
+            "; {} (the service's steps of a request: not replayed)",
+            count(
+                s.transitions_skipped,
+                "transition record",
+                "transition records"
             )
         ));
     }

@@ -9,4 +9,5 @@ mod harness;
 
 mod batch;
 mod auth;
+mod audit;
 mod flows;

@@ -9,6 +9,7 @@ pub mod log;
 pub mod record;
 pub mod redact;
 pub mod replay;
+pub mod transition;
 pub mod verify;
 
 /// Takes `key` out of `map`, keeping the order of the other keys whatever

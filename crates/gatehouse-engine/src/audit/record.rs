@@ -1,5 +1,6 @@
 //! Audit records: one JSON object per decision and per verification,
-//! written one per line by [`AuditLog`](super::log::AuditLog).
+//! written one per line by [`AuditLog`](super::log::AuditLog), and the
+//! gate service's transition records (see [`super::transition`]).
 //!
 //! A decision record keeps everything needed to replay the decision: the
 //! policy's digest, the input (unless redacted), the options the engine was
@@ -30,15 +31,23 @@ use super::redact::Redaction;
 use crate::eval::{Decision, DocumentFormat, EvalOptions, Outcome, PolicyRef};
 use crate::values::Timestamp;
 
-/// One line of an audit log.
+/// One line of an audit log. Non-exhaustive: a reader that meets a kind
+/// it does not handle (the gate service's transitions were the third)
+/// should skip or count it, never fail to build.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "record", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum AuditRecord {
     /// A decision was made (`"record": "decision"`).
     Decision(DecisionRecord),
     /// Collected approvals were verified (`"record": "verification"`).
     Verification(VerificationRecord),
+    /// An approval request moved from one state to another, in the gate
+    /// service's chain (`"record": "transition"`).
+    Transition(TransitionRecord),
 }
+
+pub use super::transition::{TransitionActor, TransitionEvent, TransitionRecord};
 
 /// The record of one decision. Reading one refuses fields the format does
 /// not have: replay compares every field, so none may go unread.
@@ -95,7 +104,7 @@ fn decision_in_order<S: serde::Serializer>(decision: &Json, s: S) -> Result<S::O
 
 /// Writes a free-form value with every object's keys sorted, whatever
 /// order the `Value` holds them in (see the module comment).
-fn sorted<S: serde::Serializer>(value: &Json, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn sorted<S: serde::Serializer>(value: &Json, s: S) -> Result<S::Ok, S::Error> {
     Sorted(value).serialize(s)
 }
 
@@ -359,6 +368,7 @@ impl AuditRecord {
         match self {
             AuditRecord::Decision(r) => &r.id,
             AuditRecord::Verification(r) => &r.id,
+            AuditRecord::Transition(r) => &r.id,
         }
     }
 
@@ -367,14 +377,17 @@ impl AuditRecord {
         match self {
             AuditRecord::Decision(r) => &r.time,
             AuditRecord::Verification(r) => &r.time,
+            AuditRecord::Transition(r) => &r.time,
         }
     }
 
-    /// The policy named by the record.
-    pub fn policy(&self) -> &PolicyRef {
+    /// The policy named by the record; `None` for a transition record,
+    /// which names the policy set by its digest only.
+    pub fn policy(&self) -> Option<&PolicyRef> {
         match self {
-            AuditRecord::Decision(r) => &r.policy,
-            AuditRecord::Verification(r) => &r.policy,
+            AuditRecord::Decision(r) => Some(&r.policy),
+            AuditRecord::Verification(r) => Some(&r.policy),
+            AuditRecord::Transition(_) => None,
         }
     }
 
@@ -412,6 +425,9 @@ impl AuditRecord {
             "verification" => serde_json::from_value(value)
                 .map(AuditRecord::Verification)
                 .map_err(|e| format!("invalid verification record: {e}")),
+            "transition" => serde_json::from_value(value)
+                .map(AuditRecord::Transition)
+                .map_err(|e| format!("invalid transition record: {e}")),
             other => Err(format!("unknown record kind `{other}`")),
         }
     }
@@ -444,7 +460,7 @@ impl<'de> Deserialize<'de> for AuditRecord {
 /// counter and random bits from the operating system. Ids of one process
 /// sort in the order they were made; ids of different processes differ by
 /// their 74 random bits.
-fn new_id(prefix: &str) -> String {
+pub(super) fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::now_v7().simple())
 }
 

@@ -5,8 +5,9 @@
 //! out identical, byte for byte as JSON: a difference is a determinism bug.
 //! Under another policy, replay tells what would be decided instead.
 //! Verification records are listed, not replayed (their approvals are
-//! checked by `gatehouse verify`); records whose input was redacted or left
-//! out cannot be replayed.
+//! checked by `gatehouse verify`); transition records (the gate service's
+//! steps of a request) are counted, not replayed; records whose input was
+//! redacted or left out cannot be replayed.
 //!
 //! Every field of a decision record is checked, not only the decision:
 //! under its own policy the whole record is recomputed (policy, action
@@ -149,6 +150,9 @@ pub struct ReplaySummary {
     pub cannot_replay: usize,
     /// Verification records (listed, not replayed).
     pub verifications: usize,
+    /// Transition records of the gate service's chain (counted, not
+    /// replayed: the request's decision record is what is replayed).
+    pub transitions_skipped: usize,
     /// Lines that are not records.
     pub bad_lines: usize,
     /// Whether the last line is torn.
@@ -235,12 +239,20 @@ impl<'p> Replayer<'p> {
     pub fn push(&mut self, entry: LogEntry) {
         match entry {
             LogEntry::Record(logged) => {
-                let (record, result) = match &logged.record {
+                let (record, result, recorded_policy) = match &logged.record {
+                    AuditRecord::Transition(_) => {
+                        // Not a failure and nothing to replay: counted only
+                        // (a service's chain holds several per request).
+                        self.summary.transitions_skipped += 1;
+                        return;
+                    }
                     AuditRecord::Decision(r) => {
                         self.summary.decisions += 1;
-                        ("decision", replay_decision(self.policy, r))
+                        ("decision", replay_decision(self.policy, r), &r.policy)
                     }
-                    AuditRecord::Verification(_) => ("verification", ReplayResult::Verification),
+                    AuditRecord::Verification(r) => {
+                        ("verification", ReplayResult::Verification, &r.policy)
+                    }
                 };
                 self.count(&result);
                 // the common cases are counted, not kept: a log can be long
@@ -256,7 +268,7 @@ impl<'p> Replayer<'p> {
                     line: logged.line,
                     id: logged.record.id().to_owned(),
                     record,
-                    recorded_policy: logged.record.policy().clone(),
+                    recorded_policy: recorded_policy.clone(),
                     result,
                 });
             }

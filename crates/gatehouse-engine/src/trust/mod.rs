@@ -11,7 +11,9 @@
 //! 1. the credential's form (size, encoding, header, algorithm);
 //! 2. the key: it must be in the store, and the signature must verify;
 //! 3. key -> identity: the approver the payload names is the person the
-//!    store lists that key for (or the identity token proves);
+//!    store lists that key for (or the identity token proves); a key of a
+//!    `[[gate]]` (a gate service that authenticated the approver) vouches
+//!    only for an approver the store lists;
 //! 4. identity -> roles: from the store only (an approval cannot claim a
 //!    role; a `roles` field is an unknown field);
 //! 5. the policy digest equals the policy being verified;
@@ -76,13 +78,16 @@ pub mod oidc;
 mod refusal;
 pub mod store;
 
+#[cfg(test)]
+mod gate_tests;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use refusal::{Refusal, RefusalCode};
-pub use store::{Approver, StoreError, TrustStore};
+pub use store::{Approver, GateKeys, StoreError, TrustStore};
 
 use crate::Policy;
 use crate::audit::verify::{Approval, Verification, VerifyOptions, VerifyReason};
@@ -189,6 +194,7 @@ fn kind(v: &Json) -> &'static str {
 /// How an accepted approval was authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Method {
     /// A JWS signed with an Ed25519 key of the trust store.
     Ed25519,
@@ -196,6 +202,9 @@ pub enum Method {
     Oidc,
     /// Not authenticated: a plain record accepted by `allow_unsigned`.
     Unsigned,
+    /// A JWS signed by a `[[gate]]` key of the trust store (the gate
+    /// service authenticated the approver; roles from the store).
+    Gate,
 }
 
 /// An approval that passed authentication.
@@ -207,7 +216,8 @@ pub struct Accepted {
     pub approver: String,
     /// How it was proven.
     pub method: Method,
-    /// The key id (`ed25519:...`) or the token issuer; absent when unsigned.
+    /// The key id (`ed25519:...`, the approver's or the gate's) or the
+    /// token issuer; absent when unsigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The roles it counts in (from the trust store, or claimed when
@@ -299,28 +309,36 @@ impl TrustStore {
             }
             Credential::Jws(token) => {
                 let parsed = jws::parse(token)?;
-                let Some((key, owner)) = self.key(&parsed.kid) else {
-                    return Err(Refusal::new(
-                        RefusalCode::UnknownKey,
-                        format!("no approver of the trust store holds key `{}`", parsed.kid),
-                    ));
-                };
-                let mut payload = parsed.verify(key)?;
-                if !same_identity(&owner.id, &payload.approver) {
-                    return Err(Refusal::new(
-                        RefusalCode::IdentityMismatch,
-                        format!(
-                            "the approval names `{}` but is signed with the key of `{}`",
-                            payload.approver, owner.id
-                        ),
-                    ));
+                if let Some((key, gate)) = self.gate_key(&parsed.kid) {
+                    let (payload, roles) = self.vouched(&parsed, key, gate)?;
+                    (payload, roles, Method::Gate, Some(parsed.kid))
+                } else {
+                    let Some((key, owner)) = self.key(&parsed.kid) else {
+                        return Err(Refusal::new(
+                            RefusalCode::UnknownKey,
+                            format!(
+                                "no approver or gate of the trust store holds key `{}`",
+                                parsed.kid
+                            ),
+                        ));
+                    };
+                    let mut payload = parsed.verify(key)?;
+                    if !same_identity(&owner.id, &payload.approver) {
+                        return Err(Refusal::new(
+                            RefusalCode::IdentityMismatch,
+                            format!(
+                                "the approval names `{}` but is signed with the key of `{}`",
+                                payload.approver, owner.id
+                            ),
+                        ));
+                    }
+                    // The person is who the store says holds the key: results and
+                    // audit records name them as the store spells them, whatever
+                    // look-alike spelling the signer wrote.
+                    payload.approver.clone_from(&owner.id);
+                    let roles = owner.roles.clone();
+                    (payload, roles, Method::Ed25519, Some(parsed.kid))
                 }
-                // The person is who the store says holds the key: results and
-                // audit records name them as the store spells them, whatever
-                // look-alike spelling the signer wrote.
-                payload.approver.clone_from(&owner.id);
-                let roles = owner.roles.clone();
-                (payload, roles, Method::Ed25519, Some(parsed.kid))
             }
             Credential::Oidc(envelope) => {
                 let (payload, roles) = oidc::verify(envelope, self.oidc(), now)?;
@@ -340,6 +358,30 @@ impl TrustStore {
             ));
         }
         Ok((payload.into_approval(roles), method, key))
+    }
+
+    /// A credential signed by a gate's key: the signature must verify, and
+    /// the approver it names must be listed in this store. The person and
+    /// roles are the store's (a gate vouches for who authenticated to it,
+    /// never for more than the store says).
+    fn vouched(
+        &self,
+        parsed: &jws::Parsed<'_>,
+        key: &ed25519_dalek::VerifyingKey,
+        gate: &store::GateKeys,
+    ) -> Result<(jws::ApprovalPayload, Vec<String>), Refusal> {
+        let mut payload = parsed.verify(key)?;
+        let Some(approver) = self.approver(&payload.approver) else {
+            return Err(Refusal::new(
+                RefusalCode::UnknownApprover,
+                format!(
+                    "the approval by `{}` is signed by gate `{}`, but the trust store does not list `{}` as an approver",
+                    payload.approver, gate.id, payload.approver
+                ),
+            ));
+        };
+        payload.approver.clone_from(&approver.id);
+        Ok((payload, approver.roles.clone()))
     }
 
     /// Authenticates every credential: the approvals to verify, and the

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// the interface (scripts match on them); they are never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum RefusalCode {
     /// A plain approval record (no signature) while unsigned approvals are
     /// not allowed.
@@ -51,6 +52,9 @@ pub enum RefusalCode {
     NonceMismatch,
     /// The identity token lacks a claim the trust store requires.
     MissingClaim,
+    /// A credential signed by a `[[gate]]` key names an approver the trust
+    /// store does not list: a gate vouches only for the store's approvers.
+    UnknownApprover,
 }
 
 impl RefusalCode {
@@ -76,6 +80,7 @@ impl RefusalCode {
             RefusalCode::TokenNotYetValid => "TOKEN_NOT_YET_VALID",
             RefusalCode::NonceMismatch => "NONCE_MISMATCH",
             RefusalCode::MissingClaim => "MISSING_CLAIM",
+            RefusalCode::UnknownApprover => "UNKNOWN_APPROVER",
         }
     }
 }

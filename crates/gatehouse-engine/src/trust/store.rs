@@ -11,6 +11,10 @@
 //! roles = ["support_lead"]
 //! keys = ["ed25519:Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyMTI"]
 //!
+//! [[gate]]                       # optional: a gate service that signs
+//! id = "gatehouse-prod"          # approval credentials for the approvers
+//! keys = ["ed25519:…"]           # above (its GET /v1/keys)
+//!
 //! [oidc]                         # optional: identity tokens from an IdP
 //! issuer = "https://login.example.com"
 //! audience = "gatehouse"
@@ -22,6 +26,11 @@
 //! [oidc.groups]
 //! "finance-approvers" = ["finance_manager"]
 //! ```
+//!
+//! A `[[gate]]` key vouches for who authenticated to the gate service, and
+//! for nothing more: a credential it signed counts only for an approver
+//! this store lists, with the roles this store gives them (never roles the
+//! gate saw); an approver the store does not list is refused.
 //!
 //! Validation is strict and reports every problem at once: unknown keys,
 //! a blank or duplicate identity (compared as `same_identity` does), a key
@@ -50,6 +59,15 @@ pub struct Approver {
     /// The roles they hold.
     pub roles: Vec<String>,
     /// Their Ed25519 public keys, as text (`ed25519:<base64url>`).
+    pub keys: Vec<String>,
+}
+
+/// A gate service whose signing key vouches for approvals given through it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GateKeys {
+    /// The gate's name (for messages and results).
+    pub id: String,
+    /// Its Ed25519 public keys, as text (`ed25519:<base64url>`).
     pub keys: Vec<String>,
 }
 
@@ -101,6 +119,10 @@ pub struct TrustStore {
     /// index in `approvers`: one normalization per entry, so a store at its
     /// size cap loads in linear time.
     people: HashMap<String, usize>,
+    /// The gate services trusted to vouch for approvers.
+    gates: Vec<GateKeys>,
+    /// Gate key text to the key and the index of its gate in `gates`.
+    gate_keys: HashMap<String, (VerifyingKey, usize)>,
     oidc: Option<OidcConfig>,
 }
 
@@ -123,7 +145,16 @@ struct StoreFile {
     #[serde(default)]
     approver: Vec<ApproverEntry>,
     #[serde(default)]
+    gate: Vec<GateEntry>,
+    #[serde(default)]
     oidc: Option<OidcSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateEntry {
+    id: String,
+    keys: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -207,6 +238,27 @@ impl TrustStore {
     /// The approvers of the directory.
     pub fn approvers(&self) -> &[Approver] {
         &self.approvers
+    }
+
+    /// The gate services trusted to sign approvals for the store's
+    /// approvers.
+    pub fn gates(&self) -> &[GateKeys] {
+        &self.gates
+    }
+
+    /// The gate that holds the key `kid`, if any.
+    pub(crate) fn gate_key(&self, kid: &str) -> Option<(&VerifyingKey, &GateKeys)> {
+        self.gate_keys
+            .get(kid)
+            .and_then(|(key, i)| self.gates.get(*i).map(|g| (key, g)))
+    }
+
+    /// The approver the store lists under this identity (compared as
+    /// [`crate::identity::normalize`] compares).
+    pub(crate) fn approver(&self, identity: &str) -> Option<&Approver> {
+        self.people
+            .get(&crate::identity::normalize(identity))
+            .and_then(|i| self.approvers.get(*i))
     }
 
     /// The identity-token configuration, if any.
@@ -362,6 +414,7 @@ fn build(file: StoreFile, jwks: Option<&str>, name: &str) -> Result<TrustStore, 
             keys: entry.keys,
         });
     }
+    build_gates(&mut store, file.gate, &mut problems);
     if let Some(section) = file.oidc {
         match build_oidc(section, jwks) {
             Ok(oidc) => store.oidc = Some(oidc),
@@ -375,6 +428,53 @@ fn build(file: StoreFile, jwks: Option<&str>, name: &str) -> Result<TrustStore, 
             source_name: name.to_owned(),
             problems,
         })
+    }
+}
+
+/// Reads the `[[gate]]` tables: a non-blank id listed once, at least one
+/// key, each a valid (not weak) Ed25519 key that no approver and no other
+/// gate holds (a key proves one signer).
+fn build_gates(store: &mut TrustStore, entries: Vec<GateEntry>, problems: &mut Vec<String>) {
+    for (i, entry) in entries.into_iter().enumerate() {
+        let n = i + 1;
+        if entry.id.trim().is_empty() {
+            problems.push(format!("gate #{n}: `id` is blank"));
+            continue;
+        }
+        if store.gates.iter().any(|g| g.id == entry.id) {
+            problems.push(format!(
+                "gate #{n}: `{}` is already listed: list each gate once",
+                entry.id
+            ));
+            continue;
+        }
+        if entry.keys.is_empty() {
+            problems.push(format!("gate `{}`: `keys` is empty", entry.id));
+        }
+        let index = store.gates.len();
+        for text in &entry.keys {
+            match parse_public_key(text) {
+                Ok(key) if key.is_weak() => problems.push(format!(
+                    "gate `{}`: key `{text}` is a weak (small-order) Ed25519 key",
+                    entry.id
+                )),
+                Ok(key) => {
+                    if store.key_index.contains_key(text) || store.gate_keys.contains_key(text) {
+                        problems.push(format!(
+                            "gate `{}`: key `{text}` is already listed: a key proves one signer",
+                            entry.id
+                        ));
+                    } else {
+                        store.gate_keys.insert(text.clone(), (key, index));
+                    }
+                }
+                Err(e) => problems.push(format!("gate `{}`: {e}", entry.id)),
+            }
+        }
+        store.gates.push(GateKeys {
+            id: entry.id,
+            keys: entry.keys,
+        });
     }
 }
 

@@ -142,6 +142,16 @@ pub(crate) async fn reload(
     }
 }
 
+/// Most chain lines one `GET /v1/audit` answers with.
+pub(crate) const AUDIT_PAGE_MAX: u32 = 10_000;
+/// Lines per page when no `limit` is given.
+pub(crate) const AUDIT_PAGE_DEFAULT: u32 = 1_000;
+/// Most bytes of lines one page holds (a line is at most about twice the
+/// body limit, an action and its decision): a page of 10 000 large records
+/// would otherwise be gigabytes in memory. A page always holds its first
+/// line, so paging always moves on.
+pub(crate) const AUDIT_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
@@ -151,8 +161,15 @@ pub(crate) struct AuditQuery {
     limit: Option<u32>,
 }
 
-/// `GET /v1/audit?after=SEQ&limit=N`: the chain's lines after `seq`, as
-/// JSON lines, exactly as stored (`gatehouse audit verify` reads them).
+/// `GET /v1/audit?after=SEQ&limit=N`: the chain's lines after `seq` (0, the
+/// default, is before the first), at most `limit` (1 to
+/// [`AUDIT_PAGE_MAX`], default [`AUDIT_PAGE_DEFAULT`]), as JSON lines
+/// exactly as stored, and at most [`AUDIT_PAGE_BYTES`] of them: the pages
+/// joined in order are the chain `gatehouse audit verify` reads. When more
+/// lines follow, the page carries `Link: <...>; rel="next"` with the next
+/// page's `after` (the last line's `seq`); without it the page is the end
+/// of the chain for now. A negative `after`, a `limit` out of range or
+/// an unknown parameter is a 400 problem, never a silently clamped page.
 pub(crate) async fn audit(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
@@ -160,8 +177,27 @@ pub(crate) async fn audit(
 ) -> Result<Response, GateError> {
     principal.require(&[Scope::Read])?;
     let Query(q) = query.map_err(|e| GateError::bad_request("INVALID_QUERY", e.body_text()))?;
-    let limit = q.limit.unwrap_or(10_000).clamp(1, 10_000);
-    let lines = gate.store.audit_after(q.after.max(0), limit).await?;
+    if q.after < 0 {
+        return Err(GateError::bad_request(
+            "INVALID_QUERY",
+            "`after` is a sequence number: 0 or more",
+        ));
+    }
+    let limit = q.limit.unwrap_or(AUDIT_PAGE_DEFAULT);
+    if !(1..=AUDIT_PAGE_MAX).contains(&limit) {
+        return Err(GateError::bad_request(
+            "INVALID_QUERY",
+            format!("`limit` is from 1 to {AUDIT_PAGE_MAX}"),
+        ));
+    }
+    let (lines, more) = gate
+        .store
+        .audit_after(q.after, limit, AUDIT_PAGE_BYTES)
+        .await?;
+    let next = match lines.last() {
+        Some((seq, _)) if more => Some(*seq),
+        _ => None,
+    };
     let mut text = String::new();
     for (_, line) in lines {
         text.push_str(&line);
@@ -172,5 +208,12 @@ pub(crate) async fn audit(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/jsonl"),
     );
+    if let Some(seq) = next
+        && let Ok(link) = HeaderValue::from_str(&format!(
+            "</v1/audit?after={seq}&limit={limit}>; rel=\"next\""
+        ))
+    {
+        response.headers_mut().insert(header::LINK, link);
+    }
     Ok(response)
 }

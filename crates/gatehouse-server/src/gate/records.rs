@@ -7,10 +7,11 @@
 //! the action digest. The decision itself is also written as the engine's
 //! decision record, so `gatehouse replay` can re-decide it.
 
+use gatehouse::audit::record::{AuditRecord, TransitionActor, TransitionEvent};
 use gatehouse::values::Timestamp;
 use serde_json::{Value as Json, json};
 
-use crate::auth::Principal;
+use crate::auth::{AuthMethod, Principal};
 use crate::lifecycle::{Event, State};
 use crate::store::{AuditEvent, RequestRow};
 
@@ -24,19 +25,26 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn to_json(&self) -> Json {
+    /// The actor as the engine's transition record names it.
+    fn to_record(&self) -> TransitionActor {
         match self {
-            Actor::Caller(p) => json!({
-                "id": p.id,
-                "method": p.method,
-                "key_id": p.key_id,
-            }),
-            Actor::Gate => json!({"id": "gatehouse", "method": "system"}),
+            Actor::Caller(p) => {
+                let method = match p.method {
+                    AuthMethod::ApiKey => "api_key",
+                    AuthMethod::Oidc => "oidc",
+                };
+                TransitionActor::new(&p.id, method, p.key_id.as_deref())
+            }
+            Actor::Gate => TransitionActor::new("gatehouse", "system", None),
         }
     }
 }
 
-/// One transition's audit record.
+/// One transition's audit record: the engine's [`TransitionRecord`]
+/// (`gatehouse audit verify` and `gatehouse replay` read it), written as
+/// the engine writes it.
+///
+/// [`TransitionRecord`]: gatehouse::audit::record::TransitionRecord
 pub(crate) fn transition(
     row: &RequestRow,
     (event, from, to): (Event, State, State),
@@ -45,24 +53,27 @@ pub(crate) fn transition(
     detail: Json,
     time: Timestamp,
 ) -> AuditEvent {
-    let record = json!({
-        "record": "transition",
-        "format": "gatehouse.audit-record/1",
-        "id": crate::ids::new_id("evt_"),
-        "time": time.to_string(),
-        "request": row.id,
-        "event": event.as_str(),
-        "from": from.as_str(),
-        "to": to.as_str(),
-        "actor": actor.to_json(),
-        "reason": reason,
-        "policy_digest": row.policy_digest,
-        "action_digest": row.action_digest,
-        "detail": detail,
-    });
+    let record = AuditRecord::transition(
+        TransitionEvent {
+            request: &row.id,
+            event: event.as_str(),
+            from: from.as_str(),
+            to: to.as_str(),
+            actor: actor.to_record(),
+            reason,
+            policy_digest: &row.policy_digest,
+            action_digest: &row.action_digest,
+            detail,
+        },
+        time,
+    );
+    // Writing a record of strings and a JSON value cannot fail; were it to,
+    // the empty line is refused by the store's chain append ("not a JSON
+    // object"), so the whole change fails closed: never a transition
+    // without its record.
     AuditEvent {
         request_id: row.id.clone(),
-        record: record.to_string(),
+        record: record.to_json_line().unwrap_or_default(),
     }
 }
 

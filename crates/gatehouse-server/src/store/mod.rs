@@ -196,8 +196,16 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotent(&self, key: &IdempotencyKey)
     -> Result<Option<IdempotentAnswer>, GateError>;
 
-    /// Audit lines after `seq`, at most `limit`, as `(seq, line)`.
-    async fn audit_after(&self, seq: i64, limit: u32) -> Result<Vec<(i64, String)>, GateError>;
+    /// Audit lines after `seq`, in chain order, as `(seq, line)`: at most
+    /// `limit`, and no more than `max_bytes` of lines (but always the
+    /// first, whatever its size, so a page always moves on). The flag says
+    /// whether more lines follow the page.
+    async fn audit_after(
+        &self,
+        seq: i64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<(Vec<(i64, String)>, bool), GateError>;
 
     /// The audit lines of one request, in chain order, as `(seq, line)`.
     async fn audit_of(&self, request_id: &str) -> Result<Vec<(i64, String)>, GateError>;

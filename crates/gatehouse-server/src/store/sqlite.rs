@@ -81,25 +81,52 @@ impl SqliteStore {
     }
 }
 
-/// Reads the chain's head from the last audit row, checking that its hash
-/// is the hash of its line (a store whose last line was edited refuses to
-/// extend the chain rather than link to a forgery).
+/// Reads the chain's head from the last audit row and checks it before the
+/// chain is extended: its hash column is the hash of its line, the line is
+/// chained with the row's own `seq`, and its `prev` is the hash of the row
+/// before it (the genesis hash for seq 1). A store whose last rows were
+/// edited refuses to link new records to a forgery; an edit further back
+/// is found by `gatehouse audit verify` on the export (checking the whole
+/// chain here would make every start read every record).
 async fn chain_head(conn: &mut SqliteConnection) -> Result<(i64, LineHash), GateError> {
-    let row = sqlx::query("SELECT seq, line, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
+    let rows = sqlx::query("SELECT seq, line, hash FROM audit ORDER BY seq DESC LIMIT 2")
+        .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-    let Some(row) = row else {
+    let Some(last) = rows.first() else {
         return Ok((0, GENESIS_HASH));
     };
-    let seq: i64 = row.get(0);
-    let line: String = row.get(1);
-    let hash: String = row.get(2);
+    let seq: i64 = last.get(0);
+    let line: String = last.get(1);
+    let hash: String = last.get(2);
+    let edited = |why: &str| {
+        GateError::store(format!(
+            "the audit chain's last record (seq {seq}) {why}: the database was edited; the gate will not extend a chain it cannot vouch for (restore the database from a backup, or export and check it with `gatehouse audit verify`)"
+        ))
+    };
     let computed = hash_line(line.as_bytes());
     if parse_hash(&hash) != Some(computed) {
-        return Err(GateError::store(format!(
-            "the audit chain's last record (seq {seq}) does not match its hash: the database was edited"
-        )));
+        return Err(edited("does not match its stored hash"));
+    }
+    let link = match serde_json::from_str::<Json>(&line) {
+        Ok(Json::Object(mut object)) => ChainLink::take_from(&mut object).ok().flatten(),
+        _ => None,
+    };
+    let Some(link) = link else {
+        return Err(edited("is not a chained JSON record"));
+    };
+    if i64::try_from(link.seq).ok() != Some(seq) {
+        return Err(edited(&format!("is written as seq {}", link.seq)));
+    }
+    let expected_prev = match rows.get(1) {
+        Some(before) if before.get::<i64, _>(0) == seq - 1 => {
+            Some(hash_line(before.get::<String, _>(1).as_bytes()))
+        }
+        None if seq == 1 => Some(GENESIS_HASH),
+        _ => None,
+    };
+    if expected_prev != Some(link.prev) {
+        return Err(edited("does not link to the record before it"));
     }
     Ok((seq, computed))
 }
@@ -369,14 +396,34 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn audit_after(&self, seq: i64, limit: u32) -> Result<Vec<(i64, String)>, GateError> {
-        let rows = sqlx::query("SELECT seq, line FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(seq)
-            .bind(i64::from(limit))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db)?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    async fn audit_after(
+        &self,
+        seq: i64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<(Vec<(i64, String)>, bool), GateError> {
+        use futures_util::TryStreamExt as _;
+        // One row past the page says whether more follow; rows are read
+        // one at a time, so a page never holds more than `max_bytes` (plus
+        // its first line) whatever the lines' sizes.
+        let mut rows =
+            sqlx::query("SELECT seq, line FROM audit WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(seq)
+                .bind(i64::from(limit) + 1)
+                .fetch(&self.readers);
+        let mut page = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(row) = rows.try_next().await.map_err(db)? {
+            let line: String = row.get(1);
+            let full = page.len() >= limit as usize
+                || (!page.is_empty() && bytes.saturating_add(line.len()) > max_bytes);
+            if full {
+                return Ok((page, true));
+            }
+            bytes = bytes.saturating_add(line.len());
+            page.push((row.get(0), line));
+        }
+        Ok((page, false))
     }
 
     async fn audit_of(&self, request_id: &str) -> Result<Vec<(i64, String)>, GateError> {
