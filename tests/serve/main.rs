@@ -8,3 +8,6 @@
 mod harness;
 
 mod flows;
+mod operations;
+mod reload;
+mod webhooks;

@@ -165,6 +165,7 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(e.to_string()))?;
+    let hangup = reload::Hangup::install();
     let _ = writeln!(out, "gatehouse serve: listening on http://{addr}");
     let _ = writeln!(
         out,
@@ -181,7 +182,7 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     let _ = out.flush();
     tracing::info!(%addr, "listening");
     let sweeper = tokio::spawn(sweeper::run(gate.clone()));
-    let reloader = tokio::spawn(reload::run(gate.clone()));
+    let reloader = tokio::spawn(reload::run(gate.clone(), hangup));
     let deliverer = tokio::spawn(webhooks::run(gate.clone(), receivers));
     let app = api::router(gate.clone());
     let shutdown_gate = gate.clone();
