@@ -196,14 +196,14 @@ fn scrape(server: &Server) -> Exposition {
 fn the_parser_rejects_what_a_scraper_rejects() {
     // The parser is what the metrics test trusts: it must refuse bad text.
     for bad in [
-        "x 1\n",                                       // no TYPE
-        "# TYPE x counter\nx{a=\"1} 1\n",              // open quote
-        "# TYPE x counter\nx one\n",                   // bad value
-        "# TYPE x counter\n# TYPE x gauge\nx 1\n",     // typed twice
-        "# TYPE 1x counter\n",                         // bad name
+        "x 1\n",                                   // no TYPE
+        "# TYPE x counter\nx{a=\"1} 1\n",          // open quote
+        "# TYPE x counter\nx one\n",               // bad value
+        "# TYPE x counter\n# TYPE x gauge\nx 1\n", // typed twice
+        "# TYPE 1x counter\n",                     // bad name
         "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",
         "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 1\n",
-        "# TYPE x counter\nx 1",                        // no final newline
+        "# TYPE x counter\nx 1", // no final newline
     ] {
         let refused = std::panic::catch_unwind(|| parse_prometheus(bad)).is_err();
         assert!(refused, "accepted: {bad:?}");
@@ -246,11 +246,8 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_flows() {
         env: vec![("GH_TEST_HOOK_SECRET".into(), "s".into())],
         ..Options::default()
     });
-    let agent = server.as_token(&server.key(
-        "agent-refunds",
-        &["decide", "request", "execute"],
-        &[],
-    ));
+    let agent =
+        server.as_token(&server.key("agent-refunds", &["decide", "request", "execute"], &[]));
     let lead = server.as_token(&server.key("alice", &["approve"], &["support_lead"]));
 
     let m = scrape(&server);
@@ -265,9 +262,16 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_flows() {
         ("gatehouse_webhook_failures_total", "counter"),
         ("gatehouse_reload_failures_total", "counter"),
     ] {
-        assert_eq!(m.types.get(family).map(String::as_str), Some(kind), "{family}");
+        assert_eq!(
+            m.types.get(family).map(String::as_str),
+            Some(kind),
+            "{family}"
+        );
     }
-    assert_eq!(m.get("gatehouse_decisions_total", &[("outcome", "explicit")]), 0.0);
+    assert_eq!(
+        m.get("gatehouse_decisions_total", &[("outcome", "explicit")]),
+        0.0
+    );
     assert_eq!(m.get("gatehouse_time_to_decision_seconds_count", &[]), 0.0);
 
     // decide
@@ -276,28 +280,46 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_flows() {
     let (status, _) = agent.post("/v1/decide", &json!([example("internal-summary.json")]));
     assert_eq!(status, 200);
     let m = scrape(&server);
-    assert_eq!(m.get("gatehouse_decisions_total", &[("outcome", "explicit")]), 1.0);
-    assert_eq!(m.get("gatehouse_decisions_total", &[("outcome", "auto")]), 1.0);
+    assert_eq!(
+        m.get("gatehouse_decisions_total", &[("outcome", "explicit")]),
+        1.0
+    );
+    assert_eq!(
+        m.get("gatehouse_decisions_total", &[("outcome", "auto")]),
+        1.0
+    );
 
     // create
     let request = agent.create(&example("refund-small.json"));
     let id = request["id"].as_str().unwrap();
     let m = scrape(&server);
     assert_eq!(
-        m.get("gatehouse_requests_created_total", &[("outcome", "explicit")]),
+        m.get(
+            "gatehouse_requests_created_total",
+            &[("outcome", "explicit")]
+        ),
         1.0
     );
     assert_eq!(m.get("gatehouse_pending_requests", &[("tier", "3")]), 1.0);
-    assert_eq!(m.get("gatehouse_transitions_total", &[("state", "pending")]), 1.0);
+    assert_eq!(
+        m.get("gatehouse_transitions_total", &[("state", "pending")]),
+        1.0
+    );
 
     // approve: a human decision, timed; the webhook for `approved` fails
     let (status, body) = lead.review(id, "approve", "checked");
     assert_eq!(status, 200, "{body}");
     let m = scrape(&server);
-    assert_eq!(m.get("gatehouse_transitions_total", &[("state", "approved")]), 1.0);
+    assert_eq!(
+        m.get("gatehouse_transitions_total", &[("state", "approved")]),
+        1.0
+    );
     assert_eq!(m.get("gatehouse_time_to_decision_seconds_count", &[]), 1.0);
     assert_eq!(
-        m.get("gatehouse_time_to_decision_seconds_bucket", &[("le", "+Inf")]),
+        m.get(
+            "gatehouse_time_to_decision_seconds_bucket",
+            &[("le", "+Inf")]
+        ),
         1.0
     );
     assert_eq!(m.get("gatehouse_pending_requests", &[("tier", "3")]), 0.0);
@@ -315,14 +337,21 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_flows() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(m.get("gatehouse_expiries_total", &[]), 1.0);
-    assert_eq!(m.get("gatehouse_transitions_total", &[("state", "blocked")]), 1.0);
+    assert_eq!(
+        m.get("gatehouse_transitions_total", &[("state", "blocked")]),
+        1.0
+    );
 
     // webhook failure (one attempt, then given up)
     hook.wait_for(1);
     let deadline = Instant::now() + Duration::from_secs(60);
     let m = loop {
         let m = scrape(&server);
-        if m.get("gatehouse_webhook_deliveries_total", &[("result", "given_up")]) >= 1.0 {
+        if m.get(
+            "gatehouse_webhook_deliveries_total",
+            &[("result", "given_up")],
+        ) >= 1.0
+        {
             break m;
         }
         assert!(Instant::now() < deadline, "no webhook failure counted");
@@ -330,7 +359,10 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_flows() {
     };
     assert_eq!(m.get("gatehouse_webhook_failures_total", &[]), 1.0);
     assert_eq!(
-        m.get("gatehouse_webhook_deliveries_total", &[("result", "delivered")]),
+        m.get(
+            "gatehouse_webhook_deliveries_total",
+            &[("result", "delivered")]
+        ),
         0.0
     );
 }

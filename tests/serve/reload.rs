@@ -215,7 +215,12 @@ fn sighup_and_the_admin_endpoint_reload_on_demand() {
     std::fs::write(policies.join("finance.gate"), "rule {{{").unwrap();
     let refused = admin.post_text("/v1/admin/reload", "{}");
     assert_problem(&refused, 422, "POLICY_INVALID");
-    assert!(refused.json["detail"].as_str().unwrap().contains("finance.gate"));
+    assert!(
+        refused.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("finance.gate")
+    );
     let h = health(&server);
     assert_eq!(h["status"], "degraded");
     assert_eq!(h["policy"]["digest"], before.as_str());

@@ -278,7 +278,13 @@ fn an_attempt_cut_by_a_crash_is_sent_again_after_restart_with_the_same_key() {
     // The first attempt never gets an answer; the process is killed while
     // it waits. The outbox row is still undelivered, so the restarted
     // process sends it again.
-    let hook = Receiver::start(|n| if n == 0 { Reply::Hang } else { Reply::Status(200) });
+    let hook = Receiver::start(|n| {
+        if n == 0 {
+            Reply::Hang
+        } else {
+            Reply::Status(200)
+        }
+    });
     let mut server = Server::start_with(Options {
         config: Some(webhook_toml(
             &hook.url,

@@ -255,7 +255,10 @@ async fn attempt(gate: &Gate, receivers: &Receivers, http: &reqwest::Client, d: 
         .post(&receiver.config.url)
         .timeout(Duration::from_millis(receiver.config.timeout_ms))
         .header("content-type", "application/json")
-        .header("gatehouse-signature", signature(&receiver.secret, t, &d.body))
+        .header(
+            "gatehouse-signature",
+            signature(&receiver.secret, t, &d.body),
+        )
         .header("idempotency-key", &d.id)
         .header("gatehouse-event", event)
         .body(d.body.clone())
@@ -296,7 +299,8 @@ async fn attempt(gate: &Gate, receivers: &Receivers, http: &reqwest::Client, d: 
             } else {
                 let delay = backoff(&receiver.config, attempts, OsRng.next_u32());
                 tracing::warn!(delivery = %d.id, receiver = %who, attempts, %error, retry_in_ms = delay.as_millis() as u64, "webhook attempt failed; will retry");
-                let at = now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                let at =
+                    now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
                 record(gate, &d, Some(&error), Some(at)).await;
             }
         }
@@ -343,7 +347,10 @@ mod tests {
         assert_eq!(backoff(&c, 2, u32::MAX), Duration::from_millis(2_000));
         assert_eq!(backoff(&c, 3, 0), Duration::from_millis(2_000));
         assert_eq!(backoff(&c, 60, u32::MAX), Duration::from_millis(8_000));
-        assert_eq!(backoff(&c, i64::MAX, u32::MAX), Duration::from_millis(8_000));
+        assert_eq!(
+            backoff(&c, i64::MAX, u32::MAX),
+            Duration::from_millis(8_000)
+        );
     }
 
     #[test]
@@ -361,13 +368,16 @@ mod tests {
             assert!(e.contains(want), "{e}");
             assert!(!e.contains("s3cret"));
         }
-        let e = Receivers::from_config_with(&[config("http://h/x", Some("EMPTY"))], empty)
-            .unwrap_err();
+        let e =
+            Receivers::from_config_with(&[config("http://h/x", Some("EMPTY"))], empty).unwrap_err();
         assert!(e.contains("unset or empty"), "{e}");
         let mut bad = config("http://h/x", Some("SET"));
         bad.events = vec!["approvedd".into()];
         assert!(Receivers::from_config_with(&[bad], env).is_err());
-        let twice = [config("http://h/x", Some("SET")), config("http://h/x", Some("SET"))];
+        let twice = [
+            config("http://h/x", Some("SET")),
+            config("http://h/x", Some("SET")),
+        ];
         assert!(Receivers::from_config_with(&twice, env).is_err());
     }
 
