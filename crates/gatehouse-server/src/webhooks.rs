@@ -94,9 +94,19 @@ impl Receivers {
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err(format!("{at}: url must be http:// or https:// with a host"));
             }
+            // Only resting states are ever entered at the end of a change;
+            // `expired` or `decided` would silently never fire.
             for e in &c.events {
-                if !State::ALL.iter().any(|s| s.as_str() == e) {
-                    return Err(format!("{at}: events: `{e}` is not a state"));
+                if !State::ALL.iter().any(|s| s.is_resting() && s.as_str() == e) {
+                    return Err(format!(
+                        "{at}: events: `{e}` is not a state a request rests in (one of {})",
+                        State::ALL
+                            .iter()
+                            .filter(|s| s.is_resting())
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
                 }
             }
             if c.max_attempts == 0 || c.timeout_ms == 0 || c.retry_base_ms == 0 {
@@ -371,9 +381,14 @@ mod tests {
         let e =
             Receivers::from_config_with(&[config("http://h/x", Some("EMPTY"))], empty).unwrap_err();
         assert!(e.contains("unset or empty"), "{e}");
-        let mut bad = config("http://h/x", Some("SET"));
-        bad.events = vec!["approvedd".into()];
-        assert!(Receivers::from_config_with(&[bad], env).is_err());
+        for event in ["approvedd", "expired", "decided"] {
+            let mut bad = config("http://h/x", Some("SET"));
+            bad.events = vec![event.into()];
+            assert!(Receivers::from_config_with(&[bad], env).is_err(), "{event}");
+        }
+        let mut good = config("http://h/x", Some("SET"));
+        good.events = vec!["pending".into(), "verified".into(), "cancelled".into()];
+        assert!(Receivers::from_config_with(&[good], env).is_ok());
         let twice = [
             config("http://h/x", Some("SET")),
             config("http://h/x", Some("SET")),
