@@ -10,7 +10,10 @@
 # one writer (docs/service-operations.md, "Deployment").
 
 # ---- build -------------------------------------------------------------
-FROM rust:1-slim AS build
+# rust:1-slim on the runtime's Debian release: a binary linked against a
+# newer glibc (rust:1-slim follows Debian's newest) would not start on
+# bookworm.
+FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 # The whole workspace: every [[test]]/[[bench]] the manifest names must
 # exist for cargo to read it (.dockerignore drops target/, .git and fuzz/).
