@@ -260,6 +260,7 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_flows() {
         ("gatehouse_expiries_total", "counter"),
         ("gatehouse_webhook_deliveries_total", "counter"),
         ("gatehouse_webhook_failures_total", "counter"),
+        ("gatehouse_webhook_backlog", "gauge"),
         ("gatehouse_reload_failures_total", "counter"),
     ] {
         assert_eq!(
@@ -358,6 +359,7 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_flows() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(m.get("gatehouse_webhook_failures_total", &[]), 1.0);
+    assert_eq!(m.get("gatehouse_webhook_backlog", &[]), 0.0, "given up");
     assert_eq!(
         m.get(
             "gatehouse_webhook_deliveries_total",

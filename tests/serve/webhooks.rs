@@ -298,6 +298,8 @@ fn an_attempt_cut_by_a_crash_is_sent_again_after_restart_with_the_same_key() {
     agent.create(&example("refund-small.json"));
     let first = hook.wait_for(1);
     assert_eq!(first[0].header("gatehouse-event"), "request.pending");
+    // In flight, not delivered: still waiting in the outbox.
+    assert_eq!(metric(&server, "gatehouse_webhook_backlog"), 1.0);
     server.restart();
     let got = hook.wait_for(2);
     assert_eq!(
@@ -311,6 +313,7 @@ fn an_attempt_cut_by_a_crash_is_sent_again_after_restart_with_the_same_key() {
         "gatehouse_webhook_deliveries_total{result=\"delivered\"}",
         1.0,
     );
+    assert_eq!(metric(&server, "gatehouse_webhook_backlog"), 0.0);
 }
 
 #[test]

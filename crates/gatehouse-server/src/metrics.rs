@@ -83,8 +83,9 @@ impl Metrics {
         self.expiries.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The text exposition, with `pending` (tier, count) read from the store.
-    pub fn render(&self, pending: &[(Option<i64>, i64)]) -> String {
+    /// The text exposition, with `pending` (tier, count) and the webhook
+    /// `backlog` (deliveries waiting) read from the store.
+    pub fn render(&self, pending: &[(Option<i64>, i64)], backlog: i64) -> String {
         let mut out = String::new();
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(
@@ -165,6 +166,12 @@ impl Metrics {
             "gatehouse_webhook_failures_total {}",
             get(&self.webhook_failures)
         );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_webhook_backlog Webhook deliveries waiting (neither delivered nor given up)."
+        );
+        let _ = writeln!(out, "# TYPE gatehouse_webhook_backlog gauge");
+        let _ = writeln!(out, "gatehouse_webhook_backlog {backlog}");
         let _ = writeln!(
             out,
             "# HELP gatehouse_reload_failures_total Policy reloads refused (the old set stayed)."

@@ -288,33 +288,40 @@ async fn attempt(gate: &Gate, receivers: &Receivers, http: &reqwest::Client, d: 
     };
     let who = redact(&receiver.config.url);
     match error {
+        // Recorded before counted: a scrape that sees the count sees the
+        // outbox as it is after the attempt.
         None => {
+            record(gate, &d, None, None).await;
             gate.metrics
                 .webhook_delivered
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::debug!(delivery = %d.id, receiver = %who, "webhook delivered");
-            record(gate, &d, None, None).await;
         }
         Some(error) => {
-            gate.metrics
-                .webhook_failures
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let attempts = d.attempts + 1;
             if attempts >= i64::from(receiver.config.max_attempts) {
+                record(gate, &d, Some(&error), None).await;
+                failed(gate);
                 gate.metrics
                     .webhook_given_up
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::error!(delivery = %d.id, receiver = %who, attempts, %error, "webhook delivery given up");
-                record(gate, &d, Some(&error), None).await;
             } else {
                 let delay = backoff(&receiver.config, attempts, OsRng.next_u32());
                 tracing::warn!(delivery = %d.id, receiver = %who, attempts, %error, retry_in_ms = delay.as_millis() as u64, "webhook attempt failed; will retry");
                 let at =
                     now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
                 record(gate, &d, Some(&error), Some(at)).await;
+                failed(gate);
             }
         }
     }
+}
+
+fn failed(gate: &Gate) {
+    gate.metrics
+        .webhook_failures
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 async fn record(gate: &Gate, d: &Delivery, error: Option<&str>, retry_at: Option<i64>) {

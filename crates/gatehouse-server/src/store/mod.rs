@@ -236,12 +236,18 @@ pub trait Store: Send + Sync + 'static {
     /// Counts of waiting requests per tier (for metrics).
     async fn pending_by_tier(&self) -> Result<Vec<(Option<i64>, i64)>, GateError>;
 
+    /// How many webhook deliveries are neither delivered nor given up (for
+    /// metrics).
+    async fn deliveries_waiting(&self) -> Result<i64, GateError>;
+
     /// Webhook deliveries not yet delivered nor given up whose next
     /// attempt is due at `now_ms` (Unix milliseconds), earliest first.
     async fn deliveries_due(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>, GateError>;
 
-    /// Records an attempt's outcome: delivered (`error` is `None`), or
-    /// failed with `error` and retried at `retry_at_ms` (`None`: given up).
+    /// Records an attempt's outcome: delivered (`error` is `None`; the row
+    /// is removed, so the outbox does not grow with every transition), or
+    /// failed with `error` and retried at `retry_at_ms` (`None`: given up,
+    /// the row kept with its last error).
     async fn delivery_done(
         &self,
         id: &str,

@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS policies (
 );
 
 -- The webhook outbox: one row per receiver per transition, written in the
--- transition's transaction. done: 0 waiting, 1 delivered, 2 given up.
+-- transition's transaction. done: 0 waiting, 2 given up (a delivered row
+-- is deleted).
 CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
     -- the receiver's URL (as configured)

@@ -472,6 +472,14 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    async fn deliveries_waiting(&self) -> Result<i64, GateError> {
+        sqlx::query("SELECT COUNT(*) FROM deliveries WHERE done = 0")
+            .fetch_one(&self.readers)
+            .await
+            .map(|r| r.get(0))
+            .map_err(db)
+    }
+
     async fn deliveries_due(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>, GateError> {
         let rows = sqlx::query(
             "SELECT id, receiver, body, attempts FROM deliveries WHERE done = 0 AND next_ms <= ? ORDER BY next_ms, id LIMIT ?",
@@ -500,7 +508,14 @@ impl Store for SqliteStore {
     ) -> Result<(), GateError> {
         let mut writer = self.writer.lock().await;
         let (done, next) = match (error, retry_at_ms) {
-            (None, _) => (1, 0),
+            (None, _) => {
+                sqlx::query("DELETE FROM deliveries WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut writer.conn)
+                    .await
+                    .map_err(db)?;
+                return Ok(());
+            }
             (Some(_), Some(at)) => (0, at),
             (Some(_), None) => (2, 0),
         };
