@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value as Json, json};
 
 use crate::harness::{Options, Server, assert_problem, example, shipped_policy};
-use crate::webhooks::metric;
+use crate::webhooks::{metric, wait_log};
 
 /// The refund rule's approver line in finance.gate (asserted present, so
 /// an edit of the shipped set fails these tests loudly, not silently).
@@ -113,13 +113,7 @@ fn an_edited_policy_is_served_within_a_few_reload_intervals() {
     assert_eq!(status, 200, "{d}");
     assert_eq!(roles_of_decision(&d), ["finance_approver"]);
     assert_eq!(d["policy"]["digest"], h["policy"]["digest"]);
-    assert!(
-        server
-            .stderr
-            .lock()
-            .unwrap()
-            .contains("policy set reloaded")
-    );
+    wait_log(&server, "policy set reloaded");
 }
 
 #[test]
@@ -145,12 +139,9 @@ fn a_broken_edit_keeps_the_old_set_and_reports_on_health_metrics_and_log() {
     let error = h["reload"]["error"].as_str().unwrap();
     assert!(error.contains("finance.gate"), "{error}");
     assert!(metric(&server, "gatehouse_reload_failures_total") >= 1.0);
-    assert!(
-        server
-            .stderr
-            .lock()
-            .unwrap()
-            .contains("reload refused; the previous policy set stays in force")
+    wait_log(
+        &server,
+        "reload refused; the previous policy set stays in force",
     );
     // Decisions go on under the old set.
     let (status, d) = agent.post("/v1/decide", &example("refund-small.json"));
