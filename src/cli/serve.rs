@@ -72,7 +72,7 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(log_writer())
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second `serve` in one process (tests) keeps the first subscriber.
     let _ = if args.log_format == "json" {
@@ -97,4 +97,25 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
             exit::USAGE
         }
     }
+}
+
+/// Where the service's log lines go: standard error, through a duplicate of
+/// its descriptor. `Io` holds the `std::io::stderr()` lock on the main
+/// thread for the whole run, so a runtime worker writing through
+/// `std::io::stderr` would wait for that lock forever (and with it every
+/// task on that worker); the duplicate shares no lock with it.
+#[cfg(unix)]
+fn log_writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
+    use std::os::fd::AsFd as _;
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Arc::new(
+            std::fs::File::from(fd),
+        )),
+        Err(_) => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::sink),
+    }
+}
+
+#[cfg(not(unix))]
+fn log_writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
+    tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
 }

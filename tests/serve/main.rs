@@ -11,3 +11,6 @@ mod batch;
 mod auth;
 mod audit;
 mod flows;
+mod operations;
+mod reload;
+mod webhooks;

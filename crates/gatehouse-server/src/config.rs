@@ -26,6 +26,10 @@
 //! url = "https://chat.example.com/hooks/gatehouse"
 //! secret_env = "GATEHOUSE_WEBHOOK_SECRET"
 //! events = ["pending", "approved"]   # states entered; empty = all
+//! max_attempts = 10                  # then given up (logged, counted)
+//! retry_base_ms = 1000               # doubles per attempt, with jitter
+//! retry_max_ms = 600000
+//! timeout_ms = 10000                 # per attempt
 //! ```
 
 use std::net::SocketAddr;
@@ -60,6 +64,8 @@ pub struct ServerConfig {
     pub reload_interval_ms: u64,
     /// How often the sweeper looks for passed deadlines.
     pub sweep_interval_ms: u64,
+    /// The most webhook attempts in flight at once (all receivers).
+    pub webhook_concurrency: usize,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +81,7 @@ impl Default for ServerConfig {
             webhooks: Vec::new(),
             reload_interval_ms: 2_000,
             sweep_interval_ms: 1_000,
+            webhook_concurrency: 8,
         }
     }
 }
@@ -167,12 +174,50 @@ impl Default for ApprovalConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
-    /// Where payloads are POSTed.
+    /// Where payloads are POSTed (`http` or `https`).
     pub url: String,
     /// The environment variable holding the HMAC secret (never the secret
-    /// itself in the file).
+    /// itself in the file). Required: the service refuses to start when
+    /// it is missing, unset or empty.
     pub secret_env: Option<String>,
     /// The states whose entry is announced; empty announces every one.
     #[serde(default)]
     pub events: Vec<String>,
+    /// The most attempts per delivery before it is given up.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// The first retry's delay; each later one doubles, up to
+    /// `retry_max_ms`, with random jitter (50-100% of the delay).
+    #[serde(default = "default_retry_base_ms")]
+    pub retry_base_ms: u64,
+    /// The longest delay between attempts.
+    #[serde(default = "default_retry_max_ms")]
+    pub retry_max_ms: u64,
+    /// How long one attempt may take (connect, send, answer) before it
+    /// counts as failed.
+    #[serde(default = "default_webhook_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl WebhookConfig {
+    /// Whether this receiver announces entering `state`.
+    pub fn wants(&self, state: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|e| e == state)
+    }
+}
+
+fn default_max_attempts() -> u32 {
+    10
+}
+
+fn default_retry_base_ms() -> u64 {
+    1_000
+}
+
+fn default_retry_max_ms() -> u64 {
+    600_000
+}
+
+fn default_webhook_timeout_ms() -> u64 {
+    10_000
 }

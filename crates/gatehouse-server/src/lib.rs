@@ -11,7 +11,8 @@
 //! Modules, in the order a request meets them: [`api`] (routes, bodies,
 //! problem+json), [`auth`] (API keys, OIDC), [`gate`] (the operations),
 //! [`lifecycle`] (the state machine), [`store`] (SQLite), and the
-//! background tasks [`sweeper`] (deadlines) and [`reload`] (policies).
+//! background tasks [`sweeper`] (deadlines), [`reload`] (policies) and
+//! [`webhooks`] (the outbox deliverer).
 
 #![forbid(unsafe_code)]
 
@@ -27,6 +28,7 @@ pub mod rate;
 pub mod reload;
 pub mod store;
 pub mod sweeper;
+pub mod webhooks;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -57,6 +59,9 @@ pub enum StartError {
     /// The data directory, database or key.
     #[error("{0}")]
     Store(String),
+    /// A `[[webhook]]` is unusable (bad URL, secret variable unset).
+    #[error("webhooks: {0}")]
+    Webhook(String),
     /// The address cannot be bound.
     #[error("cannot listen on {0}")]
     Listen(String),
@@ -150,6 +155,10 @@ fn signing_key(dir: &Path) -> Result<SigningKey, StartError> {
 /// flight finish, then it returns.
 pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result<(), StartError> {
     let listen = config.listen;
+    // Checked before anything is opened: a receiver without its secret
+    // would sign nothing, so the service does not start at all.
+    let receivers =
+        webhooks::Receivers::from_config(&config.webhooks).map_err(StartError::Webhook)?;
     let (gate, token) = open(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -157,6 +166,7 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(e.to_string()))?;
+    let hangup = reload::Hangup::install();
     let _ = writeln!(out, "gatehouse serve: listening on http://{addr}");
     let _ = writeln!(
         out,
@@ -173,7 +183,8 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     let _ = out.flush();
     tracing::info!(%addr, "listening");
     let sweeper = tokio::spawn(sweeper::run(gate.clone()));
-    let reloader = tokio::spawn(reload::run(gate.clone()));
+    let reloader = tokio::spawn(reload::run(gate.clone(), hangup));
+    let deliverer = tokio::spawn(webhooks::run(gate.clone(), receivers));
     let app = api::router(gate.clone());
     let shutdown_gate = gate.clone();
     let served = axum::serve(listener, app)
@@ -185,6 +196,9 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
         .await;
     sweeper.abort();
     reloader.abort();
+    // Attempts in flight are dropped; their rows stay due and are sent
+    // again at the next start (at-least-once).
+    deliverer.abort();
     served.map_err(|e| StartError::Listen(e.to_string()))
 }
 

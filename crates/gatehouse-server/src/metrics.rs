@@ -29,6 +29,8 @@ pub struct Metrics {
     pub webhook_delivered: AtomicU64,
     /// Webhook attempts that failed.
     pub webhook_failures: AtomicU64,
+    /// Webhook deliveries given up after their last attempt.
+    pub webhook_given_up: AtomicU64,
     /// Policy reloads refused.
     pub reload_failures: AtomicU64,
     histogram: [AtomicU64; BUCKETS.len() + 1],
@@ -81,8 +83,9 @@ impl Metrics {
         self.expiries.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The text exposition, with `pending` (tier, count) read from the store.
-    pub fn render(&self, pending: &[(Option<i64>, i64)]) -> String {
+    /// The text exposition, with `pending` (tier, count) and the webhook
+    /// `backlog` (deliveries waiting) read from the store.
+    pub fn render(&self, pending: &[(Option<i64>, i64)], backlog: i64) -> String {
         let mut out = String::new();
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(
@@ -140,7 +143,7 @@ impl Metrics {
         let _ = writeln!(out, "gatehouse_expiries_total {}", get(&self.expiries));
         let _ = writeln!(
             out,
-            "# HELP gatehouse_webhook_deliveries_total Webhook deliveries by result."
+            "# HELP gatehouse_webhook_deliveries_total Webhook deliveries by final result."
         );
         let _ = writeln!(out, "# TYPE gatehouse_webhook_deliveries_total counter");
         let _ = writeln!(
@@ -150,9 +153,25 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "gatehouse_webhook_deliveries_total{{result=\"failed\"}} {}",
+            "gatehouse_webhook_deliveries_total{{result=\"given_up\"}} {}",
+            get(&self.webhook_given_up)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_webhook_failures_total Webhook attempts that failed (each retry counts)."
+        );
+        let _ = writeln!(out, "# TYPE gatehouse_webhook_failures_total counter");
+        let _ = writeln!(
+            out,
+            "gatehouse_webhook_failures_total {}",
             get(&self.webhook_failures)
         );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_webhook_backlog Webhook deliveries waiting (neither delivered nor given up)."
+        );
+        let _ = writeln!(out, "# TYPE gatehouse_webhook_backlog gauge");
+        let _ = writeln!(out, "gatehouse_webhook_backlog {backlog}");
         let _ = writeln!(
             out,
             "# HELP gatehouse_reload_failures_total Policy reloads refused (the old set stayed)."

@@ -34,12 +34,34 @@ fn fingerprint(path: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<S
     out
 }
 
+/// The SIGHUP handler, installed before the service announces itself:
+/// SIGHUP's default action ends the process, so a signal sent right after
+/// start must find the handler already in place.
+pub struct Hangup {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangup {
+    /// Installs the handler (from inside the runtime). On a system without
+    /// SIGHUP, or when installing fails, only the timer and the endpoint
+    /// reload.
+    pub fn install() -> Hangup {
+        Hangup {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        }
+    }
+}
+
 /// Watches for SIGHUP and file changes until the task is aborted.
-pub async fn run(gate: Arc<Gate>) {
+pub async fn run(gate: Arc<Gate>, hangup: Hangup) {
     let interval = gate.config.reload_interval_ms;
     let mut seen = fingerprint(&gate.config.policy);
     #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut hup = hangup.signal;
+    #[cfg(not(unix))]
+    let _ = hangup;
     loop {
         let tick = async {
             if interval == 0 {

@@ -194,7 +194,8 @@ async fn ready(State(gate): State<Arc<Gate>>) -> Response {
 
 async fn metrics(State(gate): State<Arc<Gate>>) -> Response {
     let pending = gate.store.pending_by_tier().await.unwrap_or_default();
-    let mut response = gate.metrics.render(&pending).into_response();
+    let backlog = gate.store.deliveries_waiting().await.unwrap_or_default();
+    let mut response = gate.metrics.render(&pending, backlog).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

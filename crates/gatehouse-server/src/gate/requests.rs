@@ -851,28 +851,33 @@ impl Gate {
         }
     }
 
-    /// Webhook payloads for a transition, one per configured receiver that
-    /// wants the state entered (the deliverer signs each for its receiver).
+    /// Webhook deliveries for a transition: one per configured receiver
+    /// that wants the state entered (the deliverer signs each with its
+    /// receiver's secret).
     fn notify_for(
         &self,
         row: &RequestRow,
         event: Event,
         from: State,
         now: Timestamp,
-    ) -> Vec<String> {
-        if self.config.webhooks.is_empty() {
-            return Vec::new();
-        }
-        let wanted = self
+    ) -> Vec<crate::store::Notice> {
+        let wanting: Vec<&crate::config::WebhookConfig> = self
             .config
             .webhooks
             .iter()
-            .any(|w| w.events.is_empty() || w.events.iter().any(|e| e == row.state.as_str()));
-        if wanted {
-            vec![notification(row, event, from, now)]
-        } else {
-            Vec::new()
+            .filter(|w| w.wants(row.state.as_str()))
+            .collect();
+        if wanting.is_empty() {
+            return Vec::new();
         }
+        let body = notification(row, event, from, now);
+        wanting
+            .into_iter()
+            .map(|w| crate::store::Notice {
+                receiver: w.url.clone(),
+                body: body.clone(),
+            })
+            .collect()
     }
 }
 

@@ -131,8 +131,19 @@ pub struct Change {
     pub events: Vec<AuditEvent>,
     /// The answer to store under the caller's idempotency key.
     pub remember: Option<(IdempotencyKey, IdempotentAnswer)>,
-    /// Webhook payloads (JSON text) to deliver after commit.
-    pub notify: Vec<String>,
+    /// Webhook deliveries (one per receiver) to send after commit.
+    pub notify: Vec<Notice>,
+}
+
+/// One webhook payload for one receiver, written to the outbox with the
+/// change it announces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The receiver's URL, as configured (the deliverer finds its secret
+    /// by it).
+    pub receiver: String,
+    /// The payload (JSON text).
+    pub body: String,
 }
 
 /// An API key as stored (its secret only as a hash).
@@ -159,6 +170,8 @@ pub struct ApiKeyRow {
 pub struct Delivery {
     /// Its id (also the idempotency key the receiver sees).
     pub id: String,
+    /// The receiver's URL, as configured.
+    pub receiver: String,
     /// The payload.
     pub body: String,
     /// Attempts made so far.
@@ -231,15 +244,22 @@ pub trait Store: Send + Sync + 'static {
     /// Counts of waiting requests per tier (for metrics).
     async fn pending_by_tier(&self) -> Result<Vec<(Option<i64>, i64)>, GateError>;
 
-    /// Webhook deliveries due at `now_unix`.
-    async fn deliveries_due(&self, now_unix: i64, limit: u32) -> Result<Vec<Delivery>, GateError>;
+    /// How many webhook deliveries are neither delivered nor given up (for
+    /// metrics).
+    async fn deliveries_waiting(&self) -> Result<i64, GateError>;
 
-    /// Records a delivery's outcome: delivered, or retried at `retry_at`
-    /// (`None`: given up).
+    /// Webhook deliveries not yet delivered nor given up whose next
+    /// attempt is due at `now_ms` (Unix milliseconds), earliest first.
+    async fn deliveries_due(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>, GateError>;
+
+    /// Records an attempt's outcome: delivered (`error` is `None`; the row
+    /// is removed, so the outbox does not grow with every transition), or
+    /// failed with `error` and retried at `retry_at_ms` (`None`: given up,
+    /// the row kept with its last error).
     async fn delivery_done(
         &self,
         id: &str,
-        delivered: bool,
-        retry_at: Option<i64>,
+        error: Option<&str>,
+        retry_at_ms: Option<i64>,
     ) -> Result<(), GateError>;
 }

@@ -57,11 +57,19 @@ CREATE TABLE IF NOT EXISTS policies (
     sources TEXT NOT NULL
 );
 
+-- The webhook outbox: one row per receiver per transition, written in the
+-- transition's transaction. done: 0 waiting, 2 given up (a delivered row
+-- is deleted).
 CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
+    -- the receiver's URL (as configured)
+    receiver TEXT NOT NULL,
     body TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    next_unix INTEGER NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0
+    -- when the next attempt is due, Unix milliseconds
+    next_ms INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    -- why the last attempt failed (status or error; never a secret)
+    last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_unix) WHERE done = 0;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_ms) WHERE done = 0;

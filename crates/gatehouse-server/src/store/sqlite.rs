@@ -181,12 +181,13 @@ async fn append_events(
         .await
         .map_err(db)?;
     }
-    for body in &change.notify {
+    for notice in &change.notify {
         sqlx::query(
-            "INSERT INTO deliveries (id, body, attempts, next_unix, done) VALUES (?, ?, 0, 0, 0)",
+            "INSERT INTO deliveries (id, receiver, body, attempts, next_ms, done) VALUES (?, ?, ?, 0, 0, 0)",
         )
         .bind(crate::ids::new_id("whd_"))
-        .bind(body)
+        .bind(&notice.receiver)
+        .bind(&notice.body)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
@@ -518,11 +519,19 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    async fn deliveries_due(&self, now_unix: i64, limit: u32) -> Result<Vec<Delivery>, GateError> {
+    async fn deliveries_waiting(&self) -> Result<i64, GateError> {
+        sqlx::query("SELECT COUNT(*) FROM deliveries WHERE done = 0")
+            .fetch_one(&self.readers)
+            .await
+            .map(|r| r.get(0))
+            .map_err(db)
+    }
+
+    async fn deliveries_due(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>, GateError> {
         let rows = sqlx::query(
-            "SELECT id, body, attempts FROM deliveries WHERE done = 0 AND next_unix <= ? ORDER BY next_unix, id LIMIT ?",
+            "SELECT id, receiver, body, attempts FROM deliveries WHERE done = 0 AND next_ms <= ? ORDER BY next_ms, id LIMIT ?",
         )
-        .bind(now_unix)
+        .bind(now_ms)
         .bind(i64::from(limit))
         .fetch_all(&self.readers)
         .await
@@ -531,8 +540,9 @@ impl Store for SqliteStore {
             .into_iter()
             .map(|r| Delivery {
                 id: r.get(0),
-                body: r.get(1),
-                attempts: r.get(2),
+                receiver: r.get(1),
+                body: r.get(2),
+                attempts: r.get(3),
             })
             .collect())
     }
@@ -540,20 +550,28 @@ impl Store for SqliteStore {
     async fn delivery_done(
         &self,
         id: &str,
-        delivered: bool,
-        retry_at: Option<i64>,
+        error: Option<&str>,
+        retry_at_ms: Option<i64>,
     ) -> Result<(), GateError> {
         let mut writer = self.writer.lock().await;
-        let (done, next) = match (delivered, retry_at) {
-            (true, _) => (1, 0),
-            (false, Some(at)) => (0, at),
-            (false, None) => (2, 0),
+        let (done, next) = match (error, retry_at_ms) {
+            (None, _) => {
+                sqlx::query("DELETE FROM deliveries WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut writer.conn)
+                    .await
+                    .map_err(db)?;
+                return Ok(());
+            }
+            (Some(_), Some(at)) => (0, at),
+            (Some(_), None) => (2, 0),
         };
         sqlx::query(
-            "UPDATE deliveries SET done = ?, next_unix = ?, attempts = attempts + 1 WHERE id = ?",
+            "UPDATE deliveries SET done = ?, next_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
         )
         .bind(done)
         .bind(next)
+        .bind(error)
         .bind(id)
         .execute(&mut writer.conn)
         .await

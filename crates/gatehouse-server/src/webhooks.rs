@@ -1,0 +1,415 @@
+//! Webhooks: the outbox deliverer.
+//!
+//! Every transition writes one `deliveries` row per receiver that wants
+//! the state entered, in the same transaction as the transition (the
+//! outbox), so an announced change is never lost and an unannounced one
+//! never committed. This task sends those rows: `POST` of the JSON payload
+//! with
+//!
+//! - `Gatehouse-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+//!   keyed with the receiver's secret (read once at start from the
+//!   environment variable its `secret_env` names);
+//! - `Idempotency-Key: <delivery id>`, the same on every attempt, so a
+//!   receiver can drop the duplicates at-least-once delivery implies;
+//! - `Gatehouse-Event: request.<state>`.
+//!
+//! A 2xx answer is delivered; anything else (another status, a redirect,
+//! a timeout, a refused connection) is retried with exponential backoff and
+//! jitter until `max_attempts`, then given up (recorded in the row, logged,
+//! counted). Attempts in flight are bounded (`webhook_concurrency`) and
+//! each has a timeout. A row in flight when the process dies is sent again
+//! after the restart, with the same idempotency key.
+//!
+//! Secrets never reach a log line, and neither does a receiver's path or
+//! query (chat webhook URLs carry their own secret there): logs name a
+//! receiver by scheme, host and port only.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac as _};
+use rand_core::{OsRng, RngCore as _};
+use sha2::Sha256;
+use tokio::sync::Semaphore;
+
+use crate::config::WebhookConfig;
+use crate::gate::Gate;
+use crate::lifecycle::State;
+use crate::store::Delivery;
+
+/// The longest the deliverer sleeps between looks at the outbox when no
+/// change wakes it (retries due later are found by this look).
+const POLL: Duration = Duration::from_millis(200);
+
+/// A configured receiver with its secret.
+#[derive(Clone)]
+pub struct Receiver {
+    /// The receiver's configuration.
+    pub config: WebhookConfig,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret is never printed, not even by a debug log.
+        f.debug_struct("Receiver")
+            .field("url", &redact(&self.config.url))
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The receivers by URL, each with its secret, checked at start.
+#[derive(Clone, Default)]
+pub struct Receivers {
+    by_url: HashMap<String, Receiver>,
+}
+
+impl std::fmt::Debug for Receivers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.by_url.values()).finish()
+    }
+}
+
+impl Receivers {
+    /// Checks every `[[webhook]]` and reads its secret from the
+    /// environment: refused when a URL is not `http(s)://host...`, a URL
+    /// appears twice, an event is not a state, a bound is zero, or the
+    /// secret's variable is not named, unset or empty (the error names the
+    /// variable, never a value).
+    pub fn from_config(configs: &[WebhookConfig]) -> Result<Receivers, String> {
+        Receivers::from_config_with(configs, |name| std::env::var(name).ok())
+    }
+
+    /// [`Receivers::from_config`] with the environment given (tests).
+    pub fn from_config_with(
+        configs: &[WebhookConfig],
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Receivers, String> {
+        let mut by_url = HashMap::new();
+        for (i, c) in configs.iter().enumerate() {
+            let at = format!("[[webhook]] #{} ({})", i + 1, redact(&c.url));
+            let url = reqwest::Url::parse(&c.url).map_err(|e| format!("{at}: url: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(format!("{at}: url must be http:// or https:// with a host"));
+            }
+            // Only resting states are ever entered at the end of a change;
+            // `expired` or `decided` would silently never fire.
+            for e in &c.events {
+                if !State::ALL.iter().any(|s| s.is_resting() && s.as_str() == e) {
+                    return Err(format!(
+                        "{at}: events: `{e}` is not a state a request rests in (one of {})",
+                        State::ALL
+                            .iter()
+                            .filter(|s| s.is_resting())
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+            if c.max_attempts == 0 || c.timeout_ms == 0 || c.retry_base_ms == 0 {
+                return Err(format!(
+                    "{at}: max_attempts, timeout_ms and retry_base_ms must be above 0"
+                ));
+            }
+            let Some(var) = c.secret_env.as_deref().filter(|v| !v.is_empty()) else {
+                return Err(format!(
+                    "{at}: secret_env is required (the environment variable holding the signing secret)"
+                ));
+            };
+            let secret = env(var).unwrap_or_default();
+            if secret.is_empty() {
+                return Err(format!(
+                    "{at}: the environment variable `{var}` (secret_env) is unset or empty"
+                ));
+            }
+            let receiver = Receiver {
+                config: c.clone(),
+                secret: secret.into_bytes(),
+            };
+            if by_url.insert(c.url.clone(), receiver).is_some() {
+                return Err(format!("{at}: the same url is configured twice"));
+            }
+        }
+        Ok(Receivers { by_url })
+    }
+
+    /// Whether no receiver is configured.
+    pub fn is_empty(&self) -> bool {
+        self.by_url.is_empty()
+    }
+}
+
+/// A receiver's URL as logs show it: scheme, host and port, no path or
+/// query (which may carry a secret).
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{}://{h}:{p}", u.scheme()),
+            (Some(h), None) => format!("{}://{h}", u.scheme()),
+            _ => "<invalid url>".to_owned(),
+        },
+        Err(_) => "<invalid url>".to_owned(),
+    }
+}
+
+/// The `Gatehouse-Signature` header's value for `body` at `t` (Unix
+/// seconds): `t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+pub fn signature(secret: &[u8], t: i64, body: &str) -> String {
+    // HMAC takes a key of any length: new_from_slice cannot fail.
+    let mut mac = <Hmac<Sha256>>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The delay before attempt `attempts + 1` (after `attempts` failures):
+/// `base * 2^(attempts-1)` capped at `max`, times a random factor in
+/// [0.5, 1.0] so receivers that failed together do not retry together.
+pub fn backoff(config: &WebhookConfig, attempts: i64, random: u32) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let full = config
+        .retry_base_ms
+        .saturating_mul(1u64 << exp)
+        .min(config.retry_max_ms.max(config.retry_base_ms));
+    let jitter = 0.5 + f64::from(random) / f64::from(u32::MAX) / 2.0;
+    Duration::from_millis((full as f64 * jitter) as u64)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Delivers the outbox until the task is aborted. Wakes on every change
+/// the gate announces and at least every [`POLL`].
+pub async fn run(gate: Arc<Gate>, receivers: Receivers) {
+    if receivers.is_empty() {
+        return;
+    }
+    let receivers = Arc::new(receivers);
+    let http = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "webhooks: cannot build the HTTP client; nothing will be delivered");
+            return;
+        }
+    };
+    let permits = Arc::new(Semaphore::new(gate.config.webhook_concurrency.max(1)));
+    // Rows being attempted now: a row is never attempted twice at once.
+    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut changes = gate.subscribe();
+    loop {
+        let limit = u32::try_from(gate.config.webhook_concurrency.max(1) * 4).unwrap_or(64);
+        match gate.store.deliveries_due(now_ms(), limit).await {
+            Ok(due) => {
+                for delivery in due {
+                    if !in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(delivery.id.clone())
+                    {
+                        continue;
+                    }
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let (gate, receivers, http, in_flight) = (
+                        gate.clone(),
+                        receivers.clone(),
+                        http.clone(),
+                        in_flight.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let id = delivery.id.clone();
+                        attempt(&gate, &receivers, &http, delivery).await;
+                        in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&id);
+                        drop(permit);
+                    });
+                }
+            }
+            Err(e) => tracing::error!(error = %e.detail, "webhooks: cannot read the outbox"),
+        }
+        tokio::select! {
+            _ = changes.recv() => {},
+            () = tokio::time::sleep(POLL) => {},
+        }
+    }
+}
+
+/// One attempt of one delivery, and its outcome recorded in the store.
+async fn attempt(gate: &Gate, receivers: &Receivers, http: &reqwest::Client, d: Delivery) {
+    let Some(receiver) = receivers.by_url.get(&d.receiver) else {
+        // Its receiver was removed from the configuration: nobody to send to.
+        tracing::warn!(delivery = %d.id, receiver = %redact(&d.receiver), "webhook receiver no longer configured; delivery given up");
+        record(gate, &d, Some("receiver no longer configured"), None).await;
+        return;
+    };
+    let event = serde_json::from_str::<serde_json::Value>(&d.body)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    let t = now_ms() / 1000;
+    let sent = http
+        .post(&receiver.config.url)
+        .timeout(Duration::from_millis(receiver.config.timeout_ms))
+        .header("content-type", "application/json")
+        .header(
+            "gatehouse-signature",
+            signature(&receiver.secret, t, &d.body),
+        )
+        .header("idempotency-key", &d.id)
+        .header("gatehouse-event", event)
+        .body(d.body.clone())
+        .send()
+        .await;
+    let error = match sent {
+        Ok(r) if r.status().is_success() => None,
+        Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
+        // Without the URL: reqwest's error text would print it whole.
+        Err(e) => Some(if e.is_timeout() {
+            "timed out".to_owned()
+        } else if e.is_connect() {
+            "cannot connect".to_owned()
+        } else {
+            "request failed".to_owned()
+        }),
+    };
+    let who = redact(&receiver.config.url);
+    match error {
+        // Recorded before counted: a scrape that sees the count sees the
+        // outbox as it is after the attempt.
+        None => {
+            record(gate, &d, None, None).await;
+            gate.metrics
+                .webhook_delivered
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(delivery = %d.id, receiver = %who, "webhook delivered");
+        }
+        Some(error) => {
+            let attempts = d.attempts + 1;
+            if attempts >= i64::from(receiver.config.max_attempts) {
+                record(gate, &d, Some(&error), None).await;
+                failed(gate);
+                gate.metrics
+                    .webhook_given_up
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(delivery = %d.id, receiver = %who, attempts, %error, "webhook delivery given up");
+            } else {
+                let delay = backoff(&receiver.config, attempts, OsRng.next_u32());
+                tracing::warn!(delivery = %d.id, receiver = %who, attempts, %error, retry_in_ms = delay.as_millis() as u64, "webhook attempt failed; will retry");
+                let at =
+                    now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                record(gate, &d, Some(&error), Some(at)).await;
+                failed(gate);
+            }
+        }
+    }
+}
+
+fn failed(gate: &Gate) {
+    gate.metrics
+        .webhook_failures
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+async fn record(gate: &Gate, d: &Delivery, error: Option<&str>, retry_at: Option<i64>) {
+    if let Err(e) = gate.store.delivery_done(&d.id, error, retry_at).await {
+        // The row stays due: it is attempted again (at-least-once).
+        tracing::error!(delivery = %d.id, error = %e.detail, "webhooks: cannot record an attempt");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str, env: Option<&str>) -> WebhookConfig {
+        WebhookConfig {
+            url: url.into(),
+            secret_env: env.map(Into::into),
+            events: vec![],
+            max_attempts: 5,
+            retry_base_ms: 1_000,
+            retry_max_ms: 8_000,
+            timeout_ms: 1_000,
+        }
+    }
+
+    #[test]
+    fn signature_is_hmac_sha256_of_t_dot_body() {
+        // RFC 4231-independent check: recompute with the hmac crate.
+        let s = signature(b"k", 1700000000, "{}");
+        let mut mac = <Hmac<Sha256>>::new_from_slice(b"k").unwrap();
+        mac.update(b"1700000000.{}");
+        let want = hex::encode(mac.finalize().into_bytes());
+        assert_eq!(s, format!("t=1700000000,v1={want}"));
+    }
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered_within_half_to_full() {
+        let c = config("http://h", Some("X"));
+        assert_eq!(backoff(&c, 1, u32::MAX), Duration::from_millis(1_000));
+        assert_eq!(backoff(&c, 2, u32::MAX), Duration::from_millis(2_000));
+        assert_eq!(backoff(&c, 3, 0), Duration::from_millis(2_000));
+        assert_eq!(backoff(&c, 60, u32::MAX), Duration::from_millis(8_000));
+        assert_eq!(
+            backoff(&c, i64::MAX, u32::MAX),
+            Duration::from_millis(8_000)
+        );
+    }
+
+    #[test]
+    fn start_is_refused_without_a_usable_secret_or_url() {
+        let env = |n: &str| (n == "SET").then(|| "s3cret".to_owned());
+        let empty = |n: &str| (n == "EMPTY").then(String::new);
+        assert!(Receivers::from_config_with(&[config("http://h/x", Some("SET"))], env).is_ok());
+        for (c, want) in [
+            (config("http://h/x", None), "secret_env is required"),
+            (config("http://h/x", Some("UNSET")), "`UNSET`"),
+            (config("ftp://h/x", Some("SET")), "http://"),
+            (config("not a url", Some("SET")), "url"),
+        ] {
+            let e = Receivers::from_config_with(&[c], env).unwrap_err();
+            assert!(e.contains(want), "{e}");
+            assert!(!e.contains("s3cret"));
+        }
+        let e =
+            Receivers::from_config_with(&[config("http://h/x", Some("EMPTY"))], empty).unwrap_err();
+        assert!(e.contains("unset or empty"), "{e}");
+        for event in ["approvedd", "expired", "decided"] {
+            let mut bad = config("http://h/x", Some("SET"));
+            bad.events = vec![event.into()];
+            assert!(Receivers::from_config_with(&[bad], env).is_err(), "{event}");
+        }
+        let mut good = config("http://h/x", Some("SET"));
+        good.events = vec!["pending".into(), "verified".into(), "cancelled".into()];
+        assert!(Receivers::from_config_with(&[good], env).is_ok());
+        let twice = [
+            config("http://h/x", Some("SET")),
+            config("http://h/x", Some("SET")),
+        ];
+        assert!(Receivers::from_config_with(&twice, env).is_err());
+    }
+
+    #[test]
+    fn logs_show_no_path_or_query() {
+        assert_eq!(
+            redact("https://hooks.example.com/services/T0/B0/SECRET?token=x"),
+            "https://hooks.example.com"
+        );
+        assert_eq!(redact("http://127.0.0.1:9/x"), "http://127.0.0.1:9");
+        assert_eq!(redact("::"), "<invalid url>");
+    }
+}
