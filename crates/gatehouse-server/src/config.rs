@@ -60,6 +60,12 @@ pub struct ServerConfig {
     pub reload_interval_ms: u64,
     /// How often the sweeper looks for passed deadlines.
     pub sweep_interval_ms: u64,
+    /// At shutdown (SIGTERM, Ctrl-C): how long `/ready` answers 503 while
+    /// the listener still accepts, so a load balancer stops sending new
+    /// requests before connections are refused. Then requests in flight
+    /// finish (bounded by `limits.request_timeout_ms`) and the process
+    /// exits.
+    pub drain_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +81,7 @@ impl Default for ServerConfig {
             webhooks: Vec::new(),
             reload_interval_ms: 2_000,
             sweep_interval_ms: 1_000,
+            drain_ms: 1_000,
         }
     }
 }

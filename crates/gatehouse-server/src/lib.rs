@@ -30,7 +30,6 @@ pub mod sweeper;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
@@ -149,6 +148,12 @@ fn signing_key(dir: &Path) -> Result<SigningKey, StartError> {
 /// flight finish, then it returns.
 pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result<(), StartError> {
     let listen = config.listen;
+    let drain = std::time::Duration::from_millis(config.drain_ms);
+    // Past the drain, requests in flight get their own bound and a second
+    // more; a connection still open then (a client that stopped reading)
+    // does not hold the process.
+    let finish =
+        std::time::Duration::from_millis(config.limits.request_timeout_ms.saturating_add(1_000));
     let (gate, token) = open(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -174,16 +179,37 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     let sweeper = tokio::spawn(sweeper::run(gate.clone()));
     let reloader = tokio::spawn(reload::run(gate.clone()));
     let app = api::router(gate.clone());
-    let shutdown_gate = gate.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            shutdown_gate.draining.store(true, Ordering::Relaxed);
-            tracing::info!("shutting down: finishing requests in flight");
-        })
-        .await;
+    let signalled = gate.clone();
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        // From here /ready answers 503 and long-polls answer and end.
+        signalled.begin_draining();
+        tracing::info!(drain_ms = drain.as_millis() as u64, "shutting down: draining");
+    });
+    let closing = gate.clone();
+    let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+        closing.until_draining().await;
+        tokio::time::sleep(drain).await;
+        tracing::info!("shutting down: no new connections; finishing requests in flight");
+    });
+    let bounded = gate.clone();
+    let served = tokio::select! {
+        served = served => served,
+        () = async move {
+            bounded.until_draining().await;
+            tokio::time::sleep(drain + finish).await;
+        } => {
+            tracing::warn!("shutting down: connections still open after the bound; closing them");
+            Ok(())
+        }
+    };
+    // The sweeper stops between transactions or inside one; a transaction
+    // cut short never committed, so nobody was answered for it, and the
+    // next start's first sweep catches up on what is due.
     sweeper.abort();
     reloader.abort();
+    signals.abort();
+    tracing::info!("stopped");
     served.map_err(|e| StartError::Listen(e.to_string()))
 }
 

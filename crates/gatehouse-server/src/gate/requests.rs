@@ -314,12 +314,9 @@ impl Gate {
                     .to_string(),
             ),
         };
-        let prior: Vec<Approval> = row
-            .approvals
-            .iter()
-            .filter_map(|a| a.get("approval").cloned())
-            .filter_map(|a| serde_json::from_value(a).ok())
-            .collect();
+        // An approval past its own validity is history, not a vote: its
+        // giver may approve again (after a claim found it expired).
+        let prior = live_approvals(&row, now);
         if prior
             .iter()
             .any(|a| identity_matches(&a.approver, &principal.id))
@@ -382,8 +379,7 @@ impl Gate {
         decision: ReviewDecision,
         now: Timestamp,
     ) -> Result<Event, GateError> {
-        let requested_at = Timestamp::parse(&row.created_at);
-        let options = VerifyOptions::new(now).with_requested_at(requested_at);
+        let options = verify_options(row, now);
         // The new review alone first: everything the engine says about this
         // reviewer (role, limit, separation of duties, reason) refuses it.
         let alone = policy.verify(&row.input, std::slice::from_ref(approval), &options);
@@ -600,13 +596,9 @@ impl Gate {
         now: Timestamp,
     ) -> Result<(Change, Option<GateError>), GateError> {
         let from = row.state;
-        let approvals: Vec<Approval> = row
-            .approvals
-            .iter()
-            .filter_map(|a| a.get("approval").cloned())
-            .filter_map(|a| serde_json::from_value(a).ok())
-            .collect();
-        let options = VerifyOptions::new(now).with_requested_at(Timestamp::parse(&row.created_at));
+        let approvals = live_approvals(&row, now);
+        let any_expired = approvals.len() < row.approvals.len();
+        let options = verify_options(&row, now);
         let current = &now_policy.policy;
         let escalated = row.escalated_to.is_some();
         let fresh = current.evaluate_with(action, &EvalOptions::default().with_now(now));
@@ -625,6 +617,15 @@ impl Gate {
             current
         };
         let verdict = if escalated && judge_by.digest() == own.digest() {
+            // The escalation role decided alone (judge_escalated); what
+            // remains is that its approval is still within its validity.
+            if let Some(role) = row.escalated_to.clone()
+                && !approvals.iter().any(|a| {
+                    a.decision == ApprovalKind::Approve && a.roles.iter().any(|r| *r == role)
+                })
+            {
+                return Ok(self.reopen_escalated(row, principal, role, now));
+            }
             None
         } else {
             Some(judge_by.verify(action, &approvals, &options))
@@ -644,11 +645,13 @@ impl Gate {
                 ));
             }
             // Back to pending, under the policy in force now.
-            let code = v
-                .reasons
-                .iter()
-                .find(|r| r.code == "APPROVAL_EXPIRED")
-                .map_or("REAPPROVAL_REQUIRED", |_| "APPROVAL_EXPIRED");
+            // The engine judged only the approvals still valid: when some
+            // recorded approval has expired, that is why.
+            let code = if any_expired || v.reasons.iter().any(|r| r.code == "APPROVAL_EXPIRED") {
+                "APPROVAL_EXPIRED"
+            } else {
+                "REAPPROVAL_REQUIRED"
+            };
             let to = next(from, Event::Reopen)?;
             row.state = to;
             row.updated_at = now.to_string();
@@ -713,6 +716,52 @@ impl Gate {
             },
             None,
         ))
+    }
+
+    /// An escalated request whose escalation approval expired before the
+    /// claim: pending again for the escalation role, with a new wait of
+    /// the tier's timeout; the claim is refused `APPROVAL_EXPIRED`.
+    fn reopen_escalated(
+        &self,
+        mut row: RequestRow,
+        principal: &Principal,
+        role: String,
+        now: Timestamp,
+    ) -> (Change, Option<GateError>) {
+        let from = row.state;
+        // approved -> pending is in the table (`Reopen`); the caller checked
+        // the state is approved.
+        let to = next(from, Event::Reopen).unwrap_or(State::Pending);
+        let (_, _, seconds) = on_expiry(&row.decision);
+        let deadline = now.plus_seconds(seconds.max(1));
+        row.state = to;
+        row.updated_at = now.to_string();
+        row.roles = vec![role.clone()];
+        row.deadline = Some(deadline.to_string());
+        row.deadline_unix = Some(deadline.unix_seconds());
+        let detail = json!({"code": "APPROVAL_EXPIRED", "role": role});
+        let events = vec![transition(
+            &row,
+            (Event::Reopen, from, to),
+            &Actor::Caller(principal),
+            Some("APPROVAL_EXPIRED"),
+            detail,
+            now,
+        )];
+        let notify = self.notify_for(&row, Event::Reopen, from, now);
+        let refusal = GateError::conflict(
+            "APPROVAL_EXPIRED",
+            "the escalation role's approval expired; the request is pending again",
+        );
+        (
+            Change {
+                row,
+                events,
+                remember: None,
+                notify,
+            },
+            Some(refusal),
+        )
     }
 
     /// `POST /v1/requests/{id}/executed` and `/verified`: the executor
@@ -962,6 +1011,29 @@ fn roles_of(decision: &Decision) -> Vec<String> {
         }
     }
     roles
+}
+
+/// The approvals recorded on a request that are still within their own
+/// validity at `now` (`expires_at > now`; one without a readable expiry is
+/// dropped, failing closed).
+fn live_approvals(row: &RequestRow, now: Timestamp) -> Vec<Approval> {
+    row.approvals
+        .iter()
+        .filter_map(|a| a.get("approval").cloned())
+        .filter_map(|a| serde_json::from_value::<Approval>(a).ok())
+        .filter(|a| match &a.expires_at {
+            None => true,
+            Some(e) => Timestamp::parse(e.trim()).is_some_and(|e| e > now),
+        })
+        .collect()
+}
+
+/// How the engine judges a request's approvals now: from its creation to
+/// its current deadline (which a reopened request moved on).
+fn verify_options(row: &RequestRow, now: Timestamp) -> VerifyOptions {
+    VerifyOptions::new(now)
+        .with_requested_at(Timestamp::parse(&row.created_at))
+        .with_deadline(row.deadline.as_deref().and_then(Timestamp::parse))
 }
 
 /// The on-expiry action, its role, and the timeout's length in seconds.
