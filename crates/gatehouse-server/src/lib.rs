@@ -184,7 +184,10 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
         shutdown_signal().await;
         // From here /ready answers 503 and long-polls answer and end.
         signalled.begin_draining();
-        tracing::info!(drain_ms = drain.as_millis() as u64, "shutting down: draining");
+        tracing::info!(
+            drain_ms = drain.as_millis() as u64,
+            "shutting down: draining"
+        );
     });
     let closing = gate.clone();
     let served = axum::serve(listener, app).with_graceful_shutdown(async move {

@@ -231,7 +231,13 @@ impl Gate {
                             "the request changed policy while this approval was read; retry",
                         ));
                     }
+                    let version = row.version;
                     let mut change = self.apply_review(row, principal, &body, &policy, now)?;
+                    // The store stamps the next version on commit; the
+                    // answer (kept for idempotent replays too) shows it, so
+                    // a waiter's `since_version` from it waits for the next
+                    // change rather than returning at once.
+                    change.row.version = version + 1;
                     let body_text = view(&change.row).to_string();
                     change.remember = key.clone().map(|k| {
                         (

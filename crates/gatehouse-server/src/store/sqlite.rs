@@ -260,7 +260,11 @@ impl Writer {
                 }
             },
             Err(e) => {
-                if sqlx::query("ROLLBACK").execute(&mut self.conn).await.is_ok() {
+                if sqlx::query("ROLLBACK")
+                    .execute(&mut self.conn)
+                    .await
+                    .is_ok()
+                {
                     self.in_doubt = false;
                 }
                 Err(e)
