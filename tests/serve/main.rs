@@ -7,5 +7,6 @@
 #[allow(dead_code)]
 mod harness;
 
+mod durability;
 mod expiry;
 mod flows;
