@@ -343,3 +343,42 @@ fn an_expired_approval_does_not_count_at_claim() {
         ]
     );
 }
+
+/// The escalation role's approval has its own validity too: claimed after
+/// it expired, the request is pending again for the escalation role (not
+/// the original one) and a fresh approval from it makes it claimable.
+/// (Before, an escalated request's claim skipped every approval check.)
+#[test]
+fn an_expired_escalation_approval_does_not_count_at_claim() {
+    let server = start("[approvals]\nvalid_for_seconds = 2\n");
+    let cast = Cast::new(&server);
+    let act = action("escalate_late");
+    let request = cast.agent.create(&act);
+    let id = request["id"].as_str().unwrap();
+    let escalated = wait_past(&cast.dora, id, version(&request));
+    assert_eq!(escalated["roles"], json!(["director"]), "{escalated}");
+    let (status, approved) = cast.dora.review(id, "approve", "covering");
+    assert_eq!(status, 200, "{approved}");
+    // Approved requests have no deadline to miss; let the approval's 2 s
+    // pass (a wait nothing ends early).
+    let (_, unchanged) = cast.dora.get(&format!(
+        "/v1/requests/{id}/wait?since_version={}&timeout=3",
+        version(&approved)
+    ));
+    assert_eq!(unchanged["changed"], false, "{unchanged}");
+
+    let claim = cast
+        .agent
+        .post_text(&format!("/v1/requests/{id}/claim"), &act.to_string());
+    assert_problem(&claim, 409, "APPROVAL_EXPIRED");
+    let (_, reopened) = cast.dora.get(&format!("/v1/requests/{id}"));
+    assert_eq!(reopened["state"], "pending", "{reopened}");
+    assert_eq!(reopened["roles"], json!(["director"]));
+    assert_eq!(reopened["escalated_to"], "director");
+    // One call inside the reopened request's new 2 s wait.
+    let (status, again) = cast.dora.review(id, "approve", "still covering");
+    assert_eq!(status, 200, "{again}");
+    let (status, claimed) = cast.agent.claim(id, &act);
+    assert_eq!(status, 200, "{claimed}");
+    assert_eq!(claimed["state"], "executing");
+}

@@ -561,3 +561,7 @@ fn key_from_row(r: sqlx::sqlite::SqliteRow) -> ApiKeyRow {
         revoked: r.get::<i64, _>(6) != 0,
     }
 }
+
+#[cfg(test)]
+#[path = "sqlite_tests.rs"]
+mod tests;
