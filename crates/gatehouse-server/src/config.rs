@@ -9,6 +9,9 @@
 //! data_dir = ".gatehouse"          # the SQLite file and the signing key
 //! trust = "trust.toml"             # approvers directory (roles, OIDC)
 //!
+//! sweep_interval_ms = 1000         # how often passed deadlines are applied
+//! drain_ms = 1000                  # at SIGTERM: /ready 503 this long, then stop
+//!
 //! [store]
 //! sync = "full"                    # or "normal": survives SIGKILL, not power loss
 //!

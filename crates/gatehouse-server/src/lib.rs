@@ -144,8 +144,9 @@ fn signing_key(dir: &Path) -> Result<SigningKey, StartError> {
 
 /// Runs the service until SIGTERM or Ctrl-C: binds, prints the address
 /// (and the first start's admin token) to `out`, starts the sweeper and the
-/// reloader, and serves. On shutdown `/ready` turns 503, requests in
-/// flight finish, then it returns.
+/// reloader, and serves. On shutdown `/ready` turns 503 and waiters are
+/// answered at once; after `drain_ms` no new connections are taken,
+/// requests in flight finish (bounded), then it returns.
 pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result<(), StartError> {
     let listen = config.listen;
     let drain = std::time::Duration::from_millis(config.drain_ms);

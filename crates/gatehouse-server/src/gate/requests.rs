@@ -626,9 +626,9 @@ impl Gate {
             // The escalation role decided alone (judge_escalated); what
             // remains is that its approval is still within its validity.
             if let Some(role) = row.escalated_to.clone()
-                && !approvals.iter().any(|a| {
-                    a.decision == ApprovalKind::Approve && a.roles.iter().any(|r| *r == role)
-                })
+                && !approvals
+                    .iter()
+                    .any(|a| a.decision == ApprovalKind::Approve && a.roles.contains(&role))
             {
                 return Ok(self.reopen_escalated(row, principal, role, now));
             }
