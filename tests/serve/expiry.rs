@@ -382,3 +382,35 @@ fn an_expired_escalation_approval_does_not_count_at_claim() {
     assert_eq!(status, 200, "{claimed}");
     assert_eq!(claimed["state"], "executing");
 }
+
+/// A request reopened after its first deadline (here: the approval expired
+/// at claim, after the 2 s wait had ended) is judged over its new wait: a
+/// fresh approval counts. Before, the engine still measured the wait from
+/// the creation and refused it as `APPROVAL_AFTER_DEADLINE`.
+#[test]
+fn a_reopened_request_is_judged_over_its_new_wait() {
+    let server = start("[approvals]\nvalid_for_seconds = 1\n");
+    let cast = Cast::new(&server);
+    let act = action("reject_late");
+    let request = cast.agent.create(&act);
+    let id = request["id"].as_str().unwrap();
+    let (status, approved) = cast.rita.review(id, "approve", "fine");
+    assert_eq!(status, 200, "{approved}");
+    // Past the approval's 1 s and the request's 2 s (approved requests are
+    // not swept): a wait nothing ends early.
+    let (_, unchanged) = cast.rita.get(&format!(
+        "/v1/requests/{id}/wait?since_version={}&timeout=3",
+        version(&approved)
+    ));
+    assert_eq!(unchanged["changed"], false, "{unchanged}");
+    let claim = cast
+        .agent
+        .post_text(&format!("/v1/requests/{id}/claim"), &act.to_string());
+    assert_problem(&claim, 409, "APPROVAL_EXPIRED");
+    // Two calls inside the new approval's 1 s.
+    let (status, again) = cast.rita.review(id, "approve", "again");
+    assert_eq!(status, 200, "{again}");
+    let (status, claimed) = cast.agent.claim(id, &act);
+    assert_eq!(status, 200, "{claimed}");
+    assert_eq!(claimed["state"], "executing");
+}
