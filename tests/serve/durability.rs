@@ -109,26 +109,33 @@ struct Acknowledged {
     approved: Vec<String>,
     claimed: Vec<String>,
     executed: Vec<String>,
+    /// Idempotency keys used for creates.
+    keys: usize,
 }
 
-/// One step with retries while the server is down or restarting: the
-/// status and body of the first answer, `None` if none came.
+/// One step with retries while the server is down or restarting (with the
+/// same `Idempotency-Key`, when given): the status and body of the first
+/// answer, `None` if none came.
 fn call(
     http: &reqwest::blocking::Client,
     base: &RwLock<String>,
     token: &str,
     path: &str,
     body: &Json,
+    key: Option<&str>,
     stop: &AtomicBool,
 ) -> Option<(u16, Json)> {
     for _ in 0..100 {
         let url = format!("{}{path}", base.read().unwrap());
-        let sent = http
+        let mut request = http
             .post(url)
             .bearer_auth(token)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send();
+            .body(body.to_string());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let sent = request.send();
         if let Ok(response) = sent {
             let status = response.status().as_u16();
             // An answer whose body was cut off by the kill is no answer.
@@ -207,7 +214,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
     let base = Arc::new(RwLock::new(server.base.clone()));
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = (0..CLIENTS)
-        .map(|_| {
+        .map(|thread| {
             let (base, stop, agent, rita) =
                 (base.clone(), stop.clone(), agent.clone(), rita.clone());
             std::thread::spawn(move || {
@@ -218,9 +225,19 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
                 let act = action("slow");
                 let mut seen = Acknowledged::default();
                 while !stop.load(Ordering::Relaxed) {
-                    let Some((201, created)) =
-                        call(&http, &base, &agent, "/v1/requests", &act, &stop)
-                    else {
+                    // A retry after a lost answer must not open a second
+                    // request: the key makes it replay the first answer.
+                    let key = format!("create-{thread}-{}", seen.keys);
+                    seen.keys += 1;
+                    let Some((201, created)) = call(
+                        &http,
+                        &base,
+                        &agent,
+                        "/v1/requests",
+                        &act,
+                        Some(&key),
+                        &stop,
+                    ) else {
                         continue;
                     };
                     let id = created["id"].as_str().expect("an id").to_owned();
@@ -232,6 +249,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
                         &rita,
                         &format!("/v1/requests/{id}/decisions"),
                         &review,
+                        None,
                         &stop,
                     ) {
                         Some((200, _)) => seen.approved.push(id.clone()),
@@ -244,7 +262,8 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
                     let path = format!("/v1/requests/{id}/claim");
                     let mut granted = false;
                     for _ in 0..2 {
-                        if let Some((200, _)) = call(&http, &base, &agent, &path, &act, &stop) {
+                        if let Some((200, _)) = call(&http, &base, &agent, &path, &act, None, &stop)
+                        {
                             seen.claimed.push(id.clone());
                             granted = true;
                         }
@@ -253,7 +272,8 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
                     let report = json!({"result": "succeeded"});
                     let done = format!("/v1/requests/{id}/executed");
                     if granted
-                        && let Some((200, _)) = call(&http, &base, &agent, &done, &report, &stop)
+                        && let Some((200, _)) =
+                            call(&http, &base, &agent, &done, &report, None, &stop)
                     {
                         seen.executed.push(id.clone());
                     }
@@ -278,6 +298,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
         all.approved.extend(seen.approved);
         all.claimed.extend(seen.claimed);
         all.executed.extend(seen.executed);
+        all.keys += seen.keys;
     }
     eprintln!(
         "answered: {} creates, {} approvals, {} claims, {} executions",
@@ -311,6 +332,16 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
         );
     }
     let records = check_chain(&chain(&server));
+    let opened = records
+        .iter()
+        .filter(|r| r["record"] == "transition" && r["event"] == "decide")
+        .count();
+    assert!(
+        opened <= all.keys,
+        "{opened} requests were opened with {} idempotency keys: a retry opened a second one",
+        all.keys
+    );
+    assert!(opened >= all.created.len());
     let mut claims: HashMap<&str, usize> = HashMap::new();
     for r in &records {
         if r["record"] == "transition" && r["event"] == "claim" {
