@@ -109,8 +109,10 @@ struct Acknowledged {
     approved: Vec<String>,
     claimed: Vec<String>,
     executed: Vec<String>,
-    /// Idempotency keys used for creates.
+    /// Idempotency keys used for creates of `slow` requests.
     keys: usize,
+    /// Answered creates of requests with a 2 s deadline.
+    deadlines: Vec<String>,
 }
 
 /// One step with retries while the server is down or restarting (with the
@@ -242,6 +244,24 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
                     };
                     let id = created["id"].as_str().expect("an id").to_owned();
                     seen.created.push(id.clone());
+                    // Every fifth key also opens a request nobody answers:
+                    // its 2 s deadline falls among the kills.
+                    if seen.keys % 5 == 0 {
+                        let late = action("reject_late");
+                        let key = format!("late-{thread}-{}", seen.keys);
+                        if let Some((201, r)) = call(
+                            &http,
+                            &base,
+                            &agent,
+                            "/v1/requests",
+                            &late,
+                            Some(&key),
+                            &stop,
+                        ) {
+                            seen.deadlines
+                                .push(r["id"].as_str().expect("an id").to_owned());
+                        }
+                    }
                     let review = json!({"decision": "approve", "reason": "ok"});
                     match call(
                         &http,
@@ -299,10 +319,12 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
         all.claimed.extend(seen.claimed);
         all.executed.extend(seen.executed);
         all.keys += seen.keys;
+        all.deadlines.extend(seen.deadlines);
     }
     eprintln!(
-        "answered: {} creates, {} approvals, {} claims, {} executions",
-        all.created.len(),
+        "answered: {} creates ({} with a 2 s deadline), {} approvals, {} claims, {} executions",
+        all.created.len() + all.deadlines.len(),
+        all.deadlines.len(),
         all.approved.len(),
         all.claimed.len(),
         all.executed.len()
@@ -337,11 +359,11 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
         .filter(|r| r["record"] == "transition" && r["event"] == "decide")
         .count();
     assert!(
-        opened <= all.keys,
+        opened <= all.keys + all.keys.div_ceil(5),
         "{opened} requests were opened with {} idempotency keys: a retry opened a second one",
-        all.keys
+        all.keys + all.deadlines.len()
     );
-    assert!(opened >= all.created.len());
+    assert!(opened >= all.created.len() + all.deadlines.len());
     let mut claims: HashMap<&str, usize> = HashMap::new();
     for r in &records {
         if r["record"] == "transition" && r["event"] == "claim" {
@@ -351,6 +373,23 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
     for (id, n) in &claims {
         assert_eq!(*n, 1, "{id} was granted {n} claims");
     }
+    // No deadline is missed, none applied twice: each unanswered request
+    // ends rejected (the long-poll waits for the sweeper of the last
+    // process), with one expire record.
+    let mut expires: HashMap<&str, usize> = HashMap::new();
+    for r in &records {
+        if r["record"] == "transition" && r["event"] == "expire" {
+            *expires.entry(r["request"].as_str().unwrap()).or_default() += 1;
+        }
+    }
+    for id in &all.deadlines {
+        let (status, r) = admin.get(&format!("/v1/requests/{id}/wait?state=pending&timeout=30"));
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["state"], "rejected", "a deadline was missed: {r}");
+        let after = transitions(&server, id);
+        assert_eq!(count(&after, "expire"), 1, "{id}: {after:?}");
+    }
+    assert!(expires.values().all(|n| *n == 1), "{expires:?}");
     let mut answered: HashMap<&str, usize> = HashMap::new();
     for id in &all.claimed {
         *answered.entry(id.as_str()).or_default() += 1;
