@@ -201,6 +201,18 @@ fn check_chain(lines: &[String]) -> Vec<Json> {
 /// two claims, and the chain is whole. A fixed number of rounds bounds it.
 #[test]
 fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice() {
+    torture("");
+}
+
+/// `[store] sync = "normal"` promises the same across SIGKILL (only a power
+/// cut may lose answered changes, which no test here can cause).
+#[test]
+fn sigkill_loses_nothing_acknowledged_with_sync_normal_either() {
+    torture("[store]\nsync = \"normal\"\n");
+}
+
+/// The SIGKILL torture, with extra configuration.
+fn torture(extra: &str) {
     const CLIENTS: usize = 3;
     const ROUNDS: usize = 5;
     let seed = std::time::SystemTime::now()
@@ -210,7 +222,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged_and_never_claims_twice()
     eprintln!("sigkill torture seed: {seed}");
     let mut rng = Rng(seed);
 
-    let mut server = start("[limits]\nrate_per_second = 0\n");
+    let mut server = start(&format!("{extra}[limits]\nrate_per_second = 0\n"));
     let agent = server.key("agent-7", &["request", "execute"], &[]);
     let rita = server.key("rita", &["approve", "read"], &["reviewer"]);
     let base = Arc::new(RwLock::new(server.base.clone()));
