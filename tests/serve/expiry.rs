@@ -414,3 +414,22 @@ fn a_reopened_request_is_judged_over_its_new_wait() {
     assert_eq!(status, 200, "{claimed}");
     assert_eq!(claimed["state"], "executing");
 }
+
+/// The fixture is a policy like any other: it checks clean and is
+/// formatted.
+#[test]
+fn the_expiry_fixture_checks_clean_and_is_formatted() {
+    for args in [&["check"][..], &["fmt", "--check"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(args)
+            .arg(expiry_policy())
+            .output()
+            .expect("run gatehouse");
+        assert!(
+            out.status.success(),
+            "gatehouse {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
