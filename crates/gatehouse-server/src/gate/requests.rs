@@ -280,7 +280,7 @@ impl Gate {
                 "the reviewer saw another action than the one held",
             ));
         }
-        if row.deadline_unix.is_some_and(|d| now.unix_seconds() >= d) {
+        if deadline_passed(&row, now) {
             return Err(GateError::conflict_in(
                 "REQUEST_TIMED_OUT",
                 "the request's deadline has passed; its on-expiry action applies",
@@ -831,8 +831,10 @@ impl Gate {
         let result = self
             .store
             .update(id, &mut |mut row| {
-                let due = row.state == State::Pending
-                    && row.deadline_unix.is_some_and(|d| d <= now.unix_seconds());
+                // The store's `due` picks candidates by whole seconds; the
+                // deadline itself is exact, and not yet passed is not due
+                // (the next sweep takes it).
+                let due = row.state == State::Pending && deadline_passed(&row, now);
                 if !due {
                     return Err(GateError::conflict("NOT_DUE", "not due"));
                 }
@@ -1034,6 +1036,17 @@ fn live_approvals(row: &RequestRow, now: Timestamp) -> Vec<Approval> {
         .collect()
 }
 
+/// Whether the request's deadline has passed at `now`: exactly, from the
+/// RFC 3339 deadline (`deadline_unix` is whole seconds, rounded down, so
+/// it alone would end a wait up to a second early); from `deadline_unix`
+/// only when the text is unreadable.
+fn deadline_passed(row: &RequestRow, now: Timestamp) -> bool {
+    match row.deadline.as_deref().and_then(Timestamp::parse) {
+        Some(deadline) => now >= deadline,
+        None => row.deadline_unix.is_some_and(|d| now.unix_seconds() >= d),
+    }
+}
+
 /// How the engine judges a request's approvals now: from its creation to
 /// its current deadline (which a reopened request moved on).
 fn verify_options(row: &RequestRow, now: Timestamp) -> VerifyOptions {
@@ -1159,4 +1172,51 @@ fn opening_events(
         now,
     ));
     (row, events, event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending_until(deadline: &str) -> RequestRow {
+        let at = Timestamp::parse(deadline).expect("a time");
+        RequestRow {
+            id: "req_t".into(),
+            state: State::Pending,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            created_unix: 0,
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            deadline: Some(deadline.into()),
+            deadline_unix: Some(at.unix_seconds()),
+            requester: "a".into(),
+            agent: "a".into(),
+            outcome: "explicit".into(),
+            tier: None,
+            roles: Vec::new(),
+            action_digest: String::new(),
+            policy_digest: String::new(),
+            input: Json::Null,
+            decision: Json::Null,
+            approvals: Vec::new(),
+            escalated_to: None,
+            escalations: 0,
+            execution: None,
+            verification: None,
+            version: 1,
+        }
+    }
+
+    /// Whole seconds ended a wait up to a second early: at 10:00:02.1 a
+    /// request due at 10:00:02.9 was expired, and a review refused.
+    #[test]
+    fn a_deadline_passes_at_its_exact_instant_not_its_second() {
+        let row = pending_until("2026-12-05T10:00:02.9Z");
+        let at = |t: &str| Timestamp::parse(t).expect("a time");
+        assert!(!deadline_passed(&row, at("2026-12-05T10:00:02.1Z")));
+        assert!(deadline_passed(&row, at("2026-12-05T10:00:02.9Z")));
+        assert!(deadline_passed(&row, at("2026-12-05T10:00:03Z")));
+        let mut unreadable = row.clone();
+        unreadable.deadline = Some("soon".into());
+        assert!(deadline_passed(&unreadable, at("2026-12-05T10:00:02.1Z")));
+    }
 }
