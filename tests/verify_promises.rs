@@ -480,3 +480,44 @@ fn blank_looking_reasons_are_blank() {
         assert_eq!(codes(&v), ["REASON_REQUIRED"], "{blank:?}");
     }
 }
+
+/// `VerifyOptions::with_deadline`: a service that sent a request back to
+/// pending (an approval expired at claim) opens a new wait; approvals given
+/// in it count although `requested_at + timeout` has passed, and the new
+/// deadline bounds them the same way. Without the option (before it
+/// existed) the second approval was `APPROVAL_AFTER_DEADLINE` forever.
+#[test]
+fn a_deadline_set_by_the_caller_replaces_requested_at_plus_timeout() {
+    let p = policy();
+    let input = action("deploy");
+    let d = digest(&p, &input);
+    // Timeout 4h from T0: the first wait ends at 13:00.
+    let reopened_until = ts("2026-11-22T19:00:00Z");
+    let given = "2026-11-22T15:00:00Z";
+    let now = "2026-11-22T15:30:00Z";
+    let approvals = [
+        approval("erin", &["sec"], &d, given),
+        approval("frank", &["change"], &d, given),
+    ];
+    let computed = p.verify(&input, &approvals, &opts(now, Some(T0)));
+    assert_eq!(computed.verdict, Verdict::Expired);
+    assert!(codes(&computed).contains(&"APPROVAL_AFTER_DEADLINE"));
+    let set = p.verify(
+        &input,
+        &approvals,
+        &opts(now, Some(T0)).with_deadline(reopened_until),
+    );
+    assert_eq!(set.verdict, Verdict::Execute, "{:?}", codes(&set));
+    assert_eq!(set.expires_at.as_deref(), Some("2026-11-22T19:00:00Z"));
+    // The set deadline bounds approvals like the computed one.
+    let late = p.verify(
+        &input,
+        &[
+            approval("erin", &["sec"], &d, given),
+            approval("frank", &["change"], &d, "2026-11-22T19:00:00Z"),
+        ],
+        &opts("2026-11-22T19:30:00Z", Some(T0)).with_deadline(reopened_until),
+    );
+    assert_eq!(late.verdict, Verdict::Expired);
+    assert!(codes(&late).contains(&"APPROVAL_AFTER_DEADLINE"));
+}

@@ -70,15 +70,22 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(log_writer())
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(ansi);
+    // The CLI's main thread holds the lock of `std::io::stderr()` for the
+    // whole command (`io.stderr`), and the runtime's worker threads log:
+    // through `std::io::stderr` they would wait for that lock forever (a
+    // SIGTERM logged on a worker hung the process). Logs go to a duplicate
+    // of the stderr descriptor instead, which takes no lock; each event is
+    // formatted first and written with one `write`, so lines do not mix.
     // A second `serve` in one process (tests) keeps the first subscriber.
-    let _ = if args.log_format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
+    let _ = match (log_writer(), args.log_format == "json") {
+        (Some(file), true) => builder.with_writer(file).json().try_init(),
+        (Some(file), false) => builder.with_writer(file).try_init(),
+        (None, true) => builder.with_writer(std::io::stderr).json().try_init(),
+        (None, false) => builder.with_writer(std::io::stderr).try_init(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,23 +106,17 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
     }
 }
 
-/// Where the service's log lines go: standard error, through a duplicate of
-/// its descriptor. `Io` holds the `std::io::stderr()` lock on the main
-/// thread for the whole run, so a runtime worker writing through
-/// `std::io::stderr` would wait for that lock forever (and with it every
-/// task on that worker); the duplicate shares no lock with it.
+/// A duplicate of the stderr descriptor, for logs written from any thread
+/// without `std::io::stderr`'s lock (see `run`).
 #[cfg(unix)]
-fn log_writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
+fn log_writer() -> Option<std::sync::Arc<std::fs::File>> {
     use std::os::fd::AsFd as _;
-    match std::io::stderr().as_fd().try_clone_to_owned() {
-        Ok(fd) => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Arc::new(
-            std::fs::File::from(fd),
-        )),
-        Err(_) => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::sink),
-    }
+    let fd = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
+    Some(std::sync::Arc::new(std::fs::File::from(fd)))
 }
 
+/// Elsewhere logs go through `std::io::stderr`.
 #[cfg(not(unix))]
-fn log_writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
-    tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
+fn log_writer() -> Option<std::sync::Arc<std::fs::File>> {
+    None
 }

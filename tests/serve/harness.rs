@@ -169,6 +169,35 @@ impl Server {
         );
     }
 
+    /// Starts the process again on the same data directory after it
+    /// exited by itself (a shutdown); no new admin token.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the process is still running");
+        let token = self.spawn();
+        assert!(
+            token.is_none(),
+            "a restart must not print a new admin token"
+        );
+    }
+
+    /// Waits up to `within` for the process to exit by itself; its exit
+    /// status, or `None` when it is still running then (it is left running,
+    /// and killed on drop).
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            let child = self.child.as_mut()?;
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).expect("running")

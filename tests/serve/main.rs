@@ -10,6 +10,8 @@ mod harness;
 mod batch;
 mod auth;
 mod audit;
+mod durability;
+mod expiry;
 mod flows;
 mod operations;
 mod reload;

@@ -9,6 +9,9 @@
 //! data_dir = ".gatehouse"          # the SQLite file and the signing key
 //! trust = "trust.toml"             # approvers directory (roles, OIDC)
 //!
+//! sweep_interval_ms = 1000         # how often passed deadlines are applied
+//! drain_ms = 1000                  # at SIGTERM: /ready 503 this long, then stop
+//!
 //! [store]
 //! sync = "full"                    # or "normal": survives SIGKILL, not power loss
 //!
@@ -66,6 +69,12 @@ pub struct ServerConfig {
     pub sweep_interval_ms: u64,
     /// The most webhook attempts in flight at once (all receivers).
     pub webhook_concurrency: usize,
+    /// At shutdown (SIGTERM, Ctrl-C): how long `/ready` answers 503 while
+    /// the listener still accepts, so a load balancer stops sending new
+    /// requests before connections are refused. Then requests in flight
+    /// finish (bounded by `limits.request_timeout_ms`) and the process
+    /// exits.
+    pub drain_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +91,7 @@ impl Default for ServerConfig {
             reload_interval_ms: 2_000,
             sweep_interval_ms: 1_000,
             webhook_concurrency: 8,
+            drain_ms: 1_000,
         }
     }
 }

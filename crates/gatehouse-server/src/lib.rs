@@ -33,7 +33,6 @@ pub mod webhooks;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
@@ -151,14 +150,21 @@ fn signing_key(dir: &Path) -> Result<SigningKey, StartError> {
 
 /// Runs the service until SIGTERM or Ctrl-C: binds, prints the address
 /// (and the first start's admin token) to `out`, starts the sweeper and the
-/// reloader, and serves. On shutdown `/ready` turns 503, requests in
-/// flight finish, then it returns.
+/// reloader, and serves. On shutdown `/ready` turns 503 and waiters are
+/// answered at once; after `drain_ms` no new connections are taken,
+/// requests in flight finish (bounded), then it returns.
 pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result<(), StartError> {
     let listen = config.listen;
     // Checked before anything is opened: a receiver without its secret
     // would sign nothing, so the service does not start at all.
     let receivers =
         webhooks::Receivers::from_config(&config.webhooks).map_err(StartError::Webhook)?;
+    let drain = std::time::Duration::from_millis(config.drain_ms);
+    // Past the drain, requests in flight get their own bound and a second
+    // more; a connection still open then (a client that stopped reading)
+    // does not hold the process.
+    let finish =
+        std::time::Duration::from_millis(config.limits.request_timeout_ms.saturating_add(1_000));
     let (gate, token) = open(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -186,19 +192,43 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     let reloader = tokio::spawn(reload::run(gate.clone(), hangup));
     let deliverer = tokio::spawn(webhooks::run(gate.clone(), receivers));
     let app = api::router(gate.clone());
-    let shutdown_gate = gate.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            shutdown_gate.draining.store(true, Ordering::Relaxed);
-            tracing::info!("shutting down: finishing requests in flight");
-        })
-        .await;
+    let signalled = gate.clone();
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        // From here /ready answers 503 and long-polls answer and end.
+        signalled.begin_draining();
+        tracing::info!(
+            drain_ms = drain.as_millis() as u64,
+            "shutting down: draining"
+        );
+    });
+    let closing = gate.clone();
+    let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+        closing.until_draining().await;
+        tokio::time::sleep(drain).await;
+        tracing::info!("shutting down: no new connections; finishing requests in flight");
+    });
+    let bounded = gate.clone();
+    let served = tokio::select! {
+        served = served => served,
+        () = async move {
+            bounded.until_draining().await;
+            tokio::time::sleep(drain + finish).await;
+        } => {
+            tracing::warn!("shutting down: connections still open after the bound; closing them");
+            Ok(())
+        }
+    };
+    // The sweeper stops between transactions or inside one; a transaction
+    // cut short never committed, so nobody was answered for it, and the
+    // next start's first sweep catches up on what is due.
     sweeper.abort();
     reloader.abort();
     // Attempts in flight are dropped; their rows stay due and are sent
     // again at the next start (at-least-once).
     deliverer.abort();
+    signals.abort();
+    tracing::info!("stopped");
     served.map_err(|e| StartError::Listen(e.to_string()))
 }
 

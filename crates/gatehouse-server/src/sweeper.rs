@@ -25,18 +25,36 @@ pub async fn run(gate: Arc<Gate>) {
 
 /// One sweep: every request due now, oldest deadline first. Gives how
 /// many it expired.
+///
+/// A request that cannot be expired (its stored decision is unreadable,
+/// the store refused the write) is logged and skipped, so one bad row
+/// never holds back the deadlines behind it; it is tried again at the next
+/// sweep. The first error is returned after the others were done.
 pub async fn sweep(gate: &Gate) -> Result<usize, crate::GateError> {
     let mut done = 0;
+    let mut first_error = None;
     loop {
         let due = gate.store.due(gate.now().unix_seconds(), BATCH).await?;
         let full = due.len() == BATCH as usize;
+        let mut moved = 0;
         for id in due {
-            if gate.expire(&id).await?.is_some() {
-                done += 1;
+            match gate.expire(&id).await {
+                Ok(Some(_)) => moved += 1,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(request = %id, error = %e, "cannot apply a passed deadline");
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        if !full {
-            return Ok(done);
+        done += moved;
+        // A full batch that moved nothing would be read again unchanged:
+        // stop until the next interval instead of spinning on it.
+        if !full || moved == 0 {
+            return match first_error {
+                Some(e) => Err(e),
+                None => Ok(done),
+            };
         }
     }
 }

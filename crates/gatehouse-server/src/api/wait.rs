@@ -76,7 +76,13 @@ pub(crate) async fn long_poll(
     });
     let deadline = tokio::time::Instant::now() + wait;
     while !changed(&row, since, state) && !row.state.is_final() {
-        match tokio::time::timeout_at(deadline, notes.recv()).await {
+        // Shutdown answers a waiter at once (unchanged) instead of holding
+        // the process for the rest of its wait; it asks again elsewhere.
+        let note = tokio::select! {
+            note = tokio::time::timeout_at(deadline, notes.recv()) => note,
+            () = gate.until_draining() => break,
+        };
+        match note {
             Err(_) => break,
             Ok(Ok(note)) if note.id != row.id => continue,
             // A note for this request, or notes were dropped: read again.
@@ -123,7 +129,12 @@ fn request_events(
             return;
         }
         while !done {
-            match tokio::time::timeout_at(deadline, notes.recv()).await {
+            let note = tokio::select! {
+                note = tokio::time::timeout_at(deadline, notes.recv()) => note,
+                // Shutdown ends the stream (the client reconnects elsewhere).
+                () = gate.until_draining() => break,
+            };
+            match note {
                 Err(_) | Ok(Err(RecvError::Closed)) => break,
                 Ok(Ok(note)) if note.id != id => continue,
                 Ok(Ok(_) | Err(RecvError::Lagged(_))) => {

@@ -73,6 +73,9 @@ pub struct Gate {
     rate: Mutex<crate::rate::RateLimiter>,
     /// Set when shutdown begins: `/ready` answers 503.
     pub draining: AtomicBool,
+    /// Turns true once when shutdown begins; long-polls and event streams
+    /// watch it to end at once instead of holding shutdown for their wait.
+    drain: tokio::sync::watch::Sender<bool>,
 }
 
 impl Gate {
@@ -104,6 +107,7 @@ impl Gate {
             metrics: Metrics::default(),
             rate: Mutex::new(crate::rate::RateLimiter::default()),
             draining: AtomicBool::new(false),
+            drain: tokio::sync::watch::channel(false).0,
         }
     }
 
@@ -183,6 +187,22 @@ impl Gate {
     /// Whether shutdown has begun.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Begins shutdown: `/ready` answers 503 from now on and every
+    /// long-poll and event stream answers and ends.
+    pub fn begin_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+        self.drain.send_replace(true);
+    }
+
+    /// Resolves once shutdown has begun (at once when it already has).
+    pub async fn until_draining(&self) {
+        let mut rx = self.drain.subscribe();
+        // `wait_for` looks at the current value first, so a shutdown that
+        // began before this call is not missed; the sender lives as long
+        // as the gate, so the error case cannot happen while it is borrowed.
+        let _ = rx.wait_for(|draining| *draining).await;
     }
 }
 

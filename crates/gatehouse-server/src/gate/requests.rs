@@ -231,7 +231,13 @@ impl Gate {
                             "the request changed policy while this approval was read; retry",
                         ));
                     }
+                    let version = row.version;
                     let mut change = self.apply_review(row, principal, &body, &policy, now)?;
+                    // The store stamps the next version on commit; the
+                    // answer (kept for idempotent replays too) shows it, so
+                    // a waiter's `since_version` from it waits for the next
+                    // change rather than returning at once.
+                    change.row.version = version + 1;
                     let body_text = view(&change.row).to_string();
                     change.remember = key.clone().map(|k| {
                         (
@@ -274,7 +280,7 @@ impl Gate {
                 "the reviewer saw another action than the one held",
             ));
         }
-        if row.deadline_unix.is_some_and(|d| now.unix_seconds() >= d) {
+        if deadline_passed(&row, now) {
             return Err(GateError::conflict_in(
                 "REQUEST_TIMED_OUT",
                 "the request's deadline has passed; its on-expiry action applies",
@@ -314,12 +320,9 @@ impl Gate {
                     .to_string(),
             ),
         };
-        let prior: Vec<Approval> = row
-            .approvals
-            .iter()
-            .filter_map(|a| a.get("approval").cloned())
-            .filter_map(|a| serde_json::from_value(a).ok())
-            .collect();
+        // An approval past its own validity is history, not a vote: its
+        // giver may approve again (after a claim found it expired).
+        let prior = live_approvals(&row, now);
         if prior
             .iter()
             .any(|a| identity_matches(&a.approver, &principal.id))
@@ -382,8 +385,7 @@ impl Gate {
         decision: ReviewDecision,
         now: Timestamp,
     ) -> Result<Event, GateError> {
-        let requested_at = Timestamp::parse(&row.created_at);
-        let options = VerifyOptions::new(now).with_requested_at(requested_at);
+        let options = verify_options(row, now);
         // The new review alone first: everything the engine says about this
         // reviewer (role, limit, separation of duties, reason) refuses it.
         let alone = policy.verify(&row.input, std::slice::from_ref(approval), &options);
@@ -600,13 +602,9 @@ impl Gate {
         now: Timestamp,
     ) -> Result<(Change, Option<GateError>), GateError> {
         let from = row.state;
-        let approvals: Vec<Approval> = row
-            .approvals
-            .iter()
-            .filter_map(|a| a.get("approval").cloned())
-            .filter_map(|a| serde_json::from_value(a).ok())
-            .collect();
-        let options = VerifyOptions::new(now).with_requested_at(Timestamp::parse(&row.created_at));
+        let approvals = live_approvals(&row, now);
+        let any_expired = approvals.len() < row.approvals.len();
+        let options = verify_options(&row, now);
         let current = &now_policy.policy;
         let escalated = row.escalated_to.is_some();
         let fresh = current.evaluate_with(action, &EvalOptions::default().with_now(now));
@@ -625,6 +623,15 @@ impl Gate {
             current
         };
         let verdict = if escalated && judge_by.digest() == own.digest() {
+            // The escalation role decided alone (judge_escalated); what
+            // remains is that its approval is still within its validity.
+            if let Some(role) = row.escalated_to.clone()
+                && !approvals
+                    .iter()
+                    .any(|a| a.decision == ApprovalKind::Approve && a.roles.contains(&role))
+            {
+                return Ok(self.reopen_escalated(row, principal, role, now));
+            }
             None
         } else {
             Some(judge_by.verify(action, &approvals, &options))
@@ -644,11 +651,13 @@ impl Gate {
                 ));
             }
             // Back to pending, under the policy in force now.
-            let code = v
-                .reasons
-                .iter()
-                .find(|r| r.code == "APPROVAL_EXPIRED")
-                .map_or("REAPPROVAL_REQUIRED", |_| "APPROVAL_EXPIRED");
+            // The engine judged only the approvals still valid: when some
+            // recorded approval has expired, that is why.
+            let code = if any_expired || v.reasons.iter().any(|r| r.code == "APPROVAL_EXPIRED") {
+                "APPROVAL_EXPIRED"
+            } else {
+                "REAPPROVAL_REQUIRED"
+            };
             let to = next(from, Event::Reopen)?;
             row.state = to;
             row.updated_at = now.to_string();
@@ -715,6 +724,52 @@ impl Gate {
         ))
     }
 
+    /// An escalated request whose escalation approval expired before the
+    /// claim: pending again for the escalation role, with a new wait of
+    /// the tier's timeout; the claim is refused `APPROVAL_EXPIRED`.
+    fn reopen_escalated(
+        &self,
+        mut row: RequestRow,
+        principal: &Principal,
+        role: String,
+        now: Timestamp,
+    ) -> (Change, Option<GateError>) {
+        let from = row.state;
+        // approved -> pending is in the table (`Reopen`); the caller checked
+        // the state is approved.
+        let to = next(from, Event::Reopen).unwrap_or(State::Pending);
+        let (_, _, seconds) = on_expiry(&row.decision);
+        let deadline = now.plus_seconds(seconds.max(1));
+        row.state = to;
+        row.updated_at = now.to_string();
+        row.roles = vec![role.clone()];
+        row.deadline = Some(deadline.to_string());
+        row.deadline_unix = Some(deadline.unix_seconds());
+        let detail = json!({"code": "APPROVAL_EXPIRED", "role": role});
+        let events = vec![transition(
+            &row,
+            (Event::Reopen, from, to),
+            &Actor::Caller(principal),
+            Some("APPROVAL_EXPIRED"),
+            detail,
+            now,
+        )];
+        let notify = self.notify_for(&row, Event::Reopen, from, now);
+        let refusal = GateError::conflict(
+            "APPROVAL_EXPIRED",
+            "the escalation role's approval expired; the request is pending again",
+        );
+        (
+            Change {
+                row,
+                events,
+                remember: None,
+                notify,
+            },
+            Some(refusal),
+        )
+    }
+
     /// `POST /v1/requests/{id}/executed` and `/verified`: the executor
     /// reports the result, then the outcome check.
     pub async fn report(
@@ -776,8 +831,10 @@ impl Gate {
         let result = self
             .store
             .update(id, &mut |mut row| {
-                let due = row.state == State::Pending
-                    && row.deadline_unix.is_some_and(|d| d <= now.unix_seconds());
+                // The store's `due` picks candidates by whole seconds; the
+                // deadline itself is exact, and not yet passed is not due
+                // (the next sweep takes it).
+                let due = row.state == State::Pending && deadline_passed(&row, now);
                 if !due {
                     return Err(GateError::conflict("NOT_DUE", "not due"));
                 }
@@ -969,6 +1026,40 @@ fn roles_of(decision: &Decision) -> Vec<String> {
     roles
 }
 
+/// The approvals recorded on a request that are still within their own
+/// validity at `now` (`expires_at > now`; one without a readable expiry is
+/// dropped, failing closed).
+fn live_approvals(row: &RequestRow, now: Timestamp) -> Vec<Approval> {
+    row.approvals
+        .iter()
+        .filter_map(|a| a.get("approval").cloned())
+        .filter_map(|a| serde_json::from_value::<Approval>(a).ok())
+        .filter(|a| match &a.expires_at {
+            None => true,
+            Some(e) => Timestamp::parse(e.trim()).is_some_and(|e| e > now),
+        })
+        .collect()
+}
+
+/// Whether the request's deadline has passed at `now`: exactly, from the
+/// RFC 3339 deadline (`deadline_unix` is whole seconds, rounded down, so
+/// it alone would end a wait up to a second early); from `deadline_unix`
+/// only when the text is unreadable.
+fn deadline_passed(row: &RequestRow, now: Timestamp) -> bool {
+    match row.deadline.as_deref().and_then(Timestamp::parse) {
+        Some(deadline) => now >= deadline,
+        None => row.deadline_unix.is_some_and(|d| now.unix_seconds() >= d),
+    }
+}
+
+/// How the engine judges a request's approvals now: from its creation to
+/// its current deadline (which a reopened request moved on).
+fn verify_options(row: &RequestRow, now: Timestamp) -> VerifyOptions {
+    VerifyOptions::new(now)
+        .with_requested_at(Timestamp::parse(&row.created_at))
+        .with_deadline(row.deadline.as_deref().and_then(Timestamp::parse))
+}
+
 /// The on-expiry action, its role, and the timeout's length in seconds.
 fn on_expiry(decision: &Json) -> (String, Option<String>, i64) {
     let timeout = decision.get("timeout");
@@ -1086,4 +1177,51 @@ fn opening_events(
         now,
     ));
     (row, events, event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending_until(deadline: &str) -> RequestRow {
+        let at = Timestamp::parse(deadline).expect("a time");
+        RequestRow {
+            id: "req_t".into(),
+            state: State::Pending,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            created_unix: 0,
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            deadline: Some(deadline.into()),
+            deadline_unix: Some(at.unix_seconds()),
+            requester: "a".into(),
+            agent: "a".into(),
+            outcome: "explicit".into(),
+            tier: None,
+            roles: Vec::new(),
+            action_digest: String::new(),
+            policy_digest: String::new(),
+            input: Json::Null,
+            decision: Json::Null,
+            approvals: Vec::new(),
+            escalated_to: None,
+            escalations: 0,
+            execution: None,
+            verification: None,
+            version: 1,
+        }
+    }
+
+    /// Whole seconds ended a wait up to a second early: at 10:00:02.1 a
+    /// request due at 10:00:02.9 was expired, and a review refused.
+    #[test]
+    fn a_deadline_passes_at_its_exact_instant_not_its_second() {
+        let row = pending_until("2026-12-05T10:00:02.9Z");
+        let at = |t: &str| Timestamp::parse(t).expect("a time");
+        assert!(!deadline_passed(&row, at("2026-12-05T10:00:02.1Z")));
+        assert!(deadline_passed(&row, at("2026-12-05T10:00:02.9Z")));
+        assert!(deadline_passed(&row, at("2026-12-05T10:00:03Z")));
+        let mut unreadable = row.clone();
+        unreadable.deadline = Some("soon".into());
+        assert!(deadline_passed(&unreadable, at("2026-12-05T10:00:02.1Z")));
+    }
 }

@@ -41,6 +41,14 @@ struct Writer {
     conn: SqliteConnection,
     /// The last chained record: `(seq, hash of its line)`.
     head: (i64, LineHash),
+    /// Set from `BEGIN` until the outcome is settled (committed and `head`
+    /// moved, or rolled back). Still set at the next transaction means the
+    /// last one's caller was cancelled in between (its future dropped: the
+    /// client went away or the request timed out) or its `COMMIT` failed:
+    /// a transaction may be open, or committed without `head` moving. The
+    /// next transaction rolls back whatever is open and reads the head
+    /// from the table instead of trusting the cached one.
+    in_doubt: bool,
 }
 
 fn db(e: sqlx::Error) -> GateError {
@@ -75,7 +83,11 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         Ok(SqliteStore {
-            writer: Mutex::new(Writer { conn, head }),
+            writer: Mutex::new(Writer {
+                conn,
+                head,
+                in_doubt: false,
+            }),
             readers,
         })
     }
@@ -244,6 +256,15 @@ impl Writer {
             (i64, LineHash),
         ) -> Result<(T, (i64, LineHash)), GateError>,
     ) -> Result<T, GateError> {
+        if self.in_doubt {
+            // Nobody was answered for what is open (the answer is sent only
+            // after this returns), so rolling it back loses nothing
+            // acknowledged; "no transaction is active" is fine too.
+            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+            self.head = chain_head(&mut self.conn).await?;
+            self.in_doubt = false;
+        }
+        self.in_doubt = true;
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut self.conn)
             .await
@@ -251,16 +272,29 @@ impl Writer {
         match work(&mut self.conn, self.head).await {
             Ok((value, head)) => match sqlx::query("COMMIT").execute(&mut self.conn).await {
                 Ok(_) => {
+                    // Durable now (synchronous = FULL fsyncs the WAL in
+                    // COMMIT); only now may the caller answer.
                     self.head = head;
+                    self.in_doubt = false;
                     Ok(value)
                 }
                 Err(e) => {
+                    // The head stays where it was; `in_doubt` stays set so
+                    // the next transaction re-reads it from the table (a
+                    // COMMIT that reports failure after writing is rare,
+                    // but then the table is right and the cache is not).
                     let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
                     Err(db(e))
                 }
             },
             Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                if sqlx::query("ROLLBACK")
+                    .execute(&mut self.conn)
+                    .await
+                    .is_ok()
+                {
+                    self.in_doubt = false;
+                }
                 Err(e)
             }
         }
@@ -592,3 +626,7 @@ fn key_from_row(r: sqlx::sqlite::SqliteRow) -> ApiKeyRow {
         revoked: r.get::<i64, _>(6) != 0,
     }
 }
+
+#[cfg(test)]
+#[path = "sqlite_tests.rs"]
+mod tests;

@@ -167,6 +167,11 @@ pub struct VerifyOptions {
     /// Approvals given before it never count, and a time after `now` is
     /// refused, so passing it can only make the check stricter.
     pub requested_at: Option<Timestamp>,
+    /// The end of the wait for approvals, when the caller keeps its own:
+    /// a service that sends a request back to pending (an approval expired,
+    /// the policy became stricter) opens a new wait with a new deadline.
+    /// When absent the deadline is `requested_at + timeout`.
+    pub deadline: Option<Timestamp>,
 }
 
 impl VerifyOptions {
@@ -176,7 +181,18 @@ impl VerifyOptions {
         VerifyOptions {
             now,
             requested_at: None,
+            deadline: None,
         }
+    }
+
+    /// The end of the wait for approvals, replacing `requested_at +
+    /// timeout` (a `Timestamp` or an `Option`; `None` keeps the computed
+    /// one). Only a service that holds the request and restarted its wait
+    /// should set it.
+    #[must_use]
+    pub fn with_deadline(mut self, at: impl Into<Option<Timestamp>>) -> VerifyOptions {
+        self.deadline = at.into();
+        self
     }
 
     /// When the approval request was made (a `Timestamp` or an `Option`).
@@ -210,7 +226,7 @@ impl Policy {
     ///   `dual`). The matching is a maximum flow, polynomial in the input.
     /// - **The request timeout bounds the wait for approvals.** The deadline
     ///   is `requested_at + timeout` (`requested_at` defaults to the earliest
-    ///   approval's time). An approval counts toward it only if given
+    ///   approval's time), or [`VerifyOptions::deadline`] when set. An approval counts toward it only if given
     ///   strictly before it: `given_at < deadline` counts, `given_at ==
     ///   deadline` is late (`APPROVAL_AFTER_DEADLINE`). If the approvals given
     ///   before the deadline meet every requirement, the verdict is `execute`
@@ -390,8 +406,9 @@ fn verify_decision(
     let requested = options
         .requested_at
         .or_else(|| earliest(approvals, d.action_digest.as_deref()));
-    let deadline = match (requested, &d.timeout) {
-        (Some(r), Some(t)) => Some(r.plus_seconds(t.seconds)),
+    let deadline = match (options.deadline, requested, &d.timeout) {
+        (Some(set), _, Some(_)) => Some(set),
+        (None, Some(r), Some(t)) => Some(r.plus_seconds(t.seconds)),
         _ => None,
     };
     if let Some(deadline) = deadline {
