@@ -25,6 +25,38 @@ use crate::error::GateError;
 use crate::gate::Gate;
 use crate::store::IdempotencyKey;
 
+/// The OpenAPI 3.1 document of this API, served at `GET /openapi.json`.
+/// A test holds it to [`ROUTES`], and [`ROUTES`] to the router below.
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+/// Every `(method, path)` the router answers, in OpenAPI's path syntax.
+/// The router below and the OpenAPI document are both tested against this
+/// list, so a route added to one and not the others fails a test.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/openapi.json"),
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/keys"),
+    ("POST", "/v1/decide"),
+    ("POST", "/v1/requests"),
+    ("GET", "/v1/requests"),
+    ("GET", "/v1/requests/{id}"),
+    ("POST", "/v1/requests/{id}/decisions"),
+    ("POST", "/v1/requests/{id}/cancel"),
+    ("POST", "/v1/requests/{id}/claim"),
+    ("POST", "/v1/requests/{id}/executed"),
+    ("POST", "/v1/requests/{id}/verified"),
+    ("GET", "/v1/requests/{id}/audit"),
+    ("GET", "/v1/requests/{id}/wait"),
+    ("GET", "/v1/requests/{id}/events"),
+    ("GET", "/v1/audit"),
+    ("POST", "/v1/admin/keys"),
+    ("GET", "/v1/admin/keys"),
+    ("DELETE", "/v1/admin/keys/{id}"),
+    ("POST", "/v1/admin/reload"),
+];
+
 /// The service's router over a gate.
 pub fn router(gate: Arc<Gate>) -> Router {
     let limits = &gate.config.limits;
@@ -36,6 +68,7 @@ pub fn router(gate: Arc<Gate>) -> Router {
         .route("/v1/requests/{id}/wait", get(wait::long_poll))
         .route("/v1/requests/{id}/events", get(wait::events));
     let bounded = Router::new()
+        .route("/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -164,6 +197,12 @@ pub(crate) fn idempotency_key(
     }))
 }
 
+/// `GET /openapi.json`: the API's description, no credentials needed (it
+/// says nothing a caller could not learn by trying).
+async fn openapi() -> Response {
+    json_answer(200, OPENAPI_JSON.to_owned())
+}
+
 async fn health(State(gate): State<Arc<Gate>>) -> Response {
     let policy = gate.policy();
     let status = gate.reload_status();
@@ -220,4 +259,109 @@ async fn decide(
     let text = body_text(&headers, body)?;
     let out = gate.decide(&text)?;
     Ok(json_answer(200, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::{OPENAPI_JSON, ROUTES};
+
+    fn listed() -> BTreeSet<(String, String)> {
+        ROUTES
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect()
+    }
+
+    /// The `(method, path)` pairs the router's source declares: each
+    /// `.route("PATH", METHOD(...).METHOD(...))` call, read from this very
+    /// file, so a route added to the router and not to [`ROUTES`] fails.
+    fn in_router_source() -> BTreeSet<(String, String)> {
+        let source = include_str!("mod.rs");
+        let body = source.split("#[cfg(test)]").next().unwrap_or("");
+        let mut found = BTreeSet::new();
+        for call in body.split(".route(").skip(1) {
+            // The call's text up to its closing parenthesis.
+            let mut depth = 1usize;
+            let mut end = call.len();
+            for (i, c) in call.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let call = call.get(..end).unwrap_or(call);
+            let path = call.split('"').nth(1).unwrap_or_default().to_owned();
+            for (word, method) in [
+                ("get(", "GET"),
+                ("post(", "POST"),
+                ("delete(", "DELETE"),
+                ("put(", "PUT"),
+                ("patch(", "PATCH"),
+            ] {
+                if call.contains(word) {
+                    found.insert((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_router_declares_exactly_the_listed_routes() {
+        assert_eq!(in_router_source(), listed());
+    }
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_listed_routes() {
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut described = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("a path item").keys() {
+                described.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+        assert_eq!(described, listed());
+    }
+
+    #[test]
+    fn every_operation_answers_problems_and_names_its_path_parameters() {
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+        let problem = "#/components/responses/Problem";
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                let responses = op["responses"].as_object().expect("responses");
+                let secured = op.get("security") != Some(&serde_json::json!([]));
+                if secured {
+                    assert_eq!(responses["401"]["$ref"], problem, "{method} {path}");
+                }
+                for (status, r) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert_eq!(r["$ref"], problem, "{method} {path} {status}");
+                    }
+                }
+                if path.contains("{id}") {
+                    let params = op["parameters"].as_array().expect("parameters");
+                    assert!(
+                        params
+                            .iter()
+                            .any(|p| p["$ref"] == "#/components/parameters/RequestId"
+                                || p["in"] == "path"),
+                        "{method} {path} names its id"
+                    );
+                }
+            }
+        }
+    }
 }
