@@ -7,4 +7,5 @@
 #[allow(dead_code)]
 mod harness;
 
+mod api;
 mod flows;
