@@ -9,3 +9,4 @@ mod harness;
 
 mod api;
 mod flows;
+mod idempotency;
