@@ -10,3 +10,4 @@ mod harness;
 mod api;
 mod flows;
 mod idempotency;
+mod lists;
