@@ -11,3 +11,4 @@ mod api;
 mod flows;
 mod idempotency;
 mod lists;
+mod waiting;
