@@ -460,3 +460,63 @@ fn decide_answers_what_eval_answers_for_one_action_and_for_a_batch() {
     );
     assert_problem(&a, 413, "BATCH_TOO_LARGE");
 }
+
+/// A validator for one of the document's component schemas (OpenAPI 3.1
+/// schemas are JSON Schema 2020-12; `$ref`s resolve inside the document).
+fn component(doc: &Json, name: &str) -> jsonschema::Validator {
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": doc["components"],
+    });
+    jsonschema::draft202012::new(&schema).expect("a valid schema")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, what: &str, value: &Json) {
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:?}\n{value}");
+}
+
+#[test]
+fn answers_match_the_documents_schemas() {
+    let server = Server::start();
+    let (_, doc) = server.anonymous().get("/openapi.json");
+    let agent = server.as_token(&server.key("agent-refunds", &["request", "execute"], &[]));
+    let lead = server.as_token(&server.key("alice", &["approve"], &["support_lead"]));
+    let request = component(&doc, "Request");
+    let problem = component(&doc, "Problem");
+
+    let mut answers = vec![("pending", agent.create(&example("refund-small.json")))];
+    answers.push(("blocked", agent.create(&example("invalid-input.json"))));
+    answers.push(("approved", agent.create(&example("internal-summary.json"))));
+    let id = answers[0].1["id"].as_str().unwrap().to_owned();
+    let (_, approved) = lead.review(&id, "approve", "order checked");
+    answers.push(("reviewed", approved));
+    let (_, claimed) = agent.claim(&id, &example("refund-small.json"));
+    answers.push(("claimed", claimed));
+    for (what, answer) in &answers {
+        assert_valid(&request, what, answer);
+    }
+    let (_, list) = agent.get("/v1/requests");
+    assert_valid(&component(&doc, "RequestList"), "list", &list);
+    let (_, health) = server.anonymous().get("/health");
+    assert_valid(&component(&doc, "Health"), "health", &health);
+
+    let mut problems = vec![agent.post_text("/v1/requests", "{")];
+    problems.push(agent.post_text(&format!("/v1/requests/{id}/claim"), "{}"));
+    problems.push(lead.post_text(
+        &format!("/v1/requests/{id}/decisions"),
+        r#"{"decision":"approve","extra":1}"#,
+    ));
+    problems.push(server.anonymous().post_text("/v1/requests", "{}"));
+    for answer in &problems {
+        assert!(answer.status >= 400, "{}", answer.text);
+        assert_valid(&problem, &answer.text, &answer.json);
+    }
+    // The validator does check: a document that breaks the schema fails.
+    assert!(!request.is_valid(&json!({"id": "x"})));
+    assert!(!problem.is_valid(&json!({"status": 400})));
+}
