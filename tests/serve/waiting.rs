@@ -12,7 +12,8 @@ use serde_json::{Value as Json, json};
 use crate::harness::{Client, Options, Server, example};
 
 struct Setup {
-    server: Server,
+    /// Kept so the server lives as long as the test (dropping it kills it).
+    _server: Server,
     agent: Client,
     lead: Client,
     id: String,
@@ -30,7 +31,7 @@ fn pending_refund_with(options: Options) -> Setup {
     assert_eq!(request["state"], "pending");
     let id = request["id"].as_str().unwrap().to_owned();
     Setup {
-        server,
+        _server: server,
         agent,
         lead,
         id,
