@@ -75,6 +75,13 @@ fn the_served_openapi_document_is_the_checked_in_one_and_every_route_in_it_answe
                 assert_ne!(a.json["code"], "NO_ROUTE", "{method} {path}: {}", a.text);
             } else {
                 assert_problem(&a, 405, "METHOD_NOT_ALLOWED");
+                // RFC 9110: a 405 says which methods the path takes.
+                let allow = a.headers["allow"].to_str().unwrap().to_owned();
+                for (m, p) in &routes {
+                    if p == path {
+                        assert!(allow.contains(m.as_str()), "{path}: allow {allow}");
+                    }
+                }
             }
         }
     }

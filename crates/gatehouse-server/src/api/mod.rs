@@ -92,10 +92,7 @@ pub fn router(gate: Arc<Gate>) -> Router {
             axum::routing::delete(admin::revoke_key),
         )
         .route("/v1/admin/reload", post(admin::reload))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ));
+        .layer(axum::middleware::from_fn_with_state(timeout, bounded_time));
     Router::new()
         .merge(bounded)
         .merge(waiting)
@@ -103,6 +100,31 @@ pub fn router(gate: Arc<Gate>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(gate)
+}
+
+/// Answers 503 problem+json (`REQUEST_TIMEOUT`, `Retry-After: 1`) when a
+/// request takes longer than `limits.request_timeout_ms`, so that even a
+/// timeout is a problem document (tower-http's layer answers an empty
+/// body). The handler's future is dropped: a change it had sent to the
+/// store may still commit, whole, which a retry with the same
+/// `Idempotency-Key` answers.
+async fn bounded_time(
+    State(limit): State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut e = GateError::new(
+                503,
+                "REQUEST_TIMEOUT",
+                "the request took longer than the service's limit; retry",
+            );
+            e.retry_after = Some(1);
+            e.into_response()
+        }
+    }
 }
 
 async fn not_found() -> GateError {
@@ -264,6 +286,12 @@ async fn decide(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
 
     use super::{OPENAPI_JSON, ROUTES};
 
@@ -363,5 +391,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A route slower than the limit answers 503 problem+json with
+    /// `Retry-After`; one within it answers as it would (the old
+    /// tower-http layer answered an empty 503 body).
+    #[tokio::test]
+    async fn a_request_over_the_time_limit_is_a_503_problem() {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    "late"
+                }),
+            )
+            .route("/fast", get(|| async { "on time" }))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(50),
+                super::bounded_time,
+            ));
+        let slow = app
+            .clone()
+            .oneshot(
+                axum::http::Request::get("/slow")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(slow.status(), 503);
+        assert_eq!(
+            slow.headers()["content-type"],
+            super::super::error::PROBLEM_JSON
+        );
+        assert_eq!(slow.headers()["retry-after"], "1");
+        let body = axum::body::to_bytes(slow.into_body(), 4096)
+            .await
+            .expect("body");
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(problem["code"], "REQUEST_TIMEOUT");
+        assert_eq!(problem["status"], 503);
+        let fast = app
+            .oneshot(
+                axum::http::Request::get("/fast")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(fast.status(), 200);
     }
 }
