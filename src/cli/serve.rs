@@ -72,7 +72,7 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(log_writer())
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second `serve` in one process (tests) keeps the first subscriber.
     let _ = if args.log_format == "json" {
@@ -96,5 +96,23 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
             let _ = writeln!(io.stderr, "error: {e}");
             exit::USAGE
         }
+    }
+}
+
+/// Where log lines go: a duplicate of the stderr descriptor. The CLI's
+/// main thread holds `std::io::stderr()`'s lock for the whole run
+/// (src/cli/mod.rs locks it once for every command), so a line written
+/// through `std::io::stderr()` from a runtime worker thread would wait for
+/// that lock forever: the first warning or 5xx logged off the main thread
+/// wedged its worker, and two wedged the service. The duplicate shares the
+/// open file (same offset, same append mode) without the lock. Should
+/// `dup` fail, logs go nowhere rather than risk the wedge.
+fn log_writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
+    use std::os::fd::AsFd as _;
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Arc::new(
+            std::fs::File::from(fd),
+        )),
+        Err(_) => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::sink),
     }
 }
