@@ -372,10 +372,12 @@ PYEOF
     # DELETE /v1/admin/keys/{id} is left out: fuzzed, it may revoke the
     # very key the run calls with.
     admin=$(sed -n 's/^development admin token (shown once, keep it): //p' "$SERVE_OUT" | head -1)
-    "$VENV/bin/schemathesis" run "$base/openapi.json" -H "Authorization: Bearer $admin" \
+    # Run from $WORK: schemathesis keeps a .schemathesis/ cache in its
+    # working directory.
+    (cd "$WORK" && "$VENV/bin/schemathesis" run "$base/openapi.json" -H "Authorization: Bearer $admin" \
       --max-examples 50 --seed 1 --request-timeout 20 --phases examples,coverage,fuzzing \
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method,allow_header_conformance \
-      --exclude-method DELETE > "$WORK/schemathesis.log" 2>&1 \
+      --exclude-method DELETE > "$WORK/schemathesis.log" 2>&1) \
       || { tail -40 "$WORK/schemathesis.log" >&2; fail "openapi: schemathesis found answers the document does not describe"; }
   else
     fail "openapi: GET $base/openapi.json failed"
