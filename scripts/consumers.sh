@@ -8,14 +8,25 @@
 #     `validate --rule-kind "Sarif;Gh"` applies the SARIF rules and GitHub
 #     code scanning's ingestion rules (GH1xxx/GH2xxx: a result without
 #     locations, an absolute path without `file:`, ... reject a whole upload);
-#   - a Python venv with junitparser, xunitparser and xmlschema.
+#   - a Python venv with junitparser, xunitparser, xmlschema and
+#     openapi-spec-validator; then schemathesis, bounded (50 examples an
+#     operation, a fixed seed), sends generated requests to every operation
+#     as the admin and fails on any 5xx, an undocumented status, content
+#     type or header, an answer that breaks its schema, or a wrong 405.
 # Then runs BIN on every failure mode of `check --format sarif` and on
 # passing, failing, erroring and coverage-short `test --format junit`
 # suites, and checks each output:
 #   - SARIF: no error-level result from the multitool under its SARIF and
 #     GitHub rules (warnings and notes are printed, not fatal);
 #   - JUnit: valid against tests/fixtures/junit/junit-10.xsd; junitparser
-#     and xunitparser parse it and find exactly the expected totals.
+#     and xunitparser parse it and find exactly the expected totals;
+#   - OpenAPI: the document `BIN serve` answers at GET /openapi.json (a
+#     server started here on a free localhost port) is the checked-in
+#     crates/gatehouse-server/openapi.json and valid OpenAPI 3.1 under
+#     openapi-spec-validator; then schemathesis, bounded (50 examples an
+#     operation, a fixed seed), sends generated requests to every operation
+#     as the admin and fails on any 5xx, an undocumented status, content
+#     type or header, an answer that breaks its schema, or a wrong 405.
 # Exits non-zero, saying what failed, on any failure. A missing tool is
 # installed or the script fails: no check is ever skipped.
 set -euo pipefail
@@ -30,7 +41,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${CONSUMERS_DIR:-$REPO/target/consumers}
 
 MULTITOOL_VERSION=5.7.0
-PY_PACKAGES=(junitparser==5.0.3 xunitparser==1.3.4 xmlschema==4.3.2)
+PY_PACKAGES=(junitparser==5.0.3 xunitparser==1.3.4 xmlschema==4.3.2 openapi-spec-validator==0.9.0 schemathesis==4.32.5)
 
 # ------------------------------------------------------------ install ----
 
@@ -326,6 +337,61 @@ junit missing-path    2    "1 0 1 0"  no/such/path
 junit no-policies     1    "1 0 1 0"  tests/fixtures/junit
 # one coverage case per compiled set (3): only partial's falls short
 junit together        2    "17 5 4 1" tests/fixtures/testing/partial tests/fixtures/testing/flow tests/fixtures/testing/mixed tests/fixtures/cli/broken --min-coverage 90
+
+# ----------------------------------------------------------- OpenAPI ----
+
+echo "== OpenAPI: the document gatehouse serve answers"
+"$VENV/bin/openapi-spec-validator" "$REPO/crates/gatehouse-server/openapi.json" \
+  || fail "openapi: crates/gatehouse-server/openapi.json is not valid OpenAPI 3.1"
+SERVE_OUT=$WORK/serve.stdout
+"$BIN" serve --policy "$REPO/policies/ai-agent-actions" --listen 127.0.0.1:0 \
+  --data-dir "$WORK/serve-data" > "$SERVE_OUT" 2> "$WORK/serve.stderr" < /dev/null &
+SERVE_PID=$!
+base=""
+for _ in $(seq 1 600); do
+  base=$(sed -n 's/^gatehouse serve: listening on //p' "$SERVE_OUT" | head -1)
+  [[ -n $base ]] && break
+  kill -0 "$SERVE_PID" 2> /dev/null || break
+  sleep 0.1
+done
+if [[ -z $base ]]; then
+  fail "openapi: gatehouse serve did not start ($(tail -3 "$WORK/serve.stderr"))"
+else
+  if "$PY" - "$base/openapi.json" "$WORK/served-openapi.json" <<'PYEOF'
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=30) as r:
+    assert r.status == 200, r.status
+    assert r.headers.get_content_type() == "application/json", r.headers
+    open(sys.argv[2], "wb").write(r.read())
+PYEOF
+  then
+    cmp -s "$WORK/served-openapi.json" "$REPO/crates/gatehouse-server/openapi.json" \
+      || fail "openapi: the served document is not the checked-in one"
+    "$VENV/bin/openapi-spec-validator" "$WORK/served-openapi.json" \
+      || fail "openapi: the served document is not valid OpenAPI 3.1"
+    # DELETE /v1/admin/keys/{id} is left out: fuzzed, it may revoke the
+    # very key the run calls with.
+    admin=$(sed -n 's/^development admin token (shown once, keep it): //p' "$SERVE_OUT" | head -1)
+    # Run from $WORK: schemathesis keeps a .schemathesis/ cache in its
+    # working directory.
+    (cd "$WORK" && "$VENV/bin/schemathesis" run "$base/openapi.json" -H "Authorization: Bearer $admin" \
+      --max-examples 50 --seed 1 --request-timeout 20 --phases examples,coverage,fuzzing \
+      --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method,allow_header_conformance \
+      --exclude-method DELETE > "$WORK/schemathesis.log" 2>&1) \
+      || { tail -40 "$WORK/schemathesis.log" >&2; fail "openapi: schemathesis found answers the document does not describe"; }
+  else
+    fail "openapi: GET $base/openapi.json failed"
+  fi
+fi
+# SIGTERM drains and stops; SIGKILL after 10 s so a stuck drain cannot
+# hang the script (the server is disposable: its data dir is in $WORK).
+kill -TERM "$SERVE_PID" 2> /dev/null || true
+for _ in $(seq 1 100); do
+  kill -0 "$SERVE_PID" 2> /dev/null || break
+  sleep 0.1
+done
+kill -KILL "$SERVE_PID" 2> /dev/null || true
+wait "$SERVE_PID" 2> /dev/null || true
 
 if [[ ${#FAILED[@]} -gt 0 ]]; then
   echo

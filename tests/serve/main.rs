@@ -7,12 +7,16 @@
 #[allow(dead_code)]
 mod harness;
 
-mod batch;
-mod auth;
+mod api;
 mod audit;
+mod auth;
+mod batch;
 mod durability;
 mod expiry;
 mod flows;
+mod idempotency;
+mod lists;
 mod operations;
 mod reload;
+mod waiting;
 mod webhooks;

@@ -25,6 +25,38 @@ use crate::error::GateError;
 use crate::gate::Gate;
 use crate::store::IdempotencyKey;
 
+/// The OpenAPI 3.1 document of this API, served at `GET /openapi.json`.
+/// A test holds it to [`ROUTES`], and [`ROUTES`] to the router below.
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+/// Every `(method, path)` the router answers, in OpenAPI's path syntax.
+/// The router below and the OpenAPI document are both tested against this
+/// list, so a route added to one and not the others fails a test.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/openapi.json"),
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/keys"),
+    ("POST", "/v1/decide"),
+    ("POST", "/v1/requests"),
+    ("GET", "/v1/requests"),
+    ("GET", "/v1/requests/{id}"),
+    ("POST", "/v1/requests/{id}/decisions"),
+    ("POST", "/v1/requests/{id}/cancel"),
+    ("POST", "/v1/requests/{id}/claim"),
+    ("POST", "/v1/requests/{id}/executed"),
+    ("POST", "/v1/requests/{id}/verified"),
+    ("GET", "/v1/requests/{id}/audit"),
+    ("GET", "/v1/requests/{id}/wait"),
+    ("GET", "/v1/requests/{id}/events"),
+    ("GET", "/v1/audit"),
+    ("POST", "/v1/admin/keys"),
+    ("GET", "/v1/admin/keys"),
+    ("DELETE", "/v1/admin/keys/{id}"),
+    ("POST", "/v1/admin/reload"),
+];
+
 /// The service's router over a gate.
 pub fn router(gate: Arc<Gate>) -> Router {
     let limits = &gate.config.limits;
@@ -36,6 +68,7 @@ pub fn router(gate: Arc<Gate>) -> Router {
         .route("/v1/requests/{id}/wait", get(wait::long_poll))
         .route("/v1/requests/{id}/events", get(wait::events));
     let bounded = Router::new()
+        .route("/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -60,10 +93,7 @@ pub fn router(gate: Arc<Gate>) -> Router {
             axum::routing::delete(admin::revoke_key),
         )
         .route("/v1/admin/reload", post(admin::reload))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ));
+        .layer(axum::middleware::from_fn_with_state(timeout, bounded_time));
     Router::new()
         .merge(bounded)
         .merge(waiting)
@@ -71,6 +101,31 @@ pub fn router(gate: Arc<Gate>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(gate)
+}
+
+/// Answers 503 problem+json (`REQUEST_TIMEOUT`, `Retry-After: 1`) when a
+/// request takes longer than `limits.request_timeout_ms`, so that even a
+/// timeout is a problem document (tower-http's layer answers an empty
+/// body). The handler's future is dropped: a change it had sent to the
+/// store may still commit, whole, which a retry with the same
+/// `Idempotency-Key` answers.
+async fn bounded_time(
+    State(limit): State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut e = GateError::new(
+                503,
+                "REQUEST_TIMEOUT",
+                "the request took longer than the service's limit; retry",
+            );
+            e.retry_after = Some(1);
+            e.into_response()
+        }
+    }
 }
 
 async fn not_found() -> GateError {
@@ -165,6 +220,12 @@ pub(crate) fn idempotency_key(
     }))
 }
 
+/// `GET /openapi.json`: the API's description, no credentials needed (it
+/// says nothing a caller could not learn by trying).
+async fn openapi() -> Response {
+    json_answer(200, OPENAPI_JSON.to_owned())
+}
+
 async fn health(State(gate): State<Arc<Gate>>) -> Response {
     let policy = gate.policy();
     let status = gate.reload_status();
@@ -222,4 +283,165 @@ async fn decide(
     let text = body_text(&headers, body)?;
     let out = gate.decide(&text)?;
     Ok(json_answer(200, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::{OPENAPI_JSON, ROUTES};
+
+    fn listed() -> BTreeSet<(String, String)> {
+        ROUTES
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect()
+    }
+
+    /// The `(method, path)` pairs the router's source declares: each
+    /// `.route("PATH", METHOD(...).METHOD(...))` call, read from this very
+    /// file, so a route added to the router and not to [`ROUTES`] fails.
+    fn in_router_source() -> BTreeSet<(String, String)> {
+        let source = include_str!("mod.rs");
+        let body = source.split("#[cfg(test)]").next().unwrap_or("");
+        let mut found = BTreeSet::new();
+        for call in body.split(".route(").skip(1) {
+            // The call's text up to its closing parenthesis.
+            let mut depth = 1usize;
+            let mut end = call.len();
+            for (i, c) in call.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let call = call.get(..end).unwrap_or(call);
+            let path = call.split('"').nth(1).unwrap_or_default().to_owned();
+            for (word, method) in [
+                ("get(", "GET"),
+                ("post(", "POST"),
+                ("delete(", "DELETE"),
+                ("put(", "PUT"),
+                ("patch(", "PATCH"),
+            ] {
+                if call.contains(word) {
+                    found.insert((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_router_declares_exactly_the_listed_routes() {
+        assert_eq!(in_router_source(), listed());
+    }
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_listed_routes() {
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut described = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("a path item").keys() {
+                described.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+        assert_eq!(described, listed());
+    }
+
+    #[test]
+    fn every_operation_answers_problems_and_names_its_path_parameters() {
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+        let problem = "#/components/responses/Problem";
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                let responses = op["responses"].as_object().expect("responses");
+                let secured = op.get("security") != Some(&serde_json::json!([]));
+                if secured {
+                    assert_eq!(responses["401"]["$ref"], problem, "{method} {path}");
+                }
+                for (status, r) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert_eq!(r["$ref"], problem, "{method} {path} {status}");
+                    }
+                }
+                if path.contains("{id}") {
+                    let params = op["parameters"].as_array().expect("parameters");
+                    assert!(
+                        params
+                            .iter()
+                            .any(|p| p["$ref"] == "#/components/parameters/RequestId"
+                                || p["in"] == "path"),
+                        "{method} {path} names its id"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A route slower than the limit answers 503 problem+json with
+    /// `Retry-After`; one within it answers as it would (the old
+    /// tower-http layer answered an empty 503 body).
+    #[tokio::test]
+    async fn a_request_over_the_time_limit_is_a_503_problem() {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    "late"
+                }),
+            )
+            .route("/fast", get(|| async { "on time" }))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(50),
+                super::bounded_time,
+            ));
+        let slow = app
+            .clone()
+            .oneshot(
+                axum::http::Request::get("/slow")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(slow.status(), 503);
+        assert_eq!(
+            slow.headers()["content-type"],
+            super::super::error::PROBLEM_JSON
+        );
+        assert_eq!(slow.headers()["retry-after"], "1");
+        let body = axum::body::to_bytes(slow.into_body(), 4096)
+            .await
+            .expect("body");
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(problem["code"], "REQUEST_TIMEOUT");
+        assert_eq!(problem["status"], 503);
+        let fast = app
+            .oneshot(
+                axum::http::Request::get("/fast")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(fast.status(), 200);
+    }
 }

@@ -938,14 +938,26 @@ impl Gate {
     }
 }
 
-/// Reads a JSON body into `T`: 400 when it is not JSON, 422 with the path
-/// when it does not fit.
+/// Reads a JSON body into `T`: 400 when it is not JSON, 422 with the JSON
+/// path of the field that does not fit (`$.reason`, or an unknown field's
+/// own path: `$.extra`).
 pub(crate) fn read_body<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, GateError> {
     let value = parse_json(text)?;
-    serde_json::from_value(value).map_err(|e| {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path = String::from("$");
+        for segment in e.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+                serde_path_to_error::Segment::Map { key } => path.push_str(&format!(".{key}")),
+                serde_path_to_error::Segment::Enum { variant } => {
+                    path.push_str(&format!(".{variant}"))
+                }
+                serde_path_to_error::Segment::Unknown => path.push_str(".?"),
+            }
+        }
         GateError::invalid_body(vec![FieldError {
-            path: "$".into(),
-            detail: e.to_string(),
+            path,
+            detail: e.inner().to_string(),
         }])
     })
 }
