@@ -198,23 +198,34 @@ impl Gate {
     /// Authenticates a bearer token.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, GateError> {
         if token.starts_with(KEY_PREFIX) {
-            let row = self
-                .store
-                .key_by_hash(&key_hash(token))
-                .await?
-                .filter(|k| !k.revoked)
-                .ok_or_else(|| GateError::unauthorized("unknown or revoked API key"))?;
+            // The cache holds only live keys (see key_cache.rs); a miss
+            // reads the store, which stays the authority.
+            let hash = key_hash(token);
+            let row = match self.keys.get(&hash) {
+                Ok(row) => row,
+                Err(generation) => {
+                    let row = self
+                        .store
+                        .key_by_hash(&hash)
+                        .await?
+                        .filter(|k| !k.revoked)
+                        .map(Arc::new)
+                        .ok_or_else(|| GateError::unauthorized("unknown or revoked API key"))?;
+                    self.keys.insert(generation, row.clone());
+                    row
+                }
+            };
             let scopes = row.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
             let roles = match self.trust().as_ref() {
                 Some(store) => store.roles_of(&row.identity),
                 None => row.roles.clone(),
             };
             return Ok(Principal {
-                id: row.identity,
+                id: row.identity.clone(),
                 roles,
                 scopes,
                 method: AuthMethod::ApiKey,
-                key_id: Some(row.id),
+                key_id: Some(row.id.clone()),
             });
         }
         self.authenticate_oidc(token)
