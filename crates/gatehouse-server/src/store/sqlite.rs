@@ -31,9 +31,17 @@ use super::{
 };
 use crate::error::GateError;
 
+mod group;
+
 /// The SQLite store.
 pub struct SqliteStore {
-    writer: Mutex<Writer>,
+    /// The one write connection; creations reach it through `creates`
+    /// (group commit, see sqlite/group.rs), every other write locks it.
+    writer: std::sync::Arc<Mutex<Writer>>,
+    creates: tokio::sync::mpsc::Sender<group::Queued>,
+    /// Policy digests known to be in `policies` (rows are never deleted):
+    /// saving one again is skipped without taking the writer.
+    saved_policies: std::sync::Mutex<std::collections::HashSet<String>>,
     readers: SqlitePool,
 }
 
@@ -74,8 +82,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(db)?;
+        let writer = std::sync::Arc::new(Mutex::new(Writer { conn, head }));
         Ok(SqliteStore {
-            writer: Mutex::new(Writer { conn, head }),
+            creates: group::start(writer.clone()),
+            writer,
+            saved_policies: Default::default(),
             readers,
         })
     }
@@ -242,14 +253,7 @@ impl Writer {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create(&self, change: Change) -> Result<(), GateError> {
-        let mut writer = self.writer.lock().await;
-        writer
-            .transaction(async |conn, head| {
-                write_row(conn, &change.row, true).await?;
-                let head = append_events(conn, head, &change).await?;
-                Ok(((), head))
-            })
-            .await
+        group::create(&self.creates, change).await
     }
 
     async fn update(
@@ -440,6 +444,17 @@ impl Store for SqliteStore {
     }
 
     async fn save_policy(&self, digest: &str, sources: &Json) -> Result<(), GateError> {
+        let known = |saved: &std::sync::Mutex<std::collections::HashSet<String>>| {
+            saved
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(digest)
+        };
+        // Every creation saves its policy first; after the first time, the
+        // row is there (policies are never deleted), so skip the write.
+        if known(&self.saved_policies) {
+            return Ok(());
+        }
         let mut writer = self.writer.lock().await;
         sqlx::query("INSERT OR IGNORE INTO policies (digest, sources) VALUES (?, ?)")
             .bind(digest)
@@ -447,6 +462,10 @@ impl Store for SqliteStore {
             .execute(&mut writer.conn)
             .await
             .map_err(db)?;
+        self.saved_policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(digest.to_owned());
         Ok(())
     }
 
