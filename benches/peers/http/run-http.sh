@@ -130,7 +130,7 @@ out="$root/benches/peers/http-results.md"
 {
   echo "# gatehouse serve beside Cerbos and cedar-agent, over HTTP"
   echo
-  echo "Written by \`benches/peers/http/run-http.sh $*\` on $(date -u +%Y-%m-%d) ($(nproc) cores;"
+  echo "Written by \`benches/peers/http/run-http.sh${*:+ $*}\` on $(date -u +%Y-%m-%d) ($(nproc) cores;"
   echo "Cerbos $("$cerbos" --version 2>/dev/null | head -1), cedar-agent $("$cedar" --version | awk '{print $2}'), gatehouse $("$gatehouse" --version | awk '{print $2}'))."
   echo "See benches/peers/http/README.md for what each row measures."
   echo
