@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use serde_json::Value as Json;
+use sha2::Digest as _;
 
 use crate::harness::{Server, example};
 
@@ -248,6 +249,30 @@ fn concurrent_creations_are_each_committed_and_chained() {
     for id in &ids {
         assert!(audit.text.contains(id.as_str()), "{id} is in the chain");
     }
+    // One chain, in commit order: `seq` counts from 1 without a gap and
+    // each `prev` is the SHA-256 of the line before (batches of creations
+    // pass the head from one change to the next).
+    let mut prev = format!("sha256:{}", "0".repeat(64));
+    let mut count = 0;
+    for (i, line) in audit.text.lines().enumerate() {
+        let record: Json = serde_json::from_str(line).expect("a JSON line");
+        assert_eq!(record["seq"], i + 1, "line {}", i + 1);
+        assert_eq!(
+            record["prev"],
+            prev.as_str(),
+            "line {} links to the one before",
+            i + 1
+        );
+        prev = format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(line.as_bytes()))
+        );
+        count += 1;
+    }
+    assert!(
+        count >= ids.len() * 3,
+        "decision + transitions per creation: {count}"
+    );
     server.restart();
     let admin = server.as_token(&server.admin);
     for id in &ids {
