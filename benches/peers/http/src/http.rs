@@ -61,7 +61,8 @@ impl Conn {
         match self.exchange(url, path, token, body) {
             Err(Retry::Closed) if !self.fresh => {
                 *self = Conn::open(url)?;
-                self.exchange(url, path, token, body).map_err(Retry::message)
+                self.exchange(url, path, token, body)
+                    .map_err(Retry::message)
             }
             other => other.map_err(Retry::message),
         }

@@ -37,7 +37,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("cedar-policies") => {
-            let out = args.get(1).unwrap_or_else(|| die("cedar-policies OUT.json"));
+            let out = args
+                .get(1)
+                .unwrap_or_else(|| die("cedar-policies OUT.json"));
             std::fs::write(out, cedar_agent_policies().to_string())
                 .unwrap_or_else(|e| die(&format!("{out}: {e}")));
         }
@@ -174,7 +176,9 @@ impl Target {
                 let mut level = 0;
                 for id in reasons {
                     let id = id.as_str().unwrap_or_default();
-                    let l = levels.get(id).ok_or_else(|| format!("unknown policy {id}"))?;
+                    let l = levels
+                        .get(id)
+                        .ok_or_else(|| format!("unknown policy {id}"))?;
                     level = level.max(*l);
                 }
                 Ok(level)
@@ -250,9 +254,7 @@ fn parse(args: &[String]) -> Options {
             "--cerbos" => specs.push(("Cerbos CheckResources", Kind::Cerbos, value)),
             "--cedar" => specs.push(("cedar-agent is_authorized", Kind::Cedar, value)),
             "--create-full" => specs.push(("gatehouse create, sync=full", Kind::Create, value)),
-            "--create-normal" => {
-                specs.push(("gatehouse create, sync=normal", Kind::Create, value))
-            }
+            "--create-normal" => specs.push(("gatehouse create, sync=normal", Kind::Create, value)),
             "--inputs" => o.inputs = number() as usize,
             "--seconds" => o.seconds = number(),
             "--warmup" => o.warmup = number(),
@@ -288,7 +290,11 @@ fn parse(args: &[String]) -> Options {
 
 /// Every decision server gives every input the same outcome.
 fn agree(o: &Options, levels: &BTreeMap<String, u8>) {
-    let deciders: Vec<&Target> = o.targets.iter().filter(|t| t.kind != Kind::Create).collect();
+    let deciders: Vec<&Target> = o
+        .targets
+        .iter()
+        .filter(|t| t.kind != Kind::Create)
+        .collect();
     let mut conns: Vec<Conn> = deciders
         .iter()
         .map(|t| Conn::open(&t.url).unwrap_or_else(|e| die(&format!("{}: {e}", t.name))))
@@ -365,7 +371,10 @@ fn load(t: &Target, o: &Options) -> Figures {
                             .post(&t.url, t.path, t.token.as_deref(), body)
                             .unwrap_or_else(|e| die(&format!("{}: {e}", t.name)));
                         if status != 200 && status != 201 {
-                            die(&format!("{} answered {status} under load: {answer}", t.name));
+                            die(&format!(
+                                "{} answered {status} under load: {answer}",
+                                t.name
+                            ));
                         }
                         if sent >= measure_from {
                             let micros = sent.elapsed().as_micros();
@@ -408,7 +417,10 @@ fn run(args: &[String]) {
     agree(&o, &levels);
     let mut rows = Vec::new();
     for t in &o.targets {
-        eprintln!("load: {} ({} connections, {} s)", t.name, o.connections, o.seconds);
+        eprintln!(
+            "load: {} ({} connections, {} s)",
+            t.name, o.connections, o.seconds
+        );
         let f = load(t, &o);
         eprintln!(
             "  {:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({} requests)",
@@ -421,9 +433,9 @@ fn run(args: &[String]) {
         .find(|(t, _)| t.kind == Kind::Cerbos)
         .map(|(_, f)| f.per_second);
     let mut table = String::new();
-    table.push_str(&format!(
-        "| server | requests/s | p50 ms | p99 ms | × Cerbos |\n|---|---:|---:|---:|---:|\n"
-    ));
+    table.push_str(
+        "| server | requests/s | p50 ms | p99 ms | × Cerbos |\n|---|---:|---:|---:|---:|\n",
+    );
     for (t, f) in &rows {
         let ratio = cerbos.map_or("–".to_owned(), |c| format!("{:.1}", f.per_second / c));
         table.push_str(&format!(
