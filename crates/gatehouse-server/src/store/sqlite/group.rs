@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{Writer, append_events, write_row};
+use super::{Writer, append_events, chain_lines, insert_audit, insert_extras, write_row};
 use crate::error::GateError;
 use crate::store::Change;
 
@@ -78,9 +78,16 @@ async fn commit(writer: &mut Writer, batch: &mut Vec<Queued>) {
     let changes: &[Queued] = batch;
     let together = writer
         .transaction(async |conn, mut head| {
+            // The whole batch's audit lines go in few statements: each
+            // statement is a round trip to SQLite's thread.
+            let mut lines = Vec::new();
             for queued in changes {
                 write_row(conn, &queued.change.row, true).await?;
-                head = append_events(conn, head, &queued.change).await?;
+                head = chain_lines(head, &queued.change, &mut lines)?;
+            }
+            insert_audit(conn, &lines).await?;
+            for queued in changes {
+                insert_extras(conn, &queued.change).await?;
             }
             Ok(((), head))
         })
