@@ -26,7 +26,9 @@ if [[ ! -x "$cerbos" ]]; then
 fi
 cedar="$tools/bin/cedar-agent"
 if [[ ! -x "$cedar" ]]; then
-  cargo install --locked cedar-agent --version 0.2.0 --root "$tools" >&2
+  # Without --locked, as for the published figures (the crate ships an old
+  # Cargo.lock; the resolved versions are what built with this toolchain).
+  cargo install cedar-agent --version 0.2.0 --root "$tools" >&2
 fi
 cargo build --release --locked --manifest-path "$root/Cargo.toml" -p gatehouse-cli --bin gatehouse >&2
 cargo build --release --locked --manifest-path "$here/Cargo.toml" >&2
