@@ -38,7 +38,11 @@ bench="$CARGO_TARGET_DIR/release/http-bench"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Each server by its id (and any child it started), never by name.
+  for pid in "${pids[@]}"; do
+    pkill -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -59,6 +63,8 @@ wait_port() { # port name
 
 # gatehouse: one server per store setting, each in its own data dir, with
 # no rate limit (the default 200/s per key would measure the limiter).
+# Sets $started to "URL,KEY"; not called in $(...), whose subshell would
+# lose the pid and leave the server running after the script.
 start_gatehouse() { # name sync
   local dir="$work/$1"
   mkdir -p "$dir"
@@ -88,11 +94,14 @@ start_gatehouse() { # name sync
   key="$(curl -sf -H "Authorization: Bearer $token" -H 'content-type: application/json' \
     -d "{\"identity\":\"bench-agent\",\"scopes\":[\"$scope\"],\"roles\":[]}" "$url/v1/admin/keys" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
-  echo "$url,$key"
+  started="$url,$key"
 }
-decide="$(start_gatehouse decide full)"
-create_full="$(start_gatehouse create-full full)"
-create_normal="$(start_gatehouse create-normal normal)"
+start_gatehouse decide full
+decide="$started"
+start_gatehouse create-full full
+create_full="$started"
+start_gatehouse create-normal normal
+create_normal="$started"
 
 # Cerbos: the matrix as a resource policy, disk storage, no telemetry.
 mkdir -p "$work/cerbos-policies"
@@ -111,7 +120,10 @@ storage:
 telemetry:
   disabled: true
 YAML
-CERBOS_NO_TELEMETRY=1 "$cerbos" server --config="$work/cerbos.yaml" --log-level=error >"$work/cerbos.log" 2>&1 &
+# The platform binary itself when the package has one (the npm wrapper is
+# a node process that would stand between the script and the server).
+cerbos_bin="$(find "$tools/node_modules/@cerbos" -maxdepth 2 -type f -name 'cerbos-*' -perm -u+x 2>/dev/null | head -1)"
+CERBOS_NO_TELEMETRY=1 "${cerbos_bin:-$cerbos}" server --config="$work/cerbos.yaml" --log-level=error >"$work/cerbos.log" 2>&1 &
 pids+=($!)
 wait_port "$cerbos_port" cerbos
 
