@@ -17,6 +17,7 @@ mod flows;
 mod idempotency;
 mod lists;
 mod operations;
+mod perf;
 mod reload;
 mod waiting;
 mod webhooks;

@@ -222,14 +222,23 @@ impl Gate {
     /// token when the trust store has an `[oidc]` section.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, GateError> {
         if token.starts_with(KEY_PREFIX) {
-            // The lookup is by the SHA-256 of the whole text: a key that
-            // differs in any character (id or secret) finds nothing.
-            let row = self
-                .store
-                .key_by_hash(&key_hash(token))
-                .await?
-                .filter(|k| !k.revoked)
-                .ok_or_else(bad_key)?;
+            // The cache holds only live keys (see key_cache.rs); a miss
+            // reads the store, which stays the authority.
+            let hash = key_hash(token);
+            let row = match self.keys.get(&hash) {
+                Ok(row) => row,
+                Err(generation) => {
+                    let row = self
+                        .store
+                        .key_by_hash(&hash)
+                        .await?
+                        .filter(|k| !k.revoked)
+                        .map(Arc::new)
+                        .ok_or_else(bad_key)?;
+                    self.keys.insert(generation, row.clone());
+                    row
+                }
+            };
             let scopes = row.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
             // With a trust store, roles are the directory's (the policy
             // owner controls it), never the key's: an admin who makes a key
@@ -239,11 +248,11 @@ impl Gate {
                 None => row.roles.clone(),
             };
             return Ok(Principal {
-                id: row.identity,
+                id: row.identity.clone(),
                 roles,
                 scopes,
                 method: AuthMethod::ApiKey,
-                key_id: Some(row.id),
+                key_id: Some(row.id.clone()),
             });
         }
         self.authenticate_oidc(token)

@@ -22,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod gate;
 pub mod ids;
+pub mod key_cache;
 pub mod lifecycle;
 pub mod metrics;
 pub mod rate;

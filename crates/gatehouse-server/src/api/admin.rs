@@ -114,7 +114,11 @@ pub(crate) async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<Response, GateError> {
     principal.require(&[Scope::Admin])?;
-    if !gate.store.revoke_key(&id).await? {
+    let found = gate.store.revoke_key(&id).await;
+    // After the store's answer, whatever it was: no cached copy of a key
+    // outlives its revocation (key_cache.rs).
+    gate.keys.invalidate();
+    if !found? {
         return Err(GateError::new(404, "NOT_FOUND", "no such key"));
     }
     Ok(json_answer(

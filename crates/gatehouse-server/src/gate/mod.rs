@@ -76,6 +76,8 @@ pub struct Gate {
     /// Turns true once when shutdown begins; long-polls and event streams
     /// watch it to end at once instead of holding shutdown for their wait.
     drain: tokio::sync::watch::Sender<bool>,
+    /// Live API keys by hash, so authentication skips the database.
+    pub keys: crate::key_cache::KeyCache,
 }
 
 impl Gate {
@@ -108,6 +110,7 @@ impl Gate {
             rate: Mutex::new(crate::rate::RateLimiter::default()),
             draining: AtomicBool::new(false),
             drain: tokio::sync::watch::channel(false).0,
+            keys: crate::key_cache::KeyCache::default(),
         }
     }
 
@@ -249,11 +252,74 @@ impl Gate {
             }
             out.push(b']');
         } else {
-            let d = policy.evaluate_json_with(text, &options);
-            self.metrics.decided(d.outcome.as_str());
-            gatehouse::eval::write_document(&mut out, format, &d, false)
-                .map_err(|e| GateError::internal(e.to_string()))?;
+            decide_one(policy, text, &options, &self.metrics, &mut out)?;
         }
         String::from_utf8(out).map_err(|e| GateError::internal(e.to_string()))
     }
+}
+
+/// What one worker thread reuses from one `/v1/decide` to the next: the
+/// digest scratch and text, which otherwise cost allocations per call.
+/// (The [`gatehouse::Verdict`] borrows the policy, which a reload may
+/// replace, so it is made per call: one small allocation.)
+struct DecideScratch {
+    scratch: gatehouse::audit::digest_text::DigestScratch,
+    digest: String,
+}
+
+thread_local! {
+    static DECIDE_SCRATCH: std::cell::RefCell<DecideScratch> =
+        std::cell::RefCell::new(DecideScratch {
+            scratch: gatehouse::audit::digest_text::DigestScratch::new(),
+            digest: String::new(),
+        });
+}
+
+/// One action's decision JSON into `out`: the fast path of `gatehouse
+/// eval --jsonl` (JSON text straight into the policy's slots, the
+/// allocation-free verdict, the digest from the text, the JSON written from
+/// the verdict), byte for byte what [`gatehouse::Policy::evaluate_json_with`]
+/// and `write_document` give (`Verdict::write_json`'s contract; the serve
+/// test `decide_matches_eval` pins it against the CLI). Text the decoder
+/// refuses takes the owned path, which gives the exact input errors.
+fn decide_one(
+    policy: &gatehouse::Policy,
+    text: &str,
+    options: &gatehouse::EvalOptions,
+    metrics: &Metrics,
+    out: &mut Vec<u8>,
+) -> Result<(), GateError> {
+    let format = &gatehouse::eval::DocumentFormat::DECISION;
+    let Ok(input) = policy.decode_json_with(text, options) else {
+        let d = policy.evaluate_json_with(text, options);
+        metrics.decided(d.outcome.as_str());
+        return gatehouse::eval::write_document(out, format, &d, false)
+            .map_err(|e| GateError::internal(e.to_string()));
+    };
+    let mut verdict = policy.verdict();
+    verdict.decide(&input);
+    metrics.decided(verdict.outcome().as_str());
+    DECIDE_SCRATCH.with(|cell| {
+        // Not re-entrant: nothing below calls back into decide. Should it
+        // ever be borrowed, fresh scratch is correct, only slower.
+        let mut fresh;
+        let mut held = cell.try_borrow_mut();
+        let s: &mut DecideScratch = match held.as_deref_mut() {
+            Ok(s) => s,
+            Err(_) => {
+                fresh = DecideScratch {
+                    scratch: gatehouse::audit::digest_text::DigestScratch::new(),
+                    digest: String::new(),
+                };
+                &mut fresh
+            }
+        };
+        s.digest.clear();
+        // decode_json accepted the text, so the reader does: the condition
+        // under which the text digest equals the document's.
+        gatehouse::audit::digest_text::push_action_digest_text(text, &mut s.scratch, &mut s.digest);
+        verdict
+            .write_json(&input, options, Some(&s.digest), out)
+            .map_err(|e| GateError::internal(e.to_string()))
+    })
 }

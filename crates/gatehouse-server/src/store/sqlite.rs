@@ -31,9 +31,17 @@ use super::{
 };
 use crate::error::GateError;
 
+mod group;
+
 /// The SQLite store.
 pub struct SqliteStore {
-    writer: Mutex<Writer>,
+    /// The one write connection; creations reach it through `creates`
+    /// (group commit, see sqlite/group.rs), every other write locks it.
+    writer: std::sync::Arc<Mutex<Writer>>,
+    creates: tokio::sync::mpsc::Sender<group::Queued>,
+    /// Policy digests known to be in `policies` (rows are never deleted):
+    /// saving one again is skipped without taking the writer.
+    saved_policies: std::sync::Mutex<std::collections::HashSet<String>>,
     readers: SqlitePool,
 }
 
@@ -82,12 +90,15 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(db)?;
+        let writer = std::sync::Arc::new(Mutex::new(Writer {
+            conn,
+            head,
+            in_doubt: false,
+        }));
         Ok(SqliteStore {
-            writer: Mutex::new(Writer {
-                conn,
-                head,
-                in_doubt: false,
-            }),
+            creates: group::start(writer.clone()),
+            writer,
+            saved_policies: Default::default(),
             readers,
         })
     }
@@ -162,6 +173,28 @@ async fn append_events(
     head: (i64, LineHash),
     change: &Change,
 ) -> Result<(i64, LineHash), GateError> {
+    let mut lines = Vec::with_capacity(change.events.len());
+    let head = chain_lines(head, change, &mut lines)?;
+    insert_audit(conn, &lines).await?;
+    insert_extras(conn, change).await?;
+    Ok(head)
+}
+
+/// One chained audit line, ready to insert.
+struct AuditLine<'c> {
+    seq: i64,
+    request_id: &'c str,
+    line: String,
+    hash: String,
+}
+
+/// Links the change's records after `head` (no I/O), pushing each line;
+/// gives the new head.
+fn chain_lines<'c>(
+    head: (i64, LineHash),
+    change: &'c Change,
+    out: &mut Vec<AuditLine<'c>>,
+) -> Result<(i64, LineHash), GateError> {
     let (mut seq, mut prev) = head;
     for event in &change.events {
         let link = ChainLink::after(u64::try_from(seq).unwrap_or(0), prev);
@@ -170,16 +203,41 @@ async fn append_events(
             .ok_or_else(|| GateError::internal("an audit record is not a JSON object"))?;
         let hash = hash_line(line.as_bytes());
         seq += 1;
-        sqlx::query("INSERT INTO audit (seq, request_id, line, hash) VALUES (?, ?, ?, ?)")
-            .bind(seq)
-            .bind(&event.request_id)
-            .bind(&line)
-            .bind(hash_text(&hash))
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+        out.push(AuditLine {
+            seq,
+            request_id: &event.request_id,
+            line,
+            hash: hash_text(&hash),
+        });
         prev = hash;
     }
+    Ok((seq, prev))
+}
+
+/// Inserts chained lines, many per statement (each statement is a round
+/// trip to SQLite's thread; group commit inserts a whole batch's lines).
+async fn insert_audit(
+    conn: &mut SqliteConnection,
+    lines: &[AuditLine<'_>],
+) -> Result<(), GateError> {
+    // 4 parameters a row, well under SQLite's 32 766 per statement.
+    for chunk in lines.chunks(512) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO audit (seq, request_id, line, hash) ",
+        );
+        insert.push_values(chunk, |mut row, l| {
+            row.push_bind(l.seq)
+                .push_bind(l.request_id)
+                .push_bind(l.line.as_str())
+                .push_bind(l.hash.as_str());
+        });
+        insert.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    Ok(())
+}
+
+/// The idempotency answer and webhook deliveries of a change.
+async fn insert_extras(conn: &mut SqliteConnection, change: &Change) -> Result<(), GateError> {
     if let Some((key, answer)) = &change.remember {
         sqlx::query(
             "INSERT INTO idempotency (principal, key, fingerprint, status, body) VALUES (?, ?, ?, ?, ?)",
@@ -204,7 +262,7 @@ async fn append_events(
         .await
         .map_err(db)?;
     }
-    Ok((seq, prev))
+    Ok(())
 }
 
 async fn write_row(
@@ -304,14 +362,7 @@ impl Writer {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create(&self, change: Change) -> Result<(), GateError> {
-        let mut writer = self.writer.lock().await;
-        writer
-            .transaction(async |conn, head| {
-                write_row(conn, &change.row, true).await?;
-                let head = append_events(conn, head, &change).await?;
-                Ok(((), head))
-            })
-            .await
+        group::create(&self.creates, change).await
     }
 
     async fn update(
@@ -522,6 +573,17 @@ impl Store for SqliteStore {
     }
 
     async fn save_policy(&self, digest: &str, sources: &Json) -> Result<(), GateError> {
+        let known = |saved: &std::sync::Mutex<std::collections::HashSet<String>>| {
+            saved
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(digest)
+        };
+        // Every creation saves its policy first; after the first time, the
+        // row is there (policies are never deleted), so skip the write.
+        if known(&self.saved_policies) {
+            return Ok(());
+        }
         let mut writer = self.writer.lock().await;
         sqlx::query("INSERT OR IGNORE INTO policies (digest, sources) VALUES (?, ?)")
             .bind(digest)
@@ -529,6 +591,10 @@ impl Store for SqliteStore {
             .execute(&mut writer.conn)
             .await
             .map_err(db)?;
+        self.saved_policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(digest.to_owned());
         Ok(())
     }
 
