@@ -661,7 +661,7 @@ fn the_admin_key_endpoint_names_each_bad_field_by_path() {
     );
     bad(
         json!({"identity": "ok", "scopes": ["read"], "admin": true}),
-        &["$"],
+        &["$.admin"],
     );
     bad(json!({"identity": "ok"}), &["$"]);
     bad(json!(["ok"]), &["$"]);
