@@ -112,6 +112,59 @@ fn racing_retries_of_one_review_all_get_the_first_answer() {
 }
 
 #[test]
+fn a_racing_review_with_another_body_under_the_same_key_is_key_reused() {
+    let server = Server::start();
+    let agent = server.as_token(&server.key("agent-refunds", &["request", "execute"], &[]));
+    let alice = server.as_token(&server.key("alice", &["approve"], &["support_lead"]));
+    let request = agent.create(&example("refund-small.json"));
+    let id = request["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/requests/{id}/decisions");
+    let approve = json!({"decision": "approve", "reason": "order checked"}).to_string();
+    let reject = json!({"decision": "reject", "reason": "not damaged"}).to_string();
+    // Four of each body at once, one key: whichever body commits first
+    // owns the key; its retries get its answer, the other body's calls the
+    // documented 422 (the old code answered them 409 ILLEGAL_TRANSITION).
+    let answers: Vec<(String, u16, Json)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let body = if i % 2 == 0 { &approve } else { &reject }.clone();
+                let (alice, path) = (alice.clone(), path.clone());
+                s.spawn(move || {
+                    let a = alice.send(
+                        alice
+                            .request(reqwest::Method::POST, &path)
+                            .header("content-type", "application/json")
+                            .header("idempotency-key", "one-key")
+                            .body(body.clone()),
+                    );
+                    (body, a.status, a.json)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let (_, now) = agent.get(&format!("/v1/requests/{id}"));
+    let winner = if now["state"] == "approved" {
+        &approve
+    } else {
+        &reject
+    };
+    assert!(
+        now["state"] == "approved" || now["state"] == "rejected",
+        "{now}"
+    );
+    for (body, status, answer) in &answers {
+        if body == winner {
+            assert_eq!(*status, 200, "{answer}");
+            assert_eq!(answer["state"], now["state"], "{answer}");
+        } else {
+            assert_eq!(*status, 422, "{answer}");
+            assert_eq!(answer["code"], "IDEMPOTENCY_KEY_REUSED", "{answer}");
+        }
+    }
+}
+
+#[test]
 fn an_escalation_role_cannot_approve_above_its_own_limit() {
     let server = start_on(escalation_policy());
     let agent = server.as_token(&server.key("agent-7", &["request", "execute"], &[]));

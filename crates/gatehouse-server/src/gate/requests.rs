@@ -118,7 +118,8 @@ impl Gate {
     /// this one fail however the step fails next (a unique key for a
     /// creation, `ILLEGAL_TRANSITION` or `SAME_APPROVER_TWICE` for a review
     /// that was applied), and the promise is the first answer, byte for
-    /// byte, to every retry with the same key and body.
+    /// byte, to every retry with the same key and body (and 422
+    /// `IDEMPOTENCY_KEY_REUSED` to a racing call with another body).
     async fn idempotent_or<F>(
         &self,
         key: Option<&IdempotencyKey>,
@@ -138,6 +139,9 @@ impl Gate {
             Err(e) => match key {
                 Some(key) => match self.replay_idempotent(key, fingerprint).await {
                     Ok(Some(stored)) => Ok(stored),
+                    // A racing call with another body took the key first:
+                    // that is the documented 422, not this step's refusal.
+                    Err(reused) if reused.code == "IDEMPOTENCY_KEY_REUSED" => Err(reused),
                     _ => Err(e),
                 },
                 None => Err(e),
