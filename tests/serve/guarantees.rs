@@ -188,10 +188,16 @@ fn an_escalation_role_cannot_approve_above_its_own_limit() {
     let (status, claim) = agent.claim(id, &big);
     assert_eq!(status, 409, "{claim}");
 
-    // Within the limit, the escalation role approves alone.
+    // Within the limit, the escalation role approves alone (with a reason,
+    // refused with the documented code without one).
     let small = action("limited", json!({"amount": 50}));
     let request = escalated(&agent, &jane, &small, "junior");
     let id = request["id"].as_str().unwrap();
+    let bare = jane.post_text(
+        &format!("/v1/requests/{id}/decisions"),
+        &json!({"decision": "approve"}).to_string(),
+    );
+    assert_problem(&bare, 422, "REASON_REQUIRED");
     let (status, body) = jane.review(id, "approve", "escalated to me");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "approved");
@@ -333,4 +339,33 @@ fn a_batch_review_bounds_its_reason_as_a_single_review_does() {
     for r in body["results"].as_array().unwrap() {
         assert_eq!(r["status"], 200, "{r}");
     }
+}
+
+#[test]
+fn every_review_without_a_reason_is_reason_required_at_its_path() {
+    let server = Server::start();
+    let agent = server.as_token(&server.key("agent-refunds", &["request", "execute"], &[]));
+    let alice = server.as_token(&server.key("alice", &["approve"], &["support_lead"]));
+    let request = agent.create(&example("refund-small.json"));
+    let path = format!("/v1/requests/{}/decisions", request["id"].as_str().unwrap());
+    // docs/service.md: a reason "is required for explicit and dual
+    // approvals, rejections and change requests (422 REASON_REQUIRED
+    // without one)"; the old code said INVALID_BODY for all but approvals.
+    for body in [
+        json!({"decision": "approve"}),
+        json!({"decision": "reject"}),
+        json!({"decision": "request_changes"}),
+        json!({"decision": "reject", "reason": " \u{200B} "}),
+    ] {
+        let answer = alice.post_text(&path, &body.to_string());
+        assert_problem(&answer, 422, "REASON_REQUIRED");
+        assert_eq!(
+            answer.json["errors"][0]["path"], "$.reason",
+            "{body}: {}",
+            answer.text
+        );
+    }
+    let (_, now) = agent.get(&format!("/v1/requests/{}", request["id"].as_str().unwrap()));
+    assert_eq!(now["state"], "pending", "{now}");
+    assert_eq!(now["approvals"], json!([]), "{now}");
 }

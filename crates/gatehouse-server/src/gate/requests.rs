@@ -310,10 +310,9 @@ impl Gate {
             ReviewDecision::Reject | ReviewDecision::RequestChanges => ApprovalKind::Reject,
         };
         if body.decision != ReviewDecision::Approve && reason.is_none() {
-            return Err(GateError::invalid_body(vec![FieldError {
-                path: "$.reason".into(),
-                detail: "a rejection or a change request needs a reason".into(),
-            }]));
+            return Err(reason_required(
+                "a rejection or a change request needs a reason",
+            ));
         }
         let approval = Approval {
             approver: principal.id.clone(),
@@ -409,8 +408,10 @@ impl Gate {
                     .is_some_and(|a| identity_matches(a, &approval.approver))
         }) {
             let code = stable_code(&r.code);
-            let status = if code == "REASON_REQUIRED" { 422 } else { 403 };
-            return Err(GateError::new(status, code, r.message.clone()));
+            if code == "REASON_REQUIRED" {
+                return Err(reason_required(&r.message));
+            }
+            return Err(GateError::new(403, code, r.message.clone()));
         }
         if decision == ReviewDecision::RequestChanges {
             return Ok(Event::RequestChanges);
@@ -472,10 +473,7 @@ impl Gate {
             }
         }
         if reason.is_none() {
-            return Err(GateError::invalid_body(vec![FieldError {
-                path: "$.reason".into(),
-                detail: "an escalated request needs a reason".into(),
-            }]));
+            return Err(reason_required("an escalated request needs a reason"));
         }
         if decision == ReviewDecision::Approve {
             // Escalation changes who decides, never what may be approved: a
@@ -981,6 +979,20 @@ impl Gate {
             })
             .collect()
     }
+}
+
+/// 422 `REASON_REQUIRED`, located at `$.reason`: the one answer
+/// docs/service.md gives for every review that needs a reason and has none
+/// (a blank one is none), whether the engine (an explicit or dual
+/// approval) or the gate (a rejection, a change request, an escalated
+/// review) requires it.
+fn reason_required(detail: &str) -> GateError {
+    let mut e = GateError::invalid_body(vec![FieldError {
+        path: "$.reason".into(),
+        detail: detail.to_owned(),
+    }]);
+    e.code = "REASON_REQUIRED";
+    e
 }
 
 /// What refuses any approval of an action whatever the approvals: a
