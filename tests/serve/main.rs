@@ -14,6 +14,7 @@ mod batch;
 mod durability;
 mod expiry;
 mod flows;
+mod guarantees;
 mod idempotency;
 mod lists;
 mod operations;

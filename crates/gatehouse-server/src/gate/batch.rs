@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 
 use super::Gate;
 use super::records::view;
-use super::requests::{ApprovalBody, ReviewDecision, read_body};
+use super::requests::{ApprovalBody, MAX_REASON_BYTES, ReviewDecision, read_body};
 use crate::auth::{Principal, Scope};
 use crate::error::{FieldError, GateError};
 
@@ -48,6 +48,18 @@ impl Gate {
             errors.push(FieldError {
                 path: "$.requests".into(),
                 detail: format!("a batch reviews 1 to {MAX_BATCH_REVIEW} requests"),
+            });
+        }
+        // The single review's bound holds here too: a batch would otherwise
+        // copy an unbounded reason into every row, record and credential.
+        if body
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.len() > MAX_REASON_BYTES)
+        {
+            errors.push(FieldError {
+                path: "$.reason".into(),
+                detail: format!("longer than {MAX_REASON_BYTES} bytes"),
             });
         }
         if body.decision == ReviewDecision::RequestChanges {

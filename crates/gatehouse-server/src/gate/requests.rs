@@ -57,7 +57,7 @@ pub struct ApprovalBody {
 }
 
 /// The longest reason kept, in bytes.
-const MAX_REASON_BYTES: usize = 4096;
+pub(crate) const MAX_REASON_BYTES: usize = 4096;
 
 /// Parses a JSON body strictly (duplicate keys and excess depth refused),
 /// 400 with the path of each problem otherwise.
@@ -113,6 +113,13 @@ impl Gate {
     /// Runs a change that stores its answer under an idempotency key; when
     /// a concurrent retry stored one first (the key's row exists), answers
     /// with that one instead.
+    ///
+    /// Whatever the work's error: a racing retry that committed first makes
+    /// this one fail however the step fails next (a unique key for a
+    /// creation, `ILLEGAL_TRANSITION` or `SAME_APPROVER_TWICE` for a review
+    /// that was applied), and the promise is the first answer, byte for
+    /// byte, to every retry with the same key and body (and 422
+    /// `IDEMPOTENCY_KEY_REUSED` to a racing call with another body).
     async fn idempotent_or<F>(
         &self,
         key: Option<&IdempotencyKey>,
@@ -130,13 +137,14 @@ impl Gate {
         match work().await {
             Ok(answer) => Ok(answer),
             Err(e) => match key {
-                Some(key) if e.status >= 500 => {
-                    match self.replay_idempotent(key, fingerprint).await {
-                        Ok(Some(stored)) => Ok(stored),
-                        _ => Err(e),
-                    }
-                }
-                _ => Err(e),
+                Some(key) => match self.replay_idempotent(key, fingerprint).await {
+                    Ok(Some(stored)) => Ok(stored),
+                    // A racing call with another body took the key first:
+                    // that is the documented 422, not this step's refusal.
+                    Err(reused) if reused.code == "IDEMPOTENCY_KEY_REUSED" => Err(reused),
+                    _ => Err(e),
+                },
+                None => Err(e),
             },
         }
     }
@@ -302,10 +310,9 @@ impl Gate {
             ReviewDecision::Reject | ReviewDecision::RequestChanges => ApprovalKind::Reject,
         };
         if body.decision != ReviewDecision::Approve && reason.is_none() {
-            return Err(GateError::invalid_body(vec![FieldError {
-                path: "$.reason".into(),
-                detail: "a rejection or a change request needs a reason".into(),
-            }]));
+            return Err(reason_required(
+                "a rejection or a change request needs a reason",
+            ));
         }
         let approval = Approval {
             approver: principal.id.clone(),
@@ -333,9 +340,14 @@ impl Gate {
             ));
         }
         let event = match &row.escalated_to {
-            Some(role) => {
-                self.judge_escalated(&row, principal, role, body.decision, reason.as_deref())?
-            }
+            Some(role) => self.judge_escalated(
+                &row,
+                policy,
+                principal,
+                role,
+                body.decision,
+                reason.as_deref(),
+            )?,
             None => self.judge(&row, policy, &prior, &approval, body.decision, now)?,
         };
         let to = next(from, event)?;
@@ -396,8 +408,10 @@ impl Gate {
                     .is_some_and(|a| identity_matches(a, &approval.approver))
         }) {
             let code = stable_code(&r.code);
-            let status = if code == "REASON_REQUIRED" { 422 } else { 403 };
-            return Err(GateError::new(status, code, r.message.clone()));
+            if code == "REASON_REQUIRED" {
+                return Err(reason_required(&r.message));
+            }
+            return Err(GateError::new(403, code, r.message.clone()));
         }
         if decision == ReviewDecision::RequestChanges {
             return Ok(Event::RequestChanges);
@@ -423,10 +437,13 @@ impl Gate {
     }
 
     /// Judges a review of an escalated request: the escalation role
-    /// decides alone; forbidden approvers stay forbidden.
+    /// decides alone; forbidden approvers stay forbidden, and an approval
+    /// stays within what the policy lets anyone approve (the role's own
+    /// limit, the tier's conditions and evidence).
     fn judge_escalated(
         &self,
         row: &RequestRow,
+        policy: &Policy,
         principal: &Principal,
         role: &str,
         decision: ReviewDecision,
@@ -456,10 +473,25 @@ impl Gate {
             }
         }
         if reason.is_none() {
-            return Err(GateError::invalid_body(vec![FieldError {
-                path: "$.reason".into(),
-                detail: "an escalated request needs a reason".into(),
-            }]));
+            return Err(reason_required("an escalated request needs a reason"));
+        }
+        if decision == ReviewDecision::Approve {
+            // Escalation changes who decides, never what may be approved: a
+            // role whose limit the action exceeds cannot approve it here
+            // either (`gatehouse check` warns of such an `escalate to`),
+            // and a failing `require` or missing evidence refuses every
+            // approval, as the engine refuses it on the regular path.
+            if policy.role_exceeded(role, &row.input) {
+                return Err(GateError::forbidden(
+                    "OVER_APPROVER_LIMIT",
+                    format!("this action exceeds the approval limit of `{role}`"),
+                ));
+            }
+            let at = Timestamp::parse(&row.created_at);
+            let decided = policy.evaluate_with(&row.input, &EvalOptions::default().with_now(at));
+            if let Some(e) = unmet_requirements(&decided, State::Pending) {
+                return Err(e);
+            }
         }
         Ok(match decision {
             ReviewDecision::Approve => Event::ApproveComplete,
@@ -624,7 +656,12 @@ impl Gate {
         };
         let verdict = if escalated && judge_by.digest() == own.digest() {
             // The escalation role decided alone (judge_escalated); what
-            // remains is that its approval is still within its validity.
+            // remains is that the tier's conditions and evidence hold now
+            // (the engine's verify is not run on this path) and that its
+            // approval is still within its validity.
+            if let Some(e) = unmet_requirements(&fresh, from) {
+                return Err(e);
+            }
             if let Some(role) = row.escalated_to.clone()
                 && !approvals
                     .iter()
@@ -852,7 +889,13 @@ impl Gate {
                 ));
                 let (action, role, seconds) = on_expiry(&row.decision);
                 let event = match (action.as_str(), role) {
-                    ("escalate", Some(role)) if row.escalated_to.is_none() => {
+                    // Once in a request's life: a claim that reopened an
+                    // escalated request under a stricter policy clears
+                    // `escalated_to` (the new policy's roles act), but the
+                    // count stays, and a second deadline rejects.
+                    ("escalate", Some(role))
+                        if row.escalated_to.is_none() && row.escalations == 0 =>
+                    {
                         row.state = next(row.state, Event::Escalate)?;
                         events.push(transition(
                             &row,
@@ -936,6 +979,45 @@ impl Gate {
             })
             .collect()
     }
+}
+
+/// 422 `REASON_REQUIRED`, located at `$.reason`: the one answer
+/// docs/service.md gives for every review that needs a reason and has none
+/// (a blank one is none), whether the engine (an explicit or dual
+/// approval) or the gate (a rejection, a change request, an escalated
+/// review) requires it.
+fn reason_required(detail: &str) -> GateError {
+    let mut e = GateError::invalid_body(vec![FieldError {
+        path: "$.reason".into(),
+        detail: detail.to_owned(),
+    }]);
+    e.code = "REASON_REQUIRED";
+    e
+}
+
+/// What refuses any approval of an action whatever the approvals: a
+/// `require` condition that does not hold (409 `CONDITION_NOT_MET`) or
+/// evidence still missing (409 `EVIDENCE_MISSING`), with the request's
+/// state `from`. `None` when neither.
+fn unmet_requirements(decision: &Decision, from: State) -> Option<GateError> {
+    if let Some(c) = decision.conditions.iter().find(|c| c.holds == Some(false)) {
+        return Some(GateError::conflict_in(
+            "CONDITION_NOT_MET",
+            format!("`{}` does not hold now", c.condition),
+            from.as_str(),
+        ));
+    }
+    if !decision.evidence.missing.is_empty() {
+        return Some(GateError::conflict_in(
+            "EVIDENCE_MISSING",
+            format!(
+                "evidence still missing: {}",
+                decision.evidence.missing.join(", ")
+            ),
+            from.as_str(),
+        ));
+    }
+    None
 }
 
 /// Reads a JSON body into `T`: 400 when it is not JSON, 422 with the JSON
