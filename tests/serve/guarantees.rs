@@ -369,3 +369,36 @@ fn every_review_without_a_reason_is_reason_required_at_its_path() {
     assert_eq!(now["state"], "pending", "{now}");
     assert_eq!(now["approvals"], json!([]), "{now}");
 }
+
+#[test]
+fn a_look_alike_spelling_of_the_requester_cannot_approve() {
+    // Other dashes, a minus sign, Cyrillic letters: the engine's identity
+    // normalization folds UTS #39 confusables, so each is the requester.
+    let server = crate::harness::Server::start();
+    let agent = server.as_token(&server.key("agent-access-broker", &["request"], &[]));
+    let action = crate::harness::example("iam-change.json");
+    let id = agent.create(&action)["id"].as_str().unwrap().to_owned();
+    for look_alike in ["u\u{2010}9120", "u\u{2212}9120", "U\u{2013}9120", "u-912O"] {
+        let reviewer =
+            server.as_token(&server.key(look_alike, &["approve"], &["security_approver"]));
+        let (status, refused) = reviewer.review(&id, "approve", "fine");
+        assert_eq!(status, 403, "{look_alike:?}: {refused}");
+        assert!(
+            ["SELF_APPROVAL", "EXCLUDED_IDENTITY"]
+                .contains(&refused["code"].as_str().unwrap_or("")),
+            "{look_alike:?}: {refused}"
+        );
+    }
+    // The agent's key spelled with a Cyrillic `а` is the requester too.
+    let twin = server.as_token(&server.key(
+        "\u{0430}gent-access-broker",
+        &["approve"],
+        &["security_approver"],
+    ));
+    let (status, refused) = twin.review(&id, "approve", "fine");
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("SELF_APPROVAL")),
+        "{refused}"
+    );
+}

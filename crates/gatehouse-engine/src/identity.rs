@@ -1,8 +1,8 @@
 //! Identity normalization for separation of duties.
 //!
 //! `verify` compares people, not spellings: `Alice`, `alice`, `ａlice`
-//! (fullwidth), `alice` followed by a zero-width joiner and the NFD and NFC
-//! spellings of `é` are one person. Every comparison of identities that
+//! (fullwidth), `аlice` (Cyrillic `а`), `alice` followed by a zero-width
+//! joiner and the NFD and NFC spellings of `é` are one person. Every comparison of identities that
 //! decides who may approve (the requester and other forbidden identities,
 //! distinct people, one person counting once) goes through [`normalize`].
 //! Erring toward "the same person" is the strict side: two look-alike
@@ -57,7 +57,8 @@ fn is_space(c: char) -> bool {
 }
 
 /// One round: drop default-ignorable code points, NFKC, full case fold,
-/// trim `White_Space` at both ends.
+/// the confusable skeleton, NFKC and case fold again, trim `White_Space` at
+/// both ends.
 fn round(s: &str) -> String {
     let visible: String = s
         .chars()
@@ -65,6 +66,14 @@ fn round(s: &str) -> String {
         .collect();
     let nfkc = ComposingNormalizerBorrowed::new_nfkc().normalize(&visible);
     let folded = CaseMapper::new().fold_string(&nfkc);
+    // Look-alikes: the UTS #39 skeleton maps every character to the
+    // prototype it is confusable with (Cyrillic `у` and Latin `y`, the
+    // dashes U+2010..U+2015 and the minus sign U+2212 and `-`, `0` and
+    // `O`...). Its prototypes are not always folded or composed, hence
+    // NFKC and the fold again.
+    let skeleton: String = unicode_security::confusable_detection::skeleton(&folded).collect();
+    let again = ComposingNormalizerBorrowed::new_nfkc().normalize(&skeleton);
+    let folded = CaseMapper::new().fold_string(&again);
     folded.trim_matches(is_space).to_owned()
 }
 
@@ -82,7 +91,17 @@ fn round(s: &str) -> String {
 /// 2. Unicode normalization form NFKC (compatibility characters such as
 ///    fullwidth `ａ` become `a`; NFD and NFC spellings become one);
 /// 3. Unicode full case folding (`Alice` → `alice`, `Straße` → `strasse`);
-/// 4. trim Unicode `White_Space` at both ends (inner spaces stay).
+/// 4. the confusable skeleton of Unicode Technical Standard #39
+///    (`unicode-security`): each character becomes the prototype of the
+///    characters it can be mistaken for, so Cyrillic `аlice`, `u‐1042` with
+///    a hyphen U+2010 or a minus sign, and `O` for `0` are the same person;
+///    then NFKC and case folding again, as the prototypes need not be
+///    either;
+/// 5. trim Unicode `White_Space` at both ends (inner spaces stay).
+///
+/// The skeleton errs on the strict side by design: `rn` and `m`, `l` and
+/// `1` are one person too. Two approvers of one trust store whose
+/// identities are confusable are refused when the store loads.
 ///
 /// Repeating matters because a later step can create what an earlier one
 /// removes (NFKC maps U+FFA0 to U+3164, folding can denormalize).
@@ -134,7 +153,10 @@ mod tests {
         assert_eq!(normalize("Jos\u{0065}\u{0301}"), normalize("jos\u{00E9}"));
         assert_eq!(normalize("Straße"), "strasse");
         assert_ne!(normalize("alice"), normalize("alicia"));
-        assert_eq!(normalize("bob smith"), "bob smith");
+        // Inner spaces stay; the skeleton reads `m` as `rn` (strict side).
+        assert_eq!(normalize("bob smith"), normalize("Bob Smith"));
+        assert_eq!(normalize("bob smith"), normalize("bob srnith"));
+        assert_ne!(normalize("bob smith"), normalize("bobsmith"));
     }
 
     #[test]
@@ -160,5 +182,40 @@ mod tests {
         for text in ["x", " ok ", "\u{200B}a", "\u{0301}", "."] {
             assert!(!is_blank(text), "{text:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod look_alike_tests {
+    use super::same_person;
+
+    #[test]
+    fn look_alikes_of_other_scripts_and_dashes_are_one_person() {
+        // The spellings the service's attacker used to approve their own
+        // request: other dashes, a minus sign, Cyrillic letters.
+        for other in [
+            "u\u{2010}1042",
+            "u\u{2013}1042",
+            "u\u{2212}1042",
+            "U-1042",
+            "u-1O42",
+        ] {
+            assert!(same_person("u-1042", other), "{other:?}");
+        }
+        for other in [
+            "agent\u{2011}refunds",
+            "\u{0430}gent-refunds",
+            "agent-refunds\u{200b}",
+        ] {
+            assert!(same_person("agent-refunds", other), "{other:?}");
+        }
+        assert!(same_person("paypal", "p\u{0430}yp\u{0430}l"));
+    }
+
+    #[test]
+    fn different_people_stay_different() {
+        assert!(!same_person("alice", "bob"));
+        assert!(!same_person("u-1042", "u-1043"));
+        assert!(!same_person("alice", "alice2"));
     }
 }
