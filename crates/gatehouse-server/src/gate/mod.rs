@@ -4,9 +4,12 @@
 //! through [`crate::lifecycle::next`] and one [`Store::update`] transaction.
 
 mod batch;
+mod claim;
+mod expiry;
 mod policies;
 mod records;
 mod requests;
+mod review;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
