@@ -186,7 +186,7 @@ fn now_ms() -> i64 {
 }
 
 /// Delivers the outbox until the task is aborted. Wakes on every change
-/// the gate announces and at least every [`POLL`].
+/// the gate announces and at least every 200 ms (`POLL`).
 pub async fn run(gate: Arc<Gate>, receivers: Receivers) {
     if receivers.is_empty() {
         return;
