@@ -19,5 +19,6 @@ mod lists;
 mod operations;
 mod perf;
 mod reload;
+mod surface;
 mod waiting;
 mod webhooks;

@@ -21,6 +21,8 @@
 //! rate_per_second = 200            # per API key or identity; 0 = no limit
 //! rate_burst = 400
 //! max_wait_seconds = 60            # long-poll and SSE
+//! max_connections = 1024           # served at once; more wait in the backlog
+//! header_read_timeout_ms = 30000   # a request head (or an idle keep-alive) closes after
 //!
 //! [approvals]
 //! valid_for_seconds = 86400        # an approval's own validity
@@ -148,6 +150,13 @@ pub struct Limits {
     pub batch_size: usize,
     /// The most requests a list returns.
     pub list_limit: u32,
+    /// The most HTTP connections served at once; more wait in the
+    /// kernel's backlog (see connections.rs).
+    pub max_connections: usize,
+    /// The longest a request's head (request line and headers) may take to
+    /// arrive, idle keep-alive time included; the connection is closed
+    /// after it (a slow or silent client cannot hold it).
+    pub header_read_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -160,6 +169,8 @@ impl Default for Limits {
             max_wait_seconds: 60,
             batch_size: 1_000,
             list_limit: 500,
+            max_connections: 1024,
+            header_read_timeout_ms: 30_000,
         }
     }
 }

@@ -21,17 +21,42 @@ fn request_id(id: &str) -> Result<&str, GateError> {
     if crate::ids::is_id(id, "req_") {
         Ok(id)
     } else {
-        Err(GateError::not_found(id.get(..64).unwrap_or("(too long)")))
+        // At most 64 characters of what was sent, cut on a character
+        // boundary (a short id is named whole, not as "too long").
+        let shown: String = id.chars().take(64).collect();
+        Err(GateError::not_found(&shown))
     }
+}
+
+/// Whether the caller may see every request: readers, reviewers,
+/// executors and admins.
+fn sees_every_request(principal: &Principal) -> bool {
+    principal.can(Scope::Read) || principal.can(Scope::Approve) || principal.can(Scope::Execute)
 }
 
 /// Whether the caller may see this request: readers, reviewers and admins
 /// see every one; a requester sees their own.
 pub(crate) fn may_read(principal: &Principal, row: &RequestRow) -> bool {
-    principal.can(Scope::Read)
-        || principal.can(Scope::Approve)
-        || principal.can(Scope::Execute)
+    sees_every_request(principal)
         || crate::gate::person_key_of(&principal.id) == crate::gate::person_key_of(&row.requester)
+}
+
+/// The identities a person's requests may be stored under: their own and
+/// every API key identity that is the same person (`Alice`, `alice`).
+/// A list filtered by these holds only requests [`may_read`] lets them
+/// see, so neither the page's size nor its `next_before` tells them about
+/// anyone else's requests (it used to: the page was filtered after the
+/// limit, and `next_before` was the id of another person's request).
+async fn spellings_of(gate: &Gate, identity: &str) -> Result<Vec<String>, GateError> {
+    let person = crate::gate::person_key_of(identity);
+    let mut spellings = vec![identity.to_owned()];
+    for key in gate.store.keys().await? {
+        if !spellings.contains(&key.identity) && crate::gate::person_key_of(&key.identity) == person
+        {
+            spellings.push(key.identity);
+        }
+    }
+    Ok(spellings)
 }
 
 /// Loads a request the caller may read (404 otherwise: whether it exists
@@ -161,7 +186,10 @@ pub(crate) async fn list(
     principal: Principal,
     RawQuery(query): RawQuery,
 ) -> Result<Response, GateError> {
-    let filter = list_filter(query.as_deref(), &gate)?;
+    let mut filter = list_filter(query.as_deref(), &gate)?;
+    if !sees_every_request(&principal) {
+        filter.requesters = Some(spellings_of(&gate, &principal.id).await?);
+    }
     let rows = gate.store.list(&filter).await?;
     let visible: Vec<Json> = rows
         .iter()
