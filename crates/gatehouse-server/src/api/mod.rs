@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/requests"),
     ("GET", "/v1/requests/{id}"),
     ("POST", "/v1/requests/{id}/decisions"),
+    ("POST", "/v1/decisions"),
     ("POST", "/v1/requests/{id}/cancel"),
     ("POST", "/v1/requests/{id}/claim"),
     ("POST", "/v1/requests/{id}/executed"),
