@@ -150,3 +150,88 @@ fn a_malformed_request_id_is_named_as_sent() {
     let expected = format!("no request `{}`", "é".repeat(64));
     assert_eq!(problem["detail"], json!(expected), "{problem}");
 }
+
+/// Runs `gatehouse serve` with a configuration and gives its exit code and
+/// stderr once it exits (failing when it still runs after 60 s: it took
+/// the configuration and started).
+fn serve_exit_with(config: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("serve.toml");
+    std::fs::write(&path, config).expect("write config");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .arg("--policy")
+        .arg(crate::harness::shipped_policy())
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&path)
+        .env_remove("GATEHOUSE_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start gatehouse serve");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`gatehouse serve` started with the configuration {config:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    (status.code(), stderr)
+}
+
+/// Bounds the service cannot run with are refused at start, naming the
+/// key. Before, `list_limit = 0` made every list with `limit` panic (the
+/// connection dropped without an answer) and a huge `max_wait_seconds`
+/// made every event stream panic (`now + max` overflowed an instant).
+#[test]
+fn limits_the_service_cannot_honour_are_refused_at_start() {
+    for (config, key) in [
+        ("[limits]\nlist_limit = 0\n", "list_limit"),
+        (
+            "[limits]\nmax_wait_seconds = 18446744073709551615\n",
+            "max_wait_seconds",
+        ),
+        ("[limits]\nmax_connections = 0\n", "max_connections"),
+    ] {
+        let (code, stderr) = serve_exit_with(config);
+        assert_eq!(code, Some(2), "{config}: {stderr}");
+        assert!(stderr.contains(key), "{config}: {stderr}");
+    }
+}
+
+/// A list without `limit` is capped by `list_limit` too, as documented
+/// ("default 100, capped at limits.list_limit"); before, it answered 100.
+#[test]
+fn the_default_page_is_capped_by_list_limit() {
+    let server = Server::start_with(Options {
+        config: Some("[limits]\nlist_limit = 1\n".into()),
+        ..Options::default()
+    });
+    let admin = server.as_token(&server.admin);
+    let first = admin.create(&example("refund-small.json"))["id"].clone();
+    let second = admin.create(&example("refund-large.json"))["id"].clone();
+    let (status, page) = admin.get("/v1/requests");
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["requests"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(page["requests"][0]["id"], second, "{page}");
+    assert_eq!(page["next_before"], second, "{page}");
+    let (_, next) = admin.get(&format!(
+        "/v1/requests?before={}",
+        second.as_str().expect("id")
+    ));
+    assert_eq!(next["requests"][0]["id"], first, "{next}");
+}

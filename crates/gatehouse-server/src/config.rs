@@ -99,11 +99,19 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// Reads a configuration file (TOML); unknown keys are errors.
+    /// Reads a configuration file (TOML); unknown keys are errors, and so
+    /// are bounds the service cannot run with ([`Limits::check`]).
     pub fn from_toml(text: &str) -> Result<ServerConfig, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: ServerConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.limits.check()?;
+        Ok(config)
     }
 }
+
+/// The longest `max_wait_seconds` taken: a day. A wait's deadline is
+/// `now + max_wait_seconds`; a value near `u64::MAX` overflowed it and
+/// every event stream and long-poll without `timeout` panicked.
+pub const MAX_WAIT_SECONDS_CAP: u64 = 24 * 3600;
 
 /// The database.
 #[derive(Clone, Debug, Deserialize)]
@@ -157,6 +165,27 @@ pub struct Limits {
     /// arrive, idle keep-alive time included; the connection is closed
     /// after it (a slow or silent client cannot hold it).
     pub header_read_timeout_ms: u64,
+}
+
+impl Limits {
+    /// Refuses bounds the service cannot honour, naming the key: a
+    /// `list_limit` of 0 (every list with `limit` panicked), a
+    /// `max_wait_seconds` above [`MAX_WAIT_SECONDS_CAP`], a
+    /// `max_connections` of 0 (nothing would be served).
+    pub fn check(&self) -> Result<(), String> {
+        if self.list_limit == 0 {
+            return Err("[limits] list_limit must be at least 1".into());
+        }
+        if self.max_wait_seconds > MAX_WAIT_SECONDS_CAP {
+            return Err(format!(
+                "[limits] max_wait_seconds must be at most {MAX_WAIT_SECONDS_CAP} (a day)"
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err("[limits] max_connections must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for Limits {

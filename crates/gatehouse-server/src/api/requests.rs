@@ -99,8 +99,11 @@ pub(crate) async fn get_one(
 /// `tier`, `role`, `agent`, `min_age` / `max_age` (seconds), `before`
 /// (an id, for the next page), `limit`.
 fn list_filter(query: Option<&str>, gate: &Gate) -> Result<ListFilter, GateError> {
+    // The default page is capped by `list_limit` too (it was 100 whatever
+    // the cap), and a cap of 0 (refused at start) cannot panic the clamp.
+    let cap = gate.config.limits.list_limit.max(1);
     let mut filter = ListFilter {
-        limit: 100,
+        limit: cap.min(100),
         ..ListFilter::default()
     };
     let now = gate.now().unix_seconds();
@@ -148,8 +151,7 @@ fn list_filter(query: Option<&str>, gate: &Gate) -> Result<ListFilter, GateError
             }
             "limit" => {
                 let n = number(&value).ok_or_else(|| bad(name, "not a number"))?;
-                filter.limit = u32::try_from(n.clamp(1, i64::from(gate.config.limits.list_limit)))
-                    .unwrap_or(100);
+                filter.limit = u32::try_from(n.clamp(1, i64::from(cap))).unwrap_or(cap);
             }
             _ => return Err(bad(name, "unknown filter")),
         }

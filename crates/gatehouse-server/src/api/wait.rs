@@ -74,7 +74,7 @@ pub(crate) async fn long_poll(
     } else {
         None
     });
-    let deadline = tokio::time::Instant::now() + wait;
+    let deadline = deadline_after(wait);
     while !changed(&row, since, state) && !row.state.is_final() {
         // Shutdown answers a waiter at once (unchanged) instead of holding
         // the process for the rest of its wait; it asks again elsewhere.
@@ -121,7 +121,7 @@ fn request_events(
     max: Duration,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     async_stream(move |tx| async move {
-        let deadline = tokio::time::Instant::now() + max;
+        let deadline = deadline_after(max);
         let mut version = first.version;
         let id = first.id.clone();
         let mut done = first.state.is_final();
@@ -152,6 +152,15 @@ fn request_events(
             }
         }
     })
+}
+
+/// `now + wait`, or a day from now when that does not fit an instant (the
+/// configuration caps waits at a day; this keeps an unchecked value from
+/// panicking).
+fn deadline_after(wait: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(wait.min(Duration::from_secs(crate::config::MAX_WAIT_SECONDS_CAP)))
+        .unwrap_or(now)
 }
 
 fn event_of(row: &RequestRow) -> Result<SseEvent, Infallible> {
