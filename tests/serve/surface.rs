@@ -235,3 +235,27 @@ fn the_default_page_is_capped_by_list_limit() {
     ));
     assert_eq!(next["requests"][0]["id"], first, "{next}");
 }
+
+/// An id whose percent-decoded bytes are not UTF-8 is refused with a
+/// problem document on every route that takes one; before, axum's own
+/// rejection answered `text/plain` ("Invalid URL: Invalid UTF-8 in `id`").
+#[test]
+fn an_id_that_is_not_utf8_is_a_problem_on_every_route() {
+    let server = Server::start();
+    let admin = server.as_token(&server.admin);
+    let get = ["", "/wait", "/events", "/audit"];
+    let post = ["/decisions", "/cancel", "/claim", "/executed", "/verified"];
+    let mut answers = Vec::new();
+    for tail in get {
+        answers.push(
+            admin.send(admin.request(reqwest::Method::GET, &format!("/v1/requests/%FF{tail}"))),
+        );
+    }
+    for tail in post {
+        answers.push(admin.post_text(&format!("/v1/requests/%FF{tail}"), "{}"));
+    }
+    answers.push(admin.send(admin.request(reqwest::Method::DELETE, "/v1/admin/keys/%FF")));
+    for answer in &answers {
+        crate::harness::assert_problem(answer, 404, "NOT_FOUND");
+    }
+}

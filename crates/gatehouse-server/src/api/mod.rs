@@ -141,6 +141,30 @@ async fn method_not_allowed() -> GateError {
     )
 }
 
+/// A path's `{id}`, as text. Axum's own `Path` rejection (an id whose
+/// percent-decoded bytes are not UTF-8, `/v1/requests/%FF`) answered a
+/// `text/plain` 400; this answers the 404 problem any other id that names
+/// nothing gets, so every refusal stays problem+json.
+pub(crate) struct PathId(pub(crate) String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = GateError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<PathId, GateError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(PathId(id)),
+            Err(_) => Err(GateError::new(
+                404,
+                "NOT_FOUND",
+                "the id in the path is not percent-encoded UTF-8",
+            )),
+        }
+    }
+}
+
 /// A JSON answer with a status.
 pub(crate) fn json_answer(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value as Json, json};
 
-use super::{body_text, idempotency_key, json_answer};
+use super::{PathId, body_text, idempotency_key, json_answer};
 use crate::auth::{Principal, Scope};
 use crate::error::{FieldError, GateError};
 use crate::gate::{Gate, view};
@@ -89,7 +89,7 @@ pub(crate) async fn create(
 pub(crate) async fn get_one(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, GateError> {
     let row = readable(&gate, &principal, &id).await?;
     Ok(json_answer(200, view(&row).to_string()))
@@ -211,7 +211,7 @@ pub(crate) async fn list(
 pub(crate) async fn review(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -225,7 +225,7 @@ pub(crate) async fn review(
 pub(crate) async fn cancel(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -240,7 +240,7 @@ pub(crate) async fn cancel(
 pub(crate) async fn claim(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -252,7 +252,7 @@ pub(crate) async fn claim(
 pub(crate) async fn executed(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -267,7 +267,7 @@ pub(crate) async fn executed(
 pub(crate) async fn verified(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -284,7 +284,7 @@ pub(crate) async fn verified(
 pub(crate) async fn audit_of(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, GateError> {
     let row = readable(&gate, &principal, &id).await?;
     let lines = gate.store.audit_of(&row.id).await?;

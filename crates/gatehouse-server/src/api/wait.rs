@@ -10,15 +10,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse as _, Response};
 use futures_util::stream::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::json_answer;
 use super::requests::readable;
+use super::{PathId, json_answer};
 use crate::auth::Principal;
 use crate::error::GateError;
 use crate::gate::{Gate, view};
@@ -55,7 +55,7 @@ fn changed(row: &RequestRow, since: Option<i64>, state: Option<LifeState>) -> bo
 pub(crate) async fn long_poll(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, GateError> {
     let Query(q) = query.map_err(|e| GateError::bad_request("INVALID_QUERY", e.body_text()))?;
@@ -102,7 +102,7 @@ pub(crate) async fn long_poll(
 pub(crate) async fn events(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, GateError> {
     let notes = gate.subscribe();
     let row = readable(&gate, &principal, &id).await?;
