@@ -259,3 +259,60 @@ fn an_id_that_is_not_utf8_is_a_problem_on_every_route() {
         crate::harness::assert_problem(answer, 404, "NOT_FOUND");
     }
 }
+
+/// One person cannot hold every connection with waits: past
+/// `max_waits_per_caller` a long-poll or event stream is 429
+/// `TOO_MANY_WAITS`; someone else still waits, and a closed stream gives
+/// its slot back. Before there was no such bound (the key is new, so the
+/// old binary refuses this configuration: the test fails there).
+#[test]
+fn waits_are_bounded_per_person_and_slots_come_back() {
+    let server = Server::start_with(Options {
+        config: Some("[limits]\nmax_waits_per_caller = 2\n".into()),
+        ..Options::default()
+    });
+    let agent = server.as_token(&server.key("agent-refunds", &["request"], &[]));
+    let id = agent.create(&example("refund-small.json"))["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let events = format!("/v1/requests/{id}/events");
+    let open = |client: &crate::harness::Client| {
+        client
+            .request(reqwest::Method::GET, &events)
+            .send()
+            .expect("the server answers")
+    };
+    let first = open(&agent);
+    let second = open(&agent);
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = agent.send(agent.request(
+        reqwest::Method::GET,
+        &format!("/v1/requests/{id}/wait?timeout=1"),
+    ));
+    crate::harness::assert_problem(&third, 429, "TOO_MANY_WAITS");
+    assert!(third.headers.contains_key("retry-after"), "{}", third.text);
+    // Another person has their own slots.
+    let reader = server.as_token(&server.key("ops", &["read"], &[]));
+    let theirs = open(&reader);
+    assert_eq!(theirs.status().as_u16(), 200);
+    // Closing a stream gives its slot back (waited for, generously).
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let again = agent.send(agent.request(
+            reqwest::Method::GET,
+            &format!("/v1/requests/{id}/wait?timeout=0"),
+        ));
+        if again.status == 200 {
+            break;
+        }
+        crate::harness::assert_problem(&again, 429, "TOO_MANY_WAITS");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop((second, theirs));
+}

@@ -23,6 +23,7 @@
 //! max_wait_seconds = 60            # long-poll and SSE
 //! max_connections = 1024           # served at once; more wait in the backlog
 //! header_read_timeout_ms = 30000   # a request head (or an idle keep-alive) closes after
+//! max_waits_per_caller = 32        # long-polls and event streams held at once, per person
 //!
 //! [approvals]
 //! valid_for_seconds = 86400        # an approval's own validity
@@ -165,13 +166,17 @@ pub struct Limits {
     /// arrive, idle keep-alive time included; the connection is closed
     /// after it (a slow or silent client cannot hold it).
     pub header_read_timeout_ms: u64,
+    /// The most long-polls and event streams one person holds at once
+    /// (429 `TOO_MANY_WAITS` above; see waits.rs).
+    pub max_waits_per_caller: usize,
 }
 
 impl Limits {
     /// Refuses bounds the service cannot honour, naming the key: a
     /// `list_limit` of 0 (every list with `limit` panicked), a
     /// `max_wait_seconds` above [`MAX_WAIT_SECONDS_CAP`], a
-    /// `max_connections` of 0 (nothing would be served).
+    /// `max_connections` or `max_waits_per_caller` of 0 (nothing would be
+    /// served).
     pub fn check(&self) -> Result<(), String> {
         if self.list_limit == 0 {
             return Err("[limits] list_limit must be at least 1".into());
@@ -183,6 +188,9 @@ impl Limits {
         }
         if self.max_connections == 0 {
             return Err("[limits] max_connections must be at least 1".into());
+        }
+        if self.max_waits_per_caller == 0 {
+            return Err("[limits] max_waits_per_caller must be at least 1".into());
         }
         Ok(())
     }
@@ -200,6 +208,7 @@ impl Default for Limits {
             list_limit: 500,
             max_connections: 1024,
             header_read_timeout_ms: 30_000,
+            max_waits_per_caller: 32,
         }
     }
 }

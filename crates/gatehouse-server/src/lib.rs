@@ -30,6 +30,7 @@ pub mod rate;
 pub mod reload;
 pub mod store;
 pub mod sweeper;
+pub mod waits;
 pub mod webhooks;
 
 use std::io::Write as _;

@@ -24,6 +24,7 @@ use crate::error::GateError;
 use crate::gate::{Gate, view};
 use crate::lifecycle::State as LifeState;
 use crate::store::RequestRow;
+use crate::waits::WaitSlot;
 
 /// The long-poll's query.
 #[derive(Deserialize)]
@@ -39,6 +40,22 @@ pub(crate) struct WaitQuery {
     /// `max_wait_seconds`).
     #[serde(default)]
     timeout: Option<u64>,
+}
+
+/// A wait slot for the caller: 429 `TOO_MANY_WAITS` when they already
+/// hold `limits.max_waits_per_caller` long-polls and event streams.
+fn wait_slot(gate: &Gate, principal: &Principal) -> Result<WaitSlot, GateError> {
+    let person = crate::gate::person_key_of(&principal.id);
+    let max = gate.config.limits.max_waits_per_caller;
+    gate.waits.take(&person, max).ok_or_else(|| {
+        let mut e = GateError::new(
+            429,
+            "TOO_MANY_WAITS",
+            format!("this caller already holds {max} long-polls and event streams; close one"),
+        );
+        e.retry_after = Some(1);
+        e
+    })
 }
 
 /// Whether the wait is over for this row.
@@ -67,6 +84,7 @@ pub(crate) async fn long_poll(
     };
     let max = gate.config.limits.max_wait_seconds;
     let wait = Duration::from_secs(q.timeout.unwrap_or(max).min(max));
+    let _slot = wait_slot(&gate, &principal)?;
     let mut notes = gate.subscribe();
     let mut row = readable(&gate, &principal, &id).await?;
     let since = q.since_version.or(if state.is_none() {
@@ -104,10 +122,11 @@ pub(crate) async fn events(
     principal: Principal,
     PathId(id): PathId,
 ) -> Result<Response, GateError> {
+    let slot = wait_slot(&gate, &principal)?;
     let notes = gate.subscribe();
     let row = readable(&gate, &principal, &id).await?;
     let max = Duration::from_secs(gate.config.limits.max_wait_seconds);
-    let stream = request_events(gate, principal, row, notes, max);
+    let stream = request_events(gate, principal, row, notes, max, slot);
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
@@ -119,8 +138,11 @@ fn request_events(
     first: RequestRow,
     mut notes: tokio::sync::broadcast::Receiver<crate::gate::ChangeNote>,
     max: Duration,
+    slot: WaitSlot,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     async_stream(move |tx| async move {
+        // Held until the stream's task ends (final state, cap, client gone).
+        let _slot = slot;
         let deadline = deadline_after(max);
         let mut version = first.version;
         let id = first.id.clone();
