@@ -102,7 +102,7 @@ fn a_requester_pages_through_their_own_requests_only() {
         .iter()
         .map(|r| r["id"].as_str().expect("id").to_owned())
         .collect();
-    assert_eq!(ids, [mine_new.clone()], "{page}");
+    assert_eq!(ids, std::slice::from_ref(&mine_new), "{page}");
     assert_eq!(page["next_before"], json!(mine_new), "{page}");
     let (status, page) = eve.get(&format!("/v1/requests?limit=1&before={mine_new}"));
     assert_eq!(status, 200, "{page}");
@@ -285,7 +285,10 @@ fn waits_are_bounded_per_person_and_slots_come_back() {
     };
     let first = open(&agent);
     let second = open(&agent);
-    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
     let third = agent.send(agent.request(
         reqwest::Method::GET,
         &format!("/v1/requests/{id}/wait?timeout=1"),
