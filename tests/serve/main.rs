@@ -20,5 +20,6 @@ mod lists;
 mod operations;
 mod perf;
 mod reload;
+mod surface;
 mod waiting;
 mod webhooks;

@@ -21,6 +21,9 @@
 //! rate_per_second = 200            # per API key or identity; 0 = no limit
 //! rate_burst = 400
 //! max_wait_seconds = 60            # long-poll and SSE
+//! max_connections = 1024           # served at once; more wait in the backlog
+//! header_read_timeout_ms = 30000   # a request head (or an idle keep-alive) closes after
+//! max_waits_per_caller = 32        # long-polls and event streams held at once, per person
 //!
 //! [approvals]
 //! valid_for_seconds = 86400        # an approval's own validity
@@ -97,11 +100,19 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// Reads a configuration file (TOML); unknown keys are errors.
+    /// Reads a configuration file (TOML); unknown keys are errors, and so
+    /// are bounds the service cannot run with ([`Limits::check`]).
     pub fn from_toml(text: &str) -> Result<ServerConfig, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: ServerConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.limits.check()?;
+        Ok(config)
     }
 }
+
+/// The longest `max_wait_seconds` taken: a day. A wait's deadline is
+/// `now + max_wait_seconds`; a value near `u64::MAX` overflowed it and
+/// every event stream and long-poll without `timeout` panicked.
+pub const MAX_WAIT_SECONDS_CAP: u64 = 24 * 3600;
 
 /// The database.
 #[derive(Clone, Debug, Deserialize)]
@@ -148,6 +159,41 @@ pub struct Limits {
     pub batch_size: usize,
     /// The most requests a list returns.
     pub list_limit: u32,
+    /// The most HTTP connections served at once; more wait in the
+    /// kernel's backlog (see connections.rs).
+    pub max_connections: usize,
+    /// The longest a request's head (request line and headers) may take to
+    /// arrive, idle keep-alive time included; the connection is closed
+    /// after it (a slow or silent client cannot hold it).
+    pub header_read_timeout_ms: u64,
+    /// The most long-polls and event streams one person holds at once
+    /// (429 `TOO_MANY_WAITS` above; see waits.rs).
+    pub max_waits_per_caller: usize,
+}
+
+impl Limits {
+    /// Refuses bounds the service cannot honour, naming the key: a
+    /// `list_limit` of 0 (every list with `limit` panicked), a
+    /// `max_wait_seconds` above [`MAX_WAIT_SECONDS_CAP`], a
+    /// `max_connections` or `max_waits_per_caller` of 0 (nothing would be
+    /// served).
+    pub fn check(&self) -> Result<(), String> {
+        if self.list_limit == 0 {
+            return Err("[limits] list_limit must be at least 1".into());
+        }
+        if self.max_wait_seconds > MAX_WAIT_SECONDS_CAP {
+            return Err(format!(
+                "[limits] max_wait_seconds must be at most {MAX_WAIT_SECONDS_CAP} (a day)"
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err("[limits] max_connections must be at least 1".into());
+        }
+        if self.max_waits_per_caller == 0 {
+            return Err("[limits] max_waits_per_caller must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for Limits {
@@ -160,6 +206,9 @@ impl Default for Limits {
             max_wait_seconds: 60,
             batch_size: 1_000,
             list_limit: 500,
+            max_connections: 1024,
+            header_read_timeout_ms: 30_000,
+            max_waits_per_caller: 32,
         }
     }
 }

@@ -19,6 +19,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod gate;
 pub mod ids;
@@ -29,6 +30,7 @@ pub mod rate;
 pub mod reload;
 pub mod store;
 pub mod sweeper;
+pub mod waits;
 pub mod webhooks;
 
 use std::io::Write as _;
@@ -204,20 +206,25 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
         );
     });
     let closing = gate.clone();
-    let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let bounds = connections::Bounds {
+        max_connections: gate.config.limits.max_connections,
+        header_read_timeout: std::time::Duration::from_millis(
+            gate.config.limits.header_read_timeout_ms.max(1),
+        ),
+    };
+    let served = connections::serve(listener, app, bounds, async move {
         closing.until_draining().await;
         tokio::time::sleep(drain).await;
         tracing::info!("shutting down: no new connections; finishing requests in flight");
     });
     let bounded = gate.clone();
-    let served = tokio::select! {
-        served = served => served,
+    tokio::select! {
+        () = served => {},
         () = async move {
             bounded.until_draining().await;
             tokio::time::sleep(drain + finish).await;
         } => {
             tracing::warn!("shutting down: connections still open after the bound; closing them");
-            Ok(())
         }
     };
     // The sweeper stops between transactions or inside one; a transaction
@@ -230,7 +237,7 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     deliverer.abort();
     signals.abort();
     tracing::info!("stopped");
-    served.map_err(|e| StartError::Listen(e.to_string()))
+    Ok(())
 }
 
 async fn shutdown_signal() {

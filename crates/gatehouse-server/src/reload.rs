@@ -8,28 +8,43 @@ use std::time::{Duration, SystemTime};
 
 use crate::gate::Gate;
 
-/// What the policy path looks like on disk: each file's name, length and
-/// modification time. A change in any of them triggers a reload.
+/// The most directory entries the change check looks at.
+const MAX_ENTRIES: usize = 10_000;
+
+/// What the policy path looks like on disk: for a file, its length and
+/// modification time; for a directory, the same for every entry directly
+/// in it (following symlinks, as the loader does), at most
+/// [`MAX_ENTRIES`]. A change in any of them triggers a reload.
+///
+/// Only the entries directly in the directory: the loader reads the
+/// `.gate` files there and nothing below. The old check walked every
+/// subdirectory, following symlinks: a directory holding two symlinks to
+/// itself made the walk exponential, so the reloader spun a worker thread
+/// forever and never reloaded again (not on change, not on SIGHUP).
 fn fingerprint(path: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<SystemTime>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let Ok(meta) = std::fs::metadata(&p) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if out.len() > 10_000 {
-                break;
-            }
-            if let Ok(entries) = std::fs::read_dir(&p) {
-                for e in entries.flatten() {
-                    stack.push(e.path());
-                }
-            }
-        } else {
-            out.push((p, meta.len(), meta.modified().ok()));
-        }
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| (m.len(), m.modified().ok()))
+            .unwrap_or((0, None))
+    };
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Vec::new();
+    };
+    if !meta.is_dir() {
+        let (len, modified) = stamp(path);
+        return vec![(path.to_path_buf(), len, modified)];
     }
+    let mut out: Vec<_> = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .take(MAX_ENTRIES)
+        .map(|e| {
+            let p = e.path();
+            let (len, modified) = stamp(&p);
+            (p, len, modified)
+        })
+        .collect();
     out.sort();
     out
 }
@@ -94,5 +109,37 @@ pub async fn run(gate: Arc<Gate>, hangup: Hangup) {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+
+    /// Symlinks to the directory itself (here two, which made the old
+    /// recursive walk exponential) are looked at once, as entries.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_in_the_policy_directory_is_seen_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("main.gate"), "x").expect("write");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).expect("mkdir");
+        std::os::unix::fs::symlink(".", sub.join("a")).expect("symlink");
+        std::os::unix::fs::symlink(".", sub.join("b")).expect("symlink");
+        std::os::unix::fs::symlink(".", dir.path().join("loop")).expect("symlink");
+        // On a thread, waited for generously: the old walk never returned.
+        let root = dir.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(fingerprint(&root));
+        });
+        let seen = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the change check returns");
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        // A change to a policy file is still seen.
+        std::fs::write(dir.path().join("main.gate"), "xy").expect("write");
+        assert_ne!(fingerprint(dir.path()), seen);
     }
 }

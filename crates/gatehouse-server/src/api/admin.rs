@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{body_text, json_answer};
+use super::{PathId, body_text, json_answer};
 use crate::auth::{Principal, Scope, new_key};
 use crate::error::{FieldError, GateError};
 use crate::gate::Gate;
@@ -111,7 +111,7 @@ pub(crate) async fn list_keys(
 pub(crate) async fn revoke_key(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, GateError> {
     principal.require(&[Scope::Admin])?;
     let found = gate.store.revoke_key(&id).await;

@@ -95,13 +95,33 @@ pub fn router(gate: Arc<Gate>) -> Router {
         )
         .route("/v1/admin/reload", post(admin::reload))
         .layer(axum::middleware::from_fn_with_state(timeout, bounded_time));
-    Router::new()
+    let app = Router::new()
         .merge(bounded)
         .merge(waiting)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(gate)
+        .layer(DefaultBodyLimit::max(body_limit));
+    answer_panics(app).with_state(gate)
+}
+
+/// Every route's panic answered as a 500 problem (`INTERNAL`, the detail
+/// logged), not a connection dropped without an answer: a panic is a bug
+/// of ours, and the client still gets a problem document and may retry.
+/// (Two panics found by review, a clamp and an instant overflow, each
+/// dropped the connection silently.)
+fn answer_panics<S: Clone + Send + Sync + 'static>(app: Router<S>) -> Router<S> {
+    app.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        panic_answer,
+    ))
+}
+
+fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    GateError::internal(format!("a handler panicked: {what}")).into_response()
 }
 
 /// Answers 503 problem+json (`REQUEST_TIMEOUT`, `Retry-After: 1`) when a
@@ -139,6 +159,30 @@ async fn method_not_allowed() -> GateError {
         "METHOD_NOT_ALLOWED",
         "this endpoint does not take that method",
     )
+}
+
+/// A path's `{id}`, as text. Axum's own `Path` rejection (an id whose
+/// percent-decoded bytes are not UTF-8, `/v1/requests/%FF`) answered a
+/// `text/plain` 400; this answers the 404 problem any other id that names
+/// nothing gets, so every refusal stays problem+json.
+pub(crate) struct PathId(pub(crate) String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = GateError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<PathId, GateError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(PathId(id)),
+            Err(_) => Err(GateError::new(
+                404,
+                "NOT_FOUND",
+                "the id in the path is not percent-encoded UTF-8",
+            )),
+        }
+    }
 }
 
 /// A JSON answer with a status.
@@ -394,6 +438,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A handler that panics answers 500 problem+json (`INTERNAL`, no
+    /// detail sent), through the same layer the service's router has;
+    /// before, the connection was dropped without an answer.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_500_problem() {
+        let app = super::answer_panics(Router::new().route(
+            "/boom",
+            get(|| async {
+                let limit: i64 = std::hint::black_box(0);
+                // The list clamp that panicked with `list_limit = 0`.
+                5_i64.clamp(1, limit).to_string()
+            }),
+        ));
+        let answer = app
+            .oneshot(
+                axum::http::Request::get("/boom")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(answer.status(), 500);
+        assert_eq!(
+            answer.headers()["content-type"],
+            super::super::error::PROBLEM_JSON
+        );
+        let body = axum::body::to_bytes(answer.into_body(), 4096)
+            .await
+            .expect("body");
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(problem["code"], "INTERNAL");
+        assert!(
+            !problem["detail"].as_str().unwrap_or("").contains("clamp"),
+            "{problem}"
+        );
     }
 
     /// A route slower than the limit answers 503 problem+json with

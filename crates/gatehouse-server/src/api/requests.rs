@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value as Json, json};
 
-use super::{body_text, idempotency_key, json_answer};
+use super::{PathId, body_text, idempotency_key, json_answer};
 use crate::auth::{Principal, Scope};
 use crate::error::{FieldError, GateError};
 use crate::gate::{Gate, view};
@@ -21,17 +21,42 @@ fn request_id(id: &str) -> Result<&str, GateError> {
     if crate::ids::is_id(id, "req_") {
         Ok(id)
     } else {
-        Err(GateError::not_found(id.get(..64).unwrap_or("(too long)")))
+        // At most 64 characters of what was sent, cut on a character
+        // boundary (a short id is named whole, not as "too long").
+        let shown: String = id.chars().take(64).collect();
+        Err(GateError::not_found(&shown))
     }
+}
+
+/// Whether the caller may see every request: readers, reviewers,
+/// executors and admins.
+fn sees_every_request(principal: &Principal) -> bool {
+    principal.can(Scope::Read) || principal.can(Scope::Approve) || principal.can(Scope::Execute)
 }
 
 /// Whether the caller may see this request: readers, reviewers and admins
 /// see every one; a requester sees their own.
 pub(crate) fn may_read(principal: &Principal, row: &RequestRow) -> bool {
-    principal.can(Scope::Read)
-        || principal.can(Scope::Approve)
-        || principal.can(Scope::Execute)
+    sees_every_request(principal)
         || crate::gate::person_key_of(&principal.id) == crate::gate::person_key_of(&row.requester)
+}
+
+/// The identities a person's requests may be stored under: their own and
+/// every API key identity that is the same person (`Alice`, `alice`).
+/// A list filtered by these holds only requests [`may_read`] lets them
+/// see, so neither the page's size nor its `next_before` tells them about
+/// anyone else's requests (it used to: the page was filtered after the
+/// limit, and `next_before` was the id of another person's request).
+async fn spellings_of(gate: &Gate, identity: &str) -> Result<Vec<String>, GateError> {
+    let person = crate::gate::person_key_of(identity);
+    let mut spellings = vec![identity.to_owned()];
+    for key in gate.store.keys().await? {
+        if !spellings.contains(&key.identity) && crate::gate::person_key_of(&key.identity) == person
+        {
+            spellings.push(key.identity);
+        }
+    }
+    Ok(spellings)
 }
 
 /// Loads a request the caller may read (404 otherwise: whether it exists
@@ -64,7 +89,7 @@ pub(crate) async fn create(
 pub(crate) async fn get_one(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, GateError> {
     let row = readable(&gate, &principal, &id).await?;
     Ok(json_answer(200, view(&row).to_string()))
@@ -74,8 +99,11 @@ pub(crate) async fn get_one(
 /// `tier`, `role`, `agent`, `min_age` / `max_age` (seconds), `before`
 /// (an id, for the next page), `limit`.
 fn list_filter(query: Option<&str>, gate: &Gate) -> Result<ListFilter, GateError> {
+    // The default page is capped by `list_limit` too (it was 100 whatever
+    // the cap), and a cap of 0 (refused at start) cannot panic the clamp.
+    let cap = gate.config.limits.list_limit.max(1);
     let mut filter = ListFilter {
-        limit: 100,
+        limit: cap.min(100),
         ..ListFilter::default()
     };
     let now = gate.now().unix_seconds();
@@ -123,8 +151,7 @@ fn list_filter(query: Option<&str>, gate: &Gate) -> Result<ListFilter, GateError
             }
             "limit" => {
                 let n = number(&value).ok_or_else(|| bad(name, "not a number"))?;
-                filter.limit = u32::try_from(n.clamp(1, i64::from(gate.config.limits.list_limit)))
-                    .unwrap_or(100);
+                filter.limit = u32::try_from(n.clamp(1, i64::from(cap))).unwrap_or(cap);
             }
             _ => return Err(bad(name, "unknown filter")),
         }
@@ -161,7 +188,10 @@ pub(crate) async fn list(
     principal: Principal,
     RawQuery(query): RawQuery,
 ) -> Result<Response, GateError> {
-    let filter = list_filter(query.as_deref(), &gate)?;
+    let mut filter = list_filter(query.as_deref(), &gate)?;
+    if !sees_every_request(&principal) {
+        filter.requesters = Some(spellings_of(&gate, &principal.id).await?);
+    }
     let rows = gate.store.list(&filter).await?;
     let visible: Vec<Json> = rows
         .iter()
@@ -181,7 +211,7 @@ pub(crate) async fn list(
 pub(crate) async fn review(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -195,7 +225,7 @@ pub(crate) async fn review(
 pub(crate) async fn cancel(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -210,7 +240,7 @@ pub(crate) async fn cancel(
 pub(crate) async fn claim(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -222,7 +252,7 @@ pub(crate) async fn claim(
 pub(crate) async fn executed(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -237,7 +267,7 @@ pub(crate) async fn executed(
 pub(crate) async fn verified(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
@@ -254,7 +284,7 @@ pub(crate) async fn verified(
 pub(crate) async fn audit_of(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, GateError> {
     let row = readable(&gate, &principal, &id).await?;
     let lines = gate.store.audit_of(&row.id).await?;

@@ -81,6 +81,8 @@ pub struct Gate {
     drain: tokio::sync::watch::Sender<bool>,
     /// Live API keys by hash, so authentication skips the database.
     pub keys: crate::key_cache::KeyCache,
+    /// Long-polls and event streams held, by person (waits.rs).
+    pub waits: crate::waits::WaitCounts,
 }
 
 impl Gate {
@@ -114,6 +116,7 @@ impl Gate {
             draining: AtomicBool::new(false),
             drain: tokio::sync::watch::channel(false).0,
             keys: crate::key_cache::KeyCache::default(),
+            waits: crate::waits::WaitCounts::default(),
         }
     }
 

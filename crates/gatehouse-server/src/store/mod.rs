@@ -89,6 +89,11 @@ pub struct ListFilter {
     pub before_id: Option<String>,
     /// At most this many.
     pub limit: u32,
+    /// Only requests made under one of these identities (`None`: anyone's;
+    /// an empty list: none). A caller who may read only their own
+    /// requests lists with this set, so that the page, its size and its
+    /// `next_before` are made of their requests alone.
+    pub requesters: Option<Vec<String>>,
 }
 
 /// One audit event to append to the chain (the record object without its

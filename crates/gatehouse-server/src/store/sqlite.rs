@@ -420,6 +420,14 @@ impl Store for SqliteStore {
                 sql.push_str(clause);
             }
         }
+        if let Some(requesters) = &filter.requesters {
+            if requesters.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" AND requester IN (");
+            sql.push_str(&vec!["?"; requesters.len()].join(", "));
+            sql.push(')');
+        }
         sql.push_str(" ORDER BY id DESC LIMIT ?");
         let mut query = sqlx::query_scalar::<_, String>(&sql);
         for s in &filter.states {
@@ -446,6 +454,9 @@ impl Store for SqliteStore {
         }
         if let Some(id) = &filter.before_id {
             query = query.bind(id.clone());
+        }
+        for requester in filter.requesters.iter().flatten() {
+            query = query.bind(requester.clone());
         }
         query = query.bind(i64::from(filter.limit));
         let bodies = query.fetch_all(&self.readers).await.map_err(db)?;
