@@ -37,6 +37,17 @@ impl Exposition {
             .find(|s| s.name == name && s.labels == want)
             .map_or(0.0, |s| s.value)
     }
+
+    /// Whether a sample with exactly these labels was exposed at all.
+    fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
+        let want: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.samples
+            .iter()
+            .any(|s| s.name == name && s.labels == want)
+    }
 }
 
 fn valid_name(name: &str) -> bool {
@@ -324,6 +335,14 @@ fn metrics_parse_as_prometheus_text_and_move_with_the_flows() {
         1.0
     );
     assert_eq!(m.get("gatehouse_pending_requests", &[("tier", "3")]), 0.0);
+    // A tier with nothing pending is a zero, not a missing line: every tier
+    // of the shipped policy is exposed.
+    for tier in ["0", "1", "2", "3", "4", "5"] {
+        assert!(
+            m.has("gatehouse_pending_requests", &[("tier", tier)]),
+            "tier {tier}"
+        );
+    }
 
     // expire: a tier-5 request passes its 2 s deadline and is blocked
     let robot = agent.create(&example("robot-operation.json"));

@@ -299,7 +299,16 @@ async fn ready(State(gate): State<Arc<Gate>>) -> Response {
 }
 
 async fn metrics(State(gate): State<Arc<Gate>>) -> Response {
-    let pending = gate.store.pending_by_tier().await.unwrap_or_default();
+    let mut pending = gate.store.pending_by_tier().await.unwrap_or_default();
+    // Every tier of the policy in force has a line, 0 when none waits: a
+    // gauge that vanishes reads as "no data" to alerting, not as zero.
+    for tier in &gate.policy().policy.checked().tiers {
+        let id = Some(i64::from(tier.id));
+        if !pending.iter().any(|(t, _)| *t == id) {
+            pending.push((id, 0));
+        }
+    }
+    pending.sort();
     let backlog = gate.store.deliveries_waiting().await.unwrap_or_default();
     let mut response = gate.metrics.render(&pending, backlog).into_response();
     response.headers_mut().insert(
