@@ -10,6 +10,8 @@ mod policies;
 mod records;
 mod requests;
 mod review;
+#[cfg(test)]
+mod swap_tests;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +66,12 @@ pub struct Gate {
     /// The configuration it started with.
     pub config: ServerConfig,
     current: RwLock<Arc<LoadedPolicy>>,
+    /// Orders claims against reloads. A claim holds it shared from reading
+    /// the policy in force until its change is committed; a reload holds it
+    /// exclusively to swap the set in force. So a claim is always judged by
+    /// the set in force when it commits: once a reload has answered, no
+    /// claim judged by the set it replaced can still commit.
+    swap: tokio::sync::RwLock<()>,
     /// Every policy set this process has used, by digest.
     by_digest: Mutex<HashMap<String, Arc<gatehouse::Policy>>>,
     trust: RwLock<Option<Arc<TrustStore>>>,
@@ -102,6 +110,7 @@ impl Gate {
             store,
             config,
             current: RwLock::new(Arc::new(policy)),
+            swap: tokio::sync::RwLock::new(()),
             by_digest: Mutex::new(by_digest),
             trust: RwLock::new(trust.map(Arc::new)),
             signing_key,
