@@ -1,7 +1,10 @@
 //! Edges between transitions: what a webhook receiver is told about the
-//! order of a request's changes.
+//! order of a request's changes, and a key revoked while a wait is held.
 
-use serde_json::json;
+use std::io::{BufRead as _, BufReader};
+
+use reqwest::Method;
+use serde_json::{Value as Json, json};
 
 use crate::harness::{Options, Server, example};
 use crate::webhooks::{Receiver, Reply, webhook_toml};
@@ -50,4 +53,55 @@ fn each_webhook_announces_the_version_its_transition_committed() {
             "the {state} delivery names the version the API answered: {delivery}"
         );
     }
+}
+
+/// docs/service-auth.md: "A revoked key is refused at once." An event
+/// stream opened before the revocation went on sending the request's every
+/// change (its whole view: input, approvals) to the revoked key until the
+/// wait cap. Now the revocation ends the stream before it is answered.
+#[test]
+fn a_revoked_key_gets_no_change_on_an_event_stream_it_opened_before() {
+    let server = Server::start_with(Options {
+        config: Some("[limits]\nmax_wait_seconds = 30\n".into()),
+        ..Options::default()
+    });
+    let admin = server.as_token(&server.admin);
+    let (status, made) = admin.post(
+        "/v1/admin/keys",
+        &json!({"identity": "agent-refunds", "scopes": ["request"], "roles": []}),
+    );
+    assert_eq!(status, 201, "{made}");
+    let agent = server.as_token(made["key"].as_str().unwrap());
+    let key_id = made["id"].as_str().unwrap().to_owned();
+    let lead = server.as_token(&server.key("alice", &["approve"], &["support_lead"]));
+    let id = agent.create(&example("refund-small.json"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let response = agent
+        .request(Method::GET, &format!("/v1/requests/{id}/events"))
+        .send()
+        .expect("the stream opens");
+    assert_eq!(response.status(), 200);
+    let mut states = Vec::new();
+    for line in BufReader::new(response).lines() {
+        let Ok(line) = line else { break };
+        let Some(data) = line.strip_prefix("data:") else {
+            continue;
+        };
+        let view: Json = serde_json::from_str(data.trim()).expect("data is JSON");
+        let state = view["state"].as_str().unwrap().to_owned();
+        if state == "pending" {
+            // The stream is held: revoke its key, then change the request.
+            let revoked = admin.send(
+                admin.request(Method::DELETE, &format!("/v1/admin/keys/{key_id}")),
+            );
+            assert_eq!(revoked.status, 200, "{}", revoked.text);
+            let (status, body) = lead.review(&id, "approve", "damaged in transit");
+            assert_eq!(status, 200, "{body}");
+        }
+        states.push(state);
+    }
+    assert_eq!(states, ["pending"], "no change reaches a revoked key");
 }

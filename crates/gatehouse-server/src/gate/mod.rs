@@ -47,6 +47,11 @@ pub struct ChangeNote {
     pub version: i64,
 }
 
+/// The `state` of the note announcing that an API key was revoked (the
+/// note's `id` is the key's id, never a request's): every long-poll and
+/// event stream held with that key ends at once.
+pub const KEY_REVOKED: &str = "key_revoked";
+
 /// How the policy set and trust store were last loaded.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ReloadStatus {
@@ -177,6 +182,17 @@ impl Gate {
             id: row.id.clone(),
             state: row.state.as_str().to_owned(),
             version: row.version,
+        });
+    }
+
+    /// Announces a committed key revocation: the waits held with the key
+    /// end (see [`KEY_REVOKED`]). Call after the store committed it.
+    pub fn announce_revoked(&self, key_id: &str) {
+        // No receiver is not an error: nobody is waiting.
+        let _ = self.changes.send(ChangeNote {
+            id: key_id.to_owned(),
+            state: KEY_REVOKED.to_owned(),
+            version: 0,
         });
     }
 
