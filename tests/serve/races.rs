@@ -94,9 +94,8 @@ fn a_revoked_key_gets_no_change_on_an_event_stream_it_opened_before() {
         let state = view["state"].as_str().unwrap().to_owned();
         if state == "pending" {
             // The stream is held: revoke its key, then change the request.
-            let revoked = admin.send(
-                admin.request(Method::DELETE, &format!("/v1/admin/keys/{key_id}")),
-            );
+            let revoked =
+                admin.send(admin.request(Method::DELETE, &format!("/v1/admin/keys/{key_id}")));
             assert_eq!(revoked.status, 200, "{}", revoked.text);
             let (status, body) = lead.review(&id, "approve", "damaged in transit");
             assert_eq!(status, 200, "{body}");

@@ -169,7 +169,9 @@ fn request_events(
                 // change committed after the revocation.
                 Ok(Ok(note)) if revokes(&note, &principal) => break,
                 Ok(Ok(note)) if note.id != id => continue,
-                Ok(Err(RecvError::Lagged(_))) if !key_live(&gate, &principal).await.unwrap_or(false) => {
+                Ok(Err(RecvError::Lagged(_)))
+                    if !key_live(&gate, &principal).await.unwrap_or(false) =>
+                {
                     break;
                 }
                 Ok(Ok(_) | Err(RecvError::Lagged(_))) => {

@@ -21,8 +21,8 @@ use crate::auth::{AuthMethod, Principal, Scope};
 use crate::config::ServerConfig;
 use crate::error::GateError;
 use crate::store::{
-    ApiKeyRow, Change, Delivery, IdempotencyKey, IdempotentAnswer, ListFilter, RequestRow, Store,
-    SqliteStore,
+    ApiKeyRow, Change, Delivery, IdempotencyKey, IdempotentAnswer, ListFilter, RequestRow,
+    SqliteStore, Store,
 };
 
 /// A SQLite store whose next `update` (once `stall` is set) announces
@@ -170,13 +170,19 @@ async fn a_reload_that_answered_is_in_force_for_every_claim_committed_after_it()
     let created: Json = serde_json::from_str(&created).expect("JSON");
     let id = created["id"].as_str().expect("an id").to_owned();
     let review = r#"{"decision": "approve", "reason": "damaged in transit"}"#;
-    let (_, approved) = gate.review(&lead, &id, review, None).await.expect("approved");
+    let (_, approved) = gate
+        .review(&lead, &id, review, None)
+        .await
+        .expect("approved");
     assert!(approved.contains(r#""state":"approved""#), "{approved}");
 
     // The stricter set on disk: refunds now need finance.
     let finance = policies.join("finance.gate");
     let text = std::fs::read_to_string(&finance).expect("finance.gate");
-    assert!(text.contains(REFUND_LEAD), "finance.gate lacks {REFUND_LEAD:?}");
+    assert!(
+        text.contains(REFUND_LEAD),
+        "finance.gate lacks {REFUND_LEAD:?}"
+    );
     let stricter = "then tier 3, approve finance_approver\n  because REFUND\n";
     std::fs::write(&finance, text.replace(REFUND_LEAD, stricter)).expect("written");
 
