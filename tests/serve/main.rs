@@ -19,6 +19,7 @@ mod idempotency;
 mod lists;
 mod operations;
 mod perf;
+mod races;
 mod reload;
 mod surface;
 mod waiting;

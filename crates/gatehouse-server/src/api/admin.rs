@@ -121,6 +121,9 @@ pub(crate) async fn revoke_key(
     if !found? {
         return Err(GateError::new(404, "NOT_FOUND", "no such key"));
     }
+    // Before the answer: once it is sent, no wait held with the key gets
+    // another change (the notes reach every wait in order).
+    gate.announce_revoked(&id);
     Ok(json_answer(
         200,
         json!({"id": id, "revoked": true}).to_string(),

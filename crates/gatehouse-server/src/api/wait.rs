@@ -102,9 +102,16 @@ pub(crate) async fn long_poll(
         };
         match note {
             Err(_) => break,
+            Ok(Ok(note)) if revokes(&note, &principal) => return Err(revoked_while_waiting()),
             Ok(Ok(note)) if note.id != row.id => continue,
-            // A note for this request, or notes were dropped: read again.
-            Ok(Ok(_) | Err(RecvError::Lagged(_))) => row = readable(&gate, &principal, &id).await?,
+            // Notes were dropped (a revocation among them?): check, read again.
+            Ok(Err(RecvError::Lagged(_))) => {
+                if !key_live(&gate, &principal).await? {
+                    return Err(revoked_while_waiting());
+                }
+                row = readable(&gate, &principal, &id).await?;
+            }
+            Ok(Ok(_)) => row = readable(&gate, &principal, &id).await?,
             Ok(Err(RecvError::Closed)) => break,
         }
     }
@@ -158,7 +165,15 @@ fn request_events(
             };
             match note {
                 Err(_) | Ok(Err(RecvError::Closed)) => break,
+                // The caller's key was revoked: the stream ends, with no
+                // change committed after the revocation.
+                Ok(Ok(note)) if revokes(&note, &principal) => break,
                 Ok(Ok(note)) if note.id != id => continue,
+                Ok(Err(RecvError::Lagged(_)))
+                    if !key_live(&gate, &principal).await.unwrap_or(false) =>
+                {
+                    break;
+                }
                 Ok(Ok(_) | Err(RecvError::Lagged(_))) => {
                     let Ok(row) = readable(&gate, &principal, &id).await else {
                         break;
@@ -174,6 +189,27 @@ fn request_events(
             }
         }
     })
+}
+
+/// Whether a note announces the revocation of the caller's own API key.
+fn revokes(note: &crate::gate::ChangeNote, principal: &Principal) -> bool {
+    note.state == crate::gate::KEY_REVOKED && principal.key_id.as_deref() == Some(note.id.as_str())
+}
+
+/// Whether the caller's API key is still live, read from the store (after
+/// notes were dropped, a revocation may have been among them). A caller
+/// authenticated otherwise (OIDC) has no key to revoke.
+async fn key_live(gate: &Gate, principal: &Principal) -> Result<bool, GateError> {
+    let Some(key_id) = principal.key_id.as_deref() else {
+        return Ok(true);
+    };
+    let keys = gate.store.keys().await?;
+    Ok(keys.iter().any(|k| k.id == key_id && !k.revoked))
+}
+
+/// 401: the key a long-poll was held with was revoked while it waited.
+fn revoked_while_waiting() -> GateError {
+    GateError::unauthorized("the API key was revoked while this wait was held")
 }
 
 /// `now + wait`, or a day from now when that does not fit an instant (the

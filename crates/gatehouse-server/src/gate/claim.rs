@@ -90,6 +90,10 @@ impl Gate {
             .await?
             .ok_or_else(|| GateError::not_found(id))?;
         let own_policy = self.policy_by_digest(&current.policy_digest).await?;
+        // Held until the claim is committed: no reload swaps the set in
+        // force between this read and the commit (a claim judged by a set a
+        // finished reload replaced would be looser than the set in force).
+        let _in_force = self.swap.read().await;
         let now_policy = self.policy();
         let now = self.now();
         let mut refusal: Option<GateError> = None;

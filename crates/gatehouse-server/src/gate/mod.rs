@@ -10,6 +10,8 @@ mod policies;
 mod records;
 mod requests;
 mod review;
+#[cfg(test)]
+mod swap_tests;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +47,11 @@ pub struct ChangeNote {
     pub version: i64,
 }
 
+/// The `state` of the note announcing that an API key was revoked (the
+/// note's `id` is the key's id, never a request's): every long-poll and
+/// event stream held with that key ends at once.
+pub const KEY_REVOKED: &str = "key_revoked";
+
 /// How the policy set and trust store were last loaded.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ReloadStatus {
@@ -64,6 +71,12 @@ pub struct Gate {
     /// The configuration it started with.
     pub config: ServerConfig,
     current: RwLock<Arc<LoadedPolicy>>,
+    /// Orders claims against reloads. A claim holds it shared from reading
+    /// the policy in force until its change is committed; a reload holds it
+    /// exclusively to swap the set in force. So a claim is always judged by
+    /// the set in force when it commits: once a reload has answered, no
+    /// claim judged by the set it replaced can still commit.
+    swap: tokio::sync::RwLock<()>,
     /// Every policy set this process has used, by digest.
     by_digest: Mutex<HashMap<String, Arc<gatehouse::Policy>>>,
     trust: RwLock<Option<Arc<TrustStore>>>,
@@ -102,6 +115,7 @@ impl Gate {
             store,
             config,
             current: RwLock::new(Arc::new(policy)),
+            swap: tokio::sync::RwLock::new(()),
             by_digest: Mutex::new(by_digest),
             trust: RwLock::new(trust.map(Arc::new)),
             signing_key,
@@ -168,6 +182,17 @@ impl Gate {
             id: row.id.clone(),
             state: row.state.as_str().to_owned(),
             version: row.version,
+        });
+    }
+
+    /// Announces a committed key revocation: the waits held with the key
+    /// end (see [`KEY_REVOKED`]). Call after the store committed it.
+    pub fn announce_revoked(&self, key_id: &str) {
+        // No receiver is not an error: nobody is waiting.
+        let _ = self.changes.send(ChangeNote {
+            id: key_id.to_owned(),
+            state: KEY_REVOKED.to_owned(),
+            version: 0,
         });
     }
 

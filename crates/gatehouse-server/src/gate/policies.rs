@@ -144,6 +144,9 @@ impl Gate {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(loaded.policy.digest().to_owned(), loaded.policy.clone());
+        // Waits for claims judging by the set in force to commit, and keeps
+        // new ones from reading it until the swap is done (see `swap`).
+        let _no_claim = self.swap.write().await;
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         *current = Arc::new(loaded);
         Ok(true)

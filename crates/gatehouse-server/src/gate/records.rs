@@ -78,7 +78,14 @@ pub(crate) fn transition(
 }
 
 /// The webhook payload announcing a transition.
-pub(crate) fn notification(row: &RequestRow, event: Event, from: State, time: Timestamp) -> String {
+/// `version` is the one the transition commits the request with.
+pub(crate) fn notification(
+    row: &RequestRow,
+    event: Event,
+    from: State,
+    time: Timestamp,
+    version: i64,
+) -> String {
     json!({
         "format": "gatehouse.event/1",
         "id": crate::ids::new_id("ntf_"),
@@ -95,7 +102,7 @@ pub(crate) fn notification(row: &RequestRow, event: Event, from: State, time: Ti
             "agent": row.agent,
             "deadline": row.deadline,
             "action_digest": row.action_digest,
-            "version": row.version,
+            "version": version,
         },
     })
     .to_string()

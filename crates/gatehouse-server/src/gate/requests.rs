@@ -168,7 +168,7 @@ impl Gate {
             let decision = policy.evaluate_with(&input, &EvalOptions::default().with_now(now));
             let row = new_row(principal, &input, &decision, &policy, now)?;
             let (row, events, last) = opening_events(row, &decision, &input, principal, now);
-            let notify = self.notify_for(&row, last, State::Decided, now);
+            let notify = self.notices(&row, last, State::Decided, now, row.version);
             let body = view(&row).to_string();
             let remember = key.clone().map(|k| {
                 (
@@ -210,6 +210,24 @@ impl Gate {
         from: State,
         now: Timestamp,
     ) -> Vec<crate::store::Notice> {
+        // Every caller but creation is inside `Store::update` with the row
+        // as read: the store stamps it with the version read plus one on
+        // commit, and that is the version the payload announces (receivers
+        // order deliveries by it; the read one repeated the previous
+        // transition's).
+        self.notices(row, event, from, now, row.version + 1)
+    }
+
+    /// The deliveries announcing `row` at `version`, the version it is
+    /// committed with.
+    pub(super) fn notices(
+        &self,
+        row: &RequestRow,
+        event: Event,
+        from: State,
+        now: Timestamp,
+        version: i64,
+    ) -> Vec<crate::store::Notice> {
         let wanting: Vec<&crate::config::WebhookConfig> = self
             .config
             .webhooks
@@ -219,7 +237,7 @@ impl Gate {
         if wanting.is_empty() {
             return Vec::new();
         }
-        let body = notification(row, event, from, now);
+        let body = notification(row, event, from, now, version);
         wanting
             .into_iter()
             .map(|w| crate::store::Notice {
