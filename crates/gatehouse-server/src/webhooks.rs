@@ -26,7 +26,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac as _};
 use rand_core::{OsRng, RngCore as _};
@@ -41,6 +41,10 @@ use crate::store::Delivery;
 /// The longest the deliverer sleeps between looks at the outbox when no
 /// change wakes it (retries due later are found by this look).
 const POLL: Duration = Duration::from_millis(200);
+
+/// How long a finished attempt is remembered against outbox reads that
+/// began before it was recorded; far longer than any one read takes.
+const STALE_READ: Duration = Duration::from_secs(60);
 
 /// A configured receiver with its secret.
 #[derive(Clone)]
@@ -206,31 +210,51 @@ pub async fn run(gate: Arc<Gate>, receivers: Receivers) {
     let permits = Arc::new(Semaphore::new(gate.config.webhook_concurrency.max(1)));
     // Rows being attempted now: a row is never attempted twice at once.
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    // When each row's last attempt was recorded. A read of the outbox that
+    // began before that moment may predate the record (the row still due,
+    // or due at its old time): such a row is skipped until a later read.
+    let finished: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let mut changes = gate.subscribe();
     loop {
         let limit = u32::try_from(gate.config.webhook_concurrency.max(1) * 4).unwrap_or(64);
+        let read_at = Instant::now();
         match gate.store.deliveries_due(now_ms(), limit).await {
             Ok(due) => {
+                {
+                    let mut finished = finished.lock().unwrap_or_else(|p| p.into_inner());
+                    finished.retain(|_, at| read_at.duration_since(*at) < STALE_READ);
+                }
                 for delivery in due {
-                    if !in_flight
+                    let stale = finished
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .insert(delivery.id.clone())
+                        .get(&delivery.id)
+                        .is_some_and(|at| *at >= read_at);
+                    if stale
+                        || !in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(delivery.id.clone())
                     {
                         continue;
                     }
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
                     };
-                    let (gate, receivers, http, in_flight) = (
+                    let (gate, receivers, http, in_flight, finished) = (
                         gate.clone(),
                         receivers.clone(),
                         http.clone(),
                         in_flight.clone(),
+                        finished.clone(),
                     );
                     tokio::spawn(async move {
                         let id = delivery.id.clone();
                         attempt(&gate, &receivers, &http, delivery).await;
+                        finished
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(id.clone(), Instant::now());
                         in_flight
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
