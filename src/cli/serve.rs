@@ -13,7 +13,7 @@ use super::{Io, exit};
     after_help = "Examples:\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse serve --config gatehouse-serve.toml\n  GATEHOUSE_LISTEN=0.0.0.0:8080 gatehouse serve -p /etc/gatehouse/policies --data-dir /var/lib/gatehouse\n\nOn first start (no API key in the database yet) it prints a development admin token once; keep it, or make keys with POST /v1/admin/keys. State lives in <data-dir>/gatehouse.db (SQLite, WAL). SIGHUP reloads the policy set (kept only when it checks clean); SIGTERM or Ctrl-C drains requests in flight and stops.\nPrecedence: flags, then environment variables, then the --config file, then defaults.\nExit codes: 0 stopped cleanly, 2 usage error, unreadable configuration, a policy that does not compile or an address that cannot be bound, 101 internal error."
 )]
 pub struct ServeArgs {
-    /// A TOML configuration file (see docs/service.md for every key).
+    /// A TOML configuration file (see docs/service-operations.md for every key).
     #[arg(long, value_name = "FILE", env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
     /// A `.gate` file or a directory holding one policy set.
