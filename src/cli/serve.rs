@@ -71,9 +71,15 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A log line that cannot be written (the log reader went away: a
+    // closed pipe) is dropped. With internal errors logged, the subscriber
+    // reported the failure with `eprintln!`, which waits for the stderr
+    // lock the main thread holds (a SIGTERM then hung the process) or
+    // panics (exit 101 instead of a clean stop).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ansi);
+        .with_ansi(ansi)
+        .log_internal_errors(false);
     // The CLI's main thread holds the lock of `std::io::stderr()` for the
     // whole command (`io.stderr`), and the runtime's worker threads log:
     // through `std::io::stderr` they would wait for that lock forever (a

@@ -2,6 +2,8 @@
 //! docs/service-auth.md, docs/service-operations.md): each test names the
 //! sentence it pins.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::harness::{example, Server};
@@ -94,4 +96,72 @@ fn keys_the_service_takes(table: &str) -> Vec<String> {
         .step_by(2)
         .map(str::to_owned)
         .collect()
+}
+
+/// docs/service-operations.md, Container: "`docker stop` sends SIGTERM:
+/// requests in flight finish, then the process exits" (and `serve --help`:
+/// exit 0 when stopped cleanly) — also when the log reader has gone away.
+/// Before, a log line that could not be written (stderr a closed pipe) was
+/// reported by the log subscriber through `eprintln!`, which waited
+/// forever for the stderr lock the main thread holds, or panicked: the
+/// process hung at SIGTERM, or exited 101. Three rounds, because which
+/// thread logged the shutdown decided between the two failures.
+#[test]
+fn sigterm_stops_cleanly_after_the_log_reader_went_away() {
+    use std::io::BufRead as _;
+    for round in 0..3 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .arg("serve")
+            .arg("--policy")
+            .arg(crate::harness::shipped_policy())
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("GATEHOUSE_CONFIG")
+            .env_remove("GATEHOUSE_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start gatehouse serve");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        let mut addr = String::new();
+        while !line.contains("development admin token") {
+            line.clear();
+            let n = out.read_line(&mut line).expect("read stdout");
+            assert!(n > 0, "round {round}: the service stopped before it was ready");
+            if let Some(a) = line.trim().strip_prefix("gatehouse serve: listening on http://") {
+                addr = a.to_owned();
+            }
+        }
+        // Served requests mean the runtime runs its tasks; the pause lets the
+        // signal task install its handler (a SIGTERM before that is the
+        // default action, not the drain under test).
+        let ready = reqwest::blocking::get(format!("http://{addr}/ready")).expect("GET /ready");
+        assert_eq!(ready.status().as_u16(), 200, "round {round}");
+        std::thread::sleep(Duration::from_millis(500));
+        // The log reader goes away; every log line now fails to write.
+        drop(child.stderr.take());
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let exit = loop {
+            if let Some(exit) = child.try_wait().expect("wait") {
+                break exit;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("round {round}: still running 60 s after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(exit.code(), Some(0), "round {round}: {exit:?}");
+    }
 }
