@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{example, Server};
+use crate::harness::{Server, example};
 
 /// docs/service.md, Lists: "`next_before` is null on the last page". A last
 /// page holding exactly `limit` requests answered the id of its last
@@ -20,7 +20,11 @@ fn next_before_is_null_on_a_last_page_that_is_exactly_full() {
 
     let (status, whole) = admin.get("/v1/requests?limit=2");
     assert_eq!(status, 200, "{whole}");
-    assert_eq!(whole["requests"].as_array().map(Vec::len), Some(2), "{whole}");
+    assert_eq!(
+        whole["requests"].as_array().map(Vec::len),
+        Some(2),
+        "{whole}"
+    );
     assert_eq!(whole["next_before"], json!(null), "{whole}");
 
     // A page that is not the last one still points at the next.
@@ -59,7 +63,10 @@ fn every_configuration_key_has_a_row_in_the_operations_guide() {
                 continue; // tables, each checked on its own
             }
             let row = format!("| `{prefix}{key}` |");
-            assert!(guide.contains(&row), "docs/service-operations.md lacks {row}");
+            assert!(
+                guide.contains(&row),
+                "docs/service-operations.md lacks {row}"
+            );
         }
     }
 }
@@ -132,8 +139,14 @@ fn sigterm_stops_cleanly_after_the_log_reader_went_away() {
         while !line.contains("development admin token") {
             line.clear();
             let n = out.read_line(&mut line).expect("read stdout");
-            assert!(n > 0, "round {round}: the service stopped before it was ready");
-            if let Some(a) = line.trim().strip_prefix("gatehouse serve: listening on http://") {
+            assert!(
+                n > 0,
+                "round {round}: the service stopped before it was ready"
+            );
+            if let Some(a) = line
+                .trim()
+                .strip_prefix("gatehouse serve: listening on http://")
+            {
                 addr = a.to_owned();
             }
         }
@@ -164,4 +177,41 @@ fn sigterm_stops_cleanly_after_the_log_reader_went_away() {
         };
         assert_eq!(exit.code(), Some(0), "round {round}: {exit:?}");
     }
+}
+
+/// docs/service.md, Lists and Problems, as the service behaves: `limit=0`
+/// answers one request (not an error, not an empty page); a body without
+/// `Content-Type` is read as JSON, one with another media type is 415.
+/// Pins the sentences written for them (the docs said "at most this many"
+/// and "anything but JSON", which read as 0 and as 415 for no type).
+#[test]
+fn limit_zero_counts_as_one_and_a_body_without_a_media_type_is_json() {
+    let server = Server::start();
+    let admin = server.as_token(&server.admin);
+    admin.create(&example("refund-small.json"));
+    admin.create(&example("refund-large.json"));
+    let (status, page) = admin.get("/v1/requests?limit=0");
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["requests"].as_array().map(Vec::len), Some(1), "{page}");
+
+    let body = example("refund-small.json").to_string();
+    let untyped = admin.send(
+        admin
+            .request(reqwest::Method::POST, "/v1/decide")
+            .body(body.clone()),
+    );
+    assert_eq!(untyped.status, 200, "{}", untyped.text);
+    assert_eq!(
+        untyped.json["outcome"],
+        json!("explicit"),
+        "{}",
+        untyped.text
+    );
+    let form = admin.send(
+        admin
+            .request(reqwest::Method::POST, "/v1/decide")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body),
+    );
+    crate::harness::assert_problem(&form, 415, "UNSUPPORTED_MEDIA_TYPE");
 }
