@@ -13,7 +13,7 @@ use super::{Io, exit};
     after_help = "Examples:\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse serve --config gatehouse-serve.toml\n  GATEHOUSE_LISTEN=0.0.0.0:8080 gatehouse serve -p /etc/gatehouse/policies --data-dir /var/lib/gatehouse\n\nOn first start (no API key in the database yet) it prints a development admin token once; keep it, or make keys with POST /v1/admin/keys. State lives in <data-dir>/gatehouse.db (SQLite, WAL). SIGHUP reloads the policy set (kept only when it checks clean); SIGTERM or Ctrl-C drains requests in flight and stops.\nPrecedence: flags, then environment variables, then the --config file, then defaults.\nExit codes: 0 stopped cleanly, 2 usage error, unreadable configuration, a policy that does not compile or an address that cannot be bound, 101 internal error."
 )]
 pub struct ServeArgs {
-    /// A TOML configuration file (see docs/service.md for every key).
+    /// A TOML configuration file (see docs/service-operations.md for every key).
     #[arg(long, value_name = "FILE", env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
     /// A `.gate` file or a directory holding one policy set.
@@ -71,9 +71,15 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A log line that cannot be written (the log reader went away: a
+    // closed pipe) is dropped. With internal errors logged, the subscriber
+    // reported the failure with `eprintln!`, which waits for the stderr
+    // lock the main thread holds (a SIGTERM then hung the process) or
+    // panics (exit 101 instead of a clean stop).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ansi);
+        .with_ansi(ansi)
+        .log_internal_errors(false);
     // The CLI's main thread holds the lock of `std::io::stderr()` for the
     // whole command (`io.stderr`), and the runtime's worker threads log:
     // through `std::io::stderr` they would wait for that lock forever (a

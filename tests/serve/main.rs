@@ -19,6 +19,7 @@ mod idempotency;
 mod lists;
 mod operations;
 mod perf;
+mod promises;
 mod races;
 mod reload;
 mod surface;

@@ -176,6 +176,10 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
         .local_addr()
         .map_err(|e| StartError::Listen(e.to_string()))?;
     let hangup = reload::Hangup::install();
+    // SIGTERM and SIGINT are taken over before the address is announced: a
+    // supervisor that stops the service right after it said "listening"
+    // gets the drain, not the default action (killed, exit by signal).
+    let stop = Stop::install();
     let _ = writeln!(out, "gatehouse serve: listening on http://{addr}");
     let _ = writeln!(
         out,
@@ -197,7 +201,7 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     let app = api::router(gate.clone());
     let signalled = gate.clone();
     let signals = tokio::spawn(async move {
-        shutdown_signal().await;
+        stop.wait().await;
         // From here /ready answers 503 and long-polls answer and end.
         signalled.begin_draining();
         tracing::info!(
@@ -240,23 +244,49 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// The stop signals, registered when made (a signal that arrives before
+/// the first `wait` is kept, not lost to the default action).
+struct Stop {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Stop {
+    fn install() -> Stop {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Stop {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        Stop {}
+    }
+
+    /// Waits for SIGTERM or SIGINT (Ctrl-C elsewhere).
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            async fn one(s: Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = one(self.term) => {},
+                () = one(self.int) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -192,15 +192,20 @@ pub(crate) async fn list(
     if !sees_every_request(&principal) {
         filter.requesters = Some(spellings_of(&gate, &principal.id).await?);
     }
-    let rows = gate.store.list(&filter).await?;
+    // One row more than the page tells whether another page exists, so
+    // `next_before` is null on the last page as documented (a last page
+    // holding exactly `limit` requests used to point at an empty page).
+    let page = filter.limit as usize;
+    filter.limit = filter.limit.saturating_add(1);
+    let mut rows = gate.store.list(&filter).await?;
+    let more = rows.len() > page;
+    rows.truncate(page);
     let visible: Vec<Json> = rows
         .iter()
         .filter(|r| may_read(&principal, r))
         .map(view)
         .collect();
-    let next = (rows.len() == filter.limit as usize)
-        .then(|| rows.last().map(|r| r.id.clone()))
-        .flatten();
+    let next = more.then(|| rows.last().map(|r| r.id.clone())).flatten();
     Ok(json_answer(
         200,
         json!({"format": "gatehouse.request-list/1", "requests": visible, "next_before": next})
