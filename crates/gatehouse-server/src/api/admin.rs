@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -205,16 +205,7 @@ pub(crate) async fn audit(
         Some((seq, _)) if more => Some(*seq),
         _ => None,
     };
-    let mut text = String::new();
-    for (_, line) in lines {
-        text.push_str(&line);
-        text.push('\n');
-    }
-    let mut response = text.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/jsonl"),
-    );
+    let mut response = super::jsonl_answer(lines);
     if let Some(seq) = next
         && let Ok(link) = HeaderValue::from_str(&format!(
             "</v1/audit?after={seq}&limit={limit}>; rel=\"next\""

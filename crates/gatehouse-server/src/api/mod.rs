@@ -196,6 +196,22 @@ pub(crate) fn json_answer(status: u16, body: String) -> Response {
     response
 }
 
+/// Audit lines as an `application/jsonl` answer, one per line, exactly as
+/// stored (what `gatehouse audit verify` reads).
+pub(crate) fn jsonl_answer(lines: Vec<(i64, String)>) -> Response {
+    let mut text = String::with_capacity(lines.iter().map(|(_, l)| l.len() + 1).sum());
+    for (_, line) in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jsonl"),
+    );
+    response
+}
+
 /// The body as UTF-8 text: 413 over the size limit, 415 for a media type
 /// other than JSON, 400 for bytes that are not UTF-8.
 pub(crate) fn body_text(

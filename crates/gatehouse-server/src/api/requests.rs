@@ -255,32 +255,39 @@ pub(crate) async fn claim(
 }
 
 pub(crate) async fn executed(
-    State(gate): State<Arc<Gate>>,
+    state: State<Arc<Gate>>,
     principal: Principal,
-    PathId(id): PathId,
+    id: PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, GateError> {
-    let id = request_id(&id)?;
-    let text = body_text(&headers, body)?;
-    Ok(json_answer(
-        200,
-        gate.report(&principal, id, Event::Complete, &text).await?,
-    ))
+    report(state, principal, id, headers, body, Event::Complete).await
 }
 
 pub(crate) async fn verified(
+    state: State<Arc<Gate>>,
+    principal: Principal,
+    id: PathId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GateError> {
+    report(state, principal, id, headers, body, Event::Verify).await
+}
+
+/// `executed` and `verified`: the executor's report, one event each.
+async fn report(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
     PathId(id): PathId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    event: Event,
 ) -> Result<Response, GateError> {
     let id = request_id(&id)?;
     let text = body_text(&headers, body)?;
     Ok(json_answer(
         200,
-        gate.report(&principal, id, Event::Verify, &text).await?,
+        gate.report(&principal, id, event, &text).await?,
     ))
 }
 
@@ -292,18 +299,7 @@ pub(crate) async fn audit_of(
     PathId(id): PathId,
 ) -> Result<Response, GateError> {
     let row = readable(&gate, &principal, &id).await?;
-    let lines = gate.store.audit_of(&row.id).await?;
-    let mut text = String::new();
-    for (_, line) in lines {
-        text.push_str(&line);
-        text.push('\n');
-    }
-    let mut response = axum::response::IntoResponse::into_response(text);
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/jsonl"),
-    );
-    Ok(response)
+    Ok(super::jsonl_answer(gate.store.audit_of(&row.id).await?))
 }
 
 /// `POST /v1/decisions`: one review of many `queue` requests.

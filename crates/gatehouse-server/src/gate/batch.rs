@@ -134,8 +134,7 @@ impl Gate {
                 self.apply_review(row, principal, body, &policy, now)
             })
             .await?;
-        self.metrics.transition(&row, now);
-        self.announce(&row);
+        self.committed(&row, now);
         Ok(view(&row))
     }
 }

@@ -65,8 +65,7 @@ impl Gate {
                 })
             })
             .await?;
-        self.metrics.transition(&row, now);
-        self.announce(&row);
+        self.committed(&row, now);
         Ok(view(&row).to_string())
     }
 
@@ -121,8 +120,7 @@ impl Gate {
                 Ok(change)
             })
             .await?;
-        self.metrics.transition(&row, now);
-        self.announce(&row);
+        self.committed(&row, now);
         match refusal {
             Some(mut e) => {
                 e.state = Some(row.state.as_str().to_owned());
@@ -364,8 +362,7 @@ impl Gate {
                 })
             })
             .await?;
-        self.metrics.transition(&row, now);
-        self.announce(&row);
+        self.committed(&row, now);
         Ok(view(&row).to_string())
     }
 }

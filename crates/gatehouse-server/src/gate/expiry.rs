@@ -94,8 +94,7 @@ impl Gate {
         match result {
             Ok(row) => {
                 self.metrics.expired(&row);
-                self.metrics.transition(&row, now);
-                self.announce(&row);
+                self.committed(&row, now);
                 Ok(Some(row))
             }
             Err(e) if e.code == "NOT_DUE" || e.status == 404 => Ok(None),

@@ -175,6 +175,13 @@ impl Gate {
         self.changes.subscribe()
     }
 
+    /// What follows every committed change of a request: the metrics move
+    /// and waiters are woken.
+    pub(crate) fn committed(&self, row: &crate::store::RequestRow, now: Timestamp) {
+        self.metrics.transition(row, now);
+        self.announce(row);
+    }
+
     /// Announces a committed change.
     pub(crate) fn announce(&self, row: &crate::store::RequestRow) {
         // No receiver is not an error: nobody is waiting.

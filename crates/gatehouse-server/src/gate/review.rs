@@ -82,8 +82,7 @@ impl Gate {
                     Ok(change)
                 })
                 .await?;
-            self.metrics.transition(&row, now);
-            self.announce(&row);
+            self.committed(&row, now);
             Ok((200, out.unwrap_or_else(|| view(&row).to_string())))
         })
         .await
