@@ -11,6 +11,9 @@ mod api;
 mod audit;
 mod auth;
 mod batch;
+#[allow(dead_code)]
+mod console_client;
+mod console_queue;
 mod durability;
 mod expiry;
 mod flows;

@@ -88,16 +88,21 @@ pub async fn approvable(
             _ => {}
         }
         // Cheap first: a request none of the person's roles can act on
-        // now is not theirs; the full judgement decides the rest.
-        if !row
-            .roles
-            .iter()
-            .any(|r| reviewer.principal.roles.contains(r))
+        // now is not theirs (no roles listed: any authorized reviewer);
+        // the full judgement decides the rest.
+        if !row.roles.is_empty()
+            && !row
+                .roles
+                .iter()
+                .any(|r| reviewer.principal.roles.contains(r))
         {
             continue;
         }
-        if gate.may_approve(&reviewer.principal, &row).await.is_ok() {
-            out.push(row);
+        match gate.may_approve(&reviewer.principal, &row).await {
+            Ok(()) => out.push(row),
+            Err(e) => {
+                tracing::debug!(id = %row.id, code = e.code, "console: not approvable by this reviewer")
+            }
         }
     }
     out.sort_by(|a, b| {
