@@ -13,6 +13,7 @@ mod auth;
 mod batch;
 #[allow(dead_code)]
 mod console_client;
+mod console_promises;
 mod console_queue;
 mod durability;
 mod expiry;

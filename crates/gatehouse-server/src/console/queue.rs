@@ -23,8 +23,8 @@ use crate::gate::Gate;
 use crate::lifecycle::State as LifeState;
 use crate::store::{ListFilter, RequestRow};
 
-/// The most pending requests the queue reads (newest first) before it
-/// filters them by who may act. Documented in docs/console.md.
+/// The most pending requests the queue reads (soonest deadline first)
+/// before it filters them by who may act. Documented in docs/console.md.
 pub const QUEUE_SCAN: u32 = 2_000;
 
 /// The queue's filters (all optional; empty strings mean "any").
@@ -71,6 +71,7 @@ pub async fn approvable(
             tier: set(&filter.tier).and_then(|t| t.parse().ok()),
             agent: set(&filter.agent).map(str::to_owned),
             limit: QUEUE_SCAN,
+            by_deadline: true,
             ..ListFilter::default()
         })
         .await?;
