@@ -15,6 +15,7 @@ mod batch;
 mod console_client;
 mod console_promises;
 mod console_queue;
+mod console_signin;
 mod durability;
 mod expiry;
 mod flows;
