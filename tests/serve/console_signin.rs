@@ -85,3 +85,11 @@ fn a_disabled_console_is_not_served() {
     let page = Console::new(&server).get("/console/");
     assert_eq!(page.status, 404, "{}", page.text);
 }
+
+#[test]
+fn the_services_address_in_a_browser_lands_on_the_console() {
+    let server = Server::start();
+    let root = Console::new(&server).get("/");
+    assert_eq!(root.status, 303);
+    assert_eq!(root.location(), Some("/console/"));
+}
