@@ -37,7 +37,10 @@ fn a_proxied_or_rebound_request_gets_no_development_sign_in() {
         vec![("x-forwarded-for", "203.0.113.9")],
         vec![("forwarded", "for=203.0.113.9")],
         vec![("x-real-ip", "203.0.113.9")],
-        vec![("host", evil_host.as_str()), ("origin", evil_origin.as_str())],
+        vec![
+            ("host", evil_host.as_str()),
+            ("origin", evil_origin.as_str()),
+        ],
     ] {
         let (status, text) = dev_post(&server, &extra, "alice");
         assert_eq!(status, 404, "{extra:?}: {text}");
@@ -51,7 +54,11 @@ fn a_proxied_or_rebound_request_gets_no_development_sign_in() {
             .header("x-forwarded-for", "203.0.113.9"),
     );
     assert_eq!(proxied.status, 200);
-    assert!(!proxied.text.contains("id=\"dev-signin\""), "{}", proxied.text);
+    assert!(
+        !proxied.text.contains("id=\"dev-signin\""),
+        "{}",
+        proxied.text
+    );
     assert!(proxied.text.contains("id=\"dev-signin-not-here\""));
 }
 

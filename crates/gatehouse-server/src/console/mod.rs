@@ -42,6 +42,9 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         return Router::new();
     }
     Router::new()
+        // A person who opens the service's address in a browser lands on
+        // the console.
+        .route("/", get(|| async { Redirect::to("/console/") }))
         .route(
             "/console",
             get(|| async { Redirect::permanent("/console/") }),
