@@ -14,6 +14,7 @@ mod batch;
 #[allow(dead_code)]
 mod console_client;
 mod console_queue;
+mod console_request;
 mod durability;
 mod expiry;
 mod flows;

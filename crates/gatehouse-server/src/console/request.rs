@@ -147,9 +147,7 @@ pub async fn review(
     // The identity is the session's: `reviewer.principal` was read from
     // the session row, and `review_body` copies no other field.
     match gate.review(&reviewer.principal, &row.id, &text, None).await {
-        Ok(_) => {
-            Redirect::to(&format!("/console/requests/{}?reviewed=1", row.id)).into_response()
-        }
+        Ok(_) => Redirect::to(&format!("/console/requests/{}?reviewed=1", row.id)).into_response(),
         Err(e) if e.status == 404 => problem_page(e),
         Err(e) => {
             // Drawn from the store again: the refusal changed nothing, and
@@ -255,16 +253,14 @@ pub async fn render(
     // as the next review would be judged. Only while the regular wait
     // lasts: an escalated request is decided by its escalation role alone.
     let standing = if row.state == LifeState::Pending && row.escalated_to.is_none() {
-        Some(
-            match gate.policy_by_digest(&row.policy_digest).await {
-                Ok(policy) => Ok(policy.verify(
-                    &row.input,
-                    &live_approvals(&row, now),
-                    &verify_options(&row, now),
-                )),
-                Err(e) => Err(e.detail),
-            },
-        )
+        Some(match gate.policy_by_digest(&row.policy_digest).await {
+            Ok(policy) => Ok(policy.verify(
+                &row.input,
+                &live_approvals(&row, now),
+                &verify_options(&row, now),
+            )),
+            Err(e) => Err(e.detail),
+        })
     } else {
         None
     };

@@ -26,17 +26,17 @@ const MAX_FIELDS: usize = 2_000;
 pub fn explain(cx: &Context<'_>) -> Markup {
     let Some(d) = cx.decision else {
         return html! {
-            section #explain aria-labelledby="explain-title" {
+            section.explain aria-labelledby="explain-title" {
                 h2 #explain-title { "What is proposed" }
-                p.warning { "The stored decision could not be read; see the history." }
+                p #explain.warning { "The stored decision could not be read; see the history." }
             }
         };
     };
     let account = d.explain();
     html! {
-        section #explain aria-labelledby="explain-title" {
+        section.explain aria-labelledby="explain-title" {
             h2 #explain-title { "What is proposed, and why it waits for you" }
-            pre.explain {
+            pre #explain {
                 @for line in account.lines() {
                     (explain_line(line))
                     "\n"
@@ -317,7 +317,9 @@ fn still_missing(cx: &Context<'_>) -> Markup {
     }
     match &cx.standing {
         None => html! {},
-        Some(Err(e)) => html! { p #still-missing.warning { "What is still missing cannot be computed: " (e) } },
+        Some(Err(e)) => {
+            html! { p #still-missing.warning { "What is still missing cannot be computed: " (e) } }
+        }
         Some(Ok(v)) => html! {
             div #still-missing {
                 @if v.missing.approvals == 0 && v.missing.evidence.is_empty() {
@@ -422,7 +424,10 @@ pub fn on_expiry(cx: &Context<'_>) -> Markup {
                 },
             }
             @if !acted.is_empty() {
-                @let last = acted.last().map_or("", |s| s.1.as_str());
+                // What the deadline did: escalated, else the state it left
+                // the request in (rejected, blocked).
+                @let last = if acted.iter().any(|s| s.0 == "escalate") { "escalated" }
+                    else { acted.last().map_or("", |s| s.1.as_str()) };
                 div #expiry-result data-result=(last) {
                     p { strong { "The deadline acted:" } }
                     ol {
@@ -616,8 +621,10 @@ mod tests {
 
     #[test]
     fn only_the_named_identities_are_marked_in_the_account() {
-        let m = explain_line("  may not approve: <b>u-1</b> (requester.id), whoever agent.owner names (absent here)")
-            .into_string();
+        let m = explain_line(
+            "  may not approve: <b>u-1</b> (requester.id), whoever agent.owner names (absent here)",
+        )
+        .into_string();
         assert!(m.contains("agent-provided"));
         assert!(m.contains("&lt;b&gt;u-1&lt;/b&gt;"));
         assert!(!m.contains("<b>"));

@@ -98,7 +98,9 @@ fn decision(r: &Json) -> Markup {
 fn transition(r: &Json) -> Markup {
     let event = text(r, "/event");
     let method = text(r, "/actor/method");
-    let detail = r.get("detail").filter(|d| d.as_object().is_some_and(|o| !o.is_empty()));
+    let detail = r
+        .get("detail")
+        .filter(|d| d.as_object().is_some_and(|o| !o.is_empty()));
     // Execution reports are the executor's words (agent-provided); every
     // other detail is the gate's.
     let reported = matches!(event, "complete" | "verify");
