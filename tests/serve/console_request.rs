@@ -649,3 +649,67 @@ fn a_review_without_the_csrf_token_is_refused_and_changes_nothing() {
     assert_eq!(anonymous.get(&page_of(&id)).status, 303);
     assert_eq!(state(&c, &id)["approvals"], json!([]));
 }
+
+#[test]
+fn conditions_a_person_confirms_and_the_execution_are_shown() {
+    let c = cast();
+    let robot = id_of(&c.agent.create(&example("robot-operation.json")));
+    let fin = Console::signed_in(&c.server, "fin");
+    let page = fin.get(&page_of(&robot));
+    let conditions = text(&page, "conditions");
+    assert!(
+        conditions.contains("human-supervised execution")
+            && conditions.contains("to be confirmed by a person"),
+        "{conditions}"
+    );
+    assert!(text(&page, "on-expiry").contains("blocks"));
+
+    // An approved refund, claimed, executed and verified by the agent.
+    let action = example("refund-large.json");
+    let id = id_of(&c.agent.create(&action));
+    assert_eq!(
+        review(&fin, &id, &[("decision", "approve"), ("reason", "ok")]).status,
+        303
+    );
+    let (status, body) = c.agent.claim(&id, &action);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = c.agent.post(
+        &format!("/v1/requests/{id}/executed"),
+        &json!({"result": "<img src=x onerror=alert(2)> see https://evil.example/r"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = c.agent.post(
+        &format!("/v1/requests/{id}/verified"),
+        &json!({"check": "refund visible in the ledger"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let page = fin.get(&page_of(&id));
+    assert_eq!(text(&page, "request-state"), "verified");
+    let execution = text(&page, "execution");
+    for want in [
+        "Claimed at",
+        "agent-refunds",
+        "Executed at",
+        "Verified at",
+        "refund visible in the ledger",
+    ] {
+        assert!(execution.contains(want), "{want} in {execution}");
+    }
+    assert!(!page.text.contains("<img src=x"));
+    assert!(!page.text.contains("href=\"https://evil.example"));
+    let history = fin.get(&format!("/console/requests/{id}/history"));
+    let events: Vec<String> = timeline(&history).into_iter().map(|e| e.1).collect();
+    assert_eq!(
+        events,
+        [
+            "",
+            "decide",
+            "queue",
+            "approve_complete",
+            "claim",
+            "complete",
+            "verify"
+        ]
+    );
+    assert!(!history.text.contains("<img src=x"));
+}

@@ -105,7 +105,7 @@ fn transition(r: &Json) -> Markup {
     // other detail is the gate's.
     let reported = matches!(event, "complete" | "verify");
     html! {
-        strong.event { (event) } " "
+        strong.event { (event_words(event)) } " " code { (event) } " "
         span.states { (text(r, "/from")) " → " strong { (text(r, "/to")) } }
         " by " strong.actor { (text(r, "/actor/id")) }
         " (" span.method { (method) } ")"
@@ -120,5 +120,28 @@ fn transition(r: &Json) -> Markup {
                 div.detail { code { (d.to_string()) } }
             }
         }
+    }
+}
+
+/// An event in plain words.
+fn event_words(event: &str) -> &str {
+    match event {
+        "decide" => "decided",
+        "auto_approve" => "approved by the policy (auto)",
+        "queue" => "waits for people",
+        "block" => "blocked",
+        "approve" => "approved (more approvals needed)",
+        "approve_complete" => "approved (complete)",
+        "reject" => "rejected",
+        "request_changes" => "changes requested",
+        "cancel" => "cancelled by the requester",
+        "expire" => "deadline passed",
+        "escalate" => "escalated",
+        "requeue" => "waits again, for the escalation role",
+        "claim" => "claimed for execution",
+        "reopen" => "reopened (approvals no longer suffice)",
+        "complete" => "executed",
+        "verify" => "verified",
+        other => other,
     }
 }
