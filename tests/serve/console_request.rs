@@ -625,6 +625,19 @@ fn unknown_and_malformed_ids_are_404_pages() {
         assert_eq!(text(&page, "error-code"), "NOT_FOUND");
         assert!(!page.text.contains("<script>"));
     }
+    // A review of an unknown request: the 404 page, nothing created.
+    let token = fin.get("/console/").csrf().unwrap();
+    let missing = fin.post_form(
+        "/console/requests/req_0123456789abcdef0123456789abcdef/review",
+        &[
+            ("_csrf", &token),
+            ("action_digest", "sha256:00"),
+            ("decision", "approve"),
+            ("reason", "x"),
+        ],
+    );
+    assert_eq!(missing.status, 404, "{}", missing.text);
+    assert_eq!(text(&missing, "error-code"), "NOT_FOUND");
 }
 
 #[test]
@@ -712,4 +725,28 @@ fn conditions_a_person_confirms_and_the_execution_are_shown() {
         ]
     );
     assert!(!history.text.contains("<img src=x"));
+}
+
+#[test]
+fn a_blocked_invalid_action_reads_with_its_input_errors_marked() {
+    let c = cast();
+    let action = example("invalid-input.json");
+    let request = c.agent.create(&action);
+    assert_eq!(request["state"], "blocked", "{request}");
+    let fin = Console::signed_in(&c.server, "fin");
+    let page = fin.get(&page_of(&id_of(&request)));
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(
+        text(&page, "explain"),
+        cli_explain(&action, request["created_at"].as_str().unwrap())
+    );
+    assert!(
+        page.text
+            .contains("  - input <span class=\"agent-provided\""),
+        "input errors quote the action: {}",
+        page.text
+    );
+    assert!(text(&page, "rules").contains("INVALID_INPUT"));
+    assert_eq!(text(&page, "cannot-review-code"), "REQUEST_FINAL");
+    assert!(text(&page, "approvals-needed").contains("needs no approval"));
 }

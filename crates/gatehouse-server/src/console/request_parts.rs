@@ -47,9 +47,14 @@ pub fn explain(cx: &Context<'_>) -> Markup {
 }
 
 /// One line of the account; in the "may not approve" line, the names
-/// are the action's (agent-provided), the attributes the policy's.
+/// are the action's (agent-provided), the attributes the policy's; an
+/// input error line quotes the action (paths and values it wrote).
 fn explain_line(line: &str) -> Markup {
     const FORBIDDEN: &str = "  may not approve: ";
+    const INPUT: &str = "  - input ";
+    if let Some(rest) = line.strip_prefix(INPUT) {
+        return html! { (INPUT) (agent_text(rest)) };
+    }
     let Some(list) = line.strip_prefix(FORBIDDEN) else {
         return html! { (line) };
     };
@@ -629,6 +634,8 @@ mod tests {
         assert!(m.contains("&lt;b&gt;u-1&lt;/b&gt;"));
         assert!(!m.contains("<b>"));
         assert!(m.contains("whoever agent.owner names (absent here)"));
+        let input = explain_line("  - input $.x: <i>bad</i>").into_string();
+        assert!(input.contains("agent-provided") && input.contains("&lt;i&gt;"));
         let plain = explain_line("why:").into_string();
         assert_eq!(plain, "why:");
     }
