@@ -330,6 +330,9 @@ fn a_review_with_a_reason_approves_and_the_api_says_so() {
     let after = fin.get(done.location().unwrap());
     assert_eq!(text(&after, "review-result-state"), "approved");
     assert_eq!(text(&after, "request-state"), "approved");
+    // Decided: the countdown stops.
+    assert!(text(&after, "countdown").contains("no longer running"));
+    assert_eq!(attr(&after, "deadline", "data-deadline-unix"), None);
     let api = state(&c, &id);
     assert_eq!(api["state"], "approved");
     assert_eq!(api["approvals"][0]["approval"]["approver"], "fin");

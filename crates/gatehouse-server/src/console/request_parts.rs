@@ -390,6 +390,14 @@ pub fn deadline(cx: &Context<'_>) -> Markup {
         section aria-labelledby="deadline-title" {
             h2 #deadline-title { "Deadline" }
             @match (row.deadline_unix, &row.deadline) {
+                // Decided before its deadline: no clock runs any more (no
+                // `data-deadline-unix`, so the script leaves it alone).
+                (Some(at), Some(text)) if at > cx.now && row.state != LifeState::Pending => {
+                    p #deadline {
+                        (text) " · "
+                        span #countdown { "no longer running: the request is " (row.state.as_str()) }
+                    }
+                }
                 (Some(at), Some(text)) => {
                     p #deadline data-deadline-unix=(at) {
                         (text) " · "
