@@ -242,9 +242,7 @@ pub fn approvals_given(cx: &Context<'_>) -> Markup {
                         @let roles = a.get("roles").and_then(Json::as_array).map(|r| {
                             r.iter().filter_map(Json::as_str).collect::<Vec<_>>().join(", ")
                         }).unwrap_or_default();
-                        @let expired = a.get("expires_at").and_then(Json::as_str)
-                            .and_then(gatehouse::values::Timestamp::parse)
-                            .is_some_and(|e| e.unix_seconds() <= cx.now);
+                        @let expired = approval_expired(a, cx.now);
                         li data-approver=(text(a, "approver")) data-review=(review) data-method=(method) {
                             strong { (text(a, "approver")) }
                             @if !roles.is_empty() { " (" (roles) ")" }
@@ -262,6 +260,15 @@ pub fn approvals_given(cx: &Context<'_>) -> Markup {
             }
         }
     }
+}
+
+/// Whether a recorded approval is past its own validity (it no longer
+/// counts, and its giver may review again: the gate's `live_approvals`).
+fn approval_expired(a: &Json, now: i64) -> bool {
+    a.get("expires_at")
+        .and_then(Json::as_str)
+        .and_then(|e| gatehouse::values::Timestamp::parse(e.trim()))
+        .is_some_and(|e| e.unix_seconds() <= now)
 }
 
 fn review_words(review: &str) -> &str {
@@ -372,7 +379,7 @@ pub fn may_not_approve(cx: &Context<'_>) -> Markup {
                         }
                     }
                 }
-                @for (a, _, _) in reviews(cx.row) {
+                @for (a, _, _) in reviews(cx.row).filter(|(a, _, _)| !approval_expired(a, cx.now)) {
                     li data-excluded="reviewed" {
                         strong { (text(a, "approver")) } ": already reviewed (one review per person)"
                     }
