@@ -16,6 +16,7 @@ mod console_client;
 mod console_promises;
 mod console_queue;
 mod console_signin;
+mod console_request;
 mod durability;
 mod expiry;
 mod flows;
