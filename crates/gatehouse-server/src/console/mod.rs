@@ -44,6 +44,7 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
     if !gate.config.console.enabled {
         return Router::new();
     }
+    layout::DEV_BANNER.store(dev_mode(gate), std::sync::atomic::Ordering::Relaxed);
     Router::new()
         // A person who opens the service's address in a browser lands on
         // the console.
