@@ -13,9 +13,13 @@ mod auth;
 mod batch;
 #[allow(dead_code)]
 mod console_client;
+mod console_oidc;
 mod console_queue;
+mod console_security;
 mod durability;
 mod expiry;
+#[allow(dead_code)]
+mod fake_idp;
 mod flows;
 mod guarantees;
 mod idempotency;

@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod layout;
+pub mod oidc;
 pub mod queue;
 pub mod session;
 pub mod signin;
@@ -55,6 +56,7 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         .route("/console/leave", get(signin::leave))
         .route(layout::CSS_PATH, get(css))
         .route(layout::JS_PATH, get(js))
+        .merge(oidc::routes(gate))
 }
 
 /// Whether the development sign-in is on for this service.
