@@ -506,4 +506,24 @@ fn oidc_sign_in_without_what_it_needs_does_not_start() {
         Some(&trust),
     );
     assert!(err.contains("https"), "{err}");
+    // Discovery and the token call must both fit in the request's bound.
+    let err = refused_start(&format!("{with_url}timeout_ms = 5000\n"), Some(&trust));
+    assert!(err.contains("request_timeout_ms"), "{err}");
+}
+
+#[test]
+fn without_oidc_configured_its_routes_are_not_there() {
+    let server = Server::start();
+    let c = Console::new(&server);
+    let page = c.get("/console/signin");
+    assert!(!page.text.contains("id=\"oidc-signin\""));
+    for path in [
+        "/console/signin/oidc?next=%2Fconsole%2F",
+        "/console/callback?code=x&state=y",
+    ] {
+        let page = c.get(path);
+        assert_eq!(page.status, 404, "{path}: {}", page.text);
+        assert_eq!(page.text_of("error-code").as_deref(), Some("OIDC_OFF"));
+        assert!(page.cookie(SESSION).is_none());
+    }
 }

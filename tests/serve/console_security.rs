@@ -441,10 +441,18 @@ fn hostile_form_bodies_get_a_4xx_page_never_a_500_or_a_hang() {
     for (what, kind, body) in &bodies {
         // (Not the sign-out form: a body that carries the right token
         // signs out, as it should, whatever else it holds.)
-        for (path, who, cookie) in [
-            ("/console/batch", &lee, None),
-            ("/console/signin/dev", &anon, Some(&pre)),
+        // A fresh connection each: the service may close one whose body
+        // it refused before reading it all.
+        for (path, session, cookie) in [
+            ("/console/batch", lee.session.as_deref(), None),
+            ("/console/signin/dev", None, Some(&pre)),
         ] {
+            let who = with_session(&server, session.unwrap_or(""));
+            let who = if session.is_some() {
+                who
+            } else {
+                Console::new(&server)
+            };
             let mut r = who
                 .request(Method::POST, path)
                 .header("origin", &who.base)
@@ -464,8 +472,24 @@ fn hostile_form_bodies_get_a_4xx_page_never_a_500_or_a_hang() {
                 page.cookie(SESSION).is_none_or(|v| v.is_empty()),
                 "{what} to {path}"
             );
+            assert!(
+                page.text_of("error-code").is_some(),
+                "{what} to {path}: a page, with its code"
+            );
+            assert_locked_headers(&page, what);
         }
     }
+    // The framework's own refusals are pages too.
+    let too_big = with_session(&server, lee.session.as_deref().unwrap())
+        .post_form("/console/batch", &[("reason", &"a".repeat(2 << 20))]);
+    assert_eq!(too_big.status, 413);
+    assert_eq!(
+        too_big.text_of("error-code").as_deref(),
+        Some("BODY_TOO_LARGE")
+    );
+    let twice = lee.get("/console/leave?to=https://a.example&to=https://b.example");
+    assert_eq!(twice.status, 400, "{}", twice.text);
+    assert_eq!(twice.text_of("error-code").as_deref(), Some("BAD_REQUEST"));
     // Still serving, and still signed in: nothing above ended the session.
     assert_eq!(lee.get("/console/").status, 200);
 }
