@@ -145,7 +145,11 @@ fn oidc_signs_in_a_directory_person_whose_console_review_is_recorded_as_oidc() {
         "client_secret_env = \"GH_TEST_OIDC_SECRET\"",
         vec![("GH_TEST_OIDC_SECRET".into(), secret.clone())],
     );
-    s.idp.set(|k| k.secret = Some(secret.clone()));
+    let issuer = s.idp.base.clone();
+    s.idp.set(|k| {
+        k.secret = Some(secret.clone());
+        k.authorize_iss = Some(issuer);
+    });
     let r = run(&s, "/console/queue?tier=1");
 
     // What the provider was asked: code flow, PKCE S256, our redirect URI.
@@ -334,6 +338,13 @@ fn every_bad_answer_from_the_provider_is_a_refusal_page_without_a_session() {
             503,
             "OIDC_UNAVAILABLE",
             "500",
+        ),
+        (
+            "an answer naming another issuer (mix-up)",
+            |k| k.authorize_iss = Some("https://evil.example".into()),
+            502,
+            "OIDC_PROVIDER_ERROR",
+            "another issuer",
         ),
         (
             "token endpoint hangs up",

@@ -43,6 +43,8 @@ pub struct Knobs {
     pub token_drop: bool,
     /// `/token` waits this long before answering.
     pub token_delay: Option<Duration>,
+    /// `/authorize` names this issuer in its answer (RFC 9207 `iss`).
+    pub authorize_iss: Option<String>,
     /// The discovery document names this issuer instead of its own.
     pub discovery_issuer: Option<String>,
 }
@@ -60,6 +62,7 @@ impl Default for Knobs {
             token_error: None,
             token_drop: false,
             token_delay: None,
+            authorize_iss: None,
             discovery_issuer: None,
         }
     }
@@ -279,6 +282,9 @@ fn authorize(shared: &Shared, knobs: &Knobs, stream: &TcpStream, request: Reques
         back.append_pair("code", &code);
     }
     back.append_pair("state", &field("state"));
+    if let Some(iss) = &knobs.authorize_iss {
+        back.append_pair("iss", iss);
+    }
     let location = format!("{redirect}?{}", back.finish());
     respond(stream, 302, &[("Location", &location)], "");
 }

@@ -388,6 +388,19 @@ async fn finish(
     if !oidc.remember(&flow.state, now) {
         return Err(Failure::state("this sign-in answer was used already"));
     }
+    // RFC 9207: a provider that names itself in the answer must be ours
+    // (an answer from another provider, mixed up, is not redeemed here).
+    if let Some(iss) = param(&params, "iss") {
+        let ours = gate
+            .trust()
+            .and_then(|t| t.oidc().map(|o| o.issuer.clone()));
+        if ours.as_deref() != Some(iss) {
+            return Err(Failure::provider(format!(
+                "the answer comes from another issuer than the trust store's: {}",
+                printable(iss)
+            )));
+        }
+    }
     if let Some(error) = param(&params, "error") {
         let description = param(&params, "error_description").unwrap_or("");
         return Err(Failure::provider(format!(
