@@ -17,8 +17,13 @@ mod console_promises;
 mod console_queue;
 mod console_request;
 mod console_signin;
+mod console_oidc;
+mod console_queue;
+mod console_security;
 mod durability;
 mod expiry;
+#[allow(dead_code)]
+mod fake_idp;
 mod flows;
 mod guarantees;
 mod idempotency;
