@@ -13,13 +13,12 @@ mod auth;
 mod batch;
 #[allow(dead_code)]
 mod console_client;
+mod console_oidc;
 mod console_promises;
 mod console_queue;
 mod console_request;
-mod console_signin;
-mod console_oidc;
-mod console_queue;
 mod console_security;
+mod console_signin;
 mod durability;
 mod expiry;
 #[allow(dead_code)]
