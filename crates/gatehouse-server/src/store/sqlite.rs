@@ -404,7 +404,14 @@ impl Store for SqliteStore {
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRow>, GateError> {
-        let mut sql = String::from("SELECT body FROM requests WHERE 1 = 1");
+        // Soonest deadline first sorts ids alone, then reads the bodies:
+        // sorting whole rows spilled SQLite's sorter to disk and made a
+        // 2 000-row queue page 70 times slower than a 200-row one.
+        let mut sql = String::from(if filter.by_deadline {
+            "SELECT r.body FROM requests r JOIN (SELECT id FROM requests WHERE 1 = 1"
+        } else {
+            "SELECT body FROM requests WHERE 1 = 1"
+        });
         if !filter.states.is_empty() {
             sql.push_str(" AND state IN (");
             sql.push_str(&vec!["?"; filter.states.len()].join(", "));
@@ -431,7 +438,7 @@ impl Store for SqliteStore {
             sql.push(')');
         }
         sql.push_str(if filter.by_deadline {
-            " ORDER BY deadline_unix IS NULL, deadline_unix, id LIMIT ?"
+            " ORDER BY deadline_unix IS NULL, deadline_unix, id LIMIT ?) p ON p.id = r.id"
         } else {
             " ORDER BY id DESC LIMIT ?"
         });
@@ -466,7 +473,20 @@ impl Store for SqliteStore {
         }
         query = query.bind(i64::from(filter.limit));
         let bodies = query.fetch_all(&self.readers).await.map_err(db)?;
-        bodies.iter().map(|b| row_from_body(b)).collect()
+        let mut rows = bodies
+            .iter()
+            .map(|b| row_from_body(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        if filter.by_deadline {
+            rows.sort_by(|a, b| {
+                (a.deadline_unix.is_none(), a.deadline_unix, &a.id).cmp(&(
+                    b.deadline_unix.is_none(),
+                    b.deadline_unix,
+                    &b.id,
+                ))
+            });
+        }
+        Ok(rows)
     }
 
     async fn due(&self, now_unix: i64, limit: u32) -> Result<Vec<String>, GateError> {
