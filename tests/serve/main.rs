@@ -13,7 +13,9 @@ mod auth;
 mod batch;
 #[allow(dead_code)]
 mod console_client;
+mod console_overview;
 mod console_queue;
+mod console_search;
 mod durability;
 mod expiry;
 mod flows;

@@ -16,9 +16,13 @@
 //! Everything works without JavaScript; `static/console.js` adds keys and
 //! the live countdown.
 
+pub mod charts;
 pub mod config;
 pub mod layout;
+pub mod overview;
 pub mod queue;
+pub mod review_stats;
+pub mod search;
 pub mod session;
 pub mod signin;
 
@@ -49,6 +53,8 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         .route("/console/", get(queue::page))
         .route("/console/queue", get(queue::page))
         .route("/console/batch", post(queue::batch))
+        .route("/console/history", get(search::page))
+        .route("/console/overview", get(overview::page))
         .route("/console/signin", get(signin::page))
         .route("/console/signin/dev", post(signin::dev))
         .route("/console/signout", post(signin::signout))

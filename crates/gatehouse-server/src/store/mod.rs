@@ -8,6 +8,7 @@
 //! after that transaction is committed (durable). The caller answers HTTP
 //! after the call returns, so nothing acknowledged is lost.
 
+mod search;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use serde_json::Value as Json;
 use crate::error::GateError;
 use crate::lifecycle::State;
 
+pub use search::{OUTCOMES, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage};
 pub use sqlite::SqliteStore;
 
 /// A request as stored.
@@ -224,6 +226,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Requests matching a filter, newest first.
     async fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRow>, GateError>;
+
+    /// One page of a history search (see [`SearchFilter`] for what it
+    /// matches and [`SEARCH_SCAN`] for the bound every implementation
+    /// keeps: at most that many requests examined per call).
+    async fn search(&self, filter: &SearchFilter) -> Result<SearchPage, GateError>;
 
     /// Ids of waiting requests whose deadline is at or before `now_unix`,
     /// oldest deadline first.

@@ -33,6 +33,7 @@ use super::{
 use crate::error::GateError;
 
 mod group;
+mod search;
 mod sessions;
 
 /// The SQLite store.
@@ -463,6 +464,10 @@ impl Store for SqliteStore {
         query = query.bind(i64::from(filter.limit));
         let bodies = query.fetch_all(&self.readers).await.map_err(db)?;
         bodies.iter().map(|b| row_from_body(b)).collect()
+    }
+
+    async fn search(&self, filter: &super::SearchFilter) -> Result<super::SearchPage, GateError> {
+        search::search(&self.readers, filter).await
     }
 
     async fn due(&self, now_unix: i64, limit: u32) -> Result<Vec<String>, GateError> {
