@@ -87,10 +87,16 @@ fn the_numbers_are_the_planted_counts() {
     }
     let per_agent = section(&page, "per-agent");
     let y = row(per_agent, "data-name", "agent-y");
-    assert_eq!((cell(y, "approved"), cell(y, "rejected")), ("3".into(), "1".into()));
+    assert_eq!(
+        (cell(y, "approved"), cell(y, "rejected")),
+        ("3".into(), "1".into())
+    );
     assert_eq!(cell(y, "pending"), "0");
     let z = row(per_agent, "data-name", "agent-z");
-    assert_eq!((cell(z, "approved"), cell(z, "pending")), ("0".into(), "1".into()));
+    assert_eq!(
+        (cell(z, "approved"), cell(z, "pending")),
+        ("0".into(), "1".into())
+    );
     assert_eq!(cell(z, "rate"), "–", "nothing decided: no rate");
 
     let pending_section = section(&page, "pending-by-tier");
@@ -105,7 +111,11 @@ fn the_numbers_are_the_planted_counts() {
 
     // The charts: inline SVG images whose label states the numbers.
     for (id, needle) in [
-        ("per-agent", "agent-y: 3 approved, 1 rejected, 0 changes requested, 0 expired (75 % approval rate)".to_owned()),
+        (
+            "per-agent",
+            "agent-y: 3 approved, 1 rejected, 0 changes requested, 0 expired (75 % approved)"
+                .to_owned(),
+        ),
         ("per-rule", format!("{}: 3 approved, 1 rejected", rules[0])),
         ("pending-by-tier", format!("tier {tier}: 1 under 1 h")),
         ("per-day", "requests".to_owned()),
@@ -116,12 +126,19 @@ fn the_numbers_are_the_planted_counts() {
         assert!(svg.contains("role=\"img\""), "{id}");
         assert!(svg.contains("<title>"), "{id}");
         let label = svg.split("aria-label=\"").nth(1).expect("aria-label");
-        assert!(label[..label.find('"').expect("ends")].contains(&needle), "#{id}: {svg}");
+        assert!(
+            label[..label.find('"').expect("ends")].contains(&needle),
+            "#{id}: {svg}"
+        );
     }
     // 5 requests created today (UTC).
     let per_day = section(&page, "per-day");
     assert!(per_day.contains("<td class=\"total\">5</td>"), "{per_day}");
-    assert!(page.text_of("coverage").expect("coverage").contains("last 30 days"));
+    assert!(
+        page.text_of("coverage")
+            .expect("coverage")
+            .contains("last 30 days")
+    );
 }
 
 #[test]
@@ -151,7 +168,14 @@ fn the_window_is_checked() {
     }
     let page = c.get("/console/overview?days=7");
     assert_eq!(page.status, 200);
-    assert!(page.text_of("coverage").expect("coverage").contains("last 7 days"));
+    assert!(
+        page.text_of("coverage")
+            .expect("coverage")
+            .contains("last 7 days")
+    );
     // 8 UTC days drawn (the window's first day to today).
-    assert_eq!(section(&page, "per-day").matches("<tr data-day=").count(), 8);
+    assert_eq!(
+        section(&page, "per-day").matches("<tr data-day=").count(),
+        8
+    );
 }

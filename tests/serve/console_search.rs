@@ -98,18 +98,34 @@ fn each_filter_finds_exactly_the_planted_requests() {
     let c = Console::signed_in(&server, "other-lead");
     let refunds = sorted(vec![a1.clone(), a2.clone(), b1.clone()]);
     assert_eq!(sorted(query(&c, "")), everything);
-    assert_eq!(sorted(query(&c, "agent=bot-a")), sorted(vec![a1.clone(), a2.clone()]));
-    assert_eq!(sorted(query(&c, "agent=bot-b")), sorted(vec![b1.clone(), q1.clone()]));
-    assert_eq!(query(&c, "agent=bot"), Vec::<String>::new(), "exact, not a prefix");
+    assert_eq!(
+        sorted(query(&c, "agent=bot-a")),
+        sorted(vec![a1.clone(), a2.clone()])
+    );
+    assert_eq!(
+        sorted(query(&c, "agent=bot-b")),
+        sorted(vec![b1.clone(), q1.clone()])
+    );
+    assert_eq!(
+        query(&c, "agent=bot"),
+        Vec::<String>::new(),
+        "exact, not a prefix"
+    );
     assert_eq!(sorted(query(&c, &format!("rule={rule}"))), refunds);
     assert_eq!(sorted(query(&c, &format!("reason={reason}"))), refunds);
-    assert_eq!(sorted(query(&c, "approver=lead")), sorted(vec![a1.clone(), b1.clone()]));
+    assert_eq!(
+        sorted(query(&c, "approver=lead")),
+        sorted(vec![a1.clone(), b1.clone()])
+    );
     assert_eq!(query(&c, "approver=other-lead"), Vec::<String>::new());
     assert_eq!(query(&c, "outcome=queue"), vec![q1.clone()]);
     assert_eq!(sorted(query(&c, "outcome=explicit")), refunds);
     assert_eq!(query(&c, "state=approved"), vec![a1.clone()]);
     assert_eq!(query(&c, "state=rejected"), vec![b1.clone()]);
-    assert_eq!(sorted(query(&c, "state=pending")), sorted(vec![a2.clone(), q1.clone()]));
+    assert_eq!(
+        sorted(query(&c, "state=pending")),
+        sorted(vec![a2.clone(), q1.clone()])
+    );
     assert_eq!(
         query(&c, &format!("agent=bot-a&state=pending&rule={rule}")),
         vec![a2.clone()],
@@ -127,14 +143,29 @@ fn each_filter_finds_exactly_the_planted_requests() {
             format!("{}-01-01", y.parse::<u32>().expect("year") + 1)
         }
     };
-    assert_eq!(sorted(query(&c, &format!("created_after={today}"))), everything);
-    assert_eq!(sorted(query(&c, &format!("created_before={tomorrow}"))), everything);
-    assert_eq!(query(&c, &format!("created_after={tomorrow}")), Vec::<String>::new());
-    assert_eq!(query(&c, &format!("created_before={today}")), Vec::<String>::new());
+    assert_eq!(
+        sorted(query(&c, &format!("created_after={today}"))),
+        everything
+    );
+    assert_eq!(
+        sorted(query(&c, &format!("created_before={tomorrow}"))),
+        everything
+    );
+    assert_eq!(
+        query(&c, &format!("created_after={tomorrow}")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        query(&c, &format!("created_before={today}")),
+        Vec::<String>::new()
+    );
 
     // Each row links to its request page.
     let page = c.get("/console/history?agent=bot-a");
-    assert!(page.text.contains(&format!("href=\"/console/requests/{a1}\"")));
+    assert!(
+        page.text
+            .contains(&format!("href=\"/console/requests/{a1}\""))
+    );
 }
 
 #[test]
@@ -187,7 +218,11 @@ fn malformed_filters_are_a_400_page() {
     ] {
         let page = c.get(&format!("/console/history?{q}"));
         assert_eq!(page.status, 400, "{q}: {}", page.text);
-        assert_eq!(page.text_of("error-code").as_deref(), Some("INVALID_QUERY"), "{q}");
+        assert_eq!(
+            page.text_of("error-code").as_deref(),
+            Some("INVALID_QUERY"),
+            "{q}"
+        );
     }
     // Not signed in: the sign-in page, whatever the query.
     let anonymous = Console::new(&server);
@@ -208,7 +243,10 @@ fn what_an_agent_wrote_is_shown_as_text() {
     assert!(!page.text.contains("<img src=x"), "{}", page.text);
     assert!(!page.text.contains("<script>alert"), "{}", page.text);
     assert!(page.text.contains("&lt;img src=x onerror=alert(1)&gt;"));
-    assert!(page.text.contains("&lt;script&gt;alert('t')&lt;/script&gt;"));
+    assert!(
+        page.text
+            .contains("&lt;script&gt;alert('t')&lt;/script&gt;")
+    );
     assert!(page.text.contains("class=\"agent-provided\""));
     // The filter echoed back into the form is escaped too.
     let echoed = c.get("/console/history?agent=%22%3E%3Cb%3Ex");

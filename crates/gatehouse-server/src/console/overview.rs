@@ -142,8 +142,8 @@ pub async fn page(
 }
 
 fn date(unix: i64) -> String {
-    let t = gatehouse::values::Timestamp::from_unix_nanos(i128::from(unix) * 1_000_000_000)
-        .to_string();
+    let t =
+        gatehouse::values::Timestamp::from_unix_nanos(i128::from(unix) * 1_000_000_000).to_string();
     t.get(..16).unwrap_or(&t).replace('T', " ")
 }
 
@@ -305,7 +305,10 @@ fn tally_section(
             label: name.clone(),
             agent_written,
             values: vec![t.approved, t.rejected, t.changes_requested, t.expired],
-            note: Some(format!("{} approval rate", rate(t))),
+            note: Some(match t.approval_rate() {
+                Some(_) => format!("{} approved", rate(t)),
+                None => "none decided yet".to_owned(),
+            }),
         })
         .collect();
     html! {

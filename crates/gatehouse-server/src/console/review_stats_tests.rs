@@ -55,10 +55,24 @@ fn row(
 #[test]
 fn results_are_told_apart() {
     let t = NOW - 10_000;
-    let approved = row("a", "explicit", State::Executed, t, &[], &[("approve", t + 60)]);
+    let approved = row(
+        "a",
+        "explicit",
+        State::Executed,
+        t,
+        &[],
+        &[("approve", t + 60)],
+    );
     assert_eq!(review_result(&approved), Some(ReviewResult::Approved));
     assert_eq!(decided_at(&approved), Some(t + 60));
-    let rejected = row("a", "explicit", State::Rejected, t, &[], &[("reject", t + 5)]);
+    let rejected = row(
+        "a",
+        "explicit",
+        State::Rejected,
+        t,
+        &[],
+        &[("reject", t + 5)],
+    );
     assert_eq!(review_result(&rejected), Some(ReviewResult::Rejected));
     // A dual request with one approval whose deadline rejected it.
     let mut expired = row("a", "dual", State::Rejected, t, &[], &[("approve", t + 5)]);
@@ -81,9 +95,23 @@ fn known_counts_come_out() {
     // Agent Y, rule X: 3 approved (waits 10, 20, 30 s), 1 rejected (40 s).
     for (i, wait) in [10, 20, 30].into_iter().enumerate() {
         let c = t + i as i64;
-        window.push(row("Y", "explicit", State::Approved, c, &x, &[("approve", c + wait)]));
+        window.push(row(
+            "Y",
+            "explicit",
+            State::Approved,
+            c,
+            &x,
+            &[("approve", c + wait)],
+        ));
     }
-    window.push(row("Y", "explicit", State::Rejected, t + 5, &x, &[("reject", t + 45)]));
+    window.push(row(
+        "Y",
+        "explicit",
+        State::Rejected,
+        t + 5,
+        &x,
+        &[("reject", t + 45)],
+    ));
     // Agent Z: one change request under another rule, one auto, one block.
     window.push(row(
         "Z",
@@ -96,7 +124,14 @@ fn known_counts_come_out() {
     window.push(row("Z", "auto", State::Approved, t + 7, &x, &[]));
     window.push(row("Z", "block", State::Blocked, t + 8, &x, &[]));
     // Older than the window: skipped.
-    window.push(row("Y", "explicit", State::Approved, t - 40 * 86_400, &x, &[]));
+    window.push(row(
+        "Y",
+        "explicit",
+        State::Approved,
+        t - 40 * 86_400,
+        &x,
+        &[],
+    ));
 
     let pending = vec![
         row("Y", "explicit", State::Pending, NOW - 60, &x, &[]),

@@ -27,9 +27,7 @@ use super::{dev_mode, problem_page};
 use crate::error::GateError;
 use crate::gate::Gate;
 use crate::lifecycle::State as LifeState;
-use crate::store::{
-    OUTCOMES, RequestRow, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage,
-};
+use crate::store::{OUTCOMES, RequestRow, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage};
 
 /// Rows per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -178,7 +176,9 @@ pub fn parse(query: Option<&str>) -> Result<Search, GateError> {
                 .ok()
                 .filter(|l| (1..=SEARCH_PAGE_MAX).contains(l))
                 .ok_or_else(|| {
-                    invalid(format!("`limit` is a whole number from 1 to {SEARCH_PAGE_MAX}"))
+                    invalid(format!(
+                        "`limit` is a whole number from 1 to {SEARCH_PAGE_MAX}"
+                    ))
                 })?,
         },
     };
@@ -270,8 +270,8 @@ fn form(search: &Search) -> Markup {
 fn results(search: &Search, found: &SearchPage) -> Markup {
     html! {
         p #search-summary aria-live="polite" {
-            (found.rows.len()) " request" @if found.rows.len() != 1 { "s" } " shown; "
-            (found.scanned) " examined (a page examines at most " (SEARCH_SCAN) ")."
+            (found.rows.len()) " request" @if found.rows.len() != 1 { "s" } " shown, searched among "
+            (found.scanned) " (a page searches at most the " (SEARCH_SCAN) " newest requests from where it starts)."
         }
         @if found.rows.is_empty() {
             p #results-empty { "No request matches among those examined." }
@@ -280,7 +280,7 @@ fn results(search: &Search, found: &SearchPage) -> Markup {
                 table #results {
                     caption.visually-hidden { "Requests matching the search, newest first" }
                     thead { tr {
-                        th scope="col" { "Created" }
+                        th scope="col" { "Created (UTC)" }
                         th scope="col" { "Action" }
                         th scope="col" { "Agent" }
                         th scope="col" { "Outcome" }
@@ -394,7 +394,10 @@ mod tests {
 
     #[test]
     fn the_next_page_keeps_the_filters() {
-        let s = parse(Some("agent=a b&before=req_00000000000000000000000000000001")).expect("valid");
+        let s = parse(Some(
+            "agent=a b&before=req_00000000000000000000000000000001",
+        ))
+        .expect("valid");
         assert_eq!(
             s.next_href("req_0000000000000000000000000000000f"),
             "/console/history?agent=a+b&before=req_0000000000000000000000000000000f"
