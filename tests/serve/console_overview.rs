@@ -179,3 +179,84 @@ fn the_window_is_checked() {
         8
     );
 }
+
+#[test]
+fn every_result_is_counted_where_it_belongs() {
+    use crate::expiry::{Cast, action, start, wait_past};
+    let server = start("");
+    let cast = Cast::new(&server);
+    let reject_late = cast.agent.create(&action("reject_late"));
+    let block_late = cast.agent.create(&action("block_late"));
+    let slow: Vec<String> = (0..4)
+        .map(|_| {
+            cast.agent.create(&action("slow"))["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    cast.agent.create(&action("read")); // auto: a volume, not a review
+    assert_eq!(cast.rita.review(&slow[0], "approve", "fine").0, 200);
+    assert_eq!(cast.rita.review(&slow[1], "reject", "no").0, 200);
+    assert_eq!(
+        cast.rita
+            .review(&slow[2], "request_changes", "smaller, please")
+            .0,
+        200
+    );
+    for r in [&reject_late, &block_late] {
+        let id = r["id"].as_str().expect("id");
+        let after = wait_past(&cast.agent, id, r["version"].as_i64().expect("version"));
+        assert!(
+            ["rejected", "blocked"].contains(&after["state"].as_str().unwrap_or("")),
+            "{after}"
+        );
+    }
+
+    let c = Console::signed_in(&server, "rita");
+    let page = c.get("/console/overview");
+    assert_eq!(page.status, 200, "{}", page.text);
+    let per_rule = section(&page, "per-rule");
+    let s = row(per_rule, "data-name", "slow");
+    for (class, n) in [
+        ("approved", "1"),
+        ("rejected", "1"),
+        ("changes-requested", "1"),
+        ("expired", "0"),
+        ("pending", "1"),
+        ("rate", "33 %"),
+    ] {
+        assert_eq!(cell(s, class), n, "slow: {class}");
+    }
+    for late in ["reject_late", "block_late"] {
+        let r = row(per_rule, "data-name", late);
+        assert_eq!(
+            (cell(r, "expired"), cell(r, "rate")),
+            ("1".into(), "0 %".into()),
+            "{late}"
+        );
+    }
+    let a = row(section(&page, "per-agent"), "data-name", "agent-7");
+    for (class, n) in [
+        ("approved", "1"),
+        ("rejected", "1"),
+        ("changes-requested", "1"),
+        ("expired", "2"),
+        ("pending", "1"),
+        ("rate", "20 %"),
+    ] {
+        assert_eq!(cell(a, class), n, "agent-7: {class}");
+    }
+    // Approved, rejected, changes requested and the deadline's rejection
+    // (a block is not a decision the metric times).
+    let ttd = section(&page, "time-to-decision");
+    assert_eq!(cell(row(ttd, "data-group", "all"), "count"), "4");
+    // 7 requests today: 1 auto, 6 explicit.
+    let per_day = section(&page, "per-day");
+    assert!(
+        per_day.contains(
+            "<td>1</td><td>0</td><td>6</td><td>0</td><td>0</td><td class=\"total\">7</td>"
+        ),
+        "{per_day}"
+    );
+}
