@@ -33,6 +33,17 @@ pub const OVERVIEW_MAX: u32 = 10_000;
 /// The most pending requests the overview reads (the newest).
 pub const PENDING_MAX: u32 = 10_000;
 
+/// The most rules or agents drawn in a chart (the busiest; the table
+/// lists up to [`TABLE_MAX`]).
+pub const CHART_MAX: usize = 20;
+
+/// The most rules or agents listed in a table (the busiest).
+pub const TABLE_MAX: usize = 200;
+
+/// The most days drawn in the daily chart (the latest; the table lists
+/// every day of the window).
+pub const CHART_DAYS: usize = 31;
+
 /// The window unless `days` says otherwise.
 pub const DEFAULT_DAYS: u32 = 30;
 
@@ -301,6 +312,7 @@ fn tally_section(
 ) -> Markup {
     let bars: Vec<Bar> = tallies
         .iter()
+        .take(CHART_MAX)
         .map(|(name, t)| Bar {
             label: name.clone(),
             agent_written,
@@ -314,7 +326,12 @@ fn tally_section(
     html! {
         section id=(id) aria-labelledby={ (id) "-title" } {
             h2 id={ (id) "-title" } { (title) ": approved, rejected, changes requested, expired" }
-            (stacked_bars(&format!("{id}-chart"), &format!("Review results {}", title.to_lowercase()), &RESULTS, &bars))
+            @let chart_title = if tallies.len() > CHART_MAX {
+                format!("Review results {}, the {CHART_MAX} with most requests", title.to_lowercase())
+            } else {
+                format!("Review results {}", title.to_lowercase())
+            };
+            (stacked_bars(&format!("{id}-chart"), &chart_title, &RESULTS, &bars))
             table {
                 caption.visually-hidden { "Review results " (title.to_lowercase()) }
                 thead { tr {
@@ -327,7 +344,7 @@ fn tally_section(
                     th scope="col" { "Approval rate" }
                 } }
                 tbody {
-                    @for (name, t) in tallies {
+                    @for (name, t) in tallies.iter().take(TABLE_MAX) {
                         tr data-name=(name) {
                             th scope="row" {
                                 @if agent_written { (agent_text(name)) } @else { code { (name) } }
@@ -343,6 +360,9 @@ fn tally_section(
                 }
             }
             @if tallies.is_empty() { p { "No request in the window waited for people." } }
+            @if tallies.len() > TABLE_MAX {
+                p.note { "And " (tallies.len() - TABLE_MAX) " more with fewer requests (not listed)." }
+            }
         }
     }
 }
@@ -352,9 +372,11 @@ fn volume_section(o: &Overview) -> Markup {
         name: "requests",
         fill: "#2f5bb7",
     }];
+    let skip = o.per_day.len().saturating_sub(CHART_DAYS);
     let bars: Vec<Bar> = o
         .per_day
         .iter()
+        .skip(skip)
         .map(|d| Bar {
             label: d.day.clone(),
             agent_written: false,
@@ -365,7 +387,12 @@ fn volume_section(o: &Overview) -> Markup {
     html! {
         section #per-day aria-labelledby="per-day-title" {
             h2 #per-day-title { "Requests per day (UTC)" }
-            (stacked_bars("per-day-chart", "Requests created per day", &series, &bars))
+            @let chart_title = if skip > 0 {
+                format!("Requests created per day, the last {CHART_DAYS} days")
+            } else {
+                "Requests created per day".to_owned()
+            };
+            (stacked_bars("per-day-chart", &chart_title, &series, &bars))
             table {
                 caption.visually-hidden { "Requests created per day, by outcome" }
                 thead { tr {

@@ -227,9 +227,9 @@ pub struct Overview {
     /// Time to decision: `all` first, then each outcome that waits for
     /// people.
     pub time_to_decision: Vec<Durations>,
-    /// Per determining rule, by name.
+    /// Per determining rule, most requests first (then by name).
     pub per_rule: Vec<(String, Tally)>,
-    /// Per agent, by name.
+    /// Per agent, most requests first (then by name).
     pub per_agent: Vec<(String, Tally)>,
     /// Every UTC day from the window's start to `now`, oldest first.
     pub per_day: Vec<DayVolume>,
@@ -339,10 +339,17 @@ pub fn aggregate(
         requests,
         pending: tiers.into_values().collect(),
         time_to_decision,
-        per_rule: per_rule.into_iter().collect(),
-        per_agent: per_agent.into_iter().collect(),
+        per_rule: busiest_first(per_rule),
+        per_agent: busiest_first(per_agent),
         per_day,
     }
+}
+
+fn busiest_first(tallies: BTreeMap<String, Tally>) -> Vec<(String, Tally)> {
+    let mut out: Vec<(String, Tally)> = tallies.into_iter().collect();
+    // Stable: equal totals keep the map's name order.
+    out.sort_by_key(|(_, t)| std::cmp::Reverse(t.total()));
+    out
 }
 
 /// The names of the rules that determined the decision (each once).

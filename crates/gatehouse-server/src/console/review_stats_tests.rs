@@ -149,6 +149,7 @@ fn known_counts_come_out() {
     assert_eq!(x_tally.total(), 4, "auto and block are not reviews");
     assert_eq!(x_tally.approval_rate(), Some(0.75));
     assert_eq!(rule("noise"), None, "only determining rules count");
+    assert_eq!(o.per_rule[0].0, "refund_rule", "most requests first");
     assert_eq!(rule("other").map(|t| t.changes_requested), Some(1));
 
     let agent = |name: &str| o.per_agent.iter().find(|(n, _)| n == name).map(|(_, t)| *t);
