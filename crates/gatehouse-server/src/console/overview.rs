@@ -8,7 +8,13 @@
 //! Bounded: the window is the last `days` days (1..=365, default 30), read
 //! newest first up to [`OVERVIEW_MAX`] requests; pending requests (of any
 //! age) up to [`PENDING_MAX`]. The page says what it covered and whether a
-//! limit cut it.
+//! limit cut it. Both reads are index ranges: the window's by an id bound
+//! (ids sort by creation time), the pending ones by the state index.
+//!
+//! Measured on 100 000 requests of ~2 KB (`measure_search_on_100k`, a
+//! debug build on a busy 2-core machine): a full window of 10 000 rows is
+//! read in ~0.65 s and aggregated in ~30 ms; an empty window costs under
+//! a millisecond (0.7 s without the id bound, which reads the table).
 
 use std::sync::Arc;
 
@@ -115,6 +121,7 @@ pub async fn page(
             .store
             .list(&ListFilter {
                 created_after: Some(start - 1),
+                after_id: Some(id_floor(start - ID_MARGIN)),
                 limit: OVERVIEW_MAX,
                 ..ListFilter::default()
             })
@@ -150,6 +157,20 @@ pub async fn page(
         (volume_section(&overview))
     };
     layout::html_response(StatusCode::OK, layout::page(&chrome, body))
+}
+
+/// How much earlier than the window the id bound starts: an id's time
+/// and the row's `created_unix` are read from the same clock a moment
+/// apart, so a minute covers any difference.
+const ID_MARGIN: i64 = 60;
+
+/// The smallest request id made at or after `unix` (ids are UUIDv7: the
+/// first 12 hex digits are the Unix time in milliseconds). Reading rows
+/// with ids above it stops the scan at the window's start, where the
+/// `created_unix` filter alone would read the table to its oldest row.
+fn id_floor(unix: i64) -> String {
+    let ms = u64::try_from(unix.max(0)).unwrap_or(0).saturating_mul(1000);
+    format!("req_{:012x}{}", ms & 0xffff_ffff_ffff, "0".repeat(20))
 }
 
 fn date(unix: i64) -> String {
@@ -410,6 +431,31 @@ fn volume_section(o: &Overview) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_floor_sorts_with_the_ids_of_its_time() {
+        let before = crate::ids::new_id("req_");
+        let now = gatehouse::values::Timestamp::now_utc().unix_seconds();
+        let floor = id_floor(now + 2);
+        let after = crate::ids::new_id("req_");
+        assert!(crate::ids::is_id(&floor, "req_"));
+        assert!(before < id_floor(now + 2) && after < floor, "{floor}");
+        assert!(id_floor(now - 2) < before, "{floor}");
+    }
+
+    #[test]
+    fn days_are_checked() {
+        assert_eq!(parse_days(None).ok(), Some(DEFAULT_DAYS));
+        assert_eq!(parse_days(Some("days=7&x=1")).ok(), Some(7));
+        for bad in ["days=0", "days=366", "days=", "days=1&days=1"] {
+            assert!(parse_days(Some(bad)).is_err(), "{bad}");
         }
     }
 }

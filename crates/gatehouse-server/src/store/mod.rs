@@ -89,6 +89,10 @@ pub struct ListFilter {
     pub created_after: Option<i64>,
     /// Only ids that sort before this one (the next page).
     pub before_id: Option<String>,
+    /// Only ids that sort after this one. Ids sort by creation time, so
+    /// this bounds a scan by age where `created_after` alone cannot (the
+    /// console's overview reads a window of days with it).
+    pub after_id: Option<String>,
     /// At most this many.
     pub limit: u32,
     /// Only requests made under one of these identities (`None`: anyone's;

@@ -418,6 +418,7 @@ impl Store for SqliteStore {
             (filter.created_before.is_some(), " AND created_unix <= ?"),
             (filter.created_after.is_some(), " AND created_unix > ?"),
             (filter.before_id.is_some(), " AND id < ?"),
+            (filter.after_id.is_some(), " AND id > ?"),
         ] {
             if set {
                 sql.push_str(clause);
@@ -456,6 +457,9 @@ impl Store for SqliteStore {
             query = query.bind(t);
         }
         if let Some(id) = &filter.before_id {
+            query = query.bind(id.clone());
+        }
+        if let Some(id) = &filter.after_id {
             query = query.bind(id.clone());
         }
         for requester in filter.requesters.iter().flatten() {
