@@ -31,7 +31,7 @@ use super::{dev_mode, problem_page};
 use crate::error::GateError;
 use crate::gate::Gate;
 use crate::lifecycle::State as LifeState;
-use crate::store::{ListFilter, OUTCOMES, RequestRow};
+use crate::store::{ID_CLOCK_MARGIN, ListFilter, OUTCOMES, RequestRow};
 
 /// The most requests of the window the overview reads (the newest).
 pub const OVERVIEW_MAX: u32 = 10_000;
@@ -121,7 +121,7 @@ pub async fn page(
             .store
             .list(&ListFilter {
                 created_after: Some(start - 1),
-                after_id: Some(id_floor(start - ID_MARGIN)),
+                after_id: Some(crate::ids::floor_at("req_", start - ID_CLOCK_MARGIN)),
                 limit: OVERVIEW_MAX,
                 ..ListFilter::default()
             })
@@ -157,20 +157,6 @@ pub async fn page(
         (volume_section(&overview))
     };
     layout::html_response(StatusCode::OK, layout::page(&chrome, body))
-}
-
-/// How much earlier than the window the id bound starts: an id's time
-/// and the row's `created_unix` are read from the same clock a moment
-/// apart, so a minute covers any difference.
-const ID_MARGIN: i64 = 60;
-
-/// The smallest request id made at or after `unix` (ids are UUIDv7: the
-/// first 12 hex digits are the Unix time in milliseconds). Reading rows
-/// with ids above it stops the scan at the window's start, where the
-/// `created_unix` filter alone would read the table to its oldest row.
-fn id_floor(unix: i64) -> String {
-    let ms = u64::try_from(unix.max(0)).unwrap_or(0).saturating_mul(1000);
-    format!("req_{:012x}{}", ms & 0xffff_ffff_ffff, "0".repeat(20))
 }
 
 fn date(unix: i64) -> String {
@@ -438,17 +424,6 @@ fn volume_section(o: &Overview) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_id_floor_sorts_with_the_ids_of_its_time() {
-        let before = crate::ids::new_id("req_");
-        let now = gatehouse::values::Timestamp::now_utc().unix_seconds();
-        let floor = id_floor(now + 2);
-        let after = crate::ids::new_id("req_");
-        assert!(crate::ids::is_id(&floor, "req_"));
-        assert!(before < id_floor(now + 2) && after < floor, "{floor}");
-        assert!(id_floor(now - 2) < before, "{floor}");
-    }
 
     #[test]
     fn days_are_checked() {

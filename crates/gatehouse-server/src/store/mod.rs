@@ -18,7 +18,9 @@ use serde_json::Value as Json;
 use crate::error::GateError;
 use crate::lifecycle::State;
 
-pub use search::{OUTCOMES, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage};
+pub use search::{
+    ID_CLOCK_MARGIN, OUTCOMES, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage,
+};
 pub use sqlite::SqliteStore;
 
 /// A request as stored.

@@ -40,9 +40,11 @@ pub struct SearchFilter {
     pub outcome: Option<String>,
     /// Only requests resting in this state now.
     pub state: Option<State>,
-    /// Only requests created at or after this Unix time.
+    /// Only requests created at or after this Unix time. Also bounds the
+    /// window: ids sort by creation time, so the search starts and stops
+    /// at the range's ends rather than at the newest and oldest request.
     pub created_after: Option<i64>,
-    /// Only requests created before this Unix time.
+    /// Only requests created before this Unix time (see `created_after`).
     pub created_before: Option<i64>,
     /// Only ids that sort before this one (the page's starting point).
     pub before_id: Option<String>,
@@ -65,6 +67,13 @@ pub struct SearchPage {
     /// older than `next_before` were not looked at yet.
     pub window_ended: bool,
 }
+
+/// How far apart a request's id time and its `created_unix` may be, in
+/// seconds, at most: both are read from the system clock at its creation,
+/// a moment apart. A time bound turned into an id bound
+/// ([`crate::ids::floor_at`]) is widened by this much; the exact
+/// `created_unix` comparison still decides.
+pub const ID_CLOCK_MARGIN: i64 = 60;
 
 /// The outcomes a decision can have, as stored.
 pub const OUTCOMES: [&str; 5] = ["auto", "queue", "explicit", "dual", "block"];

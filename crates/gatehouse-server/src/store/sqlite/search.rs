@@ -4,7 +4,8 @@
 //! store answers the same [`SearchFilter`] with `jsonb` the same way.
 //!
 //! Bound (see [`SEARCH_SCAN`]): first the window's extent is read from an
-//! index alone: the newest `SEARCH_SCAN` ids below the start (in the
+//! index alone: the newest `SEARCH_SCAN` ids below the start and within
+//! the creation range's id bounds ([`Bounds`]) (in the
 //! `requests_state` index when a state is asked, else the primary key),
 //! giving its oldest id. Then the page is one range scan of that index,
 //! newest first, from the start down to that oldest id, with every filter
@@ -29,18 +30,49 @@ use sqlx::sqlite::SqlitePool;
 
 use super::{db, row_from_body};
 use crate::error::GateError;
-use crate::store::{SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage};
+use crate::ids::floor_at;
+use crate::store::{ID_CLOCK_MARGIN, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage};
+
+/// The id range a search may read: below `upper` (the page's start, or
+/// the creation range's end) and at or above `lower` (the creation
+/// range's start). Ids sort by creation time, so a time range is also an
+/// id range, widened by [`ID_CLOCK_MARGIN`]; the exact `created_unix`
+/// test still decides.
+#[derive(Debug, Default)]
+pub(super) struct Bounds {
+    upper: Option<String>,
+    lower: Option<String>,
+}
+
+impl Bounds {
+    pub(super) fn of(filter: &SearchFilter) -> Bounds {
+        let end = filter
+            .created_before
+            .map(|t| floor_at("req_", t.saturating_add(ID_CLOCK_MARGIN)));
+        let upper = match (filter.before_id.clone(), end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let lower = filter
+            .created_after
+            .map(|t| floor_at("req_", t.saturating_sub(ID_CLOCK_MARGIN)));
+        Bounds { upper, lower }
+    }
+}
 
 /// The window's extent: how many requests it holds and its oldest id.
 /// Only the primary key (or the `requests_state` index) is read.
-fn edge_sql(filter: &SearchFilter) -> String {
+fn edge_sql(filter: &SearchFilter, bounds: &Bounds) -> String {
     let mut sql =
         String::from("SELECT COUNT(*), MIN(id) FROM (SELECT id FROM requests WHERE 1 = 1");
     if filter.state.is_some() {
         sql.push_str(" AND state = ?");
     }
-    if filter.before_id.is_some() {
+    if bounds.upper.is_some() {
         sql.push_str(" AND id < ?");
+    }
+    if bounds.lower.is_some() {
+        sql.push_str(" AND id >= ?");
     }
     sql.push_str(" ORDER BY id DESC LIMIT ?)");
     sql
@@ -50,10 +82,10 @@ fn edge_sql(filter: &SearchFilter) -> String {
 /// that pass every filter, newest first, `limit + 1` at most. The id
 /// range keeps the scan inside the window; the scan runs newest first and
 /// stops at the limit.
-fn page_sql(filter: &SearchFilter) -> String {
+fn page_sql(filter: &SearchFilter, bounds: &Bounds) -> String {
     let mut sql = String::from("SELECT id, body FROM requests WHERE id >= ?");
     for (set, clause) in [
-        (filter.before_id.is_some(), " AND id < ?"),
+        (bounds.upper.is_some(), " AND id < ?"),
         (filter.state.is_some(), " AND state = ?"),
         (filter.agent.is_some(), " AND agent = ?"),
         (filter.outcome.is_some(), " AND outcome = ?"),
@@ -92,12 +124,13 @@ pub(super) async fn search(
     // One read transaction: one snapshot for both statements, so the
     // window measured is the window searched.
     let mut tx = pool.begin().await.map_err(db)?;
-    let edge_sql = edge_sql(filter);
+    let bounds = Bounds::of(filter);
+    let edge_sql = edge_sql(filter, &bounds);
     let mut edge = sqlx::query(&edge_sql);
     if let Some(state) = filter.state {
         edge = edge.bind(state.as_str());
     }
-    if let Some(id) = &filter.before_id {
+    for id in [&bounds.upper, &bounds.lower].into_iter().flatten() {
         edge = edge.bind(id.as_str());
     }
     let edge = edge
@@ -111,9 +144,9 @@ pub(super) async fn search(
         return Ok(SearchPage::default());
     };
 
-    let page_sql = page_sql(filter);
+    let page_sql = page_sql(filter, &bounds);
     let mut query = sqlx::query(&page_sql).bind(oldest.as_str());
-    if let Some(id) = &filter.before_id {
+    if let Some(id) = &bounds.upper {
         query = query.bind(id.as_str());
     }
     if let Some(state) = filter.state {

@@ -35,18 +35,29 @@ mod filters {
         TempStore { dir, store }
     }
 
+    /// When the `n`th request was made: one a second.
+    fn created_of(n: u64) -> i64 {
+        1_796_083_200 + i64::try_from(n).unwrap_or(0)
+    }
+
+    /// The `n`th request's id: a UUIDv7-like id of its time (ids sort by
+    /// creation time, as the gate's do).
+    fn id_of(n: u64) -> String {
+        format!("req_{:012x}{n:020x}", created_of(n) * 1000)
+    }
+
     /// A stored row: the `n`th request (ids sort by `n`), with a decision
     /// firing `rule`, reviewed by `approver`, and `pad` bytes of input.
     fn row(n: u64, agent: &str, rule: &str, approver: Option<&str>, pad: usize) -> RequestRow {
         RequestRow {
-            id: format!("req_{n:032x}"),
+            id: id_of(n),
             state: if approver.is_some() {
                 State::Approved
             } else {
                 State::Pending
             },
             created_at: "2026-12-01T00:00:00Z".into(),
-            created_unix: 1_796_083_200 + i64::try_from(n).unwrap_or(0),
+            created_unix: created_of(n),
             updated_at: "2026-12-01T00:00:00Z".into(),
             deadline: None,
             deadline_unix: None,
@@ -122,7 +133,7 @@ mod filters {
             .search(&filter(|f| f.rule = Some("r2".into())))
             .await
             .expect("search"));
-        assert_eq!(r1, [format!("req_{:032x}", 3), format!("req_{:032x}", 2)]);
+        assert_eq!(r1, [id_of(3), id_of(2)]);
         let base = ids(s
             .search(&filter(|f| f.rule = Some("base".into())))
             .await
@@ -136,12 +147,12 @@ mod filters {
             .search(&filter(|f| f.reason = Some("R1_CODE".into())))
             .await
             .expect("search"));
-        assert_eq!(reason, [format!("req_{:032x}", 1)]);
+        assert_eq!(reason, [id_of(1)]);
         let bob = ids(s
             .search(&filter(|f| f.approver = Some("bob".into())))
             .await
             .expect("search"));
-        assert_eq!(bob, [format!("req_{:032x}", 3)]);
+        assert_eq!(bob, [id_of(3)]);
         let none = ids(s
             .search(&filter(|f| f.approver = Some("%".into())))
             .await
@@ -154,7 +165,7 @@ mod filters {
             }))
             .await
             .expect("search"));
-        assert_eq!(pending_a, [format!("req_{:032x}", 2)]);
+        assert_eq!(pending_a, [id_of(2)]);
         let time = ids(s
             .search(&filter(|f| {
                 f.created_after = Some(1_796_083_202);
@@ -162,7 +173,7 @@ mod filters {
             }))
             .await
             .expect("search"));
-        assert_eq!(time, [format!("req_{:032x}", 2)], "[after, before)");
+        assert_eq!(time, [id_of(2)], "[after, before)");
     }
 
     #[tokio::test]
@@ -183,7 +194,7 @@ mod filters {
         assert!(first.rows.is_empty());
         assert_eq!(first.scanned, SEARCH_SCAN);
         assert!(first.window_ended);
-        assert_eq!(first.next_before, Some(format!("req_{:032x}", 4)));
+        assert_eq!(first.next_before, Some(id_of(4)));
         let second = t
             .store
             .search(&filter(|f| {
@@ -202,8 +213,39 @@ mod filters {
             .await
             .expect("search");
         assert_eq!(page.rows.len(), 2);
-        assert_eq!(page.next_before, Some(format!("req_{:032x}", scan + 2)));
+        assert_eq!(page.next_before, Some(id_of(scan + 2)));
         assert!(!page.window_ended);
+    }
+
+    #[tokio::test]
+    async fn a_creation_range_moves_the_window_to_it() {
+        let t = temp_store("range").await;
+        let scan = u64::from(SEARCH_SCAN);
+        plant(&t.store, (1..=2 * scan).map(|n| row(n, "a", "r", None, 0))).await;
+        // Old requests are found at once, not after the newer windows.
+        let old = t
+            .store
+            .search(&filter(|f| f.created_before = Some(created_of(4))))
+            .await
+            .expect("search");
+        let ids: Vec<String> = old.rows.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(ids, [id_of(3), id_of(2), id_of(1)]);
+        assert_eq!(old.next_before, None);
+        // A range's start ends the window: nothing older is looked at.
+        let recent = t
+            .store
+            .search(&filter(|f| {
+                f.created_after = Some(created_of(2 * scan - 1));
+                f.rule = Some("none".into());
+            }))
+            .await
+            .expect("search");
+        assert!(recent.rows.is_empty());
+        assert!(
+            recent.scanned <= 2 + 2 * 60,
+            "within the range and its margin"
+        );
+        assert_eq!((recent.next_before, recent.window_ended), (None, false));
     }
 
     /// The measurement behind [`SEARCH_SCAN`]'s documented cost: 100 000
@@ -267,7 +309,7 @@ mod filters {
         }
         // The overview's read of a window with no request in it: the id
         // bound stops the scan at once; without it the whole table is read.
-        for after_id in [Some(format!("req_{total:032x}")), None] {
+        for after_id in [Some(id_of(total)), None] {
             let started = Instant::now();
             let rows = t
                 .store
@@ -292,7 +334,7 @@ mod filters {
             .store
             .list(&crate::store::ListFilter {
                 created_after: Some(0),
-                after_id: Some(format!("req_{:032x}", total - 12_000)),
+                after_id: Some(id_of(total - 12_000)),
                 limit: crate::console::overview::OVERVIEW_MAX,
                 ..Default::default()
             })
@@ -312,7 +354,7 @@ mod filters {
 mod plans {
     use sqlx::Row as _;
 
-    use super::super::{edge_sql, page_sql};
+    use super::super::{Bounds, edge_sql, page_sql};
     use crate::lifecycle::State;
     use crate::store::SearchFilter;
     use crate::store::SqliteStore;
@@ -366,12 +408,12 @@ mod plans {
         ] {
             // The window's extent: from an index alone, in index order
             // (the LIMIT stops it), no sort.
-            let edge = plan(&store, &edge_sql(&f)).await;
+            let edge = plan(&store, &edge_sql(&f, &Bounds::of(&f))).await;
             assert!(edge.contains("USING COVERING INDEX"), "{f:?}: {edge}");
             assert!(!edge.contains("TEMP B-TREE"), "{f:?}: {edge}");
             // The page: a range of an index, bounded below by the window's
             // oldest id, in index order (stops at the limit), no sort.
-            let page = plan(&store, &page_sql(&f)).await;
+            let page = plan(&store, &page_sql(&f, &Bounds::of(&f))).await;
             assert!(
                 page.starts_with("SEARCH requests USING INDEX"),
                 "{f:?}: {page}"
