@@ -178,17 +178,19 @@ fn the_window_is_checked() {
         section(&page, "per-day").matches("<tr data-day=").count(),
         8
     );
-    // A year: every day in the table, the last 31 in the chart.
+    // A year: every day in the table and in the chart's label.
     let year = c.get("/console/overview?days=365");
     assert_eq!(year.status, 200);
     let per_day = section(&year, "per-day");
     assert_eq!(per_day.matches("<tr data-day=").count(), 366);
     let svg = &per_day[per_day.find("<svg").expect("svg")..per_day.find("</svg>").expect("end")];
-    assert!(svg.contains("the last 31 days"), "{svg}");
+    assert!(svg.contains("role=\"img\""));
+    let label = svg.split("aria-label=\"").nth(1).expect("label");
     assert_eq!(
-        svg.matches("text-anchor=\"end\"").count(),
-        31,
-        "one label per bar"
+        label[..label.find('"').expect("ends")]
+            .matches(" requests")
+            .count(),
+        366
     );
 }
 

@@ -37,7 +37,7 @@ pub struct Bar {
 const LABEL_CHARS: usize = 28;
 const WIDTH: u64 = 720;
 const LABEL_WIDTH: u64 = 200;
-const NOTE_WIDTH: u64 = 110;
+const NOTE_WIDTH: u64 = 180;
 const ROW: u64 = 22;
 const LEGEND: u64 = 24;
 
@@ -92,8 +92,7 @@ pub fn stacked_bars(id: &str, title: &str, series: &[Series], bars: &[Bar]) -> M
             preserveAspectRatio="xMinYMin meet" aria-label=(label) {
             title { (label) }
             @if series.len() > 1 {
-                @for (i, s) in series.iter().enumerate() {
-                    @let x = LABEL_WIDTH + i as u64 * 120;
+                @for (s, x) in legend_places(series) {
                     rect x=(x) y="4" width="12" height="12" fill=(s.fill) {}
                     text x=(x + 16) y="15" font-size="12" fill="currentColor" { (s.name) }
                 }
@@ -119,6 +118,60 @@ pub fn stacked_bars(id: &str, title: &str, series: &[Series], bars: &[Bar]) -> M
                 }
                 text x=(end + 6) y=(y + 15) font-size="12" fill="currentColor" {
                     @match &bar.note { Some(n) => (n), None => (total) }
+                }
+            }
+        }
+    }
+}
+
+/// Where each legend entry starts: after the label column, each one as
+/// wide as its name (about 7 px a character at 12 px) plus its swatch.
+fn legend_places(series: &[Series]) -> Vec<(&Series, u64)> {
+    let mut x = LABEL_WIDTH;
+    series
+        .iter()
+        .map(|s| {
+            let at = x;
+            x += 16 + 7 * s.name.chars().count() as u64 + 18;
+            (s, at)
+        })
+        .collect()
+}
+
+/// A column chart of one series over time (one column per entry, left to
+/// right), for many entries: a label under the first, the last and every
+/// `label_every`-th column. States its numbers like [`stacked_bars`].
+pub fn columns(id: &str, title: &str, series: Series, bars: &[Bar], label_every: usize) -> Markup {
+    let label = describe(title, std::slice::from_ref(&series), bars);
+    let max = bars
+        .iter()
+        .map(|b| b.values.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (top, plot, axis) = (16u64, 120u64, 18u64);
+    let n = (bars.len() as u64).max(1);
+    let span = WIDTH - 40;
+    let width = (span * 3 / (4 * n)).max(1);
+    html! {
+        svg.chart id=(id) xmlns="http://www.w3.org/2000/svg" role="img"
+            viewBox=(format!("0 0 {WIDTH} {}", top + plot + axis)) width="100%"
+            preserveAspectRatio="xMinYMin meet" aria-label=(label) {
+            title { (label) }
+            text x="0" y="12" font-size="12" fill="currentColor" { "max " (max) }
+            line x1="0" x2=(WIDTH) y1=(top + plot) y2=(top + plot) stroke="currentColor" stroke-width="1" {}
+            @for (i, bar) in bars.iter().enumerate() {
+                @let x = 20 + i as u64 * span / n;
+                @let total: u64 = bar.values.iter().sum();
+                @let h = total.saturating_mul(plot) / max;
+                @if total > 0 {
+                    rect x=(x) y=(top + plot - h.max(1)) width=(width) height=(h.max(1)) fill=(series.fill) {
+                        title { (bar.label) ": " (total) " " (series.name) }
+                    }
+                }
+                @if i == 0 || i + 1 == bars.len() || (label_every > 0 && i % label_every == 0 && i + 3 < bars.len()) {
+                    text x=(x + width / 2) y=(top + plot + 14) font-size="11" text-anchor="middle"
+                        fill="currentColor" { (bar.label) }
                 }
             }
         }
@@ -181,8 +234,26 @@ mod tests {
         assert!(!svg.contains("<b>"));
         assert!(svg.contains("class=\"agent-provided\""));
         // The larger bar spans the whole area; the smaller a third.
-        assert!(svg.contains("width=\"410\""), "{svg}");
-        assert!(svg.contains("width=\"136\""), "{svg}");
+        assert!(svg.contains("width=\"340\""), "{svg}");
+        assert!(svg.contains("width=\"113\""), "{svg}");
+    }
+
+    #[test]
+    fn columns_state_their_numbers() {
+        let bars: Vec<Bar> = (1..=10)
+            .map(|d| Bar {
+                label: format!("day {d}"),
+                agent_written: false,
+                values: vec![d],
+                note: None,
+            })
+            .collect();
+        let svg = columns("d", "Per day", ONE[0], &bars, 4).into_string();
+        assert!(svg.contains("aria-label=\"Per day. day 1: 1 requests; day 2: 2 requests;"));
+        assert_eq!(svg.matches("<rect").count(), 10);
+        // Labels: the first, every 4th not too close to the end, the last.
+        assert_eq!(svg.matches("text-anchor=\"middle\"").count(), 3, "{svg}");
+        assert!(svg.contains("height=\"120\""), "the largest fills the plot");
     }
 
     #[test]

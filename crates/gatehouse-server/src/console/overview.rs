@@ -23,7 +23,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::charts::{Bar, Series, stacked_bars};
+use super::charts::{Bar, Series, columns, stacked_bars};
 use super::layout::{self, Chrome, Nav, agent_text, human_duration};
 use super::review_stats::{AGE_BUCKETS, Overview, Tally, aggregate};
 use super::session::Reviewer;
@@ -45,10 +45,6 @@ pub const CHART_MAX: usize = 20;
 
 /// The most rules or agents listed in a table (the busiest).
 pub const TABLE_MAX: usize = 200;
-
-/// The most days drawn in the daily chart (the latest; the table lists
-/// every day of the window).
-pub const CHART_DAYS: usize = 31;
 
 /// The window unless `days` says otherwise.
 pub const DEFAULT_DAYS: u32 = 30;
@@ -250,11 +246,11 @@ fn pending_section(o: &Overview) -> Markup {
 fn time_section(o: &Overview) -> Markup {
     let series = [
         Series {
-            name: "s median",
+            name: "median (s)",
             fill: "#2f5bb7",
         },
         Series {
-            name: "s more to p95",
+            name: "more to p95 (s)",
             fill: "#9db5e6",
         },
     ];
@@ -375,15 +371,13 @@ fn tally_section(
 }
 
 fn volume_section(o: &Overview) -> Markup {
-    let series = [Series {
+    let series = Series {
         name: "requests",
         fill: "#2f5bb7",
-    }];
-    let skip = o.per_day.len().saturating_sub(CHART_DAYS);
+    };
     let bars: Vec<Bar> = o
         .per_day
         .iter()
-        .skip(skip)
         .map(|d| Bar {
             label: d.day.clone(),
             agent_written: false,
@@ -394,12 +388,7 @@ fn volume_section(o: &Overview) -> Markup {
     html! {
         section #per-day aria-labelledby="per-day-title" {
             h2 #per-day-title { "Requests per day (UTC)" }
-            @let chart_title = if skip > 0 {
-                format!("Requests created per day, the last {CHART_DAYS} days")
-            } else {
-                "Requests created per day".to_owned()
-            };
-            (stacked_bars("per-day-chart", &chart_title, &series, &bars))
+            (columns("per-day-chart", "Requests created per day", series, &bars, 7))
             table {
                 caption.visually-hidden { "Requests created per day, by outcome" }
                 thead { tr {
