@@ -21,7 +21,6 @@ use serde_json::Value as Json;
 
 use super::layout::{self, Chrome, Nav, agent_text};
 use super::queue::target_of;
-use super::review_stats::determining_rules;
 use super::session::Reviewer;
 use super::{dev_mode, problem_page};
 use crate::error::GateError;
@@ -285,7 +284,7 @@ fn results(search: &Search, found: &SearchPage) -> Markup {
                         th scope="col" { "Agent" }
                         th scope="col" { "Outcome" }
                         th scope="col" { "State" }
-                        th scope="col" { "Determining rules" }
+                        th scope="col" { "Rules fired (" strong { "determining" } ")" }
                         th scope="col" { "Reasons" }
                         th scope="col" { "Reviewed by" }
                     } }
@@ -305,6 +304,23 @@ fn results(search: &Search, found: &SearchPage) -> Markup {
             }
         }
     }
+}
+
+/// Every rule the decision lists, with whether it determined the outcome.
+fn fired_rules(row: &RequestRow) -> Vec<(&str, bool)> {
+    row.decision
+        .get("rules")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let name = r.get("name").and_then(Json::as_str)?;
+            Some((
+                name,
+                r.get("determining").and_then(Json::as_bool) == Some(true),
+            ))
+        })
+        .collect()
 }
 
 fn result_row(row: &RequestRow) -> Markup {
@@ -335,7 +351,12 @@ fn result_row(row: &RequestRow) -> Markup {
             td { (agent_text(&row.agent)) }
             td { span class={ "outcome outcome-" (row.outcome) } { (row.outcome) } " · tier " (tier) }
             td { (row.state.as_str()) }
-            td { @for (i, r) in determining_rules(row).iter().enumerate() { @if i > 0 { ", " } code { (r) } } }
+            td {
+                @for (i, (name, determining)) in fired_rules(row).into_iter().enumerate() {
+                    @if i > 0 { ", " }
+                    @if determining { strong { code { (name) } } } @else { code { (name) } }
+                }
+            }
             td { @for (i, r) in reasons.iter().enumerate() { @if i > 0 { ", " } code { (r) } } }
             td {
                 @for (i, a) in row.approvals.iter().enumerate() {
