@@ -14,9 +14,11 @@ mod batch;
 #[allow(dead_code)]
 mod console_client;
 mod console_oidc;
+mod console_overview;
 mod console_promises;
 mod console_queue;
 mod console_request;
+mod console_search;
 mod console_security;
 mod console_signin;
 mod durability;

@@ -33,6 +33,7 @@ use super::{
 use crate::error::GateError;
 
 mod group;
+mod search;
 mod sessions;
 
 /// The SQLite store.
@@ -424,6 +425,7 @@ impl Store for SqliteStore {
             (filter.created_before.is_some(), " AND created_unix <= ?"),
             (filter.created_after.is_some(), " AND created_unix > ?"),
             (filter.before_id.is_some(), " AND id < ?"),
+            (filter.after_id.is_some(), " AND id > ?"),
         ] {
             if set {
                 sql.push_str(clause);
@@ -468,6 +470,9 @@ impl Store for SqliteStore {
         if let Some(id) = &filter.before_id {
             query = query.bind(id.clone());
         }
+        if let Some(id) = &filter.after_id {
+            query = query.bind(id.clone());
+        }
         for requester in filter.requesters.iter().flatten() {
             query = query.bind(requester.clone());
         }
@@ -487,6 +492,10 @@ impl Store for SqliteStore {
             });
         }
         Ok(rows)
+    }
+
+    async fn search(&self, filter: &super::SearchFilter) -> Result<super::SearchPage, GateError> {
+        search::search(&self.readers, filter).await
     }
 
     async fn due(&self, now_unix: i64, limit: u32) -> Result<Vec<String>, GateError> {
