@@ -7,10 +7,15 @@
 #[allow(dead_code)]
 mod harness;
 
+// The real browser of the console's end-to-end tests.
+#[allow(dead_code)]
+mod browser;
+
 mod api;
 mod audit;
 mod auth;
 mod batch;
+mod console_browser;
 mod durability;
 mod expiry;
 mod flows;
