@@ -100,8 +100,12 @@ impl Scope {
 pub enum AuthMethod {
     /// An API key.
     ApiKey,
-    /// An OIDC token.
+    /// An OIDC token (an API bearer token, or the console's OIDC sign-in).
     Oidc,
+    /// The console's development sign-in (no proof at all: offered only
+    /// where `[console] dev_signin` allows it, and recorded as such in
+    /// every audit record the person causes).
+    DevSignIn,
 }
 
 /// An authenticated caller.

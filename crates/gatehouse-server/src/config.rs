@@ -28,6 +28,10 @@
 //! [approvals]
 //! valid_for_seconds = 86400        # an approval's own validity
 //!
+//! [console]                      # the review console (see console/config.rs)
+//! dev_signin = "auto"              # on for loopback without OIDC; "on" | "off"
+//! session_ttl_seconds = 43200
+//!
 //! [[webhook]]
 //! url = "https://chat.example.com/hooks/gatehouse"
 //! secret_env = "GATEHOUSE_WEBHOOK_SECRET"
@@ -78,6 +82,8 @@ pub struct ServerConfig {
     /// finish (bounded by `limits.request_timeout_ms`) and the process
     /// exits.
     pub drain_ms: u64,
+    /// The review console (`/console`).
+    pub console: crate::console::ConsoleConfig,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +101,7 @@ impl Default for ServerConfig {
             sweep_interval_ms: 1_000,
             webhook_concurrency: 8,
             drain_ms: 1_000,
+            console: crate::console::ConsoleConfig::default(),
         }
     }
 }
@@ -105,6 +112,7 @@ impl ServerConfig {
     pub fn from_toml(text: &str) -> Result<ServerConfig, String> {
         let config: ServerConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         config.limits.check()?;
+        config.console.check()?;
         Ok(config)
     }
 }

@@ -20,6 +20,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod connections;
+pub mod console;
 pub mod error;
 pub mod gate;
 pub mod ids;

@@ -95,13 +95,21 @@ pub fn router(gate: Arc<Gate>) -> Router {
         )
         .route("/v1/admin/reload", post(admin::reload))
         .layer(axum::middleware::from_fn_with_state(timeout, bounded_time));
+    let console = console_routes(&gate, timeout);
     let app = Router::new()
         .merge(bounded)
+        .merge(console)
         .merge(waiting)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit));
     answer_panics(app).with_state(gate)
+}
+
+/// The review console's pages (crate::console), under the same time
+/// bound as the API.
+fn console_routes(gate: &Gate, timeout: Duration) -> Router<Arc<Gate>> {
+    crate::console::router(gate).layer(axum::middleware::from_fn_with_state(timeout, bounded_time))
 }
 
 /// Every route's panic answered as a 500 problem (`INTERNAL`, the detail

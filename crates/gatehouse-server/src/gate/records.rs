@@ -32,6 +32,7 @@ impl Actor<'_> {
                 let method = match p.method {
                     AuthMethod::ApiKey => "api_key",
                     AuthMethod::Oidc => "oidc",
+                    AuthMethod::DevSignIn => "dev_sign_in",
                 };
                 TransitionActor::new(&p.id, method, p.key_id.as_deref())
             }

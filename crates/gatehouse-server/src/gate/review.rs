@@ -88,6 +88,28 @@ impl Gate {
         .await
     }
 
+    /// Whether `principal` may approve `row` now: the judgement an approval
+    /// would get (state, deadline, separation of duties, roles, limits,
+    /// an earlier review of theirs), made without writing anything. The
+    /// console's queue lists only requests this accepts. `Err` is the
+    /// refusal the approval would get.
+    pub async fn may_approve(
+        &self,
+        principal: &Principal,
+        row: &RequestRow,
+    ) -> Result<(), GateError> {
+        let policy = self.policy_by_digest(&row.policy_digest).await?;
+        let preview = ApprovalBody {
+            decision: ReviewDecision::Approve,
+            // Any reason: whether one is needed is the form's business;
+            // this asks only whether this person may approve at all.
+            reason: Some("(preview)".into()),
+            action_digest: None,
+        };
+        self.apply_review(row.clone(), principal, &preview, &policy, self.now())
+            .map(|_| ())
+    }
+
     /// The review's effect on the request, inside the transaction.
     pub(super) fn apply_review(
         &self,

@@ -111,6 +111,23 @@ impl Store for Stalling {
     ) -> Result<(), GateError> {
         self.inner.delivery_done(id, error, retry_at_ms).await
     }
+    async fn insert_session(
+        &self,
+        session: &crate::store::SessionRow,
+        now_unix: i64,
+    ) -> Result<(), GateError> {
+        self.inner.insert_session(session, now_unix).await
+    }
+    async fn session(
+        &self,
+        hash: &str,
+        now_unix: i64,
+    ) -> Result<Option<crate::store::SessionRow>, GateError> {
+        self.inner.session(hash, now_unix).await
+    }
+    async fn delete_session(&self, hash: &str) -> Result<bool, GateError> {
+        self.inner.delete_session(hash).await
+    }
 }
 
 fn repository() -> PathBuf {

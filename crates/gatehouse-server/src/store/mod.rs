@@ -170,6 +170,25 @@ pub struct ApiKeyRow {
     pub revoked: bool,
 }
 
+/// A console sign-in, as stored: the cookie's secret only as a hash, so a
+/// copy of the database signs nobody in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    /// SHA-256 of the cookie's secret, hex.
+    pub hash: String,
+    /// Who signed in (their roles are read from the directory on every
+    /// request, never kept here).
+    pub identity: String,
+    /// How: `dev_sign_in` or `oidc`.
+    pub method: String,
+    /// The session's CSRF token (every form carries it).
+    pub csrf: String,
+    /// When it began, Unix seconds.
+    pub created_unix: i64,
+    /// When it ends, Unix seconds.
+    pub expires_unix: i64,
+}
+
 /// A webhook delivery waiting to be sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
@@ -256,6 +275,16 @@ pub trait Store: Send + Sync + 'static {
     /// Webhook deliveries not yet delivered nor given up whose next
     /// attempt is due at `now_ms` (Unix milliseconds), earliest first.
     async fn deliveries_due(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>, GateError>;
+
+    /// Stores a new console session (and removes the expired ones).
+    async fn insert_session(&self, session: &SessionRow, now_unix: i64) -> Result<(), GateError>;
+
+    /// The live session with this hash (`None` when unknown or expired at
+    /// `now_unix`).
+    async fn session(&self, hash: &str, now_unix: i64) -> Result<Option<SessionRow>, GateError>;
+
+    /// Ends a session (sign-out); whether one was found.
+    async fn delete_session(&self, hash: &str) -> Result<bool, GateError>;
 
     /// Records an attempt's outcome: delivered (`error` is `None`; the row
     /// is removed, so the outbox does not grow with every transition), or

@@ -73,3 +73,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_ms) WHERE done = 0;
+
+-- Console sign-ins: the cookie's secret only as a SHA-256 hash.
+CREATE TABLE IF NOT EXISTS console_sessions (
+    hash TEXT PRIMARY KEY,
+    identity TEXT NOT NULL,
+    method TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_unix INTEGER NOT NULL,
+    expires_unix INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS console_sessions_expiry ON console_sessions (expires_unix);

@@ -27,11 +27,13 @@ use sqlx::{Connection as _, Row as _};
 use tokio::sync::Mutex;
 
 use super::{
-    ApiKeyRow, Change, Delivery, IdempotencyKey, IdempotentAnswer, ListFilter, RequestRow, Store,
+    ApiKeyRow, Change, Delivery, IdempotencyKey, IdempotentAnswer, ListFilter, RequestRow,
+    SessionRow, Store,
 };
 use crate::error::GateError;
 
 mod group;
+mod sessions;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -656,6 +658,20 @@ impl Store for SqliteStore {
                 attempts: r.get(3),
             })
             .collect())
+    }
+
+    async fn insert_session(&self, session: &SessionRow, now_unix: i64) -> Result<(), GateError> {
+        let mut writer = self.writer.lock().await;
+        sessions::insert(&mut writer.conn, session, now_unix).await
+    }
+
+    async fn session(&self, hash: &str, now_unix: i64) -> Result<Option<SessionRow>, GateError> {
+        sessions::get(&self.readers, hash, now_unix).await
+    }
+
+    async fn delete_session(&self, hash: &str) -> Result<bool, GateError> {
+        let mut writer = self.writer.lock().await;
+        sessions::delete(&mut writer.conn, hash).await
     }
 
     async fn delivery_done(

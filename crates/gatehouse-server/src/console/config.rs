@@ -1,0 +1,135 @@
+//! The console's configuration: the `[console]` table of the service's
+//! TOML file.
+//!
+//! ```toml
+//! [console]
+//! enabled = true                 # serve the review console under /console
+//! dev_signin = "auto"            # "auto": on when no OIDC sign-in is set and
+//!                                # the service listens on loopback; "on"; "off"
+//! session_ttl_seconds = 43200    # a sign-in lasts this long (12 h)
+//! public_url = "https://gate.example.com"   # where reviewers reach it (OIDC redirect, Origin check)
+//!
+//! [console.oidc]                 # sign-in with the trust store's OIDC provider
+//! client_id = "gatehouse-console"
+//! client_secret_env = "GATEHOUSE_OIDC_SECRET"   # optional (public clients use PKCE alone)
+//! authorization_endpoint = "https://idp.example.com/authorize"   # else from the issuer's discovery document
+//! token_endpoint = "https://idp.example.com/token"
+//! scopes = ["openid", "email"]
+//! ```
+
+use serde::Deserialize;
+
+/// The `[console]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Whether `/console` is served at all.
+    pub enabled: bool,
+    /// The development sign-in (any identity of the approvers directory,
+    /// no password).
+    pub dev_signin: DevSignin,
+    /// How long a sign-in lasts, in seconds (absolute, not idle).
+    pub session_ttl_seconds: i64,
+    /// The address reviewers reach the console at (scheme, host, port; no
+    /// path): the OIDC redirect URI is `<public_url>/console/callback`,
+    /// and form posts must come from this origin. Without it, the origin
+    /// is the request's own `Host` over `http`.
+    pub public_url: Option<String>,
+    /// Sign-in with an OIDC provider (authorization code flow, PKCE).
+    pub oidc: Option<OidcSignin>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            enabled: true,
+            dev_signin: DevSignin::Auto,
+            session_ttl_seconds: 12 * 3600,
+            public_url: None,
+            oidc: None,
+        }
+    }
+}
+
+/// When the development sign-in is offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DevSignin {
+    /// On when no OIDC sign-in is configured and the service listens on a
+    /// loopback address only (the embedded default on a laptop).
+    Auto,
+    /// Always on (marked on every page; never in production).
+    On,
+    /// Never.
+    Off,
+}
+
+/// The `[console.oidc]` table: the console as an OIDC client of the trust
+/// store's provider (the trust store's `[oidc]` issuer, audience and JWKS
+/// verify the ID token; the audience must be this `client_id`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSignin {
+    /// The client id registered with the provider.
+    pub client_id: String,
+    /// The environment variable holding the client secret, for
+    /// confidential clients (sent with HTTP Basic to the token endpoint).
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// The provider's authorization endpoint; without it, read from
+    /// `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// The provider's token endpoint; without it, from discovery.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// The scopes asked for (`openid` is always among them).
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
+}
+
+impl ConsoleConfig {
+    /// Refuses settings the console cannot run with.
+    pub fn check(&self) -> Result<(), String> {
+        if self.session_ttl_seconds < 60 || self.session_ttl_seconds > 30 * 24 * 3600 {
+            return Err(
+                "[console] session_ttl_seconds must be between 60 and 2592000 (30 days)".into(),
+            );
+        }
+        if let Some(url) = &self.public_url {
+            let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                && !url.trim_end_matches('/').contains(['?', '#', ' '])
+                && url.len() <= 512;
+            if !ok {
+                return Err(format!(
+                    "[console] public_url `{url}` must be an http(s) origin such as https://gate.example.com"
+                ));
+            }
+        }
+        if let Some(oidc) = &self.oidc
+            && oidc.client_id.trim().is_empty()
+        {
+            return Err("[console.oidc] client_id must not be empty".into());
+        }
+        Ok(())
+    }
+
+    /// Whether the development sign-in is offered by a service listening
+    /// on `listen`.
+    pub fn dev_signin_enabled(&self, listen: &std::net::SocketAddr) -> bool {
+        match self.dev_signin {
+            DevSignin::On => true,
+            DevSignin::Off => false,
+            DevSignin::Auto => self.oidc.is_none() && listen.ip().is_loopback(),
+        }
+    }
+
+    /// The origin form posts must come from, when configured.
+    pub fn origin(&self) -> Option<&str> {
+        self.public_url.as_deref().map(|u| u.trim_end_matches('/'))
+    }
+}

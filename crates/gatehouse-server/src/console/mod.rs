@@ -1,0 +1,212 @@
+//! The review console: server-rendered pages inside `gatehouse serve`
+//! where a person signs in, sees the requests they may act on, reads the
+//! whole evidence pack and approves, rejects or asks for changes.
+//!
+//! Pages, one module each: [`queue`] (`/console/`, batch approval of
+//! `queue`-tier requests), `request` (one request and its review form),
+//! `history` (a request's transitions, search), `overview` (volumes,
+//! time to decision, approvals against rejections). [`signin`] holds the
+//! development and OIDC sign-in, [`session`] the cookie, CSRF and the
+//! [`session::Reviewer`] every page is rendered for, [`layout`] the chrome
+//! and the escaping of agent-written text.
+//!
+//! Every change goes through the same [`crate::gate::Gate`] operations the
+//! API uses (a review here is judged exactly as `POST
+//! /v1/requests/{id}/decisions` is), with the identity from the session.
+//! Everything works without JavaScript; `static/console.js` adds keys and
+//! the live countdown.
+
+pub mod config;
+pub mod layout;
+pub mod queue;
+pub mod session;
+pub mod signin;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+pub use config::{ConsoleConfig, DevSignin, OidcSignin};
+
+use crate::error::GateError;
+use crate::gate::Gate;
+use session::Reviewer;
+
+/// The console's routes (empty when `[console] enabled = false`).
+pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
+    if !gate.config.console.enabled {
+        return Router::new();
+    }
+    Router::new()
+        .route(
+            "/console",
+            get(|| async { Redirect::permanent("/console/") }),
+        )
+        .route("/console/", get(queue::page))
+        .route("/console/queue", get(queue::page))
+        .route("/console/batch", post(queue::batch))
+        .route("/console/signin", get(signin::page))
+        .route("/console/signin/dev", post(signin::dev))
+        .route("/console/signout", post(signin::signout))
+        .route("/console/leave", get(signin::leave))
+        .route(layout::CSS_PATH, get(css))
+        .route(layout::JS_PATH, get(js))
+}
+
+/// Whether the development sign-in is on for this service.
+pub fn dev_mode(gate: &Gate) -> bool {
+    gate.config.console.dev_signin_enabled(&gate.config.listen)
+}
+
+async fn css() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("static/console.css"),
+    )
+}
+
+async fn js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("static/console.js"),
+    )
+}
+
+fn asset(kind: &'static str, text: &'static str) -> Response {
+    let mut response = text.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    // The path names the version, so a new release is a new address.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    layout::secure_headers(headers);
+    response
+}
+
+/// A posted form's fields, in order (a name may repeat: `ids`).
+#[derive(Debug, Default)]
+pub struct Form {
+    fields: Vec<(String, String)>,
+}
+
+/// The most fields one form may carry (a batch of 100 ids and a few more).
+const MAX_FORM_FIELDS: usize = 256;
+
+impl Form {
+    /// Reads an `application/x-www-form-urlencoded` body.
+    pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Form, GateError> {
+        let kind = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !kind.split(';').next().is_some_and(|k| {
+            k.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        }) {
+            return Err(GateError::new(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "a console form is sent as application/x-www-form-urlencoded",
+            ));
+        }
+        let mut fields = Vec::new();
+        for (k, v) in form_urlencoded::parse(body) {
+            if fields.len() == MAX_FORM_FIELDS {
+                return Err(GateError::bad_request(
+                    "FORM_TOO_LARGE",
+                    format!("a form carries at most {MAX_FORM_FIELDS} fields"),
+                ));
+            }
+            fields.push((k.into_owned(), v.into_owned()));
+        }
+        Ok(Form { fields })
+    }
+
+    /// The one value of a field; `None` when absent or repeated.
+    pub fn one<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        let mut values = self.all(name);
+        let first = values.next()?;
+        values.next().is_none().then_some(first)
+    }
+
+    /// Every value of a field, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The refusal of a post that is not the console's own.
+pub fn csrf_refused() -> Response {
+    layout::error_page(
+        StatusCode::FORBIDDEN,
+        "CSRF_REJECTED",
+        "This form did not come from this console (its anti-forgery token is missing or wrong, \
+         or the browser says it was sent from another site). Reload the page and try again.",
+    )
+}
+
+/// A refusal page, boxed (a `Response` is large; clippy's
+/// `result_large_err`).
+pub type Refusal = Box<Response>;
+
+/// Reads a signed-in person's form post: refused (403 `CSRF_REJECTED`)
+/// unless the browser headers say it came from the console's origin and
+/// its `_csrf` field is the session's token.
+pub fn signed_form(
+    gate: &Gate,
+    reviewer: &Reviewer,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Form, Refusal> {
+    if !session::same_origin(gate, headers) {
+        return Err(Box::new(csrf_refused()));
+    }
+    let form = Form::parse(headers, body).map_err(|e| Box::new(problem_page(e)))?;
+    match form.one("_csrf") {
+        Some(token) if session::same_token(token, &reviewer.csrf) => Ok(form),
+        _ => Err(Box::new(csrf_refused())),
+    }
+}
+
+/// A gate refusal as a page.
+pub fn problem_page(e: GateError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        tracing::warn!(code = e.code, detail = %e.detail, "console: refused");
+    }
+    layout::error_page(status, e.code, &e.detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        h
+    }
+
+    #[test]
+    fn forms_read_repeats_and_refuse_ambiguity() {
+        let f = Form::parse(&form_headers(), b"ids=a&ids=b&_csrf=t&x=1&x=2").unwrap();
+        assert_eq!(f.all("ids").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(f.one("_csrf"), Some("t"));
+        assert_eq!(f.one("x"), None, "a repeated single field is no value");
+        assert!(Form::parse(&HeaderMap::new(), b"a=1").is_err());
+        let big = "a=1&".repeat(MAX_FORM_FIELDS + 1);
+        assert!(Form::parse(&form_headers(), big.as_bytes()).is_err());
+    }
+}
