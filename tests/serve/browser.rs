@@ -300,6 +300,27 @@ impl Browser {
             .collect()
     }
 
+    /// Waits (up to a minute) for an element matching `css`: after a
+    /// navigation started by script (`form.submit()`), which WebDriver does
+    /// not wait for. Panics with the page's text when none appears.
+    pub fn wait_for(&self, css: &str) -> El<'_> {
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            // a page being replaced may answer with a stale element
+            if let Ok(e) = self.rt.block_on(self.client().find(Locator::Css(css))) {
+                return El { b: self, e };
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "no element `{css}` appeared on {} within {PAGE_TIMEOUT:?}; the page says:\n{}",
+                    self.current_url(),
+                    excerpt(&self.body_text())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Whether an element matches `css`.
     pub fn exists(&self, css: &str) -> bool {
         self.try_find(css).is_some()

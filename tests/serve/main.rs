@@ -15,7 +15,12 @@ mod api;
 mod audit;
 mod auth;
 mod batch;
+mod console_batch;
 mod console_browser;
+#[allow(dead_code)]
+mod console_common;
+mod console_review;
+mod console_safety;
 mod durability;
 mod expiry;
 mod flows;
