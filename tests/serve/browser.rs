@@ -30,6 +30,16 @@ pub const DESKTOP: (u32, u32) = (1280, 900);
 /// A phone's viewport (an iPhone 12-14 in CSS pixels).
 pub const PHONE: (u32, u32) = (390, 844);
 
+/// WebDriver's code points for the keys the console's tests press.
+pub mod keys {
+    /// Enter.
+    pub const ENTER: char = '\u{e007}';
+    /// Escape.
+    pub const ESCAPE: char = '\u{e00c}';
+    /// Control.
+    pub const CONTROL: char = '\u{e009}';
+}
+
 /// At most this many browsers run at once in the test binary: Chromium is
 /// heavy and CI has two cores. A test waits for a slot.
 const MAX_BROWSERS: usize = 2;
@@ -321,6 +331,22 @@ impl Browser {
         }
     }
 
+    /// Waits (up to a minute) until the current path and query satisfy
+    /// `done`: a navigation started by script or by a key.
+    pub fn wait_for_path(&self, what: &str, done: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            let path = self.path();
+            if done(&path) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!("the browser did not reach {what}; it is on {path}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Whether an element matches `css`.
     pub fn exists(&self, css: &str) -> bool {
         self.try_find(css).is_some()
@@ -384,6 +410,19 @@ impl Browser {
             actions = actions
                 .then(KeyAction::Down { value: c })
                 .then(KeyAction::Up { value: c });
+        }
+        self.block(self.client().perform_actions(actions));
+    }
+
+    /// Presses keys together (`['\u{e009}', '\u{e007}']` is Ctrl+Enter):
+    /// each goes down in order, then all come up in reverse.
+    pub fn chord(&self, keys: &[char]) {
+        let mut actions = KeyActions::new("keyboard".to_owned());
+        for &c in keys {
+            actions = actions.then(KeyAction::Down { value: c });
+        }
+        for &c in keys.iter().rev() {
+            actions = actions.then(KeyAction::Up { value: c });
         }
         self.block(self.client().perform_actions(actions));
     }

@@ -19,6 +19,8 @@ mod console_batch;
 mod console_browser;
 #[allow(dead_code)]
 mod console_common;
+mod console_expiry;
+mod console_pages;
 mod console_review;
 mod console_safety;
 mod durability;
