@@ -23,6 +23,10 @@ mod console_expiry;
 mod console_pages;
 mod console_review;
 mod console_safety;
+#[allow(dead_code)]
+mod console_client;
+mod console_promises;
+mod console_queue;
 mod durability;
 mod expiry;
 mod flows;

@@ -56,7 +56,7 @@ pub fn page(chrome: &Chrome<'_>, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content="same-origin";
                 title { (chrome.title) " · gatehouse" }
                 link rel="stylesheet" href=(CSS_PATH);
                 script src=(JS_PATH) defer {}
@@ -138,7 +138,7 @@ pub fn csrf_field(r: &Reviewer) -> Markup {
 }
 
 /// An HTML answer with the console's headers: no caching (pages hold
-/// people's data), no framing, no sniffing, no referrer, and a content
+/// people's data), no framing, no sniffing, no referrer to other sites, and a content
 /// security policy that runs only the console's own script.
 pub fn html_response(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, markup.into_string()).into_response();

@@ -23,8 +23,8 @@ use crate::gate::Gate;
 use crate::lifecycle::State as LifeState;
 use crate::store::{ListFilter, RequestRow};
 
-/// The most pending requests the queue reads (newest first) before it
-/// filters them by who may act. Documented in docs/console.md.
+/// The most pending requests the queue reads (soonest deadline first)
+/// before it filters them by who may act. Documented in docs/console.md.
 pub const QUEUE_SCAN: u32 = 2_000;
 
 /// The queue's filters (all optional; empty strings mean "any").
@@ -71,6 +71,7 @@ pub async fn approvable(
             tier: set(&filter.tier).and_then(|t| t.parse().ok()),
             agent: set(&filter.agent).map(str::to_owned),
             limit: QUEUE_SCAN,
+            by_deadline: true,
             ..ListFilter::default()
         })
         .await?;
@@ -88,16 +89,21 @@ pub async fn approvable(
             _ => {}
         }
         // Cheap first: a request none of the person's roles can act on
-        // now is not theirs; the full judgement decides the rest.
-        if !row
-            .roles
-            .iter()
-            .any(|r| reviewer.principal.roles.contains(r))
+        // now is not theirs (no roles listed: any authorized reviewer);
+        // the full judgement decides the rest.
+        if !row.roles.is_empty()
+            && !row
+                .roles
+                .iter()
+                .any(|r| reviewer.principal.roles.contains(r))
         {
             continue;
         }
-        if gate.may_approve(&reviewer.principal, &row).await.is_ok() {
-            out.push(row);
+        match gate.may_approve(&reviewer.principal, &row).await {
+            Ok(()) => out.push(row),
+            Err(e) => {
+                tracing::debug!(id = %row.id, code = e.code, "console: not approvable by this reviewer")
+            }
         }
     }
     out.sort_by(|a, b| {

@@ -20,6 +20,14 @@ use crate::error::{FieldError, GateError};
 use crate::lifecycle::{Event, State, next};
 use crate::store::{Change, IdempotencyKey, IdempotentAnswer, RequestRow};
 
+/// A review's judgement (see `Gate::judge_review`).
+struct Judged {
+    event: Event,
+    to: State,
+    approval: Approval,
+    reason: Option<String>,
+}
+
 impl Gate {
     /// `POST /v1/requests/{id}/decisions`: approve, reject or request
     /// changes, as the authenticated reviewer.
@@ -106,7 +114,7 @@ impl Gate {
             reason: Some("(preview)".into()),
             action_digest: None,
         };
-        self.apply_review(row.clone(), principal, &preview, &policy, self.now())
+        self.judge_review(row, principal, &preview, &policy, self.now())
             .map(|_| ())
     }
 
@@ -120,6 +128,59 @@ impl Gate {
         now: Timestamp,
     ) -> Result<Change, GateError> {
         let from = row.state;
+        let Judged {
+            event,
+            to,
+            approval,
+            reason,
+        } = self.judge_review(&row, principal, body, policy, now)?;
+        let credential = self.credential(&approval, &row)?;
+        row.approvals.push(json!({
+            "approval": approval,
+            "review": match body.decision {
+                ReviewDecision::Approve => "approve",
+                ReviewDecision::Reject => "reject",
+                ReviewDecision::RequestChanges => "request_changes",
+            },
+            "method": principal.method,
+            "credential": credential,
+        }));
+        row.state = to;
+        row.updated_at = now.to_string();
+        if to != State::Pending {
+            row.roles.clear();
+        }
+        let detail = json!({"approver": principal.id, "roles": principal.roles, "review": approval.decision});
+        let events = vec![transition(
+            &row,
+            (event, from, to),
+            &Actor::Caller(principal),
+            reason.as_deref(),
+            detail,
+            now,
+        )];
+        let notify = self.notify_for(&row, event, from, now);
+        Ok(Change {
+            row,
+            events,
+            remember: None,
+            notify,
+        })
+    }
+
+    /// The judgement of a review, without its effect: the event and the
+    /// state it leads to, the engine's approval record, the reason kept.
+    /// [`Gate::apply_review`] applies it; [`Gate::may_approve`] asks it
+    /// alone (no credential is signed for a preview).
+    fn judge_review(
+        &self,
+        row: &RequestRow,
+        principal: &Principal,
+        body: &ApprovalBody,
+        policy: &Policy,
+        now: Timestamp,
+    ) -> Result<Judged, GateError> {
+        let from = row.state;
         // Any review is legal only while pending; the table says so.
         next(from, Event::Approve)?;
         if let Some(seen) = &body.action_digest
@@ -130,7 +191,7 @@ impl Gate {
                 "the reviewer saw another action than the one held",
             ));
         }
-        if deadline_passed(&row, now) {
+        if deadline_passed(row, now) {
             return Err(GateError::conflict_in(
                 "REQUEST_TIMED_OUT",
                 "the request's deadline has passed; its on-expiry action applies",
@@ -171,7 +232,7 @@ impl Gate {
         };
         // An approval past its own validity is history, not a vote: its
         // giver may approve again (after a claim found it expired).
-        let prior = live_approvals(&row, now);
+        let prior = live_approvals(row, now);
         if prior
             .iter()
             .any(|a| identity_matches(&a.approver, &principal.id))
@@ -183,47 +244,21 @@ impl Gate {
         }
         let event = match &row.escalated_to {
             Some(role) => self.judge_escalated(
-                &row,
+                row,
                 policy,
                 principal,
                 role,
                 body.decision,
                 reason.as_deref(),
             )?,
-            None => self.judge(&row, policy, &prior, &approval, body.decision, now)?,
+            None => self.judge(row, policy, &prior, &approval, body.decision, now)?,
         };
         let to = next(from, event)?;
-        let credential = self.credential(&approval, &row)?;
-        row.approvals.push(json!({
-            "approval": approval,
-            "review": match body.decision {
-                ReviewDecision::Approve => "approve",
-                ReviewDecision::Reject => "reject",
-                ReviewDecision::RequestChanges => "request_changes",
-            },
-            "method": principal.method,
-            "credential": credential,
-        }));
-        row.state = to;
-        row.updated_at = now.to_string();
-        if to != State::Pending {
-            row.roles.clear();
-        }
-        let detail = json!({"approver": principal.id, "roles": principal.roles, "review": approval.decision});
-        let events = vec![transition(
-            &row,
-            (event, from, to),
-            &Actor::Caller(principal),
-            reason.as_deref(),
-            detail,
-            now,
-        )];
-        let notify = self.notify_for(&row, event, from, now);
-        Ok(Change {
-            row,
-            events,
-            remember: None,
-            notify,
+        Ok(Judged {
+            event,
+            to,
+            approval,
+            reason,
         })
     }
 

@@ -94,6 +94,10 @@ pub struct ListFilter {
     /// requests lists with this set, so that the page, its size and its
     /// `next_before` are made of their requests alone.
     pub requesters: Option<Vec<String>>,
+    /// Soonest deadline first (no deadline last, then by id) instead of
+    /// newest first: the console's queue reads the most urgent requests
+    /// first, so a backlog past its bound drops the least urgent ones.
+    pub by_deadline: bool,
 }
 
 /// One audit event to append to the chain (the record object without its

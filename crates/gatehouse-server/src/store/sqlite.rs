@@ -430,7 +430,11 @@ impl Store for SqliteStore {
             sql.push_str(&vec!["?"; requesters.len()].join(", "));
             sql.push(')');
         }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        sql.push_str(if filter.by_deadline {
+            " ORDER BY deadline_unix IS NULL, deadline_unix, id LIMIT ?"
+        } else {
+            " ORDER BY id DESC LIMIT ?"
+        });
         let mut query = sqlx::query_scalar::<_, String>(&sql);
         for s in &filter.states {
             query = query.bind(s.as_str());
