@@ -157,8 +157,13 @@ fn the_console_is_usable_at_phone_width() {
         width.as_u64().is_some_and(|w| w <= u64::from(PHONE.0)),
         "the viewport is a phone's: {width}"
     );
-    sign_in(&browser, &console, "bob");
+    browser.goto(&c::url(&console, "/console/signin"));
+    assert!(
+        !scrolls_sideways(&browser),
+        "the sign-in page fits a phone's width"
+    );
     browser.screenshot("signin-phone");
+    c::sign_in_here(&browser, "bob");
     open_queue(&browser, &console);
     assert!(
         !scrolls_sideways(&browser),

@@ -286,3 +286,45 @@ fn a_signed_out_visit_goes_to_sign_in_and_back_to_the_page_asked_for() {
         "signing in returns to the page asked for"
     );
 }
+
+#[test]
+fn the_identity_comes_from_the_session_never_from_a_form_field() {
+    let console = c::shipped();
+    let agent = c::agent(&console, "agent-refunds");
+    let id = create(&agent, &example("refund-small.json"));
+    let browser = Browser::start();
+
+    // signing in as someone the directory does not list is refused
+    browser.goto(&c::url(&console, "/console/signin"));
+    browser.execute(
+        "const o = document.createElement('option');
+         o.value = 'mallory'; o.textContent = 'mallory';
+         document.querySelector('select[name=identity]').appendChild(o);",
+        vec![],
+    );
+    browser.select("select[name=identity]", "mallory");
+    browser.click("#dev-signin-submit");
+    assert_eq!(
+        browser.wait_for("#error-code").text().trim(),
+        "NOT_AN_APPROVER"
+    );
+
+    // a review form carrying someone else's name is bob's review
+    sign_in(&browser, &console, "bob");
+    open_request(&browser, &console, &id);
+    browser.execute(
+        "const f = document.querySelector('form#review');
+         for (const [k, v] of [['approver', 'fiona'], ['identity', 'fiona'], ['actor', 'fiona']]) {
+             const i = document.createElement('input');
+             i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i);
+         }",
+        vec![],
+    );
+    review(&browser, "approve", "checked the order");
+    let after = c::request(&console, &id);
+    assert_eq!(after["state"], "approved", "{after}");
+    assert_eq!(
+        after["approvals"][0]["approval"]["approver"], "bob",
+        "the approver is the signed-in person: {after}"
+    );
+}

@@ -18,15 +18,15 @@ mod batch;
 mod console_batch;
 mod console_browser;
 #[allow(dead_code)]
+mod console_client;
+#[allow(dead_code)]
 mod console_common;
 mod console_expiry;
 mod console_pages;
-mod console_review;
-mod console_safety;
-#[allow(dead_code)]
-mod console_client;
 mod console_promises;
 mod console_queue;
+mod console_review;
+mod console_safety;
 mod durability;
 mod expiry;
 mod flows;
