@@ -7,10 +7,22 @@
 #[allow(dead_code)]
 mod harness;
 
+// The real browser of the console's end-to-end tests.
+#[allow(dead_code)]
+mod browser;
+
 mod api;
 mod audit;
 mod auth;
 mod batch;
+mod console_batch;
+mod console_browser;
+#[allow(dead_code)]
+mod console_common;
+mod console_expiry;
+mod console_pages;
+mod console_review;
+mod console_safety;
 #[allow(dead_code)]
 mod console_client;
 mod console_promises;
