@@ -53,6 +53,19 @@ curl -sf -X POST "$base/v1/requests/$id/executed" -H "Authorization: Bearer $age
   -H 'content-type: application/json' -d '{"result": "succeeded"}' > /dev/null
 [ "$(state)" = executed ] || { echo "expected executed" >&2; exit 1; }
 
+# The review console, as the README's "review console" paragraph uses it:
+# alice signs in with the development sign-in and sees a second refund in
+# her queue (curl keeps the cookies; the browser tests do the rest).
+id2=$(curl -sf -X POST "$base/v1/requests" -H "Authorization: Bearer $agent" \
+  -H 'content-type: application/json' --data-binary @examples/actions/refund-small.json | json "['id']")
+jar="$work/cookies"
+pre=$(curl -sf -c "$jar" "$base/console/signin" | python3 -c \
+  "import re,sys; print(re.search(r'name=\"_csrf\" value=\"([0-9a-f]{64})\"', sys.stdin.read()).group(1))")
+curl -sf -b "$jar" -c "$jar" -o /dev/null -H "Origin: $base" \
+  --data "_csrf=$pre&identity=alice&next=/console/" "$base/console/signin/dev"
+curl -sf -b "$jar" "$base/console/" | grep -q "data-request-id=\"$id2\"" \
+  || { echo "alice's console queue does not list $id2" >&2; exit 1; }
+
 curl -sf "$base/v1/audit" -H "Authorization: Bearer $admin" > "$work/chain.jsonl"
 "$bin" audit verify "$work/chain.jsonl" --require-chain
-echo "serve smoke: request $id pending -> approved -> executing -> executed; chain intact"
+echo "serve smoke: request $id pending -> approved -> executing -> executed; console queue lists $id2; chain intact"
