@@ -226,7 +226,7 @@ fn every_page_renders_and_is_screenshotted() {
         .iter()
         .filter_map(|r| r.attr("data-request-id"))
         .collect();
-    assert_eq!(found, [refund.clone()], "approved by bob: the refund only");
+    assert_eq!(found, [refund.as_str()], "approved by bob: the refund only");
     assert!(!found.contains(&big));
     browser.screenshot("search");
 

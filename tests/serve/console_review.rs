@@ -44,7 +44,7 @@ fn a_reviewer_sees_only_what_they_may_approve_and_approves_a_refund_the_agent_wa
     open_queue(&browser, &console);
     assert_eq!(
         queue_ids(&browser),
-        [refund.clone()],
+        [refund.as_str()],
         "bob may approve the small refund only: not the large one (limit), \
          not the IAM change (roles), not his own"
     );
@@ -145,7 +145,7 @@ fn a_dual_approval_takes_two_people_and_the_first_leaves_it_pending() {
 
     sign_in(&browser, &console, "sam");
     open_queue(&browser, &console);
-    assert_eq!(queue_ids(&browser), [iam.clone()]);
+    assert_eq!(queue_ids(&browser), [iam.as_str()]);
     assert_eq!(
         browser
             .attr(
@@ -187,7 +187,7 @@ fn a_dual_approval_takes_two_people_and_the_first_leaves_it_pending() {
     sign_out(&browser);
     sign_in(&browser, &console, "carol");
     open_queue(&browser, &console);
-    assert_eq!(queue_ids(&browser), [iam.clone()]);
+    assert_eq!(queue_ids(&browser), [iam.as_str()]);
     open_request(&browser, &console, &iam);
     review(&browser, "approve", "change ticket CHG-1 is open");
     assert_eq!(shown_state(&browser), "approved");

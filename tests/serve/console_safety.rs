@@ -70,7 +70,7 @@ fn agent_written_html_in_the_queue_is_text_and_its_url_goes_through_a_warning() 
     let browser = Browser::start();
     sign_in(&browser, &console, "bob");
     open_queue(&browser, &console);
-    assert_eq!(queue_ids(&browser), [id.clone()]);
+    assert_eq!(queue_ids(&browser), [id.as_str()]);
     let row = format!("tr.queue-row[data-request-id='{id}']");
     assert_inert(&browser, &row);
     let marked = browser.find_all(&format!("{row} .agent-provided"));
