@@ -145,6 +145,31 @@ fn scrolls_sideways(browser: &Browser) -> bool {
     ) == json!(true)
 }
 
+/// The innermost elements that reach past the window's right edge, for
+/// the failure message.
+fn too_wide(browser: &Browser) -> String {
+    let found = browser.execute(
+        "const w = window.innerWidth;
+         const out = [];
+         for (const el of document.querySelectorAll('body *')) {
+             const r = el.getBoundingClientRect();
+             const spills = el.scrollWidth > el.clientWidth + 1
+                 && getComputedStyle(el).overflowX === 'visible' && r.right + el.scrollWidth - el.clientWidth > w + 1;
+             const past = r.right > w + 1 && ![...el.children].some(c => c.getBoundingClientRect().right > w + 1);
+             if (spills || past) {
+                 out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+                     + ' in ' + (el.closest('[id]') ? '#' + el.closest('[id]').id : '?')
+                     + ' `' + el.textContent.slice(0, 40) + '`'
+                     + (el.className ? '.' + String(el.className).split(' ').join('.') : '')
+                     + ' right=' + Math.round(r.right));
+             }
+         }
+         return out.slice(0, 8).join(', ');",
+        vec![],
+    );
+    found.as_str().unwrap_or_default().to_owned()
+}
+
 #[test]
 fn the_console_is_usable_at_phone_width() {
     let console = c::shipped();
@@ -176,7 +201,8 @@ fn the_console_is_usable_at_phone_width() {
     assert_eq!(shown_state(&browser), "pending");
     assert!(
         !scrolls_sideways(&browser),
-        "the request page fits a phone's width"
+        "the request page fits a phone's width; too wide: {}",
+        too_wide(&browser)
     );
     assert!(browser.find("form#review button#approve").is_displayed());
     browser.screenshot("request-phone");
@@ -241,4 +267,39 @@ fn every_page_renders_and_is_screenshotted() {
     }
     assert!(browser.exists("svg"), "charts are inline SVG");
     browser.screenshot("overview");
+}
+
+#[test]
+fn no_page_scrolls_sideways_on_a_desktop_window() {
+    let console = c::shipped();
+    let agent = c::agent(&console, "agent-refunds");
+    let refund = create(&agent, &example("refund-small.json"));
+    let browser = Browser::start();
+    browser.goto(&c::url(&console, "/console/signin"));
+    let mut pages = vec![("sign-in".to_owned(), too_wide_now(&browser))];
+    sign_in(&browser, &console, "bob");
+    for path in [
+        "/console/".to_owned(),
+        format!("/console/requests/{refund}"),
+        format!("/console/requests/{refund}/history"),
+        "/console/history".to_owned(),
+        "/console/overview".to_owned(),
+    ] {
+        browser.goto(&c::url(&console, &path));
+        pages.push((path, too_wide_now(&browser)));
+    }
+    let wide: Vec<String> = pages
+        .into_iter()
+        .filter_map(|(page, wide)| wide.map(|w| format!("{page}: {w}")))
+        .collect();
+    assert!(
+        wide.is_empty(),
+        "pages wider than a 1280 px window: {}",
+        wide.join("; ")
+    );
+}
+
+/// What makes the page wider than the window, when it is.
+fn too_wide_now(browser: &Browser) -> Option<String> {
+    scrolls_sideways(browser).then(|| too_wide(browser))
 }
