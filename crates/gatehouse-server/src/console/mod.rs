@@ -18,9 +18,13 @@
 
 pub mod config;
 pub mod layout;
+pub mod oidc;
 pub mod queue;
+pub mod request;
+pub mod request_parts;
 pub mod session;
 pub mod signin;
+pub mod timeline;
 
 use std::sync::Arc;
 
@@ -41,6 +45,7 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
     if !gate.config.console.enabled {
         return Router::new();
     }
+    layout::DEV_BANNER.store(dev_mode(gate), std::sync::atomic::Ordering::Relaxed);
     Router::new()
         // A person who opens the service's address in a browser lands on
         // the console.
@@ -52,12 +57,43 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         .route("/console/", get(queue::page))
         .route("/console/queue", get(queue::page))
         .route("/console/batch", post(queue::batch))
+        .route("/console/requests/{id}", get(request::page))
+        .route("/console/requests/{id}/review", post(request::review))
+        .route("/console/requests/{id}/history", get(timeline::page))
         .route("/console/signin", get(signin::page))
         .route("/console/signin/dev", post(signin::dev))
         .route("/console/signout", post(signin::signout))
         .route("/console/leave", get(signin::leave))
         .route(layout::CSS_PATH, get(css))
         .route(layout::JS_PATH, get(js))
+        .merge(oidc::routes(gate))
+        .layer(axum::middleware::map_response(refusals_as_pages))
+}
+
+/// The framework's own refusals (a body over `[limits] body_bytes`, a
+/// query that does not parse) come as plain text; a console answer is
+/// always a page with `#error-code`.
+async fn refusals_as_pages(response: Response) -> Response {
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !status.is_client_error() || html {
+        return response;
+    }
+    let (code, detail) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "BODY_TOO_LARGE",
+            "The form is larger than this service takes ([limits] body_bytes).",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "UNSUPPORTED_MEDIA_TYPE",
+            "A console form is sent as application/x-www-form-urlencoded.",
+        ),
+        _ => ("BAD_REQUEST", "The request could not be read."),
+    };
+    layout::error_page(status, code, detail)
 }
 
 /// Whether the development sign-in is on for this service.
