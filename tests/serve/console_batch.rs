@@ -71,7 +71,7 @@ fn queue_tier_requests_are_approved_in_a_batch() {
     }
     browser.fill("form#batch input[name=reason]", "drafts read, tone fine");
     browser.screenshot("queue-batch");
-    browser.click("#batch-approve");
+    browser.click_and_load("#batch-approve");
     let result = batch_result(&browser);
     assert_eq!(
         result,
@@ -120,7 +120,7 @@ fn an_explicit_request_forced_into_the_batch_form_is_refused_and_stays_pending()
          document.querySelector('form#batch').appendChild(i);",
         vec![json!(refund)],
     );
-    browser.click("#batch-approve");
+    browser.click_and_load("#batch-approve");
     let result = batch_result(&browser);
     assert_eq!(
         result,

@@ -197,7 +197,7 @@ fn the_console_is_usable_at_phone_width() {
     let open = browser.find(&format!("tr.queue-row[data-request-id='{refund}'] a.open"));
     assert!(open.is_displayed());
     browser.screenshot("queue-phone");
-    open.click();
+    open.click_and_load();
     assert_eq!(shown_state(&browser), "pending");
     assert!(
         !scrolls_sideways(&browser),
@@ -225,7 +225,7 @@ fn every_page_renders_and_is_screenshotted() {
     assert_eq!(shown_state(&browser), "approved");
 
     // the request's history: one item per audit record, in order
-    browser.click(&format!("a[href='/console/requests/{refund}/history']"));
+    browser.click_and_load(&format!("a[href='/console/requests/{refund}/history']"));
     let seqs: Vec<u64> = browser
         .find_all("ol#timeline li[data-seq]")
         .iter()

@@ -62,7 +62,7 @@ fn a_reviewer_sees_only_what_they_may_approve_and_approves_a_refund_the_agent_wa
     let version = before["version"].as_i64().expect("a version");
     let waiting = c::wait_in_background(&agent, &refund, version);
 
-    browser.click(&format!("tr.queue-row[data-request-id='{refund}'] a.open"));
+    browser.click_and_load(&format!("tr.queue-row[data-request-id='{refund}'] a.open"));
     assert_eq!(browser.path(), format!("/console/requests/{refund}"));
     assert_eq!(shown_state(&browser), "pending");
     assert!(

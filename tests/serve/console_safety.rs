@@ -84,7 +84,7 @@ fn agent_written_html_in_the_queue_is_text_and_its_url_goes_through_a_warning() 
     let leave = browser.find(&format!("{row} a.agent-link"));
     let href = leave.attr("href").expect("href");
     assert!(href.starts_with("/console/leave?to="), "{href}");
-    leave.click();
+    leave.click_and_load();
     assert!(browser.path().starts_with("/console/leave?"));
     assert_eq!(browser.text("#leave-url"), EVIL_URL);
     assert_eq!(
@@ -175,7 +175,7 @@ fn batch_sign_in_and_sign_out_forms_without_their_csrf_token_are_refused() {
     // the sign-in form's pre-session token
     browser.goto(&c::url(&console, "/console/signin"));
     drop_csrf(&browser, "form#dev-signin");
-    browser.click("#dev-signin-submit");
+    browser.click_and_load("#dev-signin-submit");
     assert_csrf_refused(&browser);
     assert!(
         !browser
@@ -189,13 +189,13 @@ fn batch_sign_in_and_sign_out_forms_without_their_csrf_token_are_refused() {
     open_queue(&browser, &console);
     browser.click(&format!("input[name=ids][value='{draft}']"));
     drop_csrf(&browser, "form#batch");
-    browser.click("#batch-approve");
+    browser.click_and_load("#batch-approve");
     assert_csrf_refused(&browser);
     assert_eq!(c::request(&console, &draft)["state"], "pending");
 
     open_queue(&browser, &console);
     drop_csrf(&browser, "form#signout");
-    browser.click("form#signout button");
+    browser.click_and_load("form#signout button");
     assert_csrf_refused(&browser);
     // still signed in: the refused sign-out changed nothing
     open_queue(&browser, &console);
@@ -303,7 +303,7 @@ fn the_identity_comes_from_the_session_never_from_a_form_field() {
         vec![],
     );
     browser.select("select[name=identity]", "mallory");
-    browser.click("#dev-signin-submit");
+    browser.click_and_load("#dev-signin-submit");
     assert_eq!(
         browser.wait_for("#error-code").text().trim(),
         "NOT_AN_APPROVER"

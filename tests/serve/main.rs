@@ -18,17 +18,17 @@ mod batch;
 mod console_batch;
 mod console_browser;
 #[allow(dead_code)]
+mod console_client;
+#[allow(dead_code)]
 mod console_common;
 mod console_expiry;
-mod console_pages;
-mod console_review;
-mod console_safety;
-#[allow(dead_code)]
-mod console_client;
 mod console_oidc;
+mod console_pages;
 mod console_promises;
 mod console_queue;
 mod console_request;
+mod console_review;
+mod console_safety;
 mod console_security;
 mod console_signin;
 mod durability;
