@@ -3,10 +3,13 @@
 //! whole evidence pack and approves, rejects or asks for changes.
 //!
 //! Pages, one module each: [`queue`] (`/console/`, batch approval of
-//! `queue`-tier requests), `request` (one request and its review form),
-//! `history` (a request's transitions, search), `overview` (volumes,
-//! time to decision, approvals against rejections). [`signin`] holds the
-//! development and OIDC sign-in, [`session`] the cookie, CSRF and the
+//! `queue`-tier requests), [`request`] and [`request_parts`] (one request,
+//! its evidence pack and its review form), [`timeline`] (one request's
+//! audit records), [`search`] (history: past requests by agent, rule,
+//! reason, approver, outcome), [`overview`] with [`charts`] (volumes, time
+//! to decision, approvals against rejections per rule and agent, counted
+//! by [`review_stats`]). [`signin`] holds the development sign-in and
+//! [`oidc`] the OIDC one, [`session`] the cookie, CSRF and the
 //! [`session::Reviewer`] every page is rendered for, [`layout`] the chrome
 //! and the escaping of agent-written text.
 //!
@@ -16,12 +19,16 @@
 //! Everything works without JavaScript; `static/console.js` adds keys and
 //! the live countdown.
 
+pub mod charts;
 pub mod config;
 pub mod layout;
 pub mod oidc;
+pub mod overview;
 pub mod queue;
 pub mod request;
 pub mod request_parts;
+pub mod review_stats;
+pub mod search;
 pub mod session;
 pub mod signin;
 pub mod timeline;
@@ -60,6 +67,8 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         .route("/console/requests/{id}", get(request::page))
         .route("/console/requests/{id}/review", post(request::review))
         .route("/console/requests/{id}/history", get(timeline::page))
+        .route("/console/history", get(search::page))
+        .route("/console/overview", get(overview::page))
         .route("/console/signin", get(signin::page))
         .route("/console/signin/dev", post(signin::dev))
         .route("/console/signout", post(signin::signout))
