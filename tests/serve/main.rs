@@ -7,17 +7,29 @@
 #[allow(dead_code)]
 mod harness;
 
+// The real browser of the console's end-to-end tests.
+#[allow(dead_code)]
+mod browser;
+
 mod api;
 mod audit;
 mod auth;
 mod batch;
+mod console_batch;
+mod console_browser;
 #[allow(dead_code)]
 mod console_client;
+#[allow(dead_code)]
+mod console_common;
+mod console_expiry;
 mod console_oidc;
 mod console_overview;
+mod console_pages;
 mod console_promises;
 mod console_queue;
 mod console_request;
+mod console_review;
+mod console_safety;
 mod console_search;
 mod console_security;
 mod console_signin;
