@@ -177,3 +177,44 @@ fn a_batch_without_the_csrf_token_is_refused_and_changes_nothing() {
         "pending"
     );
 }
+
+/// A reviewer refused an approval (here the change window is closed) may
+/// still reject: the request is in their queue marked reject-only, and its
+/// page offers reject and request changes, not approve.
+#[test]
+fn a_request_that_cannot_be_approved_can_still_be_rejected_in_the_console() {
+    let server = Server::start();
+    let agent = server.as_token(&server.key("agent-x", &["request"], &[]));
+    let _sec = server.key("sec", &["approve"], &["security_approver"]);
+    let id = agent.create(&example("prod-deploy-outside-window.json"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sec = Console::signed_in(&server, "sec");
+    let queue = sec.get("/console/");
+    assert_eq!(queued(&queue.text), vec![id.clone()], "{}", queue.text);
+    assert!(queue.text.contains("CONDITION_NOT_MET"), "{}", queue.text);
+
+    let path = format!("/console/requests/{id}");
+    let page = sec.get(&path);
+    assert!(page.text.contains("id=\"review\""), "a form to reject");
+    assert!(!page.text.contains("id=\"approve\""), "no approve button");
+    assert!(
+        page.text_of("approve-unavailable").is_some_and(|t| t.contains("CONDITION_NOT_MET")),
+        "{}",
+        page.text
+    );
+    let digest = crate::console_client::hidden_field(&page.text, "action_digest").expect("digest");
+    let done = sec.submit(
+        &path,
+        &format!("{path}/review"),
+        &[
+            ("decision", "reject"),
+            ("reason", "outside the change window; resubmit on Tuesday"),
+            ("action_digest", &digest),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.text);
+    let reader = server.as_token(&server.admin);
+    assert_eq!(reader.get(&format!("/v1/requests/{id}")).1["state"], "rejected");
+}

@@ -57,13 +57,24 @@ pub async fn page(
     render(&gate, &reviewer, &filter, None).await
 }
 
-/// The requests `reviewer` may approve now, filtered, soonest deadline
-/// first.
+/// A request in someone's queue.
+#[derive(Debug)]
+pub struct Queued {
+    /// The request.
+    pub row: RequestRow,
+    /// `None`: they may approve it. Otherwise the code an approval would
+    /// be refused with (missing evidence, a condition that does not hold)
+    /// while a rejection or a change request would still be taken.
+    pub approve_refused: Option<&'static str>,
+}
+
+/// The requests `reviewer` may act on now (approve, or at least reject),
+/// filtered, soonest deadline first.
 pub async fn approvable(
     gate: &Gate,
     reviewer: &Reviewer,
     filter: &QueueFilter,
-) -> Result<Vec<RequestRow>, crate::error::GateError> {
+) -> Result<Vec<Queued>, crate::error::GateError> {
     let rows = gate
         .store
         .list(&ListFilter {
@@ -101,18 +112,34 @@ pub async fn approvable(
             continue;
         }
         match gate.may_approve(&reviewer.principal, &row).await {
-            Ok(()) => out.push(row),
-            Err(e) => {
-                tracing::debug!(id = %row.id, code = e.code, "console: not approvable by this reviewer")
+            Ok(()) => out.push(Queued {
+                row,
+                approve_refused: None,
+            }),
+            Err(no) => {
+                let reject = crate::gate::ReviewDecision::Reject;
+                if gate
+                    .may_review(&reviewer.principal, &row, reject)
+                    .await
+                    .is_ok()
+                {
+                    out.push(Queued {
+                        row,
+                        approve_refused: Some(no.code),
+                    });
+                }
             }
         }
     }
     out.sort_by(|a, b| {
-        (a.deadline_unix.is_none(), a.deadline_unix, &a.id).cmp(&(
-            b.deadline_unix.is_none(),
-            b.deadline_unix,
-            &b.id,
-        ))
+        let key = |q: &Queued| {
+            (
+                q.row.deadline_unix.is_none(),
+                q.row.deadline_unix,
+                q.row.id.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
     });
     Ok(out)
 }
@@ -142,7 +169,7 @@ async fn render(
         Err(e) => return problem_page(e),
     };
     let now = gate.now().unix_seconds();
-    let any_batch = rows.iter().any(|r| r.outcome == "queue");
+    let any_batch = rows.iter().any(|q| q.row.outcome == "queue");
     let chrome = Chrome {
         title: "Queue",
         reviewer: Some(reviewer),
@@ -151,7 +178,7 @@ async fn render(
     };
     let body = html! {
         h1 { "Your queue" }
-        p.lede { (rows.len()) " request" @if rows.len() != 1 { "s" } " you may approve, soonest deadline first." }
+        p.lede { (rows.len()) " request" @if rows.len() != 1 { "s" } " you may act on, soonest deadline first." }
         @if let Some(result) = &batch { (batch_result(result)) }
         (filters(filter))
         @if rows.is_empty() {
@@ -161,7 +188,7 @@ async fn render(
                 (layout::csrf_field(reviewer))
                 div.table-wrap {
                     table #queue {
-                        caption.visually-hidden { "Pending requests you may approve" }
+                        caption.visually-hidden { "Pending requests you may act on" }
                         thead { tr {
                             th scope="col" { span.visually-hidden { "Select" } }
                             th scope="col" { "Tier" }
@@ -173,7 +200,7 @@ async fn render(
                             th scope="col" { "Time left" }
                         } }
                         tbody {
-                            @for row in &rows { (queue_row(row, now)) }
+                            @for q in &rows { (queue_row(q, now)) }
                         }
                     }
                 }
@@ -192,7 +219,8 @@ async fn render(
     layout::html_response(StatusCode::OK, layout::page(&chrome, body))
 }
 
-fn queue_row(row: &RequestRow, now: i64) -> Markup {
+fn queue_row(q: &Queued, now: i64) -> Markup {
+    let row = &q.row;
     let tier = row.tier.map_or_else(|| "–".to_owned(), |t| t.to_string());
     let href = format!("/console/requests/{}", row.id);
     let action_type = row
@@ -221,6 +249,9 @@ fn queue_row(row: &RequestRow, now: i64) -> Markup {
                     code { (code) } " " (message)
                 }
                 @if let Some(role) = &row.escalated_to { br; small.escalated { "escalated to " (role) } }
+                @if let Some(code) = q.approve_refused {
+                    br; small.reject-only { "you may reject it, not approve it: " code { (code) } }
+                }
             }
             td { (human_duration(now - row.created_unix)) }
             td {

@@ -39,7 +39,7 @@ use super::request_parts as parts;
 use super::session::Reviewer;
 use super::{Form, dev_mode, problem_page, signed_form};
 use crate::error::{FieldError, GateError};
-use crate::gate::{Gate, live_approvals, verify_options};
+use crate::gate::{Gate, ReviewDecision, live_approvals, verify_options};
 use crate::lifecycle::State as LifeState;
 use crate::store::RequestRow;
 
@@ -265,6 +265,16 @@ pub async fn render(
         None
     };
     let may = gate.may_approve(&reviewer.principal, &row).await;
+    // Refused an approval (missing evidence, a condition, a limit) is not
+    // always refused a rejection: the form then offers reject and request
+    // changes alone, and says why approving is not offered.
+    let may_reject = match &may {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            gate.may_review(&reviewer.principal, &row, ReviewDecision::Reject)
+                .await
+        }
+    };
     let cx = Context {
         row: &row,
         decision: decision.as_ref(),
@@ -315,9 +325,10 @@ pub async fn render(
             }
             aside.review-panel aria-label="Your review" {
                 (parts::deadline(&cx))
-                @match &may {
-                    Ok(()) => (parts::review_form(&cx, reviewer, &outcome.reason)),
-                    Err(e) => (parts::cannot_review(&cx, reviewer, e)),
+                @match (&may, &may_reject) {
+                    (Ok(()), _) => (parts::review_form(&cx, reviewer, &outcome.reason, None)),
+                    (Err(no), Ok(())) => (parts::review_form(&cx, reviewer, &outcome.reason, Some(no))),
+                    (Err(e), Err(_)) => (parts::cannot_review(&cx, reviewer, e)),
                 }
             }
         }

@@ -573,9 +573,14 @@ fn reason_always(row: &RequestRow) -> bool {
 
 /// `form#review`: approve, reject or request changes, with the reason the
 /// tier demands and the digest of the action shown.
-pub fn review_form(cx: &Context<'_>, reviewer: &Reviewer, reason: &str) -> Markup {
+pub fn review_form(
+    cx: &Context<'_>,
+    reviewer: &Reviewer,
+    reason: &str,
+    approve_refused: Option<&GateError>,
+) -> Markup {
     let row = cx.row;
-    let always = reason_always(row);
+    let always = reason_always(row) || approve_refused.is_some();
     html! {
         section aria-labelledby="review-title" {
             h2 #review-title { "Your review" }
@@ -592,14 +597,21 @@ pub fn review_form(cx: &Context<'_>, reviewer: &Reviewer, reason: &str) -> Marku
                 } @else {
                     textarea #reason name="reason" maxlength="4096" { (reason) }
                 }
-                p.hint { "You review action " code { (row.action_digest) } "; if the request now holds another action, the review is refused." }
+                @if let Some(no) = approve_refused {
+                    p #approve-unavailable.warning {
+                        "Approving is not offered: " code { (no.code) } " " (no.detail)
+                    }
+                }
                 div.buttons {
-                    button #approve type="submit" name="decision" value="approve" { "Approve" }
-                    " "
+                    @if approve_refused.is_none() {
+                        button #approve type="submit" name="decision" value="approve" { "Approve" }
+                        " "
+                    }
                     button #reject type="submit" name="decision" value="reject" { "Reject" }
                     " "
                     button #request-changes type="submit" name="decision" value="request_changes" { "Request changes" }
                 }
+                p.hint { "You review action " code { (row.action_digest) } "; if the request now holds another action, the review is refused." }
             }
         }
     }

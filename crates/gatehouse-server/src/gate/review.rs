@@ -106,9 +106,23 @@ impl Gate {
         principal: &Principal,
         row: &RequestRow,
     ) -> Result<(), GateError> {
+        self.may_review(principal, row, ReviewDecision::Approve)
+            .await
+    }
+
+    /// Whether `principal` may give this review of `row` now (the same
+    /// judgement as [`Gate::may_approve`], for a rejection or a change
+    /// request too: someone may be refused an approval, for missing
+    /// evidence or a condition that does not hold, and still reject).
+    pub async fn may_review(
+        &self,
+        principal: &Principal,
+        row: &RequestRow,
+        decision: ReviewDecision,
+    ) -> Result<(), GateError> {
         let policy = self.policy_by_digest(&row.policy_digest).await?;
         let preview = ApprovalBody {
-            decision: ReviewDecision::Approve,
+            decision,
             // Any reason: whether one is needed is the form's business;
             // this asks only whether this person may approve at all.
             reason: Some("(preview)".into()),
