@@ -22,7 +22,7 @@ use serde_json::{Value as Json, json};
 
 use crate::browser::{Browser, DESKTOP};
 use crate::console_batch::draft;
-use crate::console_common::{self as c, Console, create, open_queue, queue_ids, sign_in, url};
+use crate::console_common::{self as c, Console, create, open_queue, queue_ids, url};
 use crate::harness::example;
 
 /// The phone viewport of the accessibility checks (an iPhone X-13 mini in
@@ -207,6 +207,17 @@ fn assert_clean(problems: &[String]) {
     );
 }
 
+/// Signs in as `identity` with the development sign-in and waits for the
+/// queue. (`console_common::sign_in` reads `#whoami` right after the click;
+/// on a loaded machine the form's navigation can still be under way then.)
+fn sign_in(browser: &Browser, console: &Console, identity: &str) {
+    browser.goto(&url(console, "/console/signin"));
+    browser.select("form#dev-signin select[name=identity]", identity);
+    browser.click("#dev-signin-submit");
+    let who = browser.wait_for("#whoami").text();
+    assert!(who.contains(identity), "signed in as {identity}: `{who}`");
+}
+
 /// A reviewer who sees queue-tier drafts (with a batch checkbox) and an
 /// explicit refund, so the queue has rows of both kinds; one draft's
 /// summary carries a URL (an agent link to the leave page).
@@ -228,7 +239,14 @@ fn the_sign_in_page_passes_axe() {
     let browser = Browser::start();
     browser.goto(&url(&console, "/console/signin"));
     assert!(browser.exists("form#dev-signin"));
-    assert_clean(&audit(&browser, "sign-in"));
+    let mut problems = audit(&browser, "sign-in");
+
+    // without any sign-in configured: no banner, no form, a note
+    let off = c::start(c::APPROVERS, None, "[console]\ndev_signin = \"off\"\n");
+    browser.goto(&url(&off, "/console/signin"));
+    assert!(browser.exists("#no-signin"));
+    problems.extend(audit(&browser, "sign-in (none configured)"));
+    assert_clean(&problems);
 }
 
 #[test]
@@ -241,6 +259,18 @@ fn the_queue_with_rows_and_a_batch_result_passes_axe() {
     assert!(browser.exists("input[name=ids]"), "batch checkboxes shown");
     assert!(browser.exists("a.agent-link"), "an agent link shown");
     let mut problems = audit(&browser, "queue");
+
+    // the keyboard help open over it (a modal dialog)
+    browser.press("?");
+    assert!(browser.find("#help").is_displayed(), "? opens the help");
+    problems.extend(audit(&browser, "queue with the keyboard help open"));
+    browser.press(&crate::browser::keys::ESCAPE.to_string());
+
+    browser.goto(&url(&console, "/console/?agent=nobody"));
+    assert!(browser.exists("#queue-empty"));
+    problems.extend(audit(&browser, "empty queue"));
+
+    open_queue(&browser, &console);
 
     let first = browser.find("input[name=ids]");
     first.click();
