@@ -28,6 +28,7 @@ mod console_promises;
 mod console_queue;
 mod console_review;
 mod console_safety;
+mod console_signin;
 mod durability;
 mod expiry;
 mod flows;

@@ -42,6 +42,9 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         return Router::new();
     }
     Router::new()
+        // A person who opens the service's address in a browser lands on
+        // the console.
+        .route("/", get(|| async { Redirect::to("/console/") }))
         .route(
             "/console",
             get(|| async { Redirect::permanent("/console/") }),
@@ -60,6 +63,54 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
 /// Whether the development sign-in is on for this service.
 pub fn dev_mode(gate: &Gate) -> bool {
     gate.config.console.dev_signin_enabled(&gate.config.listen)
+}
+
+/// Whether this request may use the development sign-in. With
+/// `dev_signin = "auto"` (on because the service listens on loopback) the
+/// request must also look local: its `Host` a loopback name or address,
+/// and no proxy's forwarding headers. A reverse proxy on the same machine
+/// would otherwise hand the password-less sign-in to the world, and a DNS
+/// rebinding page (evil.example resolving to 127.0.0.1) could sign a
+/// visitor's browser in as an approver.
+pub fn dev_signin_allowed(gate: &Gate, headers: &HeaderMap) -> bool {
+    if !dev_mode(gate) {
+        return false;
+    }
+    if gate.config.console.dev_signin == DevSignin::On {
+        return true;
+    }
+    let forwarded = [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-real-ip",
+    ]
+    .iter()
+    .any(|h| headers.contains_key(*h));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    !forwarded && is_loopback_host(host)
+}
+
+/// `127.0.0.1:8080`, `localhost`, `[::1]:8080`: a name that can only mean
+/// this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(n, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                n
+            } else {
+                host
+            }
+        }),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn css() -> Response {
@@ -197,6 +248,29 @@ mod tests {
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
         h
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for host in [
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:8080",
+            "127.9.9.9",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example:8080",
+            "localhost.evil.example",
+            "10.0.0.1",
+            "",
+            "[::2]:1",
+            "127.0.0.1.nip.io",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::layout::{self, Chrome, Nav};
 use super::session::{self, PRE_COOKIE, Reviewer, SESSION_COOKIE};
-use super::{Form, csrf_refused, dev_mode, problem_page, signed_form};
+use super::{Form, csrf_refused, dev_mode, dev_signin_allowed, problem_page, signed_form};
 use crate::auth::AuthMethod;
 use crate::gate::Gate;
 
@@ -61,7 +61,7 @@ pub async fn page(
     Query(q): Query<SigninQuery>,
 ) -> Response {
     let next = safe_next(q.next.as_deref());
-    let dev = dev_mode(&gate);
+    let dev = dev_signin_allowed(&gate, &headers);
     let identities = if dev {
         match session::signin_identities(&gate).await {
             Ok(list) => list,
@@ -111,7 +111,14 @@ pub async fn page(
                 }
             }
         }
-        @if !dev && !oidc {
+        @if !dev && dev_mode(&gate) {
+            p #dev-signin-not-here {
+                "The development sign-in is on, but only for requests made straight to a loopback "
+                "address (http://127.0.0.1:PORT or http://localhost:PORT), not through a proxy or "
+                "another host name."
+            }
+        }
+        @if !dev && !oidc && !dev_mode(&gate) {
             p #no-signin {
                 "No sign-in is configured: set [console.oidc] (with a trust store's [oidc] provider), "
                 "or dev_signin = \"on\" for a development machine."
@@ -133,11 +140,12 @@ fn urlencode(text: &str) -> String {
 
 /// `POST /console/signin/dev`: signs in as a listed identity.
 pub async fn dev(State(gate): State<Arc<Gate>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !dev_mode(&gate) {
+    if !dev_signin_allowed(&gate, &headers) {
         return layout::error_page(
             StatusCode::NOT_FOUND,
             "DEV_SIGNIN_OFF",
-            "The development sign-in is off on this service.",
+            "The development sign-in is off on this service, or this request did not come \
+             straight from this machine (a loopback Host, no proxy headers).",
         );
     }
     if !session::same_origin(&gate, &headers) {
