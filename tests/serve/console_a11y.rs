@@ -32,13 +32,7 @@ const PHONE: (u32, u32) = (375, 812);
 
 /// axe's rule sets every page passes: WCAG 2.0 and 2.1, levels A and AA,
 /// and axe's best practices.
-const AXE_TAGS: &[&str] = &[
-    "wcag2a",
-    "wcag2aa",
-    "wcag21a",
-    "wcag21aa",
-    "best-practice",
-];
+const AXE_TAGS: &[&str] = &["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
 
 /// Where `axe.min.js` is: `AXE_CORE`, else what `scripts/a11y-deps.sh`
 /// installs.
@@ -126,7 +120,10 @@ fn describe(violation: &Json) -> String {
 fn viewport(browser: &Browser, (width, height): (u32, u32)) {
     browser.window_size((width, height));
     let inner = browser.execute("return [window.innerWidth, window.innerHeight];", vec![]);
-    let (iw, ih) = (inner[0].as_u64().unwrap_or(0), inner[1].as_u64().unwrap_or(0));
+    let (iw, ih) = (
+        inner[0].as_u64().unwrap_or(0),
+        inner[1].as_u64().unwrap_or(0),
+    );
     if (iw, ih) != (u64::from(width), u64::from(height)) {
         let w = u64::from(width) * 2 - iw;
         let h = u64::from(height) * 2 - ih;
@@ -226,7 +223,8 @@ fn scene() -> (Console, String) {
     let drafter = c::agent(&console, "agent-support-drafter");
     create(&drafter, &draft(501));
     let mut linked = draft(502);
-    linked["action"]["summary"] = json!("Draft a reply to ticket T-502, see https://crm.example/t/502");
+    linked["action"]["summary"] =
+        json!("Draft a reply to ticket T-502, see https://crm.example/t/502");
     create(&drafter, &linked);
     let refunds = c::agent(&console, "agent-refunds");
     let refund = create(&refunds, &example("refund-small.json"));
@@ -295,7 +293,10 @@ fn the_request_history_passes_axe() {
     let (console, refund) = scene();
     let browser = Browser::start();
     sign_in(&browser, &console, "quinn");
-    browser.goto(&url(&console, &format!("/console/requests/{refund}/history")));
+    browser.goto(&url(
+        &console,
+        &format!("/console/requests/{refund}/history"),
+    ));
     assert!(
         browser.exists("ol#timeline li[data-seq]"),
         "the request's timeline: {}",
@@ -309,7 +310,10 @@ fn the_search_results_pass_axe() {
     let (console, _) = scene();
     let browser = Browser::start();
     sign_in(&browser, &console, "quinn");
-    browser.goto(&url(&console, "/console/history?agent=agent-support-drafter"));
+    browser.goto(&url(
+        &console,
+        "/console/history?agent=agent-support-drafter",
+    ));
     assert!(browser.exists("form#search"), "the search form");
     assert!(
         browser.exists("table#results tr[data-request-id]"),
