@@ -30,6 +30,10 @@ use crate::harness::example;
 /// fits there).
 const PHONE: (u32, u32) = (375, 812);
 
+/// The narrowest width WCAG 1.4.10 (reflow) asks pages to fit without
+/// scrolling sideways.
+const REFLOW: (u32, u32) = (320, 640);
+
 /// axe's rule sets every page passes: WCAG 2.0 and 2.1, levels A and AA,
 /// and axe's best practices.
 const AXE_TAGS: &[&str] = &["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
@@ -190,6 +194,15 @@ fn audit(browser: &Browser, page: &str) -> Vec<String> {
         {
             problems.push(format!("{page} ({location}) at phone width {w}:\n{text}"));
         }
+    }
+    // WCAG 1.4.10 (reflow): content fits 320 CSS pixels without scrolling
+    // sideways (a 1280-pixel window at 400 % zoom)
+    viewport(browser, REFLOW);
+    if let Some(text) = sideways(browser) {
+        problems.push(format!(
+            "{page} ({location}) at {} CSS pixels (WCAG 1.4.10 reflow):\n{text}",
+            REFLOW.0
+        ));
     }
     viewport(browser, DESKTOP);
     problems
