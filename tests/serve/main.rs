@@ -29,6 +29,7 @@ mod console_queue;
 mod console_review;
 mod console_safety;
 mod console_signin;
+mod console_request;
 mod durability;
 mod expiry;
 mod flows;

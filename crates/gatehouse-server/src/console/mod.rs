@@ -19,8 +19,11 @@
 pub mod config;
 pub mod layout;
 pub mod queue;
+pub mod request;
+pub mod request_parts;
 pub mod session;
 pub mod signin;
+pub mod timeline;
 
 use std::sync::Arc;
 
@@ -52,6 +55,9 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         .route("/console/", get(queue::page))
         .route("/console/queue", get(queue::page))
         .route("/console/batch", post(queue::batch))
+        .route("/console/requests/{id}", get(request::page))
+        .route("/console/requests/{id}/review", post(request::review))
+        .route("/console/requests/{id}/history", get(timeline::page))
         .route("/console/signin", get(signin::page))
         .route("/console/signin/dev", post(signin::dev))
         .route("/console/signout", post(signin::signout))

@@ -34,7 +34,7 @@ pub use batch::MAX_BATCH_REVIEW;
 pub use policies::LoadedPolicy;
 pub use records::view;
 pub use requests::{ApprovalBody, ReviewDecision};
-pub(crate) use requests::{parse_json, read_body};
+pub(crate) use requests::{live_approvals, parse_json, read_body, verify_options};
 
 /// A request changed: its id, its new state's name and version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

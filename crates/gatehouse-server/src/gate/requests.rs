@@ -343,7 +343,7 @@ pub(super) fn roles_of(decision: &Decision) -> Vec<String> {
 /// The approvals recorded on a request that are still within their own
 /// validity at `now` (`expires_at > now`; one without a readable expiry is
 /// dropped, failing closed).
-pub(super) fn live_approvals(row: &RequestRow, now: Timestamp) -> Vec<Approval> {
+pub(crate) fn live_approvals(row: &RequestRow, now: Timestamp) -> Vec<Approval> {
     row.approvals
         .iter()
         .filter_map(|a| a.get("approval").cloned())
@@ -368,7 +368,7 @@ pub(super) fn deadline_passed(row: &RequestRow, now: Timestamp) -> bool {
 
 /// How the engine judges a request's approvals now: from its creation to
 /// its current deadline (which a reopened request moved on).
-pub(super) fn verify_options(row: &RequestRow, now: Timestamp) -> VerifyOptions {
+pub(crate) fn verify_options(row: &RequestRow, now: Timestamp) -> VerifyOptions {
     VerifyOptions::new(now)
         .with_requested_at(Timestamp::parse(&row.created_at))
         .with_deadline(row.deadline.as_deref().and_then(Timestamp::parse))
