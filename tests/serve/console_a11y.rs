@@ -298,7 +298,42 @@ fn the_request_page_passes_axe() {
     sign_in(&browser, &console, "quinn");
     c::open_request(&browser, &console, &refund);
     assert!(browser.exists("form#review"), "quinn may review the refund");
-    assert_clean(&audit(&browser, "request"));
+    let mut problems = audit(&browser, "request");
+
+    // a refused review: the page again with #review-error (the form's
+    // digest no longer the action's)
+    browser.execute(
+        "document.querySelector('form#review input[name=action_digest]').value = 'sha256:0000';",
+        vec![],
+    );
+    c::review(&browser, "approve", "within the support lead's authority");
+    browser.wait_for("#review-error");
+    problems.extend(audit(&browser, "request with a refused review"));
+
+    // an accepted review: #review-result, and no form for a second review
+    c::open_request(&browser, &console, &refund);
+    c::review(&browser, "approve", "within the support lead's authority");
+    browser.wait_for("#review-result");
+    problems.extend(audit(&browser, "request after a review"));
+
+    // a request the person may not review: #cannot-review in place of the
+    // form
+    let iam = create(
+        &c::agent(&console, "agent-iam"),
+        &example("iam-change.json"),
+    );
+    c::open_request(&browser, &console, &iam);
+    assert!(
+        browser.exists("#cannot-review"),
+        "quinn may not review an IAM change"
+    );
+    problems.extend(audit(&browser, "request that may not be reviewed"));
+
+    // an unknown request: the console's 404 page
+    browser.goto(&url(&console, "/console/requests/req_0000000000000000"));
+    browser.find("#error-code");
+    problems.extend(audit(&browser, "request not found"));
+    assert_clean(&problems);
 }
 
 #[test]
