@@ -466,15 +466,18 @@ fn tabbables(browser: &Browser) -> Vec<String> {
         .collect()
 }
 
-/// Presses Tab from the top of the page until focus leaves the page (or
-/// as many times as there are stops, and one more); each stop.
+/// Presses Tab from the top of the page until focus leaves the page;
+/// each stop. Bounded: at most four presses per expected stop (a date
+/// input takes a Tab per part: month, day, year), so a focus trap ends the
+/// walk instead of hanging it. Consecutive presses inside one element are
+/// one stop.
 fn tab_walk(browser: &Browser, stops: usize) -> Vec<Stop> {
     browser.execute(
         "if (document.activeElement) { document.activeElement.blur(); } window.scrollTo(0, 0);",
         vec![],
     );
     let mut walk = Vec::new();
-    for _ in 0..=stops {
+    for _ in 0..4 * (stops + 1) {
         browser.press("\u{e004}");
         let at = browser.execute(
             "var el = document.activeElement;\
@@ -500,8 +503,12 @@ fn tab_walk(browser: &Browser, stops: usize) -> Vec<Stop> {
         if at.is_null() {
             break;
         }
+        let index = at["index"].as_str().and_then(|i| i.parse().ok());
+        if index.is_some() && walk.last().is_some_and(|last: &Stop| last.index == index) {
+            continue;
+        }
         walk.push(Stop {
-            index: at["index"].as_str().and_then(|i| i.parse().ok()),
+            index,
             what: at["what"].as_str().unwrap_or("").to_owned(),
             outline_style: at["style"].as_str().unwrap_or("").to_owned(),
             outline_width: at["width"].as_f64().unwrap_or(0.0),
@@ -613,4 +620,34 @@ fn tab_reaches_every_control_of_the_request_page_in_order_with_visible_focus() {
     assert!(reason < pos("id=\"approve\""));
     assert!(pos("id=\"approve\"") < pos("id=\"reject\""));
     assert!(reason < pos("id=\"request-changes\""));
+}
+
+#[test]
+fn tab_reaches_every_control_of_the_history_search_in_order_with_visible_focus() {
+    let (console, _) = scene();
+    let browser = Browser::start();
+    sign_in(&browser, &console, "quinn");
+    browser.goto(&url(
+        &console,
+        "/console/history?agent=agent-support-drafter",
+    ));
+    assert!(browser.exists("form#search"), "the search form");
+    let walk = assert_keyboard_walk(&browser, "history search");
+    let pos = |needle: &str| {
+        walk.iter()
+            .position(|w| w.contains(needle))
+            .unwrap_or_else(|| panic!("history search: Tab never reaches {needle}: {walk:#?}"))
+    };
+    // the search fields in the contract's order, before the results
+    let fields = ["agent", "rule", "reason", "approver", "outcome", "state"]
+        .map(|f| pos(&format!("name=\"{f}\"")));
+    assert!(
+        fields.windows(2).all(|w| w[0] < w[1]),
+        "the search fields in order: {walk:#?}"
+    );
+    let first_result = walk
+        .iter()
+        .position(|w| w.contains("href=\"/console/requests/req_"))
+        .expect("a result's link");
+    assert!(fields[5] < first_result, "the form before its results");
 }
