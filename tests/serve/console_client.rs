@@ -15,6 +15,9 @@ pub struct Console {
     http: reqwest::blocking::Client,
     /// The session cookie's value, once signed in.
     pub session: Option<String>,
+    /// The `Origin` form posts are sent with (the base, unless the service
+    /// has a `public_url`).
+    pub origin: String,
 }
 
 /// An answer: status, headers, body text.
@@ -108,6 +111,7 @@ impl Console {
                 .build()
                 .expect("client"),
             session: None,
+            origin: server.base.clone(),
         }
     }
 
@@ -155,6 +159,16 @@ impl Console {
         }
     }
 
+    /// A request builder for a path (no redirects followed; the session
+    /// cookie is added by [`Console::send`]).
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
     /// GETs a path.
     pub fn get(&self, path: &str) -> Page {
         self.send(self.http.get(format!("{}{path}", self.base)))
@@ -166,7 +180,7 @@ impl Console {
         self.send(
             self.http
                 .post(format!("{}{path}", self.base))
-                .header("origin", &self.base)
+                .header("origin", &self.origin)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(form(fields)),
         )

@@ -23,15 +23,21 @@ mod console_client;
 #[allow(dead_code)]
 mod console_common;
 mod console_expiry;
+mod console_oidc;
+mod console_overview;
 mod console_pages;
 mod console_promises;
 mod console_queue;
 mod console_request;
 mod console_review;
 mod console_safety;
+mod console_search;
+mod console_security;
 mod console_signin;
 mod durability;
 mod expiry;
+#[allow(dead_code)]
+mod fake_idp;
 mod flows;
 mod guarantees;
 mod idempotency;

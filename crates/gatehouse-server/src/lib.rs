@@ -82,6 +82,7 @@ pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), S
         ),
         None => None,
     };
+    console::oidc::check_startup(&config, trust.as_ref()).map_err(StartError::Trust)?;
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         StartError::Store(format!(
             "cannot create the data directory `{}`: {e}",

@@ -18,6 +18,12 @@ const BUCKETS: [f64; 10] = [
     1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0, 604800.0,
 ];
 
+/// The states whose entry ends the wait the time-to-decision histogram
+/// measures (from creation to entering one of them, whoever moved it
+/// there: a person, or a deadline that rejected). The console's overview
+/// measures the same span.
+pub const DECIDED_STATES: [State; 3] = [State::Approved, State::Rejected, State::ChangesRequested];
+
 /// The service's counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -63,10 +69,7 @@ impl Metrics {
     /// rejected, changes requested) adds its wait to the histogram.
     pub fn transition(&self, row: &RequestRow, now: gatehouse::values::Timestamp) {
         self.entered_state(row.state);
-        if matches!(
-            row.state,
-            State::Approved | State::Rejected | State::ChangesRequested
-        ) {
+        if DECIDED_STATES.contains(&row.state) {
             let waited = (now.unix_seconds() - row.created_unix).max(0) as f64;
             let i = BUCKETS
                 .iter()

@@ -15,6 +15,7 @@
 //! authorization_endpoint = "https://idp.example.com/authorize"   # else from the issuer's discovery document
 //! token_endpoint = "https://idp.example.com/token"
 //! scopes = ["openid", "email"]
+//! timeout_ms = 4000              # each call to the provider (discovery, token)
 //! ```
 
 use serde::Deserialize;
@@ -86,6 +87,15 @@ pub struct OidcSignin {
     /// The scopes asked for (`openid` is always among them).
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
+    /// The longest one call to the provider (discovery, token endpoint)
+    /// may take, in milliseconds. A callback may make two, and the whole
+    /// answer must fit in `[limits] request_timeout_ms`.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    4_000
 }
 
 fn default_scopes() -> Vec<String> {
@@ -110,10 +120,22 @@ impl ConsoleConfig {
                 ));
             }
         }
-        if let Some(oidc) = &self.oidc
-            && oidc.client_id.trim().is_empty()
-        {
-            return Err("[console.oidc] client_id must not be empty".into());
+        if let Some(oidc) = &self.oidc {
+            if oidc.client_id.trim().is_empty() {
+                return Err("[console.oidc] client_id must not be empty".into());
+            }
+            // The redirect URI is `<public_url>/console/callback`: without
+            // it there is no address to register with the provider.
+            if self.enabled && self.public_url.is_none() {
+                return Err(
+                    "[console.oidc] needs [console] public_url, the address reviewers \
+                     reach the console at (the redirect URI is <public_url>/console/callback)"
+                        .into(),
+                );
+            }
+            if !(100..=60_000).contains(&oidc.timeout_ms) {
+                return Err("[console.oidc] timeout_ms must be between 100 and 60000".into());
+            }
         }
         Ok(())
     }

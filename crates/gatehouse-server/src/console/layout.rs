@@ -180,13 +180,19 @@ pub fn secure_headers(headers: &mut axum::http::HeaderMap) {
         .or_insert(HeaderValue::from_static("no-store"));
 }
 
+/// Whether the development sign-in is on in this process (set once when
+/// the console's routes are made; the configuration never changes while
+/// the service runs). Error pages are drawn where no gate is at hand, and
+/// they too carry the banner.
+pub static DEV_BANNER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A refusal as a page: `#error-code` holds the stable code, `#error-detail`
 /// what happened.
 pub fn error_page(status: StatusCode, code: &str, detail: &str) -> Response {
     let chrome = Chrome {
         title: "Refused",
         reviewer: None,
-        dev_mode: false,
+        dev_mode: DEV_BANNER.load(std::sync::atomic::Ordering::Relaxed),
         nav: Nav::None,
     };
     let body = html! {

@@ -3,10 +3,13 @@
 //! whole evidence pack and approves, rejects or asks for changes.
 //!
 //! Pages, one module each: [`queue`] (`/console/`, batch approval of
-//! `queue`-tier requests), `request` (one request and its review form),
-//! `history` (a request's transitions, search), `overview` (volumes,
-//! time to decision, approvals against rejections). [`signin`] holds the
-//! development and OIDC sign-in, [`session`] the cookie, CSRF and the
+//! `queue`-tier requests), [`request`] and [`request_parts`] (one request,
+//! its evidence pack and its review form), [`timeline`] (one request's
+//! audit records), [`search`] (history: past requests by agent, rule,
+//! reason, approver, outcome), [`overview`] with [`charts`] (volumes, time
+//! to decision, approvals against rejections per rule and agent, counted
+//! by [`review_stats`]). [`signin`] holds the development sign-in and
+//! [`oidc`] the OIDC one, [`session`] the cookie, CSRF and the
 //! [`session::Reviewer`] every page is rendered for, [`layout`] the chrome
 //! and the escaping of agent-written text.
 //!
@@ -16,11 +19,16 @@
 //! Everything works without JavaScript; `static/console.js` adds keys and
 //! the live countdown.
 
+pub mod charts;
 pub mod config;
 pub mod layout;
+pub mod oidc;
+pub mod overview;
 pub mod queue;
 pub mod request;
 pub mod request_parts;
+pub mod review_stats;
+pub mod search;
 pub mod session;
 pub mod signin;
 pub mod timeline;
@@ -44,6 +52,7 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
     if !gate.config.console.enabled {
         return Router::new();
     }
+    layout::DEV_BANNER.store(dev_mode(gate), std::sync::atomic::Ordering::Relaxed);
     Router::new()
         // A person who opens the service's address in a browser lands on
         // the console.
@@ -58,12 +67,42 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         .route("/console/requests/{id}", get(request::page))
         .route("/console/requests/{id}/review", post(request::review))
         .route("/console/requests/{id}/history", get(timeline::page))
+        .route("/console/history", get(search::page))
+        .route("/console/overview", get(overview::page))
         .route("/console/signin", get(signin::page))
         .route("/console/signin/dev", post(signin::dev))
         .route("/console/signout", post(signin::signout))
         .route("/console/leave", get(signin::leave))
         .route(layout::CSS_PATH, get(css))
         .route(layout::JS_PATH, get(js))
+        .merge(oidc::routes(gate))
+        .layer(axum::middleware::map_response(refusals_as_pages))
+}
+
+/// The framework's own refusals (a body over `[limits] body_bytes`, a
+/// query that does not parse) come as plain text; a console answer is
+/// always a page with `#error-code`.
+async fn refusals_as_pages(response: Response) -> Response {
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !status.is_client_error() || html {
+        return response;
+    }
+    let (code, detail) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "BODY_TOO_LARGE",
+            "The form is larger than this service takes ([limits] body_bytes).",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "UNSUPPORTED_MEDIA_TYPE",
+            "A console form is sent as application/x-www-form-urlencoded.",
+        ),
+        _ => ("BAD_REQUEST", "The request could not be read."),
+    };
+    layout::error_page(status, code, detail)
 }
 
 /// Whether the development sign-in is on for this service.

@@ -243,6 +243,7 @@ impl IntoResponse for NotSignedIn {
                 if let Ok(value) = clear_cookie(SESSION_COOKIE).parse() {
                     response.headers_mut().append(header::SET_COOKIE, value);
                 }
+                super::layout::secure_headers(response.headers_mut());
                 response
             }
             NotSignedIn::Failed(e) => super::layout::error_page(

@@ -38,7 +38,9 @@ pub struct SigninQuery {
 }
 
 /// A console path to return to, or the queue: never another site
-/// (`//evil`, `/\evil`, `https://…`), never outside the console.
+/// (`//evil`, `/\evil`, `https://…`), never outside the console (no `.`
+/// or `..` path segment, also percent-encoded: a browser resolves
+/// `/console/%2e%2e/x` to `/x`).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
@@ -46,12 +48,23 @@ pub fn safe_next(next: Option<&str>) -> String {
                 && !n.contains('\\')
                 && !n.starts_with("//")
                 && n.len() <= 2048
-                && n.chars().all(|c| !c.is_control()) =>
+                && n.chars().all(|c| !c.is_control())
+                && !dot_segment(n) =>
         {
             n.to_owned()
         }
         _ => "/console/".to_owned(),
     }
+}
+
+/// Whether the path part of `next` has a `.` or `..` segment, spelled
+/// plainly or percent-encoded.
+fn dot_segment(next: &str) -> bool {
+    let path = next.split(['?', '#']).next().unwrap_or("");
+    path.to_ascii_lowercase()
+        .replace("%2e", ".")
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
 }
 
 /// `GET /console/signin`: the ways to sign in.
@@ -224,6 +237,7 @@ pub async fn signout(
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(SESSION_COOKIE)) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
+    layout::secure_headers(response.headers_mut());
     response
 }
 
@@ -285,10 +299,18 @@ mod tests {
             "/console\\..",
             "/v1/admin/keys",
             "/\\evil",
+            "/console/../v1/admin/keys",
+            "/console/%2E%2e/v1",
+            "/console/./x/..",
         ] {
             assert_eq!(safe_next(Some(bad)), "/console/", "{bad}");
         }
         assert_eq!(safe_next(Some("/console/\u{0}")), "/console/");
         assert_eq!(safe_next(None), "/console/");
+        assert_eq!(
+            safe_next(Some("/console/history?q=a/../b")),
+            "/console/history?q=a/../b",
+            "a query may hold dots"
+        );
     }
 }

@@ -56,6 +56,12 @@ impl Store for Stalling {
     async fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRow>, GateError> {
         self.inner.list(filter).await
     }
+    async fn search(
+        &self,
+        filter: &crate::store::SearchFilter,
+    ) -> Result<crate::store::SearchPage, GateError> {
+        self.inner.search(filter).await
+    }
     async fn due(&self, now_unix: i64, limit: u32) -> Result<Vec<String>, GateError> {
         self.inner.due(now_unix, limit).await
     }

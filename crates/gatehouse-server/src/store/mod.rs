@@ -8,6 +8,7 @@
 //! after that transaction is committed (durable). The caller answers HTTP
 //! after the call returns, so nothing acknowledged is lost.
 
+mod search;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -17,6 +18,9 @@ use serde_json::Value as Json;
 use crate::error::GateError;
 use crate::lifecycle::State;
 
+pub use search::{
+    ID_CLOCK_MARGIN, OUTCOMES, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage,
+};
 pub use sqlite::SqliteStore;
 
 /// A request as stored.
@@ -87,6 +91,10 @@ pub struct ListFilter {
     pub created_after: Option<i64>,
     /// Only ids that sort before this one (the next page).
     pub before_id: Option<String>,
+    /// Only ids that sort after this one. Ids sort by creation time, so
+    /// this bounds a scan by age where `created_after` alone cannot (the
+    /// console's overview reads a window of days with it).
+    pub after_id: Option<String>,
     /// At most this many.
     pub limit: u32,
     /// Only requests made under one of these identities (`None`: anyone's;
@@ -228,6 +236,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Requests matching a filter, newest first.
     async fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRow>, GateError>;
+
+    /// One page of a history search (see [`SearchFilter`] for what it
+    /// matches and [`SEARCH_SCAN`] for the bound every implementation
+    /// keeps: at most that many requests examined per call).
+    async fn search(&self, filter: &SearchFilter) -> Result<SearchPage, GateError>;
 
     /// Ids of waiting requests whose deadline is at or before `now_unix`,
     /// oldest deadline first.

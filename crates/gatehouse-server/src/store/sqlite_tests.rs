@@ -149,3 +149,35 @@ async fn a_commit_the_cache_missed_is_read_back_before_the_next_link() {
         .expect("after the missed commit");
     assert_eq!(chain_is_whole(&t.store).await, 3);
 }
+
+/// `by_deadline` gives the soonest deadlines (none last, then by id), and
+/// its limit keeps the most urgent: the console's queue relies on it.
+#[tokio::test]
+async fn by_deadline_lists_the_soonest_first_and_keeps_them_under_the_limit() {
+    let t = temp_store("by-deadline").await;
+    for (id, deadline) in [
+        ("req_a", Some(300)),
+        ("req_b", None),
+        ("req_c", Some(100)),
+        ("req_d", Some(200)),
+        ("req_e", None),
+    ] {
+        let mut c = change(id);
+        c.row.deadline_unix = deadline;
+        t.store.create(c).await.expect("create");
+    }
+    let ids = |rows: Vec<RequestRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let all = crate::store::ListFilter {
+        states: vec![State::Pending],
+        limit: 10,
+        by_deadline: true,
+        ..Default::default()
+    };
+    let listed = t.store.list(&all).await.expect("list");
+    assert_eq!(ids(listed), ["req_c", "req_d", "req_a", "req_b", "req_e"]);
+    let two = crate::store::ListFilter { limit: 2, ..all };
+    assert_eq!(
+        ids(t.store.list(&two).await.expect("list")),
+        ["req_c", "req_d"]
+    );
+}
