@@ -265,6 +265,40 @@ fn the_sign_in_page_passes_axe() {
     browser.goto(&url(&off, "/console/signin"));
     assert!(browser.exists("#no-signin"));
     problems.extend(audit(&browser, "sign-in (none configured)"));
+
+    // with OIDC sign-in (the fake provider of console_oidc.rs): the
+    // provider's button, no development sign-in
+    let idp = crate::fake_idp::FakeIdp::start();
+    let trust = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        trust.path().join("jwks.json"),
+        crate::fake_idp::fixture("jwks-rsa.json"),
+    )
+    .expect("write the JWKS");
+    let approvers = trust.path().join("approvers.toml");
+    std::fs::write(
+        &approvers,
+        format!(
+            "[[approver]]\nid = \"rita@example.com\"\nroles = [\"support_lead\"]\n\n\
+             [oidc]\nissuer = \"{}\"\naudience = \"gatehouse-console\"\njwks = \"jwks.json\"\n\
+             algorithms = [\"RS256\"]\nidentity_claim = \"email\"\n",
+            idp.base
+        ),
+    )
+    .expect("write the trust store");
+    let oidc = crate::harness::Server::start_with(crate::harness::Options {
+        trust: Some(approvers),
+        config: Some(
+            "[console]\npublic_url = \"https://gate.example.test\"\n\
+             [console.oidc]\nclient_id = \"gatehouse-console\"\n"
+                .to_owned(),
+        ),
+        ..crate::harness::Options::default()
+    });
+    browser.goto(&url(&oidc, "/console/signin"));
+    assert!(browser.exists("a#oidc-signin"));
+    assert!(!browser.exists("form#dev-signin"));
+    problems.extend(audit(&browser, "sign-in (OIDC)"));
     assert_clean(&problems);
 }
 
