@@ -84,6 +84,19 @@ fn benches(c: &mut Criterion) {
             .block_on(approvable(&gate, &reviewer, &filter))
             .expect("queue");
         assert_eq!(listed.len(), n.div_ceil(3), "a third is the lead's");
+        // The store's part alone: reading the pending rows.
+        let pending = gatehouse_server::store::ListFilter {
+            states: vec![gatehouse_server::lifecycle::State::Pending],
+            limit: gatehouse_server::console::queue::QUEUE_SCAN,
+            by_deadline: true,
+            ..Default::default()
+        };
+        group.bench_with_input(BenchmarkId::new("read_pending", n), &n, |b, _| {
+            b.iter(|| {
+                rt.block_on(gate.store.list(black_box(&pending)))
+                    .map(|rows| rows.len())
+            })
+        });
         group.bench_with_input(BenchmarkId::new("queue", n), &n, |b, _| {
             b.iter(|| {
                 rt.block_on(approvable(black_box(&gate), &reviewer, &filter))

@@ -358,6 +358,44 @@ impl Browser {
         self.find(css).click();
     }
 
+    /// Clicks a link or a form's button matching `css` and waits until the
+    /// next page has loaded. WebDriver's click alone may return before a
+    /// form's navigation begins (seen under load), and a test that then
+    /// asks the API would race the submission.
+    pub fn click_and_load(&self, css: &str) {
+        self.find(css).click_and_load();
+    }
+
+    /// Marks the current document, so that `wait_new_page` can tell the
+    /// next one from it.
+    fn mark_page(&self) {
+        self.execute("window.__gatehouse_e2e_old_page = true;", vec![]);
+    }
+
+    /// Waits (up to a minute) until a new document replaced the marked one
+    /// and has loaded.
+    fn wait_new_page(&self) {
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            // during the switch a script may fail: not loaded yet
+            let loaded = self.rt.block_on(self.client().execute(
+                "return window.__gatehouse_e2e_old_page === undefined \
+                 && document.readyState === 'complete';",
+                vec![],
+            ));
+            if matches!(loaded, Ok(Json::Bool(true))) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "no new page loaded within {PAGE_TIMEOUT:?}; still on {}",
+                    self.current_url()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     /// Replaces the value of the input or textarea matching `css`.
     pub fn fill(&self, css: &str, text: &str) {
         self.find(css).fill(text);
@@ -518,6 +556,14 @@ impl El<'_> {
     /// Clicks it.
     pub fn click(&self) {
         self.b.block(self.e.click());
+    }
+
+    /// Clicks it (a link or a form's button) and waits until the next
+    /// page has loaded.
+    pub fn click_and_load(&self) {
+        self.b.mark_page();
+        self.click();
+        self.b.wait_new_page();
     }
 
     /// Replaces its value with `text`.

@@ -71,7 +71,7 @@ fn queue_tier_requests_are_approved_in_a_batch() {
     }
     browser.fill("form#batch input[name=reason]", "drafts read, tone fine");
     browser.screenshot("queue-batch");
-    browser.click("#batch-approve");
+    browser.click_and_load("#batch-approve");
     let result = batch_result(&browser);
     assert_eq!(
         result,
@@ -120,7 +120,7 @@ fn an_explicit_request_forced_into_the_batch_form_is_refused_and_stays_pending()
          document.querySelector('form#batch').appendChild(i);",
         vec![json!(refund)],
     );
-    browser.click("#batch-approve");
+    browser.click_and_load("#batch-approve");
     let result = batch_result(&browser);
     assert_eq!(
         result,
@@ -140,4 +140,38 @@ fn an_explicit_request_forced_into_the_batch_form_is_refused_and_stays_pending()
         "explicit requests are approved one at a time"
     );
     assert_eq!(after["approvals"], json!([]));
+}
+
+#[test]
+fn the_queue_filters_by_tier_agent_and_target() {
+    let console = c::start(QUEUE_AND_LEAD, None, "");
+    let drafter = c::agent(&console, "agent-support-drafter");
+    let mut drafts: Vec<String> = (0..2).map(|i| create(&drafter, &draft(600 + i))).collect();
+    drafts.sort();
+    let refunds = c::agent(&console, "agent-refunds");
+    let refund = create(&refunds, &example("refund-small.json"));
+    let browser = Browser::start();
+    sign_in(&browser, &console, "quinn");
+    open_queue(&browser, &console);
+    assert_eq!(queue_ids(&browser).len(), 3);
+
+    let filter = |field: &str, value: &str| -> Vec<String> {
+        open_queue(&browser, &console);
+        browser.fill(&format!("form#filters input[name={field}]"), value);
+        browser.click_and_load("form#filters button[type=submit]");
+        assert!(
+            browser.path().contains(&format!("{field}={value}")),
+            "{}",
+            browser.path()
+        );
+        let mut ids = queue_ids(&browser);
+        ids.sort();
+        ids
+    };
+    assert_eq!(filter("tier", "3"), [refund.as_str()]);
+    assert_eq!(filter("tier", "1"), drafts);
+    assert_eq!(filter("agent", "agent-refunds"), [refund.as_str()]);
+    assert_eq!(filter("target", "payments"), [refund.as_str()]);
+    assert_eq!(filter("target", "ticketing"), drafts);
+    assert!(filter("target", "nowhere").is_empty());
 }

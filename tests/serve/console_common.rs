@@ -116,7 +116,7 @@ pub fn sign_in_here(browser: &Browser, identity: &str) {
         "the development sign-in is on: the page must say so"
     );
     browser.select("form#dev-signin select[name=identity]", identity);
-    browser.click("#dev-signin-submit");
+    browser.click_and_load("#dev-signin-submit");
     let who = browser.text("#whoami");
     assert!(
         who.contains(identity),
@@ -126,7 +126,7 @@ pub fn sign_in_here(browser: &Browser, identity: &str) {
 
 /// Signs out with the header's form; lands on the sign-in page.
 pub fn sign_out(browser: &Browser) {
-    browser.click("form#signout button");
+    browser.click_and_load("form#signout button");
     assert!(
         browser.path().starts_with("/console/signin"),
         "after signing out: {}",
@@ -174,7 +174,7 @@ pub fn open_request(browser: &Browser, server: &Server, id: &str) {
 /// presses the decision's button (`approve`, `reject`, `request-changes`).
 pub fn review(browser: &Browser, button: &str, reason: &str) {
     browser.fill("form#review textarea[name=reason]", reason);
-    browser.click(&format!("form#review button#{button}"));
+    browser.click_and_load(&format!("form#review button#{button}"));
 }
 
 /// The open page's `#request-state` text, trimmed.

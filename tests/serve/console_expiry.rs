@@ -55,3 +55,38 @@ fn an_expired_request_shows_its_on_expiry_result() {
         assert!(!queue_ids(&browser).contains(&id));
     }
 }
+
+#[test]
+fn the_deadline_counts_down_live_on_the_request_page() {
+    let console = c::start(&[("rita", &["reviewer"])], Some(expiry_policy()), "");
+    let agent = c::agent(&console, "agent-7");
+    // `slow` waits an hour
+    let id = create(&agent, &action("slow"));
+    let browser = Browser::start();
+    sign_in(&browser, &console, "rita");
+    open_request(&browser, &console, &id);
+    let deadline: i64 = browser
+        .attr("#deadline", "data-deadline-unix")
+        .and_then(|d| d.parse().ok())
+        .expect("#deadline carries data-deadline-unix");
+    let api = c::request(&console, &id);
+    assert_eq!(Some(deadline), api["deadline_unix"].as_i64(), "{api}");
+    let first = browser.text("#countdown");
+    assert!(
+        !first.trim().is_empty(),
+        "the countdown shows the time left"
+    );
+    // the page's script ticks every second: wait (generously) for a change
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = browser.text("#countdown");
+        if now != first {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the countdown never changed from `{first}`"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -145,6 +145,31 @@ fn scrolls_sideways(browser: &Browser) -> bool {
     ) == json!(true)
 }
 
+/// The innermost elements that reach past the window's right edge, for
+/// the failure message.
+fn too_wide(browser: &Browser) -> String {
+    let found = browser.execute(
+        "const w = window.innerWidth;
+         const out = [];
+         for (const el of document.querySelectorAll('body *')) {
+             const r = el.getBoundingClientRect();
+             const spills = el.scrollWidth > el.clientWidth + 1
+                 && getComputedStyle(el).overflowX === 'visible' && r.right + el.scrollWidth - el.clientWidth > w + 1;
+             const past = r.right > w + 1 && ![...el.children].some(c => c.getBoundingClientRect().right > w + 1);
+             if (spills || past) {
+                 out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+                     + ' in ' + (el.closest('[id]') ? '#' + el.closest('[id]').id : '?')
+                     + ' `' + el.textContent.slice(0, 40) + '`'
+                     + (el.className ? '.' + String(el.className).split(' ').join('.') : '')
+                     + ' right=' + Math.round(r.right));
+             }
+         }
+         return out.slice(0, 8).join(', ');",
+        vec![],
+    );
+    found.as_str().unwrap_or_default().to_owned()
+}
+
 #[test]
 fn the_console_is_usable_at_phone_width() {
     let console = c::shipped();
@@ -165,23 +190,23 @@ fn the_console_is_usable_at_phone_width() {
     browser.screenshot("signin-phone");
     c::sign_in_here(&browser, "bob");
     open_queue(&browser, &console);
-    assert!(
-        !scrolls_sideways(&browser),
-        "the queue fits a phone's width"
-    );
+    browser.screenshot("queue-phone");
+    let queue_wide = too_wide_now(&browser);
     let open = browser.find(&format!("tr.queue-row[data-request-id='{refund}'] a.open"));
     assert!(open.is_displayed());
-    browser.screenshot("queue-phone");
-    open.click();
+    open.click_and_load();
     assert_eq!(shown_state(&browser), "pending");
-    assert!(
-        !scrolls_sideways(&browser),
-        "the request page fits a phone's width"
-    );
-    assert!(browser.find("form#review button#approve").is_displayed());
     browser.screenshot("request-phone");
+    let request_wide = too_wide_now(&browser);
+    assert!(browser.find("form#review button#approve").is_displayed());
     review(&browser, "approve", "checked on my phone");
     assert_eq!(shown_state(&browser), "approved");
+    // checked last, so that a page that spills still had its review tested
+    assert_eq!(queue_wide, None, "the queue fits a phone's width");
+    assert_eq!(
+        request_wide, None,
+        "the request page fits a phone's width (the elements that spill)"
+    );
 }
 
 #[test]
@@ -199,7 +224,7 @@ fn every_page_renders_and_is_screenshotted() {
     assert_eq!(shown_state(&browser), "approved");
 
     // the request's history: one item per audit record, in order
-    browser.click(&format!("a[href='/console/requests/{refund}/history']"));
+    browser.click_and_load(&format!("a[href='/console/requests/{refund}/history']"));
     let seqs: Vec<u64> = browser
         .find_all("ol#timeline li[data-seq]")
         .iter()
@@ -241,4 +266,39 @@ fn every_page_renders_and_is_screenshotted() {
     }
     assert!(browser.exists("svg"), "charts are inline SVG");
     browser.screenshot("overview");
+}
+
+#[test]
+fn no_page_scrolls_sideways_on_a_desktop_window() {
+    let console = c::shipped();
+    let agent = c::agent(&console, "agent-refunds");
+    let refund = create(&agent, &example("refund-small.json"));
+    let browser = Browser::start();
+    browser.goto(&c::url(&console, "/console/signin"));
+    let mut pages = vec![("sign-in".to_owned(), too_wide_now(&browser))];
+    sign_in(&browser, &console, "bob");
+    for path in [
+        "/console/".to_owned(),
+        format!("/console/requests/{refund}"),
+        format!("/console/requests/{refund}/history"),
+        "/console/history".to_owned(),
+        "/console/overview".to_owned(),
+    ] {
+        browser.goto(&c::url(&console, &path));
+        pages.push((path, too_wide_now(&browser)));
+    }
+    let wide: Vec<String> = pages
+        .into_iter()
+        .filter_map(|(page, wide)| wide.map(|w| format!("{page}: {w}")))
+        .collect();
+    assert!(
+        wide.is_empty(),
+        "pages wider than a 1280 px window: {}",
+        wide.join("; ")
+    );
+}
+
+/// What makes the page wider than the window, when it is.
+fn too_wide_now(browser: &Browser) -> Option<String> {
+    scrolls_sideways(browser).then(|| too_wide(browser))
 }

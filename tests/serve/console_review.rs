@@ -62,7 +62,7 @@ fn a_reviewer_sees_only_what_they_may_approve_and_approves_a_refund_the_agent_wa
     let version = before["version"].as_i64().expect("a version");
     let waiting = c::wait_in_background(&agent, &refund, version);
 
-    browser.click(&format!("tr.queue-row[data-request-id='{refund}'] a.open"));
+    browser.click_and_load(&format!("tr.queue-row[data-request-id='{refund}'] a.open"));
     assert_eq!(browser.path(), format!("/console/requests/{refund}"));
     assert_eq!(shown_state(&browser), "pending");
     assert!(
@@ -265,4 +265,47 @@ fn the_requester_cannot_approve_their_own_action_not_even_with_a_forged_form() {
     assert!(code.contains("SELF_APPROVAL"), "refused with: {code}");
     assert_eq!(c::request(&console, &refund)["state"], "pending");
     assert_eq!(c::request(&console, &refund)["approvals"], json!([]));
+}
+
+#[test]
+fn a_reviewer_rejects_or_asks_for_changes_with_a_reason_and_the_agent_sees_it() {
+    let console = c::shipped();
+    let agent = c::agent(&console, "agent-refunds");
+    let browser = Browser::start();
+    sign_in(&browser, &console, "bob");
+    for (button, state, reason) in [
+        (
+            "reject",
+            "rejected",
+            "the order was delivered intact: photo 3",
+        ),
+        (
+            "request-changes",
+            "changes_requested",
+            "attach the carrier's damage report first",
+        ),
+    ] {
+        let id = create(&agent, &example("refund-small.json"));
+        let version = c::request(&console, &id)["version"]
+            .as_i64()
+            .expect("a version");
+        let waiting = c::wait_in_background(&agent, &id, version);
+        open_request(&browser, &console, &id);
+        review(&browser, button, reason);
+        assert_eq!(shown_state(&browser), state);
+        assert!(
+            browser.text("#review-result").contains(state),
+            "{}",
+            browser.text("#review-result")
+        );
+        let (status, waited) = waiting.join().expect("the wait thread");
+        assert_eq!(status, 200, "{waited}");
+        assert_eq!(waited["state"], state, "{waited}");
+        let after = c::request(&console, &id);
+        assert_eq!(after["state"], state, "{after}");
+        assert_eq!(
+            after["approvals"][0]["approval"]["reason"], reason,
+            "{after}"
+        );
+    }
 }

@@ -84,7 +84,7 @@ fn agent_written_html_in_the_queue_is_text_and_its_url_goes_through_a_warning() 
     let leave = browser.find(&format!("{row} a.agent-link"));
     let href = leave.attr("href").expect("href");
     assert!(href.starts_with("/console/leave?to="), "{href}");
-    leave.click();
+    leave.click_and_load();
     assert!(browser.path().starts_with("/console/leave?"));
     assert_eq!(browser.text("#leave-url"), EVIL_URL);
     assert_eq!(
@@ -122,6 +122,56 @@ fn agent_written_html_on_the_request_page_is_text() {
         );
     }
     assert!(browser.exists("#action-fields .agent-provided"));
+    // the whole page, the explain account included: no agent markup
+    assert_no_agent_markup(&browser, &format!("request page of {id}"));
+
+    // reviewed, the request shows up in history and search; whatever of
+    // the agent's words those pages show (the action's type and target
+    // in the results, the overview's rows) is text too
+    review(&browser, "reject", "the summary tries to inject markup");
+    for path in [
+        format!("/console/requests/{id}/history"),
+        "/console/history?approver=bob".to_owned(),
+        "/console/history".to_owned(),
+        "/console/overview".to_owned(),
+    ] {
+        browser.goto(&c::url(&console, &path));
+        assert_no_agent_markup(&browser, &path);
+    }
+    browser.goto(&c::url(&console, "/console/history?approver=bob"));
+    let found: Vec<String> = browser
+        .find_all("table#results tr[data-request-id]")
+        .iter()
+        .filter_map(|r| r.attr("data-request-id"))
+        .collect();
+    assert_eq!(found, [id.as_str()], "the search lists the request");
+}
+
+/// No element on the page was made of what the agent wrote, nothing it
+/// wrote ran, and no link leads to its URL without the warning page.
+fn assert_no_agent_markup(browser: &Browser, page: &str) {
+    assert_eq!(browser.alert_text(), None, "{page}: an alert() ran");
+    assert_ne!(
+        browser.execute("return document.title;", vec![]),
+        json!("pwned"),
+        "{page}: a script written by the agent ran"
+    );
+    for css in ["#main b", "#main img", "#main script"] {
+        let made = browser.find_all(css);
+        assert!(
+            made.iter()
+                .all(|e| !e.html().contains("onerror") && e.text() != "bold"),
+            "{page}: agent markup became an element ({css})"
+        );
+    }
+    for link in browser.find_all("a[href]") {
+        let href = link.attr("href").unwrap_or_default();
+        assert!(
+            !href.contains("evil.example") || href.starts_with("/console/leave?"),
+            "{page}: a clickable link to the agent's URL: {}",
+            link.html()
+        );
+    }
 }
 
 /// Removes the hidden `_csrf` inputs of `form` with JavaScript.
@@ -175,7 +225,7 @@ fn batch_sign_in_and_sign_out_forms_without_their_csrf_token_are_refused() {
     // the sign-in form's pre-session token
     browser.goto(&c::url(&console, "/console/signin"));
     drop_csrf(&browser, "form#dev-signin");
-    browser.click("#dev-signin-submit");
+    browser.click_and_load("#dev-signin-submit");
     assert_csrf_refused(&browser);
     assert!(
         !browser
@@ -189,13 +239,13 @@ fn batch_sign_in_and_sign_out_forms_without_their_csrf_token_are_refused() {
     open_queue(&browser, &console);
     browser.click(&format!("input[name=ids][value='{draft}']"));
     drop_csrf(&browser, "form#batch");
-    browser.click("#batch-approve");
+    browser.click_and_load("#batch-approve");
     assert_csrf_refused(&browser);
     assert_eq!(c::request(&console, &draft)["state"], "pending");
 
     open_queue(&browser, &console);
     drop_csrf(&browser, "form#signout");
-    browser.click("form#signout button");
+    browser.click_and_load("form#signout button");
     assert_csrf_refused(&browser);
     // still signed in: the refused sign-out changed nothing
     open_queue(&browser, &console);
@@ -303,7 +353,7 @@ fn the_identity_comes_from_the_session_never_from_a_form_field() {
         vec![],
     );
     browser.select("select[name=identity]", "mallory");
-    browser.click("#dev-signin-submit");
+    browser.click_and_load("#dev-signin-submit");
     assert_eq!(
         browser.wait_for("#error-code").text().trim(),
         "NOT_AN_APPROVER"

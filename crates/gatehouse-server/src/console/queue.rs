@@ -72,6 +72,7 @@ pub async fn approvable(
             agent: set(&filter.agent).map(str::to_owned),
             limit: QUEUE_SCAN,
             by_deadline: true,
+            actionable_by: Some(reviewer.principal.roles.clone()),
             ..ListFilter::default()
         })
         .await?;

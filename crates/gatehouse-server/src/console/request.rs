@@ -288,29 +288,37 @@ pub async fn render(
         (heading(&row))
         @if outcome.reviewed { (parts::review_result(&row, reviewer)) }
         @if let Some(e) = &outcome.error { (review_error(e)) }
-        (parts::explain(&cx))
-        div.grid {
-            (parts::action_fields(&row.input))
-            (parts::evidence(&cx))
-        }
-        (parts::rules(&cx))
-        div.grid {
-            (parts::approvals_given(&cx))
-            (parts::approvals_needed(&cx))
-            (parts::may_not_approve(&cx))
-        }
-        div.grid {
-            (parts::deadline(&cx))
-            (parts::on_expiry(&cx))
-        }
-        (parts::conditions(&cx))
-        @match &may {
-            Ok(()) => (parts::review_form(&cx, reviewer, &outcome.reason)),
-            Err(e) => (parts::cannot_review(&cx, reviewer, e)),
-        }
-        p {
-            a #history-link href={ "/console/requests/" (row.id) "/history" } {
-                "History of this request (every transition from the audit chain)"
+        // Two columns on a wide screen: the evidence pack on the left, and
+        // on the right, kept in view while scrolling, the deadline and the
+        // review form (the reviewer reads, then decides without scrolling
+        // back). One column on a phone, the form after the evidence.
+        div.request-layout {
+            div.request-main {
+                (parts::explain(&cx))
+                div.grid {
+                    (parts::action_fields(&row.input))
+                    (parts::evidence(&cx))
+                }
+                (parts::rules(&cx))
+                div.grid {
+                    (parts::approvals_given(&cx))
+                    (parts::approvals_needed(&cx))
+                    (parts::may_not_approve(&cx))
+                }
+                (parts::on_expiry(&cx))
+                (parts::conditions(&cx))
+                p {
+                    a #history-link href={ "/console/requests/" (row.id) "/history" } {
+                        "History of this request (every transition from the audit chain)"
+                    }
+                }
+            }
+            aside.review-panel aria-label="Your review" {
+                (parts::deadline(&cx))
+                @match &may {
+                    Ok(()) => (parts::review_form(&cx, reviewer, &outcome.reason)),
+                    Err(e) => (parts::cannot_review(&cx, reviewer, e)),
+                }
             }
         }
     };

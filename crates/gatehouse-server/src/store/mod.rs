@@ -106,6 +106,10 @@ pub struct ListFilter {
     /// newest first: the console's queue reads the most urgent requests
     /// first, so a backlog past its bound drops the least urgent ones.
     pub by_deadline: bool,
+    /// Only requests one of these roles can act on now, or any reviewer
+    /// (no roles listed): the console's queue for a person with these
+    /// roles reads no row they could never approve.
+    pub actionable_by: Option<Vec<String>>,
 }
 
 /// One audit event to append to the chain (the record object without its

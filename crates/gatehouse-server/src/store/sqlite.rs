@@ -164,6 +164,16 @@ fn roles_column(roles: &[String]) -> String {
     format!(",{},", roles.join(","))
 }
 
+/// The `LIKE` pattern (escape `\\`) matching a roles column that lists
+/// `role`.
+fn like_member(role: &str) -> String {
+    let escaped = role
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%,{escaped},%")
+}
+
 fn row_from_body(body: &str) -> Result<RequestRow, GateError> {
     serde_json::from_str(body)
         .map_err(|e| GateError::store(format!("a stored request is unreadable: {e}")))
@@ -439,6 +449,11 @@ impl Store for SqliteStore {
             sql.push_str(&vec!["?"; requesters.len()].join(", "));
             sql.push(')');
         }
+        if let Some(roles) = &filter.actionable_by {
+            sql.push_str(" AND (roles = ','");
+            sql.push_str(&" OR roles LIKE ? ESCAPE '\\'".repeat(roles.len()));
+            sql.push(')');
+        }
         sql.push_str(if filter.by_deadline {
             " ORDER BY deadline_unix IS NULL, deadline_unix, id LIMIT ?) p ON p.id = r.id"
         } else {
@@ -452,11 +467,7 @@ impl Store for SqliteStore {
             query = query.bind(tier);
         }
         if let Some(role) = &filter.role {
-            let escaped = role
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            query = query.bind(format!("%,{escaped},%"));
+            query = query.bind(like_member(role));
         }
         if let Some(agent) = &filter.agent {
             query = query.bind(agent.clone());
@@ -475,6 +486,9 @@ impl Store for SqliteStore {
         }
         for requester in filter.requesters.iter().flatten() {
             query = query.bind(requester.clone());
+        }
+        for role in filter.actionable_by.iter().flatten() {
+            query = query.bind(like_member(role));
         }
         query = query.bind(i64::from(filter.limit));
         let bodies = query.fetch_all(&self.readers).await.map_err(db)?;

@@ -181,3 +181,41 @@ async fn by_deadline_lists_the_soonest_first_and_keeps_them_under_the_limit() {
         ["req_c", "req_d"]
     );
 }
+
+/// `actionable_by` keeps the requests one of the roles can act on, and
+/// those any reviewer can (no roles listed); `%` and `_` in a role name
+/// are literal.
+#[tokio::test]
+async fn actionable_by_keeps_the_roles_requests_and_the_open_ones() {
+    let t = temp_store("actionable").await;
+    for (id, roles) in [
+        ("req_a", vec!["finance"]),
+        ("req_b", vec![]),
+        ("req_c", vec!["support_lead", "ops"]),
+        ("req_d", vec!["supportXlead"]),
+    ] {
+        let mut c = change(id);
+        c.row.roles = roles.into_iter().map(str::to_owned).collect();
+        t.store.create(c).await.expect("create");
+    }
+    let store = &t.store;
+    let list = async |roles: &[&str]| {
+        let filter = crate::store::ListFilter {
+            limit: 10,
+            actionable_by: Some(roles.iter().map(|r| (*r).to_owned()).collect()),
+            ..Default::default()
+        };
+        let mut ids: Vec<String> = store
+            .list(&filter)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(list(&["support_lead"]).await, ["req_b", "req_c"]);
+    assert_eq!(list(&["finance", "ops"]).await, ["req_a", "req_b", "req_c"]);
+    assert_eq!(list(&[]).await, ["req_b"]);
+}
