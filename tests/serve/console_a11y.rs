@@ -23,7 +23,7 @@ use serde_json::{Value as Json, json};
 
 use crate::browser::{Browser, DESKTOP};
 use crate::console_batch::draft;
-use crate::console_common::{self as c, Console, create, open_queue, queue_ids, url};
+use crate::console_common::{self as c, Console, create, open_queue, queue_ids, sign_in, url};
 use crate::harness::example;
 
 /// The phone viewport of the accessibility checks (an iPhone X-13 mini in
@@ -225,17 +225,6 @@ fn assert_clean(problems: &[String]) {
     );
 }
 
-/// Signs in as `identity` with the development sign-in and waits for the
-/// queue. (`console_common::sign_in` reads `#whoami` right after the click;
-/// on a loaded machine the form's navigation can still be under way then.)
-fn sign_in(browser: &Browser, console: &Console, identity: &str) {
-    browser.goto(&url(console, "/console/signin"));
-    browser.select("form#dev-signin select[name=identity]", identity);
-    browser.click("#dev-signin-submit");
-    let who = browser.wait_for("#whoami").text();
-    assert!(who.contains(identity), "signed in as {identity}: `{who}`");
-}
-
 /// A reviewer who sees queue-tier drafts (with a batch checkbox) and an
 /// explicit refund, so the queue has rows of both kinds; one draft's
 /// summary carries a URL (an agent link to the leave page).
@@ -327,7 +316,7 @@ fn the_queue_with_rows_and_a_batch_result_passes_axe() {
 
     let first = browser.find("input[name=ids]");
     first.click();
-    browser.click("#batch-approve");
+    browser.click_and_load("#batch-approve");
     browser.wait_for("#batch-result li[data-request-id]");
     problems.extend(audit(&browser, "queue with a batch result"));
     assert_clean(&problems);
