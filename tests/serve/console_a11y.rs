@@ -674,3 +674,20 @@ fn tab_reaches_every_control_of_the_history_search_in_order_with_visible_focus()
         .expect("a result's link");
     assert!(fields[5] < first_result, "the form before its results");
 }
+
+#[test]
+fn tab_reaches_every_control_of_the_overview_in_order_with_visible_focus() {
+    let (console, _) = scene();
+    let browser = Browser::start();
+    sign_in(&browser, &console, "quinn");
+    browser.goto(&url(&console, "/console/overview"));
+    assert!(browser.exists("#pending-by-tier"), "the overview");
+    // the navigation at least; a table scrolling on a phone is a stop too
+    // (tabindex="0") and must show its focus like any control
+    let walk = assert_keyboard_walk(&browser, "overview");
+    assert!(
+        walk.iter()
+            .any(|w| w.contains("href=\"/console/overview\"")),
+        "the navigation: {walk:#?}"
+    );
+}
