@@ -15,6 +15,7 @@ mod api;
 mod audit;
 mod auth;
 mod batch;
+mod console_a11y;
 mod console_batch;
 mod console_browser;
 #[allow(dead_code)]

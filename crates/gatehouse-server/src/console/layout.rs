@@ -64,7 +64,10 @@ pub fn page(chrome: &Chrome<'_>, body: Markup) -> Markup {
             body {
                 a.skip href="#main" { "Skip to content" }
                 @if chrome.dev_mode {
-                    div #dev-mode-banner role="note" {
+                    // a labelled region: content outside every landmark is
+                    // missed by screen-reader users who move by landmark
+                    // (axe `region`)
+                    section #dev-mode-banner aria-label="Development sign-in warning" {
                         strong { "Development sign-in." }
                         " Anyone who can reach this address can sign in as any approver. "
                         "Configure OIDC sign-in ([console.oidc]) and set dev_signin = \"off\" for production."
