@@ -200,7 +200,8 @@ fn a_request_that_cannot_be_approved_can_still_be_rejected_in_the_console() {
     assert!(page.text.contains("id=\"review\""), "a form to reject");
     assert!(!page.text.contains("id=\"approve\""), "no approve button");
     assert!(
-        page.text_of("approve-unavailable").is_some_and(|t| t.contains("CONDITION_NOT_MET")),
+        page.text_of("approve-unavailable")
+            .is_some_and(|t| t.contains("CONDITION_NOT_MET")),
         "{}",
         page.text
     );
@@ -216,5 +217,8 @@ fn a_request_that_cannot_be_approved_can_still_be_rejected_in_the_console() {
     );
     assert_eq!(done.status, 303, "{}", done.text);
     let reader = server.as_token(&server.admin);
-    assert_eq!(reader.get(&format!("/v1/requests/{id}")).1["state"], "rejected");
+    assert_eq!(
+        reader.get(&format!("/v1/requests/{id}")).1["state"],
+        "rejected"
+    );
 }

@@ -221,19 +221,21 @@ fn pending_section(o: &Overview) -> Markup {
         section #pending-by-tier aria-labelledby="pending-title" {
             h2 #pending-title { "Pending, by tier and age" }
             (stacked_bars("pending-chart", "Pending requests by tier and age", &AGE_SERIES, &bars))
-            table {
-                caption.visually-hidden { "Pending requests by tier and age" }
-                thead { tr {
-                    th scope="col" { "Tier" }
-                    @for (name, _) in AGE_BUCKETS { th scope="col" { (name) } }
-                    th scope="col" { "Total" }
-                } }
-                tbody {
-                    @for p in &o.pending {
-                        tr data-tier=(p.tier.map_or_else(|| "none".to_owned(), |t| t.to_string())) {
-                            th scope="row" { (tier_name(p.tier)) }
-                            @for n in p.by_age { td { (n) } }
-                            td.total { (p.total()) }
+            div.table-wrap tabindex="0" role="region" aria-label={ "Pending requests by tier and age" } {
+                table {
+                    caption.visually-hidden { "Pending requests by tier and age" }
+                    thead { tr {
+                        th scope="col" { "Tier" }
+                        @for (name, _) in AGE_BUCKETS { th scope="col" { (name) } }
+                        th scope="col" { "Total" }
+                    } }
+                    tbody {
+                        @for p in &o.pending {
+                            tr data-tier=(p.tier.map_or_else(|| "none".to_owned(), |t| t.to_string())) {
+                                th scope="row" { (tier_name(p.tier)) }
+                                @for n in p.by_age { td { (n) } }
+                                td.total { (p.total()) }
+                            }
                         }
                     }
                 }
@@ -278,21 +280,23 @@ fn time_section(o: &Overview) -> Markup {
             h2 #ttd-title { "Time to decision" }
             p.note { "From creation to approved, rejected or changes requested (whoever decided: a person, or the deadline's rejection), by outcome. Median and 95th percentile by nearest rank." }
             (stacked_bars("ttd-chart", "Time to decision in seconds, median and 95th percentile, by outcome", &series, &bars))
-            table {
-                caption.visually-hidden { "Time to decision by outcome" }
-                thead { tr {
-                    th scope="col" { "Outcome" }
-                    th scope="col" { "Decisions" }
-                    th scope="col" { "Median" }
-                    th scope="col" { "95th percentile" }
-                } }
-                tbody {
-                    @for d in &o.time_to_decision {
-                        tr data-group=(d.group) {
-                            th scope="row" { (d.group) }
-                            td.count { (d.count) }
-                            td.median data-seconds=[d.median] { @match d.median { Some(s) => (human_duration(s)), None => "–" } }
-                            td.p95 data-seconds=[d.p95] { @match d.p95 { Some(s) => (human_duration(s)), None => "–" } }
+            div.table-wrap tabindex="0" role="region" aria-label={ "Time to decision by outcome" } {
+                table {
+                    caption.visually-hidden { "Time to decision by outcome" }
+                    thead { tr {
+                        th scope="col" { "Outcome" }
+                        th scope="col" { "Decisions" }
+                        th scope="col" { "Median" }
+                        th scope="col" { "95th percentile" }
+                    } }
+                    tbody {
+                        @for d in &o.time_to_decision {
+                            tr data-group=(d.group) {
+                                th scope="row" { (d.group) }
+                                td.count { (d.count) }
+                                td.median data-seconds=[d.median] { @match d.median { Some(s) => (human_duration(s)), None => "–" } }
+                                td.p95 data-seconds=[d.p95] { @match d.p95 { Some(s) => (human_duration(s)), None => "–" } }
+                            }
                         }
                     }
                 }
@@ -335,29 +339,31 @@ fn tally_section(
                 format!("Review results {}", title.to_lowercase())
             };
             (stacked_bars(&format!("{id}-chart"), &chart_title, &RESULTS, &bars))
-            table {
-                caption.visually-hidden { "Review results " (title.to_lowercase()) }
-                thead { tr {
-                    th scope="col" { (head) }
-                    th scope="col" { "Approved" }
-                    th scope="col" { "Rejected" }
-                    th scope="col" { "Changes requested" }
-                    th scope="col" { "Expired" }
-                    th scope="col" { "Pending" }
-                    th scope="col" { "Approval rate" }
-                } }
-                tbody {
-                    @for (name, t) in tallies.iter().take(TABLE_MAX) {
-                        tr data-name=(name) {
-                            th scope="row" {
-                                @if agent_written { (agent_text(name)) } @else { code { (name) } }
+            div.table-wrap tabindex="0" role="region" aria-label={ "Review results " (title.to_lowercase()) } {
+                table {
+                    caption.visually-hidden { "Review results " (title.to_lowercase()) }
+                    thead { tr {
+                        th scope="col" { (head) }
+                        th scope="col" { "Approved" }
+                        th scope="col" { "Rejected" }
+                        th scope="col" { "Changes requested" }
+                        th scope="col" { "Expired" }
+                        th scope="col" { "Pending" }
+                        th scope="col" { "Approval rate" }
+                    } }
+                    tbody {
+                        @for (name, t) in tallies.iter().take(TABLE_MAX) {
+                            tr data-name=(name) {
+                                th scope="row" {
+                                    @if agent_written { (agent_text(name)) } @else { code { (name) } }
+                                }
+                                td.approved { (t.approved) }
+                                td.rejected { (t.rejected) }
+                                td.changes-requested { (t.changes_requested) }
+                                td.expired { (t.expired) }
+                                td.pending { (t.pending) }
+                                td.rate { (rate(t)) }
                             }
-                            td.approved { (t.approved) }
-                            td.rejected { (t.rejected) }
-                            td.changes-requested { (t.changes_requested) }
-                            td.expired { (t.expired) }
-                            td.pending { (t.pending) }
-                            td.rate { (rate(t)) }
                         }
                     }
                 }
@@ -389,19 +395,21 @@ fn volume_section(o: &Overview) -> Markup {
         section #per-day aria-labelledby="per-day-title" {
             h2 #per-day-title { "Requests per day (UTC)" }
             (columns("per-day-chart", "Requests created per day", series, &bars, 7))
-            table {
-                caption.visually-hidden { "Requests created per day, by outcome" }
-                thead { tr {
-                    th scope="col" { "Day" }
-                    @for out in OUTCOMES { th scope="col" { (out) } }
-                    th scope="col" { "Total" }
-                } }
-                tbody {
-                    @for d in o.per_day.iter().rev() {
-                        tr data-day=(d.day) {
-                            th scope="row" { (d.day) }
-                            @for n in d.by_outcome { td { (n) } }
-                            td.total { (d.total()) }
+            div.table-wrap tabindex="0" role="region" aria-label={ "Requests created per day, by outcome" } {
+                table {
+                    caption.visually-hidden { "Requests created per day, by outcome" }
+                    thead { tr {
+                        th scope="col" { "Day" }
+                        @for out in OUTCOMES { th scope="col" { (out) } }
+                        th scope="col" { "Total" }
+                    } }
+                    tbody {
+                        @for d in o.per_day.iter().rev() {
+                            tr data-day=(d.day) {
+                                th scope="row" { (d.day) }
+                                @for n in d.by_outcome { td { (n) } }
+                                td.total { (d.total()) }
+                            }
                         }
                     }
                 }
