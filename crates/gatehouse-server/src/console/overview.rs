@@ -2,7 +2,7 @@
 //! when an agent may get more autonomy (or less): pending work by tier
 //! and age, time to decision, and per rule and per agent how often people
 //! approved, rejected, asked for changes or let the deadline act, with
-//! daily volumes. The numbers come from [`review_stats::aggregate`]; this
+//! daily volumes. The numbers come from [`super::review_stats::aggregate`]; this
 //! module reads the rows and draws them (tables and inline SVG charts).
 //!
 //! Bounded: the window is the last `days` days (1..=365, default 30), read
