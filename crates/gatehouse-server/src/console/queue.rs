@@ -144,6 +144,19 @@ pub async fn approvable(
     Ok(out)
 }
 
+/// The action's type, as the agent wrote it (empty when absent).
+pub fn action_type(row: &RequestRow) -> &str {
+    row.input
+        .pointer("/action/type")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+}
+
+/// The action's one-line summary, as the agent wrote it.
+pub fn summary_of(row: &RequestRow) -> Option<&str> {
+    row.input.pointer("/action/summary").and_then(Json::as_str)
+}
+
 /// The action's target system, as the agent wrote it.
 pub fn target_of(row: &RequestRow) -> Option<&str> {
     row.input.pointer("/action/target").and_then(Json::as_str)
@@ -223,12 +236,8 @@ fn queue_row(q: &Queued, now: i64) -> Markup {
     let row = &q.row;
     let tier = row.tier.map_or_else(|| "–".to_owned(), |t| t.to_string());
     let href = format!("/console/requests/{}", row.id);
-    let action_type = row
-        .input
-        .pointer("/action/type")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    let summary = row.input.pointer("/action/summary").and_then(Json::as_str);
+    let action_type = action_type(row);
+    let summary = summary_of(row);
     html! {
         tr.queue-row data-request-id=(row.id) data-tier=(tier) data-outcome=(row.outcome) tabindex="-1" {
             td {

@@ -337,12 +337,8 @@ pub async fn render(
 }
 
 fn heading(row: &RequestRow) -> Markup {
-    let kind = row
-        .input
-        .pointer("/action/type")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    let summary = row.input.pointer("/action/summary").and_then(Json::as_str);
+    let kind = super::queue::action_type(row);
+    let summary = super::queue::summary_of(row);
     html! {
         h1 { "Request " code { (row.id) } }
         p.lede {
