@@ -47,3 +47,62 @@ fn any_proxy_header_turns_the_development_sign_in_away() {
         assert!(text.contains("DEV_SIGNIN_OFF"), "{header:?}: {text}");
     }
 }
+
+/// A session the development sign-in made on loopback was honoured from
+/// anywhere: copied or replayed through a proxy (or a DNS-rebound host
+/// name), it still approved.
+#[test]
+fn a_development_session_is_good_only_where_the_development_sign_in_is() {
+    let server = Server::start();
+    let _ = server.key("alice", &["approve"], &["support_lead"]);
+    let alice = Console::signed_in(&server, "alice");
+    assert_eq!(alice.get("/console/").status, 200);
+    let port = server.base.rsplit(':').next().expect("port");
+    let evil_host = format!("evil.example:{port}");
+    for (name, value) in [
+        ("x-forwarded-for", "203.0.113.9"),
+        ("x-forwarded-proto", "https"),
+        ("host", evil_host.as_str()),
+    ] {
+        let page = alice.send(
+            alice
+                .request(reqwest::Method::GET, "/console/")
+                .header(name, value),
+        );
+        assert_eq!(page.status, 303, "{name}: {value}: {}", page.text);
+        assert!(
+            page.location()
+                .is_some_and(|l| l.starts_with("/console/signin")),
+            "{:?}",
+            page.location()
+        );
+    }
+    // Straight to loopback the session is still good.
+    assert_eq!(alice.get("/console/").status, 200);
+}
+
+/// A session the development sign-in made outlived the sign-in itself:
+/// after a restart with `dev_signin = "off"` (the move to production) the
+/// old cookie still signed its holder in as an approver.
+#[test]
+fn turning_the_development_sign_in_off_ends_its_sessions() {
+    let mut server = Server::start();
+    let _ = server.key("alice", &["approve"], &["support_lead"]);
+    let alice = Console::signed_in(&server, "alice");
+    let session = alice.session.clone().expect("a session");
+    assert_eq!(alice.get("/console/").status, 200);
+
+    server.set_config(Some("[console]\ndev_signin = \"off\"\n".into()));
+    server.restart();
+    let mut again = Console::new(&server);
+    again.session = Some(session);
+    let page = again.get("/console/");
+    assert_eq!(page.status, 303, "{}", page.text);
+    assert!(
+        page.location()
+            .is_some_and(|l| l.starts_with("/console/signin")),
+        "{:?}",
+        page.location()
+    );
+    assert!(!again.get("/console/history").text.contains("id=\"whoami\""));
+}
