@@ -106,3 +106,66 @@ fn turning_the_development_sign_in_off_ends_its_sessions() {
     );
     assert!(!again.get("/console/history").text.contains("id=\"whoami\""));
 }
+
+/// Starts `gatehouse serve` with `config`; the stderr of a process that
+/// exits on its own (it must not keep running).
+fn refused_start(config: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("serve.toml");
+    std::fs::write(&path, config).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .arg("--policy")
+        .arg(crate::harness::shipped_policy())
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&path)
+        .env_remove("GATEHOUSE_CONFIG")
+        .env_remove("GATEHOUSE_TRUST")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gatehouse serve");
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(!status.success(), "it must not start: {config}");
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+                .expect("stderr");
+            return err;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the service started with {config:?}: it must refuse it");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Form posts are compared byte for byte with `public_url`'s origin, but
+/// the service started with a `public_url` no browser sends as `Origin`
+/// (capitals, the default port, a path): every post of every reviewer was
+/// then refused as cross-site. It now refuses to start, saying why.
+#[test]
+fn a_public_url_browsers_never_send_does_not_start() {
+    for url in [
+        "https://Gate.example.com",
+        "https://gate.example.com:443",
+        "https://gate.example.com/console",
+    ] {
+        let err = refused_start(&format!("[console]\npublic_url = \"{url}\"\n"));
+        assert!(err.contains("public_url"), "{url}: {err}");
+    }
+    // The origin as browsers send it starts.
+    let server = Server::start_with(Options {
+        config: Some("[console]\npublic_url = \"https://gate.example.com/\"\n".into()),
+        ..Options::default()
+    });
+    assert!(!server.base.is_empty());
+}
