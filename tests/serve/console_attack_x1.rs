@@ -169,3 +169,45 @@ fn a_public_url_browsers_never_send_does_not_start() {
     });
     assert!(!server.base.is_empty());
 }
+
+/// A console address with no page (or the wrong method) answered the
+/// API's problem+json: no `#error-code`, and none of the console's
+/// headers (CSP, `X-Frame-Options`, `no-store`) that docs/console.md says
+/// every page is sent with.
+#[test]
+fn a_console_address_without_a_page_is_a_refusal_page() {
+    let server = Server::start();
+    let c = Console::new(&server);
+    for (method, path, status) in [
+        (reqwest::Method::GET, "/console/no-such-page", 404),
+        (
+            reqwest::Method::GET,
+            "/console/static/console-0.0.0.js",
+            404,
+        ),
+        (reqwest::Method::GET, "/console/signout", 405),
+        (reqwest::Method::POST, "/console/", 405),
+    ] {
+        let page = c.send(c.request(method.clone(), path));
+        assert_eq!(page.status, status, "{method} {path}: {}", page.text);
+        assert!(
+            page.text_of("error-code").is_some(),
+            "{method} {path}: {}",
+            page.text
+        );
+        for header in [
+            "content-security-policy",
+            "x-frame-options",
+            "cache-control",
+        ] {
+            assert!(
+                page.headers.contains_key(header),
+                "{method} {path}: no {header}"
+            );
+        }
+    }
+    // The API keeps its problem documents.
+    let api = c.send(c.request(reqwest::Method::GET, "/v1/no-such-endpoint"));
+    assert_eq!(api.status, 404);
+    assert!(api.text.contains("\"NO_ROUTE\""), "{}", api.text);
+}
