@@ -5,7 +5,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::console_client::{Console, form};
+use crate::console_client::{Console, Page, form};
+use crate::fake_idp::{FakeIdp, fixture};
 use crate::harness::{Options, Server};
 
 /// Posts the development sign-in form with extra headers; the status.
@@ -210,4 +211,104 @@ fn a_console_address_without_a_page_is_a_refusal_page() {
     let api = c.send(c.request(reqwest::Method::GET, "/v1/no-such-endpoint"));
     assert_eq!(api.status, 404);
     assert!(api.text.contains("\"NO_ROUTE\""), "{}", api.text);
+}
+
+/// Runs an OIDC sign-in against `idp` whose ID token's `email` (the
+/// trust store's identity claim) is `email`; the callback's answer.
+fn oidc_sign_in(server: &Server, idp: &FakeIdp, email: &str) -> Page {
+    idp.set(|k| k.identity = email.to_owned());
+    let c = Console::new(server);
+    let start = c.get("/console/signin/oidc");
+    assert_eq!(start.status, 303, "{}", start.text);
+    let pre = start.cookie("__Host-gatehouse_pre").expect("pre cookie");
+    let to = start.location().expect("to the provider").to_owned();
+    let back = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(&to)
+        .send()
+        .expect("the provider answers");
+    let location = back.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let path = location
+        .strip_prefix(OIDC_PUBLIC)
+        .expect("back to <public_url>/console/callback")
+        .to_owned();
+    c.send(
+        c.request(reqwest::Method::GET, &path)
+            .header("cookie", format!("__Host-gatehouse_pre={pre}")),
+    )
+}
+
+const OIDC_PUBLIC: &str = "https://gate.example.test";
+
+/// The console took anyone the identity provider named with a look-alike
+/// of an approver's identity for that approver: `same_person` (built for
+/// separation of duties, where "one person" is the strict side) decided
+/// who may sign in, so `rnary@example.com` (a different mailbox, say a
+/// self-registered account) signed in with Mary's roles and could approve.
+#[test]
+fn a_look_alike_of_an_approver_is_not_signed_in_as_them() {
+    let idp = FakeIdp::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("jwks.json"), fixture("jwks-rsa.json")).expect("jwks");
+    let trust = dir.path().join("approvers.toml");
+    std::fs::write(
+        &trust,
+        format!(
+            "[[approver]]\nid = \"mary@example.com\"\nroles = [\"support_lead\"]\n\n\
+             [oidc]\nissuer = \"{}\"\naudience = \"gatehouse-console\"\njwks = \"jwks.json\"\n\
+             algorithms = [\"RS256\"]\nidentity_claim = \"email\"\n",
+            idp.base
+        ),
+    )
+    .expect("trust store");
+    let server = Server::start_with(Options {
+        trust: Some(trust),
+        config: Some(format!(
+            "[console]\npublic_url = \"{OIDC_PUBLIC}\"\n\n\
+             [console.oidc]\nclient_id = \"gatehouse-console\"\ntimeout_ms = 1500\n"
+        )),
+        ..Options::default()
+    });
+    for look_alike in [
+        "rnary@example.com",
+        "MARY@example.com",
+        "mary@example.com\u{200b}",
+        "m\u{0430}ry@example.com",
+    ] {
+        let page = oidc_sign_in(&server, &idp, look_alike);
+        assert_eq!(page.status, 403, "{look_alike:?}: {}", page.text);
+        assert_eq!(
+            page.text_of("error-code").as_deref(),
+            Some("NOT_AN_APPROVER"),
+            "{look_alike:?}"
+        );
+        assert!(
+            page.cookie("__Host-gatehouse_session")
+                .is_none_or(|s| s.is_empty()),
+            "{look_alike:?}: no session"
+        );
+    }
+    // The directory's own spelling signs in.
+    let page = oidc_sign_in(&server, &idp, "mary@example.com");
+    assert_eq!(page.status, 303, "{}", page.text);
+    let session = page
+        .cookie("__Host-gatehouse_session")
+        .filter(|s| !s.is_empty())
+        .expect("a session");
+    let mut mary = Console::new(&server);
+    mary.session = Some(session);
+    let queue = mary.get("/console/");
+    assert_eq!(queue.status, 200, "{}", queue.text);
+    assert!(
+        queue
+            .text_of("whoami")
+            .is_some_and(|w| w.contains("mary@example.com") && w.contains("support_lead")),
+        "{}",
+        queue.text
+    );
 }

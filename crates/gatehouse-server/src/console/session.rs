@@ -146,11 +146,16 @@ pub fn same_origin(gate: &Gate, headers: &HeaderMap) -> bool {
 /// hold the `approve` scope. `None`: not an approver (no sign-in).
 pub async fn console_roles(gate: &Gate, identity: &str) -> Result<Option<Vec<String>>, GateError> {
     if let Some(trust) = gate.trust() {
-        let known = trust
+        // Exactly the directory's spelling. `same_person` errs toward "one
+        // person" (`rnary` is `mary`, `b0b` is `bob`, a zero-width space
+        // vanishes): right for separation of duties, wrong for signing in,
+        // where it would hand Mary's roles to whoever the identity
+        // provider calls `rnary@example.com`.
+        return Ok(trust
             .approvers()
             .iter()
-            .any(|a| gatehouse::identity::same_person(&a.id, identity));
-        return Ok(known.then(|| trust.roles_of(identity)));
+            .find(|a| a.id == identity)
+            .map(|a| a.roles.clone()));
     }
     let mut roles: Vec<String> = Vec::new();
     let mut known = false;
