@@ -159,6 +159,12 @@ impl Server {
         }
     }
 
+    /// Replaces the extra TOML configuration used by the next
+    /// [`Server::restart`] (the data directory stays).
+    pub fn set_config(&mut self, config: Option<String>) {
+        self.options.config = config;
+    }
+
     /// SIGKILL, then start again on the same data directory.
     pub fn restart(&mut self) {
         self.kill9();

@@ -18,6 +18,7 @@ mod batch;
 mod console_a11y;
 mod console_batch;
 mod console_browser;
+mod console_attack_x1;
 #[allow(dead_code)]
 mod console_client;
 #[allow(dead_code)]

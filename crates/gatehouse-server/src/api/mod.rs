@@ -157,16 +157,38 @@ async fn bounded_time(
     }
 }
 
-async fn not_found() -> GateError {
-    GateError::new(404, "NO_ROUTE", "no such endpoint; see /openapi.json")
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if is_console_path(&uri) {
+        return crate::console::layout::error_page(
+            StatusCode::NOT_FOUND,
+            "NO_ROUTE",
+            "There is no console page at this address.",
+        );
+    }
+    GateError::new(404, "NO_ROUTE", "no such endpoint; see /openapi.json").into_response()
 }
 
-async fn method_not_allowed() -> GateError {
+async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    if is_console_path(&uri) {
+        return crate::console::layout::error_page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "This console address does not take that method.",
+        );
+    }
     GateError::new(
         405,
         "METHOD_NOT_ALLOWED",
         "this endpoint does not take that method",
     )
+    .into_response()
+}
+
+/// A console address: its refusals are pages with `#error-code` and the
+/// console's security headers (CSP, no framing, `no-store`), not
+/// problem+json a browser shows as raw text without them.
+fn is_console_path(uri: &axum::http::Uri) -> bool {
+    uri.path() == "/console" || uri.path().starts_with("/console/")
 }
 
 /// A path's `{id}`, as text. Axum's own `Path` rejection (an id whose

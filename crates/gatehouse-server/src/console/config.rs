@@ -110,15 +110,14 @@ impl ConsoleConfig {
                 "[console] session_ttl_seconds must be between 60 and 2592000 (30 days)".into(),
             );
         }
-        if let Some(url) = &self.public_url {
-            let ok = (url.starts_with("http://") || url.starts_with("https://"))
-                && !url.trim_end_matches('/').contains(['?', '#', ' '])
-                && url.len() <= 512;
-            if !ok {
-                return Err(format!(
-                    "[console] public_url `{url}` must be an http(s) origin such as https://gate.example.com"
-                ));
-            }
+        if let Some(url) = &self.public_url
+            && !is_browser_origin(url)
+        {
+            return Err(format!(
+                "[console] public_url `{url}` must be an origin as browsers send it, such as \
+                 https://gate.example.com: http(s), a lower-case (punycode) host, a port only \
+                 when not the scheme's default, no path, query or user"
+            ));
         }
         if let Some(oidc) = &self.oidc {
             if oidc.client_id.trim().is_empty() {
@@ -153,5 +152,60 @@ impl ConsoleConfig {
     /// The origin form posts must come from, when configured.
     pub fn origin(&self) -> Option<&str> {
         self.public_url.as_deref().map(|u| u.trim_end_matches('/'))
+    }
+}
+
+/// Whether `url` (a trailing `/` allowed) is an origin exactly as a
+/// browser serializes it in `Origin`: form posts are compared with it
+/// byte for byte, so `https://Gate.example.com`, `https://gate:443` or
+/// `https://gate/console` would refuse every post as cross-site (and a
+/// path would also move the OIDC redirect URI).
+fn is_browser_origin(url: &str) -> bool {
+    let (authority, default_port) =
+        match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+            (Some(rest), _) => (rest, ":443"),
+            (None, Some(rest)) => (rest, ":80"),
+            (None, None) => return false,
+        };
+    let authority = authority.strip_suffix('/').unwrap_or(authority);
+    !authority.is_empty()
+        && authority.len() <= 512
+        && !authority.starts_with(':')
+        && !authority.ends_with(':')
+        && !authority.ends_with(default_port)
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:[]".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_browser_origin;
+
+    #[test]
+    fn public_url_is_an_origin_as_browsers_send_it() {
+        for good in [
+            "https://gate.example.com",
+            "https://gate.example.com/",
+            "http://127.0.0.1:8080",
+            "https://[::1]:8443",
+            "https://xn--bcher-kva.example",
+        ] {
+            assert!(is_browser_origin(good), "{good}");
+        }
+        for bad in [
+            "https://Gate.example.com",
+            "https://gate.example.com:443",
+            "http://gate.example.com:80/",
+            "https://gate.example.com/console",
+            "https://user@gate.example.com",
+            "https://gate.example.com?x",
+            "https://",
+            "https://:8443",
+            "ftp://gate.example.com",
+            "https://bücher.example",
+        ] {
+            assert!(!is_browser_origin(bad), "{bad}");
+        }
     }
 }

@@ -124,14 +124,13 @@ pub fn dev_signin_allowed(gate: &Gate, headers: &HeaderMap) -> bool {
     if gate.config.console.dev_signin == DevSignin::On {
         return true;
     }
-    let forwarded = [
-        "forwarded",
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-real-ip",
-    ]
-    .iter()
-    .any(|h| headers.contains_key(*h));
+    // Any proxy's mark, not just the common ones: a proxy that sends only
+    // `X-Forwarded-Proto` (or `-Port`, `-Prefix`, `-Server`) or `Via` is
+    // still a proxy.
+    let forwarded = headers.keys().any(|name| {
+        let name = name.as_str();
+        name.starts_with("x-forwarded-") || ["forwarded", "x-real-ip", "via"].contains(&name)
+    });
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -11,6 +11,9 @@
 //!   so a copy of the database signs nobody in. A sign-in always makes a
 //!   new session (no fixation); sign-out deletes the row, so the old
 //!   cookie is dead even if it was copied.
+//! - A development sign-in's session is honoured only while and where the
+//!   development sign-in itself is (on, and for this request's `Host` and
+//!   headers): switching it off ends every session it made.
 //! - Every POST is checked before anything else reads its body: the form's
 //!   `_csrf` must equal the session's token (compared in constant time),
 //!   and a browser's `Origin` / `Sec-Fetch-Site` must say the post came
@@ -143,11 +146,16 @@ pub fn same_origin(gate: &Gate, headers: &HeaderMap) -> bool {
 /// hold the `approve` scope. `None`: not an approver (no sign-in).
 pub async fn console_roles(gate: &Gate, identity: &str) -> Result<Option<Vec<String>>, GateError> {
     if let Some(trust) = gate.trust() {
-        let known = trust
+        // Exactly the directory's spelling. `same_person` errs toward "one
+        // person" (`rnary` is `mary`, `b0b` is `bob`, a zero-width space
+        // vanishes): right for separation of duties, wrong for signing in,
+        // where it would hand Mary's roles to whoever the identity
+        // provider calls `rnary@example.com`.
+        return Ok(trust
             .approvers()
             .iter()
-            .any(|a| gatehouse::identity::same_person(&a.id, identity));
-        return Ok(known.then(|| trust.roles_of(identity)));
+            .find(|a| a.id == identity)
+            .map(|a| a.roles.clone()));
     }
     let mut roles: Vec<String> = Vec::new();
     let mut known = false;
@@ -292,6 +300,12 @@ impl FromRequestParts<Arc<Gate>> for Reviewer {
         } else {
             AuthMethod::DevSignIn
         };
+        // A development sign-in's session is good only where that sign-in
+        // is: not after the service restarts with it off (or with OIDC),
+        // not through a proxy or under another host name.
+        if method == AuthMethod::DevSignIn && !super::dev_signin_allowed(gate, &parts.headers) {
+            return Err(NotSignedIn::SignIn(next));
+        }
         let principal = Principal {
             id: row.identity,
             roles,
