@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::layout::{self, Chrome, Nav, agent_text, human_duration};
+use super::layout::{self, Chrome, LIST_TEXT_MAX, Nav, agent_text_short, human_duration};
 use super::session::Reviewer;
 use super::{dev_mode, problem_page, signed_form};
 use crate::gate::Gate;
@@ -210,11 +210,11 @@ fn queue_row(row: &RequestRow, now: i64) -> Markup {
             td { span.tier { (tier) } }
             td { span class={ "outcome outcome-" (row.outcome) } { (row.outcome) } }
             td {
-                a.open href=(href) { (agent_text(action_type)) }
-                @if let Some(t) = target_of(row) { " on " (agent_text(t)) }
-                @if let Some(s) = summary { br; small { (agent_text(s)) } }
+                a.open href=(href) { (agent_text_short(action_type, LIST_TEXT_MAX)) }
+                @if let Some(t) = target_of(row) { " on " (agent_text_short(t, LIST_TEXT_MAX)) }
+                @if let Some(s) = summary { br; small { (agent_text_short(s, LIST_TEXT_MAX)) } }
             }
-            td { (agent_text(&row.agent)) }
+            td { (agent_text_short(&row.agent, LIST_TEXT_MAX)) }
             td {
                 @if let Some((code, message)) = first_reason(row) {
                     code { (code) } " " (message)

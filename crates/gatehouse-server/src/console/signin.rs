@@ -249,6 +249,9 @@ pub struct LeaveQuery {
     to: String,
 }
 
+/// The longest address the leave page shows.
+const LEAVE_MAX: usize = 4096;
+
 /// `GET /console/leave?to=`: the warning in front of a link an agent
 /// wrote. Only `http` and `https` addresses get a link at all.
 pub async fn leave(
@@ -256,10 +259,18 @@ pub async fn leave(
     reviewer: Reviewer,
     Query(q): Query<LeaveQuery>,
 ) -> Response {
-    let to = q.to.chars().take(4096).collect::<String>();
+    let to = q.to.chars().take(LEAVE_MAX).collect::<String>();
+    // A longer address is shown cut, so it is not the agent's address and
+    // is not offered; nor is one holding invisible or reordering
+    // characters, which would make the shown address differ from the one
+    // opened.
+    let cut = to.len() < q.to.len();
     let lower = to.to_ascii_lowercase();
     let web = (lower.starts_with("https://") || lower.starts_with("http://"))
-        && !to.chars().any(|c| c.is_control() || c.is_whitespace());
+        && !cut
+        && !to
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || layout::is_hidden_char(c));
     let chrome = Chrome {
         title: "Leaving the console",
         reviewer: Some(&reviewer),
@@ -272,7 +283,10 @@ pub async fn leave(
             "An agent wrote this address. It may not be what it seems: check the host "
             "character by character before you open it."
         }
-        p { code #leave-url.agent-provided { (to) } }
+        p { code #leave-url.agent-provided { (layout::visible(&to)) } }
+        @if cut {
+            p #leave-cut { "The address is longer than " (LEAVE_MAX) " characters; only its start is shown, and it is not opened from the console." }
+        }
         @if web {
             p { a #leave-continue href=(to) rel="noreferrer noopener" target="_blank" { "Open it in a new tab" } }
         } @else {
