@@ -11,6 +11,7 @@ mod api;
 mod audit;
 mod auth;
 mod batch;
+mod console_attack_x2;
 #[allow(dead_code)]
 mod console_client;
 mod console_oidc;
