@@ -256,3 +256,51 @@ fn a_long_key_over_many_fields_does_not_make_a_huge_page() {
         "the action's own fields come first"
     );
 }
+
+/// "Check the host character by character" cannot be done by eye for a
+/// look-alike letter (a Cyrillic а) or a user name dressed as a host
+/// (`https://bank.example.com@evil.example/`): the leave page states the
+/// host a click contacts, read as the browser reads it.
+#[test]
+fn the_leave_page_names_the_host_a_click_contacts() {
+    let server = Server::start();
+    let _lead = server.key("lead", &["approve"], &["support_lead"]);
+    let lead = Console::signed_in(&server, "lead");
+    let leave = |u: &str| {
+        let page = lead.get(&format!(
+            "/console/leave?to={}",
+            form_urlencoded::byte_serialize(u.as_bytes()).collect::<String>()
+        ));
+        assert_eq!(page.status, 200);
+        page
+    };
+
+    let idn = leave("https://\u{430}pple.example/login");
+    let host = idn.text_of("leave-host").expect("#leave-host");
+    assert!(host.contains("xn--pple-43d.example"), "{host}");
+    assert!(idn.text.contains("id=\"leave-idn\""));
+    assert!(
+        idn.text
+            .contains("href=\"https://xn--pple-43d.example/login\""),
+        "the link opens what the page names"
+    );
+
+    let userinfo = leave("https://bank.example.com@evil.example/");
+    let host = userinfo.text_of("leave-host").expect("#leave-host");
+    assert!(
+        host.contains("evil.example") && !host.contains("bank"),
+        "{host}"
+    );
+    assert!(userinfo.text.contains("id=\"leave-userinfo\""));
+
+    let plain = leave("https://ok.example/a");
+    assert!(
+        plain
+            .text_of("leave-host")
+            .expect("#leave-host")
+            .contains("ok.example")
+    );
+    assert!(
+        !plain.text.contains("id=\"leave-idn\"") && !plain.text.contains("id=\"leave-userinfo\"")
+    );
+}

@@ -266,11 +266,18 @@ pub async fn leave(
     // opened.
     let cut = to.len() < q.to.len();
     let lower = to.to_ascii_lowercase();
-    let web = (lower.starts_with("https://") || lower.starts_with("http://"))
+    let plain = (lower.starts_with("https://") || lower.starts_with("http://"))
         && !cut
         && !to
             .chars()
             .any(|c| c.is_control() || c.is_whitespace() || layout::is_hidden_char(c));
+    // Read as a browser reads it: the host shown is the one a click
+    // contacts (IDNA: a look-alike letter shows as `xn--`; a user name
+    // before `@` is not the host), and the link is to that reading.
+    let parsed = plain
+        .then(|| url::Url::parse(&to).ok())
+        .flatten()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
     let chrome = Chrome {
         title: "Leaving the console",
         reviewer: Some(&reviewer),
@@ -287,10 +294,23 @@ pub async fn leave(
         @if cut {
             p #leave-cut { "The address is longer than " (LEAVE_MAX) " characters; only its start is shown, and it is not opened from the console." }
         }
-        @if web {
-            p { a #leave-continue href=(to) rel="noreferrer noopener" target="_blank" { "Open it in a new tab" } }
+        @if let Some(u) = &parsed {
+            @let host = u.host_str().unwrap_or("");
+            p #leave-host { "A click contacts the host " strong { code { (host) } } "." }
+            @if host.split('.').any(|label| label.starts_with("xn--")) {
+                p.warning #leave-idn {
+                    "The host is written with letters outside plain Latin, which can look like others "
+                    "(a Cyrillic а for a Latin a): the form above is the one the browser uses."
+                }
+            }
+            @if !u.username().is_empty() || u.password().is_some() {
+                p.warning #leave-userinfo {
+                    "The text before “@” is not the host: it is a user name sent to the host above."
+                }
+            }
+            p { a #leave-continue href=(u.as_str()) rel="noreferrer noopener" target="_blank" { "Open it in a new tab" } }
         } @else {
-            p #leave-blocked { "This is not a web address; it is not opened from the console." }
+            p #leave-blocked { "This is not a web address this page can show as it is; it is not opened from the console." }
         }
         p { a href="/console/" { "Back to the queue" } }
     };
