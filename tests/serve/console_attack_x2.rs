@@ -304,3 +304,33 @@ fn the_leave_page_names_the_host_a_click_contacts() {
         !plain.text.contains("id=\"leave-idn\"") && !plain.text.contains("id=\"leave-userinfo\"")
     );
 }
+
+/// An agent named `agent-\u{202E}evil` was drawn as "agent-live" in the
+/// overview's per-agent chart (an SVG label, and the chart's aria-label):
+/// the hidden character is spelled out there too.
+#[test]
+fn the_overview_spells_out_hidden_characters_in_agent_names() {
+    let server = Server::start();
+    let agent = server.as_token(&server.key("agent-x", &["request"], &[]));
+    let _lead = server.key("lead", &["approve"], &["support_lead"]);
+    let mut action = example("refund-small.json");
+    action["agent"]["id"] = json!("agent-\u{202E}evil");
+    agent.create(&action);
+
+    let lead = Console::signed_in(&server, "lead");
+    let page = lead.get("/console/overview");
+    assert_eq!(page.status, 200);
+    let shown = without_data_attributes(&page.text);
+    assert!(
+        !shown.contains('\u{202E}'),
+        "the override is in the page as is"
+    );
+    let chart = &shown[shown
+        .find("id=\"per-agent-chart\"")
+        .expect("the per-agent chart")..];
+    assert!(
+        chart.contains("agent-⟨U+202E⟩evil"),
+        "{}",
+        &chart[..2000.min(chart.len())]
+    );
+}

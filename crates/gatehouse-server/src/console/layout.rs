@@ -295,6 +295,20 @@ pub fn visible(text: &str) -> Markup {
     }
 }
 
+/// [`visible`] as plain text, for places that hold no markup (an SVG
+/// label, an `aria-label`): each hidden character becomes `⟨U+202E⟩`.
+pub fn visible_plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_hidden_char(c) {
+            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A JSON value an agent wrote, compactly: strings through [`agent_text`],
 /// other scalars as text, objects and arrays as nested definition lists.
 /// At most [`VALUE_ITEMS`] entries are drawn; the rest is counted in words
