@@ -334,3 +334,48 @@ fn the_overview_spells_out_hidden_characters_in_agent_names() {
         &chart[..2000.min(chart.len())]
     );
 }
+
+/// The queue examines the 2 000 pending requests with the soonest
+/// deadlines. An agent that files 2 000 requests the reviewer may not
+/// approve (here naming the reviewer as requester) ahead of a real one
+/// made the queue say "Nothing waits for you" while the real one waited:
+/// the page now says the scan was cut, and the filters reach the rest.
+#[test]
+fn a_flood_the_reviewer_may_not_approve_does_not_hide_the_queue_silently() {
+    let server = Server::start();
+    let flood = server.as_token(&server.key("flooder", &["request"], &[]));
+    let agent = server.as_token(&server.key("agent-refunds", &["request"], &[]));
+    let _lead = server.key("lead", &["approve"], &["support_lead"]);
+    let mut theirs = example("refund-small.json");
+    theirs["requester"]["id"] = json!("lead");
+    theirs["agent"]["id"] = json!("flooder");
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..500 {
+                    flood.create(&theirs);
+                }
+            });
+        }
+    });
+    let real = agent.create(&example("refund-small.json"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let lead = Console::signed_in(&server, "lead");
+    let page = lead.get("/console/");
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.text.contains(&real),
+        "the scan stops before the real one"
+    );
+    assert!(
+        page.text.contains("id=\"queue-cut\""),
+        "the page says the queue was cut: {}",
+        page.text_of("queue-empty").unwrap_or_default()
+    );
+    assert!(!page.text.contains("Nothing waits for you"));
+    let narrowed = lead.get("/console/?agent=agent-refunds");
+    assert!(narrowed.text.contains(&real), "the filters reach it");
+}

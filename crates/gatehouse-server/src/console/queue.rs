@@ -64,6 +64,19 @@ pub async fn approvable(
     reviewer: &Reviewer,
     filter: &QueueFilter,
 ) -> Result<Vec<RequestRow>, crate::error::GateError> {
+    Ok(scan(gate, reviewer, filter).await?.0)
+}
+
+/// [`approvable`], and whether the scan read all [`QUEUE_SCAN`] rows it
+/// may (so more pending requests, later deadlines, were not examined:
+/// the page says so rather than "nothing waits for you", since a flood
+/// of requests the reviewer may not approve would otherwise hide the
+/// ones they may).
+pub async fn scan(
+    gate: &Gate,
+    reviewer: &Reviewer,
+    filter: &QueueFilter,
+) -> Result<(Vec<RequestRow>, bool), crate::error::GateError> {
     let rows = gate
         .store
         .list(&ListFilter {
@@ -76,6 +89,7 @@ pub async fn approvable(
         })
         .await?;
     let now = gate.now().unix_seconds();
+    let full = rows.len() >= QUEUE_SCAN as usize;
     let mut out = Vec::new();
     for row in rows {
         if let Some(target) = set(&filter.target)
@@ -113,7 +127,7 @@ pub async fn approvable(
             &b.id,
         ))
     });
-    Ok(out)
+    Ok((out, full))
 }
 
 /// The action's target system, as the agent wrote it.
@@ -136,8 +150,8 @@ async fn render(
     filter: &QueueFilter,
     batch: Option<Json>,
 ) -> Response {
-    let rows = match approvable(gate, reviewer, filter).await {
-        Ok(rows) => rows,
+    let (rows, scan_full) = match scan(gate, reviewer, filter).await {
+        Ok(found) => found,
         Err(e) => return problem_page(e),
     };
     let now = gate.now().unix_seconds();
@@ -153,7 +167,17 @@ async fn render(
         p.lede { (rows.len()) " request" @if rows.len() != 1 { "s" } " you may approve, soonest deadline first." }
         @if let Some(result) = &batch { (batch_result(result)) }
         (filters(filter))
-        @if rows.is_empty() {
+        @if scan_full {
+            p #queue-cut.warning {
+                "More than " (QUEUE_SCAN) " requests are pending: the queue examined the "
+                (QUEUE_SCAN) " with the soonest deadlines, and those with later deadlines are not "
+                "listed here even if you may approve them. Narrow the queue with the filters "
+                "(tier, agent) to see them."
+            }
+        }
+        @if rows.is_empty() && scan_full {
+            p #queue-empty { "None of the requests examined is yours to approve (see above)." }
+        } @else if rows.is_empty() {
             p #queue-empty { "Nothing waits for you. Requests you may not approve (your own, outside your roles or limits) are not listed." }
         } @else {
             form #batch method="post" action="/console/batch" {
