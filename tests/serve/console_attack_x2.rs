@@ -379,3 +379,22 @@ fn a_flood_the_reviewer_may_not_approve_does_not_hide_the_queue_silently() {
     let narrowed = lead.get("/console/?agent=agent-refunds");
     assert!(narrowed.text.contains(&real), "the filters reach it");
 }
+
+/// A tier filter that is not a number (`tier=3 or 4`, `tier=three`)
+/// narrowed nothing: the queue listed every tier under a filter naming
+/// one. It is refused like a malformed history filter.
+#[test]
+fn a_tier_filter_that_is_not_a_number_is_refused() {
+    let server = Server::start();
+    let agent = server.as_token(&server.key("agent-x", &["request"], &[]));
+    let _lead = server.key("lead", &["approve"], &["support_lead"]);
+    agent.create(&example("refund-small.json"));
+    let lead = Console::signed_in(&server, "lead");
+    for bad in ["three", "3%20or%204", "3.0"] {
+        let page = lead.get(&format!("/console/?tier={bad}"));
+        assert_eq!(page.status, 400, "{bad}");
+        assert_eq!(page.text_of("error-code").as_deref(), Some("INVALID_QUERY"));
+    }
+    assert_eq!(lead.get("/console/?tier=3").status, 200);
+    assert_eq!(lead.get("/console/?tier=").status, 200, "empty: any tier");
+}

@@ -54,6 +54,16 @@ pub async fn page(
     reviewer: Reviewer,
     Query(filter): Query<QueueFilter>,
 ) -> Response {
+    // A tier that is not a number narrowed nothing: the page showed every
+    // tier under a filter that named one.
+    if let Some(t) = set(&filter.tier)
+        && t.parse::<i64>().is_err()
+    {
+        return problem_page(crate::error::GateError::bad_request(
+            "INVALID_QUERY",
+            "`tier` is a tier number, such as 3",
+        ));
+    }
     render(&gate, &reviewer, &filter, None).await
 }
 
