@@ -245,7 +245,7 @@ pub fn agent_text_short(text: &str, max: usize) -> Markup {
         span.agent-provided title="written by the agent: check it" {
             (agent_pieces(&text[..head])) (visible(&text[head..cut]))
         }
-        span.agent-cut { "… (" (more) " more characters on the request page)" }
+        span.agent-cut { "… (" (more) " more characters, all in the request page's list of fields)" }
     }
 }
 
@@ -492,7 +492,7 @@ mod tests {
         );
         let m = agent_text_short(&long, 200).into_string();
         assert!(m.len() < 1_000, "{}", m.len());
-        assert!(m.contains("more characters on the request page"));
+        assert!(m.contains("more characters, all in the request page"));
         assert!(
             !m.contains("/console/leave"),
             "a cut URL is not offered: {m}"
