@@ -117,6 +117,18 @@ fn the_queue_and_a_review_work_with_the_keyboard_alone() {
     let opened = browser.wait_for("#request-state");
     assert_eq!(opened.text().trim(), "pending");
     assert_eq!(browser.path(), format!("/console/requests/{refund}"));
+    // Ctrl+Enter in the reason box without a chosen intent (a or r) does
+    // nothing: typing "do not pay" and reaching for Ctrl+Enter by reflex
+    // must not approve. (The review's answer would change the path.)
+    browser.execute("document.getElementById('reason').focus();", vec![]);
+    browser.press("fraud, do not pay");
+    browser.chord(&[keys::CONTROL, keys::ENTER]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(browser.path(), format!("/console/requests/{refund}"));
+    browser.execute(
+        "document.getElementById('reason').value = ''; document.activeElement.blur();",
+        vec![],
+    );
     browser.press("a");
     let focused = browser.execute(
         "return document.activeElement.name || document.activeElement.id;",

@@ -16,9 +16,10 @@ mod audit;
 mod auth;
 mod batch;
 mod console_a11y;
+mod console_attack_x1;
+mod console_attack_x2;
 mod console_batch;
 mod console_browser;
-mod console_attack_x1;
 #[allow(dead_code)]
 mod console_client;
 #[allow(dead_code)]

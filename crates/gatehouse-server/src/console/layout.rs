@@ -209,49 +209,159 @@ pub fn error_page(status: StatusCode, code: &str, detail: &str) -> Response {
 /// URL itself).
 pub fn agent_text(text: &str) -> Markup {
     html! {
-        span.agent-provided title="written by the agent: check it" {
-            @for piece in split_urls(text) {
-                @match piece {
-                    Piece::Text(t) => (t),
-                    Piece::Url(u) => {
-                        span.agent-url { (u) }
-                        " "
-                        a.agent-link href=(leave_href(u)) rel="noreferrer noopener" { "[open…]" }
-                    }
+        span.agent-provided title="written by the agent: check it" { (agent_pieces(text)) }
+    }
+}
+
+/// The inside of [`agent_text`]: text, and each URL as text plus a link
+/// to the warning page.
+fn agent_pieces(text: &str) -> Markup {
+    html! {
+        @for piece in split_urls(text) {
+            @match piece {
+                Piece::Text(t) => (visible(t)),
+                Piece::Url(u) => {
+                    span.agent-url { (visible(u)) }
+                    " "
+                    a.agent-link href=(leave_href(u)) rel="noreferrer noopener" { "[open…]" }
                 }
             }
         }
     }
 }
 
-/// A JSON value an agent wrote, compactly: strings through [`agent_text`],
-/// other scalars as text, objects and arrays as nested definition lists.
-pub fn agent_value(value: &Json) -> Markup {
-    agent_value_at(value, 0)
+/// How much of one agent-written value a list row shows.
+pub const LIST_TEXT_MAX: usize = 200;
+
+/// Agent text cut to `max` characters for a list (the queue, search
+/// results), where one request must not fill the page: the cut is said
+/// in words, and the request page shows the whole text.
+pub fn agent_text_short(text: &str, max: usize) -> Markup {
+    let Some((cut, _)) = text.char_indices().nth(max) else {
+        return agent_text(text);
+    };
+    // The last word before the cut may be the start of a URL: it is shown
+    // as plain text, never as a link to a shortened address.
+    let head = text[..cut].rfind(char::is_whitespace).unwrap_or(0);
+    let more = text[cut..].chars().count();
+    html! {
+        span.agent-provided title="written by the agent: check it" {
+            (agent_pieces(&text[..head])) (visible(&text[head..cut]))
+        }
+        span.agent-cut { "… (" (more) " more characters, all in the request page's list of fields)" }
+    }
 }
 
-fn agent_value_at(value: &Json, depth: usize) -> Markup {
+/// Whether a character changes how the text around it is shown while
+/// showing nothing itself: bidirectional controls (which can reverse the
+/// text after them, the console's own words included), zero-width and
+/// other invisible format characters, control characters other than
+/// line breaks and tabs. An agent could use them to make a reviewer read
+/// something other than what the action says.
+pub fn is_hidden_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+        || (c.is_control() && c != '\n' && c != '\t')
+}
+
+/// Agent text with every [`is_hidden_char`] shown as a visible
+/// `⟨U+202E⟩` marker (`span.hidden-char`), so the text reads as it is
+/// and cannot reorder or hide the words around it.
+pub fn visible(text: &str) -> Markup {
+    // One pass: runs of ordinary text, and each hidden character alone.
+    let mut pieces: Vec<Result<&str, char>> = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if is_hidden_char(c) {
+            if start < i {
+                pieces.push(Ok(&text[start..i]));
+            }
+            pieces.push(Err(c));
+            start = i + c.len_utf8();
+        }
+    }
+    if start < text.len() {
+        pieces.push(Ok(&text[start..]));
+    }
+    html! {
+        @for piece in pieces {
+            @match piece {
+                Ok(t) => (t),
+                Err(c) => span.hidden-char title="an invisible character the agent wrote" {
+                    "⟨U+" (format!("{:04X}", u32::from(c))) "⟩"
+                },
+            }
+        }
+    }
+}
+
+/// [`visible`] as plain text, for places that hold no markup (an SVG
+/// label, an `aria-label`): each hidden character becomes `⟨U+202E⟩`.
+pub fn visible_plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_hidden_char(c) {
+            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A JSON value an agent wrote, compactly: strings through [`agent_text`],
+/// other scalars as text, objects and arrays as nested definition lists.
+/// At most [`VALUE_ITEMS`] entries are drawn; the rest is counted in words
+/// (a megabyte of one-letter strings would otherwise be a page twenty
+/// times larger).
+pub fn agent_value(value: &Json) -> Markup {
+    let mut budget = VALUE_ITEMS;
+    agent_value_at(value, 0, &mut budget)
+}
+
+/// The most array items and object entries [`agent_value`] draws for one
+/// value.
+pub const VALUE_ITEMS: usize = 1_000;
+
+fn agent_value_at(value: &Json, depth: usize, budget: &mut usize) -> Markup {
     // Bounded: the engine bounds input depth, and this stops anyway.
     if depth > 16 {
         return html! { span.agent-provided { "…" } };
     }
     match value {
         Json::String(s) => agent_text(s),
-        Json::Array(items) => html! {
-            ol.agent-list {
-                @for item in items { li { (agent_value_at(item, depth + 1)) } }
-            }
-        },
-        Json::Object(map) => html! {
-            dl.agent-object {
-                @for (k, v) in map {
-                    dt { span.agent-provided { (k) } }
-                    dd { (agent_value_at(v, depth + 1)) }
+        Json::Array(items) => {
+            let shown = items.len().min(*budget);
+            *budget -= shown;
+            html! {
+                ol.agent-list {
+                    @for item in &items[..shown] { li { (agent_value_at(item, depth + 1, budget)) } }
                 }
+                @if shown < items.len() { (more_items(items.len() - shown)) }
             }
-        },
+        }
+        Json::Object(map) => {
+            let shown = map.len().min(*budget);
+            *budget -= shown;
+            html! {
+                dl.agent-object {
+                    @for (k, v) in map.iter().take(shown) {
+                        dt { span.agent-provided { (visible(k)) } }
+                        dd { (agent_value_at(v, depth + 1, budget)) }
+                    }
+                }
+                @if shown < map.len() { (more_items(map.len() - shown)) }
+            }
+        }
         other => html! { span.agent-provided { (other.to_string()) } },
     }
+}
+
+fn more_items(n: usize) -> Markup {
+    html! { p.agent-cut { "… and " (n) " more entries, not shown here (the API has the whole value)" } }
 }
 
 /// The warning page's address for a URL.
@@ -360,6 +470,58 @@ mod tests {
         assert!(m.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(!m.contains("href=\"https://evil"));
         assert!(m.contains("/console/leave?to=https%3A%2F%2Fevil.example%2F%22x"));
+    }
+
+    #[test]
+    fn hidden_characters_are_shown() {
+        let m =
+            agent_text("pay\u{202E}gnp.exe\u{202C} zero\u{200B}width https://a.example/\u{2066}x")
+                .into_string();
+        for c in ['\u{202E}', '\u{202C}', '\u{200B}', '\u{2066}'] {
+            assert!(!m.contains(c), "{c:?} left in {m}");
+        }
+        assert!(m.contains("⟨U+202E⟩") && m.contains("⟨U+200B⟩") && m.contains("⟨U+2066⟩"));
+        assert!(m.contains("gnp.exe"), "the text itself stays: {m}");
+        let keys = agent_value(&serde_json::json!({"k\u{202E}ey": 1})).into_string();
+        assert!(!keys.contains('\u{202E}') && keys.contains("⟨U+202E⟩"));
+    }
+
+    #[test]
+    fn list_text_is_cut_and_says_so() {
+        let long = format!(
+            "{} https://evil.example/{}",
+            "a".repeat(150),
+            "b".repeat(500)
+        );
+        let m = agent_text_short(&long, 200).into_string();
+        assert!(m.len() < 1_000, "{}", m.len());
+        assert!(m.contains("more characters, all in the request page"));
+        assert!(
+            !m.contains("/console/leave"),
+            "a cut URL is not offered: {m}"
+        );
+        assert_eq!(
+            agent_text_short("short", 200).into_string(),
+            agent_text("short").into_string()
+        );
+    }
+
+    #[test]
+    fn a_value_draws_a_bounded_number_of_entries() {
+        let wide = Json::Array(vec![Json::String("a".into()); 100_000]);
+        let m = agent_value(&serde_json::json!({"x": wide, "y": [1, 2]})).into_string();
+        assert_eq!(
+            m.matches("<li>").count(),
+            VALUE_ITEMS - 2,
+            "the budget is shared"
+        );
+        assert!(
+            m.contains("… and 99002 more entries") && m.contains("… and 2 more entries"),
+            "{}",
+            &m[m.len() - 400..]
+        );
+        let small = agent_value(&serde_json::json!(["a", {"b": 1}])).into_string();
+        assert!(!small.contains("more entries"));
     }
 
     #[test]

@@ -321,7 +321,13 @@ fn tally_section(
         .iter()
         .take(CHART_MAX)
         .map(|(name, t)| Bar {
-            label: name.clone(),
+            // An agent's name in an SVG label or an aria-label cannot
+            // hold markup markers: its hidden characters are spelled out.
+            label: if agent_written {
+                layout::visible_plain(name)
+            } else {
+                name.clone()
+            },
             agent_written,
             values: vec![t.approved, t.rejected, t.changes_requested, t.expired],
             note: Some(match t.approval_rate() {

@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::layout::{self, Chrome, Nav, agent_text, human_duration};
+use super::layout::{self, Chrome, LIST_TEXT_MAX, Nav, agent_text_short, human_duration};
 use super::session::Reviewer;
 use super::{dev_mode, problem_page, signed_form};
 use crate::gate::Gate;
@@ -54,6 +54,16 @@ pub async fn page(
     reviewer: Reviewer,
     Query(filter): Query<QueueFilter>,
 ) -> Response {
+    // A tier that is not a number narrowed nothing: the page showed every
+    // tier under a filter that named one.
+    if let Some(t) = set(&filter.tier)
+        && t.parse::<i64>().is_err()
+    {
+        return problem_page(crate::error::GateError::bad_request(
+            "INVALID_QUERY",
+            "`tier` is a tier number, such as 3",
+        ));
+    }
     render(&gate, &reviewer, &filter, None).await
 }
 
@@ -75,6 +85,19 @@ pub async fn approvable(
     reviewer: &Reviewer,
     filter: &QueueFilter,
 ) -> Result<Vec<Queued>, crate::error::GateError> {
+    Ok(scan(gate, reviewer, filter).await?.0)
+}
+
+/// [`approvable`], and whether the scan read all [`QUEUE_SCAN`] rows it
+/// may (so more pending requests, later deadlines, were not examined:
+/// the page says so rather than "nothing waits for you", since a flood
+/// of requests the reviewer may not approve would otherwise hide the
+/// ones they may).
+pub async fn scan(
+    gate: &Gate,
+    reviewer: &Reviewer,
+    filter: &QueueFilter,
+) -> Result<(Vec<Queued>, bool), crate::error::GateError> {
     let rows = gate
         .store
         .list(&ListFilter {
@@ -88,6 +111,7 @@ pub async fn approvable(
         })
         .await?;
     let now = gate.now().unix_seconds();
+    let full = rows.len() >= QUEUE_SCAN as usize;
     let mut out = Vec::new();
     for row in rows {
         if let Some(target) = set(&filter.target)
@@ -141,7 +165,7 @@ pub async fn approvable(
         };
         key(a).cmp(&key(b))
     });
-    Ok(out)
+    Ok((out, full))
 }
 
 /// The action's type, as the agent wrote it (empty when absent).
@@ -177,8 +201,8 @@ async fn render(
     filter: &QueueFilter,
     batch: Option<Json>,
 ) -> Response {
-    let rows = match approvable(gate, reviewer, filter).await {
-        Ok(rows) => rows,
+    let (rows, scan_full) = match scan(gate, reviewer, filter).await {
+        Ok(found) => found,
         Err(e) => return problem_page(e),
     };
     let now = gate.now().unix_seconds();
@@ -194,7 +218,17 @@ async fn render(
         p.lede { (rows.len()) " request" @if rows.len() != 1 { "s" } " you may act on, soonest deadline first." }
         @if let Some(result) = &batch { (batch_result(result)) }
         (filters(filter))
-        @if rows.is_empty() {
+        @if scan_full {
+            p #queue-cut.warning {
+                "More than " (QUEUE_SCAN) " requests are pending: the queue examined the "
+                (QUEUE_SCAN) " with the soonest deadlines, and those with later deadlines are not "
+                "listed here even if you may approve them. Narrow the queue with the filters "
+                "(tier, agent) to see them."
+            }
+        }
+        @if rows.is_empty() && scan_full {
+            p #queue-empty { "None of the requests examined is yours to approve (see above)." }
+        } @else if rows.is_empty() {
             p #queue-empty { "Nothing waits for you. Requests you may not approve (your own, outside your roles or limits) are not listed." }
         } @else {
             form #batch method="post" action="/console/batch" {
@@ -248,11 +282,11 @@ fn queue_row(q: &Queued, now: i64) -> Markup {
             td { span.tier { (tier) } }
             td { span class={ "outcome outcome-" (row.outcome) } { (row.outcome) } }
             td {
-                a.open href=(href) { (agent_text(action_type)) }
-                @if let Some(t) = target_of(row) { " on " (agent_text(t)) }
-                @if let Some(s) = summary { br; small { (agent_text(s)) } }
+                a.open href=(href) { (agent_text_short(action_type, LIST_TEXT_MAX)) }
+                @if let Some(t) = target_of(row) { " on " (agent_text_short(t, LIST_TEXT_MAX)) }
+                @if let Some(s) = summary { br; small { (agent_text_short(s, LIST_TEXT_MAX)) } }
             }
-            td { (agent_text(&row.agent)) }
+            td { (agent_text_short(&row.agent, LIST_TEXT_MAX)) }
             td {
                 @if let Some((code, message)) = first_reason(row) {
                     code { (code) } " " (message)

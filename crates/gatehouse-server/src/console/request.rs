@@ -34,7 +34,10 @@ use gatehouse::audit::verify::Verification;
 use maud::{Markup, html};
 use serde_json::{Value as Json, json};
 
-use super::layout::{self, Chrome, Nav, agent_text};
+use super::layout::{self, Chrome, Nav, agent_text, agent_text_short};
+
+/// How much of the action's type, target and summary the heading shows.
+const SUMMARY_MAX: usize = 1_000;
 use super::request_parts as parts;
 use super::session::Reviewer;
 use super::{Form, dev_mode, problem_page, signed_form};
@@ -349,10 +352,13 @@ fn heading(row: &RequestRow) -> Markup {
             " · requested by " strong { (row.requester) }
             " at " (row.created_at)
         }
+        // The heading line shows the start of each value (a summary of a
+        // megabyte pushed the whole page below it); #action-fields below
+        // has every character.
         p #action-summary {
-            "Action: " (agent_text(kind))
-            @if let Some(t) = super::queue::target_of(row) { " on " (agent_text(t)) }
-            @if let Some(s) = summary { br; (agent_text(s)) }
+            "Action: " (agent_text_short(kind, SUMMARY_MAX))
+            @if let Some(t) = super::queue::target_of(row) { " on " (agent_text_short(t, SUMMARY_MAX)) }
+            @if let Some(s) = summary { br; (agent_text_short(s, SUMMARY_MAX)) }
         }
     }
 }

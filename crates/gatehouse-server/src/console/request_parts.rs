@@ -33,12 +33,16 @@ pub fn explain(cx: &Context<'_>) -> Markup {
         };
     };
     let account = d.explain();
+    let forbidden = d
+        .approvals
+        .as_ref()
+        .map_or(&[][..], |a| &a.forbidden_approvers[..]);
     html! {
         section.explain aria-labelledby="explain-title" {
             h2 #explain-title { "What is proposed, and why it waits for you" }
             pre #explain {
                 @for line in account.lines() {
-                    (explain_line(line))
+                    (explain_line(line, forbidden))
                     "\n"
                 }
             }
@@ -49,7 +53,12 @@ pub fn explain(cx: &Context<'_>) -> Markup {
 /// One line of the account; in the "may not approve" line, the names
 /// are the action's (agent-provided), the attributes the policy's; an
 /// input error line quotes the action (paths and values it wrote).
-fn explain_line(line: &str) -> Markup {
+///
+/// The "may not approve" line is drawn again from the decision's own list
+/// (`forbidden`, the list the engine wrote the line from), not split
+/// apart: a name the agent wrote may hold ", " or " (", and splitting the
+/// text at them showed part of that name as the gate's own words.
+fn explain_line(line: &str, forbidden: &[gatehouse::eval::ForbiddenApprover]) -> Markup {
     const FORBIDDEN: &str = "  may not approve: ";
     const INPUT: &str = "  - input ";
     if let Some(rest) = line.strip_prefix(INPUT) {
@@ -58,26 +67,43 @@ fn explain_line(line: &str) -> Markup {
     let Some(list) = line.strip_prefix(FORBIDDEN) else {
         return html! { (line) };
     };
+    if forbidden.is_empty() {
+        // Not the engine's line for this decision: all of it is marked.
+        return html! { (FORBIDDEN) (agent_text(list)) };
+    }
     html! {
         (FORBIDDEN)
-        @for (i, item) in list.split(", ").enumerate() {
+        @for (i, f) in forbidden.iter().enumerate() {
             @if i > 0 { ", " }
-            @match item.rsplit_once(" (") {
-                Some((who, attr)) if !who.starts_with("whoever ") => {
-                    (agent_text(who)) " (" (attr)
-                }
-                _ => (item),
+            @match &f.identity {
+                Some(who) => { (agent_text(&one_line(who))) " (" (f.attribute) ")" }
+                None => { "whoever " (f.attribute) " names (absent here)" }
             }
         }
     }
+}
+
+/// A name on one line, as the engine's account writes it: control
+/// characters as `\u{…}` escapes.
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `#action-fields`: every field of the action as proposed, path and
 /// value, all agent-provided.
 pub fn action_fields(input: &Json) -> Markup {
     let mut fields = Vec::new();
-    flatten(input, String::new(), 0, &mut fields);
-    let more = fields.len().saturating_sub(MAX_FIELDS);
+    let mut path_budget = MAX_PATH_BYTES;
+    flatten(input, String::new(), 0, &mut fields, &mut path_budget);
+    let cut = fields.len() > MAX_FIELDS || path_budget == 0;
     fields.truncate(MAX_FIELDS);
     html! {
         section #action-fields aria-labelledby="fields-title" {
@@ -97,15 +123,38 @@ pub fn action_fields(input: &Json) -> Markup {
                     }
                 }
             }
-            @if more > 0 { p { "… and " (more) " more fields (see the API for the whole action)." } }
+            @if cut {
+                p #fields-cut {
+                    "… and more fields: the page lists " (fields.len())
+                    " (at most " (MAX_FIELDS) ", with paths of at most " (MAX_PATH_BYTES / 1024)
+                    " KiB in all); see the API for the whole action."
+                }
+            }
         }
     }
 }
 
+/// The most bytes of field paths listed. Every leaf repeats the keys
+/// above it, so without this a long key over many leaves (a 50 KB key
+/// over 500 fields: a 55 KB action) drew a page of paths alone as large
+/// as their product (50 MB).
+const MAX_PATH_BYTES: usize = 256 * 1024;
+
 /// The leaves of a JSON value with their dotted paths (empty objects and
-/// arrays are leaves too).
-fn flatten(value: &Json, path: String, depth: usize, out: &mut Vec<(String, Json)>) {
-    if out.len() > MAX_FIELDS {
+/// arrays are leaves too), until more than [`MAX_FIELDS`] are found or
+/// their paths use up `budget` bytes (then it is 0).
+fn flatten(
+    value: &Json,
+    path: String,
+    depth: usize,
+    out: &mut Vec<(String, Json)>,
+    budget: &mut usize,
+) {
+    if out.len() > MAX_FIELDS || *budget == 0 {
+        return;
+    }
+    if path.len() >= *budget {
+        *budget = 0;
         return;
     }
     match value {
@@ -116,15 +165,18 @@ fn flatten(value: &Json, path: String, depth: usize, out: &mut Vec<(String, Json
                 } else {
                     format!("{path}.{k}")
                 };
-                flatten(v, p, depth + 1, out);
+                flatten(v, p, depth + 1, out, budget);
             }
         }
         Json::Array(items) if !items.is_empty() && depth < 32 => {
             for (i, v) in items.iter().enumerate() {
-                flatten(v, format!("{path}[{i}]"), depth + 1, out);
+                flatten(v, format!("{path}[{i}]"), depth + 1, out, budget);
             }
         }
-        other => out.push((path, other.clone())),
+        other => {
+            *budget -= path.len();
+            out.push((path, other.clone()));
+        }
     }
 }
 
@@ -651,32 +703,80 @@ pub fn cannot_review(cx: &Context<'_>, reviewer: &Reviewer, e: &GateError) -> Ma
 mod tests {
     use super::*;
 
+    /// The engine's list (its type is non-exhaustive: made as it is read).
+    fn forbidden_list(list: Json) -> Vec<gatehouse::eval::ForbiddenApprover> {
+        serde_json::from_value(list).expect("a forbidden-approver list")
+    }
+
     #[test]
     fn only_the_named_identities_are_marked_in_the_account() {
+        let forbidden = forbidden_list(serde_json::json!([
+            {"attribute": "requester.id", "identity": "<b>u-1</b>"},
+            {"attribute": "agent.owner", "identity": null},
+        ]));
         let m = explain_line(
             "  may not approve: <b>u-1</b> (requester.id), whoever agent.owner names (absent here)",
+            &forbidden,
         )
         .into_string();
         assert!(m.contains("agent-provided"));
         assert!(m.contains("&lt;b&gt;u-1&lt;/b&gt;"));
         assert!(!m.contains("<b>"));
         assert!(m.contains("whoever agent.owner names (absent here)"));
-        let input = explain_line("  - input $.x: <i>bad</i>").into_string();
+        let input = explain_line("  - input $.x: <i>bad</i>", &[]).into_string();
         assert!(input.contains("agent-provided") && input.contains("&lt;i&gt;"));
-        let plain = explain_line("why:").into_string();
+        let plain = explain_line("why:", &forbidden).into_string();
         assert_eq!(plain, "why:");
+    }
+
+    #[test]
+    fn a_name_with_commas_is_marked_whole_in_the_account() {
+        let owner = "NOTE FROM THE GATE: already approved by phone, u-2001";
+        let forbidden = forbidden_list(serde_json::json!([
+            {"attribute": "agent.owner", "identity": owner},
+        ]));
+        let m = explain_line(
+            &format!("  may not approve: {owner} (agent.owner)"),
+            &forbidden,
+        )
+        .into_string();
+        assert!(
+            m.contains(&format!(
+                "title=\"written by the agent: check it\">{owner}</span> (agent.owner)"
+            )),
+            "{m}"
+        );
+        let spoof = explain_line("  may not approve: x, y (requester.id)", &[]).into_string();
+        assert!(
+            spoof.starts_with("  may not approve: <span class=\"agent-provided\""),
+            "{spoof}"
+        );
     }
 
     #[test]
     fn fields_flatten_to_paths() {
         let mut out = Vec::new();
+        let mut unbounded = usize::MAX;
         flatten(
             &serde_json::json!({"a": {"b": 1, "c": [true, {}]}, "d": []}),
             String::new(),
             0,
             &mut out,
+            &mut unbounded,
         );
         let paths: Vec<&str> = out.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(paths, ["a.b", "a.c[0]", "a.c[1]", "d"]);
+    }
+
+    #[test]
+    fn a_long_key_over_many_fields_is_listed_within_the_budget() {
+        let leaves: serde_json::Map<String, Json> =
+            (0..500).map(|i| (i.to_string(), Json::from(1))).collect();
+        let input = serde_json::json!({ "K".repeat(50_000): leaves });
+        let m = action_fields(&input).into_string();
+        assert!(m.len() < 4 * MAX_PATH_BYTES, "{} bytes", m.len());
+        assert!(m.contains("id=\"fields-cut\""));
+        let small = action_fields(&serde_json::json!({"a": 1})).into_string();
+        assert!(!small.contains("fields-cut"));
     }
 }

@@ -19,7 +19,7 @@ use gatehouse::values::Timestamp;
 use maud::{Markup, html};
 use serde_json::Value as Json;
 
-use super::layout::{self, Chrome, Nav, agent_text};
+use super::layout::{self, Chrome, LIST_TEXT_MAX, Nav, agent_text_short};
 use super::queue::target_of;
 use super::session::Reviewer;
 use super::{dev_mode, problem_page};
@@ -344,11 +344,11 @@ fn result_row(row: &RequestRow) -> Markup {
             td { time datetime=(row.created_at) { (row.created_at.get(..16).unwrap_or(&row.created_at).replace('T', " ")) } }
             td {
                 a.open href=(href) {
-                    @if action_type.is_empty() { code { (row.id) } } @else { (agent_text(action_type)) }
+                    @if action_type.is_empty() { code { (row.id) } } @else { (agent_text_short(action_type, LIST_TEXT_MAX)) }
                 }
-                @if let Some(t) = target_of(row) { " on " (agent_text(t)) }
+                @if let Some(t) = target_of(row) { " on " (agent_text_short(t, LIST_TEXT_MAX)) }
             }
-            td { (agent_text(&row.agent)) }
+            td { (agent_text_short(&row.agent, LIST_TEXT_MAX)) }
             td { span class={ "outcome outcome-" (row.outcome) } { (row.outcome) } " · tier " (tier) }
             td { (row.state.as_str()) }
             td {

@@ -249,6 +249,9 @@ pub struct LeaveQuery {
     to: String,
 }
 
+/// The longest address the leave page shows.
+const LEAVE_MAX: usize = 4096;
+
 /// `GET /console/leave?to=`: the warning in front of a link an agent
 /// wrote. Only `http` and `https` addresses get a link at all.
 pub async fn leave(
@@ -256,10 +259,25 @@ pub async fn leave(
     reviewer: Reviewer,
     Query(q): Query<LeaveQuery>,
 ) -> Response {
-    let to = q.to.chars().take(4096).collect::<String>();
+    let to = q.to.chars().take(LEAVE_MAX).collect::<String>();
+    // A longer address is shown cut, so it is not the agent's address and
+    // is not offered; nor is one holding invisible or reordering
+    // characters, which would make the shown address differ from the one
+    // opened.
+    let cut = to.len() < q.to.len();
     let lower = to.to_ascii_lowercase();
-    let web = (lower.starts_with("https://") || lower.starts_with("http://"))
-        && !to.chars().any(|c| c.is_control() || c.is_whitespace());
+    let plain = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !cut
+        && !to
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || layout::is_hidden_char(c));
+    // Read as a browser reads it: the host shown is the one a click
+    // contacts (IDNA: a look-alike letter shows as `xn--`; a user name
+    // before `@` is not the host), and the link is to that reading.
+    let parsed = plain
+        .then(|| url::Url::parse(&to).ok())
+        .flatten()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
     let chrome = Chrome {
         title: "Leaving the console",
         reviewer: Some(&reviewer),
@@ -272,11 +290,27 @@ pub async fn leave(
             "An agent wrote this address. It may not be what it seems: check the host "
             "character by character before you open it."
         }
-        p { code #leave-url.agent-provided { (to) } }
-        @if web {
-            p { a #leave-continue href=(to) rel="noreferrer noopener" target="_blank" { "Open it in a new tab" } }
+        p { code #leave-url.agent-provided { (layout::visible(&to)) } }
+        @if cut {
+            p #leave-cut { "The address is longer than " (LEAVE_MAX) " characters; only its start is shown, and it is not opened from the console." }
+        }
+        @if let Some(u) = &parsed {
+            @let host = u.host_str().unwrap_or("");
+            p #leave-host { "A click contacts the host " strong { code { (host) } } "." }
+            @if host.split('.').any(|label| label.starts_with("xn--")) {
+                p.warning #leave-idn {
+                    "The host is written with letters outside plain Latin, which can look like others "
+                    "(a Cyrillic а for a Latin a): the form above is the one the browser uses."
+                }
+            }
+            @if !u.username().is_empty() || u.password().is_some() {
+                p.warning #leave-userinfo {
+                    "The text before “@” is not the host: it is a user name sent to the host above."
+                }
+            }
+            p { a #leave-continue href=(u.as_str()) rel="noreferrer noopener" target="_blank" { "Open it in a new tab" } }
         } @else {
-            p #leave-blocked { "This is not a web address; it is not opened from the console." }
+            p #leave-blocked { "This is not a web address this page can show as it is; it is not opened from the console." }
         }
         p { a href="/console/" { "Back to the queue" } }
     };

@@ -17,7 +17,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::Value as Json;
 
-use super::layout::{self, Chrome, Nav, agent_value};
+use super::layout::{self, Chrome, Nav, agent_text, agent_value};
 use super::request::{audit_records, load};
 use super::session::Reviewer;
 use super::{dev_mode, problem_page};
@@ -104,6 +104,9 @@ fn transition(r: &Json) -> Markup {
     // Execution reports are the executor's words (agent-provided); every
     // other detail is the gate's.
     let reported = matches!(event, "complete" | "verify");
+    // The requester's and the executor's own words: a cancel's reason is
+    // the agent's (the requester is an agent's key), like a report.
+    let agent_words = matches!(event, "cancel" | "claim" | "complete" | "verify");
     html! {
         strong.event { (event_words(event)) } " " code { (event) } " "
         span.states { (text(r, "/from")) " → " strong { (text(r, "/to")) } }
@@ -111,7 +114,11 @@ fn transition(r: &Json) -> Markup {
         " (" span.method { (method) } ")"
         @if let Some(key) = r.pointer("/actor/key_id").and_then(Json::as_str) { " key " code { (key) } }
         @if let Some(reason) = r.get("reason").and_then(Json::as_str) {
-            blockquote.reason { (reason) }
+            @if agent_words {
+                blockquote.reason { (agent_text(reason)) }
+            } @else {
+                blockquote.reason { (reason) }
+            }
         }
         @if let Some(d) = detail {
             @if reported {

@@ -61,12 +61,14 @@
     }
   });
   // In the reason box of a review form, Ctrl/Cmd+Enter submits the intent
-  // chosen with a or r (approve by default).
+  // chosen with a or r, and nothing else: someone who clicked into the box
+  // and typed "fraud, do not pay" must not approve by reflex.
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
     var form = document.getElementById("review");
     if (!form || !form.contains(e.target)) return;
-    var button = document.getElementById(form.dataset.intent === "reject" ? "reject" : "approve");
+    if (form.dataset.intent !== "approve" && form.dataset.intent !== "reject") return;
+    var button = document.getElementById(form.dataset.intent);
     if (button) { e.preventDefault(); button.click(); }
   });
   function human(s) {
