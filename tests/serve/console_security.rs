@@ -560,4 +560,11 @@ fn a_person_removed_from_the_trust_store_is_signed_out_at_the_next_click() {
         "pending"
     );
     assert_eq!(alice.get("/console/").status, 200, "alice is still in");
+
+    // Put back in the directory, bob must sign in again: the session he
+    // was signed out of is gone, not dormant.
+    std::fs::write(&trust, both).unwrap();
+    let reloaded = admin.send(admin.request(Method::POST, "/v1/admin/reload"));
+    assert_eq!(reloaded.status, 200, "{}", reloaded.text);
+    assert_signed_out(&bob, "back in the directory, the old session stays ended");
 }

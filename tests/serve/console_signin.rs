@@ -100,3 +100,33 @@ fn the_services_address_in_a_browser_lands_on_the_console() {
     assert_eq!(root.status, 303);
     assert_eq!(root.location(), Some("/console/"));
 }
+
+/// An API key's roles come from the directory under its exact identity:
+/// a key made for a look-alike of an approver (`rnary` for `mary`) holds
+/// no role of hers, as a look-alike is not signed in to the console.
+#[test]
+fn a_key_for_a_look_alike_identity_holds_none_of_the_approvers_roles() {
+    let dir = tempfile::tempdir().expect("dir");
+    let trust = dir.path().join("approvers.toml");
+    std::fs::write(
+        &trust,
+        "[[approver]]\nid = \"mary\"\nroles = [\"support_lead\"]\n",
+    )
+    .expect("write");
+    let server = Server::start_with(Options {
+        trust: Some(trust),
+        ..Options::default()
+    });
+    let agent = server.as_token(&server.key("agent-x", &["request"], &[]));
+    let look_alike = server.as_token(&server.key("rnary", &["approve"], &[]));
+    let mary = server.as_token(&server.key("mary", &["approve"], &[]));
+    let id = agent.create(&crate::harness::example("refund-small.json"))["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, body) = look_alike.review(&id, "approve", "looks fine");
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = mary.review(&id, "approve", "order checked");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "approved");
+}

@@ -248,7 +248,15 @@ impl Gate {
             // owner controls it), never the key's: an admin who makes a key
             // cannot grant a role the directory does not.
             let roles = match self.trust().as_ref() {
-                Some(store) => store.roles_of(&row.identity),
+                // Exactly the directory's spelling, as at the console's
+                // sign-in: `roles_of` folds look-alikes (`rnary` is `mary`),
+                // right for separation of duties, wrong for granting roles.
+                Some(store) => store
+                    .approvers()
+                    .iter()
+                    .find(|a| a.id == row.identity)
+                    .map(|a| a.roles.clone())
+                    .unwrap_or_default(),
                 None => row.roles.clone(),
             };
             return Ok(Principal {

@@ -288,11 +288,17 @@ impl FromRequestParts<Arc<Gate>> for Reviewer {
             .await
             .map_err(NotSignedIn::Failed)?
             .ok_or_else(|| NotSignedIn::SignIn(next.clone()))?;
-        // Someone taken out of the directory is signed out at once.
+        // Someone taken out of the directory is signed out at once, for
+        // good: the row goes, so putting them back later does not revive
+        // a session they were signed out of.
         let Some(roles) = console_roles(gate, &row.identity)
             .await
             .map_err(NotSignedIn::Failed)?
         else {
+            gate.store
+                .delete_session(&hash)
+                .await
+                .map_err(NotSignedIn::Failed)?;
             return Err(NotSignedIn::SignIn(next));
         };
         let method = if row.method == "oidc" {
