@@ -130,3 +130,32 @@ fn a_key_for_a_look_alike_identity_holds_none_of_the_approvers_roles() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "approved");
 }
+
+/// Signing in again (as anyone) ends the browser's previous session: its
+/// cookie does not stay alive beside the new one until it expires.
+#[test]
+fn a_new_sign_in_ends_the_previous_session() {
+    let server = Server::start();
+    let _ = server.key("alice", &["approve"], &["support_lead"]);
+    let _ = server.key("bob", &["approve"], &["support_lead"]);
+    let alice = Console::signed_in(&server, "alice");
+    assert_eq!(alice.get("/console/").status, 200);
+    let page = alice.get("/console/signin");
+    let pre = page.cookie("__Host-gatehouse_pre").expect("pre cookie");
+    let again = alice.send(
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .post(format!("{}/console/signin/dev", server.base))
+            .header("cookie", format!("__Host-gatehouse_pre={pre}"))
+            .header("origin", &server.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("_csrf", &pre), ("identity", "bob")])),
+    );
+    assert_eq!(again.status, 303, "{}", again.text);
+    let bobs = again.cookie("__Host-gatehouse_session").expect("a new session");
+    assert_ne!(Some(&bobs), alice.session.as_ref());
+    let old = alice.get("/console/");
+    assert_eq!(old.status, 303, "alice's old cookie is dead");
+}

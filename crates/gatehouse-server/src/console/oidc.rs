@@ -451,7 +451,7 @@ async fn finish(
         }
         Err(e) => return Ok(problem_page(e)),
     }
-    Ok(signed_in(gate, &identity, AuthMethod::Oidc, Some(&flow.next)).await)
+    Ok(signed_in(gate, headers, &identity, AuthMethod::Oidc, Some(&flow.next)).await)
 }
 
 /// The ID token's `aud` names this client; with several audiences, `azp`

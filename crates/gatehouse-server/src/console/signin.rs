@@ -191,17 +191,33 @@ pub async fn dev(State(gate): State<Arc<Gate>>, headers: HeaderMap, body: Bytes)
             "That identity is not in the approvers directory.",
         );
     }
-    signed_in(&gate, identity, AuthMethod::DevSignIn, form.one("next")).await
+    signed_in(
+        &gate,
+        &headers,
+        identity,
+        AuthMethod::DevSignIn,
+        form.one("next"),
+    )
+    .await
 }
 
 /// Begins a session and sends the browser on: the session cookie set,
-/// the pre-session cookie removed.
+/// the pre-session cookie removed, the browser's previous session (if its
+/// cookie came with `request`) ended.
 pub async fn signed_in(
     gate: &Gate,
+    request: &HeaderMap,
     identity: &str,
     method: AuthMethod,
     next: Option<&str>,
 ) -> Response {
+    // The session this browser had, if any, ends here: a sign-in replaces
+    // it rather than leaving it alive beside the new one until it expires.
+    if let Some(old) = session::cookie(request, SESSION_COOKIE)
+        && let Err(e) = gate.store.delete_session(&session::secret_hash(old)).await
+    {
+        return problem_page(e);
+    }
     let cookie = match session::begin(gate, identity, method).await {
         Ok(c) => c,
         Err(e) => return problem_page(e),
