@@ -154,8 +154,37 @@ fn a_new_sign_in_ends_the_previous_session() {
             .body(form(&[("_csrf", &pre), ("identity", "bob")])),
     );
     assert_eq!(again.status, 303, "{}", again.text);
-    let bobs = again.cookie("__Host-gatehouse_session").expect("a new session");
+    let bobs = again
+        .cookie("__Host-gatehouse_session")
+        .expect("a new session");
     assert_ne!(Some(&bobs), alice.session.as_ref());
     let old = alice.get("/console/");
     assert_eq!(old.status, 303, "alice's old cookie is dead");
+}
+
+/// Behind a reverse proxy the console has a `public_url`; a proxy that
+/// forwards no header cannot be told from a local request, so with a
+/// `public_url` the development sign-in is off unless forced on.
+#[test]
+fn a_public_url_turns_the_automatic_development_sign_in_off() {
+    let server = Server::start_with(Options {
+        config: Some("[console]\npublic_url = \"https://gate.example.com\"\n".into()),
+        ..Options::default()
+    });
+    let _ = server.key("alice", &["approve"], &["support_lead"]);
+    let page = Console::new(&server).get("/console/signin");
+    assert!(!page.text.contains("id=\"dev-signin\""), "{}", page.text);
+    assert!(!page.text.contains("id=\"dev-mode-banner\""));
+    let forced = Server::start_with(Options {
+        config: Some(
+            "[console]\npublic_url = \"https://gate.example.com\"\ndev_signin = \"on\"\n".into(),
+        ),
+        ..Options::default()
+    });
+    let page = Console::new(&forced).get("/console/signin");
+    assert!(
+        page.text.contains("id=\"dev-mode-banner\""),
+        "{}",
+        page.text
+    );
 }

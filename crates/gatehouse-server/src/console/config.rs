@@ -4,7 +4,7 @@
 //! ```toml
 //! [console]
 //! enabled = true                 # serve the review console under /console
-//! dev_signin = "auto"            # "auto": on when no OIDC sign-in is set and
+//! dev_signin = "auto"            # "auto": on when neither OIDC nor public_url is set and
 //!                                # the service listens on loopback; "on"; "off"
 //! session_ttl_seconds = 43200    # a sign-in lasts this long (12 h)
 //! public_url = "https://gate.example.com"   # where reviewers reach it (OIDC redirect, Origin check)
@@ -56,8 +56,9 @@ impl Default for ConsoleConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DevSignin {
-    /// On when no OIDC sign-in is configured and the service listens on a
-    /// loopback address only (the embedded default on a laptop).
+    /// On when neither an OIDC sign-in nor a `public_url` is configured
+    /// and the service listens on a loopback address only (the embedded
+    /// default on a laptop).
     Auto,
     /// Always on (marked on every page; never in production).
     On,
@@ -145,7 +146,13 @@ impl ConsoleConfig {
         match self.dev_signin {
             DevSignin::On => true,
             DevSignin::Off => false,
-            DevSignin::Auto => self.oidc.is_none() && listen.ip().is_loopback(),
+            // A `public_url` says reviewers reach the console through some
+            // address other than this machine's loopback (a reverse proxy,
+            // which may forward no header that would give it away): the
+            // password-less sign-in is then never on by default.
+            DevSignin::Auto => {
+                self.oidc.is_none() && self.public_url.is_none() && listen.ip().is_loopback()
+            }
         }
     }
 
