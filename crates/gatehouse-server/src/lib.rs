@@ -189,6 +189,18 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
         gate.policy().policy.name(),
         gate.policy().policy.digest()
     );
+    if gate.config.console.enabled {
+        if console::dev_mode(&gate) {
+            let _ = writeln!(
+                out,
+                "review console: http://{addr}/console/ (development sign-in ON: anyone who \
+                 reaches this port, also through a reverse proxy on this machine, can sign in \
+                 as any approver; see docs/console.md)"
+            );
+        } else {
+            let _ = writeln!(out, "review console: http://{addr}/console/");
+        }
+    }
     if let Some(token) = token {
         let _ = writeln!(
             out,
