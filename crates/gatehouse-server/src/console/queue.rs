@@ -27,6 +27,12 @@ use crate::store::{ListFilter, RequestRow};
 /// before it filters them by who may act. Documented in docs/console.md.
 pub const QUEUE_SCAN: u32 = 2_000;
 
+/// The most request text (bytes of stored requests) the queue reads per
+/// page: an agent filing 2 000 requests of 1 MiB each would otherwise make
+/// every reviewer's page load read 2 GiB. Past it the page says the queue
+/// was cut, as past [`QUEUE_SCAN`].
+pub const QUEUE_SCAN_BYTES: usize = 64 * 1024 * 1024;
+
 /// The queue's filters (all optional; empty strings mean "any").
 #[derive(Debug, Default, Deserialize)]
 pub struct QueueFilter {
@@ -98,20 +104,23 @@ pub async fn scan(
     reviewer: &Reviewer,
     filter: &QueueFilter,
 ) -> Result<(Vec<Queued>, bool), crate::error::GateError> {
-    let rows = gate
+    let (rows, cut) = gate
         .store
-        .list(&ListFilter {
-            states: vec![LifeState::Pending],
-            tier: set(&filter.tier).and_then(|t| t.parse().ok()),
-            agent: set(&filter.agent).map(str::to_owned),
-            limit: QUEUE_SCAN,
-            by_deadline: true,
-            actionable_by: Some(reviewer.principal.roles.clone()),
-            ..ListFilter::default()
-        })
+        .list_bounded(
+            &ListFilter {
+                states: vec![LifeState::Pending],
+                tier: set(&filter.tier).and_then(|t| t.parse().ok()),
+                agent: set(&filter.agent).map(str::to_owned),
+                limit: QUEUE_SCAN,
+                by_deadline: true,
+                actionable_by: Some(reviewer.principal.roles.clone()),
+                ..ListFilter::default()
+            },
+            QUEUE_SCAN_BYTES,
+        )
         .await?;
     let now = gate.now().unix_seconds();
-    let full = rows.len() >= QUEUE_SCAN as usize;
+    let full = cut || rows.len() >= QUEUE_SCAN as usize;
     let mut out = Vec::new();
     for row in rows {
         if let Some(target) = set(&filter.target)
@@ -220,8 +229,9 @@ async fn render(
         (filters(filter))
         @if scan_full {
             p #queue-cut.warning {
-                "More than " (QUEUE_SCAN) " requests are pending: the queue examined the "
-                (QUEUE_SCAN) " with the soonest deadlines, and those with later deadlines are not "
+                "More requests are pending than the queue reads at once (" (QUEUE_SCAN)
+                " requests, or " (QUEUE_SCAN_BYTES / (1024 * 1024)) " MiB of them): it examined "
+                "those with the soonest deadlines, and those with later deadlines are not "
                 "listed here even if you may approve them. Narrow the queue with the filters "
                 "(tier, agent) to see them."
             }

@@ -241,6 +241,21 @@ pub trait Store: Send + Sync + 'static {
     /// Requests matching a filter, newest first.
     async fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRow>, GateError>;
 
+    /// [`Store::list`] within a byte budget: the rows in the filter's order
+    /// until the bodies read pass `max_bytes` (a store may overshoot it by
+    /// a small batch of rows), and whether rows were left unread. The
+    /// console's queue reads with it, so a flood of large requests cannot
+    /// make one page load read gigabytes. The default reads without the
+    /// bound.
+    async fn list_bounded(
+        &self,
+        filter: &ListFilter,
+        max_bytes: usize,
+    ) -> Result<(Vec<RequestRow>, bool), GateError> {
+        let _ = max_bytes;
+        Ok((self.list(filter).await?, false))
+    }
+
     /// One page of a history search (see [`SearchFilter`] for what it
     /// matches and [`SEARCH_SCAN`] for the bound every implementation
     /// keeps: at most that many requests examined per call).

@@ -32,6 +32,7 @@ use super::{
 };
 use crate::error::GateError;
 
+mod bounded;
 mod group;
 mod search;
 mod sessions;
@@ -372,6 +373,100 @@ impl Writer {
     }
 }
 
+impl SqliteStore {
+    /// The bodies (or, with `ids_only`, the ids, in the filter's order) of
+    /// the requests a filter lists.
+    async fn list_texts(
+        &self,
+        filter: &ListFilter,
+        ids_only: bool,
+    ) -> Result<Vec<String>, GateError> {
+        // Soonest deadline first sorts ids alone, then reads the bodies:
+        // sorting whole rows spilled SQLite's sorter to disk and made a
+        // 2 000-row queue page 70 times slower than a 200-row one.
+        let mut sql = String::from(if ids_only {
+            "SELECT id FROM requests WHERE 1 = 1"
+        } else if filter.by_deadline {
+            "SELECT r.body FROM requests r JOIN (SELECT id FROM requests WHERE 1 = 1"
+        } else {
+            "SELECT body FROM requests WHERE 1 = 1"
+        });
+        if !filter.states.is_empty() {
+            sql.push_str(" AND state IN (");
+            sql.push_str(&vec!["?"; filter.states.len()].join(", "));
+            sql.push(')');
+        }
+        for (set, clause) in [
+            (filter.tier.is_some(), " AND tier = ?"),
+            (filter.role.is_some(), " AND roles LIKE ? ESCAPE '\\'"),
+            (filter.agent.is_some(), " AND agent = ?"),
+            (filter.created_before.is_some(), " AND created_unix <= ?"),
+            (filter.created_after.is_some(), " AND created_unix > ?"),
+            (filter.before_id.is_some(), " AND id < ?"),
+            (filter.after_id.is_some(), " AND id > ?"),
+        ] {
+            if set {
+                sql.push_str(clause);
+            }
+        }
+        if let Some(requesters) = &filter.requesters {
+            if requesters.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" AND requester IN (");
+            sql.push_str(&vec!["?"; requesters.len()].join(", "));
+            sql.push(')');
+        }
+        if let Some(roles) = &filter.actionable_by {
+            sql.push_str(" AND (roles = ','");
+            sql.push_str(&" OR roles LIKE ? ESCAPE '\\'".repeat(roles.len()));
+            sql.push(')');
+        }
+        let order = if filter.by_deadline {
+            " ORDER BY deadline_unix IS NULL, deadline_unix, id LIMIT ?"
+        } else {
+            " ORDER BY id DESC LIMIT ?"
+        };
+        sql.push_str(order);
+        if !ids_only && filter.by_deadline {
+            sql.push_str(") p ON p.id = r.id");
+        }
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for s in &filter.states {
+            query = query.bind(s.as_str());
+        }
+        if let Some(tier) = filter.tier {
+            query = query.bind(tier);
+        }
+        if let Some(role) = &filter.role {
+            query = query.bind(like_member(role));
+        }
+        if let Some(agent) = &filter.agent {
+            query = query.bind(agent.clone());
+        }
+        if let Some(t) = filter.created_before {
+            query = query.bind(t);
+        }
+        if let Some(t) = filter.created_after {
+            query = query.bind(t);
+        }
+        if let Some(id) = &filter.before_id {
+            query = query.bind(id.clone());
+        }
+        if let Some(id) = &filter.after_id {
+            query = query.bind(id.clone());
+        }
+        for requester in filter.requesters.iter().flatten() {
+            query = query.bind(requester.clone());
+        }
+        for role in filter.actionable_by.iter().flatten() {
+            query = query.bind(like_member(role));
+        }
+        query = query.bind(i64::from(filter.limit));
+        query.fetch_all(&self.readers).await.map_err(db)
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create(&self, change: Change) -> Result<(), GateError> {
@@ -415,83 +510,7 @@ impl Store for SqliteStore {
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<RequestRow>, GateError> {
-        // Soonest deadline first sorts ids alone, then reads the bodies:
-        // sorting whole rows spilled SQLite's sorter to disk and made a
-        // 2 000-row queue page 70 times slower than a 200-row one.
-        let mut sql = String::from(if filter.by_deadline {
-            "SELECT r.body FROM requests r JOIN (SELECT id FROM requests WHERE 1 = 1"
-        } else {
-            "SELECT body FROM requests WHERE 1 = 1"
-        });
-        if !filter.states.is_empty() {
-            sql.push_str(" AND state IN (");
-            sql.push_str(&vec!["?"; filter.states.len()].join(", "));
-            sql.push(')');
-        }
-        for (set, clause) in [
-            (filter.tier.is_some(), " AND tier = ?"),
-            (filter.role.is_some(), " AND roles LIKE ? ESCAPE '\\'"),
-            (filter.agent.is_some(), " AND agent = ?"),
-            (filter.created_before.is_some(), " AND created_unix <= ?"),
-            (filter.created_after.is_some(), " AND created_unix > ?"),
-            (filter.before_id.is_some(), " AND id < ?"),
-            (filter.after_id.is_some(), " AND id > ?"),
-        ] {
-            if set {
-                sql.push_str(clause);
-            }
-        }
-        if let Some(requesters) = &filter.requesters {
-            if requesters.is_empty() {
-                return Ok(Vec::new());
-            }
-            sql.push_str(" AND requester IN (");
-            sql.push_str(&vec!["?"; requesters.len()].join(", "));
-            sql.push(')');
-        }
-        if let Some(roles) = &filter.actionable_by {
-            sql.push_str(" AND (roles = ','");
-            sql.push_str(&" OR roles LIKE ? ESCAPE '\\'".repeat(roles.len()));
-            sql.push(')');
-        }
-        sql.push_str(if filter.by_deadline {
-            " ORDER BY deadline_unix IS NULL, deadline_unix, id LIMIT ?) p ON p.id = r.id"
-        } else {
-            " ORDER BY id DESC LIMIT ?"
-        });
-        let mut query = sqlx::query_scalar::<_, String>(&sql);
-        for s in &filter.states {
-            query = query.bind(s.as_str());
-        }
-        if let Some(tier) = filter.tier {
-            query = query.bind(tier);
-        }
-        if let Some(role) = &filter.role {
-            query = query.bind(like_member(role));
-        }
-        if let Some(agent) = &filter.agent {
-            query = query.bind(agent.clone());
-        }
-        if let Some(t) = filter.created_before {
-            query = query.bind(t);
-        }
-        if let Some(t) = filter.created_after {
-            query = query.bind(t);
-        }
-        if let Some(id) = &filter.before_id {
-            query = query.bind(id.clone());
-        }
-        if let Some(id) = &filter.after_id {
-            query = query.bind(id.clone());
-        }
-        for requester in filter.requesters.iter().flatten() {
-            query = query.bind(requester.clone());
-        }
-        for role in filter.actionable_by.iter().flatten() {
-            query = query.bind(like_member(role));
-        }
-        query = query.bind(i64::from(filter.limit));
-        let bodies = query.fetch_all(&self.readers).await.map_err(db)?;
+        let bodies = self.list_texts(filter, false).await?;
         let mut rows = bodies
             .iter()
             .map(|b| row_from_body(b))
@@ -506,6 +525,15 @@ impl Store for SqliteStore {
             });
         }
         Ok(rows)
+    }
+
+    async fn list_bounded(
+        &self,
+        filter: &ListFilter,
+        max_bytes: usize,
+    ) -> Result<(Vec<RequestRow>, bool), GateError> {
+        let ids = self.list_texts(filter, true).await?;
+        bounded::bodies_in_order(&self.readers, &ids, max_bytes).await
     }
 
     async fn search(&self, filter: &super::SearchFilter) -> Result<super::SearchPage, GateError> {

@@ -219,3 +219,37 @@ async fn actionable_by_keeps_the_roles_requests_and_the_open_ones() {
     assert_eq!(list(&["finance", "ops"]).await, ["req_a", "req_b", "req_c"]);
     assert_eq!(list(&[]).await, ["req_b"]);
 }
+
+/// `list_bounded` keeps the list's order and stops once the bodies read
+/// pass the budget, saying rows were left unread.
+#[tokio::test]
+async fn list_bounded_stops_at_the_byte_budget_in_order() {
+    let t = temp_store("bounded").await;
+    // 100 requests of about 4 KB each, deadlines in reverse id order.
+    for i in 0..100i64 {
+        let mut c = change(&format!("req_{i:03}"));
+        c.row.deadline_unix = Some(10_000 - i);
+        c.row.input = json!({"pad": "x".repeat(4_000)});
+        t.store.create(c).await.expect("create");
+    }
+    let filter = crate::store::ListFilter {
+        states: vec![State::Pending],
+        limit: 1_000,
+        by_deadline: true,
+        ..Default::default()
+    };
+    let (all, cut) = t
+        .store
+        .list_bounded(&filter, usize::MAX)
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 100);
+    assert!(!cut);
+    assert_eq!(all[0].id, "req_099", "soonest deadline first");
+    let (some, cut) = t.store.list_bounded(&filter, 50_000).await.expect("list");
+    assert!(cut, "rows were left unread");
+    assert!(some.len() < 100 && some.len() >= 12, "{}", some.len());
+    let want: Vec<String> = all.iter().take(some.len()).map(|r| r.id.clone()).collect();
+    let got: Vec<String> = some.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(got, want, "the soonest ones, in order");
+}
