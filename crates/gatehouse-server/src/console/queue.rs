@@ -164,16 +164,9 @@ pub async fn scan(
             }
         }
     }
-    out.sort_by(|a, b| {
-        let key = |q: &Queued| {
-            (
-                q.row.deadline_unix.is_none(),
-                q.row.deadline_unix,
-                q.row.id.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    // Already soonest deadline first: the store lists with `by_deadline`
+    // and the loop keeps its order (it sorted again, cloning an id per
+    // comparison).
     Ok((out, full))
 }
 
