@@ -1,0 +1,88 @@
+//! The `gatehouse._native` extension module: the engine in-process for
+//! Python (the `gatehouse-py` wheel, built with maturin). The Python
+//! package `gatehouse` (python/gatehouse) re-exports these classes and adds
+//! the client for `gatehouse serve`, tool gating and history helpers.
+//!
+//! Fail closed: a Python value that is not a JSON document is a `block`
+//! decision with `INVALID_INPUT` and its JSON path, never an exception and
+//! never a looser outcome; the engine decides with the GIL released.
+
+mod convert;
+mod decision;
+mod diagnostics;
+mod policy;
+mod verify;
+
+use pyo3::prelude::*;
+
+/// `sha256:` of an action's canonical JSON (RFC 8785): what approvals
+/// bind to. `None` when the action is not a JSON document.
+#[pyfunction]
+fn action_digest(py: Python<'_>, action: &Bound<'_, PyAny>) -> Option<String> {
+    match policy::prepare(action) {
+        policy::Prepared::Text(text) => py.detach(|| {
+            gatehouse::input::parse(&text, gatehouse::input::Syntax::Json)
+                .ok()
+                .map(|value| gatehouse::audit::digest::action_digest(&value))
+        }),
+        policy::Prepared::Unwritable(_) => None,
+    }
+}
+
+/// Checks a policy (a `.gate` file or a directory) without raising: every
+/// error and warning as a `Diagnostic`, empty when it is clean.
+#[pyfunction]
+fn check(py: Python<'_>, path: std::path::PathBuf) -> Vec<diagnostics::Diagnostic> {
+    match py.detach(|| gatehouse::Policy::load(&path)) {
+        Ok(p) => diagnostics::to_list(p.warnings()),
+        Err(d) => diagnostics::to_list(&d),
+    }
+}
+
+/// `check` for policy text: `{file name: text}`, or one text.
+#[pyfunction]
+#[pyo3(signature = (sources, name = "policy.gate"))]
+fn check_source(sources: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<diagnostics::Diagnostic>> {
+    let result = if let Ok(text) = sources.extract::<String>() {
+        gatehouse::Policy::from_source(name, &text)
+    } else {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let dict = sources.cast::<pyo3::types::PyDict>()?;
+        for (k, v) in dict.iter() {
+            pairs.push((k.extract()?, v.extract()?));
+        }
+        gatehouse::Policy::from_sources(pairs)
+    };
+    Ok(match result {
+        Ok(p) => diagnostics::to_list(p.warnings()),
+        Err(d) => diagnostics::to_list(&d),
+    })
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<policy::Policy>()?;
+    m.add_class::<decision::Decision>()?;
+    m.add_class::<decision::Tier>()?;
+    m.add_class::<decision::Reason>()?;
+    m.add_class::<decision::MatchedRule>()?;
+    m.add_class::<decision::Approvals>()?;
+    m.add_class::<decision::ApproverGroup>()?;
+    m.add_class::<decision::ApproverRole>()?;
+    m.add_class::<decision::ForbiddenApprover>()?;
+    m.add_class::<decision::Evidence>()?;
+    m.add_class::<decision::Timeout>()?;
+    m.add_class::<decision::Condition>()?;
+    m.add_class::<decision::InputError>()?;
+    m.add_class::<decision::PolicyRef>()?;
+    m.add_class::<diagnostics::Diagnostic>()?;
+    m.add_class::<diagnostics::Label>()?;
+    m.add_class::<verify::TrustStore>()?;
+    m.add_class::<verify::Verification>()?;
+    m.add("PolicyError", m.py().get_type::<diagnostics::PolicyError>())?;
+    m.add_function(wrap_pyfunction!(action_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(check_source, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
