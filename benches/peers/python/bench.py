@@ -1,0 +1,595 @@
+"""gatehouse from Python beside cedarpy and opa-eval, on the peers matrix.
+
+One run: for each policy size, every path decides every corpus input and
+must agree with gatehouse's ``Policy.evaluate`` on the outcome and the set of
+reason codes (as ``benches/peers`` does in Rust); only then is anything
+timed. Timing is single-process wall time (``time.perf_counter_ns``): each
+pass repeats a sample of the corpus until it has lasted ``--min-ms``, and
+the table reports the median of ``--passes`` passes. See README.md here.
+
+    python bench.py                      # 10 000 inputs, 7 passes, sizes 15 and 1015
+    python bench.py --quick              # 1 000 inputs, 3 short passes
+    python bench.py --rust-baseline BIN  # also time the Rust engine on the same corpus
+
+Exit status 1 on the first disagreement (the input and every path's answer
+are printed), 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import cedarpy
+import opa_eval
+import pyarrow as pa
+
+import gatehouse
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import corpus  # noqa: E402  (beside this file, not an installed package)
+
+#: One engine's answer, normalized for comparison: outcome level and reason set.
+Verdict = tuple[int, frozenset[str]]
+
+_CEDAR_ANNOTATIONS = re.compile(r'@id\("([^"]+)"\)\s*@level\("([a-z]+)"\)\s*@reason\("([A-Z0-9_]+)"\)')
+_PRINCIPAL = 'Agent::"agent"'
+_ACTION = 'Action::"propose"'
+_RESOURCE = 'Target::"target"'
+
+
+# ---------------------------------------------------------------------------
+# The engines
+
+
+class Cedar:
+    """cedarpy with the policy set and the (empty) entities parsed once.
+
+    cedarpy returns the determining policies' ids, and maps them to their
+    ``@id`` annotation; ``@level``/``@reason`` are read from the policy text
+    once here (as the Rust harness reads them once from the ``PolicySet``).
+    """
+
+    def __init__(self, source: str) -> None:
+        """Parse ``source`` into a ``PolicySet`` handle and index its annotations."""
+        self.source = source
+        self.policies = cedarpy.PolicySet.from_str(source)
+        self.entities = cedarpy.Entities.from_json_str("[]")
+        self.annotations: dict[str, tuple[int, str]] = {
+            pid: (corpus.LEVELS.index(level), reason)
+            for pid, level, reason in _CEDAR_ANNOTATIONS.findall(source)
+        }
+        if not self.annotations:
+            raise ValueError("the Cedar source has no @id/@level/@reason annotations")
+
+    @staticmethod
+    def request(context: dict[str, Any] | str) -> dict[str, Any]:
+        """The request for one input: fixed principal, action and resource."""
+        return {"principal": _PRINCIPAL, "action": _ACTION, "resource": _RESOURCE, "context": context}
+
+    def verdict(self, result: Any) -> Verdict:
+        """Outcome and reasons of one ``AuthzResult``; any policy error fails."""
+        diagnostics = result.diagnostics
+        if diagnostics.errors:
+            raise AssertionError(f"Cedar policy evaluation errors: {diagnostics.errors}")
+        if result.decision == cedarpy.Decision.Deny:
+            return 0, frozenset({"NO_RULE_MATCHED"})
+        ids = diagnostics.id_annotations_by_reason
+        level = 0
+        reasons: set[str] = set()
+        for pid in diagnostics.reasons:
+            # An unannotated determining policy would be a harness bug: make it
+            # a disagreement (level 255), never a silent pass.
+            lv, reason = self.annotations.get(ids.get(pid, ""), (255, f"?{pid}"))
+            level = max(level, lv)
+            reasons.add(reason)
+        return level, frozenset(reasons)
+
+
+def opa_source(extra: int) -> str:
+    """The Rego matrix, rewritten where opa-eval's regorus 0.2.8 cannot read it.
+
+    regorus 0.2.8 rejects a comprehension in a rule's value ("statements not
+    scheduled"), so the three comprehensions of ``matrix.rego`` become
+    helper set rules with the same members. Nothing else changes; every
+    rewrite must apply, or the matrix changed and this port must follow.
+    """
+    text = corpus.rego_source(extra)
+    rewrites = [
+        ("{h.level | some h in hits}", "hit_levels"),
+        ("{h.reason | some h in hits}", "hit_reasons"),
+        ('{"EVIDENCE_MISSING" | count(missing) > 0}', "evidence_flag"),
+    ]
+    for old, new in rewrites:
+        if text.count(old) != 1:
+            raise ValueError(f"matrix.rego changed: {old!r} is not there exactly once")
+        text = text.replace(old, new)
+    return text + (
+        "\n# For regorus 0.2.8 (opa-eval): the comprehensions above as rules.\n"
+        "hit_levels contains h.level if {\n\tsome h in hits\n}\n\n"
+        "hit_reasons contains h.reason if {\n\tsome h in hits\n}\n\n"
+        'evidence_flag contains "EVIDENCE_MISSING" if count(missing) > 0\n'
+    )
+
+
+def opa_verdict(decision: Any) -> Verdict:
+    """Outcome and reasons of ``data.gate.decision`` (a dict from opa-eval)."""
+    return int(decision["level"]), frozenset(decision["reasons"])
+
+
+def gate_verdict(decision: Any) -> Verdict:
+    """Outcome and reasons of a ``gatehouse.Decision``."""
+    return int(decision.outcome), frozenset(decision.reason_codes)
+
+
+def arrow_verdicts(table: Any) -> list[Verdict]:
+    """Outcome and reasons of every row of ``Policy.evaluate_arrow``'s result."""
+    outcomes = table.column("outcome").to_pylist()
+    reasons = table.column("reason_codes").to_pylist()
+    return [(gatehouse.Outcome.parse(o) if isinstance(o, str) else int(o), frozenset(r)) for o, r in zip(outcomes, reasons)]
+
+
+@dataclasses.dataclass
+class Engines:
+    """Every engine compiled for one policy size, plus the compile times."""
+
+    rules: int
+    gate: Any
+    cedar: Cedar
+    opa: Any
+    compile_ms: dict[str, float]
+    gate_source: str
+
+
+def compile_engines(extra: int, workdir: pathlib.Path) -> Engines:
+    """Compile the three engines for the matrix plus ``extra`` generated rules."""
+    gsrc, csrc, rsrc = corpus.gate_source(extra), corpus.cedar_source(extra), opa_source(extra)
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    gate = gatehouse.Policy.from_source(gsrc, "matrix.gate")
+    times["gatehouse"] = (time.perf_counter() - t) * 1e3
+    t = time.perf_counter()
+    cedar = Cedar(csrc)
+    times["cedarpy"] = (time.perf_counter() - t) * 1e3
+    rego_path = workdir / f"matrix-{extra}.rego"
+    rego_path.write_text(rsrc, encoding="utf-8")
+    t = time.perf_counter()
+    opa = opa_eval.OpaEval(str(rego_path), query="data.gate.decision")
+    times["opa-eval"] = (time.perf_counter() - t) * 1e3
+    return Engines(15 + extra, gate, cedar, opa, times, gsrc)
+
+
+# ---------------------------------------------------------------------------
+# The paths: (name, engine, how one column decides a sample, how it checks)
+
+
+@dataclasses.dataclass
+class Path:
+    """One row of the table.
+
+    ``dict_run``/``text_run`` decide a sample of inputs (given as dicts or
+    as JSON text) and return nothing; they are what is timed. ``check``
+    returns the path's verdicts on the whole corpus for the agreement
+    check (``None``: the path gives no reasons, compare outcomes only).
+    """
+
+    name: str
+    engine: str
+    dict_run: Callable[[Sequence[Any]], None] | None
+    text_run: Callable[[Sequence[str]], None] | None
+    check: Callable[[list[dict[str, Any]], list[str]], list[Verdict]]
+    outcome_only: bool = False
+
+
+def paths(e: Engines, arrow: bool) -> list[Path]:
+    """Every timed path for one size."""
+    gate, cedar, opa = e.gate, e.cedar, e.opa
+    req = Cedar.request
+
+    def g_each(xs: Sequence[Any]) -> None:
+        for x in xs:
+            gate.evaluate(x).outcome
+
+    def g_outcome(xs: Sequence[Any]) -> None:
+        for x in xs:
+            gate.outcome(x)
+
+    def g_many(xs: Sequence[Any]) -> None:
+        for d in gate.evaluate_many(xs):
+            d.outcome
+
+    def g_many_small(xs: Sequence[Any]) -> None:
+        # Lists of 256: below the binding's parallel threshold (512), so
+        # this is one thread, comparable with cedarpy's single-threaded batch.
+        for i in range(0, len(xs), 256):
+            for d in gate.evaluate_many(xs[i : i + 256]):
+                d.outcome
+
+    def c_each(xs: Sequence[Any]) -> None:
+        for x in xs:
+            cedar.verdict(cedarpy.is_authorized(req(x), cedar.policies, cedar.entities))
+
+    def c_each_text_policy(xs: Sequence[Any]) -> None:
+        for x in xs:
+            cedar.verdict(cedarpy.is_authorized(req(x), cedar.source, "[]"))
+
+    def c_batch(xs: Sequence[Any]) -> None:
+        for r in cedarpy.is_authorized_batch([req(x) for x in xs], cedar.policies, cedar.entities):
+            cedar.verdict(r)
+
+    def o_dict(xs: Sequence[Any]) -> None:
+        for x in xs:
+            opa.evaluate_parsed(json.dumps(x))["level"]
+
+    def o_text(xs: Sequence[str]) -> None:
+        for x in xs:
+            opa.evaluate_parsed(x)["level"]
+
+    out = [
+        Path("gatehouse `Policy.evaluate`, per call", "gatehouse", g_each, g_each,
+             lambda v, t: [gate_verdict(gate.evaluate(x)) for x in v]),
+        Path("gatehouse `Policy.outcome`, per call", "gatehouse", g_outcome, g_outcome,
+             lambda v, t: [(int(gate.outcome(x)), frozenset()) for x in t], outcome_only=True),
+        Path("gatehouse `evaluate_many`, one list (all cores)", "gatehouse", g_many, g_many,
+             lambda v, t: [gate_verdict(d) for d in gate.evaluate_many(t)]),
+        Path("gatehouse `evaluate_many`, lists of 256 (one thread)", "gatehouse", g_many_small, g_many_small,
+             lambda v, t: [gate_verdict(d) for i in range(0, len(v), 256) for d in gate.evaluate_many(v[i : i + 256])]),
+    ]  # fmt: skip
+    if arrow:
+
+        def g_arrow(tables: Sequence[Any]) -> None:
+            for table in tables:
+                gate.evaluate_arrow(table)
+
+        out.append(
+            Path("gatehouse `evaluate_arrow`, one table", "gatehouse", g_arrow, None,
+                 lambda v, t: arrow_verdicts(gate.evaluate_arrow(pa.Table.from_pylist(v))))
+        )  # fmt: skip
+    out += [
+        Path("cedarpy `is_authorized`, per call (parsed `PolicySet`)", "cedarpy", c_each, c_each,
+             lambda v, t: [cedar.verdict(cedarpy.is_authorized(req(x), cedar.policies, cedar.entities)) for x in t]),
+        Path("cedarpy `is_authorized`, per call (policy text)", "cedarpy", c_each_text_policy, None,
+             lambda v, t: [cedar.verdict(cedarpy.is_authorized(req(x), cedar.source, "[]")) for x in v[:200]]),
+        Path("cedarpy `is_authorized_batch`, one list", "cedarpy", c_batch, c_batch,
+             lambda v, t: [cedar.verdict(r) for r in cedarpy.is_authorized_batch([req(x) for x in v], cedar.policies, cedar.entities)]),
+        Path("opa-eval `evaluate_parsed` (regorus 0.2.8)", "opa-eval", o_dict, o_text,
+             lambda v, t: [opa_verdict(opa.evaluate_parsed(x)) for x in t]),
+    ]  # fmt: skip
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Agreement, then timing
+
+
+def disagreement(e: Engines, ps: list[Path], values: list[dict[str, Any]], texts: list[str]) -> str | None:
+    """Every path must give gatehouse's outcome and reason set on every input it decides.
+
+    Returns ``None`` when all agree, else a report of the first input where
+    some path differs: the input and every path's answer, ``!`` marking the
+    ones that differ from the reference (``Policy.evaluate`` on the dict).
+    """
+    reference = [gate_verdict(e.gate.evaluate(v)) for v in values]
+    answers = {p.name: p.check(values, texts) for p in ps}
+    for i, want in enumerate(reference):
+        # A slow path checks a prefix of the corpus (its list is shorter).
+        bad = [
+            p.name
+            for p in ps
+            if i < len(answers[p.name])
+            and (answers[p.name][i][0] != want[0] if p.outcome_only else answers[p.name][i] != want)
+        ]
+        if bad:
+            lines = [
+                f"DISAGREEMENT at {e.rules} rules, input {i}: {texts[i]}",
+                f"  reference gatehouse: {corpus.LEVELS[want[0]]} {sorted(want[1])}",
+            ]
+            for p in ps:
+                if i < len(answers[p.name]):
+                    lv, rs = answers[p.name][i]
+                    name = corpus.LEVELS[lv] if 0 <= lv < len(corpus.LEVELS) else str(lv)
+                    lines.append(f" {'!' if p.name in bad else ' '} {p.name}: {name} {sorted(rs)}")
+            return "\n".join(lines)
+    return None
+
+
+@dataclasses.dataclass
+class Timing:
+    """Nanoseconds per decision of each pass, and the sample size."""
+
+    passes: list[float]
+    sample: int
+
+    @property
+    def median(self) -> float:
+        """The median pass."""
+        return statistics.median(self.passes)
+
+
+def time_path(run: Callable[[Sequence[Any]], None], inputs: Sequence[Any], passes: int, min_ms: float,
+              per_item: int = 1) -> Timing:  # fmt: skip
+    """Time ``run`` on a sample of ``inputs``: ``passes`` passes of at least ``min_ms``.
+
+    The sample is the whole list for fast paths and a prefix sized so that
+    one round lasts about ``min_ms`` for slow ones (as the Rust harness).
+    ``per_item`` is how many decisions one element stands for (a table).
+    """
+    probe = list(inputs[: min(20, len(inputs))])
+    t = time.perf_counter_ns()
+    run(probe)
+    per = max((time.perf_counter_ns() - t) / max(1, len(probe)), 1.0)
+    n = int(min(len(inputs), max(len(probe), min_ms * 1e6 / per)))
+    sample = list(inputs[:n])
+    run(sample)  # warm-up round: caches, first-call work
+    out = []
+    for _ in range(passes):
+        rounds = 0
+        start = time.perf_counter_ns()
+        while True:
+            run(sample)
+            rounds += 1
+            elapsed = time.perf_counter_ns() - start
+            if elapsed >= min_ms * 1e6:
+                break
+        out.append(elapsed / (rounds * n * per_item))
+    return Timing(out, n * per_item)
+
+
+def fmt_ns(ns: float | None) -> str:
+    """A duration in ns, µs or ms with three significant digits."""
+    if ns is None:
+        return "–"
+    if ns < 1e3:
+        return f"{ns:.0f} ns"
+    if ns < 1e6:
+        return f"{ns / 1e3:.3g} µs"
+    return f"{ns / 1e6:.3g} ms"
+
+
+def rust_baseline(binary: str, source: str, texts: list[str], passes: int, min_ms: float,
+                  workdir: pathlib.Path) -> dict[str, Any]:  # fmt: skip
+    """The Rust engine on the same policy and corpus (rust/src/main.rs), in a child process."""
+    policy = workdir / "baseline.gate"
+    policy.write_text(source, encoding="utf-8")
+    lines = workdir / "corpus.jsonl"
+    lines.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = subprocess.run([binary, str(policy), str(lines), str(passes), str(int(min_ms))],
+                         check=True, capture_output=True, text=True, timeout=3600)  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# The run
+
+
+@dataclasses.dataclass
+class Row:
+    """One line of the table."""
+
+    name: str
+    engine: str
+    rules: int
+    dict_t: Timing | None
+    text_t: Timing | None
+    compile_ms: float
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the flags, check agreement, time, print and write the table."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1 000 inputs, 3 passes of at least 40 ms")
+    ap.add_argument("--inputs", type=int, default=None, help="corpus size (default 10 000)")
+    ap.add_argument("--passes", type=int, default=None, help="passes per figure (default 7)")
+    ap.add_argument("--min-ms", type=float, default=None, help="least duration of a pass (default 400)")
+    ap.add_argument("--sizes", default="15,1015", help="policy sizes in rules (15, 1015, 10015)")
+    ap.add_argument("--rust-baseline", default=None, help="the rust-baseline binary (rust/)")
+    ap.add_argument("--output", default=str(HERE / "results.md"), help="where to write the table")
+    ap.add_argument("--no-write", action="store_true", help="do not write the results file")
+    ap.add_argument("--only", default=None, help="loop one path (a substring of its name) for --seconds, for a profiler")
+    ap.add_argument("--seconds", type=float, default=20.0, help="how long --only loops")
+    args = ap.parse_args(argv)
+    n = args.inputs or (1_000 if args.quick else 10_000)
+    passes = args.passes or (3 if args.quick else 7)
+    min_ms = args.min_ms or (40.0 if args.quick else 400.0)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if n < 1 or passes < 1 or min_ms <= 0 or any(s < 15 for s in sizes):
+        ap.error("--inputs, --passes and --min-ms must be positive, sizes at least 15")
+
+    started = time.time()
+    values, texts = corpus.generate(n)
+    arrow = hasattr(gatehouse.Policy, "evaluate_arrow")
+    rows: list[Row] = []
+    rust: dict[int, dict[str, Any]] = {}
+    stats: dict[int, Counter[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="gatehouse-pybench-") as tmp:
+        workdir = pathlib.Path(tmp)
+        for size in sizes:
+            e = compile_engines(size - 15, workdir)
+            ps = paths(e, arrow)
+            if args.only:
+                return loop_one(ps, args.only, values, texts, args.seconds)
+            t0 = time.time()
+            problem = disagreement(e, ps, values, texts)
+            if problem is not None:
+                print(problem, file=sys.stderr)
+                return 1
+            print(f"{e.rules} rules: all {len(ps)} paths agree on {n} inputs ({time.time() - t0:.0f} s)", flush=True)
+            c: Counter[str] = Counter()
+            for v in values:
+                level, reasons = gate_verdict(e.gate.evaluate(v))
+                c["outcome " + corpus.LEVELS[level]] += 1
+                c.update("reason " + r for r in reasons)
+            stats[e.rules] = c
+            for p in ps:
+                if p.name.endswith("`evaluate_arrow`, one table"):
+                    tables = [pa.Table.from_pylist(values)]
+                    dict_t = time_path(p.dict_run, tables, passes, min_ms, per_item=n) if p.dict_run else None
+                    text_t = None
+                else:
+                    dict_t = time_path(p.dict_run, values, passes, min_ms) if p.dict_run else None
+                    text_t = time_path(p.text_run, texts, passes, min_ms) if p.text_run else None
+                rows.append(Row(p.name, p.engine, e.rules, dict_t, text_t, e.compile_ms[p.engine]))
+                print(f"  {p.name}: {fmt_ns(dict_t.median if dict_t else None)} / "
+                      f"{fmt_ns(text_t.median if text_t else None)}", flush=True)  # fmt: skip
+            if args.rust_baseline:
+                rust[e.rules] = rust_baseline(args.rust_baseline, e.gate_source, texts, passes, min_ms, workdir)
+                want = [stats[e.rules]["outcome " + lv] for lv in corpus.LEVELS]
+                if rust[e.rules]["outcomes"] != want:
+                    print(f"the Rust baseline's outcomes {rust[e.rules]['outcomes']} != Python's {want}", file=sys.stderr)
+                    return 1
+    report = render(rows, rust, stats, n, passes, min_ms, sizes, time.time() - started, argv)
+    print(report)
+    if not args.no_write:
+        pathlib.Path(args.output).write_text(report, encoding="utf-8")
+    return 0
+
+
+def loop_one(ps: list[Path], name: str, values: list[dict[str, Any]], texts: list[str], seconds: float) -> int:
+    """Run one path's dict column over the corpus for ``seconds`` (for py-spy/perf)."""
+    chosen = [p for p in ps if name in p.name]
+    if len(chosen) != 1:
+        print(f"--only {name!r} matches {[p.name for p in chosen]}; give a unique substring", file=sys.stderr)
+        return 2
+    p = chosen[0]
+    run = p.dict_run or p.text_run
+    assert run is not None
+    inputs: Sequence[Any] = [pa.Table.from_pylist(values)] if "arrow" in p.name else values
+    end = time.time() + seconds
+    rounds = 0
+    while time.time() < end:
+        run(inputs)
+        rounds += 1
+    print(f"{p.name}: {rounds} rounds of {len(values)} inputs")
+    return 0
+
+
+def _row(rows: list[Row], rules: int, prefix: str) -> Row | None:
+    """The row at ``rules`` whose name starts with ``prefix``."""
+    return next((r for r in rows if r.rules == rules and r.name.startswith(prefix)), None)
+
+
+def _ratio(num: Timing | None, den: Timing | None) -> float | None:
+    """``num``'s median over ``den``'s, or None when either is missing."""
+    if num is None or den is None or den.median <= 0:
+        return None
+    return num.median / den.median
+
+
+def _fr(x: float | None) -> str:
+    """A ratio with three significant digits."""
+    return "–" if x is None else f"{x:.3g}"
+
+
+def render(rows: list[Row], rust: dict[int, dict[str, Any]], stats: dict[int, Counter[str]], n: int,
+           passes: int, min_ms: float, sizes: list[int], seconds: float, argv: list[str] | None) -> str:  # fmt: skip
+    """The results as Markdown: the table, the goals, the spread, the corpus and the machine."""
+    cpu = "unknown CPU"
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {m: _version(m) for m in ("gatehouse-py", "cedarpy", "opa-eval", "pyarrow")}
+    cmd = "benches/peers/python/run.sh " + " ".join(argv if argv is not None else sys.argv[1:])
+    out = [
+        "# gatehouse from Python beside cedarpy and opa-eval: results",
+        "",
+        f"Machine: {cpu}, {os.cpu_count()} cores, shared with other builds (noisy). "
+        f"Date: {time.strftime('%Y-%m-%d', time.gmtime())}. Python {platform.python_version()}. "
+        f"Run: `{cmd.strip()}` ({n} inputs, {passes} passes of ≥ {min_ms:.0f} ms, median; total {seconds:.0f} s). "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        "",
+        f"Agreement: every path gave gatehouse's outcome and reason set on all {n} inputs at "
+        + ", ".join(str(s) for s in sizes) + " rules (before any timing; `Policy.outcome` compares the outcome "
+        "only; cedarpy with the policy text is checked on the first 200 inputs).",
+        "",
+        "| path | rules | time/decision, from dict | from JSON text | × gatehouse `evaluate` (dict / text) | compile |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]  # fmt: skip
+    for r in rows:
+        ref = _row(rows, r.rules, "gatehouse `Policy.evaluate`")
+        rd = _ratio(r.dict_t, ref.dict_t if ref else None)
+        rt = _ratio(r.text_t, ref.text_t if ref else None)
+        out.append(f"| {r.name} | {r.rules} | {fmt_ns(r.dict_t.median if r.dict_t else None)} | "
+                   f"{fmt_ns(r.text_t.median if r.text_t else None)} | {_fr(rd)} / {_fr(rt)} | {r.compile_ms:.2f} ms |")  # fmt: skip
+    for rules, b in sorted(rust.items()):
+        out.append(f"| Rust engine: `decode_json` + `Verdict` (rust/, one thread) | {rules} | – | "
+                   f"{fmt_ns(statistics.median(b['verdict_ns']))} | | |")  # fmt: skip
+        out.append(f"| Rust engine: `evaluate_json`, owned `Decision` (rust/) | {rules} | – | "
+                   f"{fmt_ns(statistics.median(b['decision_ns']))} | | |")  # fmt: skip
+    out += ["", "Issue 16's goals (a ratio above 1 means gatehouse is faster by that factor):", ""]
+    out += ["| goal | rules | measured | met |", "|---|---:|---:|---|"]
+    for rules in sorted({r.rules for r in rows}):
+        g = _row(rows, rules, "gatehouse `Policy.evaluate`")
+        gm = _row(rows, rules, "gatehouse `evaluate_many`, one list")
+        g1 = _row(rows, rules, "gatehouse `evaluate_many`, lists of 256")
+        c = _row(rows, rules, "cedarpy `is_authorized`, per call (parsed")
+        ct = _row(rows, rules, "cedarpy `is_authorized`, per call (policy text")
+        cb = _row(rows, rules, "cedarpy `is_authorized_batch`")
+        ga = _row(rows, rules, "gatehouse `evaluate_arrow`")
+
+        def goal(label: str, x: float | None, ok: Callable[[float], bool]) -> None:
+            out.append(f"| {label} | {rules} | {_fr(x)} | {'–' if x is None else ('yes' if ok(x) else 'NO')} |")
+
+        for a, b, label in [(c, g, "cedarpy `is_authorized` (parsed `PolicySet`) ÷ gatehouse `evaluate`, dict: ≥ 50"),
+                            (ct, g, "cedarpy `is_authorized` (policy text) ÷ gatehouse `evaluate`, dict: ≥ 50"),
+                            (cb, gm, "cedarpy `is_authorized_batch` ÷ gatehouse `evaluate_many` (all cores), dict: ≥ 20"),
+                            (cb, g1, "cedarpy `is_authorized_batch` ÷ gatehouse `evaluate_many` (one thread), dict: ≥ 20")]:  # fmt: skip
+            if a and b:
+                goal(label, _ratio(a.dict_t, b.dict_t), lambda x, t=(50 if "≥ 50" in label else 20): x >= t)
+        if ga and ga.dict_t and rules in rust:
+            v = statistics.median(rust[rules]["verdict_ns"])
+            d = statistics.median(rust[rules]["decision_ns"])
+            goal("gatehouse `evaluate_arrow` ÷ Rust `decode_json` + `Verdict`: ≤ 2", ga.dict_t.median / v, lambda x: x <= 2)
+            goal("gatehouse `evaluate_arrow` ÷ Rust `evaluate_json` (owned `Decision`): ≤ 2", ga.dict_t.median / d,
+                 lambda x: x <= 2)  # fmt: skip
+    out += ["", "Spread between passes (fastest – slowest), and decisions per pass round:", "",
+            "| path | rules | from dict | from JSON text | sample |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for r in rows:
+        def spread(t: Timing | None) -> str:
+            return "–" if t is None else f"{fmt_ns(min(t.passes))} – {fmt_ns(max(t.passes))}"
+
+        sample = (r.dict_t or r.text_t).sample if (r.dict_t or r.text_t) else 0
+        out.append(f"| {r.name} | {r.rules} | {spread(r.dict_t)} | {spread(r.text_t)} | {sample} |")
+    for rules, b in sorted(rust.items()):
+        out.append(f"| Rust `Verdict` / owned `Decision` | {rules} | – | {fmt_ns(min(b['verdict_ns']))} – "
+                   f"{fmt_ns(max(b['verdict_ns']))} / {fmt_ns(min(b['decision_ns']))} – {fmt_ns(max(b['decision_ns']))} | {b['inputs']} |")  # fmt: skip
+    if 15 in stats:
+        c15 = stats[15]
+        out += ["", f"The corpus against the 15-rule matrix (the same counts as `benches/peers/results.md` "
+                f"for the same number of inputs: corpus.py is a port of corpus.rs):", "",
+                "- outcomes: " + ", ".join(f"{lv} {c15['outcome ' + lv]}" for lv in corpus.LEVELS),
+                "- reasons: " + ", ".join(f"{k[7:]} {v}" for k, v in sorted(c15.items()) if k.startswith("reason "))]  # fmt: skip
+    out += ["", "What each figure includes: see benches/peers/python/README.md.", ""]
+    return "\n".join(out)
+
+
+def _version(dist: str) -> str:
+    """The installed version of a distribution."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
