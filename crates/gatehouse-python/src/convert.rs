@@ -12,6 +12,8 @@
 //! the caller turns into `block` / `INVALID_INPUT`. Nothing is silently
 //! changed: a float NaN is not written as `null`.
 
+use std::fmt::Write as _;
+
 use gatehouse::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -52,8 +54,6 @@ fn write_value(
     }
     if value.is_none() {
         out.push_str("null");
-    } else if let Ok(b) = value.cast::<PyBool>() {
-        out.push_str(if b.is_true() { "true" } else { "false" });
     } else if let Ok(s) = value.cast::<PyString>() {
         let text = s.to_cow().map_err(|_| {
             fail(
@@ -62,30 +62,6 @@ fn write_value(
             )
         })?;
         write_string(&text, out);
-    } else if let Ok(i) = value.cast::<PyInt>() {
-        if let Ok(n) = i.extract::<i64>() {
-            out.push_str(itoa(n).as_str());
-        } else {
-            // Beyond 64 bits: its exact digits; the engine refuses what its
-            // decimals cannot hold.
-            let digits = i
-                .str()
-                .map_err(|_| fail(path, "an integer that cannot be printed"))?;
-            let digits = digits
-                .to_cow()
-                .map_err(|_| fail(path, "an integer that cannot be printed"))?;
-            out.push_str(&digits);
-        }
-    } else if let Ok(f) = value.cast::<PyFloat>() {
-        let x = f.value();
-        if !x.is_finite() {
-            return Err(fail(
-                path,
-                format!("{x} is not a JSON number (NaN and infinities have no JSON form)"),
-            ));
-        }
-        let text = serde_json::to_string(&x).map_err(|e| fail(path, e.to_string()))?;
-        out.push_str(&text);
     } else if let Ok(d) = value.cast::<PyDict>() {
         if depth >= MAX_INPUT_DEPTH {
             return Err(too_deep(path));
@@ -116,6 +92,32 @@ fn write_value(
             path.truncate(len);
         }
         out.push('}');
+    } else if let Ok(b) = value.cast::<PyBool>() {
+        out.push_str(if b.is_true() { "true" } else { "false" });
+    } else if let Ok(i) = value.cast::<PyInt>() {
+        if let Ok(n) = i.extract::<i64>() {
+            let _ = write!(out, "{n}");
+        } else {
+            // Beyond 64 bits: its exact digits; the engine refuses what its
+            // decimals cannot hold.
+            let digits = i
+                .str()
+                .map_err(|_| fail(path, "an integer that cannot be printed"))?;
+            let digits = digits
+                .to_cow()
+                .map_err(|_| fail(path, "an integer that cannot be printed"))?;
+            out.push_str(&digits);
+        }
+    } else if let Ok(f) = value.cast::<PyFloat>() {
+        let x = f.value();
+        if !x.is_finite() {
+            return Err(fail(
+                path,
+                format!("{x} is not a JSON number (NaN and infinities have no JSON form)"),
+            ));
+        }
+        let text = serde_json::to_string(&x).map_err(|e| fail(path, e.to_string()))?;
+        out.push_str(&text);
     } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         if depth >= MAX_INPUT_DEPTH {
             return Err(too_deep(path));
@@ -129,7 +131,7 @@ fn write_value(
             }
             let len = path.len();
             path.push('[');
-            path.push_str(itoa(n as i64).as_str());
+            let _ = write!(path, "{n}");
             path.push(']');
             write_value(&item, out, path, depth + 1)?;
             path.truncate(len);
@@ -210,25 +212,31 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 fn write_string(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
+    // Copy runs of bytes that need no escape; every byte that does is
+    // ASCII, so each cut is on a char boundary (`get` never fails).
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
         }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
-}
-
-fn itoa(n: i64) -> String {
-    n.to_string()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 mod convert;
 mod decision;
 mod diagnostics;
+mod document;
 mod policy;
 mod verify;
 
