@@ -5,29 +5,47 @@ Everything here is re-exported from ``gatehouse``; import it from there.
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any, final
 
 from ._outcome import Outcome
+from .types import Action, Moment
+
+__all__ = [
+    "Approvals",
+    "ApproverGroup",
+    "ApproverRole",
+    "Condition",
+    "Decision",
+    "Diagnostic",
+    "Evidence",
+    "ForbiddenApprover",
+    "InputError",
+    "Label",
+    "MatchedRule",
+    "Policy",
+    "PolicyError",
+    "PolicyRef",
+    "Reason",
+    "Tier",
+    "Timeout",
+    "TrustStore",
+    "Verification",
+    "__version__",
+    "action_digest",
+    "check",
+    "check_source",
+]
 
 __version__: str
-
-JsonValue = Union[None, bool, int, float, str, "decimal.Decimal", Sequence["JsonValue"], Mapping[str, "JsonValue"]]
-"""A JSON-shaped Python value (``decimal.Decimal`` keeps exact digits)."""
-Action = Union[Mapping[str, Any], str, bytes]
-"""An action: a dict (any JSON-shaped mapping) or its JSON text."""
-Moment = Union[str, datetime.datetime, None]
-"""An RFC 3339 string or a timezone-aware datetime."""
-
-import decimal  # noqa: E402
 
 class PolicyError(ValueError):
     """A policy that does not compile: ``diagnostics`` lists every error."""
 
     diagnostics: list[Diagnostic]
 
+@final
 class Label:
     """A labelled span of a diagnostic."""
 
@@ -44,6 +62,7 @@ class Label:
     @property
     def length(self) -> int: ...
 
+@final
 class Diagnostic:
     """One finding about a policy, with a stable code and its place."""
 
@@ -72,7 +91,11 @@ class Diagnostic:
     def related(self) -> list[Diagnostic]: ...
     @property
     def is_error(self) -> bool: ...
+    @property
+    def text(self) -> str:
+        """The plain-text rendering (what ``str()`` gives)."""
 
+@final
 class Tier:
     """The risk tier an action was placed in."""
 
@@ -81,6 +104,7 @@ class Tier:
     @property
     def name(self) -> str: ...
 
+@final
 class Reason:
     """A reason code with its message and the rule that gave it."""
 
@@ -91,6 +115,7 @@ class Reason:
     @property
     def rule(self) -> str | None: ...
 
+@final
 class MatchedRule:
     """A rule that matched."""
 
@@ -107,6 +132,7 @@ class MatchedRule:
     @property
     def reasons(self) -> list[str]: ...
 
+@final
 class ApproverRole:
     """A role that may approve."""
 
@@ -119,6 +145,7 @@ class ApproverRole:
     @property
     def escalated_from(self) -> str | None: ...
 
+@final
 class ApproverGroup:
     """Roles of which ``count`` approvals are needed."""
 
@@ -127,6 +154,7 @@ class ApproverGroup:
     @property
     def count(self) -> int: ...
 
+@final
 class ForbiddenApprover:
     """An identity that may not approve (separation of duties)."""
 
@@ -135,6 +163,7 @@ class ForbiddenApprover:
     @property
     def identity(self) -> str | None: ...
 
+@final
 class Approvals:
     """Who must approve."""
 
@@ -152,6 +181,7 @@ class Approvals:
     def roles(self) -> list[str]:
         """Every role that may approve, in order, without duplicates."""
 
+@final
 class Evidence:
     """Evidence required, and what the action lacks."""
 
@@ -162,6 +192,7 @@ class Evidence:
     @property
     def on_missing(self) -> Outcome | None: ...
 
+@final
 class Timeout:
     """When a pending approval expires, and what happens then."""
 
@@ -176,6 +207,7 @@ class Timeout:
     @property
     def on_expiry_role(self) -> str | None: ...
 
+@final
 class Condition:
     """A condition that must hold when the action executes."""
 
@@ -184,6 +216,7 @@ class Condition:
     @property
     def holds(self) -> bool | None: ...
 
+@final
 class InputError:
     """What is wrong with the input, at a JSON path."""
 
@@ -192,6 +225,7 @@ class InputError:
     @property
     def message(self) -> str: ...
 
+@final
 class PolicyRef:
     """The exact policy that decided."""
 
@@ -202,6 +236,7 @@ class PolicyRef:
     @property
     def digest(self) -> str: ...
 
+@final
 class Decision:
     """The engine's answer for one action (read-only; compared by value)."""
 
@@ -244,6 +279,7 @@ class Decision:
         """Why, in the words of ``gatehouse eval --explain``."""
     def __eq__(self, other: object) -> bool: ...
 
+@final
 class TrustStore:
     """Who may approve, with which keys (``approvers.toml``)."""
 
@@ -252,6 +288,7 @@ class TrustStore:
     @staticmethod
     def from_toml(text: str, jwks: str | None = None) -> TrustStore: ...
 
+@final
 class Verification:
     """The result of verifying approvals for one action."""
 
@@ -271,6 +308,7 @@ class Verification:
     def to_json(self) -> str: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@final
 class Policy:
     """A compiled policy set: load once, evaluate many actions, from any thread."""
 
