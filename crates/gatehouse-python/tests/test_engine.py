@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import decimal
 import json
 import pathlib
 import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -209,25 +210,50 @@ def test_one_policy_shared_by_threads(agent_policy):
     assert errors == []
 
 
-def test_the_gil_is_released_while_deciding(agent_policy):
-    """A large batch decided on one thread lets another Python thread run meanwhile."""
-    actions = [p.read_text() for p in JSON_EXAMPLES] * 2000
+def ticks_during(call) -> int:
+    """How often another Python thread ran while `call()` ran.
+
+    With the switch interval at 1000 s the interpreter never takes the GIL
+    from a thread: the ticker runs only when the main thread gives the GIL
+    up itself, which a native call does only if it releases it. So the
+    count is 0 for a call that holds the GIL throughout, and above 0 for
+    one that releases it (the control below proves the first half).
+    """
     ticks = 0
-    done = threading.Event()
+    stop = False
 
     def ticker() -> None:
         nonlocal ticks
-        while not done.is_set():
+        while not stop:
             ticks += 1
+            time.sleep(0)  # give the GIL back at once
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(ticker)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1000)
+    thread = threading.Thread(target=ticker)
+    try:
+        thread.start()
+        while ticks == 0:
+            time.sleep(0.001)
         before = ticks
-        agent_policy.evaluate_many(actions)
+        call()
         during = ticks - before
-        done.set()
-        future.result()
-    assert during > 0
+    finally:
+        stop = True
+        sys.setswitchinterval(old)
+        thread.join()
+    return during
+
+
+def test_the_gil_is_released_while_deciding(agent_policy):
+    big = [list(range(2_000_000))]
+    assert ticks_during(lambda: sorted(big[0], reverse=True)) == 0  # control: holds the GIL
+    actions = [p.read_text() for p in JSON_EXAMPLES] * 2000
+    assert ticks_during(lambda: agent_policy.evaluate_many(actions)) > 0
+    large = json.loads((EXAMPLES / "refund-large.json").read_text())
+    large["action"]["summary"] = "x" * 4_000_000
+    text = json.dumps(large)
+    assert ticks_during(lambda: [agent_policy.evaluate(text) for _ in range(3)]) > 0
 
 
 def test_a_policy_that_does_not_compile_raises_with_diagnostics():

@@ -112,3 +112,17 @@ def test_unreadable_inputs_raise_instead_of_verifying(agent_policy, signed):
         agent_policy.verify(ACTION.read_text(), {"not": "a list"}, signed["store"])
     with pytest.raises(ValueError):
         gatehouse.TrustStore.from_toml("[[approver]]\nid = 1\n")
+
+
+@pytest.mark.parametrize("amount", ["1000.0000000000000001", "7.740319472423634e-245", "0.30000000000000004"])
+def test_verify_binds_to_the_same_digest_as_the_decision(agent_policy, signed, amount):
+    """Exact digits: the digest verify checks is the decision's (and the CLI's), whatever the number."""
+    import decimal
+
+    action = json.loads(ACTION.read_text())
+    action["action"]["amount"] = decimal.Decimal(amount)
+    decision = agent_policy.evaluate(action)
+    v = agent_policy.verify(action, [], signed["store"])
+    assert v.action_digest == decision.action_digest == gatehouse.action_digest(action)
+    text = ACTION.read_text().replace('"amount": 2500', f'"amount": {amount}')
+    assert gatehouse.action_digest(text) == decision.action_digest
