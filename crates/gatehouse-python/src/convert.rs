@@ -16,7 +16,8 @@ use std::fmt::Write as _;
 
 use gatehouse::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
 /// Why a Python value is not a JSON document: where, and what.
 #[derive(Debug)]
@@ -28,9 +29,26 @@ pub struct Unwritable {
 }
 
 /// Writes `value` as JSON text into `out`.
+///
+/// No Python code of the caller's runs while the value is read: strings,
+/// dicts, lists and tuples are read through the C API (a subclass's
+/// `__iter__`, `items` or `__str__` is never called), integers are printed
+/// by `int.__repr__`, and only the exact `decimal.Decimal` type is accepted
+/// (its methods are C code). A container changed while it is read anyway
+/// (a finalizer run by the garbage collector, another thread) makes pyo3's
+/// iterator panic; that is caught here and refused like any unreadable
+/// value, never raised.
 pub fn write_json(value: &Bound<'_, PyAny>, out: &mut String) -> Result<(), Unwritable> {
     let mut path = String::from("$");
-    write_value(value, out, &mut path, 0)
+    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        write_value(value, out, &mut path, 0)
+    }));
+    written.unwrap_or_else(|_| {
+        Err(fail(
+            "$",
+            "the value changed while it was read (a dict or list was modified during the call)",
+        ))
+    })
 }
 
 fn fail(path: &str, message: impl Into<String>) -> Unwritable {
@@ -100,8 +118,11 @@ fn write_value(
         } else {
             // Beyond 64 bits: its exact digits; the engine refuses what its
             // decimals cannot hold.
-            let digits = i
-                .str()
+            let digits = value
+                .py()
+                .get_type::<PyInt>()
+                .call_method1("__repr__", (i,))
+                .and_then(|r| r.cast_into::<PyString>().map_err(PyErr::from))
                 .map_err(|_| fail(path, "an integer that cannot be printed"))?;
             let digits = digits
                 .to_cow()
@@ -123,9 +144,15 @@ fn write_value(
             return Err(too_deep(path));
         }
         out.push('[');
-        let items = value.try_iter().map_err(|e| fail(path, e.to_string()))?;
-        for (n, item) in items.enumerate() {
-            let item = item.map_err(|e| fail(path, e.to_string()))?;
+        // The C API's items, not the type's `__iter__`.
+        let items: Vec<Bound<'_, PyAny>> = match value.cast::<PyList>() {
+            Ok(list) => list.iter().collect(),
+            Err(_) => match value.cast::<PyTuple>() {
+                Ok(tuple) => tuple.iter().collect(),
+                Err(_) => Vec::new(),
+            },
+        };
+        for (n, item) in items.into_iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
@@ -166,11 +193,22 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "value".to_owned())
 }
 
+/// Whether `value` is exactly a `decimal.Decimal` (not a subclass, not a
+/// look-alike class named `Decimal`).
 fn is_decimal(value: &Bound<'_, PyAny>) -> bool {
-    let ty = value.get_type();
-    let module = ty.module().map(|m| m.to_string()).unwrap_or_default();
-    let name = ty.name().map(|m| m.to_string()).unwrap_or_default();
-    module == "decimal" && name == "Decimal"
+    static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let py = value.py();
+    let class = DECIMAL.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        Ok(py
+            .import("decimal")?
+            .getattr("Decimal")?
+            .cast_into::<PyType>()?
+            .unbind())
+    });
+    match class {
+        Ok(class) => value.get_type().is(class.bind(py)),
+        Err(_) => false,
+    }
 }
 
 /// A `decimal.Decimal` as its exact digits (`str(d)` is valid JSON for
