@@ -9,6 +9,7 @@
 #   benches/peers/python/run.sh              # 10 000 inputs, 7 passes, 15 and 1015 rules
 #   benches/peers/python/run.sh --quick      # 1 000 inputs, 3 short passes
 #   benches/peers/python/run.sh --profile    # py-spy profile of gatehouse `evaluate` per call
+#   PROFILE_PATH='cedarpy `is_authorized`, per call (parsed' run.sh --profile   # another path
 #
 # Other flags go to bench.py (--inputs N, --passes N, --min-ms MS,
 # --sizes 15,1015,10015, --no-write, --output FILE). Builds go to
@@ -54,11 +55,30 @@ baseline="$CARGO_TARGET_DIR/python-bench-rust/release/rust-baseline"
 cd "$here"
 if [ -n "$profile" ]; then
   out="$CARGO_TARGET_DIR/python-bench-profile.txt"
-  echo "== py-spy: 20 s of gatehouse \`Policy.evaluate\` per call (native frames), to $out"
+  path="${PROFILE_PATH:-gatehouse \`Policy.evaluate\`}"
+  echo "== py-spy: 20 s of $path (dict inputs, native frames), to $out"
   "$venv/bin/py-spy" record --native --format raw --rate 250 --output "$out" -- \
-    "$venv/bin/python" bench.py --only "gatehouse \`Policy.evaluate\`" --seconds 20 "${args[@]}"
-  echo "heaviest stacks (samples, frames):"
-  sort -t' ' -k2 -n -r "$out" | head -5 || true
+    "$venv/bin/python" bench.py --only "$path" --seconds 20 "${args[@]}"
+  # Self and inclusive share of each frame (py-spy's raw format: one
+  # "frame;frame;... count" line per distinct stack, root first).
+  "$venv/bin/python" - "$out" <<'PY'
+import collections, sys
+own, incl, total = collections.Counter(), collections.Counter(), 0
+for line in open(sys.argv[1], encoding="utf-8"):
+    stack, _, count = line.rstrip("\n").rpartition(" ")
+    if not stack or not count.isdigit():
+        continue
+    frames, n = stack.split(";"), int(count)
+    total += n
+    own[frames[-1]] += n
+    for f in set(frames):
+        incl[f] += n
+print(f"{total} samples")
+for title, c in (("self", own), ("inclusive", incl)):
+    print(f"-- top frames, {title}:")
+    for f, n in c.most_common(25):
+        print(f"{100 * n / total:5.1f} %  {f[:160]}")
+PY
   exit 0
 fi
 exec "$venv/bin/python" bench.py --rust-baseline "$baseline" "${args[@]}"
