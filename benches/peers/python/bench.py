@@ -424,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write the results file")
     ap.add_argument("--only", default=None, help="loop one path (a substring of its name) for --seconds, for a profiler")
     ap.add_argument("--seconds", type=float, default=20.0, help="how long --only loops")
+    ap.add_argument("--summarize", default=None, help="print where a py-spy raw profile's samples go, and exit")
     args = ap.parse_args(argv)
+    if args.summarize:
+        print(summarize_profile(args.summarize))
+        return 0
     n = args.inputs or (1_000 if args.quick else 10_000)
     passes = args.passes or (3 if args.quick else 7)
     min_ms = args.min_ms or (40.0 if args.quick else 400.0)
@@ -619,6 +623,46 @@ def _version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+#: Where a profile sample's time goes: the first of these found walking the
+#: stack from the leaf up names its bucket (py-spy --native frames).
+PROFILE_BUCKETS = [
+    ("dict -> JSON text (binding, convert.rs)", ("_native::convert::",)),
+    ("engine: decode_json (JSON text into slots)", ("gatehouse::eval::decode_json", "serde_json::de", "serde_json..de")),
+    ("engine: Verdict (rules, index, conditions)", ("gatehouse::eval::verdict", "gatehouse::compile::index", "gatehouse::eval::cond")),
+    ("engine: owned Decision (names, messages, approvals)", ("gatehouse::eval::render", "gatehouse::eval::decision", "gatehouse::decision")),
+    ("engine: action digest (canonical JSON, SHA-256)", ("digest", "sha2", "canonical")),
+    ("binding: Decision object and its parts (decision.rs)", ("_native::decision", "_native::document", "pyclass_init")),
+    ("binding: the GIL released and taken back", ("PyEval_RestoreThread", "PyEval_SaveThread", "allow_threads", "detach")),
+    ("binding: other (_native)", ("_native::", "pyo3::")),
+    ("allocator (malloc/free/realloc)", ("malloc", "free (libc", "realloc", "rust_alloc", "rust_dealloc")),
+]  # fmt: skip
+
+
+def summarize_profile(path: str, within: str = "g_each") -> str:
+    """Bucket py-spy raw samples (``frame;...;frame count``) whose stack passes ``within``."""
+    totals: Counter[str] = Counter()
+    total = 0
+    for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        if not any(within in f for f in frames):
+            continue
+        n = int(count)
+        total += n
+        bucket = "Python (the loop, attribute reads, calls)"
+        for frame in reversed(frames):
+            hit = next((name for name, keys in PROFILE_BUCKETS if any(k in frame for k in keys)), None)
+            if hit is not None:
+                bucket = hit
+                break
+        totals[bucket] += n
+    lines = [f"{total} samples in `{within}`"]
+    lines += [f"{100 * n / max(total, 1):5.1f} %  {name}" for name, n in totals.most_common()]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -59,26 +59,7 @@ if [ -n "$profile" ]; then
   echo "== py-spy: 20 s of $path (dict inputs, native frames), to $out"
   "$venv/bin/py-spy" record --native --format raw --rate 250 --output "$out" -- \
     "$venv/bin/python" bench.py --only "$path" --seconds 20 "${args[@]}"
-  # Self and inclusive share of each frame (py-spy's raw format: one
-  # "frame;frame;... count" line per distinct stack, root first).
-  "$venv/bin/python" - "$out" <<'PY'
-import collections, sys
-own, incl, total = collections.Counter(), collections.Counter(), 0
-for line in open(sys.argv[1], encoding="utf-8"):
-    stack, _, count = line.rstrip("\n").rpartition(" ")
-    if not stack or not count.isdigit():
-        continue
-    frames, n = stack.split(";"), int(count)
-    total += n
-    own[frames[-1]] += n
-    for f in set(frames):
-        incl[f] += n
-print(f"{total} samples")
-for title, c in (("self", own), ("inclusive", incl)):
-    print(f"-- top frames, {title}:")
-    for f, n in c.most_common(25):
-        print(f"{100 * n / total:5.1f} %  {f[:160]}")
-PY
+  "$venv/bin/python" bench.py --summarize "$out"
   exit 0
 fi
 exec "$venv/bin/python" bench.py --rust-baseline "$baseline" "${args[@]}"
