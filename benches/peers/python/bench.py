@@ -342,14 +342,23 @@ class Timing:
         return statistics.median(self.passes)
 
 
-def time_path(run: Callable[[Sequence[Any]], None], inputs: Sequence[Any], passes: int, min_ms: float,
-              per_item: int = 1) -> Timing:  # fmt: skip
-    """Time ``run`` on a sample of ``inputs``: ``passes`` passes of at least ``min_ms``.
+@dataclasses.dataclass
+class Plan:
+    """One column of one row, ready to time: the run and its sample.
 
     The sample is the whole list for fast paths and a prefix sized so that
     one round lasts about ``min_ms`` for slow ones (as the Rust harness).
     ``per_item`` is how many decisions one element stands for (a table).
     """
+
+    run: Callable[[Sequence[Any]], None]
+    sample: list[Any]
+    per_item: int
+    passes: list[float] = dataclasses.field(default_factory=list)
+
+
+def plan(run: Callable[[Sequence[Any]], None], inputs: Sequence[Any], min_ms: float, per_item: int = 1) -> Plan:
+    """Size the sample of ``run`` from a probe of 20 inputs, then warm it up once."""
     probe = list(inputs[: min(20, len(inputs))])
     t = time.perf_counter_ns()
     run(probe)
@@ -357,18 +366,20 @@ def time_path(run: Callable[[Sequence[Any]], None], inputs: Sequence[Any], passe
     n = int(min(len(inputs), max(len(probe), min_ms * 1e6 / per)))
     sample = list(inputs[:n])
     run(sample)  # warm-up round: caches, first-call work
-    out = []
-    for _ in range(passes):
-        rounds = 0
-        start = time.perf_counter_ns()
-        while True:
-            run(sample)
-            rounds += 1
-            elapsed = time.perf_counter_ns() - start
-            if elapsed >= min_ms * 1e6:
-                break
-        out.append(elapsed / (rounds * n * per_item))
-    return Timing(out, n * per_item)
+    return Plan(run, sample, per_item)
+
+
+def one_pass(p: Plan, min_ms: float) -> None:
+    """One pass: repeat the sample until ``min_ms`` has passed; record ns per decision."""
+    rounds = 0
+    start = time.perf_counter_ns()
+    while True:
+        p.run(p.sample)
+        rounds += 1
+        elapsed = time.perf_counter_ns() - start
+        if elapsed >= min_ms * 1e6:
+            break
+    p.passes.append(elapsed / (rounds * len(p.sample) * p.per_item))
 
 
 def fmt_ns(ns: float | None) -> str:
@@ -461,26 +472,45 @@ def main(argv: list[str] | None = None) -> int:
                 c["outcome " + corpus.LEVELS[level]] += 1
                 c.update("reason " + r for r in reasons)
             stats[e.rules] = c
+            # Plans first, then the passes interleaved: pass k of every
+            # column runs before pass k+1 of any, in a rotating order, so a
+            # burst of load from other processes lands on every row alike
+            # (and on the Rust baseline, run once per round).
+            plans: list[tuple[Path, Plan | None, Plan | None]] = []
             for p in ps:
                 if p.name in (ARROW, ARROW_1):
                     # Tables built before timing; one element stands for
-                    # `rows` decisions. The time includes the result table.
-                    rows = n if p.name == ARROW else min(n, 256)
-                    chunks = [arrow_tables(values[i : i + rows], texts[i : i + rows]) for i in range(0, n - rows + 1, rows)]
-                    dict_t = time_path(p.dict_run, [c[0] for c in chunks], passes, min_ms, per_item=rows)
-                    text_t = time_path(p.text_run, [c[1] for c in chunks], passes, min_ms, per_item=rows)
+                    # `per` decisions. The time includes the result table.
+                    per = n if p.name == ARROW else min(n, 256)
+                    chunks = [arrow_tables(values[i : i + per], texts[i : i + per]) for i in range(0, n - per + 1, per)]
+                    dp = plan(p.dict_run, [c[0] for c in chunks], min_ms, per) if p.dict_run else None
+                    tp = plan(p.text_run, [c[1] for c in chunks], min_ms, per) if p.text_run else None
                 else:
-                    dict_t = time_path(p.dict_run, values, passes, min_ms) if p.dict_run else None
-                    text_t = time_path(p.text_run, texts, passes, min_ms) if p.text_run else None
-                rows.append(Row(p.name, p.engine, e.rules, dict_t, text_t, e.compile_ms[p.engine]))
-                print(f"  {p.name}: {fmt_ns(dict_t.median if dict_t else None)} / "
-                      f"{fmt_ns(text_t.median if text_t else None)}", flush=True)  # fmt: skip
+                    dp = plan(p.dict_run, values, min_ms) if p.dict_run else None
+                    tp = plan(p.text_run, texts, min_ms) if p.text_run else None
+                plans.append((p, dp, tp))
+            columns = [q for _, dp, tp in plans for q in (dp, tp) if q is not None]
+            baseline: dict[str, Any] = {"verdict_ns": [], "decision_ns": []}
+            for k in range(passes):
+                for q in columns[k % len(columns) :] + columns[: k % len(columns)]:
+                    one_pass(q, min_ms)
+                if args.rust_baseline:
+                    b = rust_baseline(args.rust_baseline, e.gate_source, texts, 1, min_ms, workdir)
+                    want = [stats[e.rules]["outcome " + lv] for lv in corpus.LEVELS]
+                    if b["outcomes"] != want:
+                        print(f"the Rust baseline's outcomes {b['outcomes']} != Python's {want}", file=sys.stderr)
+                        return 1
+                    baseline["inputs"] = b["inputs"]
+                    baseline["verdict_ns"] += b["verdict_ns"]
+                    baseline["decision_ns"] += b["decision_ns"]
+                print(f"  pass {k + 1} of {passes} done", flush=True)
             if args.rust_baseline:
-                rust[e.rules] = rust_baseline(args.rust_baseline, e.gate_source, texts, passes, min_ms, workdir)
-                want = [stats[e.rules]["outcome " + lv] for lv in corpus.LEVELS]
-                if rust[e.rules]["outcomes"] != want:
-                    print(f"the Rust baseline's outcomes {rust[e.rules]['outcomes']} != Python's {want}", file=sys.stderr)
-                    return 1
+                rust[e.rules] = baseline
+            for p, dp, tp in plans:
+                dt = Timing(dp.passes, len(dp.sample) * dp.per_item) if dp else None
+                tt = Timing(tp.passes, len(tp.sample) * tp.per_item) if tp else None
+                rows.append(Row(p.name, p.engine, e.rules, dt, tt, e.compile_ms[p.engine]))
+                print(f"  {p.name}: {fmt_ns(dt.median if dt else None)} / {fmt_ns(tt.median if tt else None)}", flush=True)
     report = render(rows, rust, stats, n, passes, min_ms, sizes, time.time() - started, argv)
     print(report)
     if not args.no_write:
@@ -536,7 +566,11 @@ def render(rows: list[Row], rust: dict[int, dict[str, Any]], stats: dict[int, Co
     except OSError:
         pass
     versions = {m: _version(m) for m in ("gatehouse-py", "cedarpy", "opa-eval", "pyarrow")}
-    cmd = "benches/peers/python/run.sh " + " ".join(argv if argv is not None else sys.argv[1:])
+    given = list(argv if argv is not None else sys.argv[1:])
+    if "--rust-baseline" in given:  # run.sh adds it; the command shown is run.sh's
+        i = given.index("--rust-baseline")
+        del given[i : i + 2]
+    cmd = "benches/peers/python/run.sh " + " ".join(given)
     out = [
         "# gatehouse from Python beside cedarpy and opa-eval: results",
         "",
