@@ -5,7 +5,7 @@ port (``--listen 127.0.0.1:0``; the port is read from its first line) in a
 fresh data directory, reads the development admin token it prints at its
 first start, and makes API keys with it:
 
-- ``agent``: identity ``agent-refunds``, scopes request + execute (the
+- ``agent``: identity ``agent-refunds``, scopes decide + request + execute (the
   agent of examples/actions/refund-small.json);
 - ``alice`` and ``bob``: reviewers (scope approve) holding every role the
   shipped policies name, so dual approvals can complete;
@@ -77,7 +77,7 @@ class GatehouseServer:
 
     @property
     def agent(self) -> str:
-        """The agent's key (request + execute)."""
+        """The agent's key (decide + request + execute)."""
         return self.keys["agent"]
 
     @property
@@ -195,7 +195,7 @@ def start_server(
         process.wait(timeout=30)
         raise
     server = GatehouseServer(base_url=base_url, admin=admin, data_dir=data_dir, process=process, stderr=stderr)
-    server.keys["agent"] = server.key("agent-refunds", ["request", "execute"])
+    server.keys["agent"] = server.key("agent-refunds", ["decide", "request", "execute"])
     server.keys["alice"] = server.key("alice", ["approve"], REVIEWER_ROLES)
     server.keys["bob"] = server.key("bob", ["approve"], REVIEWER_ROLES)
     server.keys["executor"] = server.key("executor", ["execute"])

@@ -343,8 +343,11 @@ class GatehouseClient(_Base):
                         last = _newer(last, self.get_request(request_id))
                         continue
                     seen = self.wait(request_id, since_version=last.version, timeout=seconds)
+                    # A server that answers "unchanged" at once must not
+                    # turn the loop into a busy one.
+                    backoff = 0.0 if seen.version > last.version else _next_backoff(backoff)
+                    delay = backoff
                     last = _newer(last, seen)
-                    backoff = 0.0
             except (ProtocolError, MethodNotAllowed, NoRoute):
                 if not use_sse:
                     raise
@@ -609,8 +612,10 @@ class AsyncGatehouseClient(_Base):
                 elif not box:
                     seen_(await self.get_request(request_id))
                 else:
-                    seen_(await self.wait(request_id, since_version=box[-1].version))
-                    backoff = 0.0
+                    before = box[-1].version
+                    seen = seen_(await self.wait(request_id, since_version=before))
+                    backoff = 0.0 if seen.version > before else _next_backoff(backoff)
+                    delay = backoff
             except (ProtocolError, MethodNotAllowed, NoRoute):
                 if not use_sse:
                     raise
