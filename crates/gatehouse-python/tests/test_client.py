@@ -317,3 +317,24 @@ def test_the_key_never_shows(gatehouse_server: GatehouseServer) -> None:
             offline.get_request("req_" + "0" * 32)
     shown = "".join(traceback.format_exception(unreachable.value)) + repr(unreachable.value)
     assert key not in shown and unreachable.value.__cause__ is None
+
+
+def test_the_docs_python_blocks_run(gatehouse_server: GatehouseServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ```python block of docs/python-client.md, in order, in one
+    namespace, against the real server (the page promises they run)."""
+    import re
+
+    from server import ROOT
+
+    page = (ROOT / "docs" / "python-client.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) >= 5
+    reviewer = gatehouse_server.key("doc-reviewer", ["approve"], ["support_lead"])
+    monkeypatch.setenv("GATEHOUSE_URL", gatehouse_server.base_url)
+    monkeypatch.setenv("GATEHOUSE_AGENT_KEY", gatehouse_server.agent)
+    monkeypatch.setenv("GATEHOUSE_REVIEWER_KEY", reviewer)
+    monkeypatch.chdir(ROOT)
+    namespace: dict[str, Any] = {"__name__": "docs_python_client"}
+    for block in blocks:
+        exec(compile(block, "docs/python-client.md", "exec"), namespace)
+    assert namespace["done"].state == "verified"
