@@ -27,7 +27,8 @@ import pathlib
 import queue
 import subprocess
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest

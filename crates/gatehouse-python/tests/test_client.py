@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -119,7 +120,7 @@ def test_decide_matches_the_engine(agent: GatehouseClient, agent_policy: gatehou
     actions = [example(n) for n in names]
     batch = agent.decide_many(actions)
     assert len(batch) == len(actions)
-    for action, one in zip(actions, batch):
+    for action, one in zip(actions, batch, strict=True):
         local = agent_policy.evaluate(action)
         assert agent.decide(action)["outcome"] == str(local.outcome)
         assert one["outcome"] == str(local.outcome)
@@ -245,12 +246,16 @@ def test_list_and_page_through_requests(agent: GatehouseClient, alice: Gatehouse
     assert ids <= set(paged)
 
 
-def test_problems_from_the_real_server(gatehouse_server: GatehouseServer, agent: GatehouseClient, alice: GatehouseClient) -> None:
+def test_problems_from_the_real_server(
+    gatehouse_server: GatehouseServer, agent: GatehouseClient, alice: GatehouseClient
+) -> None:
     action = example(REFUND)
     created = agent.create_request(action)
 
     # 403: the requester of the action may not approve it.
-    with GatehouseClient(gatehouse_server.base_url, gatehouse_server.key("u-1042", ["approve"], ["support_lead"])) as requester:
+    with GatehouseClient(
+        gatehouse_server.base_url, gatehouse_server.key("u-1042", ["approve"], ["support_lead"])
+    ) as requester:
         with pytest.raises(errors.SelfApproval) as self_approval:
             requester.review(created.id, "approve", reason="mine")
     assert self_approval.value.status == 403 and isinstance(self_approval.value, errors.Forbidden)

@@ -3,7 +3,7 @@ pytest plugin, on asyncio)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import anyio
 import httpx
@@ -40,9 +40,10 @@ class Counting(httpx.AsyncBaseTransport):
 
 async def test_the_full_lifecycle(gatehouse_server: GatehouseServer) -> None:
     action = example(REFUND)
-    async with AsyncGatehouseClient(gatehouse_server.base_url, gatehouse_server.agent) as agent, AsyncGatehouseClient(
-        gatehouse_server.base_url, gatehouse_server.alice
-    ) as alice:
+    async with (
+        AsyncGatehouseClient(gatehouse_server.base_url, gatehouse_server.agent) as agent,
+        AsyncGatehouseClient(gatehouse_server.base_url, gatehouse_server.alice) as alice,
+    ):
         created = await agent.create_request(action)
         assert created.state == "pending" and created.outcome is gatehouse.Outcome.EXPLICIT
         assert created.action_digest == gatehouse.action_digest(action)
@@ -67,14 +68,19 @@ async def test_the_full_lifecycle(gatehouse_server: GatehouseServer) -> None:
             await agent.claim(created.id, action)
 
 
-async def test_decide_wait_events_list_cancel(gatehouse_server: GatehouseServer, agent_policy: gatehouse.Policy) -> None:
-    async with AsyncGatehouseClient(gatehouse_server.base_url, gatehouse_server.agent) as agent, AsyncGatehouseClient(
-        gatehouse_server.base_url, gatehouse_server.alice
-    ) as alice:
+async def test_decide_wait_events_list_cancel(
+    gatehouse_server: GatehouseServer, agent_policy: gatehouse.Policy
+) -> None:
+    async with (
+        AsyncGatehouseClient(gatehouse_server.base_url, gatehouse_server.agent) as agent,
+        AsyncGatehouseClient(gatehouse_server.base_url, gatehouse_server.alice) as alice,
+    ):
         action = example("refund-large.json")
         assert (await agent.decide(action))["outcome"] == str(agent_policy.evaluate(action).outcome)
         many = await agent.decide_many([action, example("internal-summary.json")])
-        assert [d["outcome"] for d in many] == [str(agent_policy.evaluate(a).outcome) for a in (action, example("internal-summary.json"))]
+        assert [d["outcome"] for d in many] == [
+            str(agent_policy.evaluate(a).outcome) for a in (action, example("internal-summary.json"))
+        ]
 
         created = await agent.create_request(example(REFUND), idempotency_key="async-1")
         assert (await agent.create_request(example(REFUND), idempotency_key="async-1")).id == created.id
@@ -108,9 +114,10 @@ async def test_wait_for_decision_times_out(gatehouse_server: GatehouseServer) ->
 async def test_wait_for_decision_reconnects(gatehouse_server_factory: Callable[..., GatehouseServer]) -> None:
     server = gatehouse_server_factory(config="[limits]\nmax_wait_seconds = 1\n")
     transport = Counting()
-    async with AsyncGatehouseClient(server.base_url, server.agent, transport=transport) as agent, AsyncGatehouseClient(
-        server.base_url, server.alice
-    ) as alice:
+    async with (
+        AsyncGatehouseClient(server.base_url, server.agent, transport=transport) as agent,
+        AsyncGatehouseClient(server.base_url, server.alice) as alice,
+    ):
         created = await agent.create_request(example(REFUND))
         path = f"/v1/requests/{created.id}/events"
         result: list[str] = []

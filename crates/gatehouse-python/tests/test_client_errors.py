@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import traceback
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import anyio
 import httpx
@@ -380,7 +381,9 @@ async def test_async_wait_is_bounded_and_capped(anyio_backend: str) -> None:
         body = trickle() if request.url.path.endswith("/events") else endless()
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
-    async with AsyncGatehouseClient(BASE, KEY, transport=httpx.MockTransport(handler), max_response_bytes=64 * 1024) as c:
+    async with AsyncGatehouseClient(
+        BASE, KEY, transport=httpx.MockTransport(handler), max_response_bytes=64 * 1024
+    ) as c:
         with anyio.fail_after(60):
             with pytest.raises(errors.WaitTimeout) as timed_out:
                 await c.wait_for_decision(ID, timeout=1)

@@ -8,7 +8,8 @@ import math
 import re
 import uuid
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 from urllib.parse import quote
 
 import httpx
@@ -241,4 +242,3 @@ def expect_event_stream(response: httpx.Response) -> None:
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "text/event-stream":
         raise ProtocolError(f"the event stream answered {kind or 'no content type'}, not text/event-stream")
-

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import time
 from contextlib import aclosing
-from typing import Any, AsyncIterator, Iterator, Literal, Mapping
+from typing import Any, Literal
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 
 import anyio
 import httpx
@@ -214,7 +215,12 @@ class GatehouseClient(_Base):
         headers = self._headers_for(idem=idem, body=body is not None)
         try:
             with self._http.stream(
-                method, path, content=body, params=params, headers=headers, timeout=self._timeout(read_timeout)
+                method,
+                path,
+                content=body,
+                params=tuple(params or ()),
+                headers=headers,
+                timeout=self._timeout(read_timeout),
             ) as response:
                 _http.check_length(response, self.max_response_bytes)
                 data = _http.Capped(self.max_response_bytes)
@@ -229,7 +235,7 @@ class GatehouseClient(_Base):
         eval``); nothing is stored."""
         return self._decision(self._call("POST", "/v1/decide", body=_http.encode(action)))
 
-    def decide_many(self, actions: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def decide_many(self, actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """``POST /v1/decide`` with an array: one decision per action, in order."""
         doc = self._call("POST", "/v1/decide", body=_http.encode(list(actions)))
         if not isinstance(doc, list):
@@ -263,7 +269,7 @@ class GatehouseClient(_Base):
         path = _http.request_path(request_id, "/wait")
         return self._request(self._call("GET", path, params=params, read_timeout=self._wait_read_timeout(timeout)))
 
-    def events(self, request_id: str, *, timeout: float | None = None) -> Iterator[Request]:
+    def events(self, request_id: str, *, timeout: float | None = None) -> Generator[Request, None, None]:
         """``GET …/events``: the request now, then at every change, until
         the stream ends (a final state, or the server's wait cap). With
         ``timeout``, the iteration also ends (quietly) once it has passed."""
@@ -271,7 +277,9 @@ class GatehouseClient(_Base):
         deadline = None if timeout is None else time.monotonic() + timeout
         return self._events(request_id, deadline, None)
 
-    def _events(self, request_id: str, deadline: float | None, parser: SseParser | None) -> Iterator[Request]:
+    def _events(
+        self, request_id: str, deadline: float | None, parser: SseParser | None
+    ) -> Generator[Request, None, None]:
         path = _http.request_path(request_id, "/events")
         parser = parser or SseParser(self.max_response_bytes)
         headers = self._headers_for(accept=_SSE)
@@ -493,7 +501,12 @@ class AsyncGatehouseClient(_Base):
         headers = self._headers_for(accept=accept, idem=idem, body=body is not None)
         try:
             async with self._http.stream(
-                method, path, content=body, params=params, headers=headers, timeout=self._timeout(read_timeout)
+                method,
+                path,
+                content=body,
+                params=tuple(params or ()),
+                headers=headers,
+                timeout=self._timeout(read_timeout),
             ) as response:
                 _http.check_length(response, self.max_response_bytes)
                 data = _http.Capped(self.max_response_bytes)
@@ -511,16 +524,14 @@ class AsyncGatehouseClient(_Base):
         """``POST /v1/decide``: the decision JSON; nothing is stored."""
         return self._decision(await self._call("POST", "/v1/decide", body=_http.encode(action)))
 
-    async def decide_many(self, actions: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    async def decide_many(self, actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """``POST /v1/decide`` with an array: one decision per action, in order."""
         doc = await self._call("POST", "/v1/decide", body=_http.encode(list(actions)))
         if not isinstance(doc, list):
             raise ProtocolError("a batch decision answer must be a JSON array")
         return [self._decision(d) for d in doc]
 
-    async def create_request(
-        self, action: Mapping[str, Any] | str, *, idempotency_key: str | None = None
-    ) -> Request:
+    async def create_request(self, action: Mapping[str, Any] | str, *, idempotency_key: str | None = None) -> Request:
         """``POST /v1/requests``; sends an ``Idempotency-Key`` (random unless given)."""
         key = _http.idempotency_key(idempotency_key)
         return self._request(await self._call("POST", "/v1/requests", body=_http.encode(action), idem=key))
@@ -543,7 +554,7 @@ class AsyncGatehouseClient(_Base):
         doc = await self._call("GET", path, params=params, read_timeout=self._wait_read_timeout(timeout))
         return self._request(doc)
 
-    async def events(self, request_id: str, *, timeout: float | None = None) -> AsyncIterator[Request]:
+    async def events(self, request_id: str, *, timeout: float | None = None) -> AsyncGenerator[Request, None]:
         """``GET …/events`` as an async iterator; see :meth:`GatehouseClient.events`."""
         _http.check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -551,7 +562,9 @@ class AsyncGatehouseClient(_Base):
             async for seen in stream:
                 yield seen
 
-    async def _events(self, request_id: str, deadline: float | None, parser: SseParser | None) -> AsyncIterator[Request]:
+    async def _events(
+        self, request_id: str, deadline: float | None, parser: SseParser | None
+    ) -> AsyncGenerator[Request, None]:
         path = _http.request_path(request_id, "/events")
         parser = parser or SseParser(self.max_response_bytes)
         headers = self._headers_for(accept=_SSE)
@@ -669,7 +682,7 @@ class AsyncGatehouseClient(_Base):
         """``GET /v1/requests``: one page; see :meth:`GatehouseClient.list_requests`."""
         return self._page(await self._call("GET", "/v1/requests", params=_http.list_params(filters)))[0]
 
-    async def iter_requests(self, **filters: Any) -> AsyncIterator[Request]:
+    async def iter_requests(self, **filters: Any) -> AsyncGenerator[Request, None]:
         """Every request the filters select, page after page."""
         filters.pop("before", None)
         seen: set[str] = set()

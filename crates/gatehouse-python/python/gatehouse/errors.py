@@ -27,7 +27,8 @@ running out of time is :class:`WaitTimeout`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
 
 if TYPE_CHECKING:
     from ._models import Request
