@@ -257,7 +257,10 @@ def test_headers_and_authorization() -> None:
         assert KEY not in repr(c)
     with GatehouseClient(BASE, transport=httpx.MockTransport(handler), headers={"Authorization": "Bearer oidc"}) as c:
         c.get_request(ID)
+    with GatehouseClient(BASE, KEY, transport=httpx.MockTransport(handler), headers={"authorization": "Bearer x"}) as c:
+        c.get_request(ID)
     assert seen[0]["authorization"] == f"Bearer {KEY}" and seen[0]["x-trace"] == "t1"
+    assert seen[2].get_list("authorization") == [f"Bearer {KEY}"]  # the key replaces, never doubles
     assert seen[1]["authorization"] == "Bearer oidc"
 
 

@@ -125,10 +125,12 @@ def check_base_url(base_url: str) -> str:
 
 def headers_for(
     base: Mapping[str, str], api_key: str | None, *, accept: str, idem: str | None = None, body: bool = False
-) -> dict[str, str]:
+) -> httpx.Headers:
     """The headers of one call. The key is added here, per call, never to
     the HTTP client's defaults (so it shows in no client repr)."""
-    headers = dict(base)
+    # httpx.Headers replaces case-insensitively: a caller's `authorization`
+    # never travels beside the key (two Authorization headers are a 401).
+    headers = httpx.Headers(base)
     headers["Accept"] = accept
     # Counted bytes are decoded bytes: asking for no compression keeps a
     # compressed answer from expanding past the cap inside one chunk.

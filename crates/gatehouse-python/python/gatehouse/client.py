@@ -97,7 +97,7 @@ class _Base:
         key = "<set>" if self.__key else None
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
 
-    def _headers_for(self, accept: str = _JSON, idem: str | None = None, body: bool = False) -> dict[str, str]:
+    def _headers_for(self, accept: str = _JSON, idem: str | None = None, body: bool = False) -> httpx.Headers:
         return _http.headers_for(self._headers, self.__key, accept=accept, idem=idem, body=body)
 
     def _timeout(self, seconds: float | None = None) -> httpx.Timeout:
