@@ -209,8 +209,10 @@ def test_request_ids_stay_one_path_segment(request_id: str, raw_path: str) -> No
 
 @pytest.mark.parametrize("request_id", ["", ".", ".."])
 def test_dot_segments_are_refused(request_id: str) -> None:
-    with client(lambda r: pytest.fail("nothing may be sent")) as c, pytest.raises(ValueError):
-        c.get_request(request_id)
+    with client(lambda r: pytest.fail("nothing may be sent")) as c:
+        for call in (c.get_request, c.events, c.cancel, lambda i: c.wait_for_decision(i, timeout=5)):
+            with pytest.raises(ValueError):
+                call(request_id)
 
 
 def test_idempotency_keys_are_sent_and_fresh() -> None:
@@ -240,6 +242,10 @@ def test_bad_inputs_raise_before_sending() -> None:
             c.report_executed(ID, ["not", "a", "mapping"])  # type: ignore[arg-type]
         with pytest.raises(ValueError):
             c.wait(ID, timeout=float("inf"))
+    for bad_key in ("", "ghk_é.secret", "ghk_x\nX-Evil: 1", "a b", 42):
+        with pytest.raises(ValueError) as refused:
+            GatehouseClient(BASE, bad_key)  # type: ignore[arg-type]
+        assert str(bad_key) not in str(refused.value) or bad_key == ""
     for url in ("ftp://gate.test", "gate.test", "http://user:pw@gate.test", "http://gate.test/?x=1"):
         with pytest.raises(ValueError):
             GatehouseClient(url, KEY)

@@ -76,8 +76,16 @@ class _Base:
         max_response_bytes: int,
     ) -> None:
         _http.check_timeout(timeout)
-        if api_key is not None and (not isinstance(api_key, str) or not api_key or "\n" in api_key):
-            raise ValueError("api_key is a non-empty str without newlines")
+        # Checked here so a bad key fails before any header is built (and
+        # the message never repeats it).
+        if api_key is not None and (
+            not isinstance(api_key, str)
+            or not api_key.isascii()
+            or not api_key.isprintable()
+            or " " in api_key
+            or not api_key
+        ):
+            raise ValueError("api_key is a non-empty str of visible ASCII characters")
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1024:
             raise ValueError("max_response_bytes is an int of at least 1024")
         self.base_url: str = _http.check_base_url(base_url)
@@ -274,6 +282,7 @@ class GatehouseClient(_Base):
         the stream ends (a final state, or the server's wait cap). With
         ``timeout``, the iteration also ends (quietly) once it has passed."""
         _http.check_timeout(timeout)
+        _http.request_path(request_id)  # a bad id is refused here, not at the first next()
         deadline = None if timeout is None else time.monotonic() + timeout
         return self._events(request_id, deadline, None)
 
