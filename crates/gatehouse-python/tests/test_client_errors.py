@@ -349,6 +349,38 @@ def test_wait_for_decision_is_bounded_against_a_server_that_never_waits() -> Non
     assert len(calls) < 100  # it backs off instead of spinning
 
 
+def test_streams_that_end_at_once_do_not_make_a_busy_loop() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return sse([b"retry: 0\n", event_of(request_doc())])
+
+    with client(handler) as c:
+        outcome = run_bounded(lambda: c.wait_for_decision(ID, timeout=1.5))
+    assert isinstance(outcome, errors.WaitTimeout) and outcome.last is not None
+    assert 2 <= len(calls) < 100  # it reconnected, with a back-off
+
+
+def test_a_broken_stream_does_not_leak_into_the_next() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+
+            def broken() -> Iterator[bytes]:
+                yield b"event: request\ndata: {half"
+                raise httpx.ReadError("connection reset")
+
+            return sse(broken())
+        return sse([event_of(request_doc("approved", 2))])
+
+    with client(handler) as c:
+        decided = run_bounded(lambda: c.wait_for_decision(ID, timeout=30))
+    assert not isinstance(decided, BaseException) and decided.state == "approved"
+
+
 def test_wait_for_decision_raises_refusals_at_once() -> None:
     with client(lambda r: problem(404, "NOT_FOUND")) as c:
         assert isinstance(run_bounded(lambda: c.wait_for_decision(ID, timeout=30)), errors.NotFound)

@@ -330,7 +330,7 @@ class GatehouseClient(_Base):
         deadline = time.monotonic() + timeout
         last: Request | None = None
         use_sse, backoff, delay = True, 0.0, 0.0
-        parser = SseParser(self.max_response_bytes)
+        retry: float | None = None  # the stream's `retry:`, kept across connections
         while True:
             if last is not None and not last.is_pending:
                 return last
@@ -344,13 +344,20 @@ class GatehouseClient(_Base):
             try:
                 if use_sse:
                     before = last.version if last else -1
+                    # A fresh parser per connection: a half-read event of a
+                    # broken stream must not prefix the next stream's first.
+                    parser = SseParser(self.max_response_bytes)
+                    parser.retry = retry
                     for seen in self._events(request_id, deadline, parser):
                         last = _newer(last, seen)
                         if not last.is_pending:
                             return last
                     progressed = last is not None and last.version > before
                     backoff = _BACKOFF_FIRST if progressed else _next_backoff(backoff)
-                    delay = parser.retry if parser.retry is not None else backoff
+                    retry = parser.retry
+                    # Never below the back-off: a `retry: 0` from streams
+                    # that end at once must not make a busy loop.
+                    delay = max(retry or 0.0, backoff)
                 elif last is None:
                     last = self.get_request(request_id)
                 else:
@@ -612,7 +619,7 @@ class AsyncGatehouseClient(_Base):
 
     async def _wait_for_decision(self, request_id: str, box: list[Request]) -> Request:
         use_sse, backoff = True, 0.0
-        parser = SseParser(self.max_response_bytes)
+        retry: float | None = None  # the stream's `retry:`, kept across connections
 
         def seen_(seen: Request) -> Request:
             box.append(_newer(box[-1] if box else None, seen))
@@ -624,13 +631,16 @@ class AsyncGatehouseClient(_Base):
             try:
                 if use_sse:
                     before = box[-1].version if box else -1
+                    parser = SseParser(self.max_response_bytes)  # fresh per connection
+                    parser.retry = retry
                     async with aclosing(self._events(request_id, None, parser)) as stream:
                         async for seen in stream:
                             if not seen_(seen).is_pending:
                                 return box[-1]
                     progressed = bool(box) and box[-1].version > before
                     backoff = _BACKOFF_FIRST if progressed else _next_backoff(backoff)
-                    delay = parser.retry if parser.retry is not None else backoff
+                    retry = parser.retry
+                    delay = max(retry or 0.0, backoff)  # never below the back-off
                 elif not box:
                     seen_(await self.get_request(request_id))
                 else:
