@@ -343,3 +343,21 @@ def test_the_docs_python_blocks_run(gatehouse_server: GatehouseServer, monkeypat
     for block in blocks:
         exec(compile(block, "docs/python-client.md", "exec"), namespace)
     assert namespace["done"].state == "verified"
+
+
+def test_events_with_a_timeout_end_quietly(agent: GatehouseClient) -> None:
+    created = agent.create_request(example(REFUND))
+    seen = list(agent.events(created.id, timeout=1))
+    assert [r.state for r in seen] == ["pending"]
+
+
+def test_a_revoked_key_ends_the_wait_with_401(gatehouse_server: GatehouseServer) -> None:
+    key = gatehouse_server.key("agent-revoked", ["request", "execute"])
+    with GatehouseClient(gatehouse_server.base_url, key) as agent:
+        created = agent.create_request(example(REFUND))
+        stream = agent.events(created.id)
+        assert next(stream).state == "pending"  # the stream is open: revoke now
+        gatehouse_server.revoke(key)
+        assert list(stream) == []  # the service closes the stream
+        with pytest.raises(errors.Unauthenticated):
+            agent.wait_for_decision(created.id, timeout=30)

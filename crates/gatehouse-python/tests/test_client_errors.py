@@ -381,6 +381,61 @@ def test_a_broken_stream_does_not_leak_into_the_next() -> None:
     assert not isinstance(decided, BaseException) and decided.state == "approved"
 
 
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A real HTTP server on loopback whose event stream is missing and
+    whose long-poll never answers (it holds the connection open)."""
+    import http.server
+
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            if self.path.endswith("/events"):
+                body = json.dumps({"type": "x", "title": "Not Found", "status": 404, "code": "NO_ROUTE"}).encode()
+                self.send_response(404)
+                self.send_header("content-type", "application/problem+json")
+            elif "/wait" in self.path:
+                stop.wait(120)  # never answers while the test runs
+                return
+            else:
+                body = json.dumps(request_doc()).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_long_poll_that_never_answers_is_bounded_by_the_timeout(silent_server: str) -> None:
+    # The client's own timeout is long (120 s): only a wait that bounds
+    # its reads by the time left ends before the helper's 60 s.
+    with GatehouseClient(silent_server, KEY, timeout=120) as c:
+        outcome = run_bounded(lambda: c.wait_for_decision(ID, timeout=2))
+    assert isinstance(outcome, errors.WaitTimeout)
+    assert outcome.last is not None and outcome.last.state == "pending"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_async_long_poll_that_never_answers_is_bounded(silent_server: str, anyio_backend: str) -> None:
+    async with AsyncGatehouseClient(silent_server, KEY, timeout=120) as c:
+        with anyio.fail_after(60), pytest.raises(errors.WaitTimeout) as timed_out:
+            await c.wait_for_decision(ID, timeout=2)
+    assert timed_out.value.last is not None and timed_out.value.last.state == "pending"
+
+
 def test_wait_for_decision_raises_refusals_at_once() -> None:
     with client(lambda r: problem(404, "NOT_FOUND")) as c:
         assert isinstance(run_bounded(lambda: c.wait_for_decision(ID, timeout=30)), errors.NotFound)

@@ -366,7 +366,11 @@ class GatehouseClient(_Base):
                         delay = remaining
                         last = _newer(last, self.get_request(request_id))
                         continue
-                    seen = self.wait(request_id, since_version=last.version, timeout=seconds)
+                    # The read may take no longer than the time left (the
+                    # server answers by `seconds`, which is below it).
+                    params = self._wait_params(None, last.version, seconds)
+                    path = _http.request_path(request_id, "/wait")
+                    seen = self._request(self._call("GET", path, params=params, read_timeout=remaining))
                     # A server that answers "unchanged" at once must not
                     # turn the loop into a busy one.
                     backoff = 0.0 if seen.version > last.version else _next_backoff(backoff)
