@@ -435,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write the results file")
     ap.add_argument("--only", default=None, help="loop one path (a substring of its name) for --seconds, for a profiler")
     ap.add_argument("--seconds", type=float, default=20.0, help="how long --only loops")
+    ap.add_argument("--note", default="", help="a sentence for the results' machine line (e.g. which wheel)")
     ap.add_argument("--summarize", default=None, help="print where a py-spy raw profile's samples go, and exit")
     args = ap.parse_args(argv)
     if args.summarize:
@@ -511,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
                 tt = Timing(tp.passes, len(tp.sample) * tp.per_item) if tp else None
                 rows.append(Row(p.name, p.engine, e.rules, dt, tt, e.compile_ms[p.engine]))
                 print(f"  {p.name}: {fmt_ns(dt.median if dt else None)} / {fmt_ns(tt.median if tt else None)}", flush=True)
-    report = render(rows, rust, stats, n, passes, min_ms, sizes, time.time() - started, argv)
+    report = render(rows, rust, stats, n, passes, min_ms, sizes, time.time() - started, argv, args.note)
     print(report)
     if not args.no_write:
         pathlib.Path(args.output).write_text(report, encoding="utf-8")
@@ -555,7 +556,8 @@ def _fr(x: float | None) -> str:
 
 
 def render(rows: list[Row], rust: dict[int, dict[str, Any]], stats: dict[int, Counter[str]], n: int,
-           passes: int, min_ms: float, sizes: list[int], seconds: float, argv: list[str] | None) -> str:  # fmt: skip
+           passes: int, min_ms: float, sizes: list[int], seconds: float, argv: list[str] | None,
+           note: str = "") -> str:  # fmt: skip
     """The results as Markdown: the table, the goals, the spread, the corpus and the machine."""
     cpu = "unknown CPU"
     try:
@@ -567,17 +569,23 @@ def render(rows: list[Row], rust: dict[int, dict[str, Any]], stats: dict[int, Co
         pass
     versions = {m: _version(m) for m in ("gatehouse-py", "cedarpy", "opa-eval", "pyarrow")}
     given = list(argv if argv is not None else sys.argv[1:])
-    if "--rust-baseline" in given:  # run.sh adds it; the command shown is run.sh's
-        i = given.index("--rust-baseline")
+    if "--note" in given:  # shown apart
+        i = given.index("--note")
         del given[i : i + 2]
-    cmd = "benches/peers/python/run.sh " + " ".join(given)
+    if os.environ.get("GATEHOUSE_BENCH_RUN_SH"):  # run.sh adds --rust-baseline itself
+        if "--rust-baseline" in given:
+            i = given.index("--rust-baseline")
+            del given[i : i + 2]
+        cmd = "benches/peers/python/run.sh " + " ".join(given)
+    else:
+        cmd = "python benches/peers/python/bench.py " + " ".join(given)
     out = [
         "# gatehouse from Python beside cedarpy and opa-eval: results",
         "",
         f"Machine: {cpu}, {os.cpu_count()} cores, shared with other builds (noisy). "
         f"Date: {time.strftime('%Y-%m-%d', time.gmtime())}. Python {platform.python_version()}. "
         f"Run: `{cmd.strip()}` ({n} inputs, {passes} passes of ≥ {min_ms:.0f} ms, median; total {seconds:.0f} s). "
-        + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        + ", ".join(f"{k} {v}" for k, v in versions.items()) + "." + (f" {note}" if note else ""),
         "",
         f"Agreement: every path gave gatehouse's outcome and reason set on all {n} inputs at "
         + ", ".join(str(s) for s in sizes) + " rules (before any timing; `Policy.outcome` compares the outcome "

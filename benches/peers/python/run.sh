@@ -62,4 +62,4 @@ if [ -n "$profile" ]; then
   "$venv/bin/python" bench.py --summarize "$out"
   exit 0
 fi
-exec "$venv/bin/python" bench.py --rust-baseline "$baseline" "${args[@]}"
+GATEHOUSE_BENCH_RUN_SH=1 exec "$venv/bin/python" bench.py --rust-baseline "$baseline" "${args[@]}"
