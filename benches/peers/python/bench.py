@@ -151,8 +151,16 @@ def arrow_verdicts(table: Any) -> list[Verdict]:
 
 def arrow_tables(values: list[dict[str, Any]], texts: list[str]) -> tuple[Any, Any]:
     """The corpus as Arrow: one struct column per top-level field, and one
-    ``action`` column of JSON text (the binding's zero-copy path)."""
-    return pa.Table.from_pylist(values), pa.table({"action": pa.array(texts, pa.string())})
+    ``action`` column of JSON text (the binding's zero-copy path).
+
+    Not ``pa.Table.from_pylist``: it takes the top-level columns from the
+    first row's keys only, silently dropping a field (``change_window``)
+    that the first input lacks. ``pa.array`` infers the struct type from
+    every row; a field absent from a row is null there, which the binding
+    writes as an absent field.
+    """
+    rows = pa.Table.from_struct_array(pa.array(values))
+    return rows, pa.table({"action": pa.array(texts, pa.string())})
 
 
 @dataclasses.dataclass
