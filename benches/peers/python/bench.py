@@ -443,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write the results file")
     ap.add_argument("--only", default=None, help="loop one path (a substring of its name) for --seconds, for a profiler")
     ap.add_argument("--seconds", type=float, default=20.0, help="how long --only loops")
+    ap.add_argument("--column", choices=("dict", "text"), default="dict", help="which input --only loops over")
     ap.add_argument("--note", default="", help="a sentence for the results' machine line (e.g. which wheel)")
     ap.add_argument("--summarize", default=None, help="print where a py-spy raw profile's samples go, and exit")
     args = ap.parse_args(argv)
@@ -468,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
             e = compile_engines(size - 15, workdir)
             ps = paths(e, arrow)
             if args.only:
-                return loop_one(ps, args.only, values, texts, args.seconds)
+                return loop_one(ps, args.only, values, texts, args.seconds, args.column)
             t0 = time.time()
             problem = disagreement(e, ps, values, texts)
             if problem is not None:
@@ -527,16 +528,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def loop_one(ps: list[Path], name: str, values: list[dict[str, Any]], texts: list[str], seconds: float) -> int:
-    """Run one path's dict column over the corpus for ``seconds`` (for py-spy/perf)."""
+def loop_one(ps: list[Path], name: str, values: list[dict[str, Any]], texts: list[str], seconds: float,
+             column: str = "dict") -> int:  # fmt: skip
+    """Run one path's ``column`` (dict or text) over the corpus for ``seconds`` (for py-spy/perf)."""
     chosen = [p for p in ps if name in p.name]
     if len(chosen) != 1:
         print(f"--only {name!r} matches {[p.name for p in chosen]}; give a unique substring", file=sys.stderr)
         return 2
     p = chosen[0]
-    run = p.dict_run or p.text_run
-    assert run is not None
-    inputs: Sequence[Any] = [arrow_tables(values, texts)[0]] if p.name in (ARROW, ARROW_1) else values
+    run = p.text_run if column == "text" else p.dict_run
+    if run is None:
+        print(f"{p.name} has no {column} column", file=sys.stderr)
+        return 2
+    inputs: Sequence[Any] = texts if column == "text" else values
+    if p.name in (ARROW, ARROW_1):
+        per = len(values) if p.name == ARROW else min(len(values), 256)
+        tables = [arrow_tables(values[i : i + per], texts[i : i + per]) for i in range(0, len(values) - per + 1, per)]
+        inputs = [t[1] if column == "text" else t[0] for t in tables]
     end = time.time() + seconds
     rounds = 0
     while time.time() < end:
@@ -644,6 +652,11 @@ def render(rows: list[Row], rust: dict[int, dict[str, Any]], stats: dict[int, Co
                          row.text_t.median / v, lambda x: x <= 2)  # fmt: skip
                     goal(f"gatehouse `evaluate_arrow` ({label}), struct rows ÷ Rust `decode_json` + `Verdict`: ≤ 2",
                          row.dict_t.median / v, lambda x: x <= 2)  # fmt: skip
+            d = statistics.median(rust[rules]["decision_ns"])
+            for row, label in [(ga, "all cores"), (ga1, "one thread")]:
+                if row and row.text_t:
+                    goal(f"(for scale) gatehouse `evaluate_arrow` ({label}), JSON text column ÷ Rust `evaluate_json` "
+                         "(owned `Decision`): ≤ 2", row.text_t.median / d, lambda x: x <= 2)  # fmt: skip
     out += ["", "Spread between passes (fastest – slowest), and decisions per pass round:", "",
             "| path | rules | from dict | from JSON text | sample |", "|---|---:|---:|---:|---:|"]  # fmt: skip
     for r in rows:
@@ -680,7 +693,7 @@ def _version(dist: str) -> str:
 PROFILE_BUCKETS = [
     ("dict -> JSON text (binding, convert.rs)", ("_native::convert::",)),
     ("engine: decode_json (JSON text into slots)", ("gatehouse::eval::decode_json", "serde_json::de", "serde_json..de")),
-    ("engine: Verdict (rules, index, conditions)", ("gatehouse::eval::verdict", "gatehouse::compile::index", "gatehouse::eval::cond")),
+    ("engine: Verdict (rules, index, conditions)", ("gatehouse::eval::verdict", "gatehouse::compile::index", "gatehouse::eval::cond", "Verdict")),
     ("engine: owned Decision (names, messages, approvals)", ("gatehouse::eval::render", "gatehouse::eval::decision", "gatehouse::decision")),
     ("engine: action digest (canonical JSON, SHA-256)", ("digest", "sha2", "canonical")),
     ("binding: Decision object and its parts (decision.rs)", ("_native::decision", "_native::document", "pyclass_init")),
@@ -690,7 +703,7 @@ PROFILE_BUCKETS = [
 ]  # fmt: skip
 
 
-def summarize_profile(path: str, within: str = "g_each") -> str:
+def summarize_profile(path: str, within: str = "paths.<locals>") -> str:
     """Bucket py-spy raw samples (``frame;...;frame count``) whose stack passes ``within``."""
     totals: Counter[str] = Counter()
     total = 0
