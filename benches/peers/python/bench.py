@@ -616,11 +616,11 @@ def render(rows: list[Row], rust: dict[int, dict[str, Any]], stats: dict[int, Co
         rt = _ratio(r.text_t, ref.text_t if ref else None)
         out.append(f"| {r.name} | {r.rules} | {fmt_ns(r.dict_t.median if r.dict_t else None)} | "
                    f"{fmt_ns(r.text_t.median if r.text_t else None)} | {_fr(rd)} / {_fr(rt)} | {r.compile_ms:.2f} ms |")  # fmt: skip
-    for rules, b in sorted(rust.items()):
+    for rules, base in sorted(rust.items()):
         out.append(f"| Rust engine: `decode_json` + `Verdict` (rust/, one thread) | {rules} | – | "
-                   f"{fmt_ns(statistics.median(b['verdict_ns']))} | | |")  # fmt: skip
+                   f"{fmt_ns(statistics.median(base['verdict_ns']))} | | |")  # fmt: skip
         out.append(f"| Rust engine: `evaluate_json`, owned `Decision` (rust/) | {rules} | – | "
-                   f"{fmt_ns(statistics.median(b['decision_ns']))} | | |")  # fmt: skip
+                   f"{fmt_ns(statistics.median(base['decision_ns']))} | | |")  # fmt: skip
     out += ["", "Issue 16's goals. cedarpy rows: cedarpy's median ÷ gatehouse's (above 1: gatehouse is faster "
             "by that factor). Arrow rows: the Python path's median ÷ the Rust engine's on the same corpus "
             "(the Rust loop is one thread).", ""]
@@ -637,12 +637,13 @@ def render(rows: list[Row], rust: dict[int, dict[str, Any]], stats: dict[int, Co
         def goal(label: str, x: float | None, ok: Callable[[float], bool]) -> None:
             out.append(f"| {label} | {rules} | {_fr(x)} | {'–' if x is None else ('yes' if ok(x) else 'NO')} |")
 
-        for a, b, label in [(c, g, "cedarpy `is_authorized` (parsed `PolicySet`) ÷ gatehouse `evaluate`, dict: ≥ 50"),
+        for slow, fast, label in [(c, g, "cedarpy `is_authorized` (parsed `PolicySet`) ÷ gatehouse `evaluate`, dict: ≥ 50"),
                             (ct, g, "cedarpy `is_authorized` (policy text) ÷ gatehouse `evaluate`, dict: ≥ 50"),
                             (cb, gm, "cedarpy `is_authorized_batch` ÷ gatehouse `evaluate_many` (all cores), dict: ≥ 20"),
                             (cb, g1, "cedarpy `is_authorized_batch` ÷ gatehouse `evaluate_many` (one thread), dict: ≥ 20")]:  # fmt: skip
-            if a and b:
-                goal(label, _ratio(a.dict_t, b.dict_t), lambda x, t=(50 if "≥ 50" in label else 20): x >= t)
+            if slow and fast:
+                least = 50.0 if "≥ 50" in label else 20.0
+                goal(label, _ratio(slow.dict_t, fast.dict_t), lambda x: x >= least)
         ga1 = _row(rows, rules, ARROW_1)
         if rules in rust:
             v = statistics.median(rust[rules]["verdict_ns"])
@@ -663,11 +664,13 @@ def render(rows: list[Row], rust: dict[int, dict[str, Any]], stats: dict[int, Co
         def spread(t: Timing | None) -> str:
             return "–" if t is None else f"{fmt_ns(min(t.passes))} – {fmt_ns(max(t.passes))}"
 
-        sample = (r.dict_t or r.text_t).sample if (r.dict_t or r.text_t) else 0
+        some = r.dict_t or r.text_t
+        sample = some.sample if some is not None else 0
         out.append(f"| {r.name} | {r.rules} | {spread(r.dict_t)} | {spread(r.text_t)} | {sample} |")
-    for rules, b in sorted(rust.items()):
-        out.append(f"| Rust `Verdict` / owned `Decision` | {rules} | – | {fmt_ns(min(b['verdict_ns']))} – "
-                   f"{fmt_ns(max(b['verdict_ns']))} / {fmt_ns(min(b['decision_ns']))} – {fmt_ns(max(b['decision_ns']))} | {b['inputs']} |")  # fmt: skip
+    for rules, base in sorted(rust.items()):
+        vs, ds = base["verdict_ns"], base["decision_ns"]
+        out.append(f"| Rust `Verdict` / owned `Decision` | {rules} | – | {fmt_ns(min(vs))} – {fmt_ns(max(vs))} / "
+                   f"{fmt_ns(min(ds))} – {fmt_ns(max(ds))} | {base['inputs']} |")  # fmt: skip
     if 15 in stats:
         c15 = stats[15]
         out += ["", f"The corpus against the 15-rule matrix (the same counts as `benches/peers/results.md` "
