@@ -1,0 +1,55 @@
+"""The runnable examples of examples/python and the python blocks of
+docs/python-agents.md, run as a user runs them."""
+
+from __future__ import annotations
+
+import ast
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+EXAMPLES = ROOT / "examples" / "python"
+DOC = ROOT / "docs" / "python-agents.md"
+
+
+def run_example(name: str, gatehouse_bin: pathlib.Path) -> list[str]:
+    env = {**os.environ, "GATEHOUSE_BIN": str(gatehouse_bin)}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], cwd=EXAMPLES, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_gated_tools_example(gatehouse_bin: pathlib.Path) -> None:
+    lines = run_example("gated_tools.py", gatehouse_bin)
+    assert re.fullmatch(r"needs explicit approval of sha256:[0-9a-f]{64} \(.*\)", lines[0]), lines
+    assert lines[1] == "refunded 250 EUR"
+    assert "APPROVAL_REPLAYED" in lines[2]
+    assert "DIGEST_MISMATCH" in lines[3]
+    assert lines[4].startswith("blocked:") and "APPROVER_LIMIT_EXCEEDED" in lines[4]
+
+
+def test_openai_agents_example(gatehouse_bin: pathlib.Path) -> None:
+    lines = run_example("openai_agents_gated.py", gatehouse_bin)
+    assert lines[0].startswith("paused: refund(") and lines[0].endswith("needs approval"), lines
+    assert lines[1] == "tool said: refunded 250 EUR"
+    assert lines[2].startswith("tool said: gatehouse blocked refund") and "APPROVER_LIMIT_EXCEEDED" in lines[2]
+
+
+def test_langgraph_example(gatehouse_bin: pathlib.Path) -> None:
+    lines = run_example("langgraph_gated.py", gatehouse_bin)
+    assert re.fullmatch(r"paused: refund needs explicit approval of sha256:[0-9a-f]{64}", lines[0]), lines
+    assert lines[1:] == ["refunded 250 EUR", "The refund is done."]
+
+
+@pytest.mark.parametrize("index", range(len(re.findall(r"^```python$", DOC.read_text(), re.M))))
+def test_doc_python_blocks_are_python(index: int) -> None:
+    blocks = re.findall(r"^```python\n(.*?)^```$", DOC.read_text(), re.M | re.S)
+    ast.parse(blocks[index])
