@@ -28,19 +28,20 @@ except ApprovalRequired as e:
     print(f"needs {e.outcome} approval of {e.action_digest} ({', '.join(e.reason_codes)})")
     pending = e
 
-# 2. Bob reviews the exact action and signs it; the retry runs, once.
+# 2. Bob reviews the exact action and signs it. His approval does not
+#    stretch to 2 500 EUR: another action, another digest.
 token = bob.sign(pending.action)
+try:
+    refund.call_with_approvals([token], 2500, "Refund order 55102 (damaged in transit)")
+except ApprovalRequired as e:
+    print("another amount:", e.reason_codes)
+
+# 3. For the 250 EUR he approved it runs, once.
 print(refund.call_with_approvals([token], 250, "Refund order 55102 (damaged in transit)"))
 try:
     refund.call_with_approvals([token], 250, "Refund order 55102 (damaged in transit)")
 except ApprovalRequired as e:
     print("the same approval again:", e.reason_codes)
-
-# 3. Bob's approval does not stretch to 2 500 EUR: another action, another digest.
-try:
-    refund.call_with_approvals([token], 2500, "Refund order 55102 (damaged in transit)")
-except ApprovalRequired as e:
-    print("another amount:", e.reason_codes)
 
 # 4. Beyond every approver's limit the policy blocks; nobody is asked.
 try:

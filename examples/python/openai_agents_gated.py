@@ -55,8 +55,10 @@ gate = Gate(
 )
 
 
+# `float | int`, not `float`: the SDK consults needs_approval only for
+# arguments its validation leaves unchanged (250 -> 250.0 is a change).
 @gate.tool
-def refund(amount: float, summary: str) -> str:
+def refund(amount: float | int, summary: str) -> str:
     """Refunds an order."""
     return f"refunded {amount} EUR"
 

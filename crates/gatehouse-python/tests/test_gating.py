@@ -279,14 +279,12 @@ def test_a_tool_raising_after_approval_still_spends_it(approvers: Approvers) -> 
 
 def test_the_provider_is_asked_with_the_decision(approvers: Approvers) -> None:
     asked: list[ApprovalRequest] = []
-    tools_holder: list[Tools] = []
 
     def provider(request: ApprovalRequest) -> list[str]:
         asked.append(request)
         return [approvers.sign(dict(request.action))]
 
     tools = Tools(approvers.gate(approvals=provider))
-    tools_holder.append(tools)
     assert tools.refund("o-9", 300) == "refunded 300"
     assert len(asked) == 1
     assert asked[0].tool == "refund"
@@ -385,6 +383,7 @@ def test_the_ledger_forgets_expired_approvals(approvers: Approvers) -> None:
     gate = approvers.gate(now=lambda: clock[0])
     tools = Tools(gate)
     token = approvers.sign(tools.refund.action_for("o-1", 250), expires_in="1h")
+    clock[0] = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)  # after given_at
     tools.refund.call_with_approvals([token], "o-1", 250)
     assert len(gate.ledger) == 1
     clock[0] += dt.timedelta(hours=2)

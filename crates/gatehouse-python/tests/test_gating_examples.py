@@ -30,9 +30,9 @@ def run_example(name: str, gatehouse_bin: pathlib.Path) -> list[str]:
 def test_gated_tools_example(gatehouse_bin: pathlib.Path) -> None:
     lines = run_example("gated_tools.py", gatehouse_bin)
     assert re.fullmatch(r"needs explicit approval of sha256:[0-9a-f]{64} \(.*\)", lines[0]), lines
-    assert lines[1] == "refunded 250 EUR"
-    assert "APPROVAL_REPLAYED" in lines[2]
-    assert "DIGEST_MISMATCH" in lines[3]
+    assert lines[1].startswith("another amount:") and "DIGEST_MISMATCH" in lines[1]
+    assert lines[2] == "refunded 250 EUR"
+    assert lines[3].startswith("the same approval again:") and "APPROVAL_REPLAYED" in lines[3]
     assert lines[4].startswith("blocked:") and "APPROVER_LIMIT_EXCEEDED" in lines[4]
 
 
@@ -46,7 +46,7 @@ def test_openai_agents_example(gatehouse_bin: pathlib.Path) -> None:
 def test_langgraph_example(gatehouse_bin: pathlib.Path) -> None:
     lines = run_example("langgraph_gated.py", gatehouse_bin)
     assert re.fullmatch(r"paused: refund needs explicit approval of sha256:[0-9a-f]{64}", lines[0]), lines
-    assert lines[1:] == ["refunded 250 EUR", "The refund is done."]
+    assert lines[1:] == ["refunded 250.0 EUR", "The refund is done."]  # the schema makes it a float
 
 
 @pytest.mark.parametrize("index", range(len(re.findall(r"^```python$", DOC.read_text(), re.M))))

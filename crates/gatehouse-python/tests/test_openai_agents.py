@@ -83,17 +83,20 @@ class Setup:
             return f"order {order}: shipped"
 
         @self.gate.tool
-        def refund(order: str, amount: float) -> str:
+        def refund(order: str, amount: float | int) -> str:
             """Refunds an order."""
             self.ran.append(("refund", (order, amount)))
             return f"refunded {amount}"
 
         @self.gate.tool
-        def wire_transfer(iban: str, amount: float) -> str:
+        def wire_transfer(iban: str, amount: float | int) -> str:
             """Wires money."""
             self.ran.append(("wire_transfer", iban))
             return "wired"
 
+        # `float | int`: the SDK asks our needs_approval only when validation
+        # leaves the arguments unchanged (a bare `float` turns 250 into 250.0,
+        # and the SDK then asks a person for every call).
         self.refund = refund
         self.tools = [gated_function_tool(t) for t in (lookup, refund, wire_transfer)]
 
@@ -183,6 +186,28 @@ def test_an_sdk_rejection_runs_nothing(approvers: Approvers) -> None:
     result = run(agent, state)
     assert result.final_output == "rejected"
     assert s.ran == []
+
+
+def test_a_bare_float_parameter_makes_the_sdk_ask_every_time(approvers: Approvers) -> None:
+    """The SDK's rule, which the gate cannot change: an argument validation
+    transforms (250 -> 250.0) is paused for a person without asking
+    needs_approval; the gate still decides when the call runs."""
+    gate = approvers.gate()
+    ran: list[float] = []
+
+    @gate.tool
+    def lookup(order: str, weight: float) -> str:
+        ran.append(weight)
+        return "found"
+
+    model = ScriptedModel([("call", "lookup", {"order": "o-1", "weight": 2}), ("say", "ok")])
+    agent = Agent(name="support", model=model, tools=[gated_function_tool(lookup)])
+    paused = run(agent, "look")
+    [item] = paused.interruptions
+    state = paused.to_state()
+    state.approve(item)
+    assert run(agent, state).final_output == "ok"
+    assert ran == [2.0]  # auto: the gate let it run without a signed approval
 
 
 def test_options_owned_by_the_gate_are_refused(approvers: Approvers) -> None:

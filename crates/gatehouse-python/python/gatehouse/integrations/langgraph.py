@@ -81,7 +81,7 @@ def _request_id_from(resume: Any, error: ApprovalRequired) -> str:
     if error.request_id is not None and resume != error.request_id:
         # Only the request this very call created may release it.
         raise ApprovalDenied(
-            f"gatehouse: {error.tool} was resumed with request {resume}, not {error.request_id}",
+            f"gatehouse: {error.tool} was resumed with request {resume}, not {error.request_id} (REQUEST_MISMATCH)",
             tool=error.tool,
             action=error.action,
             action_digest=error.action_digest,
@@ -94,7 +94,7 @@ def _request_id_from(resume: Any, error: ApprovalRequired) -> str:
 
 def _invalid_resume(error: ApprovalRequired, wanted: str) -> ApprovalDenied:
     return ApprovalDenied(
-        f"gatehouse: {error.tool} was resumed without {wanted}",
+        f"gatehouse: {error.tool} was resumed without {wanted} (INVALID_RESUME)",
         tool=error.tool,
         action=error.action,
         action_digest=error.action_digest,
@@ -123,6 +123,7 @@ def _rounds_sync(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any], max_r
     digest = tool.digest_for(*args, **kwargs)
     approvals: list[Any] | None = None
     request_id: str | None = None
+    last: ApprovalRequired | None = None
     for _ in range(max_rounds):
         try:
             if not service:
@@ -137,6 +138,7 @@ def _rounds_sync(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any], max_r
             else:
                 approvals = _approvals_from(resume, e)
             last = e
+    assert last is not None  # max_rounds >= 1: the loop ran and every round raised
     raise last
 
 
@@ -146,6 +148,7 @@ async def _rounds_async(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     digest = tool.digest_for(*args, **kwargs)
     approvals: list[Any] | None = None
     request_id: str | None = None
+    last: ApprovalRequired | None = None
     for _ in range(max_rounds):
         try:
             if not service:
@@ -160,6 +163,7 @@ async def _rounds_async(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
             else:
                 approvals = _approvals_from(resume, e)
             last = e
+    assert last is not None  # max_rounds >= 1: the loop ran and every round raised
     raise last
 
 
