@@ -12,9 +12,12 @@
 //! the caller turns into `block` / `INVALID_INPUT`. Nothing is silently
 //! changed: a float NaN is not written as `null`.
 
+use std::fmt::Write as _;
+
 use gatehouse::limits::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
 /// Why a Python value is not a JSON document: where, and what.
 #[derive(Debug)]
@@ -26,9 +29,26 @@ pub struct Unwritable {
 }
 
 /// Writes `value` as JSON text into `out`.
+///
+/// No Python code of the caller's runs while the value is read: strings,
+/// dicts, lists and tuples are read through the C API (a subclass's
+/// `__iter__`, `items` or `__str__` is never called), integers are printed
+/// by `int.__repr__`, and only the exact `decimal.Decimal` type is accepted
+/// (its methods are C code). A container changed while it is read anyway
+/// (a finalizer run by the garbage collector, another thread) makes pyo3's
+/// iterator panic; that is caught here and refused like any unreadable
+/// value, never raised.
 pub fn write_json(value: &Bound<'_, PyAny>, out: &mut String) -> Result<(), Unwritable> {
     let mut path = String::from("$");
-    write_value(value, out, &mut path, 0)
+    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        write_value(value, out, &mut path, 0)
+    }));
+    written.unwrap_or_else(|_| {
+        Err(fail(
+            "$",
+            "the value changed while it was read (a dict or list was modified during the call)",
+        ))
+    })
 }
 
 fn fail(path: &str, message: impl Into<String>) -> Unwritable {
@@ -52,8 +72,6 @@ fn write_value(
     }
     if value.is_none() {
         out.push_str("null");
-    } else if let Ok(b) = value.cast::<PyBool>() {
-        out.push_str(if b.is_true() { "true" } else { "false" });
     } else if let Ok(s) = value.cast::<PyString>() {
         let text = s.to_cow().map_err(|_| {
             fail(
@@ -62,30 +80,6 @@ fn write_value(
             )
         })?;
         write_string(&text, out);
-    } else if let Ok(i) = value.cast::<PyInt>() {
-        if let Ok(n) = i.extract::<i64>() {
-            out.push_str(itoa(n).as_str());
-        } else {
-            // Beyond 64 bits: its exact digits; the engine refuses what its
-            // decimals cannot hold.
-            let digits = i
-                .str()
-                .map_err(|_| fail(path, "an integer that cannot be printed"))?;
-            let digits = digits
-                .to_cow()
-                .map_err(|_| fail(path, "an integer that cannot be printed"))?;
-            out.push_str(&digits);
-        }
-    } else if let Ok(f) = value.cast::<PyFloat>() {
-        let x = f.value();
-        if !x.is_finite() {
-            return Err(fail(
-                path,
-                format!("{x} is not a JSON number (NaN and infinities have no JSON form)"),
-            ));
-        }
-        let text = serde_json::to_string(&x).map_err(|e| fail(path, e.to_string()))?;
-        out.push_str(&text);
     } else if let Ok(d) = value.cast::<PyDict>() {
         if depth >= MAX_INPUT_DEPTH {
             return Err(too_deep(path));
@@ -116,20 +110,55 @@ fn write_value(
             path.truncate(len);
         }
         out.push('}');
+    } else if let Ok(b) = value.cast::<PyBool>() {
+        out.push_str(if b.is_true() { "true" } else { "false" });
+    } else if let Ok(i) = value.cast::<PyInt>() {
+        if let Ok(n) = i.extract::<i64>() {
+            let _ = write!(out, "{n}");
+        } else {
+            // Beyond 64 bits: its exact digits; the engine refuses what its
+            // decimals cannot hold.
+            let digits = value
+                .py()
+                .get_type::<PyInt>()
+                .call_method1("__repr__", (i,))
+                .and_then(|r| r.cast_into::<PyString>().map_err(PyErr::from))
+                .map_err(|_| fail(path, "an integer that cannot be printed"))?;
+            let digits = digits
+                .to_cow()
+                .map_err(|_| fail(path, "an integer that cannot be printed"))?;
+            out.push_str(&digits);
+        }
+    } else if let Ok(f) = value.cast::<PyFloat>() {
+        let x = f.value();
+        if !x.is_finite() {
+            return Err(fail(
+                path,
+                format!("{x} is not a JSON number (NaN and infinities have no JSON form)"),
+            ));
+        }
+        let text = serde_json::to_string(&x).map_err(|e| fail(path, e.to_string()))?;
+        out.push_str(&text);
     } else if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         if depth >= MAX_INPUT_DEPTH {
             return Err(too_deep(path));
         }
         out.push('[');
-        let items = value.try_iter().map_err(|e| fail(path, e.to_string()))?;
-        for (n, item) in items.enumerate() {
-            let item = item.map_err(|e| fail(path, e.to_string()))?;
+        // The C API's items, not the type's `__iter__`.
+        let items: Vec<Bound<'_, PyAny>> = match value.cast::<PyList>() {
+            Ok(list) => list.iter().collect(),
+            Err(_) => match value.cast::<PyTuple>() {
+                Ok(tuple) => tuple.iter().collect(),
+                Err(_) => Vec::new(),
+            },
+        };
+        for (n, item) in items.into_iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
             let len = path.len();
             path.push('[');
-            path.push_str(itoa(n as i64).as_str());
+            let _ = write!(path, "{n}");
             path.push(']');
             write_value(&item, out, path, depth + 1)?;
             path.truncate(len);
@@ -164,11 +193,22 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "value".to_owned())
 }
 
+/// Whether `value` is exactly a `decimal.Decimal` (not a subclass, not a
+/// look-alike class named `Decimal`).
 fn is_decimal(value: &Bound<'_, PyAny>) -> bool {
-    let ty = value.get_type();
-    let module = ty.module().map(|m| m.to_string()).unwrap_or_default();
-    let name = ty.name().map(|m| m.to_string()).unwrap_or_default();
-    module == "decimal" && name == "Decimal"
+    static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let py = value.py();
+    let class = DECIMAL.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        Ok(py
+            .import("decimal")?
+            .getattr("Decimal")?
+            .cast_into::<PyType>()?
+            .unbind())
+    });
+    match class {
+        Ok(class) => value.get_type().is(class.bind(py)),
+        Err(_) => false,
+    }
 }
 
 /// A `decimal.Decimal` as its exact digits (`str(d)` is valid JSON for
@@ -210,25 +250,31 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 fn write_string(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
+    // Copy runs of bytes that need no escape; every byte that does is
+    // ASCII, so each cut is on a char boundary (`get` never fails).
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
         }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
-}
-
-fn itoa(n: i64) -> String {
-    n.to_string()
 }
 
 #[cfg(test)]

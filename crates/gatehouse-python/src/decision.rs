@@ -6,6 +6,8 @@
 //! JSON (docs/decisions.md); `to_dict()` and `to_json()` give that JSON.
 
 use gatehouse::eval as d;
+use std::sync::{Arc, OnceLock};
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyList;
@@ -304,14 +306,97 @@ impl PolicyRef {
 
 /// The engine's answer for one action: outcome, tier, reasons, who must
 /// approve, evidence missing, timeout, and the digests approvals bind to.
+///
+/// Deciding is cheap; the owned decision (every message, role and rule
+/// location) and the action digest (SHA-256 of the canonical JSON) cost
+/// several times more. So a decision made from JSON text holds the outcome
+/// and reason codes (from the engine's `Verdict`) and the text, and the
+/// rest is the engine's `evaluate_json_with` of that same text, computed
+/// once on first use of any other part. Invariant: `full`, once set, is
+/// exactly what `Policy::evaluate_json_with(text, options)` returns, and
+/// `outcome`/`codes` are its outcome and reason codes.
 #[pyclass(module = "gatehouse", frozen)]
 pub struct Decision {
-    pub(crate) inner: d::Decision,
+    outcome: gatehouse::Outcome,
+    codes: Vec<String>,
+    state: State,
+}
+
+/// Complete, or completed from its source on first use.
+enum State {
+    Complete(d::Decision),
+    Lazy {
+        source: Source,
+        full: OnceLock<d::Decision>,
+    },
+}
+
+/// What a lazily completed decision is computed from.
+struct Source {
+    policy: Arc<gatehouse::Policy>,
+    text: String,
+    options: gatehouse::EvalOptions,
+}
+
+/// Reason codes in order, without duplicates (as `Decision::reason_codes`).
+pub(crate) fn unique_codes<'a>(codes: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for code in codes {
+        if !out.iter().any(|c| c == code) {
+            out.push(code.to_owned());
+        }
+    }
+    out
 }
 
 impl Decision {
+    /// A complete decision.
     pub(crate) fn new(inner: d::Decision) -> Decision {
-        Decision { inner }
+        Decision {
+            outcome: inner.outcome,
+            codes: unique_codes(inner.reasons.iter().map(|r| r.code.as_str())),
+            state: State::Complete(inner),
+        }
+    }
+
+    /// A decision known by its outcome and reason codes, completed from
+    /// `text` on first use.
+    pub(crate) fn lazy(
+        outcome: gatehouse::Outcome,
+        codes: Vec<String>,
+        policy: Arc<gatehouse::Policy>,
+        text: String,
+        options: gatehouse::EvalOptions,
+    ) -> Decision {
+        Decision {
+            outcome,
+            codes,
+            state: State::Lazy {
+                source: Source {
+                    policy,
+                    text,
+                    options,
+                },
+                full: OnceLock::new(),
+            },
+        }
+    }
+
+    /// The complete decision, computed on first use.
+    pub(crate) fn full(&self) -> &d::Decision {
+        match &self.state {
+            State::Complete(d) => d,
+            State::Lazy { source, full } => full.get_or_init(|| {
+                source
+                    .policy
+                    .evaluate_json_with(&source.text, &source.options)
+            }),
+        }
+    }
+
+    /// The outcome.
+    pub(crate) fn engine_outcome(&self) -> gatehouse::Outcome {
+        self.outcome
     }
 }
 
@@ -329,13 +414,13 @@ impl Decision {
     /// `Outcome.AUTO`, `QUEUE`, `EXPLICIT`, `DUAL` or `BLOCK`.
     #[getter]
     fn outcome<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        outcome_object(py, self.inner.outcome)
+        outcome_object(py, self.outcome)
     }
 
     /// The risk tier, or `None`.
     #[getter]
     fn tier(&self) -> Option<Tier> {
-        self.inner.tier.as_ref().map(|t| Tier {
+        self.full().tier.as_ref().map(|t| Tier {
             id: t.id,
             name: t.name.clone(),
         })
@@ -344,7 +429,7 @@ impl Decision {
     /// Every reason, in order: matched rules first, then the engine's own.
     #[getter]
     fn reasons(&self) -> Vec<Reason> {
-        self.inner
+        self.full()
             .reasons
             .iter()
             .map(|r| Reason {
@@ -358,22 +443,18 @@ impl Decision {
     /// The reason codes, in order, without duplicates.
     #[getter]
     fn reason_codes(&self) -> Vec<String> {
-        self.inner
-            .reason_codes()
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
+        self.codes.clone()
     }
 
     /// Whether a reason with this code was given.
     fn has_reason(&self, code: &str) -> bool {
-        self.inner.has_reason(code)
+        self.codes.iter().any(|c| c == code)
     }
 
     /// Every rule that matched (and `default` when it applied).
     #[getter]
     fn rules(&self, py: Python<'_>) -> PyResult<Vec<MatchedRule>> {
-        self.inner
+        self.full()
             .rules
             .iter()
             .map(|r| {
@@ -392,7 +473,7 @@ impl Decision {
     /// Who must approve; `None` for auto and block.
     #[getter]
     fn approvals(&self) -> Option<Approvals> {
-        self.inner.approvals.as_ref().map(|a| Approvals {
+        self.full().approvals.as_ref().map(|a| Approvals {
             count: a.count,
             groups: a
                 .groups
@@ -418,7 +499,7 @@ impl Decision {
     /// Evidence required and missing.
     #[getter]
     fn evidence(&self, py: Python<'_>) -> PyResult<Evidence> {
-        let e = &self.inner.evidence;
+        let e = &self.full().evidence;
         Ok(Evidence {
             required: e.required.clone(),
             missing: e.missing.clone(),
@@ -432,13 +513,13 @@ impl Decision {
     /// The evidence the action lacks (short for `evidence.missing`).
     #[getter]
     fn evidence_missing(&self) -> Vec<String> {
-        self.inner.evidence.missing.clone()
+        self.full().evidence.missing.clone()
     }
 
     /// When a pending approval expires and what happens then, or `None`.
     #[getter]
     fn timeout(&self) -> Option<Timeout> {
-        self.inner.timeout.as_ref().map(|t| Timeout {
+        self.full().timeout.as_ref().map(|t| Timeout {
             after: t.after.clone(),
             seconds: t.seconds,
             expires_at: t.expires_at.clone(),
@@ -450,7 +531,7 @@ impl Decision {
     /// Conditions that must hold when the action executes.
     #[getter]
     fn conditions(&self) -> Vec<Condition> {
-        self.inner
+        self.full()
             .conditions
             .iter()
             .map(|c| Condition {
@@ -464,7 +545,7 @@ impl Decision {
     /// `INVALID_INPUT` (empty otherwise).
     #[getter]
     fn input_errors(&self) -> Vec<InputError> {
-        self.inner
+        self.full()
             .input_errors
             .iter()
             .map(|e| InputError {
@@ -478,65 +559,65 @@ impl Decision {
     #[getter]
     fn policy(&self) -> PolicyRef {
         PolicyRef {
-            name: self.inner.policy.name.clone(),
-            version: self.inner.policy.version.clone(),
-            digest: self.inner.policy.digest.clone(),
+            name: self.full().policy.name.clone(),
+            version: self.full().policy.version.clone(),
+            digest: self.full().policy.digest.clone(),
         }
     }
 
     /// `sha256:<hex>` of the input's canonical form: approvals bind to it.
     /// `None` when the input could not be read at all.
     #[getter]
-    fn action_digest(&self) -> Option<String> {
-        self.inner.action_digest.clone()
+    fn action_digest(&self, py: Python<'_>) -> Option<String> {
+        py.detach(|| self.full().action_digest.clone())
     }
 
     /// The policy's digest (short for `policy.digest`).
     #[getter]
     fn policy_digest(&self) -> String {
-        self.inner.policy.digest.clone()
+        self.full().policy.digest.clone()
     }
 
     /// Whether the action may run now without a person (`auto`).
     #[getter]
     fn is_auto(&self) -> bool {
-        self.inner.outcome == gatehouse::Outcome::Auto
+        self.outcome == gatehouse::Outcome::Auto
     }
 
     /// The decision's JSON text, as `gatehouse eval` prints it.
     fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.inner)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+        crate::document::to_json(&gatehouse::eval::DocumentFormat::DECISION, self.full())
     }
 
-    /// The decision as a dict (the JSON of `to_json()`).
+    /// The decision as a dict (the JSON of `to_json()`, `format` first).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        pythonize::pythonize(py, &self.inner)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+        crate::document::to_dict(py, &gatehouse::eval::DocumentFormat::DECISION, self.full())
     }
 
     /// Why the engine decided this, in the words of `gatehouse eval --explain`.
     fn explain(&self) -> String {
-        self.inner.explain()
+        self.full().explain()
     }
 
     fn __repr__(&self) -> String {
-        let codes = self.inner.reason_codes().join(", ");
-        match &self.inner.tier {
+        let codes = self.full().reason_codes().join(", ");
+        match &self.full().tier {
             Some(t) => format!(
                 "Decision(outcome={}, tier={} {:?}, reasons=[{codes}])",
-                self.inner.outcome, t.id, t.name
+                self.full().outcome,
+                t.id,
+                t.name
             ),
             None => format!(
                 "Decision(outcome={}, reasons=[{codes}])",
-                self.inner.outcome
+                self.full().outcome
             ),
         }
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         match other.cast::<Decision>() {
-            Ok(o) => o.get().inner == self.inner,
+            Ok(o) => o.get().full() == self.full(),
             Err(_) => false,
         }
     }
@@ -549,11 +630,11 @@ impl Decision {
 /// Builds a Python list of decisions (used by the batch calls).
 pub fn decision_list<'py>(
     py: Python<'py>,
-    decisions: Vec<d::Decision>,
+    decisions: Vec<Decision>,
 ) -> PyResult<Bound<'py, PyList>> {
     let objects: Vec<Bound<'py, Decision>> = decisions
         .into_iter()
-        .map(|d| Bound::new(py, Decision::new(d)))
+        .map(|d| Bound::new(py, d))
         .collect::<PyResult<_>>()?;
     PyList::new(py, objects)
 }

@@ -10,6 +10,7 @@
 mod convert;
 mod decision;
 mod diagnostics;
+mod document;
 mod policy;
 mod verify;
 
@@ -20,10 +21,17 @@ use pyo3::prelude::*;
 #[pyfunction]
 fn action_digest(py: Python<'_>, action: &Bound<'_, PyAny>) -> Option<String> {
     match policy::prepare(action) {
+        // Only a document the engine reads has a digest; then the text's
+        // digest, which is what `evaluate` and the CLI give.
         policy::Prepared::Text(text) => py.detach(|| {
             gatehouse::input::parse(&text, gatehouse::input::Syntax::Json)
                 .ok()
-                .map(|value| gatehouse::audit::digest::action_digest(&value))
+                .map(|_| {
+                    gatehouse::audit::digest_text::action_digest_text(
+                        &text,
+                        &mut gatehouse::audit::digest_text::DigestScratch::new(),
+                    )
+                })
         }),
         policy::Prepared::Unwritable(_) => None,
     }

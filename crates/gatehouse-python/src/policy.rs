@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::convert;
-use crate::decision::{Decision, decision_list};
+use crate::decision::{Decision, decision_list, unique_codes};
 use crate::diagnostics::{Diagnostic, policy_error, to_list};
 
 /// Below this many actions a batch is decided on the calling thread.
@@ -90,49 +90,82 @@ pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Timestamp>> 
 
 impl Policy {
     /// Decides one prepared action (no GIL needed).
-    pub fn decide(&self, prepared: &Prepared, options: &EvalOptions) -> gatehouse::Decision {
+    ///
+    /// A readable input is decided on the engine's hot path (`decode_json`
+    /// and a `Verdict`, what `evaluate_json_with` does) and keeps its text
+    /// so the digest is computed only when asked for; an unreadable one
+    /// goes through `evaluate_json_with`, which reports the exact errors
+    /// (and the digest, when the text is a document).
+    pub fn decide(&self, prepared: Prepared, options: &EvalOptions) -> Decision {
         match prepared {
-            Prepared::Text(text) => self.inner.evaluate_json_with(text, options),
-            Prepared::Unwritable(e) => self
-                .inner
-                .invalid_input(vec![InputError::new(e.path.clone(), e.message.clone())]),
+            Prepared::Text(text) => {
+                let decided = match self.inner.decode_json_with(&text, options) {
+                    Ok(input) => {
+                        let mut verdict = self.inner.verdict();
+                        let v = verdict.decide(&input);
+                        Some((v.outcome(), unique_codes(v.reason_codes())))
+                    }
+                    Err(_) => None,
+                };
+                match decided {
+                    Some((outcome, codes)) => {
+                        Decision::lazy(outcome, codes, Arc::clone(&self.inner), text, *options)
+                    }
+                    None => Decision::new(self.inner.evaluate_json_with(&text, options)),
+                }
+            }
+            Prepared::Unwritable(e) => Decision::new(
+                self.inner
+                    .invalid_input(vec![InputError::new(e.path, e.message)]),
+            ),
         }
     }
 
-    /// Decides many prepared actions, on every core for large batches.
-    pub fn decide_all(
-        &self,
-        prepared: &[Prepared],
-        options: &EvalOptions,
-    ) -> Vec<gatehouse::Decision> {
+    /// Decides many prepared actions, in order, on every core for large
+    /// batches.
+    pub fn decide_all(&self, prepared: Vec<Prepared>, options: &EvalOptions) -> Vec<Decision> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         if prepared.len() < PARALLEL_BATCH || threads < 2 {
-            return prepared.iter().map(|p| self.decide(p, options)).collect();
+            return prepared
+                .into_iter()
+                .map(|p| self.decide(p, options))
+                .collect();
         }
-        let chunk = prepared.len().div_ceil(threads);
+        let total = prepared.len();
+        let chunk = total.div_ceil(threads);
+        let mut parts: Vec<Vec<Prepared>> = Vec::with_capacity(threads);
+        let mut rest = prepared.into_iter();
+        loop {
+            let part: Vec<Prepared> = rest.by_ref().take(chunk).collect();
+            if part.is_empty() {
+                break;
+            }
+            parts.push(part);
+        }
         std::thread::scope(|scope| {
-            let handles: Vec<_> = prepared
-                .chunks(chunk)
+            let handles: Vec<_> = parts
+                .into_iter()
                 .map(|part| {
+                    let len = part.len();
                     let handle = scope.spawn(move || {
-                        part.iter()
+                        part.into_iter()
                             .map(|p| self.decide(p, options))
                             .collect::<Vec<_>>()
                     });
-                    (part.len(), handle)
+                    (len, handle)
                 })
                 .collect();
-            let mut out = Vec::with_capacity(prepared.len());
+            let mut out = Vec::with_capacity(total);
             for (len, handle) in handles {
                 match handle.join() {
                     Ok(part) => out.extend(part),
                     // The engine does not panic (fail closed); if a thread
                     // ever did, its actions are blocked, never dropped.
                     Err(_) => out.extend((0..len).map(|_| {
-                        self.inner.invalid_input(vec![InputError::new(
+                        Decision::new(self.inner.invalid_input(vec![InputError::new(
                             "$",
                             "the engine failed on this batch; nothing was decided",
-                        )])
+                        )]))
                     })),
                 }
             }
@@ -219,8 +252,7 @@ impl Policy {
     ) -> PyResult<Decision> {
         let options = options(parse_now(now)?, strict);
         let prepared = prepare(action);
-        let decision = py.detach(|| self.decide(&prepared, &options));
-        Ok(Decision::new(decision))
+        Ok(py.detach(|| self.decide(prepared, &options)))
     }
 
     /// Decides many actions (any iterable of what `evaluate` takes), in
@@ -238,7 +270,7 @@ impl Policy {
         for action in actions.try_iter()? {
             prepared.push(prepare(&action?));
         }
-        let decisions = py.detach(|| self.decide_all(&prepared, &options));
+        let decisions = py.detach(|| self.decide_all(prepared, &options));
         decision_list(py, decisions)
     }
 
@@ -253,7 +285,7 @@ impl Policy {
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = options(parse_now(now)?, strict);
         let prepared = prepare(action);
-        let outcome = py.detach(|| self.decide(&prepared, &options).outcome);
+        let outcome = py.detach(|| self.decide(prepared, &options).engine_outcome());
         crate::decision::outcome_object(py, outcome)
     }
 

@@ -99,12 +99,16 @@ impl Verification {
 
     /// The verification's JSON text, as `gatehouse verify` prints it.
     fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.inner).map_err(|e| PyValueError::new_err(e.to_string()))
+        crate::document::to_json(&gatehouse::eval::DocumentFormat::VERIFICATION, &self.inner)
     }
 
-    /// The verification as a dict.
+    /// The verification as a dict (the JSON of `to_json()`, `format` first).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        pythonize::pythonize(py, &self.inner).map_err(|e| PyValueError::new_err(e.to_string()))
+        crate::document::to_dict(
+            py,
+            &gatehouse::eval::DocumentFormat::VERIFICATION,
+            &self.inner,
+        )
     }
 
     fn __repr__(&self) -> String {
