@@ -395,3 +395,15 @@ def test_the_ledger_forgets_expired_approvals(approvers: Approvers) -> None:
     with pytest.raises(ApprovalRequired) as caught:
         tools.refund.call_with_approvals([token], "o-1", 250)
     assert "APPROVAL_EXPIRED" in caught.value.reason_codes
+
+
+def test_the_gating_modules_are_strictly_typed(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    modules = ["gatehouse.gating", "gatehouse._gating_ledger", "gatehouse._gating_service", "gatehouse.integrations"]
+    args = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    for m in modules:
+        args += ["-p", m]
+    out = subprocess.run(args, cwd=str(tmp_path), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -377,7 +377,7 @@ class Gate:
 
     def _local(self, call: _Call) -> tuple[Decision, Outcome]:
         decision = self.decide(call.action)
-        outcome = cast(Outcome, decision.outcome)
+        outcome = decision.outcome
         if outcome is Outcome.BLOCK or call.digest is None:
             raise ActionBlocked(
                 f"gatehouse blocked {call.spec.name}: {', '.join(_codes(decision)) or 'BLOCKED'}",
