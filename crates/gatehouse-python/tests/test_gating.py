@@ -65,7 +65,7 @@ class Tools:
 
 
 def test_default_action_is_the_context_with_the_arguments_under_action(approvers: Approvers) -> None:
-    tools = Tools(approvers.gate(context={**CONTEXT, "action": {"amount": 0, "channel": "chat"}}))
+    tools = Tools(approvers.gate(context={**CONTEXT, "action": {"channel": "chat"}}))
     assert tools.refund.action_for("o-1", 250) == {
         **CONTEXT,
         "action": {"type": "refund", "order": "o-1", "amount": 250, "details": None, "channel": "chat"},
@@ -370,6 +370,31 @@ def test_bad_configuration_is_refused(approvers: Approvers) -> None:
         anything(type="wire_transfer")
     with pytest.raises(TypeError):
         Tools(gate).refund()  # arguments that do not bind
+
+
+def test_the_model_cannot_override_the_context(approvers: Approvers) -> None:
+    """Arguments come from the model, the context from the operator: an
+    argument that would replace a context field is refused, never merged."""
+    gate = approvers.gate(context={**CONTEXT, "action": {"amount": 5000}})
+    ran: list[Any] = []
+
+    @gate.tool(name="refund")
+    def flexible(order: str, **extra: Any) -> str:
+        ran.append(extra)
+        return "ran"
+
+    with pytest.raises(TypeError, match="amount"):
+        flexible("o-1", amount=1)  # would lower 5000 to 1: auto instead of explicit
+    with pytest.raises(TypeError, match="type"):
+        flexible("o-1", type="lookup")
+    with pytest.raises(ApprovalRequired):
+        flexible("o-1", note="fine")  # the context's 5000 stands
+    assert ran == []
+    with pytest.raises(ValueError, match="amount"):
+
+        @gate.tool(name="refund")
+        def fixed(order: str, amount: float) -> str:
+            return "ran"
 
 
 def test_errors_are_gate_errors() -> None:

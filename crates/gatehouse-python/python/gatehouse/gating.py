@@ -195,7 +195,13 @@ def _default_action(name: str, context: Mapping[str, Any], arguments: Mapping[st
     if not isinstance(base, Mapping):
         raise TypeError("gate context: `action` must be a mapping")
     act: dict[str, Any] = dict(base)
-    act.update(arguments)
+    for key, value in arguments.items():
+        # The context is the operator's, the arguments are the model's: an
+        # argument never replaces what the context says of the action (a
+        # **kwargs tool called with customer_facing=False, say).
+        if key == "type" or key in act:
+            raise TypeError(f"{name}: argument {key!r} would replace the action's {key!r} from the gate's context")
+        act[key] = value
     act["type"] = name
     doc: dict[str, Any] = dict(context)
     doc["action"] = act
@@ -329,6 +335,13 @@ class Gate:
             # The default action puts arguments beside `type`: a parameter of
             # that name would overwrite (or be overwritten by) the tool name.
             raise ValueError(f"{tool_name}: a parameter named `type` clashes with action.type; pass action=")
+        context_action = self.context.get("action", {})
+        clashes = sorted(
+            p for p in sig.parameters
+            if action is None and p not in excluded and isinstance(context_action, Mapping) and p in context_action
+        )  # fmt: skip
+        if clashes:
+            raise ValueError(f"{tool_name}: parameters {clashes} clash with the gate context's action; pass action=")
         spec = _Spec(tool_name, func, sig, action, excluded, inspect.iscoroutinefunction(func))
         return _function(self, spec)
 
@@ -356,7 +369,7 @@ class Gate:
                 continue
             if spec.signature.parameters[pname].kind is inspect.Parameter.VAR_KEYWORD:
                 for k, v in value.items():
-                    if k == "type" or k in arguments:
+                    if k in arguments:
                         raise TypeError(f"{spec.name}: keyword argument {k!r} clashes with the action")
                     arguments[k] = v
             elif spec.signature.parameters[pname].kind is inspect.Parameter.VAR_POSITIONAL:
