@@ -1,21 +1,17 @@
-"""The runnable examples of examples/python and the python blocks of
-docs/python-agents.md, run as a user runs them."""
+"""The runnable examples of examples/python, run as a user runs them (the
+python blocks of docs/python-agents.md run in test_docs.py)."""
 
 from __future__ import annotations
 
-import ast
 import os
 import pathlib
 import re
 import subprocess
 import sys
 
-import pytest
-
 from conftest import ROOT
 
 EXAMPLES = ROOT / "examples" / "python"
-DOC = ROOT / "docs" / "python-agents.md"
 
 
 def run_example(name: str, gatehouse_bin: pathlib.Path) -> list[str]:
@@ -47,9 +43,3 @@ def test_langgraph_example(gatehouse_bin: pathlib.Path) -> None:
     lines = run_example("langgraph_gated.py", gatehouse_bin)
     assert re.fullmatch(r"paused: refund needs explicit approval of sha256:[0-9a-f]{64}", lines[0]), lines
     assert lines[1:] == ["refunded 250.0 EUR", "The refund is done."]  # the schema makes it a float
-
-
-@pytest.mark.parametrize("index", range(len(re.findall(r"^```python$", DOC.read_text(), re.M))))
-def test_doc_python_blocks_are_python(index: int) -> None:
-    blocks = re.findall(r"^```python\n(.*?)^```$", DOC.read_text(), re.M | re.S)
-    ast.parse(blocks[index])
