@@ -16,6 +16,7 @@ call's action, checked here as well as by the service.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import time
 from collections.abc import Callable
@@ -70,16 +71,18 @@ def _problem_code(exc: BaseException) -> str:
     return code if isinstance(code, str) and code else type(exc).__name__
 
 
-def _is_problem(exc: BaseException) -> bool:
-    from . import errors  # the client's errors (gatehouse[client])
+def _errors() -> Any:
+    """The client's error classes (``gatehouse.errors``), imported when a
+    service gate first needs them: in-process gates never load the client."""
+    return importlib.import_module("gatehouse.errors")
 
-    return isinstance(exc, errors.ProblemError)
+
+def _is_problem(exc: BaseException) -> bool:
+    return isinstance(exc, _errors().ProblemError)
 
 
 def _is_wait_timeout(exc: BaseException) -> bool:
-    from . import errors
-
-    return isinstance(exc, errors.WaitTimeout)
+    return isinstance(exc, _errors().WaitTimeout)
 
 
 def _check_request(call: _Call, request: Any) -> None:
