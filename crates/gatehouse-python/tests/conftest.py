@@ -25,3 +25,5 @@ def agent_policy():
     import gatehouse
 
     return gatehouse.Policy.load(POLICIES / "ai-agent-actions")
+
+from server import gatehouse_server, gatehouse_server_factory  # noqa: E402,F401  (the real `gatehouse serve` fixtures)

@@ -1,0 +1,246 @@
+"""What the sync and async clients share: paths, bodies, headers, reading
+answers into values or typed errors. No I/O here."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from email.utils import parsedate_to_datetime
+from typing import Any
+from collections.abc import Mapping
+from urllib.parse import quote
+
+import httpx
+
+from .errors import (
+    EncodeError,
+    GatehouseConnectionError,
+    ProblemError,
+    ProtocolError,
+    ResponseTooLarge,
+    problem_class,
+)
+
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# How much of a non-problem error body is kept as the error's detail.
+_DETAIL_CHARS = 512
+# Visible ASCII, 1 to 255 characters: what the server takes as a key.
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_MAX_ID_CHARS = 1024
+# The list filters the service knows; others are sent as given (and the
+# server answers 422 INVALID_BODY naming `query.NAME`).
+_SEQUENCE_FILTERS = frozenset({"state"})
+
+
+def request_path(request_id: str, tail: str = "") -> str:
+    """``/v1/requests/{id}{tail}`` with the id escaped as one path segment.
+
+    Every character but unreserved ones is percent-encoded (``/``, ``?``,
+    ``#``, ``%``), so an id can never leave its segment; ``.`` and ``..``
+    alone are refused, since URL normalisation would resolve them as dot
+    segments."""
+    if not isinstance(request_id, str):
+        raise TypeError(f"a request id is a str, not {type(request_id).__name__}")
+    if request_id in ("", ".", "..") or len(request_id) > _MAX_ID_CHARS:
+        raise ValueError(f"not a request id: {request_id[:64]!r}")
+    return f"/v1/requests/{quote(request_id, safe='')}{tail}"
+
+
+def idempotency_key(key: str | None) -> str:
+    """The caller's key, checked, or a new random one (so a retry of the
+    same call with the same key is answered once)."""
+    if key is None:
+        return f"py-{uuid.uuid4().hex}"
+    if not isinstance(key, str) or not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValueError("an Idempotency-Key is 1 to 255 visible ASCII characters")
+    return key
+
+
+def encode(value: Any) -> bytes:
+    """A body: JSON text is sent as it is (the server judges it), anything
+    else is encoded strictly (no NaN, no non-JSON types)."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as e:
+        raise EncodeError(f"not encodable as JSON: {e}") from None
+
+
+def encode_object(value: Any, what: str) -> bytes:
+    """A JSON object body from a mapping."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} is a mapping, not {type(value).__name__}")
+    return encode(dict(value))
+
+
+def list_params(filters: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The query of ``GET /v1/requests``; None values are left out."""
+    params: list[tuple[str, str]] = []
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name in _SEQUENCE_FILTERS and not isinstance(value, str):
+            value = ",".join(_scalar(name, v) for v in value)
+        params.append((name, _scalar(name, value)))
+    return params
+
+
+def _scalar(name: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError(f"the filter {name!r} takes a str or a number, not {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"the filter {name!r} is not a finite number")
+    return str(value)
+
+
+def check_timeout(timeout: float | None, name: str = "timeout") -> None:
+    """A timeout is a finite, non-negative number of seconds."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout < 0:
+        raise ValueError(f"{name} must be a finite number of seconds >= 0, not {timeout!r}")
+
+
+def check_base_url(base_url: str) -> str:
+    """``http(s)://host[:port][/prefix]``, without a trailing slash."""
+    if not isinstance(base_url, str):
+        raise TypeError("base_url is a str")
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as e:
+        raise ValueError(f"not a URL: {e}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("base_url must be an http:// or https:// URL with a host")
+    if url.userinfo:
+        raise ValueError("base_url must not carry credentials; pass api_key")
+    if url.query or url.fragment:
+        raise ValueError("base_url must not have a query or fragment")
+    return base_url.rstrip("/")
+
+
+def headers_for(
+    base: Mapping[str, str], api_key: str | None, *, accept: str, idem: str | None = None, body: bool = False
+) -> httpx.Headers:
+    """The headers of one call. The key is added here, per call, never to
+    the HTTP client's defaults (so it shows in no client repr)."""
+    # httpx.Headers replaces case-insensitively: a caller's `authorization`
+    # never travels beside the key (two Authorization headers are a 401).
+    headers = httpx.Headers(base)
+    headers["Accept"] = accept
+    # Counted bytes are decoded bytes: asking for no compression keeps a
+    # compressed answer from expanding past the cap inside one chunk.
+    headers["Accept-Encoding"] = "identity"
+    if api_key is not None:
+        headers["Authorization"] = f"Bearer {api_key}"
+    if body:
+        headers["Content-Type"] = "application/json"
+    if idem is not None:
+        headers["Idempotency-Key"] = idem
+    return headers
+
+
+def check_length(response: httpx.Response, cap: int) -> None:
+    """Refuses an answer whose declared length is over the cap before reading it."""
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > cap:
+        raise ResponseTooLarge(f"the answer declares {declared} bytes, over the cap of {cap}")
+
+
+class Capped:
+    """Collects an answer's chunks, refusing more than ``cap`` bytes."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        """One more chunk; :class:`ResponseTooLarge` past the cap."""
+        self.size += len(chunk)
+        if self.size > self.cap:
+            raise ResponseTooLarge(f"the answer is over the cap of {self.cap} bytes")
+        self.parts.append(chunk)
+
+    def body(self) -> bytes:
+        """Everything read."""
+        return b"".join(self.parts)
+
+
+def answer(status: int, headers: httpx.Headers, body: bytes, api_key: str | None) -> Any:
+    """The JSON of a 2xx answer, or the typed error of any other."""
+    if 200 <= status < 300:
+        return parse_json(body)
+    raise error_for(status, headers, body, api_key)
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON, or :class:`ProtocolError`."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as e:
+        raise ProtocolError(f"the answer is not JSON: {str(e)[:200]}") from None
+
+
+def error_for(status: int, headers: httpx.Headers, body: bytes, api_key: str | None) -> ProblemError:
+    """The :class:`ProblemError` subclass for an error answer. The API key
+    is blanked out of the body first, should a server echo it."""
+    if api_key:
+        body = body.replace(api_key.encode("utf-8", errors="replace"), b"***")
+    problem: dict[str, Any] | None = None
+    text = ""
+    try:
+        doc = json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        doc = None
+    if isinstance(doc, dict) and ("code" in doc or "type" in doc or "title" in doc):
+        problem = doc
+    else:
+        text = body[: _DETAIL_CHARS * 4].decode("utf-8", errors="replace")[:_DETAIL_CHARS].strip()
+    code = problem.get("code") if problem else None
+    cls = problem_class(status, code if isinstance(code, str) else None)
+    return cls(status, problem, retry_after=retry_after(headers), body=text)
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date), at most a day."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value[:9]), 86400))
+    try:
+        when = parsedate_to_datetime(value)
+        date = headers.get("date")
+        now = parsedate_to_datetime(date) if date else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if now is None:
+        return None
+    return float(min(max((when - now).total_seconds(), 0.0), 86400.0))
+
+
+def connection_error(e: BaseException, api_key: str | None) -> GatehouseConnectionError:
+    """A transport failure, described without the HTTP library's request
+    (which holds the headers, the key among them)."""
+    message = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+    if api_key:
+        message = message.replace(api_key, "***")
+    return GatehouseConnectionError(message)
+
+
+# What httpx raises for a failed exchange: transport errors, timeouts,
+# protocol errors, a closed stream, a URL it cannot send to.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
+
+
+def expect_event_stream(response: httpx.Response) -> None:
+    """A 2xx answer to ``/events`` must be ``text/event-stream``."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "text/event-stream":
+        raise ProtocolError(f"the event stream answered {kind or 'no content type'}, not text/event-stream")
