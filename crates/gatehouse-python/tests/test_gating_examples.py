@@ -43,3 +43,33 @@ def test_langgraph_example(gatehouse_bin: pathlib.Path) -> None:
     lines = run_example("langgraph_gated.py", gatehouse_bin)
     assert re.fullmatch(r"paused: refund needs explicit approval of sha256:[0-9a-f]{64}", lines[0]), lines
     assert lines[1:] == ["refunded 250.0 EUR", "The refund is done."]  # the schema makes it a float
+
+
+def test_the_docs_python_blocks_run() -> None:
+    """Every ```python block of docs/python-agents.md runs on its own, from the
+    repository root, and prints the ```text block that follows it; the
+    `python no-run` blocks (a server, a framework run) compile, and the
+    examples above and the service and framework tests cover them."""
+    import contextlib
+    import io
+
+    from test_docs import blocks
+
+    page = ROOT / "docs" / "python-agents.md"
+    found = blocks(page.read_text())
+    assert sum(1 for info, *_ in found if info == "python") >= 4
+    cwd = os.getcwd()
+    for info, code, expected, line in found:
+        compiled = compile(code, f"python-agents.md:{line}", "exec")
+        if info == "python no-run":
+            continue
+        assert info == "python", f"unknown fence {info!r} at python-agents.md:{line}"
+        out = io.StringIO()
+        os.chdir(ROOT)
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(compiled, {"__name__": "docs_python_agents"})
+        finally:
+            os.chdir(cwd)
+        assert expected is not None, f"python-agents.md:{line}: show what the block prints"
+        assert out.getvalue() == expected, f"python-agents.md:{line}"
