@@ -386,10 +386,13 @@ class Gate:
 
     def _prepare(self, spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
         act = self.build_action(spec, args, kwargs)
-        return _Call(spec, args, kwargs, act, action_digest(act))
+        # In-process, the decision carries the digest (``_local``); a service
+        # call needs it first, to check the request is for this action.
+        return _Call(spec, args, kwargs, act, action_digest(act) if self.client is not None else None)
 
     def _local(self, call: _Call) -> tuple[Decision, Outcome]:
         decision = self.decide(call.action)
+        call.digest = decision.action_digest
         outcome = decision.outcome
         if outcome is Outcome.BLOCK or call.digest is None:
             raise ActionBlocked(
