@@ -397,6 +397,27 @@ def test_the_model_cannot_override_the_context(approvers: Approvers) -> None:
             return "ran"
 
 
+def test_the_inbox_is_bounded(approvers: Approvers) -> None:
+    import base64
+    import json
+
+    def fake(digest: str, n: int) -> str:  # unsigned look-alikes: the inbox only files them
+        payload = base64.urlsafe_b64encode(json.dumps({"action_digest": digest, "n": n}).encode()).decode().rstrip("=")
+        return f"e30.{payload}.c2ln"
+
+    inbox = ApprovalInbox(max_per_digest=2, max_digests=3)
+    for n in range(5):
+        assert inbox.add(fake("sha256:a", n)) == ["sha256:a"]
+    kept = inbox._by_digest["sha256:a"]
+    assert kept == [fake("sha256:a", 3), fake("sha256:a", 4)]  # the newest two
+    for d in ("b", "c", "d"):
+        inbox.add(fake(f"sha256:{d}", 0))
+    assert len(inbox) == 3 and "sha256:a" not in inbox._by_digest
+    assert inbox.add("garbage") == [] and len(inbox) == 3
+    with pytest.raises(ValueError):
+        ApprovalInbox(max_per_digest=0)
+
+
 def test_errors_are_gate_errors() -> None:
     assert issubclass(ActionBlocked, GateError)
     assert issubclass(ApprovalRequired, GateError)

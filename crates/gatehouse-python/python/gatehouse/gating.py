@@ -161,23 +161,34 @@ class ApprovalInbox:
     given back for the action digest they name.
 
     ``inbox.add(token)`` files an approval under its digest(s) (read from
-    its payload, without trusting it: the gate verifies). Thread-safe; at
-    most ``max_per_digest`` approvals are kept per digest (the newest).
+    its payload, without trusting it: the gate verifies). Thread-safe and
+    bounded: at most ``max_per_digest`` approvals per digest (the newest)
+    and ``max_digests`` digests (the oldest filed is dropped first).
     """
 
-    def __init__(self, max_per_digest: int = 16) -> None:
+    def __init__(self, max_per_digest: int = 16, max_digests: int = 10_000) -> None:
+        if max_per_digest < 1 or max_digests < 1:
+            raise ValueError("ApprovalInbox: the bounds must be at least 1")
         self._by_digest: dict[str, list[str | Mapping[str, Any]]] = {}
         self._lock = threading.Lock()
         self._max = max_per_digest
+        self._max_digests = max_digests
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_digest)
 
     def add(self, approval: str | Mapping[str, Any]) -> list[str]:
         """Files one signed approval; returns the digests it names (empty: unreadable, not filed)."""
         facts = approval_facts(approval)
         with self._lock:
-            for d in facts.digests:
-                kept = self._by_digest.setdefault(d, [])
+            for d in sorted(facts.digests):
+                kept = self._by_digest.pop(d, [])
                 kept.append(approval)
                 del kept[: -self._max]
+                self._by_digest[d] = kept  # re-inserted: dicts keep insertion order
+                while len(self._by_digest) > self._max_digests:
+                    del self._by_digest[next(iter(self._by_digest))]
         return sorted(facts.digests)
 
     def __call__(self, request: ApprovalRequest) -> list[str | Mapping[str, Any]]:
