@@ -187,3 +187,34 @@ def test_async_graph_dual_approval(approvers: Approvers) -> None:
 
     asyncio.run(main())
     assert s.ran == [("delete_records", "customers")]
+
+
+def test_two_calls_in_one_turn_never_run_twice(approvers: Approvers) -> None:
+    """ToolNode runs both calls in one node, and LangGraph runs the whole node
+    again on every resume: a call that ran in a pass whose other call paused
+    would run again in the next pass. The gate answers the re-run with the
+    first run's result (keyed by thread, task, tool call id and digest), so
+    each refund is paid once. (Which call a resume value reaches is up to
+    the threads' order; a value that reaches the other call counts for
+    nothing there, and that call pauses again.)"""
+    s = Setup(approvers)
+    turn = AIMessage(
+        content="",
+        tool_calls=[
+            {"name": "refund", "args": {"order": "o-1", "amount": 250}, "id": "c-1", "type": "tool_call"},
+            {"name": "refund", "args": {"order": "o-2", "amount": 300}, "id": "c-2", "type": "tool_call"},
+        ],
+    )
+    graph, cfg = s.graph(turn), config()
+    out = graph.invoke({"messages": [("user", "two refunds")]}, cfg)
+    asked: list[str] = []
+    for _ in range(6):
+        if "__interrupt__" not in out:
+            break
+        [pause] = out["__interrupt__"]
+        asked.append(pause.value["action"]["action"]["order"])
+        out = graph.invoke(Command(resume=[approvers.sign(pause.value["action"])]), cfg)
+    assert "__interrupt__" not in out
+    assert sorted(s.ran) == [("refund", ("o-1", 250)), ("refund", ("o-2", 300))]  # once each
+    assert sorted(set(asked)) == ["o-1", "o-2"]
+    assert sorted(str(m.content) for m in tool_messages(out)) == ["refunded 250.0", "refunded 300.0"]

@@ -19,21 +19,25 @@ In-process the resume value is the signed approvals (a JWS string, a list of
 them, or ``{"approvals": [...]}``), verified against the gate's trust store
 for the exact action digest and spent once. With a service gate the node
 creates the request (under an idempotency key derived from the thread, the
-task and the digest, so the node's re-run on resume finds the same request),
+task, the tool call id and the digest, so the node's re-run on resume finds
+the same request),
 interrupts with its ``request_id``, and on resume waits for it, claims the
 exact action, runs the tool and reports. A call that is blocked, refused,
 or still without approval after ``max_rounds`` pauses becomes the tool's
 error message (``status="error"``), which the model reads.
 
-LangGraph re-runs the whole node on resume: the tool's gate decides again,
-and only the tool body after a granted approval has effects.
+LangGraph re-runs the whole node on resume (and ToolNode runs all of a
+turn's calls in one node): a call that already ran answers the re-run with
+its first result instead of running again.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+import threading
+from collections import OrderedDict
+from typing import Annotated, Any
 
 from langchain_core.tools import StructuredTool, ToolException
 from langgraph.types import interrupt
@@ -104,23 +108,65 @@ def _invalid_resume(error: ApprovalRequired, wanted: str) -> ApprovalDenied:
     )
 
 
-def _idempotency_key(digest: str | None) -> str | None:
+def _call_key(call_id: str | None, digest: str | None) -> str | None:
     """Stable across the node's re-runs: the thread, the task (its
-    checkpoint namespace names the task id) and the action digest."""
+    checkpoint namespace names the task id), the model's tool call id and
+    the action digest. ``None`` outside a graph."""
     try:
         from langgraph.config import get_config
 
         conf = get_config().get("configurable", {})
     except RuntimeError:  # not inside a graph: each call is its own request
         return None
-    parts = [str(conf.get("thread_id", "")), str(conf.get("checkpoint_ns", "")), str(digest)]
+    parts = [str(conf.get("thread_id", "")), str(conf.get("checkpoint_ns", "")), str(call_id), str(digest)]
     return "gatehouse-lg-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
+class _Done:
+    """Results of gated calls that ran, by call key, so the node's re-run
+    (LangGraph runs the whole node again on every resume, and ToolNode runs
+    all of a turn's calls in one node) answers with the result instead of
+    running the tool twice. Bounded: the oldest are forgotten first, and a
+    forgotten call that is re-run meets its spent approval instead."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._results: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: str | None) -> tuple[bool, Any]:
+        if key is None:
+            return False, None
+        with self._lock:
+            if key in self._results:
+                return True, self._results[key]
+        return False, None
+
+    def put(self, key: str | None, result: Any) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > self._size:
+                self._results.popitem(last=False)
+
+
+_DONE = _Done()
+
+
 def _rounds_sync(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any], max_rounds: int) -> Any:
+    key = _call_key(kwargs.pop(_CALL_ID, None), tool.digest_for(*args, **kwargs))
+    done, result = _DONE.get(key)
+    if done:
+        return result
+    result = _attempts_sync(tool, args, kwargs, max_rounds, key)
+    _DONE.put(key, result)
+    return result
+
+
+def _attempts_sync(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any], max_rounds: int, key: str | None) -> Any:
     gate = tool.gate
     service = gate.client is not None
-    digest = tool.digest_for(*args, **kwargs)
     approvals: list[Any] | None = None
     request_id: str | None = None
     last: ApprovalRequired | None = None
@@ -129,7 +175,7 @@ def _rounds_sync(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any], max_r
             if not service:
                 return tool.call_with_approvals(approvals, *args, **kwargs)
             if request_id is None:
-                return tool.call_service(args, kwargs, idempotency_key=_idempotency_key(digest), interrupt=True)
+                return tool.call_service(args, kwargs, idempotency_key=key, interrupt=True)
             return tool.call_with_request(request_id, *args, **kwargs)
         except ApprovalRequired as e:
             resume = interrupt(approval_payload(e))
@@ -143,9 +189,20 @@ def _rounds_sync(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any], max_r
 
 
 async def _rounds_async(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any], max_rounds: int) -> Any:
+    key = _call_key(kwargs.pop(_CALL_ID, None), tool.digest_for(*args, **kwargs))
+    done, result = _DONE.get(key)
+    if done:
+        return result
+    result = await _attempts_async(tool, args, kwargs, max_rounds, key)
+    _DONE.put(key, result)
+    return result
+
+
+async def _attempts_async(
+    tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any], max_rounds: int, key: str | None
+) -> Any:
     gate = tool.gate
     service = gate.client is not None
-    digest = tool.digest_for(*args, **kwargs)
     approvals: list[Any] | None = None
     request_id: str | None = None
     last: ApprovalRequired | None = None
@@ -154,7 +211,7 @@ async def _rounds_async(tool: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
             if not service:
                 return await tool.call_with_approvals(approvals, *args, **kwargs)
             if request_id is None:
-                return await tool.call_service(args, kwargs, idempotency_key=_idempotency_key(digest), interrupt=True)
+                return await tool.call_service(args, kwargs, idempotency_key=key, interrupt=True)
             return await tool.call_with_request(request_id, *args, **kwargs)
         except ApprovalRequired as e:
             resume = interrupt(approval_payload(e))
@@ -205,7 +262,22 @@ def gated_tool(tool: GatedTool, *, description: str | None = None, max_rounds: i
     )
 
 
-def _schema(func: Any, name: str) -> Any:
-    from langchain_core.tools import create_schema_from_function
+#: The injected argument carrying the model's tool call id (never shown to
+#: the model: LangChain fills it from the ToolCall).
+_CALL_ID = "gatehouse_tool_call_id"
 
-    return create_schema_from_function(name, func, parse_docstring=False)
+
+def _schema(func: Any, name: str) -> Any:
+    """The function's arguments schema, plus the injected tool call id."""
+    from langchain_core.tools import InjectedToolCallId, create_schema_from_function
+    from pydantic import create_model
+
+    from pydantic import BaseModel
+
+    base = create_schema_from_function(name, func, parse_docstring=False)
+    if not (isinstance(base, type) and issubclass(base, BaseModel)):
+        raise TypeError(f"gated_tool: {name}: a pydantic v1 schema is not supported")
+    if _CALL_ID in base.model_fields:
+        raise ValueError(f"gated_tool: {name} has a parameter named {_CALL_ID}")
+    fields: dict[str, Any] = {_CALL_ID: (Annotated[str, InjectedToolCallId], ...)}
+    return create_model(name, __base__=base, **fields)
