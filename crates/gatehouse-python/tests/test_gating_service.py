@@ -271,3 +271,42 @@ def test_langgraph_interrupts_with_the_request_and_resumes_with_its_id(agent: An
     # The node ran twice (before and after the pause) and made one request.
     digest = tools.refund.digest_for(**args)
     assert [r.id for r in agent.list_requests() if r.action_digest == digest] == [rid]
+
+
+def test_openai_agents_with_a_service_gate_waits_through_the_service(agent: Any, alice: Any) -> None:
+    """No SDK pause with a service gate: the tool call itself waits for the
+    request to be approved, then claims, runs and reports."""
+    from agents import Agent, RunConfig, Runner
+
+    from gatehouse.integrations.openai_agents import gated_function_tool
+    from test_openai_agents import ScriptedModel
+
+    tools = Tools(agent, wait_timeout=120)
+
+    @tools.gate.tool(name="refund")
+    def refund_sdk(amount: float | int, summary: str) -> str:
+        """Refunds an order."""
+        tools.ran.append(amount)
+        return f"refunded {amount}"
+
+    digest = refund_sdk.digest_for(280, "sdk")
+    approver = threading.Thread(target=lambda: approve_when_pending(alice, digest))
+    approver.start()
+    model = ScriptedModel([("call", "refund", {"amount": 280, "summary": "sdk"}), ("say", "done")])
+    sdk_agent = Agent(name="support", model=model, tools=[gated_function_tool(refund_sdk)])
+    result = asyncio.run(Runner.run(sdk_agent, "refund", run_config=RunConfig(tracing_disabled=True)))
+    approver.join(timeout=120)
+    assert result.interruptions == [] and result.final_output == "done"
+    assert model.tool_outputs() == ["refunded 280"]
+    [request] = requests_for(agent, digest)
+    assert request.state == "executed"
+
+
+def approve_when_pending(alice: Any, digest: str | None) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = next((r for r in alice.list_requests(state="pending") if r.action_digest == digest), None)
+        if found is not None:
+            approve(alice, found.id)
+            return
+        time.sleep(0.1)

@@ -91,6 +91,8 @@ def gated_function_tool(tool: GatedTool, **function_tool_options: Any) -> Functi
             return True  # arguments that do not bind: a person looks (the gate refuses anyway)
         return bool(decision.outcome.needs_approval)
 
+    # The SDK's tool name is the gate's (`action.type`), unless overridden.
+    function_tool_options.setdefault("name_override", inner.name)
     return function_tool(
         tool,
         needs_approval=needs_approval,
