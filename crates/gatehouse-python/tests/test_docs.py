@@ -22,7 +22,7 @@ PAGES = [ROOT / "README.md", ROOT / "docs" / "python.md"]
 # The other Python pages need a running server or an agent framework; each
 # is run block by block by its own test module, which this file checks
 # exists and names the page.
-OWNED = {"python-client.md": "test_client.py"}
+OWNED = {"python-client.md": "test_client.py", "python-agents.md": "test_gating_examples.py"}
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```\s*$", re.S | re.M)
 
 
