@@ -32,8 +32,8 @@ use gatehouse::eval::InputError;
 use gatehouse::{EvalOptions, Outcome};
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 use pyo3_arrow::PyTable;
+use pyo3_arrow::input::{AnyArray, AnyRecordBatch};
 
 use crate::policy::Policy;
 
@@ -207,10 +207,14 @@ impl Columns {
         self.missing.append(true);
         for e in &d.input_errors {
             let s = self.errors.values();
-            s.field_builder::<StringBuilder>(0)
-                .map(|b| b.append_value(&e.path));
-            s.field_builder::<StringBuilder>(1)
-                .map(|b| b.append_value(&e.message));
+            // The struct's two fields are the StringBuilders error_fields()
+            // declares; both get a value for every entry, so they stay aligned.
+            if let Some(b) = s.field_builder::<StringBuilder>(0) {
+                b.append_value(&e.path);
+            }
+            if let Some(b) = s.field_builder::<StringBuilder>(1) {
+                b.append_value(&e.message);
+            }
             s.append(true);
         }
         self.errors.append(true);
@@ -343,7 +347,8 @@ fn decide_slice(
         let handles: Vec<_> = rows
             .chunks(chunk)
             .map(|part| {
-                let handle = scope.spawn(move || decide_part(policy, part, options, digest, schema));
+                let handle =
+                    scope.spawn(move || decide_part(policy, part, options, digest, schema));
                 (part.len(), handle)
             })
             .collect();
@@ -425,13 +430,19 @@ fn text_rows(array: &ArrayRef, start: usize, end: usize) -> Vec<Option<&str>> {
         valid.then_some(s)
     }
     if let Some(a) = any.downcast_ref::<StringArray>() {
-        return (start..end).map(|i| pick(a.is_valid(i), a.value(i))).collect();
+        return (start..end)
+            .map(|i| pick(a.is_valid(i), a.value(i)))
+            .collect();
     }
     if let Some(a) = any.downcast_ref::<LargeStringArray>() {
-        return (start..end).map(|i| pick(a.is_valid(i), a.value(i))).collect();
+        return (start..end)
+            .map(|i| pick(a.is_valid(i), a.value(i)))
+            .collect();
     }
     if let Some(a) = any.downcast_ref::<StringViewArray>() {
-        return (start..end).map(|i| pick(a.is_valid(i), a.value(i))).collect();
+        return (start..end)
+            .map(|i| pick(a.is_valid(i), a.value(i)))
+            .collect();
     }
     // source_of accepts only the three types above.
     vec![None; end - start]
@@ -451,10 +462,9 @@ fn struct_rows(
     // Null fields are left out, as a missing key: what a JSON writer of a
     // dict without that key would give.
     let options = arrow_json::writer::EncoderOptions::default().with_explicit_nulls(false);
-    let mut encoder =
-        arrow_json::writer::make_encoder(&field, &slice, &options).map_err(|e| {
-            PyTypeError::new_err(format!("these columns cannot be written as JSON: {e}"))
-        })?;
+    let mut encoder = arrow_json::writer::make_encoder(&field, &slice, &options).map_err(|e| {
+        PyTypeError::new_err(format!("these columns cannot be written as JSON: {e}"))
+    })?;
     let mut spans = Vec::with_capacity(slice.len());
     for i in 0..slice.len() {
         if slice.is_null(i) {
@@ -528,10 +538,10 @@ pub(crate) fn reader_of(
             data.get_type().name()?
         )));
     }
-    if let Ok(batches) = data.extract::<AnyRecordBatch>() {
-        if let Ok(reader) = batches.into_reader() {
-            return Ok((reader, column.map(str::to_owned)));
-        }
+    if let Ok(batches) = data.extract::<AnyRecordBatch>()
+        && let Ok(reader) = batches.into_reader()
+    {
+        return Ok((reader, column.map(str::to_owned)));
     }
     // Not a table: an array (or chunked array) of JSON text is the column.
     let array = data.extract::<AnyArray>()?;
@@ -567,7 +577,14 @@ pub(crate) fn evaluate<'py>(
         .with_now(crate::policy::parse_now(now)?)
         .with_strict(strict);
     let (reader, column) = reader_of(data, column)?;
-    let table = decide_reader(py, &policy.inner, reader, column.as_deref(), &options, digest)?;
+    let table = decide_reader(
+        py,
+        &policy.inner,
+        reader,
+        column.as_deref(),
+        &options,
+        digest,
+    )?;
     table.into_pyarrow(py)
 }
 

@@ -61,8 +61,14 @@ pub(crate) fn impact_batch(
         .with_threads(1)
         .with_eval(EvalOptions::default().with_strict(strict));
     py.detach(|| {
-        let report = diff(&old.inner, &new.inner, text.as_slice(), &options, &mut |_| {})
-            .map_err(|e| PyIOError::new_err(format!("reading the batch: {e}")))?;
+        let report = diff(
+            &old.inner,
+            &new.inner,
+            text.as_slice(),
+            &options,
+            &mut |_| {},
+        )
+        .map_err(|e| PyIOError::new_err(format!("reading the batch: {e}")))?;
         serde_json::to_string(&report).map_err(|e| PyValueError::new_err(e.to_string()))
     })
 }
