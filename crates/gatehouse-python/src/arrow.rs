@@ -590,7 +590,10 @@ pub(crate) fn evaluate<'py>(
 
 /// `gatehouse._native.evaluate_arrow(policy, data, column, now, strict, digest)`.
 #[pyfunction]
-#[pyo3(signature = (policy, data, *, column = Some("action".to_owned()), now = None, strict = false, digest = false))]
+#[pyo3(
+    signature = (policy, data, *, column = Some("action".to_owned()), now = None, strict = false, digest = false),
+    text_signature = "(policy, data, *, column='action', now=None, strict=False, digest=False)"
+)]
 pub(crate) fn evaluate_arrow<'py>(
     py: Python<'py>,
     policy: &Policy,

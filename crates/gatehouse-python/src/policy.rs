@@ -325,7 +325,10 @@ impl Policy {
     /// anything with `__arrow_c_stream__` / `__arrow_c_array__`) and
     /// returns a `pyarrow.Table` of decisions, one row per input row (see
     /// `gatehouse.arrow`).
-    #[pyo3(signature = (data, *, column = Some("action".to_owned()), now = None, strict = false, digest = false))]
+    #[pyo3(
+        signature = (data, *, column = Some("action".to_owned()), now = None, strict = false, digest = false),
+        text_signature = "($self, data, *, column='action', now=None, strict=False, digest=False)"
+    )]
     fn evaluate_arrow<'py>(
         &self,
         py: Python<'py>,

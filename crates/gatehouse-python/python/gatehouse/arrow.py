@@ -45,7 +45,7 @@ from ._native import Policy
 from ._native import evaluate_arrow as _evaluate_arrow
 
 if TYPE_CHECKING:
-    import pyarrow
+    import pyarrow  # type: ignore[import-untyped,unused-ignore]
 
 __all__ = ["COLUMNS", "evaluate"]
 
@@ -80,6 +80,6 @@ def evaluate(
     more than the decision itself). The GIL is released while deciding, and
     large batches use every core.
     """
-    import pyarrow  # noqa: F401  (the result is a pyarrow.Table: fail early and clearly)
+    import pyarrow  # type: ignore[import-untyped,unused-ignore]  # noqa: F401 (fail early, clearly)
 
     return _evaluate_arrow(policy, data, column=column, now=now, strict=strict, digest=digest)

@@ -21,6 +21,7 @@ is two lines, as in a file; Ray's ``read_text`` drops blank lines, which
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,7 +31,7 @@ from ._native import Policy, impact_batch, policy_sources, replay_batch
 from ._outcome import Outcome
 
 if TYPE_CHECKING:
-    import pyarrow
+    import pyarrow  # type: ignore[import-untyped,unused-ignore]
     import ray.data
 
 __all__ = [
@@ -266,7 +267,7 @@ def _impact_worker(
     batch: "pyarrow.Table", *, old: Sources, new: Sources, column: str, strict: bool
 ) -> "pyarrow.Table":
     """One Ray batch: the engine's impact report for its lines, as one JSON row."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     report = impact_batch(_compiled(old), _compiled(new), batch, column=column, strict=strict)
     return pa.table({"report": [report]})
@@ -274,7 +275,7 @@ def _impact_worker(
 
 def _replay_worker(batch: "pyarrow.Table", *, policy: Sources, column: str) -> "pyarrow.Table":
     """One Ray batch: the engine's replay report for its lines, as one JSON row."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     return pa.table({"report": [replay_batch(_compiled(policy), batch, column=column)]})
 
@@ -309,10 +310,10 @@ def impact_diff(
     (an action, or an audit record whose ``input`` is the action). The
     counts and transitions equal ``gatehouse diff --format json``'s.
     """
-    kwargs = {"old": sources_of(old), "new": sources_of(new), "column": column, "strict": strict}
-    ds = _dataset(data).map_batches(
-        _impact_worker, batch_format="pyarrow", batch_size=batch_size, fn_kwargs=kwargs, zero_copy_batch=True
+    worker = functools.partial(
+        _impact_worker, old=sources_of(old), new=sources_of(new), column=column, strict=strict
     )
+    ds = _dataset(data).map_batches(worker, batch_format="pyarrow", batch_size=batch_size, zero_copy_batch=True)
     return merge_impact(_reports(ds))
 
 
@@ -329,9 +330,7 @@ def replay(
     log lines in ``column``. The summary counts and transitions equal
     ``gatehouse replay --format json``'s.
     """
-    kwargs = {"policy": sources_of(policy), "column": column}
-    ds = _dataset(data).map_batches(
-        _replay_worker, batch_format="pyarrow", batch_size=batch_size, fn_kwargs=kwargs, zero_copy_batch=True
-    )
+    worker = functools.partial(_replay_worker, policy=sources_of(policy), column=column)
+    ds = _dataset(data).map_batches(worker, batch_format="pyarrow", batch_size=batch_size, zero_copy_batch=True)
     return merge_replay(_reports(ds))
 
