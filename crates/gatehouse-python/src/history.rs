@@ -10,6 +10,10 @@
 //! the CLI's by construction. A null row is the line `null` (unreadable,
 //! or a bad log line). Only the hash chain, which links each line to the
 //! one before it across the whole file, is not checked per batch.
+//!
+//! A batch may also be `bytes`: whole lines of a file, read by a worker
+//! from its byte range, which the same readers split exactly as the CLI
+//! splits the file (on `\n` only, blank lines counted).
 
 use gatehouse::EvalOptions;
 use gatehouse::audit::impact::{DiffOptions, diff};
@@ -20,8 +24,13 @@ use pyo3::prelude::*;
 
 use crate::policy::Policy;
 
-/// The rows of an Arrow text column (or table column), each as one line.
+/// The corpus text of a batch: `bytes` are whole lines of a file as they
+/// are (a byte range cut at line starts, see `gatehouse.history`); Arrow
+/// data gives the rows of a text column, each as one line.
 fn lines_of(data: &Bound<'_, PyAny>, column: &str) -> PyResult<Vec<u8>> {
+    if let Ok(bytes) = data.cast::<pyo3::types::PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
     let (reader, column) = crate::arrow::reader_of(data, Some(column))?;
     let column = column.unwrap_or_default();
     let mut text = Vec::new();

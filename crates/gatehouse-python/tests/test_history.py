@@ -149,19 +149,33 @@ def test_odd_lines_are_counted_as_the_cli_counts_them(local_ray, gatehouse_bin, 
         json.dumps({"action": {"type": "refund", "amount": 700, "currency": "EUR"}}),
     ]
     mixed = scratch / "mixed.jsonl"
-    mixed.write_text("\n".join(records[:300] + odd + records[300:]) + "\n")
+    # Blank lines count in `lines`; the last line has no newline (a torn tail to replay).
+    mixed.write_text("\n".join(records[:300] + odd + ["", "  "] + records[300:]))
     new = candidate_policy(scratch)
 
-    ours = history.impact_diff(AGENT, new, mixed, batch_size=97)
+    ours = history.impact_diff(AGENT, new, mixed, range_bytes=50_000)
     theirs = cli_diff(gatehouse_bin, AGENT, new, mixed)
     assert_impact_equal(ours, theirs)
     assert ours.unreadable >= 3 and ours.no_input_recorded == 2 and ours.other_records == 1
     assert ours.changed > 0, "the candidate must change some decisions"
 
     for policy in (AGENT, new):
-        ours_r = history.replay(policy, mixed, batch_size=97)
+        ours_r = history.replay(policy, mixed, range_bytes=70_001)
         assert_replay_equal(ours_r, cli_replay(gatehouse_bin, policy, mixed))
     assert ours_r.counts["changed"] > 0 and ours_r.transitions
+
+
+@pytest.mark.parametrize("range_bytes", [1, 2, 3, 7, 64, 1000])
+def test_file_ranges_hold_every_line_once(tmp_path, range_bytes):
+    path = tmp_path / "lines"
+    text = b"a\n\nbc\n" + b"x" * 150 + b"\n\n\nlast without newline"
+    path.write_bytes(text)
+    parts = [history.read_range(**r) for r in history.file_ranges([path], range_bytes)]
+    assert b"".join(parts) == text
+    filled = [p for p in parts if p]
+    for part in filled[:-1]:
+        assert part.endswith(b"\n"), "a range ends at the end of a line"
+    assert len(filled) > 1 or range_bytes >= len(text) // 2
 
 
 def test_a_dataset_column_and_null_rows(local_ray, gatehouse_bin, scratch):

@@ -13,9 +13,13 @@ Policies travel to the workers as their sources (file name and text, what
 
 What a sequential reader alone can give is left out: line numbers (the
 examples of each transition, ``unreadable_lines``) and the log's hash chain
-(``gatehouse audit verify`` checks it). A line holding an embedded newline
-is two lines, as in a file; Ray's ``read_text`` drops blank lines, which
-``gatehouse diff`` counts in ``lines`` (and nothing else).
+(``gatehouse audit verify`` checks it).
+
+Files are split into byte ranges (``RANGE_BYTES``); each task reads the
+whole lines that start in its range and hands them to the engine as they
+are, so lines, blank lines and over-long lines count exactly as in the
+CLI. A Dataset row holding an embedded newline is two lines, as in a file;
+a null row is the line ``null``.
 """
 
 from __future__ import annotations
@@ -280,49 +284,130 @@ def _replay_worker(batch: "pyarrow.Table", *, policy: Sources, column: str) -> "
     return pa.table({"report": [replay_batch(_compiled(policy), batch, column=column)]})
 
 
-def _dataset(data: Union["ray.data.Dataset", str, "os.PathLike[str]", Sequence[Any]]) -> "ray.data.Dataset":
+RANGE_BYTES = 32 * 1024 * 1024
+"""Bytes of a file one Ray task reads (then completed to the end of its last line)."""
+_MAX_LINE = 64 * 1024 * 1024
+"""The CLI's longest line (``gatehouse::limits::MAX_INPUT_BYTES``): longer ones are unreadable, unread."""
+
+Data = Union["ray.data.Dataset", str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
+"""Where the lines are: a file, a list of files, or a Ray Dataset with a text column."""
+
+
+def file_ranges(
+    paths: Sequence[Union[str, "os.PathLike[str]"]], range_bytes: int = RANGE_BYTES
+) -> list[dict[str, Any]]:
+    """Splits files into byte ranges; each line belongs to the range its first byte is in."""
+    if range_bytes < 1:
+        raise ValueError("range_bytes must be at least 1")
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        name = os.fspath(path)
+        size = os.path.getsize(name)
+        out.extend({"path": name, "start": s, "end": min(s + range_bytes, size)} for s in range(0, size, range_bytes))
+    return out
+
+
+def _skip_line(f: Any) -> None:
+    """Consumes up to and including the next newline, holding at most 1 MiB at a time."""
+    while True:
+        chunk = f.readline(1024 * 1024)
+        if not chunk or chunk.endswith(b"\n"):
+            return
+
+
+def read_range(path: str, start: int, end: int) -> bytes:
+    """The whole lines that start in ``[start, end)`` of ``path``, as the file holds them.
+
+    A line longer than the CLI's limit is cut after ``limit + 1`` bytes and
+    ends with a newline: the engine's reader then counts it, as the CLI
+    does, as one unreadable line, without more of it in memory.
+    """
+    with open(path, "rb") as f:
+        if start > 0:
+            f.seek(start - 1)
+            _skip_line(f)  # the line holding byte start-1 belongs to the range before
+        first = f.tell()
+        if first >= end:
+            return b""
+        data: bytes = f.read(end - first)
+        if data and not data.endswith(b"\n"):
+            rest: bytes = f.readline(_MAX_LINE + 2)
+            data += rest
+            if len(rest) > _MAX_LINE and not rest.endswith(b"\n"):
+                _skip_line(f)
+                data += b"\n"
+        return data
+
+
+def _per_range(batch: "pyarrow.Table", report: Any) -> "pyarrow.Table":
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    rows = batch.to_pylist()
+    return pa.table({"report": [report(read_range(r["path"], r["start"], r["end"])) for r in rows]})
+
+
+def _impact_ranges(batch: "pyarrow.Table", *, old: Sources, new: Sources, strict: bool) -> "pyarrow.Table":
+    """One Ray task: the impact report of the lines of its file ranges."""
+    return _per_range(batch, lambda text: impact_batch(_compiled(old), _compiled(new), text, strict=strict))
+
+
+def _replay_ranges(batch: "pyarrow.Table", *, policy: Sources) -> "pyarrow.Table":
+    """One Ray task: the replay report of the lines of its file ranges."""
+    return _per_range(batch, lambda text: replay_batch(_compiled(policy), text))
+
+
+def _run(
+    data: Data, lines_worker: Any, ranges_worker: Any, batch_size: int, range_bytes: int
+) -> list[dict[str, Any]]:
+    """Runs one of the workers over a Dataset of lines, or over byte ranges of files."""
     import ray.data
 
     if isinstance(data, ray.data.Dataset):
-        return data
-    if isinstance(data, (str, os.PathLike)):
-        return ray.data.read_text(os.fspath(data))
-    return ray.data.read_text([os.fspath(p) for p in data])
-
-
-def _reports(ds: "ray.data.Dataset") -> list[dict[str, Any]]:
+        ds = data.map_batches(lines_worker, batch_format="pyarrow", batch_size=batch_size, zero_copy_batch=True)
+    else:
+        paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+        ranges = file_ranges(paths, range_bytes)
+        if not ranges:
+            return []
+        ds = ray.data.from_items(ranges, override_num_blocks=len(ranges)).map_batches(
+            ranges_worker, batch_format="pyarrow", batch_size=1
+        )
     return [json.loads(row["report"]) for row in ds.iter_rows()]
 
 
 def impact_diff(
     old: PolicySource,
     new: PolicySource,
-    data: Union["ray.data.Dataset", str, "os.PathLike[str]", Sequence[Any]],
+    data: Data,
     *,
     column: str = "text",
     strict: bool = False,
     batch_size: int = 8192,
+    range_bytes: int = RANGE_BYTES,
 ) -> ImpactSummary:
     """``gatehouse diff OLD NEW --inputs FILE`` on Ray Data.
 
-    ``data`` is a file, a list of files (read with ``ray.data.read_text``),
-    or a ``ray.data.Dataset`` whose ``column`` holds one corpus line per row
+    ``data`` is a file, a list of files (split into byte ranges of whole
+    lines, one Ray task each), or a ``ray.data.Dataset`` whose ``column``
+    holds one corpus line per row
     (an action, or an audit record whose ``input`` is the action). The
     counts and transitions equal ``gatehouse diff --format json``'s.
+    ``batch_size`` is the rows per Ray batch of a Dataset, ``range_bytes``
+    the bytes per Ray task of a file.
     """
-    worker = functools.partial(
-        _impact_worker, old=sources_of(old), new=sources_of(new), column=column, strict=strict
-    )
-    ds = _dataset(data).map_batches(worker, batch_format="pyarrow", batch_size=batch_size, zero_copy_batch=True)
-    return merge_impact(_reports(ds))
+    o, n = sources_of(old), sources_of(new)
+    lines = functools.partial(_impact_worker, old=o, new=n, column=column, strict=strict)
+    ranges = functools.partial(_impact_ranges, old=o, new=n, strict=strict)
+    return merge_impact(_run(data, lines, ranges, batch_size, range_bytes))
 
 
 def replay(
     policy: PolicySource,
-    data: Union["ray.data.Dataset", str, "os.PathLike[str]", Sequence[Any]],
+    data: Data,
     *,
     column: str = "text",
     batch_size: int = 8192,
+    range_bytes: int = RANGE_BYTES,
 ) -> ReplaySummary:
     """``gatehouse replay LOG --policy P`` on Ray Data (without the hash chain check).
 
@@ -330,7 +415,8 @@ def replay(
     log lines in ``column``. The summary counts and transitions equal
     ``gatehouse replay --format json``'s.
     """
-    worker = functools.partial(_replay_worker, policy=sources_of(policy), column=column)
-    ds = _dataset(data).map_batches(worker, batch_format="pyarrow", batch_size=batch_size, zero_copy_batch=True)
-    return merge_replay(_reports(ds))
+    p = sources_of(policy)
+    lines = functools.partial(_replay_worker, policy=p, column=column)
+    ranges = functools.partial(_replay_ranges, policy=p)
+    return merge_replay(_run(data, lines, ranges, batch_size, range_bytes))
 
