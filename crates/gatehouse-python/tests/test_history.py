@@ -27,6 +27,8 @@ AGENT = POLICIES / "ai-agent-actions"
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     """A local Ray cluster of two CPUs (the CI machine's size), shut down after the module."""
+    if ray.is_initialized():  # another module's (or a docs example's) cluster
+        ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         yield
