@@ -7,10 +7,12 @@
 //! decision with `INVALID_INPUT` and its JSON path, never an exception and
 //! never a looser outcome; the engine decides with the GIL released.
 
+mod arrow;
 mod convert;
 mod decision;
 mod diagnostics;
 mod document;
+mod history;
 mod policy;
 mod verify;
 
@@ -91,6 +93,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(action_digest, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(check_source, m)?)?;
+    m.add_function(wrap_pyfunction!(arrow::evaluate_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(history::impact_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(history::replay_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(history::policy_sources, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

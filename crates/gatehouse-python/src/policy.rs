@@ -321,6 +321,26 @@ impl Policy {
         )
     }
 
+    /// Decides every row of Arrow data (a table, record batch, stream or
+    /// anything with `__arrow_c_stream__` / `__arrow_c_array__`) and
+    /// returns a `pyarrow.Table` of decisions, one row per input row (see
+    /// `gatehouse.arrow`).
+    #[pyo3(
+        signature = (data, *, column = Some("action".to_owned()), now = None, strict = false, digest = false),
+        text_signature = "($self, data, *, column='action', now=None, strict=False, digest=False)"
+    )]
+    fn evaluate_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        column: Option<String>,
+        now: Option<&Bound<'py, PyAny>>,
+        strict: bool,
+        digest: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::arrow::evaluate(py, self, data, column.as_deref(), now, strict, digest)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Policy(name={:?}, version={:?}, digest={:?})",

@@ -26,4 +26,14 @@ def agent_policy():
 
     return gatehouse.Policy.load(POLICIES / "ai-agent-actions")
 
+
+
+@pytest.fixture(scope="session")
+def gatehouse_release_bin() -> pathlib.Path:
+    """The release CLI binary (GATEHOUSE_RELEASE_BIN): the million-record history test needs its speed."""
+    path = pathlib.Path(os.environ.get("GATEHOUSE_RELEASE_BIN", ROOT / "target" / "release" / "gatehouse"))
+    assert path.is_file(), f"no release gatehouse binary at {path}: run scripts/python-test.sh"
+    return path
+
+
 from server import gatehouse_server, gatehouse_server_factory  # noqa: E402,F401  (the real `gatehouse serve` fixtures)

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ROOT
 
-PAGES = [ROOT / "README.md", ROOT / "docs" / "python.md"]
+PAGES = [ROOT / "README.md", ROOT / "docs" / "python.md", ROOT / "docs" / "python-arrow.md"]
 # The other Python pages need a running server or an agent framework; each
 # is run block by block by its own test module, which this file checks
 # exists and names the page.

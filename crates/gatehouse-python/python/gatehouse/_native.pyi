@@ -36,6 +36,10 @@ __all__ = [
     "action_digest",
     "check",
     "check_source",
+    "evaluate_arrow",
+    "impact_batch",
+    "policy_sources",
+    "replay_batch",
 ]
 
 __version__: str
@@ -342,7 +346,34 @@ class Policy:
         requested_at: Moment = None,
         allow_unsigned: bool = False,
     ) -> Verification: ...
+    def evaluate_arrow(
+        self,
+        data: Any,
+        *,
+        column: str | None = "action",
+        now: Moment = None,
+        strict: bool = False,
+        digest: bool = False,
+    ) -> Any:
+        """Decides every row of Arrow data; a ``pyarrow.Table`` of decisions (see ``gatehouse.arrow``)."""
 
 def action_digest(action: Action) -> str | None: ...
 def check(path: str | os.PathLike[str]) -> list[Diagnostic]: ...
 def check_source(sources: str | Mapping[str, str], name: str = "policy.gate") -> list[Diagnostic]: ...
+
+# gatehouse.arrow and gatehouse.history (Arrow data: typed Any, since
+# pyarrow ships no type information; the result is a pyarrow.Table).
+def evaluate_arrow(
+    policy: Policy,
+    data: Any,
+    *,
+    column: str | None = "action",
+    now: Moment = None,
+    strict: bool = False,
+    digest: bool = False,
+) -> Any: ...
+def impact_batch(
+    old: Policy, new: Policy, lines: Any, *, column: str = "text", strict: bool = False, limit: int = 0
+) -> str: ...
+def replay_batch(policy: Policy, lines: Any, *, column: str = "text") -> str: ...
+def policy_sources(path: str | os.PathLike[str]) -> list[tuple[str, str]]: ...
