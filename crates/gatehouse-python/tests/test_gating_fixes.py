@@ -20,7 +20,7 @@ import pytest
 
 import gatehouse
 from gatehouse._gating_ledger import _parse_time
-from gatehouse._gating_snapshot import SharedArgumentError
+from gatehouse.gating import SharedArgumentError
 from gatehouse.client import GatehouseClient
 from gatehouse.gating import ApprovalDenied, ApprovalRequest, ApprovalRequired, Gate
 from gating_fixtures import CONTEXT, Approvers, approvers  # noqa: F401  (fixture)
@@ -312,14 +312,14 @@ def _summarize(client: Any) -> tuple[Any, list[str]]:
 def test_a_queue_request_runs_once(agent: Any) -> None:
     """Finding 04: call_with_request on a pending queue request must not run again."""
     summarize, ran = _summarize(agent)
-    assert summarize("the incidents") == "summary written"
-    [req] = [r for r in agent.list_requests() if r.action_digest == summarize.digest_for("the incidents")]
+    assert summarize("the incidents, once") == "summary written"
+    [req] = [r for r in agent.list_requests() if r.action_digest == summarize.digest_for("the incidents, once")]
     assert req.outcome is gatehouse.Outcome.QUEUE
     for _ in range(3):
         with pytest.raises(ApprovalDenied) as caught:
-            summarize.call_with_request(req.id, "the incidents")
+            summarize.call_with_request(req.id, "the incidents, once")
         assert caught.value.reason_codes == ("QUEUE_REQUEST_USED",)
-    assert ran == ["the incidents"]
+    assert ran == ["the incidents, once"]
     assert agent.get_request(req.id).state == "pending"
 
 
@@ -327,11 +327,11 @@ def test_a_queue_request_found_again_by_its_idempotency_key_does_not_run_twice(a
     """A node's re-run (LangGraph) creates the request under the same key: one execution."""
     summarize, ran = _summarize(agent)
     tool = summarize.__gatehouse_tool__
-    assert tool.call_service(("the audit",), {}, idempotency_key="node-1") == "summary written"
+    assert tool.call_service(("the audit, once",), {}, idempotency_key="node-1") == "summary written"
     with pytest.raises(ApprovalDenied) as caught:
-        tool.call_service(("the audit",), {}, idempotency_key="node-1")
+        tool.call_service(("the audit, once",), {}, idempotency_key="node-1")
     assert caught.value.reason_codes == ("QUEUE_REQUEST_USED",)
-    assert ran == ["the audit"]
+    assert ran == ["the audit, once"]
 
 
 class _SlowClaimAnswer(httpx.BaseTransport):

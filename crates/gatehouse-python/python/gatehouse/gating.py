@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, Union, cast, overload
 
 from ._gating_ledger import Ledger, RecentIds, approval_facts, split_spent
-from ._gating_snapshot import deep_snapshot
+from ._gating_snapshot import SharedArgumentError, deep_snapshot
 from ._native import Decision, Policy, TrustStore, Verification, action_digest
 from ._outcome import Outcome
 
@@ -60,6 +60,7 @@ __all__ = [
     "GateError",
     "ApprovalInbox",
     "GatedTool",
+    "SharedArgumentError",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -417,7 +418,7 @@ class Gate:
         in ``exclude`` are passed as they are (they are not in the action).
         Raises ``TypeError`` when the arguments do not bind, cannot be
         copied, or their copy shares a mutable object with them
-        (:class:`gatehouse._gating_snapshot.SharedArgumentError`).
+        (:class:`SharedArgumentError`).
         """
         bound = spec.signature.bind(*args, **kwargs)
         bound.apply_defaults()
