@@ -95,7 +95,8 @@ def _check_request(call: _Call, request: Any, request_id: str | None = None) -> 
     ``request_id`` is given) not the request asked for: a confused server or
     proxy answering with another request's state must not let this one run."""
     if request_id is not None and getattr(request, "id", None) != request_id:
-        raise _error("denied", call, f"was refused: asked for {request_id}, got another request", None, ["REQUEST_MISMATCH"])
+        message = f"was refused: asked for {request_id}, got another request"
+        raise _error("denied", call, message, None, ["REQUEST_MISMATCH"])
     if call.digest is None or getattr(request, "action_digest", None) != call.digest:
         raise _error("denied", call, "was refused: the request is for another action", request, ["DIGEST_MISMATCH"])
 
@@ -137,7 +138,8 @@ def _queue_once(gate: Gate, call: _Call, request: Any, request_id: str | None) -
     otherwise. The service cannot claim a ``queue`` request, so this is the
     one-execution guard for it."""
     if request_id is not None or not gate.queue_ran.add(request.id):
-        raise _error("denied", call, f"cannot run: queue request {request.id} ran already", request, ["QUEUE_REQUEST_USED"])
+        message = f"cannot run: queue request {request.id} ran already"
+        raise _error("denied", call, message, request, ["QUEUE_REQUEST_USED"])
 
 
 def _result_report(error: BaseException | None) -> dict[str, Any]:

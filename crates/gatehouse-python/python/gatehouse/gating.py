@@ -409,7 +409,9 @@ class Gate:
             raise RuntimeError("Gate.decide: this gate decides through a service")
         return self.policy.evaluate(action, now=self.now())
 
-    def snapshot(self, spec: _Spec, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def snapshot(
+        self, spec: _Spec, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The gate's own deep copy of one call's arguments (defaults applied).
 
         Everything after this (the action, the decision, the verification,
