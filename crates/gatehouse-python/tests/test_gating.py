@@ -447,7 +447,13 @@ def test_the_gating_modules_are_strictly_typed(tmp_path: Any) -> None:
     import subprocess
     import sys
 
-    modules = ["gatehouse.gating", "gatehouse._gating_ledger", "gatehouse._gating_service", "gatehouse.integrations"]
+    modules = [
+        "gatehouse.gating",
+        "gatehouse._gating_ledger",
+        "gatehouse._gating_service",
+        "gatehouse._gating_snapshot",
+        "gatehouse.integrations",
+    ]
     args = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
     for m in modules:
         args += ["-p", m]

@@ -20,12 +20,14 @@ import binascii
 import datetime as _dt
 import hashlib
 import json
+import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ApprovalFacts", "Ledger", "approval_facts"]
+__all__ = ["ApprovalFacts", "Ledger", "RecentIds", "approval_facts"]
 
 #: Approvals larger than this are not decoded here (the engine refuses a
 #: token above 16 KiB anyway); they are keyed by their hash alone.
@@ -63,14 +65,34 @@ def _payload_bytes(approval: Any) -> bytes | None:
     return None
 
 
+#: The fraction of a second in an RFC 3339 time (``gatehouse approve``
+#: writes nanoseconds).
+_FRACTION = re.compile(r"\.(\d+)")
+
+
 def _parse_time(value: Any) -> _dt.datetime | None:
-    if not isinstance(value, str):
+    """An approval's ``expires_at``, rounded UP to the microsecond.
+
+    ``datetime`` holds microseconds and ``fromisoformat`` truncates the rest,
+    while the engine compares nanoseconds: truncated, the ledger would forget
+    a spent approval up to 1 µs before the engine stops accepting it. Rounded
+    up, the ledger's expiry is never earlier than the engine's.
+    """
+    if not isinstance(value, str) or len(value) > 64:
         return None
     try:
         parsed = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else None
+    if parsed.tzinfo is None:
+        return None
+    fraction = _FRACTION.search(value)
+    if fraction is not None and fraction.group(1)[6:].strip("0"):
+        try:
+            parsed += _dt.timedelta(microseconds=1)
+        except OverflowError:
+            return None  # year 9999: kept for ever, which is safe
+    return parsed
 
 
 def approval_facts(approval: Any) -> ApprovalFacts:
@@ -144,3 +166,31 @@ def split_spent(
         fresh.append(a)
         facts.append(f)
     return fresh, facts, replayed
+
+
+class RecentIds:
+    """A thread-safe, bounded set of ids (the newest ``size`` kept).
+
+    The service gate records here the ``queue`` requests it ran, so one
+    request runs once through it even when an idempotency key's replay
+    answers the same request again.
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ids)
+
+    def add(self, key: str) -> bool:
+        """Records ``key``; ``False`` when it was recorded already."""
+        with self._lock:
+            if key in self._ids:
+                return False
+            self._ids[key] = None
+            while len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True

@@ -6,11 +6,15 @@ final, ``claim`` with the exact action (the service checks the digest and
 decides again under the policy in force; the claim is granted once), run the
 tool, ``report_executed`` with the result or the error. ``auto`` is claimed
 and reported the same way, so the audit chain shows every execution;
-``queue`` runs at once and stays pending for review afterwards.
+``queue`` runs at once, in the call that creates the request, and stays
+pending for review afterwards; ``call_with_request`` on it is refused
+(``QUEUE_REQUEST_USED``), as is a second run of it through one gate.
 
-Invariant: the tool body runs only after a granted claim (or for ``queue``),
-and only for a request whose ``action_digest`` is the digest of this very
-call's action, checked here as well as by the service.
+Invariant: the tool body runs only after a granted claim (or, for
+``queue``, once: in the call that created the request), only for a request
+whose ``action_digest`` is the digest of this very call's action and whose
+``id`` is the one asked for, checked here as well as by the service, and
+only with the gate's snapshot of the arguments (``Gate.snapshot``).
 """
 
 from __future__ import annotations
@@ -53,12 +57,13 @@ def _outcome_of(request: Any) -> Outcome | None:
 
 def _error(kind: str, gate_call: _Call, message: str, request: Any, codes: list[str]) -> GateError:
     from . import gating
+    from .gating import _copy_action
 
     cls = {"blocked": gating.ActionBlocked, "required": gating.ApprovalRequired, "denied": gating.ApprovalDenied}[kind]
     return cls(
         f"gatehouse: {gate_call.spec.name} {message}" + (f" ({', '.join(codes)})" if codes else ""),
         tool=gate_call.spec.name,
-        action=gate_call.action,
+        action=_copy_action(gate_call.action),
         action_digest=gate_call.digest,
         outcome=_outcome_of(request),
         reason_codes=codes,
@@ -85,8 +90,13 @@ def _is_wait_timeout(exc: BaseException) -> bool:
     return isinstance(exc, _errors().WaitTimeout)
 
 
-def _check_request(call: _Call, request: Any) -> None:
-    """Refuses a request that is not for this call's exact action."""
+def _check_request(call: _Call, request: Any, request_id: str | None = None) -> None:
+    """Refuses a request that is not for this call's exact action, or (when
+    ``request_id`` is given) not the request asked for: a confused server or
+    proxy answering with another request's state must not let this one run."""
+    if request_id is not None and getattr(request, "id", None) != request_id:
+        message = f"was refused: asked for {request_id}, got another request"
+        raise _error("denied", call, message, None, ["REQUEST_MISMATCH"])
     if call.digest is None or getattr(request, "action_digest", None) != call.digest:
         raise _error("denied", call, "was refused: the request is for another action", request, ["DIGEST_MISMATCH"])
 
@@ -96,22 +106,40 @@ def _settled(request: Any) -> bool:
 
 
 def _after_decision(call: _Call, request: Any) -> str:
-    """What to do with a request: "run" (queue), "claim", or raises."""
+    """What to do with a request: "run" (queue), "claim", "wait", or raises."""
     _check_request(call, request)
     state = getattr(request, "state", None)
     outcome = _outcome_of(request)
     if state == "blocked" or outcome is Outcome.BLOCK:
         raise _error("blocked", call, "is blocked", request, _codes_of(request) or ["BLOCKED"])
+    if outcome is Outcome.QUEUE:
+        # A `queue` request runs once, when this call creates it; it cannot
+        # be claimed (only `approved` can), so a later approval is a review,
+        # never a grant to run again.
+        if state == "pending":
+            return "run"
+        if getattr(request, "is_final", False):
+            raise _error("denied", call, f"was not approved: the request is {state}", request, [str(state).upper()])
+        raise _error("denied", call, f"cannot run: the queue request is {state}", request, ["QUEUE_REQUEST_USED"])
     if getattr(request, "is_approved", False) or state == "approved":
         return "claim"
     if getattr(request, "is_final", False):
         raise _error("denied", call, f"was not approved: the request is {state}", request, [str(state).upper()])
-    if outcome is Outcome.QUEUE and state == "pending":
-        return "run"
     if state in ("pending", "escalated"):
         return "wait"
     # executing, executed, ...: the one claim was granted already.
     raise _error("denied", call, f"cannot run: the request is {state}", request, ["ALREADY_CLAIMED"])
+
+
+def _queue_once(gate: Gate, call: _Call, request: Any, request_id: str | None) -> None:
+    """Lets a pending ``queue`` request run once: only in the call that
+    created it (not through ``call_with_request``), and once per gate (an
+    idempotency key's replay answers the same request again). Raises
+    otherwise. The service cannot claim a ``queue`` request, so this is the
+    one-execution guard for it."""
+    if request_id is not None or not gate.queue_ran.add(request.id):
+        message = f"cannot run: queue request {request.id} ran already"
+        raise _error("denied", call, message, request, ["QUEUE_REQUEST_USED"])
 
 
 def _result_report(error: BaseException | None) -> dict[str, Any]:
@@ -145,6 +173,7 @@ def run_sync(gate: Gate, call: _Call, request_id: str | None) -> Any:
             raise _error("required", call, f"is still waiting for approval of request {request.id}", request, [])
         request = _wait_sync(client, call, request.id, min(left, _WAIT_SLICE))
     if step == "run":
+        _queue_once(gate, call, request, request_id)
         return call.spec.func(*call.args, **call.kwargs)
     try:
         client.claim(request.id, call.action)
@@ -162,7 +191,7 @@ def _get_sync(client: Any, call: _Call, request_id: str) -> Any:
         if _is_problem(e):
             raise _error("denied", call, f"cannot use request {request_id}", None, [_problem_code(e)]) from e
         raise
-    _check_request(call, request)
+    _check_request(call, request, request_id)
     return request
 
 
@@ -173,12 +202,13 @@ def _wait_sync(client: Any, call: _Call, request_id: str, timeout: float) -> Any
         if _is_wait_timeout(e):
             last = getattr(e, "last", None)
             if last is not None:
+                _check_request(call, last, request_id)
                 return last
             raise _error("required", call, f"is still waiting for approval of request {request_id}", None, []) from e
         if _is_problem(e):
             raise _error("denied", call, f"cannot use request {request_id}", None, [_problem_code(e)]) from e
         raise
-    _check_request(call, request)
+    _check_request(call, request, request_id)
     return request
 
 
@@ -213,12 +243,13 @@ async def run_async(gate: Gate, call: _Call, request_id: str | None) -> Any:
             if _is_wait_timeout(e):
                 last = getattr(e, "last", None)
                 if last is not None:
+                    _check_request(call, last, rid)
                     return last
                 raise _error("required", call, f"is still waiting for approval of request {rid}", None, []) from e
             if _is_problem(e):
                 raise _error("denied", call, f"cannot use request {rid}", None, [_problem_code(e)]) from e
             raise
-        _check_request(call, request)
+        _check_request(call, request, rid)
         return request
 
     if call.digest is None:
@@ -235,7 +266,7 @@ async def run_async(gate: Gate, call: _Call, request_id: str | None) -> Any:
             if _is_problem(e):
                 raise _error("denied", call, f"cannot use request {request_id}", None, [_problem_code(e)]) from e
             raise
-        _check_request(call, request)
+        _check_request(call, request, request_id)
     deadline = time.monotonic() + gate.wait_timeout
     while True:
         step = _after_decision(call, request)
@@ -246,6 +277,7 @@ async def run_async(gate: Gate, call: _Call, request_id: str | None) -> Any:
             raise _error("required", call, f"is still waiting for approval of request {request.id}", request, [])
         request = await wait(request.id, min(left, _WAIT_SLICE))
     if step == "run":
+        _queue_once(gate, call, request, request_id)
         return await call.spec.func(*call.args, **call.kwargs)
     try:
         await c("claim", request.id, call.action)

@@ -45,7 +45,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, Union, cast, overload
 
-from ._gating_ledger import Ledger, approval_facts, split_spent
+from ._gating_ledger import Ledger, RecentIds, approval_facts, split_spent
+from ._gating_snapshot import SharedArgumentError, deep_snapshot
 from ._native import Decision, Policy, TrustStore, Verification, action_digest
 from ._outcome import Outcome
 
@@ -59,6 +60,7 @@ __all__ = [
     "GateError",
     "ApprovalInbox",
     "GatedTool",
+    "SharedArgumentError",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -197,6 +199,16 @@ class ApprovalInbox:
             return list(self._by_digest.get(request.action_digest, ()))
 
 
+def _copy_action(action: Any) -> Any:
+    """A copy of a decided action for a provider or an error, never the
+    call's own: what they do to it cannot reach the arguments the tool runs
+    with. ``None`` when it cannot be copied (it was refused anyway)."""
+    try:
+        return deep_snapshot("gate", "the action", action)
+    except TypeError:
+        return None
+
+
 def _codes(decision: Decision) -> list[str]:
     return list(decision.reason_codes)
 
@@ -290,6 +302,8 @@ class Gate:
         self.wait_timeout = float(wait_timeout)
         self._now = now
         self.ledger = Ledger()
+        self.queue_ran = RecentIds()
+        """Service mode: the ``queue`` requests this gate ran (each runs once)."""
 
     # ------------------------------------------------------------ building --
 
@@ -395,7 +409,29 @@ class Gate:
             raise RuntimeError("Gate.decide: this gate decides through a service")
         return self.policy.evaluate(action, now=self.now())
 
+    def snapshot(
+        self, spec: _Spec, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The gate's own deep copy of one call's arguments (defaults applied).
+
+        Everything after this (the action, the decision, the verification,
+        the claim, the tool's body) sees only the copy, so a caller's object
+        changed after the decision cannot change what runs. Parameters named
+        in ``exclude`` are passed as they are (they are not in the action).
+        Raises ``TypeError`` when the arguments do not bind, cannot be
+        copied, or their copy shares a mutable object with them
+        (:class:`SharedArgumentError`).
+        """
+        bound = spec.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        for pname, value in list(bound.arguments.items()):
+            if pname not in spec.exclude:
+                bound.arguments[pname] = deep_snapshot(spec.name, f"argument {pname!r}", value)
+        return tuple(bound.args), dict(bound.kwargs)
+
     def _prepare(self, spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
+        # Snapshot first: nothing is decided on (or run with) the live objects.
+        args, kwargs = self.snapshot(spec, args, kwargs)
         act = self.build_action(spec, args, kwargs)
         # In-process, the decision carries the digest (``_local``); a service
         # call needs it first, to check the request is for this action.
@@ -409,7 +445,7 @@ class Gate:
             raise ActionBlocked(
                 f"gatehouse blocked {call.spec.name}: {', '.join(_codes(decision)) or 'BLOCKED'}",
                 tool=call.spec.name,
-                action=call.action,
+                action=_copy_action(call.action),
                 action_digest=call.digest,
                 outcome=Outcome.BLOCK,
                 reason_codes=_codes(decision),
@@ -420,7 +456,7 @@ class Gate:
     def _request(self, call: _Call, decision: Decision, replayed: int) -> ApprovalRequest:
         return ApprovalRequest(
             tool=call.spec.name,
-            action=call.action,
+            action=_copy_action(call.action),
             action_digest=cast(str, call.digest),
             decision=decision,
             policy_digest=decision.policy_digest,
@@ -441,7 +477,7 @@ class Gate:
             f"gatehouse: {call.spec.name} needs {outcome} approval for {call.digest}"
             + (f" ({', '.join(codes)})" if codes else ""),
             tool=call.spec.name,
-            action=call.action,
+            action=_copy_action(call.action),
             action_digest=call.digest,
             outcome=outcome,
             reason_codes=codes,
@@ -483,7 +519,7 @@ class Gate:
             raise ApprovalDenied(
                 f"gatehouse: {call.spec.name} was {verdict}: {', '.join(codes)}",
                 tool=call.spec.name,
-                action=call.action,
+                action=_copy_action(call.action),
                 action_digest=call.digest,
                 outcome=outcome,
                 reason_codes=codes,
