@@ -1,17 +1,22 @@
 """What the sync and async clients share: paths, bodies, headers, reading
-answers into values or typed errors. No I/O here."""
+answers into values or typed errors, and the bounded reads of a wait."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
+import socket
+import threading
+import time
 import uuid
 from email.utils import parsedate_to_datetime
+from types import TracebackType
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from urllib.parse import quote
 
+import anyio
 import httpx
 
 from .errors import (
@@ -20,6 +25,7 @@ from .errors import (
     ProblemError,
     ProtocolError,
     ResponseTooLarge,
+    WaitTimeout,
     problem_class,
 )
 
@@ -244,3 +250,94 @@ def expect_event_stream(response: httpx.Response) -> None:
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "text/event-stream":
         raise ProtocolError(f"the event stream answered {kind or 'no content type'}, not text/event-stream")
+
+
+# --- bounded reads -------------------------------------------------------------
+#
+# A bounded wait (`wait_for_decision`, `events(timeout=)`, `wait(timeout=)`)
+# has one deadline, and every exchange made for it reads through the helpers
+# below, never through `iter_bytes` directly. Invariant: no read of such an
+# exchange ends after the deadline, whatever the server does. httpx's own read
+# timeout cannot give that: it bounds each read, and every byte of a server
+# that trickles starts a new one. So:
+# - every step gets at most the time left (`_Base._timeout(..., deadline)`);
+# - each chunk is checked against the deadline as it arrives;
+# - (sync) a timer shuts the connection's socket down at the deadline, which
+#   ends a read blocked on a silent server at once; (async) each read runs
+#   in a cancel scope that ends at the deadline.
+
+
+def past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def timed_out() -> WaitTimeout:
+    # `last` is filled in by `wait_for_decision`, which knows it.
+    return WaitTimeout("the wait's deadline passed during an exchange", None)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    try:
+        # The plain socket's method, also for TLS: SSLSocket.shutdown would
+        # drop its SSL object under the thread that is reading.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing is blocked on it
+
+
+class Watchdog:
+    """Shuts the answer's socket down when the deadline passes (a blocked
+    read then returns at once). A transport without a socket (a test's
+    MockTransport) is left to the per-chunk check."""
+
+    def __init__(self, response: httpx.Response, deadline: float | None) -> None:
+        self._timer: threading.Timer | None = None
+        if deadline is None:
+            return
+        stream = response.extensions.get("network_stream")
+        extra = getattr(stream, "get_extra_info", None)
+        sock = extra("socket") if callable(extra) else None
+        if not isinstance(sock, socket.socket):
+            return
+        self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _shut_down, (sock,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def __enter__(self) -> Watchdog:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # A timer that fires after the exchange shuts a pooled connection
+        # down; httpcore sees it readable (EOF) and never reuses it.
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def chunks(response: httpx.Response, deadline: float | None) -> Iterator[bytes]:
+    """The answer's chunks; :class:`WaitTimeout` for one that arrives
+    after the deadline. Read inside ``Watchdog(response, deadline)``."""
+    for chunk in response.iter_bytes():
+        if past(deadline):
+            raise timed_out()
+        yield chunk
+
+
+async def next_chunk(chunks: AsyncIterator[bytes], deadline: float | None) -> bytes | None:
+    """The answer's next chunk (None at its end); :class:`WaitTimeout` when
+    the deadline passes first."""
+    if deadline is None:
+        return await anext(chunks, None)
+    with anyio.move_on_after(deadline - time.monotonic()):
+        chunk = await anext(chunks, None)
+        if not past(deadline):
+            return chunk
+    raise timed_out()
+
+
+def failed(e: BaseException, deadline: float | None, key: str | None) -> Exception:
+    """What a transport failure becomes: a wait's timeout when the deadline
+    passed (the watchdog's shutdown, or a read given only the time left),
+    else a connection error."""
+    return timed_out() if past(deadline) else connection_error(e, key)
