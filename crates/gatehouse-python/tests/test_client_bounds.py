@@ -32,7 +32,8 @@ from gatehouse.client import AsyncGatehouseClient, GatehouseClient
 
 # What the server does on each route: "trickle-503" (a problem body, one
 # byte every 0.2 s, never ending), "trickle-200" (the same with status
-# 200), "silent" (headers, then no body), "404", "ok" (a pending request).
+# 200), "trickle-head" (the headers trickle), "silent" (headers, then no
+# body), "404", "ok" (a pending request).
 Routes = dict[str, str]
 
 
@@ -55,7 +56,14 @@ def hostile() -> Iterator[Callable[[Routes], str]]:
                 route = "events" if path.endswith("/events") else "wait" if path.endswith("/wait") else "get"
                 how = routes.get(route, "404")
                 try:
-                    if how.startswith("trickle-"):
+                    if how == "trickle-head":
+                        # A status line, then one header byte every 0.2 s:
+                        # each byte starts a new httpx read timeout.
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nx-slow: ")
+                        while not stop.wait(0.2):
+                            self.wfile.write(b"a")
+                            self.wfile.flush()
+                    elif how.startswith("trickle-"):
                         self.send_response(int(how.removeprefix("trickle-")))
                         self.send_header("content-type", "application/json")
                         self.send_header("transfer-encoding", "chunked")
@@ -104,8 +112,9 @@ def hostile() -> Iterator[Callable[[Routes], str]]:
         {"events": "404", "get": "trickle-200"},  # the fallback's first read
         {"events": "404", "get": "ok", "wait": "trickle-200"},  # the fallback's long-poll
         {"events": "404", "get": "silent"},  # headers, then nothing
+        {"events": "trickle-head", "get": "trickle-head"},  # the headers never end
     ],
-    ids=["events-error-body", "get-body", "long-poll-body", "silent-body"],
+    ids=["events-error-body", "get-body", "long-poll-body", "silent-body", "trickled-headers"],
 )
 def test_wait_for_decision_ends_by_its_deadline(hostile: Callable[[Routes], str], routes: Routes) -> None:
     # The client's own timeout is long: only the wait's deadline can end it.
@@ -118,8 +127,11 @@ def test_wait_for_decision_ends_by_its_deadline(hostile: Callable[[Routes], str]
         assert outcome.last is None
 
 
-def test_events_with_a_timeout_end_quietly_against_a_trickled_error(hostile: Callable[[Routes], str]) -> None:
-    with GatehouseClient(hostile({"events": "trickle-503"}), KEY, timeout=120) as c:
+@pytest.mark.parametrize("how", ["trickle-503", "trickle-head"])
+def test_events_with_a_timeout_end_quietly_against_a_trickling_server(
+    hostile: Callable[[Routes], str], how: str
+) -> None:
+    with GatehouseClient(hostile({"events": how}), KEY, timeout=120) as c:
         assert run_bounded(lambda: list(c.events(ID, timeout=1))) == []
 
 
@@ -132,15 +144,20 @@ def test_wait_is_bounded_by_its_timeout_plus_the_clients(hostile: Callable[[Rout
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_async_events_and_wait_are_bounded(hostile: Callable[[Routes], str], anyio_backend: str) -> None:
-    base = hostile({"events": "trickle-503", "wait": "trickle-200", "get": "silent"})
-    async with AsyncGatehouseClient(base, KEY, timeout=1) as c:
+@pytest.mark.parametrize("how", ["trickle-503", "trickle-head"])
+async def test_async_events_and_wait_are_bounded(
+    hostile: Callable[[Routes], str], anyio_backend: str, how: str
+) -> None:
+    base = hostile({"events": how, "wait": how.replace("503", "200"), "get": "silent"})
+    async with AsyncGatehouseClient(base, KEY, timeout=120) as c:
         with anyio.fail_after(60):
             assert [seen async for seen in c.events(ID, timeout=1)] == []
             with pytest.raises(errors.WaitTimeout):
-                await c.wait(ID, timeout=1)
-            with pytest.raises(errors.WaitTimeout):
                 await c.wait_for_decision(ID, timeout=1)
+    # `wait`'s bound is its timeout plus the client's.
+    async with AsyncGatehouseClient(base, KEY, timeout=1) as c:
+        with anyio.fail_after(60), pytest.raises(errors.WaitTimeout):
+            await c.wait(ID, timeout=1)
 
 
 def test_the_watchdog_ends_a_read_blocked_at_the_deadline() -> None:

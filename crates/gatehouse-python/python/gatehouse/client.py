@@ -242,27 +242,25 @@ class GatehouseClient(_Base):
         headers = self._headers_for(accept=accept, idem=idem, body=body is not None)
         if _http.past(deadline):
             raise _http.timed_out()
+        timeout = self._timeout(read_timeout, deadline)
         try:
-            with self._http.stream(
-                method,
-                path,
-                content=body,
-                params=tuple(params or ()),
-                headers=headers,
-                timeout=self._timeout(read_timeout, deadline),
-            ) as response:
-                data = self._read_body(response, deadline)
+            with _http.BoundedStream(
+                lambda: self._http.stream(
+                    method, path, content=body, params=tuple(params or ()), headers=headers, timeout=timeout
+                ),
+                deadline,
+            ) as exchange:
+                data = self._read_body(exchange)
         except _http.TRANSPORT_ERRORS as e:
             raise _http.failed(e, deadline, self._key) from None
-        return response, data
+        return exchange.response, data
 
-    def _read_body(self, response: httpx.Response, deadline: float | None) -> bytes:
-        """A whole answer, capped, read under the deadline."""
-        _http.check_length(response, self.max_response_bytes)
+    def _read_body(self, exchange: _http.BoundedStream) -> bytes:
+        """A whole answer, capped, read under the exchange's deadline."""
+        _http.check_length(exchange.response, self.max_response_bytes)
         data = _http.Capped(self.max_response_bytes)
-        with _http.Watchdog(response, deadline):
-            for chunk in _http.chunks(response, deadline):
-                data.add(chunk)
+        for chunk in exchange.chunks():
+            data.add(chunk)
         return data.body()
 
     def _call(
@@ -352,18 +350,19 @@ class GatehouseClient(_Base):
         try:
             if _http.past(deadline):
                 raise _http.timed_out()
-            with self._http.stream(
-                "GET", path, headers=headers, timeout=self._timeout(self._sse_read_timeout(deadline), deadline)
-            ) as response:
+            timeout = self._timeout(self._sse_read_timeout(deadline), deadline)
+            with _http.BoundedStream(
+                lambda: self._http.stream("GET", path, headers=headers, timeout=timeout), deadline
+            ) as exchange:
+                response = exchange.response
                 if not 200 <= response.status_code < 300:
-                    data = self._read_body(response, deadline)
+                    data = self._read_body(exchange)
                     raise _http.error_for(response.status_code, response.headers, data, self._key)
                 _http.expect_event_stream(response)
-                with _http.Watchdog(response, deadline):
-                    for chunk in _http.chunks(response, deadline):
-                        for event in parser.feed(chunk):
-                            if event.event == "request":
-                                yield self._request(_http.parse_json(event.data.encode("utf-8")), request_id)
+                for chunk in exchange.chunks():
+                    for event in parser.feed(chunk):
+                        if event.event == "request":
+                            yield self._request(_http.parse_json(event.data.encode("utf-8")), request_id)
         except _http.TRANSPORT_ERRORS as e:
             raise _http.failed(e, deadline, self._key) from None
 
