@@ -118,8 +118,9 @@ def hostile() -> Iterator[Callable[[Routes], str]]:
 )
 def test_wait_for_decision_ends_by_its_deadline(hostile: Callable[[Routes], str], routes: Routes) -> None:
     # The client's own timeout is long: only the wait's deadline can end it.
+    # 3 s: long enough for the fallback to send a whole-second long-poll.
     with GatehouseClient(hostile(routes), KEY, timeout=120) as c:
-        outcome = run_bounded(lambda: c.wait_for_decision(ID, timeout=1))
+        outcome = run_bounded(lambda: c.wait_for_decision(ID, timeout=3))
     assert isinstance(outcome, errors.WaitTimeout), outcome
     if routes.get("get") == "ok":
         assert outcome.last is not None and outcome.last.id == ID and outcome.last.state == "pending"
