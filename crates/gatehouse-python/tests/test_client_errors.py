@@ -199,7 +199,7 @@ def test_request_ids_stay_one_path_segment(request_id: str, raw_path: str) -> No
 
     def handler(request: httpx.Request) -> httpx.Response:
         paths.append(request.url.raw_path)
-        return httpx.Response(200, json=request_doc())
+        return httpx.Response(200, json=request_doc(id=request_id))  # about the id asked for
 
     with client(handler) as c:
         c.get_request(request_id)

@@ -1,17 +1,24 @@
 """What the sync and async clients share: paths, bodies, headers, reading
-answers into values or typed errors. No I/O here."""
+answers into values or typed errors, and the bounded reads of a wait."""
 
 from __future__ import annotations
 
 import json
 import math
+import queue
 import re
+import socket
+import threading
+import time
 import uuid
 from email.utils import parsedate_to_datetime
+from types import TracebackType
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from urllib.parse import quote
 
+import anyio
 import httpx
 
 from .errors import (
@@ -20,6 +27,7 @@ from .errors import (
     ProblemError,
     ProtocolError,
     ResponseTooLarge,
+    WaitTimeout,
     problem_class,
 )
 
@@ -244,3 +252,187 @@ def expect_event_stream(response: httpx.Response) -> None:
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "text/event-stream":
         raise ProtocolError(f"the event stream answered {kind or 'no content type'}, not text/event-stream")
+
+
+# --- bounded reads -------------------------------------------------------------
+#
+# A bounded wait (`wait_for_decision`, `events(timeout=)`, `wait(timeout=)`)
+# has one deadline, and every exchange made for it reads through the helpers
+# below, never through `iter_bytes` directly. Invariant: no read of such an
+# exchange ends after the deadline, whatever the server does. httpx's own read
+# timeout cannot give that: it bounds each read, and every byte of a server
+# that trickles starts a new one. So:
+# - every step gets at most the time left (`_Base._timeout(..., deadline)`);
+# - each chunk is checked against the deadline as it arrives;
+# - (sync) the exchange runs in a worker thread (`BoundedStream`) and the
+#   caller takes its head and chunks from a queue, never waiting past the
+#   deadline, so not even a server that trickles its headers (or a slow
+#   name resolution) can hold the caller; a timer shuts the socket down at
+#   the deadline, which ends the worker's blocked body read at once;
+# - (async) each step runs in a cancel scope that ends at the deadline.
+
+
+def past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def timed_out() -> WaitTimeout:
+    # `last` is filled in by `wait_for_decision`, which knows it.
+    return WaitTimeout("the wait's deadline passed during an exchange", None)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    try:
+        # The plain socket's method, also for TLS: SSLSocket.shutdown would
+        # drop its SSL object under the thread that is reading.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing is blocked on it
+
+
+class Watchdog:
+    """Shuts the answer's socket down when the deadline passes (a blocked
+    read then returns at once). A transport without a socket (a test's
+    MockTransport) is left to the per-chunk check."""
+
+    def __init__(self, response: httpx.Response, deadline: float | None) -> None:
+        self._timer: threading.Timer | None = None
+        if deadline is None:
+            return
+        stream = response.extensions.get("network_stream")
+        extra = getattr(stream, "get_extra_info", None)
+        sock = extra("socket") if callable(extra) else None
+        if not isinstance(sock, socket.socket):
+            return
+        self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), _shut_down, (sock,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def __enter__(self) -> Watchdog:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # A timer that fires after the exchange shuts a pooled connection
+        # down; httpcore sees it readable (EOF) and never reuses it.
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def chunks(response: httpx.Response, deadline: float | None) -> Iterator[bytes]:
+    """The answer's chunks; :class:`WaitTimeout` for one that arrives
+    after the deadline. Read inside ``Watchdog(response, deadline)``."""
+    for chunk in response.iter_bytes():
+        if past(deadline):
+            raise timed_out()
+        yield chunk
+
+
+async def next_chunk(chunks: AsyncIterator[bytes], deadline: float | None) -> bytes | None:
+    """The answer's next chunk (None at its end); :class:`WaitTimeout` when
+    the deadline passes first."""
+    if deadline is None:
+        return await anext(chunks, None)
+    with anyio.move_on_after(deadline - time.monotonic()):
+        chunk = await anext(chunks, None)
+        if not past(deadline):
+            return chunk
+    raise timed_out()
+
+
+def failed(e: BaseException, deadline: float | None, key: str | None) -> Exception:
+    """What a transport failure becomes: a wait's timeout when the deadline
+    passed (the watchdog's shutdown, or a read given only the time left),
+    else a connection error."""
+    return timed_out() if past(deadline) else connection_error(e, key)
+
+
+class BoundedStream:
+    """One sync exchange, ``with``-managed: ``response`` (its status and
+    headers) and :meth:`chunks` (its body), neither ever waited for past
+    ``deadline`` (:class:`WaitTimeout` then). ``open_stream`` is the
+    ``httpx.Client.stream(...)`` of the exchange.
+
+    Without a deadline the exchange runs in the caller's thread. With one,
+    it runs in a daemon worker that hands its parts over a small queue;
+    leaving the ``with`` tells the worker to stop at its next step, and
+    the watchdog ends its body read at the deadline. (A server holding
+    back its headers keeps the worker, not the caller, until httpx's own
+    timeouts end it.)"""
+
+    def __init__(
+        self, open_stream: Callable[[], AbstractContextManager[httpx.Response]], deadline: float | None
+    ) -> None:
+        self._open = open_stream
+        self._deadline = deadline
+        # Small: the worker never reads far ahead of the caller (memory).
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=4)
+        self._stop = threading.Event()
+        self._direct: AbstractContextManager[httpx.Response] | None = None
+        self.response: httpx.Response
+
+    def __enter__(self) -> BoundedStream:
+        if self._deadline is None:
+            self._direct = self._open()
+            self.response = self._direct.__enter__()
+            return self
+        threading.Thread(target=self._work, name="gatehouse-bounded-read", daemon=True).start()
+        try:
+            self.response = self._take()
+        except BaseException:
+            self._stop.set()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._direct is not None:
+            self._direct.__exit__(kind, exc, tb)
+        self._stop.set()
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body's chunks, each one taken by the deadline."""
+        if self._direct is not None:
+            yield from self.response.iter_bytes()
+            return
+        while (chunk := self._take()) is not None:
+            yield chunk
+
+    def _take(self) -> Any:
+        assert self._deadline is not None
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise timed_out()
+        try:
+            kind, value = self._queue.get(timeout=left)
+        except queue.Empty:
+            raise timed_out() from None
+        if kind == "error":
+            raise value
+        return value
+
+    def _work(self) -> None:
+        try:
+            with self._open() as response:
+                if not self._put("part", response):
+                    return
+                with Watchdog(response, self._deadline):
+                    for chunk in chunks(response, self._deadline):
+                        if not self._put("part", chunk):
+                            return
+            self._put("part", None)
+        except BaseException as e:  # handed to the caller, who raises it
+            self._put("error", e)
+
+    def _put(self, kind: str, value: Any) -> bool:
+        # Polls the stop flag while the queue is full: a caller that left
+        # never takes again, and the worker must not block for good.
+        while not self._stop.is_set():
+            try:
+                self._queue.put((kind, value), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False

@@ -108,8 +108,15 @@ class _Base:
     def _headers_for(self, accept: str = _JSON, idem: str | None = None, body: bool = False) -> httpx.Headers:
         return _http.headers_for(self._headers, self.__key, accept=accept, idem=idem, body=body)
 
-    def _timeout(self, seconds: float | None = None) -> httpx.Timeout:
-        return httpx.Timeout(self.timeout, read=self.timeout if seconds is None else seconds)
+    def _timeout(self, seconds: float | None = None, deadline: float | None = None) -> httpx.Timeout:
+        """The httpx timeouts of one exchange. Under a deadline every step
+        (pool, connect, write, each read) gets at most the time left, so
+        no single step can carry a bounded wait past its end."""
+        read = self.timeout if seconds is None else seconds
+        if deadline is None:
+            return httpx.Timeout(self.timeout, read=read)
+        left = max(deadline - time.monotonic(), 0.001)
+        return httpx.Timeout(min(self.timeout, left), read=min(read, left))
 
     @staticmethod
     def _wait_params(state: str | None, since_version: int | None, timeout: float | None) -> list[tuple[str, str]]:
@@ -133,8 +140,15 @@ class _Base:
         return (60.0 if timeout is None else float(timeout)) + self.timeout
 
     @staticmethod
-    def _request(doc: Any) -> Request:
-        return Request.from_json(doc)
+    def _request(doc: Any, request_id: str | None = None) -> Request:
+        """A request answer; with ``request_id``, it must be about that
+        request: an answer naming another id (a confused proxy cache, a
+        hostile server) is a :class:`ProtocolError`, never taken as the
+        state of the request asked about."""
+        request = Request.from_json(doc)
+        if request_id is not None and request.id != request_id:
+            raise ProtocolError(f"asked about request {request_id[:80]!r}, the answer is about {request.id[:80]!r}")
+        return request
 
     @staticmethod
     def _page(doc: Any) -> tuple[list[Request], str | None]:
@@ -210,6 +224,45 @@ class GatehouseClient(_Base):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: list[tuple[str, str]] | None = None,
+        idem: str | None = None,
+        read_timeout: float | None = None,
+        deadline: float | None = None,
+        accept: str = _JSON,
+    ) -> tuple[httpx.Response, bytes]:
+        """One exchange and its whole body (capped).
+        Under ``deadline`` (a monotonic time) it ends by then, raising
+        :class:`WaitTimeout`."""
+        headers = self._headers_for(accept=accept, idem=idem, body=body is not None)
+        if _http.past(deadline):
+            raise _http.timed_out()
+        timeout = self._timeout(read_timeout, deadline)
+        try:
+            with _http.BoundedStream(
+                lambda: self._http.stream(
+                    method, path, content=body, params=tuple(params or ()), headers=headers, timeout=timeout
+                ),
+                deadline,
+            ) as exchange:
+                data = self._read_body(exchange)
+        except _http.TRANSPORT_ERRORS as e:
+            raise _http.failed(e, deadline, self._key) from None
+        return exchange.response, data
+
+    def _read_body(self, exchange: _http.BoundedStream) -> bytes:
+        """A whole answer, capped, read under the exchange's deadline."""
+        _http.check_length(exchange.response, self.max_response_bytes)
+        data = _http.Capped(self.max_response_bytes)
+        for chunk in exchange.chunks():
+            data.add(chunk)
+        return data.body()
+
     def _call(
         self,
         method: str,
@@ -219,24 +272,12 @@ class GatehouseClient(_Base):
         params: list[tuple[str, str]] | None = None,
         idem: str | None = None,
         read_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> Any:
-        headers = self._headers_for(idem=idem, body=body is not None)
-        try:
-            with self._http.stream(
-                method,
-                path,
-                content=body,
-                params=tuple(params or ()),
-                headers=headers,
-                timeout=self._timeout(read_timeout),
-            ) as response:
-                _http.check_length(response, self.max_response_bytes)
-                data = _http.Capped(self.max_response_bytes)
-                for chunk in response.iter_bytes():
-                    data.add(chunk)
-        except _http.TRANSPORT_ERRORS as e:
-            raise _http.connection_error(e, self._key) from None
-        return _http.answer(response.status_code, response.headers, data.body(), self._key)
+        response, data = self._exchange(
+            method, path, body=body, params=params, idem=idem, read_timeout=read_timeout, deadline=deadline
+        )
+        return _http.answer(response.status_code, response.headers, data, self._key)
 
     def decide(self, action: Mapping[str, Any] | str) -> dict[str, Any]:
         """``POST /v1/decide``: the decision JSON (the same as ``gatehouse
@@ -258,7 +299,10 @@ class GatehouseClient(_Base):
 
     def get_request(self, request_id: str) -> Request:
         """``GET /v1/requests/{id}``."""
-        return self._request(self._call("GET", _http.request_path(request_id)))
+        return self._get(request_id, None)
+
+    def _get(self, request_id: str, deadline: float | None) -> Request:
+        return self._request(self._call("GET", _http.request_path(request_id), deadline=deadline), request_id)
 
     def wait(
         self,
@@ -272,10 +316,15 @@ class GatehouseClient(_Base):
         (``raw["changed"]`` True) or at the timeout (False). ``state``:
         answer once it leaves this state; ``since_version``: once its
         version is above this one; ``timeout`` in seconds (rounded up; the
-        server caps it)."""
+        server caps it). Bounded: ends within ``timeout`` (60 s when None)
+        plus the client's ``timeout``, else raises
+        :class:`~gatehouse.errors.WaitTimeout`."""
         params = self._wait_params(state, since_version, timeout)
         path = _http.request_path(request_id, "/wait")
-        return self._request(self._call("GET", path, params=params, read_timeout=self._wait_read_timeout(timeout)))
+        bound = self._wait_read_timeout(timeout)
+        deadline = time.monotonic() + bound
+        doc = self._call("GET", path, params=params, read_timeout=bound, deadline=deadline)
+        return self._request(doc, request_id)
 
     def events(self, request_id: str, *, timeout: float | None = None) -> Generator[Request, None, None]:
         """``GET …/events``: the request now, then at every change, until
@@ -284,7 +333,13 @@ class GatehouseClient(_Base):
         _http.check_timeout(timeout)
         _http.request_path(request_id)  # a bad id is refused here, not at the first next()
         deadline = None if timeout is None else time.monotonic() + timeout
-        return self._events(request_id, deadline, None)
+        return self._events_until(request_id, deadline)
+
+    def _events_until(self, request_id: str, deadline: float | None) -> Generator[Request, None, None]:
+        try:
+            yield from self._events(request_id, deadline, None)
+        except WaitTimeout:
+            return  # the caller's timeout: the iteration ends quietly
 
     def _events(
         self, request_id: str, deadline: float | None, parser: SseParser | None
@@ -293,26 +348,23 @@ class GatehouseClient(_Base):
         parser = parser or SseParser(self.max_response_bytes)
         headers = self._headers_for(accept=_SSE)
         try:
-            with self._http.stream(
-                "GET", path, headers=headers, timeout=self._timeout(self._sse_read_timeout(deadline))
-            ) as response:
+            if _http.past(deadline):
+                raise _http.timed_out()
+            timeout = self._timeout(self._sse_read_timeout(deadline), deadline)
+            with _http.BoundedStream(
+                lambda: self._http.stream("GET", path, headers=headers, timeout=timeout), deadline
+            ) as exchange:
+                response = exchange.response
                 if not 200 <= response.status_code < 300:
-                    data = _http.Capped(self.max_response_bytes)
-                    _http.check_length(response, self.max_response_bytes)
-                    for chunk in response.iter_bytes():
-                        data.add(chunk)
-                    raise _http.error_for(response.status_code, response.headers, data.body(), self._key)
+                    data = self._read_body(exchange)
+                    raise _http.error_for(response.status_code, response.headers, data, self._key)
                 _http.expect_event_stream(response)
-                for chunk in response.iter_bytes():
+                for chunk in exchange.chunks():
                     for event in parser.feed(chunk):
                         if event.event == "request":
-                            yield self._request(_http.parse_json(event.data.encode("utf-8")))
-                    if deadline is not None and time.monotonic() >= deadline:
-                        return
+                            yield self._request(_http.parse_json(event.data.encode("utf-8")), request_id)
         except _http.TRANSPORT_ERRORS as e:
-            if deadline is not None and time.monotonic() >= deadline:
-                return
-            raise _http.connection_error(e, self._key) from None
+            raise _http.failed(e, deadline, self._key) from None
 
     def wait_for_decision(self, request_id: str, *, timeout: float) -> Request:
         """Waits until the request leaves pending/escalated (approved,
@@ -322,21 +374,35 @@ class GatehouseClient(_Base):
         falls back to long-polls when the stream cannot be read. A
         refusal (401, 403, 404) is raised at once; 429 and 5xx answers and
         broken connections are retried after a back-off (``Retry-After``,
-        ``retry:``). Never runs past ``timeout`` seconds (plus one read's
-        time against a server that trickles bytes): then raises
-        :class:`~gatehouse.errors.WaitTimeout` with the last request seen.
+        ``retry:``). An answer about another request than ``request_id`` is
+        a :class:`~gatehouse.errors.ProtocolError`. Never runs past
+        ``timeout`` seconds, whatever the server does (every read of every
+        exchange is bounded by the time left; see the docs for the exact
+        bound): then raises :class:`~gatehouse.errors.WaitTimeout` with the
+        last request seen.
         """
         _http.check_timeout(timeout)
         deadline = time.monotonic() + timeout
+        last: list[Request] = []
+        try:
+            return self._wait_for_decision(request_id, deadline, last)
+        except WaitTimeout:
+            raise WaitTimeout(f"no decision on {request_id!r} within {timeout} s", last[-1] if last else None) from None
+
+    def _wait_for_decision(self, request_id: str, deadline: float, box: list[Request]) -> Request:
+        """The wait's loop; keeps the last request seen in ``box`` for the
+        timeout's error."""
         last: Request | None = None
         use_sse, backoff, delay = True, 0.0, 0.0
         retry: float | None = None  # the stream's `retry:`, kept across connections
         while True:
-            if last is not None and not last.is_pending:
-                return last
+            if last is not None:
+                box[:] = [last]
+                if not last.is_pending:
+                    return last
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeout(f"no decision on {request_id!r} within {timeout} s", last)
+                raise _http.timed_out()
             if delay > 0:
                 time.sleep(min(delay, remaining))
                 delay = 0.0
@@ -350,6 +416,7 @@ class GatehouseClient(_Base):
                     parser.retry = retry
                     for seen in self._events(request_id, deadline, parser):
                         last = _newer(last, seen)
+                        box[:] = [last]
                         if not last.is_pending:
                             return last
                     progressed = last is not None and last.version > before
@@ -359,18 +426,19 @@ class GatehouseClient(_Base):
                     # that end at once must not make a busy loop.
                     delay = max(retry or 0.0, backoff)
                 elif last is None:
-                    last = self.get_request(request_id)
+                    last = self._get(request_id, deadline)
                 else:
                     seconds = int(remaining)
                     if seconds < 1:
                         delay = remaining
-                        last = _newer(last, self.get_request(request_id))
+                        last = _newer(last, self._get(request_id, deadline))
                         continue
                     # The read may take no longer than the time left (the
                     # server answers by `seconds`, which is below it).
                     params = self._wait_params(None, last.version, seconds)
                     path = _http.request_path(request_id, "/wait")
-                    seen = self._request(self._call("GET", path, params=params, read_timeout=remaining))
+                    doc = self._call("GET", path, params=params, read_timeout=remaining, deadline=deadline)
+                    seen = self._request(doc, request_id)
                     # A server that answers "unchanged" at once must not
                     # turn the loop into a busy one.
                     backoff = 0.0 if seen.version > last.version else _next_backoff(backoff)
@@ -400,28 +468,29 @@ class GatehouseClient(_Base):
         Sends an ``Idempotency-Key`` (a random one unless given)."""
         key = _http.idempotency_key(idempotency_key)
         body = _review_body(decision, reason, action_digest)
-        return self._request(self._call("POST", _http.request_path(request_id, "/decisions"), body=body, idem=key))
+        path = _http.request_path(request_id, "/decisions")
+        return self._request(self._call("POST", path, body=body, idem=key), request_id)
 
     def claim(self, request_id: str, action: Mapping[str, Any] | str) -> Request:
         """``POST …/claim`` with the action about to run: the one grant to
         execute it (the request becomes ``executing``)."""
         path = _http.request_path(request_id, "/claim")
-        return self._request(self._call("POST", path, body=_http.encode(action)))
+        return self._request(self._call("POST", path, body=_http.encode(action)), request_id)
 
     def report_executed(self, request_id: str, result: Mapping[str, Any]) -> Request:
         """``POST …/executed``: the execution's result (any JSON object)."""
         body = _http.encode_object(result, "result")
-        return self._request(self._call("POST", _http.request_path(request_id, "/executed"), body=body))
+        return self._request(self._call("POST", _http.request_path(request_id, "/executed"), body=body), request_id)
 
     def report_verified(self, request_id: str, result: Mapping[str, Any]) -> Request:
         """``POST …/verified``: the outcome check (any JSON object)."""
         body = _http.encode_object(result, "result")
-        return self._request(self._call("POST", _http.request_path(request_id, "/verified"), body=body))
+        return self._request(self._call("POST", _http.request_path(request_id, "/verified"), body=body), request_id)
 
     def cancel(self, request_id: str, *, reason: str | None = None) -> Request:
         """``POST …/cancel``: the requester withdraws a pending request."""
         body = _http.encode({"reason": reason} if reason is not None else {})
-        return self._request(self._call("POST", _http.request_path(request_id, "/cancel"), body=body))
+        return self._request(self._call("POST", _http.request_path(request_id, "/cancel"), body=body), request_id)
 
     def list_requests(self, **filters: Any) -> list[Request]:
         """``GET /v1/requests``: one page, newest first. Filters: ``state``
@@ -451,18 +520,10 @@ class GatehouseClient(_Base):
         return _audit_lines(text)
 
     def _call_text(self, path: str) -> bytes:
-        headers = self._headers_for(accept="application/jsonl")
-        try:
-            with self._http.stream("GET", path, headers=headers) as response:
-                _http.check_length(response, self.max_response_bytes)
-                data = _http.Capped(self.max_response_bytes)
-                for chunk in response.iter_bytes():
-                    data.add(chunk)
-        except _http.TRANSPORT_ERRORS as e:
-            raise _http.connection_error(e, self._key) from None
+        response, data = self._exchange("GET", path, accept="application/jsonl")
         if not 200 <= response.status_code < 300:
-            raise _http.error_for(response.status_code, response.headers, data.body(), self._key)
-        return data.body()
+            raise _http.error_for(response.status_code, response.headers, data, self._key)
+        return data
 
 
 def _audit_lines(text: bytes) -> list[dict[str, Any]]:
@@ -517,28 +578,46 @@ class AsyncGatehouseClient(_Base):
         read_timeout: float | None = None,
         accept: str = _JSON,
         raw: bool = False,
+        deadline: float | None = None,
     ) -> Any:
         headers = self._headers_for(accept=accept, idem=idem, body=body is not None)
+        if _http.past(deadline):
+            raise _http.timed_out()
         try:
-            async with self._http.stream(
-                method,
-                path,
-                content=body,
-                params=tuple(params or ()),
-                headers=headers,
-                timeout=self._timeout(read_timeout),
-            ) as response:
-                _http.check_length(response, self.max_response_bytes)
-                data = _http.Capped(self.max_response_bytes)
-                async for chunk in response.aiter_bytes():
-                    data.add(chunk)
+            # The cancel scope bounds the connect, the send and the headers
+            # too; `_read_body` bounds each read of the body.
+            with anyio.move_on_after(self._left(deadline)) as scope:
+                async with self._http.stream(
+                    method,
+                    path,
+                    content=body,
+                    params=tuple(params or ()),
+                    headers=headers,
+                    timeout=self._timeout(read_timeout, deadline),
+                ) as response:
+                    data = await self._read_body(response, deadline)
+            if scope.cancelled_caught:
+                raise _http.timed_out()
         except _http.TRANSPORT_ERRORS as e:
-            raise _http.connection_error(e, self._key) from None
+            raise _http.failed(e, deadline, self._key) from None
         if raw:
             if not 200 <= response.status_code < 300:
-                raise _http.error_for(response.status_code, response.headers, data.body(), self._key)
-            return data.body()
-        return _http.answer(response.status_code, response.headers, data.body(), self._key)
+                raise _http.error_for(response.status_code, response.headers, data, self._key)
+            return data
+        return _http.answer(response.status_code, response.headers, data, self._key)
+
+    @staticmethod
+    def _left(deadline: float | None) -> float:
+        return float("inf") if deadline is None else deadline - time.monotonic()
+
+    async def _read_body(self, response: httpx.Response, deadline: float | None) -> bytes:
+        """A whole answer, capped, read under the deadline."""
+        _http.check_length(response, self.max_response_bytes)
+        data = _http.Capped(self.max_response_bytes)
+        chunks = response.aiter_bytes()
+        while (chunk := await _http.next_chunk(chunks, deadline)) is not None:
+            data.add(chunk)
+        return data.body()
 
     async def decide(self, action: Mapping[str, Any] | str) -> dict[str, Any]:
         """``POST /v1/decide``: the decision JSON; nothing is stored."""
@@ -558,7 +637,7 @@ class AsyncGatehouseClient(_Base):
 
     async def get_request(self, request_id: str) -> Request:
         """``GET /v1/requests/{id}``."""
-        return self._request(await self._call("GET", _http.request_path(request_id)))
+        return self._request(await self._call("GET", _http.request_path(request_id)), request_id)
 
     async def wait(
         self,
@@ -571,16 +650,21 @@ class AsyncGatehouseClient(_Base):
         """One long-poll; see :meth:`GatehouseClient.wait`."""
         params = self._wait_params(state, since_version, timeout)
         path = _http.request_path(request_id, "/wait")
-        doc = await self._call("GET", path, params=params, read_timeout=self._wait_read_timeout(timeout))
-        return self._request(doc)
+        bound = self._wait_read_timeout(timeout)
+        deadline = time.monotonic() + bound
+        doc = await self._call("GET", path, params=params, read_timeout=bound, deadline=deadline)
+        return self._request(doc, request_id)
 
     async def events(self, request_id: str, *, timeout: float | None = None) -> AsyncGenerator[Request, None]:
         """``GET …/events`` as an async iterator; see :meth:`GatehouseClient.events`."""
         _http.check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
-        async with aclosing(self._events(request_id, deadline, None)) as stream:
-            async for seen in stream:
-                yield seen
+        try:
+            async with aclosing(self._events(request_id, deadline, None)) as stream:
+                async for seen in stream:
+                    yield seen
+        except WaitTimeout:
+            return  # the caller's timeout: the iteration ends quietly
 
     async def _events(
         self, request_id: str, deadline: float | None, parser: SseParser | None
@@ -588,27 +672,32 @@ class AsyncGatehouseClient(_Base):
         path = _http.request_path(request_id, "/events")
         parser = parser or SseParser(self.max_response_bytes)
         headers = self._headers_for(accept=_SSE)
+        if _http.past(deadline):
+            raise _http.timed_out()
         try:
-            async with self._http.stream(
-                "GET", path, headers=headers, timeout=self._timeout(self._sse_read_timeout(deadline))
-            ) as response:
+            # No cancel scope may span a `yield` of an async generator: the
+            # headers wait in one of its own, each body read in `_http.next_chunk`.
+            response: httpx.Response | None = None
+            with anyio.move_on_after(self._left(deadline)):
+                timeout = self._timeout(self._sse_read_timeout(deadline), deadline)
+                built = self._http.build_request("GET", path, headers=headers, timeout=timeout)
+                response = await self._http.send(built, stream=True)
+            if response is None:
+                raise _http.timed_out()
+            try:
                 if not 200 <= response.status_code < 300:
-                    data = _http.Capped(self.max_response_bytes)
-                    _http.check_length(response, self.max_response_bytes)
-                    async for chunk in response.aiter_bytes():
-                        data.add(chunk)
-                    raise _http.error_for(response.status_code, response.headers, data.body(), self._key)
+                    data = await self._read_body(response, deadline)
+                    raise _http.error_for(response.status_code, response.headers, data, self._key)
                 _http.expect_event_stream(response)
-                async for chunk in response.aiter_bytes():
+                chunks = response.aiter_bytes()
+                while (chunk := await _http.next_chunk(chunks, deadline)) is not None:
                     for event in parser.feed(chunk):
                         if event.event == "request":
-                            yield self._request(_http.parse_json(event.data.encode("utf-8")))
-                    if deadline is not None and time.monotonic() >= deadline:
-                        return
+                            yield self._request(_http.parse_json(event.data.encode("utf-8")), request_id)
+            finally:
+                await response.aclose()
         except _http.TRANSPORT_ERRORS as e:
-            if deadline is not None and time.monotonic() >= deadline:
-                return
-            raise _http.connection_error(e, self._key) from None
+            raise _http.failed(e, deadline, self._key) from None
 
     async def wait_for_decision(self, request_id: str, *, timeout: float) -> Request:
         """Waits until the request leaves pending/escalated; see
@@ -658,7 +747,9 @@ class AsyncGatehouseClient(_Base):
                 use_sse = False
             except TooManyRequests as e:
                 delay = e.retry_after if e.retry_after is not None else _BACKOFF_MAX
-            except (GatehouseConnectionError, ServerError):
+            except (GatehouseConnectionError, ServerError, WaitTimeout):
+                # WaitTimeout: one long-poll's own bound (the server never
+                # answered it); the whole wait's bound is the cancel scope.
                 backoff = _next_backoff(backoff)
                 delay = backoff
             if box and not box[-1].is_pending:
@@ -679,27 +770,29 @@ class AsyncGatehouseClient(_Base):
         key = _http.idempotency_key(idempotency_key)
         body = _review_body(decision, reason, action_digest)
         path = _http.request_path(request_id, "/decisions")
-        return self._request(await self._call("POST", path, body=body, idem=key))
+        return self._request(await self._call("POST", path, body=body, idem=key), request_id)
 
     async def claim(self, request_id: str, action: Mapping[str, Any] | str) -> Request:
         """``POST …/claim`` with the action about to run."""
         path = _http.request_path(request_id, "/claim")
-        return self._request(await self._call("POST", path, body=_http.encode(action)))
+        return self._request(await self._call("POST", path, body=_http.encode(action)), request_id)
 
     async def report_executed(self, request_id: str, result: Mapping[str, Any]) -> Request:
         """``POST …/executed``: the execution's result."""
         body = _http.encode_object(result, "result")
-        return self._request(await self._call("POST", _http.request_path(request_id, "/executed"), body=body))
+        path = _http.request_path(request_id, "/executed")
+        return self._request(await self._call("POST", path, body=body), request_id)
 
     async def report_verified(self, request_id: str, result: Mapping[str, Any]) -> Request:
         """``POST …/verified``: the outcome check."""
         body = _http.encode_object(result, "result")
-        return self._request(await self._call("POST", _http.request_path(request_id, "/verified"), body=body))
+        path = _http.request_path(request_id, "/verified")
+        return self._request(await self._call("POST", path, body=body), request_id)
 
     async def cancel(self, request_id: str, *, reason: str | None = None) -> Request:
         """``POST …/cancel``: the requester withdraws a pending request."""
         body = _http.encode({"reason": reason} if reason is not None else {})
-        return self._request(await self._call("POST", _http.request_path(request_id, "/cancel"), body=body))
+        return self._request(await self._call("POST", _http.request_path(request_id, "/cancel"), body=body), request_id)
 
     async def list_requests(self, **filters: Any) -> list[Request]:
         """``GET /v1/requests``: one page; see :meth:`GatehouseClient.list_requests`."""
