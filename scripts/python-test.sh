@@ -48,11 +48,11 @@ rm -rf "$fresh"
 
 echo "== python: the gatehouse binary the tests drive"
 cargo build --locked --quiet --bin gatehouse
-export GATEHOUSE_BIN="${GATEHOUSE_BIN:-$root/target/debug/gatehouse}"
+export GATEHOUSE_BIN="${GATEHOUSE_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/gatehouse}"
 # The history test writes and replays a million audit records with the CLI:
 # a debug build would take most of an hour there.
 cargo build --locked --quiet --release --bin gatehouse
-export GATEHOUSE_RELEASE_BIN="${GATEHOUSE_RELEASE_BIN:-$root/target/release/gatehouse}"
+export GATEHOUSE_RELEASE_BIN="${GATEHOUSE_RELEASE_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/gatehouse}"
 
 echo "== python: pytest"
 cd "$root/crates/gatehouse-python/tests"
