@@ -74,7 +74,15 @@ fn export(policy: &Path, strict: bool) -> Value {
 }
 
 fn every_type_policy() -> (PathBuf, Policy) {
-    let dir = std::env::temp_dir().join(format!("gatehouse-schema-input-{}", std::process::id()));
+    // One directory per call: the tests run on several threads, and a
+    // shared path let one thread's write (truncate, then write) be read
+    // empty by another's `gatehouse schema input` (seen once in CI).
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "gatehouse-schema-input-{}-{call}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("every.gate");
     std::fs::write(&file, EVERY_TYPE).expect("write");
