@@ -49,19 +49,15 @@ fn check(py: Python<'_>, path: std::path::PathBuf) -> Vec<diagnostics::Diagnosti
     }
 }
 
-/// `check` for policy text: `{file name: text}`, or one text.
+/// `check` for policy text: one text, `{file name: text}` or `(name, text)` pairs.
 #[pyfunction]
 #[pyo3(signature = (sources, name = "policy.gate"))]
 fn check_source(sources: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<diagnostics::Diagnostic>> {
+    // One text, or the file names and texts `Policy.from_sources` takes.
     let result = if let Ok(text) = sources.extract::<String>() {
         gatehouse::Policy::from_source(name, &text)
     } else {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        let dict = sources.cast::<pyo3::types::PyDict>()?;
-        for (k, v) in dict.iter() {
-            pairs.push((k.extract()?, v.extract()?));
-        }
-        gatehouse::Policy::from_sources(pairs)
+        gatehouse::Policy::from_sources(policy::source_pairs(sources)?)
     };
     Ok(match result {
         Ok(p) => diagnostics::to_list(p.warnings()),

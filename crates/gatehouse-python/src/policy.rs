@@ -351,7 +351,8 @@ impl Policy {
     }
 }
 
-fn source_pairs(sources: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+/// `{file name: text}` or `(name, text)` pairs, at least one.
+pub(crate) fn source_pairs(sources: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     let mut pairs = Vec::new();
     if let Ok(d) = sources.cast::<PyDict>() {
         for (k, v) in d.iter() {

@@ -267,6 +267,10 @@ def test_a_policy_that_does_not_compile_raises_with_diagnostics():
     assert diags[0].help
     assert "bad.gate:3" in str(err.value)
     assert gatehouse.check_source(source, name="bad.gate")[0].code == diags[0].code
+    assert gatehouse.check_source({"bad.gate": source})[0].code == diags[0].code
+    assert gatehouse.check_source([("bad.gate", source)])[0].line == 3
+    with pytest.raises(ValueError):
+        gatehouse.check_source({})
 
 
 def test_check_a_directory_and_sources(tmp_path):
