@@ -14,6 +14,9 @@
 //!
 //! [store]
 //! sync = "full"                    # or "normal": survives SIGKILL, not power loss
+//! # url = "postgres://gatehouse:secret@db:5432/gatehouse"   # PostgreSQL, shared by replicas
+//! max_connections = 16             # PostgreSQL: connections this replica holds
+//! connect_timeout_ms = 3000        # PostgreSQL: then 503 STORE_UNAVAILABLE
 //!
 //! [limits]
 //! body_bytes = 1048576
@@ -128,13 +131,28 @@ pub const MAX_WAIT_SECONDS_CAP: u64 = 24 * 3600;
 pub struct StoreConfig {
     /// `full` (every commit reaches the disk before the answer) or
     /// `normal` (survives the process being killed, not the machine).
+    /// SQLite only: PostgreSQL's durability is the server's own setting.
     pub sync: SyncMode,
+    /// The database: unset for SQLite in `data_dir`, or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/gatehouse`), which any number
+    /// of replicas share. Also `GATEHOUSE_DATABASE_URL` and
+    /// `--database-url`. Never logged with its password.
+    pub url: Option<String>,
+    /// PostgreSQL: the most connections this replica holds open.
+    pub max_connections: u32,
+    /// PostgreSQL: how long a request waits for a connection (or the
+    /// database to answer a connect) before it is refused with 503
+    /// `STORE_UNAVAILABLE`.
+    pub connect_timeout_ms: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> StoreConfig {
         StoreConfig {
             sync: SyncMode::Full,
+            url: None,
+            max_connections: 16,
+            connect_timeout_ms: 3_000,
         }
     }
 }

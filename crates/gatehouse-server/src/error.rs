@@ -109,6 +109,17 @@ impl GateError {
         GateError::new(500, "STORE_ERROR", detail)
     }
 
+    /// 503 `STORE_UNAVAILABLE`: the database cannot be reached now (its
+    /// connection was lost, it is restarting, the pool is exhausted). The
+    /// change was not made; retrying after `Retry-After` is safe. The
+    /// detail is logged, not sent.
+    pub fn unavailable(detail: impl Into<String>) -> GateError {
+        GateError {
+            retry_after: Some(1),
+            ..GateError::new(503, "STORE_UNAVAILABLE", detail)
+        }
+    }
+
     /// 500 for a fault of ours; the detail is logged, not sent.
     pub fn internal(detail: impl Into<String>) -> GateError {
         GateError::new(500, "INTERNAL", detail)

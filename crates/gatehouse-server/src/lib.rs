@@ -90,11 +90,10 @@ pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), S
         ))
     })?;
     let key = signing_key(&config.data_dir)?;
-    let fsync = config.store.sync == config::SyncMode::Full;
-    let store = store::SqliteStore::open(&config.data_dir.join(DATABASE_FILE), fsync)
+    let store = store::open(&config)
         .await
         .map_err(|e| StartError::Store(e.detail))?;
-    let gate = Arc::new(Gate::new(Arc::new(store), config, policy, trust, key));
+    let gate = Arc::new(Gate::new(store, config, policy, trust, key));
     gate.save_current_policy()
         .await
         .map_err(|e| StartError::Store(e.detail))?;

@@ -336,8 +336,8 @@ async fn ready(State(gate): State<Arc<Gate>>) -> Response {
     if gate.is_draining() {
         return GateError::new(503, "SHUTTING_DOWN", "the gate is shutting down").into_response();
     }
-    match gate.store.pending_by_tier().await {
-        Ok(_) => json_answer(200, json!({"status": "ready"}).to_string()),
+    match gate.store.ping().await {
+        Ok(()) => json_answer(200, json!({"status": "ready"}).to_string()),
         Err(_) => {
             GateError::new(503, "STORE_UNAVAILABLE", "the database does not answer").into_response()
         }

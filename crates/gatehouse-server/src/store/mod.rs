@@ -23,6 +23,27 @@ pub use search::{
 };
 pub use sqlite::SqliteStore;
 
+/// Opens the store the configuration names: SQLite in `data_dir` when no
+/// `store.url` is set, PostgreSQL for a `postgres://` or `postgresql://`
+/// URL. Schema migrations are applied before it returns.
+pub async fn open(
+    config: &crate::config::ServerConfig,
+) -> Result<std::sync::Arc<dyn Store>, GateError> {
+    match config.store.url.as_deref() {
+        None => {
+            let fsync = config.store.sync == crate::config::SyncMode::Full;
+            let path = config.data_dir.join(crate::DATABASE_FILE);
+            Ok(std::sync::Arc::new(SqliteStore::open(&path, fsync).await?))
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Err(
+            GateError::store("the PostgreSQL store is not built into this binary yet"),
+        ),
+        Some(_) => Err(GateError::store(
+            "`store.url` must be a PostgreSQL URL (`postgres://...` or `postgresql://...`); leave it unset for SQLite in `data_dir`",
+        )),
+    }
+}
+
 /// A request as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequestRow {
@@ -218,9 +239,63 @@ pub struct Delivery {
     pub attempts: i64,
 }
 
+/// A change committed by any process sharing the database, as the store's
+/// feed announces it ([`Store::feed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreNote {
+    /// A request changed (created, reviewed, claimed, expired, ...).
+    Request {
+        /// The request.
+        id: String,
+        /// Its new state's name.
+        state: String,
+        /// Its new version.
+        version: i64,
+    },
+    /// An API key was revoked: every replica forgets it and ends the waits
+    /// held with it.
+    KeyRevoked {
+        /// The key's id (`ghk_...`).
+        id: String,
+    },
+    /// The feed was interrupted (the connection was lost and is back):
+    /// notes may have been missed, so every waiter reads its request again
+    /// and every cache of keys is dropped.
+    Resync,
+}
+
 /// The database behind the gate.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Changes committed by **other processes** sharing this database
+    /// (PostgreSQL: `LISTEN`/`NOTIFY`, sent inside the transaction, so a
+    /// note arrives only for a committed change). `None` for a store one
+    /// process owns (SQLite), where the gate's own announcements are
+    /// complete. A note may also arrive for this process's own change:
+    /// receivers treat notes as "read again", never as the data.
+    fn feed(&self) -> Option<tokio::sync::broadcast::Receiver<StoreNote>> {
+        None
+    }
+
+    /// Whether the database answers now (`/ready`): 503
+    /// `STORE_UNAVAILABLE` when it does not.
+    async fn ping(&self) -> Result<(), GateError> {
+        self.pending_by_tier().await.map(|_| ())
+    }
+
+    /// The gate's signing key (an Ed25519 seed) when the store keeps the
+    /// one every replica shares: stores `candidate` when none is stored
+    /// yet and gives the stored seed (the first replica's), so every
+    /// replica signs with one key. `None`: this store keeps no key (SQLite,
+    /// whose key is a file in `data_dir`).
+    async fn shared_signing_seed(
+        &self,
+        candidate: [u8; 32],
+    ) -> Result<Option<[u8; 32]>, GateError> {
+        let _ = candidate;
+        Ok(None)
+    }
+
     /// Creates a request: the row, its records and the idempotency answer,
     /// in one transaction. Refused with a conflict when the id exists.
     async fn create(&self, change: Change) -> Result<(), GateError>;
