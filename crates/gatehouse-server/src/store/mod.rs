@@ -9,9 +9,13 @@
 //! after the call returns, so nothing acknowledged is lost.
 
 mod chain;
+#[cfg(test)]
+mod contract_tests;
 mod postgres;
 mod search;
 mod sqlite;
+#[cfg(test)]
+mod test_support;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -20,10 +24,10 @@ use serde_json::Value as Json;
 use crate::error::GateError;
 use crate::lifecycle::State;
 
+pub use postgres::{PgStore, redact_url};
 pub use search::{
     ID_CLOCK_MARGIN, OUTCOMES, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage,
 };
-pub use postgres::{PgStore, redact_url};
 pub use sqlite::SqliteStore;
 
 /// What `gatehouse migrate` did: the schema version the database was at,
@@ -76,9 +80,9 @@ pub async fn open(
             let path = config.data_dir.join(crate::DATABASE_FILE);
             Ok(std::sync::Arc::new(SqliteStore::open(&path, fsync).await?))
         }
-        Some(url) if is_postgres_url(url) => {
-            Ok(std::sync::Arc::new(PgStore::open(url, &config.store).await?))
-        }
+        Some(url) if is_postgres_url(url) => Ok(std::sync::Arc::new(
+            PgStore::open(url, &config.store).await?,
+        )),
         Some(_) => Err(not_a_store_url()),
     }
 }

@@ -80,7 +80,10 @@ pub fn redact_url(url: &str) -> String {
                 .query_pairs()
                 .map(|(k, v)| {
                     let secret = k.eq_ignore_ascii_case("password");
-                    (k.into_owned(), if secret { "***".into() } else { v.into_owned() })
+                    (
+                        k.into_owned(),
+                        if secret { "***".into() } else { v.into_owned() },
+                    )
                 })
                 .collect();
             if !pairs.is_empty() {
@@ -128,7 +131,10 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
 /// else -> 500 `STORE_ERROR`.
 pub(super) fn db(e: sqlx::Error) -> GateError {
     if is_unavailable(&e) {
-        GateError::unavailable(format!("the database is unavailable: {}", redacted_error(&e)))
+        GateError::unavailable(format!(
+            "the database is unavailable: {}",
+            redacted_error(&e)
+        ))
     } else {
         GateError::store(redacted_error(&e))
     }
@@ -152,11 +158,19 @@ fn pool_for(url: &str, config: &StoreConfig) -> Result<PgPool, GateError> {
 /// The first connection: a database that is down at start is a clear
 /// error (within `connect_timeout_ms`), not a hang.
 async fn first_contact(pool: &PgPool, url: &str) -> Result<(), GateError> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(|e| {
-        let mut error = db(e);
-        error.detail = format!("cannot reach the database at {}: {}", redact_url(url), error.detail);
-        error
-    })
+    sqlx::query("SELECT 1")
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            let mut error = db(e);
+            error.detail = format!(
+                "cannot reach the database at {}: {}",
+                redact_url(url),
+                error.detail
+            );
+            error
+        })
 }
 
 impl PgStore {
@@ -169,7 +183,11 @@ impl PgStore {
     /// [`PgStore::open`] with migrations applied up to `version` only
     /// (tests build older databases with it).
     #[doc(hidden)]
-    pub async fn open_at(url: &str, config: &StoreConfig, version: i64) -> Result<PgStore, GateError> {
+    pub async fn open_at(
+        url: &str,
+        config: &StoreConfig,
+        version: i64,
+    ) -> Result<PgStore, GateError> {
         let pool = pool_for(url, config)?;
         first_contact(&pool, url).await?;
         migrate::apply(&pool, version).await?;
@@ -217,8 +235,10 @@ async fn check_head(pool: &PgPool) -> Result<(), GateError> {
         .fetch_all(pool)
         .await
         .map_err(db)?;
-    let rows: Vec<(i64, String, String)> =
-        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let rows: Vec<(i64, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
     let (seq, hash) = super::chain::check_tail(&rows)?;
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_optional(pool)
@@ -373,16 +393,24 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), GateError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db)?;
-        Ok(())
-    }
-
-    async fn shared_signing_seed(&self, candidate: [u8; 32]) -> Result<Option<[u8; 32]>, GateError> {
-        sqlx::query("INSERT INTO gate_signing (id, seed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
-            .bind(&candidate[..])
+        sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
             .map_err(db)?;
+        Ok(())
+    }
+
+    async fn shared_signing_seed(
+        &self,
+        candidate: [u8; 32],
+    ) -> Result<Option<[u8; 32]>, GateError> {
+        sqlx::query(
+            "INSERT INTO gate_signing (id, seed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&candidate[..])
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
         let seed: Vec<u8> = sqlx::query_scalar("SELECT seed FROM gate_signing WHERE id = 1")
             .fetch_one(&self.pool)
             .await
@@ -467,7 +495,10 @@ impl Store for PgStore {
         .map_err(db)
     }
 
-    async fn idempotent(&self, key: &IdempotencyKey) -> Result<Option<IdempotentAnswer>, GateError> {
+    async fn idempotent(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentAnswer>, GateError> {
         let row = sqlx::query(
             "SELECT fingerprint, status, body FROM idempotency WHERE principal = $1 AND key = $2",
         )

@@ -40,7 +40,7 @@ mod sessions;
 pub struct SqliteStore {
     /// The one write connection; creations reach it through `creates`
     /// (group commit, see sqlite/group.rs), every other write locks it.
-    writer: std::sync::Arc<Mutex<Writer>>,
+    pub(super) writer: std::sync::Arc<Mutex<Writer>>,
     creates: tokio::sync::mpsc::Sender<group::Queued>,
     /// Policy digests known to be in `policies` (rows are never deleted):
     /// saving one again is skipped without taking the writer.
@@ -48,8 +48,8 @@ pub struct SqliteStore {
     readers: SqlitePool,
 }
 
-struct Writer {
-    conn: SqliteConnection,
+pub(super) struct Writer {
+    pub(super) conn: SqliteConnection,
     /// The last chained record: `(seq, hash of its line)`.
     head: (i64, LineHash),
     /// Set from `BEGIN` until the outcome is settled (committed and `head`
@@ -239,7 +239,7 @@ async fn insert_extras(conn: &mut SqliteConnection, change: &Change) -> Result<(
     Ok(())
 }
 
-async fn write_row(
+pub(super) async fn write_row(
     conn: &mut SqliteConnection,
     row: &RequestRow,
     insert: bool,

@@ -69,9 +69,10 @@ pub(crate) async fn apply(pool: &PgPool, until: i64) -> Result<MigrationReport, 
             continue;
         }
         let sql = sql.replace("{GENESIS}", &hash_text(&GENESIS_HASH));
-        sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(|e| {
-            GateError::store(format!("migration {name} failed: {}", db(e).detail))
-        })?;
+        sqlx::raw_sql(&sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| GateError::store(format!("migration {name} failed: {}", db(e).detail)))?;
         sqlx::query("INSERT INTO gate_schema (version) VALUES ($1)")
             .bind(version)
             .execute(&mut *tx)

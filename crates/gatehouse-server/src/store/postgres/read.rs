@@ -8,12 +8,12 @@ use sqlx::{QueryBuilder, Row as _};
 
 use super::db;
 use crate::error::GateError;
+use crate::ids::floor_at;
 use crate::store::sqlite::{like_member, row_from_body};
 use crate::store::{
     ID_CLOCK_MARGIN, ListFilter, RequestRow, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter,
     SearchPage, SessionRow,
 };
-use crate::ids::floor_at;
 
 /// The bodies (or, with `ids_only`, the ids) a list filter gives, in its
 /// order.
@@ -58,7 +58,9 @@ pub(super) async fn list_texts(
         q.push(" AND id > ").push_bind(id.clone());
     }
     if let Some(requesters) = &filter.requesters {
-        q.push(" AND requester = ANY(").push_bind(requesters.clone()).push(")");
+        q.push(" AND requester = ANY(")
+            .push_bind(requesters.clone())
+            .push(")");
     }
     if let Some(roles) = &filter.actionable_by {
         q.push(" AND (roles = ','");
@@ -187,7 +189,10 @@ pub(super) async fn search(pool: &PgPool, filter: &SearchFilter) -> Result<Searc
     for (value, path) in [
         (&filter.rule, "$.decision.rules[*] ? (@.name == $v)"),
         (&filter.reason, "$.decision.reasons[*] ? (@.code == $v)"),
-        (&filter.approver, "$.approvals[*] ? (@.approval.approver == $v)"),
+        (
+            &filter.approver,
+            "$.approvals[*] ? (@.approval.approver == $v)",
+        ),
     ] {
         if let Some(value) = value {
             q.push(" AND jsonb_path_exists(body::jsonb, ")
@@ -197,7 +202,8 @@ pub(super) async fn search(pool: &PgPool, filter: &SearchFilter) -> Result<Searc
                 .push("::text))");
         }
     }
-    q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(limit) + 1);
     let found = q.build().fetch_all(&mut *tx).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
 
