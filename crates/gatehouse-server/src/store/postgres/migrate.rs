@@ -96,3 +96,7 @@ fn newer(version: i64) -> GateError {
         "the PostgreSQL database's schema is at version {version}, newer than this gatehouse knows (up to {LATEST}): run the newer gatehouse that migrated it (or its `gatehouse migrate`), not this one"
     ))
 }
+
+#[cfg(test)]
+#[path = "migrate_tests.rs"]
+mod tests;
