@@ -102,3 +102,77 @@ impl super::SqliteStore {
         report
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::test_support::{chain_is_whole, change};
+    use crate::store::{SqliteStore, Store as _};
+
+    async fn exec(path: &std::path::Path, sql: &str) {
+        use sqlx::Connection as _;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("connects");
+        sqlx::query(sql).execute(&mut conn).await.expect(sql);
+        conn.close().await.expect("closes");
+    }
+
+    #[tokio::test]
+    async fn a_fresh_database_gets_version_1_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
+        let first = SqliteStore::migrate(&path).await.expect("migrates");
+        assert_eq!((first.store, first.from, first.to), ("sqlite", 0, 1));
+        assert_eq!(first.applied.len(), 1);
+        let again = SqliteStore::migrate(&path).await.expect("migrates");
+        assert_eq!((again.from, again.to), (1, 1));
+        assert!(again.applied.is_empty());
+        let store = SqliteStore::open(&path, false).await.expect("opens");
+        store.create(change("req_a")).await.expect("create");
+    }
+
+    /// A database from before versions were recorded (an empty
+    /// gate_schema) is version 1: recorded, its rows and chain kept.
+    #[tokio::test]
+    async fn a_database_from_before_versions_is_recorded_as_version_1_with_its_data() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
+        {
+            let store = SqliteStore::open(&path, false).await.expect("opens");
+            store.create(change("req_a")).await.expect("create");
+        }
+        exec(&path, "DELETE FROM gate_schema").await;
+        let report = SqliteStore::migrate(&path).await.expect("migrates");
+        assert_eq!((report.from, report.to), (1, 1));
+        assert!(report.applied.is_empty(), "its tables are version 1's");
+        let store = SqliteStore::open(&path, false).await.expect("opens");
+        assert!(store.get("req_a").await.expect("get").is_some());
+        store.create(change("req_b")).await.expect("create");
+        assert_eq!(chain_is_whole(&store).await, 2);
+        let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM gate_schema")
+            .fetch_all(&store.readers)
+            .await
+            .expect("versions");
+        assert_eq!(versions, [1]);
+    }
+
+    #[tokio::test]
+    async fn a_database_newer_than_the_binary_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
+        drop(SqliteStore::open(&path, false).await.expect("opens"));
+        exec(&path, "INSERT INTO gate_schema (version) VALUES (4)").await;
+        let e = SqliteStore::open(&path, false)
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            e.detail.contains("version 4") && e.detail.contains("up to 1"),
+            "{}",
+            e.detail
+        );
+        let e = SqliteStore::migrate(&path).await.expect_err("refused");
+        assert!(e.detail.contains("version 4"), "{}", e.detail);
+    }
+}
