@@ -49,6 +49,7 @@ mod perf;
 mod promises;
 mod races;
 mod reload;
+mod replicas;
 mod surface;
 mod waiting;
 mod webhooks;

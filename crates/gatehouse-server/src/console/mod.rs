@@ -272,18 +272,60 @@ pub fn signed_form(
     }
 }
 
-/// A gate refusal as a page.
+/// A gate refusal as a page. A server error's detail is logged, never
+/// shown (as in the API's problem documents: it may name the database);
+/// 503 `STORE_UNAVAILABLE` says to try again, with `Retry-After`.
 pub fn problem_page(e: GateError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
-        tracing::warn!(code = e.code, detail = %e.detail, "console: refused");
+    if !status.is_server_error() {
+        return layout::error_page(status, e.code, &e.detail);
     }
-    layout::error_page(status, e.code, &e.detail)
+    tracing::warn!(code = e.code, detail = %e.detail, "console: refused");
+    let shown = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "the gate cannot reach its database right now; nothing was changed. Try again in a moment."
+    } else {
+        "the gate could not complete the request; it is logged"
+    };
+    let mut page = layout::error_page(status, e.code, shown);
+    if let Some(secs) = e.retry_after {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    page
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 503 from the store is a page that says to try again, with
+    /// `Retry-After`, and never shows the store's detail (before, the
+    /// page printed it: it may name the database's host).
+    #[tokio::test]
+    async fn a_store_outage_is_a_503_page_without_the_detail() {
+        let page = problem_page(GateError::unavailable(
+            "cannot reach the database at postgres://gatehouse:***@db.internal:5432/gatehouse",
+        ));
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            page.headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        let body = axum::body::to_bytes(page.into_body(), 1 << 20)
+            .await
+            .expect("a body");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("STORE_UNAVAILABLE"), "{text}");
+        assert!(!text.contains("db.internal"), "{text}");
+        let refused = problem_page(GateError::forbidden("NOT_YOURS", "not your request"));
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let body = axum::body::to_bytes(refused.into_body(), 1 << 20)
+            .await
+            .expect("a body");
+        assert!(String::from_utf8_lossy(&body).contains("not your request"));
+    }
 
     fn form_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
