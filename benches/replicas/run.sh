@@ -91,8 +91,14 @@ start_replica() { # name index config
     cat "$dir/stdout" "$dir/log" | redact >&2
     exit 1
   fi
-  sleep 0.2 # the token line comes before the listening line, if at all
-  token="$(sed -n 's/^development admin token (shown once, keep it): //p' "$dir/stdout" | head -1)"
+  # The first replica on an empty database prints the admin token after
+  # the listening line; the others print none.
+  token=""
+  for _ in $(seq 1 $([[ $2 -eq 1 ]] && echo 50 || echo 2)); do
+    token="$(sed -n 's/^development admin token (shown once, keep it): //p' "$dir/stdout" | head -1)"
+    [[ -n "$token" ]] && break
+    sleep 0.1
+  done
 }
 
 make_key() { # url token identity scopes-json roles-json
@@ -228,26 +234,9 @@ PY
   echo
   cat "$work/table.md"
   echo
-  echo "Database cost per lifecycle (PostgreSQL runs; one line per run in costs.jsonl):"
+  echo "Database cost per lifecycle (PostgreSQL runs; one line per run in costs.jsonl; \`costs.py\`):"
   echo
-  python3 - "$costs_file" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()] if __import__("os").path.exists(sys.argv[1]) else []
-med = lambda xs: statistics.median([x for x in xs if x is not None]) if any(x is not None for x in xs) else float("nan")
-labels = list(dict.fromkeys(r["label"] for r in rows))
-tables = sorted({t for r in rows for t in r["tables"]} - {"gate_schema"})
-print("| store, replicas | commits | rollbacks | WAL bytes | WAL records | " + " | ".join(f"{t} ins/upd/del" for t in tables) + " |")
-print("|---|---:|---:|---:|---:|" + "---|" * len(tables))
-for label in labels:
-    rs = [r for r in rows if r["label"] == label]
-    cells = []
-    for t in tables:
-        f = lambda k: med([r["tables"].get(t, {}).get(k) for r in rs])
-        cells.append(f"{f('ins'):.2f} / {f('upd'):.2f} / {f('del'):.2f}")
-    wal = lambda k: med([(r["wal"] or {}).get(k) for r in rs])
-    print(f"| {label} | {med([r['commits'] for r in rs]):.2f} | {med([r['rollbacks'] for r in rs]):.2f} | "
-          f"{wal('bytes'):.0f} | {wal('records'):.1f} | " + " | ".join(cells) + " |")
-PY
+  python3 "$here/costs.py" "$costs_file"
   echo
   echo "The audit chain's head alone (\`head/run.sh\`: the statements sent while the head row is locked,"
   echo "with the records per transaction and the line size measured above):"
