@@ -142,8 +142,7 @@ fn parse(args: &[String]) -> Options {
 /// A file's JSON, re-serialized (so a body is one line of valid JSON).
 fn read_json(path: &str) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| die(&format!("{path}: {e}")));
-    let value: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| die(&format!("{path}: {e}")));
+    let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| die(&format!("{path}: {e}")));
     value.to_string()
 }
 
@@ -220,7 +219,10 @@ fn micros(since: Instant) -> u32 {
 
 /// One decision per iteration.
 fn decide_thread(o: &Options, c: usize, measure_from: Instant, end: Instant) -> Tally {
-    let key = o.key.as_deref().unwrap_or_else(|| die("decide needs --key"));
+    let key = o
+        .key
+        .as_deref()
+        .unwrap_or_else(|| die("decide needs --key"));
     let mut spread = Spread::new(&o.replicas, c);
     let mut t = Tally::default();
     let mut i = c * o.bodies.len() / o.connections;
@@ -261,7 +263,10 @@ fn state_is(answer: &str, state: &str) -> bool {
 /// stays where it stopped; the run reports the failure count).
 fn lifecycle_thread(o: &Options, c: usize, measure_from: Instant, end: Instant) -> Tally {
     let agent = o.agent_key.as_deref().unwrap_or_else(|| die("--agent-key"));
-    let approver = o.approver_key.as_deref().unwrap_or_else(|| die("--approver-key"));
+    let approver = o
+        .approver_key
+        .as_deref()
+        .unwrap_or_else(|| die("--approver-key"));
     let action = &o.bodies[0];
     let approve = json!({"decision": "approve", "reason": "replica benchmark"}).to_string();
     let complete = json!({"result": "succeeded", "tool_call_id": "bench"}).to_string();
@@ -290,9 +295,24 @@ fn lifecycle_thread(o: &Options, c: usize, measure_from: Instant, end: Instant) 
             }
         };
         let steps = [
-            (format!("/v1/requests/{id}/decisions"), approver, &approve, "approved"),
-            (format!("/v1/requests/{id}/claim"), agent, action, "executing"),
-            (format!("/v1/requests/{id}/executed"), agent, &complete, "executed"),
+            (
+                format!("/v1/requests/{id}/decisions"),
+                approver,
+                &approve,
+                "approved",
+            ),
+            (
+                format!("/v1/requests/{id}/claim"),
+                agent,
+                action,
+                "executing",
+            ),
+            (
+                format!("/v1/requests/{id}/executed"),
+                agent,
+                &complete,
+                "executed",
+            ),
         ];
         for (path, key, body, state) in &steps {
             match spread.post(path, key, body) {
@@ -421,7 +441,9 @@ fn report(args: &[String]) {
     let mut output = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| die(&format!("{flag} needs a value")));
+        let value = it
+            .next()
+            .unwrap_or_else(|| die(&format!("{flag} needs a value")));
         match flag.as_str() {
             "--in" => input = Some(value.clone()),
             "--out" => output = Some(value.clone()),
