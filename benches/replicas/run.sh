@@ -9,6 +9,7 @@
 #
 #   benches/replicas/run.sh                       # 3 rounds, 8 s each, 32 connections
 #   benches/replicas/run.sh --runs 5 --seconds 10 --connections 16
+#   benches/replicas/run.sh --connections 1 --replicas "1 3" --output benches/replicas/one-connection.md
 #
 # PostgreSQL: GATEHOUSE_BENCH_DATABASE_URL names a server and a database
 # from which the script may CREATE DATABASE (default: the session server
@@ -24,6 +25,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/replica-bench}"
 server_url="${GATEHOUSE_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:55432/postgres}"
 
 runs=3 seconds=8 warmup=2 connections=32 max_conn=16 replicas_list="1 2 3"
+out="$here/results.md"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs="$2" ;;
@@ -32,6 +34,7 @@ while [[ $# -gt 0 ]]; do
     --connections) connections="$2" ;;
     --pool) max_conn="$2" ;;
     --replicas) replicas_list="$2" ;;
+    --output) out="$(realpath -m "$2")" ;;
     *) echo "run.sh: unknown flag $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -208,9 +211,12 @@ for round in $(seq 1 "$runs"); do
 done
 
 "$bench" report --in "$runs_file" --out "$work/table.md" >/dev/null
-cp "$runs_file" "$here/runs.jsonl"
-cp "$costs_file" "$here/costs.jsonl" 2>/dev/null || true
-out="$here/results.md"
+# Beside the table: results.md -> runs.jsonl and costs.jsonl (as
+# published), any other NAME.md -> NAME.runs.jsonl and NAME.costs.jsonl.
+stem="${out%.md}."
+[[ "$out" == "$here/results.md" ]] && stem="$here/"
+cp "$runs_file" "${stem}runs.jsonl"
+cp "$costs_file" "${stem}costs.jsonl" 2>/dev/null || true
 # The audit records per write transaction and the mean line size, from
 # the PostgreSQL runs (medians), for the head's own measurement.
 read -r records_per_tx line_bytes < <(python3 - "$costs_file" <<'PY'
@@ -227,7 +233,7 @@ PY
 {
   echo "# Replicas on one PostgreSQL database: measured"
   echo
-  echo "Written by \`benches/replicas/run.sh --runs $runs --seconds $seconds --warmup $warmup --connections $connections --pool $max_conn\`"
+  echo "Written by \`benches/replicas/run.sh --runs $runs --seconds $seconds --warmup $warmup --connections $connections --pool $max_conn --replicas \"$replicas_list\"\`"
   echo "on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (driver, every replica and PostgreSQL share them),"
   echo "$(psql_at "$server_url" -c 'SHOW server_version' | awk '{print "PostgreSQL " $1}'), gatehouse $("$gatehouse" --version | awk '{print $2}')."
   echo "Medians over $runs interleaved rounds (each configuration on a fresh database); per-run figures in runs.jsonl."
