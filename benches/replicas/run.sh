@@ -80,6 +80,7 @@ trap cleanup EXIT
 start_replica() { # name index config
   local dir="$work/$1-$2"
   mkdir -p "$dir"
+  : >"$dir/stdout" # exists before the wait below reads it
   GATEHOUSE_LOG=warn "$gatehouse" serve --policy "$root/policies/ai-agent-actions" \
     --listen 127.0.0.1:0 --data-dir "$dir/data" --config "$3" \
     >"$dir/stdout" 2>"$dir/log" &
@@ -236,11 +237,11 @@ PY
   echo "Written by \`benches/replicas/run.sh --runs $runs --seconds $seconds --warmup $warmup --connections $connections --pool $max_conn --replicas \"$replicas_list\"\`"
   echo "on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (driver, every replica and PostgreSQL share them),"
   echo "$(psql_at "$server_url" -c 'SHOW server_version' | awk '{print "PostgreSQL " $1}'), gatehouse $("$gatehouse" --version | awk '{print $2}')."
-  echo "Medians over $runs interleaved rounds (each configuration on a fresh database); per-run figures in runs.jsonl."
+  echo "Medians over $runs interleaved rounds (each configuration on a fresh database); per-run figures in $(basename "${stem}runs.jsonl")."
   echo
   cat "$work/table.md"
   echo
-  echo "Database cost per lifecycle (PostgreSQL runs; one line per run in costs.jsonl; \`costs.py\`):"
+  echo "Database cost per lifecycle (PostgreSQL runs; one line per run in $(basename "${stem}costs.jsonl"); \`costs.py\`):"
   echo
   python3 "$here/costs.py" "$costs_file"
   echo
