@@ -498,3 +498,41 @@ fn report(args: &[String]) {
         std::fs::write(&path, &table).unwrap_or_else(|e| die(&format!("{path}: {e}")));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        // A run without a figure (NaN) does not count.
+        assert_eq!(median(vec![f64::NAN, 5.0, 1.0, 3.0]), 3.0);
+        assert!(median(Vec::new()).is_nan());
+    }
+
+    #[test]
+    fn quantiles_are_read_from_the_sorted_microseconds_in_milliseconds() {
+        let sorted: Vec<u32> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(quantile(&sorted, 0.50), Some(50.0));
+        assert_eq!(quantile(&sorted, 0.99), Some(99.0));
+        assert_eq!(quantile(&[7], 0.99), Some(0.007));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn a_lifecycle_step_counts_only_with_the_state_it_must_reach() {
+        assert_eq!(
+            created_id(r#"{"id":"req_1","state":"pending"}"#).as_deref(),
+            Some("req_1")
+        );
+        // Created but not waiting for people (e.g. decided auto): not a
+        // lifecycle this benchmark can complete.
+        assert_eq!(created_id(r#"{"id":"req_1","state":"approved"}"#), None);
+        assert_eq!(created_id("not json"), None);
+        assert!(state_is(r#"{"state":"executed"}"#, "executed"));
+        assert!(!state_is(r#"{"state":"executing"}"#, "executed"));
+        assert!(!state_is("", "executed"));
+    }
+}
