@@ -57,6 +57,10 @@ pub struct PgStore {
     notes: broadcast::Sender<StoreNote>,
     /// The listener task; stopped when the store is dropped.
     listener: AbortOnDrop,
+    /// Policy digests known to be in `policies` (rows are never deleted):
+    /// every creation saves its policy, and without this each one sent the
+    /// whole policy text (kilobytes) to the database again.
+    saved_policies: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -200,6 +204,7 @@ impl PgStore {
             pool,
             notes,
             listener: AbortOnDrop(task),
+            saved_policies: Default::default(),
         })
     }
 
@@ -589,12 +594,26 @@ impl Store for PgStore {
     }
 
     async fn save_policy(&self, digest: &str, sources: &Json) -> Result<(), GateError> {
+        let known = |set: &std::sync::Mutex<std::collections::HashSet<String>>| {
+            set.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(digest)
+        };
+        if known(&self.saved_policies) {
+            return Ok(());
+        }
         sqlx::query("INSERT INTO policies (digest, sources) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING")
             .bind(digest)
             .bind(sources.to_string())
             .execute(&self.pool)
             .await
             .map_err(db)?;
+        // Only after the insert committed (or found the row): a failed
+        // save is tried again by the next creation.
+        self.saved_policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(digest.to_owned());
         Ok(())
     }
 
