@@ -235,9 +235,19 @@ impl PgStore {
 /// Checks the audit rows' tail as the SQLite store does at open, and that
 /// `audit_head` names that tail: a database whose last records or head
 /// were edited is refused.
+///
+/// Both reads are in one `REPEATABLE READ` snapshot: read apart, another
+/// replica's append committed between them made a live database look
+/// edited, and a replica restarted during traffic refused to start (found
+/// by the fault-injection run, tests/faults).
 async fn check_head(pool: &PgPool) -> Result<(), GateError> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
     let rows = sqlx::query("SELECT seq, line, hash FROM audit ORDER BY seq DESC LIMIT 2")
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
     let rows: Vec<(i64, String, String)> = rows
@@ -246,9 +256,10 @@ async fn check_head(pool: &PgPool) -> Result<(), GateError> {
         .collect();
     let (seq, hash) = super::chain::check_tail(&rows)?;
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
+    tx.rollback().await.map_err(db)?;
     let matches = head.is_some_and(|h| {
         h.get::<i64, _>(0) == seq && parse_hash(&h.get::<String, _>(1)) == Some(hash)
     });

@@ -132,6 +132,42 @@ async fn appends_from_two_replicas_make_one_verifiable_chain() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_starting_while_another_appends_is_never_refused_as_edited() {
+    // Regression (found by tests/faults): the tail and `audit_head` were
+    // read in two statements, and an append committed between them made a
+    // live database look edited, so a restarted replica refused to start.
+    let Some((db, a, _b)) = two("open_during_appends").await else {
+        return;
+    };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (a, stop) = (a.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                a.create(change(&format!("req_w_{n:06}")))
+                    .await
+                    .expect("create");
+                n += 1;
+            }
+            n
+        })
+    };
+    for _ in 0..40 {
+        let opened = PgStore::open(&db.url, &pg_config()).await;
+        assert!(
+            opened.is_ok(),
+            "a live database was refused at open: {:?}",
+            opened.err()
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let appended = writer.await.expect("writer");
+    assert!(appended > 0, "the opens raced no append");
+    assert_eq!(chain_is_whole(&*a).await, appended as usize);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_expiry_is_applied_once_when_two_replicas_sweep() {
     let Some((_db, a, b)) = two("expire_once").await else {
         return;
