@@ -310,7 +310,16 @@ pub fn reviewer(world: &World, index: usize, role: &str, identity: &str, key: &s
     while !world.stopped() {
         rng.pause(100, 600);
         let waiting = world.list(&mut rng, key, &format!("state=pending&role={role}&limit=100"));
-        let chosen: Vec<&Json> = waiting.iter().filter(|_| rng.chance(35)).take(6).collect();
+        // Some requests nobody reviews (by their ticket number, so a
+        // replay neglects the same ones): their deadlines must act. The
+        // director neglects fewer, so escalations end both ways.
+        let neglected = if role == "director" { 3 } else { 4 };
+        let chosen: Vec<&Json> = waiting
+            .iter()
+            .filter(|r| r["input"]["ticket"].as_u64().is_some_and(|t| t % neglected != 0))
+            .filter(|_| rng.chance(35))
+            .take(6)
+            .collect();
         for request in chosen {
             if world.stopped() {
                 return;
@@ -322,7 +331,9 @@ pub fn reviewer(world: &World, index: usize, role: &str, identity: &str, key: &s
                 "reason": format!("{identity} looked at it"),
                 "action_digest": request["action_digest"],
             });
-            let idem = format!("{identity}-{id}");
+            // One key per review given: the same person may come back to
+            // the request with another mind (refused: they reviewed it).
+            let idem = format!("{identity}-{id}-{review}");
             let answer = world.call_retrying(
                 &mut rng,
                 20,
