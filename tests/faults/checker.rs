@@ -19,7 +19,8 @@
 //!    each holding a role it names and none of them forbidden; after an
 //!    escalation, one holder of the escalation role.
 //! 6. Every passed deadline was acted on: no request still waits past its
-//!    deadline (the run lets the sweepers catch up first).
+//!    deadline (the run lets the sweepers catch up first), and no person's
+//!    review was taken at or after it.
 //!
 //! The checker knows nothing of the run: it is a function of the evidence,
 //! and its own tests (checker_tests.rs) feed it doctored histories.
@@ -28,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gatehouse::audit::chain::ChainStatus;
 use gatehouse::audit::log::LogReader;
+use gatehouse::values::Timestamp;
 use gatehouse_server::lifecycle::{Event, State, next};
 use serde_json::Value as Json;
 
@@ -77,6 +79,7 @@ struct Step {
     approver: Option<String>,
     roles: Vec<String>,
     review: Option<String>,
+    time: Option<Timestamp>,
 }
 
 const EVENTS: [Event; 16] = [
@@ -121,6 +124,7 @@ pub fn check(evidence: &Evidence) -> Verdict {
             Some(s) => {
                 check_path(id, request, s, &mut v.violations);
                 check_approvals(id, request, s, &mut v.violations);
+                check_reviews_in_time(id, request, s, &mut v.violations);
             }
             None => v
                 .violations
@@ -197,6 +201,7 @@ fn read_steps(lines: &[String], out: &mut Vec<String>) -> BTreeMap<String, Vec<S
             approver: record["detail"]["approver"].as_str().map(str::to_owned),
             roles: strings(&record["detail"]["roles"]),
             review: record["detail"]["review"].as_str().map(str::to_owned),
+            time: record["time"].as_str().and_then(Timestamp::parse),
         });
     }
     steps
@@ -335,6 +340,30 @@ fn check_approvals(id: &str, request: &Json, steps: &[Step], out: &mut Vec<Strin
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// Property 6, the other side: no review was taken at or after the
+/// deadline (the on-expiry action owns the request from then on; an
+/// approval taken late would be a stale approval executed). The request's
+/// deadline is its last one, so for an escalated request this bounds the
+/// escalation role's review (earlier reviews had an earlier deadline).
+fn check_reviews_in_time(id: &str, request: &Json, steps: &[Step], out: &mut Vec<String>) {
+    let Some(deadline) = request["deadline"].as_str().and_then(Timestamp::parse) else {
+        return;
+    };
+    const REVIEWS: [&str; 4] = ["approve", "approve_complete", "reject", "request_changes"];
+    for step in steps {
+        let by_person = step.actor != "gatehouse";
+        if by_person
+            && REVIEWS.contains(&step.event.as_str())
+            && step.time.is_none_or(|t| t >= deadline)
+        {
+            out.push(format!(
+                "{id}: seq {}: {}'s `{}` was taken at or after the deadline",
+                step.seq, step.actor, step.event
+            ));
         }
     }
 }

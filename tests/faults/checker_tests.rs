@@ -89,7 +89,8 @@ fn request(state: &str, outcome: &str, count: u64, approvers: &[&str]) -> Json {
         },
         "approvals": approvers.iter().map(|a| json!({"approval": {"approver": a}, "review": "approve"})).collect::<Vec<_>>(),
         "escalated_to": null,
-        "deadline_unix": NOW - 50,
+        "deadline": Timestamp::from_unix_nanos(i128::from(NOW + 60) * 1_000_000_000).to_string(),
+        "deadline_unix": NOW + 60,
     })
 }
 
@@ -232,6 +233,7 @@ fn a_passed_deadline_not_acted_on_is_caught() {
     let mut e = clean();
     e.chain = chain(&specs);
     e.requests.insert("r6".into(), request("pending", "explicit", 1, &[]));
+    e.requests.get_mut("r6").unwrap()["deadline_unix"] = json!(NOW - 50);
     caught(&e, "r6: still pending 50 s after its deadline");
 }
 
@@ -254,4 +256,14 @@ fn a_state_the_chain_does_not_explain_is_caught() {
     let mut e = clean();
     e.requests.get_mut("r2").unwrap()["state"] = json!("executing");
     caught(&e, "r2: the chain leaves it `approved` but the gate shows `executing`");
+}
+
+#[test]
+fn a_review_taken_after_the_deadline_is_caught() {
+    let mut e = clean();
+    // r1 was approved at NOW; its deadline a minute before.
+    e.requests.get_mut("r1").unwrap()["deadline"] = json!(
+        Timestamp::from_unix_nanos(i128::from(NOW - 60) * 1_000_000_000).to_string()
+    );
+    caught(&e, "r1: seq 5: rita's `approve_complete` was taken at or after the deadline");
 }
