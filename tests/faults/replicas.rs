@@ -40,11 +40,18 @@ pub struct Replica {
     pub starts: u32,
 }
 
+/// Start attempts that failed, by reason (the process's last `error:`
+/// line, or how it ended): a replica started while the database restarts
+/// cannot open the store, and is started again.
+pub type StartFailures = std::collections::BTreeMap<String, u64>;
+
 /// Every replica of the run.
 pub struct Replicas {
     setup: Setup,
     /// Indexed by replica number.
     pub list: Vec<Replica>,
+    /// Every failed start attempt, by reason.
+    pub start_failures: StartFailures,
 }
 
 impl Replicas {
@@ -59,7 +66,11 @@ impl Replicas {
                 starts: 0,
             })
             .collect();
-        Replicas { setup, list }
+        Replicas {
+            setup,
+            list,
+            start_failures: StartFailures::new(),
+        }
     }
 
     /// `http://127.0.0.1:PORT` of each replica, by number.
@@ -80,10 +91,13 @@ impl Replicas {
         loop {
             match replica.spawn(&setup) {
                 Ok(token) => return Ok(token),
-                Err(e) if Instant::now() >= deadline => {
-                    return Err(format!("replica {i} did not start: {e}"));
+                Err(e) => {
+                    *self.start_failures.entry(e.clone()).or_default() += 1;
+                    if Instant::now() >= deadline {
+                        return Err(format!("replica {i} did not start: {e}"));
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
                 }
-                Err(_) => std::thread::sleep(Duration::from_millis(300)),
             }
         }
     }
@@ -172,7 +186,15 @@ impl Replica {
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(e);
+                // The stderr reader gets the last lines once the pipe closes.
+                std::thread::sleep(Duration::from_millis(200));
+                let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+                let reason = log
+                    .iter()
+                    .rev()
+                    .find_map(|l| l.strip_prefix("error: "))
+                    .map_or(e, |r| r.chars().take(300).collect());
+                return Err(reason);
             }
         };
         self.child = Some(child);
