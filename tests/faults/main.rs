@@ -77,7 +77,8 @@ fn three_replicas_survive_kills_and_a_database_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let setup = Setup {
         policy: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/faults/fixtures/faults.gate"),
-        config: replicas::write_config(dir.path(), cluster.as_ref().map(|c| c.url()).as_deref()),
+        config: replicas::write_config(dir.path()),
+        database_url: cluster.as_ref().map(cluster::Cluster::url),
         root: dir.path().to_owned(),
     };
     let mut replicas = Replicas::new(setup, count);

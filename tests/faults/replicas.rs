@@ -23,8 +23,11 @@ const START_WITHIN: Duration = Duration::from_secs(120);
 pub struct Setup {
     /// The policy set.
     pub policy: PathBuf,
-    /// The TOML configuration every replica reads (the store's URL too).
+    /// The TOML configuration every replica reads.
     pub config: PathBuf,
+    /// The database every replica shares (`--database-url`); `None`:
+    /// SQLite in each replica's data directory.
+    pub database_url: Option<String>,
     /// Where each replica's data directory goes (`replica-N/`).
     pub root: PathBuf,
 }
@@ -160,8 +163,12 @@ impl Replica {
     fn spawn(&mut self, setup: &Setup) -> Result<Option<String>, String> {
         self.kill();
         std::fs::create_dir_all(&self.data_dir).map_err(|e| e.to_string())?;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-            .arg("serve")
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command.arg("serve");
+        if let Some(url) = &setup.database_url {
+            command.arg("--database-url").arg(url);
+        }
+        let mut child = command
             .arg("--policy")
             .arg(&setup.policy)
             .arg("--config")
@@ -173,6 +180,7 @@ impl Replica {
             .env_remove("GATEHOUSE_CONFIG")
             .env_remove("GATEHOUSE_TRUST")
             .env_remove("GATEHOUSE_DATABASE_URL")
+            .env_remove("GATEHOUSE_SIGNING_KEY_FILE")
             .env("GATEHOUSE_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -260,16 +268,12 @@ fn wait_started(lines: &Receiver<String>, child: &mut Child) -> Result<Option<St
     }
 }
 
-/// The configuration file of a run: fast sweeps, the store's URL (none:
-/// SQLite in each data directory), a short connection timeout so that a
-/// database that is away answers 503 soon.
-pub fn write_config(dir: &Path, database_url: Option<&str>) -> PathBuf {
-    let mut text = String::from(
+/// The configuration file of a run: fast sweeps, no console, a short
+/// connection timeout so that a database that is away answers 503 soon.
+pub fn write_config(dir: &Path) -> PathBuf {
+    let text = String::from(
         "sweep_interval_ms = 200\nreload_interval_ms = 0\ndrain_ms = 0\n\n[limits]\nrequest_timeout_ms = 8000\n\n[console]\nenabled = false\n\n[store]\nconnect_timeout_ms = 2000\n",
     );
-    if let Some(url) = database_url {
-        text.push_str(&format!("url = \"{url}\"\n"));
-    }
     let path = dir.join("serve.toml");
     std::fs::write(&path, text).expect("write the configuration");
     path
