@@ -164,7 +164,12 @@ fn check_chain(lines: &[String], out: &mut Vec<String>) {
         let first = report
             .problems
             .first()
-            .map(|p| format!("line {} (seq {:?}): {} {}", p.line, p.seq, p.kind, p.message))
+            .map(|p| {
+                format!(
+                    "line {} (seq {:?}): {} {}",
+                    p.line, p.seq, p.kind, p.message
+                )
+            })
             .unwrap_or_default();
         out.push(format!(
             "audit chain: does not verify ({:?}, {} of {} lines chained, {} problems; first: {first})",
@@ -197,7 +202,10 @@ fn read_steps(lines: &[String], out: &mut Vec<String>) -> BTreeMap<String, Vec<S
             event: s("event"),
             from: s("from"),
             to: s("to"),
-            actor: record["actor"]["id"].as_str().unwrap_or_default().to_owned(),
+            actor: record["actor"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             approver: record["detail"]["approver"].as_str().map(str::to_owned),
             roles: strings(&record["detail"]["roles"]),
             review: record["detail"]["review"].as_str().map(str::to_owned),
@@ -316,7 +324,9 @@ fn check_approvals(id: &str, request: &Json, steps: &[Step], out: &mut Vec<Strin
                 if step.event == "approve_complete" {
                     let met = if escalated {
                         let role = escalation.unwrap_or_default();
-                        approvers.values().any(|roles| roles.iter().any(|r| r == role))
+                        approvers
+                            .values()
+                            .any(|roles| roles.iter().any(|r| r == role))
                     } else {
                         let counted = approvers
                             .values()

@@ -18,7 +18,14 @@ use crate::history::Ack;
 const NOW: i64 = 1_800_000_000;
 
 /// One transition: request, event, from, to, actor, detail.
-type Spec = (&'static str, &'static str, &'static str, &'static str, &'static str, Json);
+type Spec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Json,
+);
 
 fn review(approver: &str) -> Json {
     json!({"approver": approver, "roles": ["reviewer"], "review": "approve"})
@@ -33,17 +40,66 @@ fn clean_specs() -> Vec<Spec> {
         ("r1", "queue", "decided", "pending", "agent-0", json!({})),
         ("r2", "decide", "requested", "decided", "agent-1", json!({})),
         ("r2", "queue", "decided", "pending", "agent-1", json!({})),
-        ("r1", "approve_complete", "pending", "approved", "rita", review("rita")),
+        (
+            "r1",
+            "approve_complete",
+            "pending",
+            "approved",
+            "rita",
+            review("rita"),
+        ),
         ("r3", "decide", "requested", "decided", "agent-0", json!({})),
         ("r3", "queue", "decided", "pending", "agent-0", json!({})),
-        ("r2", "approve", "pending", "pending", "rita", review("rita")),
-        ("r2", "approve_complete", "pending", "approved", "rob", review("rob")),
-        ("r1", "claim", "approved", "executing", "executor-0", json!({})),
+        (
+            "r2",
+            "approve",
+            "pending",
+            "pending",
+            "rita",
+            review("rita"),
+        ),
+        (
+            "r2",
+            "approve_complete",
+            "pending",
+            "approved",
+            "rob",
+            review("rob"),
+        ),
+        (
+            "r1",
+            "claim",
+            "approved",
+            "executing",
+            "executor-0",
+            json!({}),
+        ),
         ("r3", "expire", "pending", "expired", "gatehouse", json!({})),
-        ("r3", "reject", "expired", "rejected", "gatehouse", json!({})),
+        (
+            "r3",
+            "reject",
+            "expired",
+            "rejected",
+            "gatehouse",
+            json!({}),
+        ),
         ("r4", "decide", "requested", "decided", "agent-1", json!({})),
-        ("r4", "auto_approve", "decided", "approved", "agent-1", json!({})),
-        ("r1", "complete", "executing", "executed", "executor-0", json!({})),
+        (
+            "r4",
+            "auto_approve",
+            "decided",
+            "approved",
+            "agent-1",
+            json!({}),
+        ),
+        (
+            "r1",
+            "complete",
+            "executing",
+            "executed",
+            "executor-0",
+            json!({}),
+        ),
     ]
 }
 
@@ -52,7 +108,11 @@ fn chain(specs: &[Spec]) -> Vec<String> {
     let mut lines = Vec::new();
     let mut link = ChainLink::after(0, GENESIS_HASH);
     for (request, event, from, to, actor, detail) in specs {
-        let method = if *actor == "gatehouse" { "system" } else { "api_key" };
+        let method = if *actor == "gatehouse" {
+            "system"
+        } else {
+            "api_key"
+        };
         let record = AuditRecord::transition(
             TransitionEvent {
                 request,
@@ -97,15 +157,42 @@ fn request(state: &str, outcome: &str, count: u64, approvers: &[&str]) -> Json {
 fn clean() -> Evidence {
     let mut requests = BTreeMap::new();
     requests.insert("r1".into(), request("executed", "explicit", 1, &["rita"]));
-    requests.insert("r2".into(), request("approved", "dual", 2, &["rita", "rob"]));
+    requests.insert(
+        "r2".into(),
+        request("approved", "dual", 2, &["rita", "rob"]),
+    );
     requests.insert("r3".into(), request("rejected", "queue", 1, &[]));
-    requests.insert("r4".into(), json!({"state": "approved", "decision": {"outcome": "auto", "approvals": null}}));
+    requests.insert(
+        "r4".into(),
+        json!({"state": "approved", "decision": {"outcome": "auto", "approvals": null}}),
+    );
     let acks = vec![
-        Ack::Created { key: "k1".into(), id: "r1".into(), state: "pending".into() },
-        Ack::Created { key: "k4".into(), id: "r4".into(), state: "approved".into() },
-        Ack::Reviewed { id: "r1".into(), approver: "rita".into(), review: "approve".into(), state: "approved".into() },
-        Ack::Reviewed { id: "r2".into(), approver: "rob".into(), review: "approve".into(), state: "approved".into() },
-        Ack::Claimed { id: "r1".into(), executor: "executor-0".into() },
+        Ack::Created {
+            key: "k1".into(),
+            id: "r1".into(),
+            state: "pending".into(),
+        },
+        Ack::Created {
+            key: "k4".into(),
+            id: "r4".into(),
+            state: "approved".into(),
+        },
+        Ack::Reviewed {
+            id: "r1".into(),
+            approver: "rita".into(),
+            review: "approve".into(),
+            state: "approved".into(),
+        },
+        Ack::Reviewed {
+            id: "r2".into(),
+            approver: "rob".into(),
+            review: "approve".into(),
+            state: "approved".into(),
+        },
+        Ack::Claimed {
+            id: "r1".into(),
+            executor: "executor-0".into(),
+        },
         Ack::Executed { id: "r1".into() },
     ];
     Evidence {
@@ -139,7 +226,10 @@ fn a_clean_history_passes() {
 #[test]
 fn a_double_claim_acknowledged_to_two_executors_is_caught() {
     let mut e = clean();
-    e.acks.push(Ack::Claimed { id: "r1".into(), executor: "executor-2".into() });
+    e.acks.push(Ack::Claimed {
+        id: "r1".into(),
+        executor: "executor-2".into(),
+    });
     caught(&e, "r1: claimed twice: granted to");
 }
 
@@ -147,8 +237,22 @@ fn a_double_claim_acknowledged_to_two_executors_is_caught() {
 fn a_second_claim_record_in_the_chain_is_caught() {
     let mut specs = clean_specs();
     // r4 claimed twice; the second claim record is chained correctly.
-    specs.push(("r4", "claim", "approved", "executing", "executor-0", json!({})));
-    specs.push(("r4", "claim", "approved", "executing", "executor-1", json!({})));
+    specs.push((
+        "r4",
+        "claim",
+        "approved",
+        "executing",
+        "executor-0",
+        json!({}),
+    ));
+    specs.push((
+        "r4",
+        "claim",
+        "approved",
+        "executing",
+        "executor-1",
+        json!({}),
+    ));
     let mut e = clean();
     e.chain = chain(&specs);
     e.requests.get_mut("r4").unwrap()["state"] = json!("executing");
@@ -158,8 +262,16 @@ fn a_second_claim_record_in_the_chain_is_caught() {
 #[test]
 fn a_missing_acknowledged_approval_is_caught() {
     let mut e = clean();
-    e.acks.push(Ack::Reviewed { id: "r3".into(), approver: "ruth".into(), review: "approve".into(), state: "pending".into() });
-    caught(&e, "r3: ruth's acknowledged approve (answered `pending`) is missing from the request and the chain");
+    e.acks.push(Ack::Reviewed {
+        id: "r3".into(),
+        approver: "ruth".into(),
+        review: "approve".into(),
+        state: "pending".into(),
+    });
+    caught(
+        &e,
+        "r3: ruth's acknowledged approve (answered `pending`) is missing from the request and the chain",
+    );
 }
 
 #[test]
@@ -167,11 +279,22 @@ fn an_illegal_step_is_caught() {
     let mut specs = clean_specs();
     specs.push(("r5", "decide", "requested", "decided", "agent-0", json!({})));
     specs.push(("r5", "queue", "decided", "pending", "agent-0", json!({})));
-    specs.push(("r5", "claim", "pending", "executing", "executor-0", json!({})));
+    specs.push((
+        "r5",
+        "claim",
+        "pending",
+        "executing",
+        "executor-0",
+        json!({}),
+    ));
     let mut e = clean();
     e.chain = chain(&specs);
-    e.requests.insert("r5".into(), request("executing", "explicit", 1, &[]));
-    caught(&e, "r5: seq 18: `claim` from `pending` to `executing` is not a transition of the lifecycle");
+    e.requests
+        .insert("r5".into(), request("executing", "explicit", 1, &[]));
+    caught(
+        &e,
+        "r5: seq 18: `claim` from `pending` to `executing` is not a transition of the lifecycle",
+    );
 }
 
 #[test]
@@ -179,10 +302,20 @@ fn steps_that_do_not_join_are_caught() {
     let mut specs = clean_specs();
     // r3 "rejected" twice: each step is in the table, but the second
     // leaves a state the request was no longer in.
-    specs.push(("r3", "reject", "expired", "rejected", "gatehouse", json!({})));
+    specs.push((
+        "r3",
+        "reject",
+        "expired",
+        "rejected",
+        "gatehouse",
+        json!({}),
+    ));
     let mut e = clean();
     e.chain = chain(&specs);
-    caught(&e, "r3: seq 16: `reject` leaves `expired` but the request was `rejected`");
+    caught(
+        &e,
+        "r3: seq 16: `reject` leaves `expired` but the request was `rejected`",
+    );
 }
 
 #[test]
@@ -232,7 +365,8 @@ fn a_passed_deadline_not_acted_on_is_caught() {
     specs.push(("r6", "queue", "decided", "pending", "agent-0", json!({})));
     let mut e = clean();
     e.chain = chain(&specs);
-    e.requests.insert("r6".into(), request("pending", "explicit", 1, &[]));
+    e.requests
+        .insert("r6".into(), request("pending", "explicit", 1, &[]));
     e.requests.get_mut("r6").unwrap()["deadline_unix"] = json!(NOW - 50);
     caught(&e, "r6: still pending 50 s after its deadline");
 }
@@ -240,14 +374,22 @@ fn a_passed_deadline_not_acted_on_is_caught() {
 #[test]
 fn a_lost_acknowledged_request_is_caught() {
     let mut e = clean();
-    e.acks.push(Ack::Created { key: "k9".into(), id: "r9".into(), state: "pending".into() });
+    e.acks.push(Ack::Created {
+        key: "k9".into(),
+        id: "r9".into(),
+        state: "pending".into(),
+    });
     caught(&e, "r9: acknowledged as created (k9), not found");
 }
 
 #[test]
 fn one_idempotency_key_answered_with_two_requests_is_caught() {
     let mut e = clean();
-    e.acks.push(Ack::Created { key: "k1".into(), id: "r4".into(), state: "approved".into() });
+    e.acks.push(Ack::Created {
+        key: "k1".into(),
+        id: "r4".into(),
+        state: "approved".into(),
+    });
     caught(&e, "idempotency key k1: acknowledged as 2 requests");
 }
 
@@ -255,15 +397,20 @@ fn one_idempotency_key_answered_with_two_requests_is_caught() {
 fn a_state_the_chain_does_not_explain_is_caught() {
     let mut e = clean();
     e.requests.get_mut("r2").unwrap()["state"] = json!("executing");
-    caught(&e, "r2: the chain leaves it `approved` but the gate shows `executing`");
+    caught(
+        &e,
+        "r2: the chain leaves it `approved` but the gate shows `executing`",
+    );
 }
 
 #[test]
 fn a_review_taken_after_the_deadline_is_caught() {
     let mut e = clean();
     // r1 was approved at NOW; its deadline a minute before.
-    e.requests.get_mut("r1").unwrap()["deadline"] = json!(
-        Timestamp::from_unix_nanos(i128::from(NOW - 60) * 1_000_000_000).to_string()
+    e.requests.get_mut("r1").unwrap()["deadline"] =
+        json!(Timestamp::from_unix_nanos(i128::from(NOW - 60) * 1_000_000_000).to_string());
+    caught(
+        &e,
+        "r1: seq 5: rita's `approve_complete` was taken at or after the deadline",
     );
-    caught(&e, "r1: seq 5: rita's `approve_complete` was taken at or after the deadline");
 }

@@ -127,9 +127,8 @@ impl Cluster {
             .args(["-w", "-t", "120", "-o", &options])
             .args(action)
             .output();
-        checked(out, &format!("pg_ctl {}", action.join(" "))).map_err(|e| {
-            format!("{e}\nserver log:\n{}", self.log_tail())
-        })
+        checked(out, &format!("pg_ctl {}", action.join(" ")))
+            .map_err(|e| format!("{e}\nserver log:\n{}", self.log_tail()))
     }
 
     /// A server binary, as `postgres` when running as root.

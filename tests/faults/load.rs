@@ -283,7 +283,11 @@ pub fn agent(world: &World, index: usize, identity: &str, key: &str) {
 }
 
 fn cancel_one(world: &World, rng: &mut Rng, identity: &str, key: &str) {
-    let waiting = world.list(rng, key, &format!("state=pending&agent={identity}&limit=20"));
+    let waiting = world.list(
+        rng,
+        key,
+        &format!("state=pending&agent={identity}&limit=20"),
+    );
     let Some(request) = waiting.get(rng.range(0, waiting.len() as u64) as usize) else {
         return;
     };
@@ -309,14 +313,22 @@ pub fn reviewer(world: &World, index: usize, role: &str, identity: &str, key: &s
     let mut rng = Rng::new(world.seed, 200 + index as u64);
     while !world.stopped() {
         rng.pause(100, 600);
-        let waiting = world.list(&mut rng, key, &format!("state=pending&role={role}&limit=100"));
+        let waiting = world.list(
+            &mut rng,
+            key,
+            &format!("state=pending&role={role}&limit=100"),
+        );
         // Some requests nobody reviews (by their ticket number, so a
         // replay neglects the same ones): their deadlines must act. The
         // director neglects fewer, so escalations end both ways.
         let neglected = if role == "director" { 3 } else { 4 };
         let chosen: Vec<&Json> = waiting
             .iter()
-            .filter(|r| r["input"]["ticket"].as_u64().is_some_and(|t| t % neglected != 0))
+            .filter(|r| {
+                r["input"]["ticket"]
+                    .as_u64()
+                    .is_some_and(|t| t % neglected != 0)
+            })
             .filter(|_| rng.chance(35))
             .take(6)
             .collect();
@@ -411,7 +423,10 @@ fn race_claims(world: &World, rng: &mut Rng, executors: &[(String, String)], req
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().ok().flatten()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
     });
     for key in granted.into_iter().flatten() {
         let answer = world.call_retrying(

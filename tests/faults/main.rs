@@ -159,10 +159,7 @@ fn three_replicas_survive_kills_and_a_database_restart() {
         .unwrap_or_default();
     report(&recorded, &faults, &verdict, loaded, &cli);
     println!("  replica start attempts refused: {start_failures:?}");
-    let logs = replicas
-        .lock()
-        .map(|r| r.logs())
-        .unwrap_or_default();
+    let logs = replicas.lock().map(|r| r.logs()).unwrap_or_default();
     assert!(
         settled,
         "requests still waited past their deadline 90 s after the load stopped\n{logs}"
@@ -194,13 +191,22 @@ fn three_replicas_survive_kills_and_a_database_restart() {
     // A run that did nothing proves nothing: the load and the faults
     // happened (not a timing assertion: counts of what was done).
     let acks = recorded.acks_by_kind();
-    assert!(acks.get("create").copied().unwrap_or(0) > 0, "no request was created");
-    assert!(acks.get("claim").copied().unwrap_or(0) > 0, "nothing was claimed");
+    assert!(
+        acks.get("create").copied().unwrap_or(0) > 0,
+        "no request was created"
+    );
+    assert!(
+        acks.get("claim").copied().unwrap_or(0) > 0,
+        "nothing was claimed"
+    );
     assert_eq!(
         faults.db_restarts.load(Ordering::SeqCst),
         u64::from(cluster.is_some())
     );
-    assert!(faults.kills.load(Ordering::SeqCst) > 0, "no replica was killed");
+    assert!(
+        faults.kills.load(Ordering::SeqCst) > 0,
+        "no replica was killed"
+    );
 }
 
 fn env_number(name: &str) -> Option<u64> {
@@ -383,10 +389,10 @@ fn gather(world: &World, reader: &str) -> checker::Evidence {
             .map(str::to_owned)
     }));
     for id in named {
-        if !requests.contains_key(&id) {
-            let r = get(&format!("/v1/requests/{id}"));
+        if let std::collections::btree_map::Entry::Vacant(slot) = requests.entry(id) {
+            let r = get(&format!("/v1/requests/{}", slot.key()));
             if !r.is_null() {
-                requests.insert(id, r);
+                slot.insert(r);
             }
         }
     }
@@ -454,7 +460,11 @@ fn report(
 ) {
     let n = |a: &AtomicU64| a.load(Ordering::SeqCst);
     println!("faults: report");
-    println!("  load: {:.0} s, {} replica(s), {AGENTS} agents, {REVIEWERS} reviewers + 1 director, {EXECUTORS} executors racing each claim", loaded.as_secs_f64(), faults.replicas);
+    println!(
+        "  load: {:.0} s, {} replica(s), {AGENTS} agents, {REVIEWERS} reviewers + 1 director, {EXECUTORS} executors racing each claim",
+        loaded.as_secs_f64(),
+        faults.replicas
+    );
     println!("  acknowledged: {:?}", recorded.acks_by_kind());
     println!("  unknown outcomes: {:?}", recorded.unknown);
     println!("  refused: {:?}", recorded.refused);
