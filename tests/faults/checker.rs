@@ -27,11 +27,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use gatehouse::Policy;
 use gatehouse::audit::chain::ChainStatus;
 use gatehouse::audit::log::LogReader;
+use gatehouse::audit::verify::{Approval, Verdict as EngineVerdict, VerifyOptions};
 use gatehouse::values::Timestamp;
 use gatehouse_server::lifecycle::{Event, State, next};
 use serde_json::Value as Json;
+use std::sync::Arc;
 
 use crate::history::Ack;
 
@@ -50,6 +53,10 @@ pub struct Evidence {
     pub now_unix: i64,
     /// Seconds a passed deadline may still wait for a sweep.
     pub sweep_grace: i64,
+    /// The policy the requests were decided under: every approval that
+    /// completed a request is verified again by the engine with it
+    /// (`None`: the count of property 5 only).
+    pub policy: Option<Arc<Policy>>,
 }
 
 /// What the checker found: the violations (empty: every property holds)
@@ -125,6 +132,9 @@ pub fn check(evidence: &Evidence) -> Verdict {
                 check_path(id, request, s, &mut v.violations);
                 check_approvals(id, request, s, &mut v.violations);
                 check_reviews_in_time(id, request, s, &mut v.violations);
+                if let Some(policy) = &evidence.policy {
+                    reverify(id, request, s, policy, &mut v.violations);
+                }
             }
             None => v
                 .violations
@@ -351,6 +361,48 @@ fn check_approvals(id: &str, request: &Json, steps: &[Step], out: &mut Vec<Strin
             }
             _ => {}
         }
+    }
+}
+
+/// Property 5 again, by the engine: the approvals the request holds,
+/// verified under its policy at the instant of the `approve_complete`
+/// (the request's creation as `requested_at`, its deadline), give
+/// `execute`. An escalated request is decided by its escalation role
+/// alone, outside the policy's groups: the count of property 5 covers it.
+fn reverify(id: &str, request: &Json, steps: &[Step], policy: &Policy, out: &mut Vec<String>) {
+    if !request["escalated_to"].is_null() {
+        return;
+    }
+    let Some(complete) = steps.iter().rev().find(|s| s.event == "approve_complete") else {
+        return;
+    };
+    let Some(at) = complete.time else {
+        out.push(format!(
+            "{id}: seq {}: a record without a time",
+            complete.seq
+        ));
+        return;
+    };
+    let mut approvals = Vec::new();
+    for entry in request["approvals"].as_array().into_iter().flatten() {
+        match serde_json::from_value::<Approval>(entry["approval"].clone()) {
+            Ok(a) if Timestamp::parse(&a.given_at).is_some_and(|g| g <= at) => approvals.push(a),
+            Ok(_) => {}
+            Err(e) => out.push(format!("{id}: an approval the engine cannot read: {e}")),
+        }
+    }
+    let options = VerifyOptions::new(at)
+        .with_requested_at(request["created_at"].as_str().and_then(Timestamp::parse))
+        .with_deadline(request["deadline"].as_str().and_then(Timestamp::parse));
+    let verification = policy.verify(&request["input"], &approvals, &options);
+    if verification.verdict != EngineVerdict::Execute {
+        out.push(format!(
+            "{id}: seq {}: the engine does not find its {} approval(s) sufficient at approve_complete: {:?} {:?}",
+            complete.seq,
+            approvals.len(),
+            verification.verdict,
+            verification.reasons.iter().map(|r| r.code.clone()).collect::<Vec<_>>()
+        ));
     }
 }
 

@@ -201,6 +201,7 @@ fn clean() -> Evidence {
         chain: chain(&clean_specs()),
         now_unix: NOW,
         sweep_grace: 2,
+        policy: None,
     }
 }
 
@@ -412,5 +413,56 @@ fn a_review_taken_after_the_deadline_is_caught() {
     caught(
         &e,
         "r1: seq 5: rita's `approve_complete` was taken at or after the deadline",
+    );
+}
+
+/// The fault run's policy, compiled.
+fn fault_policy() -> std::sync::Arc<gatehouse::Policy> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faults/fixtures/faults.gate");
+    let files = gatehouse::loader::read_set(&path).expect("the fixture reads");
+    std::sync::Arc::new(gatehouse::Policy::from_files(files).expect("the fixture compiles"))
+}
+
+/// r1 as an `update` of the fault policy (one reviewer), approved by
+/// rita with an approval bound to `digest`.
+fn engine_evidence(digest: Option<String>) -> Evidence {
+    // r2's approvals in the clean history are bare; this history has r1,
+    // r3 and r4 only.
+    let mut e = clean();
+    let mut specs = clean_specs();
+    specs.retain(|s| s.0 != "r2");
+    e.chain = chain(&specs);
+    e.requests.remove("r2");
+    e.acks
+        .retain(|a| !matches!(a, Ack::Reviewed { id, .. } if id == "r2"));
+    let policy = fault_policy();
+    let input = json!({"action": {"type": "update"}, "requester": {"id": "agent-0"}, "agent": {"id": "agent-0", "owner": "olga"}});
+    let at = |s: i64| Timestamp::from_unix_nanos(i128::from(s) * 1_000_000_000).to_string();
+    let r1 = e.requests.get_mut("r1").unwrap();
+    r1["input"] = input;
+    r1["created_at"] = json!(at(NOW - 1));
+    r1["deadline"] = json!(at(NOW + 3));
+    r1["approvals"] = json!([{"review": "approve", "approval": {
+        "approver": "rita", "roles": ["reviewer"], "decision": "approve", "reason": "ok",
+        "action_digest": digest, "given_at": at(NOW), "expires_at": at(NOW + 86_400),
+    }}]);
+    e.policy = Some(policy);
+    e
+}
+
+#[test]
+fn the_engine_re_verifies_each_completed_approval() {
+    let input = json!({"action": {"type": "update"}, "requester": {"id": "agent-0"}, "agent": {"id": "agent-0", "owner": "olga"}});
+    let digest = fault_policy().evaluate(&input).action_digest;
+    assert_eq!(
+        check(&engine_evidence(digest)).violations,
+        Vec::<String>::new()
+    );
+    // The same approval bound to another action: the count of approvers
+    // is met, the engine refuses it.
+    caught(
+        &engine_evidence(Some("sha256:11".into())),
+        "r1: seq 3: the engine does not find its 1 approval(s) sufficient at approve_complete",
     );
 }

@@ -402,7 +402,15 @@ fn gather(world: &World, reader: &str) -> checker::Evidence {
         chain,
         now_unix,
         sweep_grace: 2,
+        policy: Some(fault_policy()),
     }
+}
+
+/// The run's policy, compiled as the replicas compile it.
+fn fault_policy() -> std::sync::Arc<gatehouse::Policy> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/faults/fixtures/faults.gate");
+    let files = gatehouse::loader::read_set(&path).expect("the fault policy reads");
+    std::sync::Arc::new(gatehouse::Policy::from_files(files).expect("the fault policy compiles"))
 }
 
 fn ack_id(ack: &history::Ack) -> &str {
