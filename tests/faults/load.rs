@@ -261,19 +261,34 @@ pub fn agent(world: &World, index: usize, identity: &str, key: &str) {
             "ticket": number,
         });
         let idem = format!("{identity}-{n}");
-        let answer = world.call_retrying(
-            &mut rng,
-            30,
-            key,
-            reqwest::Method::POST,
-            "/v1/requests",
-            Some(&action),
-            Some(&idem),
-        );
-        world.settle("create", answer, |j| Ack::Created {
-            key: idem.clone(),
-            id: j["id"].as_str().unwrap_or_default().to_owned(),
-            state: j["state"].as_str().unwrap_or_default().to_owned(),
+        // One create in ten is sent twice at the same instant, through two
+        // replicas, under its one key (a client's retry racing its first
+        // try): both answers must name one request.
+        let copies = if rng.chance(10) { 2 } else { 1 };
+        let barrier = Barrier::new(copies);
+        let seeds: Vec<u64> = (0..copies).map(|_| rng.next()).collect();
+        std::thread::scope(|s| {
+            for seed in seeds {
+                let (barrier, action, idem) = (&barrier, &action, &idem);
+                s.spawn(move || {
+                    let mut rng = Rng::new(seed, 0);
+                    barrier.wait();
+                    let answer = world.call_retrying(
+                        &mut rng,
+                        30,
+                        key,
+                        reqwest::Method::POST,
+                        "/v1/requests",
+                        Some(action),
+                        Some(idem),
+                    );
+                    world.settle("create", answer, |j| Ack::Created {
+                        key: idem.clone(),
+                        id: j["id"].as_str().unwrap_or_default().to_owned(),
+                        state: j["state"].as_str().unwrap_or_default().to_owned(),
+                    });
+                });
+            }
         });
         if rng.chance(10) {
             cancel_one(world, &mut rng, identity, key);
