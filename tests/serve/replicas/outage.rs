@@ -94,7 +94,11 @@ impl Cluster {
             "initdb",
             &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
         );
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         cluster.start();
         cluster
     }
@@ -108,7 +112,10 @@ impl Cluster {
         );
         let log = Path::new(data).join("server.log");
         let log = log.to_str().expect("a UTF-8 path");
-        let out = self.run("pg_ctl", &["-D", data, "-o", &options, "-l", log, "-w", "start"]);
+        let out = self.run(
+            "pg_ctl",
+            &["-D", data, "-o", &options, "-l", log, "-w", "start"],
+        );
         assert!(
             out.status.success(),
             "pg_ctl start: {}{}",
@@ -179,20 +186,32 @@ fn a_database_outage_answers_503_and_the_gate_recovers_by_itself() {
     for (method, path, body, token) in &calls {
         let a = gate.call(token, method, path, *body);
         assert_eq!(a.status, 503, "{method} {path}: {}", a.text);
-        assert_eq!(a.json["code"], "STORE_UNAVAILABLE", "{method} {path}: {}", a.text);
+        assert_eq!(
+            a.json["code"], "STORE_UNAVAILABLE",
+            "{method} {path}: {}",
+            a.text
+        );
         assert_eq!(
             a.headers.get("content-type").and_then(|v| v.to_str().ok()),
             Some("application/problem+json")
         );
         assert!(a.headers.contains_key("retry-after"), "{method} {path}");
-        assert!(!a.text.contains("127.0.0.1"), "the problem names the database: {}", a.text);
+        assert!(
+            !a.text.contains("127.0.0.1"),
+            "the problem names the database: {}",
+            a.text
+        );
     }
     assert_eq!(gate.call("", "GET", "/ready", None).status, 503);
     assert_eq!(gate.call("", "GET", "/health", None).status, 200);
     // The console's queue is an error page, not a crash (the sign-in
     // redirect or the 503 page; never a 500).
     let console = gate.call("", "GET", "/console/", None);
-    assert!(console.status < 500 || console.status == 503, "{}", console.text);
+    assert!(
+        console.status < 500 || console.status == 503,
+        "{}",
+        console.text
+    );
 
     cluster.start();
     eventually("/ready after the database returned", || {
@@ -202,8 +221,32 @@ fn a_database_outage_answers_503_and_the_gate_recovers_by_itself() {
     let a = gate.call(&agent, "GET", &path, None);
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["state"], "pending");
-    let approved = approve(&gate, &lead, &id);
+    // The change feed reconnected too: a decision made on another replica
+    // (started now, on the restarted database) reaches an event stream
+    // held on this one, by its note or by the resync after reconnecting.
+    let response = super::http()
+        .get(format!("{}/v1/requests/{id}/events", gate.base))
+        .bearer_auth(&agent)
+        .send()
+        .expect("the stream opens");
+    assert_eq!(response.status().as_u16(), 200);
+    let mut states = std::io::BufRead::lines(std::io::BufReader::new(response))
+        .map_while(Result::ok)
+        .filter_map(|line| {
+            let row: serde_json::Value =
+                serde_json::from_str(line.strip_prefix("data:")?.trim()).ok()?;
+            Some(row["state"].as_str()?.to_owned())
+        });
+    assert_eq!(states.next().as_deref(), Some("pending"));
+    let other = Replica::start(Some(&cluster.url()), &[], Some(config), false);
+    let approved = approve(&other, &lead, &id);
     assert_eq!(approved.status, 200, "{}", approved.text);
+    assert_eq!(
+        states.next().as_deref(),
+        Some("approved"),
+        "the stream on the replica that lived through the outage missed it; its log:\n{}",
+        gate.log()
+    );
     let again = pending(&gate, &agent);
     assert!(again.starts_with("req_"));
     let log = gate.log();

@@ -255,38 +255,12 @@ async fn check_head(pool: &PgPool) -> Result<(), GateError> {
     Ok(())
 }
 
-/// Locks the chain's head (last in the transaction, so other replicas wait
-/// on it only for the append itself), appends the change's records after
-/// it, moves it, then writes the idempotency answer, the outbox rows and
-/// the change note.
+/// Writes the idempotency answer, the outbox rows and the change note,
+/// then locks the chain's head (last in the transaction, so other
+/// replicas wait on it only for the append itself and the commit: a
+/// duplicate idempotency key or any other refusal is met before the head
+/// is taken), appends the change's records after it and moves it.
 async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateError> {
-    if !change.events.is_empty() {
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-        let seq: i64 = head.get(0);
-        let prev: LineHash = parse_hash(&head.get::<String, _>(1))
-            .ok_or_else(|| GateError::store("the audit chain's head hash is unreadable"))?;
-        let mut lines: Vec<AuditLine<'_>> = Vec::with_capacity(change.events.len());
-        let (seq, prev) = chain_lines((seq, prev), change, &mut lines)?;
-        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "INSERT INTO audit (seq, request_id, line, hash) ",
-        );
-        insert.push_values(&lines, |mut row, l| {
-            row.push_bind(l.seq)
-                .push_bind(l.request_id)
-                .push_bind(l.line.as_str())
-                .push_bind(l.hash.as_str());
-        });
-        insert.build().execute(&mut *conn).await.map_err(db)?;
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(hash_text(&prev))
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
     if let Some((key, answer)) = &change.remember {
         sqlx::query(
             "INSERT INTO idempotency (principal, key, fingerprint, status, body) VALUES ($1, $2, $3, $4, $5)",
@@ -316,7 +290,35 @@ async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateErro
         state: change.row.state.as_str().to_owned(),
         version: change.row.version,
     };
-    notify(conn, &note).await
+    notify(conn, &note).await?;
+    if !change.events.is_empty() {
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        let seq: i64 = head.get(0);
+        let prev: LineHash = parse_hash(&head.get::<String, _>(1))
+            .ok_or_else(|| GateError::store("the audit chain's head hash is unreadable"))?;
+        let mut lines: Vec<AuditLine<'_>> = Vec::with_capacity(change.events.len());
+        let (seq, prev) = chain_lines((seq, prev), change, &mut lines)?;
+        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "INSERT INTO audit (seq, request_id, line, hash) ",
+        );
+        insert.push_values(&lines, |mut row, l| {
+            row.push_bind(l.seq)
+                .push_bind(l.request_id)
+                .push_bind(l.line.as_str())
+                .push_bind(l.hash.as_str());
+        });
+        insert.build().execute(&mut *conn).await.map_err(db)?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(hash_text(&prev))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Sends a change note; PostgreSQL delivers it when the transaction
