@@ -432,20 +432,28 @@ fn export_chain(world: &World, reader: &str) -> Vec<String> {
         .expect("client");
     let mut lines = Vec::new();
     let mut after = 0u64;
+    // Each page from the next replica in turn (five tries each): the
+    // pages of one chain join whichever replica serves them.
+    let mut turn = 0usize;
     loop {
-        let url = format!("{}/v1/audit?after={after}&limit=10000", world.bases[0]);
-        let response = http
-            .get(&url)
-            .bearer_auth(reader)
-            .send()
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        assert_eq!(response.status().as_u16(), 200, "GET {url}");
-        let more = response
-            .headers()
-            .get("link")
-            .and_then(|l| l.to_str().ok())
-            .is_some_and(|l| l.contains("rel=\"next\""));
-        let text = response.text().expect("the chain's text");
+        let (more, text) = (0..5)
+            .find_map(|_| {
+                turn += 1;
+                let base = &world.bases[turn % world.bases.len()];
+                let url = format!("{base}/v1/audit?after={after}&limit=10000");
+                let response = http.get(&url).bearer_auth(reader).send().ok()?;
+                if response.status().as_u16() != 200 {
+                    std::thread::sleep(Duration::from_millis(300));
+                    return None;
+                }
+                let more = response
+                    .headers()
+                    .get("link")
+                    .and_then(|l| l.to_str().ok())
+                    .is_some_and(|l| l.contains("rel=\"next\""));
+                Some((more, response.text().ok()?))
+            })
+            .unwrap_or_else(|| panic!("GET /v1/audit?after={after}: no replica answered 200"));
         let before = lines.len();
         lines.extend(text.lines().map(str::to_owned));
         if !more || lines.len() == before {
