@@ -89,27 +89,8 @@ struct Step {
     time: Option<Timestamp>,
 }
 
-const EVENTS: [Event; 16] = [
-    Event::Decide,
-    Event::AutoApprove,
-    Event::Queue,
-    Event::Block,
-    Event::Approve,
-    Event::ApproveComplete,
-    Event::Reject,
-    Event::RequestChanges,
-    Event::Cancel,
-    Event::Expire,
-    Event::Escalate,
-    Event::Requeue,
-    Event::Claim,
-    Event::Reopen,
-    Event::Complete,
-    Event::Verify,
-];
-
 fn event_named(name: &str) -> Option<Event> {
-    EVENTS.into_iter().find(|e| e.as_str() == name)
+    Event::parse(name)
 }
 
 /// Checks every property; see the module documentation.

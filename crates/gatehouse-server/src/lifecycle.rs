@@ -162,6 +162,31 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event, in declaration order.
+    pub const ALL: [Event; 16] = [
+        Event::Decide,
+        Event::AutoApprove,
+        Event::Queue,
+        Event::Block,
+        Event::Approve,
+        Event::ApproveComplete,
+        Event::Reject,
+        Event::RequestChanges,
+        Event::Cancel,
+        Event::Expire,
+        Event::Escalate,
+        Event::Requeue,
+        Event::Claim,
+        Event::Reopen,
+        Event::Complete,
+        Event::Verify,
+    ];
+
+    /// The event an audit record or webhook names (`as_str`'s inverse).
+    pub fn parse(name: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
     /// The name used in audit records and webhooks.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -346,24 +371,7 @@ mod tests {
         assert_eq!(State::parse("Pending"), None);
     }
 
-    const EVENTS: [Event; 16] = [
-        Event::Decide,
-        Event::AutoApprove,
-        Event::Queue,
-        Event::Block,
-        Event::Approve,
-        Event::ApproveComplete,
-        Event::Reject,
-        Event::RequestChanges,
-        Event::Cancel,
-        Event::Expire,
-        Event::Escalate,
-        Event::Requeue,
-        Event::Claim,
-        Event::Reopen,
-        Event::Complete,
-        Event::Verify,
-    ];
+    const EVENTS: [Event; 16] = Event::ALL;
 
     proptest::proptest! {
         /// Whatever happens, in whatever order: execution is claimed only

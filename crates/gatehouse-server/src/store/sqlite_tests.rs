@@ -8,8 +8,7 @@ use gatehouse::audit::chain::{ChainLink, GENESIS_HASH, hash_line, hash_text};
 use serde_json::json;
 
 use super::SqliteStore;
-use crate::lifecycle::State;
-use crate::store::{AuditEvent, Change, RequestRow, Store as _};
+use crate::store::{AuditEvent, Change, Store as _};
 
 /// A store in a fresh directory under the system's temp dir (removed by
 /// the guard).
@@ -39,32 +38,7 @@ async fn temp_store(name: &str) -> TempStore {
     TempStore { dir, store }
 }
 
-fn row(id: &str) -> RequestRow {
-    RequestRow {
-        id: id.to_owned(),
-        state: State::Pending,
-        created_at: "2026-01-01T00:00:00Z".into(),
-        created_unix: 1_767_225_600,
-        updated_at: "2026-01-01T00:00:00Z".into(),
-        deadline: None,
-        deadline_unix: None,
-        requester: "agent".into(),
-        agent: "agent".into(),
-        outcome: "explicit".into(),
-        tier: Some(1),
-        roles: vec!["reviewer".into()],
-        action_digest: "sha256:00".into(),
-        policy_digest: "sha256:00".into(),
-        input: json!({}),
-        decision: json!({}),
-        approvals: Vec::new(),
-        escalated_to: None,
-        escalations: 0,
-        execution: None,
-        verification: None,
-        version: 1,
-    }
-}
+use super::super::test_support::row;
 
 fn change(id: &str) -> Change {
     Change {
