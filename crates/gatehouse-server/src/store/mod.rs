@@ -8,8 +8,14 @@
 //! after that transaction is committed (durable). The caller answers HTTP
 //! after the call returns, so nothing acknowledged is lost.
 
+mod chain;
+#[cfg(test)]
+mod contract_tests;
+mod postgres;
 mod search;
 mod sqlite;
+#[cfg(test)]
+mod test_support;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -18,6 +24,7 @@ use serde_json::Value as Json;
 use crate::error::GateError;
 use crate::lifecycle::State;
 
+pub use postgres::{PgStore, redact_url};
 pub use search::{
     ID_CLOCK_MARGIN, OUTCOMES, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage,
 };
@@ -43,10 +50,22 @@ pub struct MigrationReport {
 /// while replicas serve and from several places at once: migrations are
 /// applied one at a time under a lock, each in its own transaction.
 pub async fn migrate(config: &crate::config::ServerConfig) -> Result<MigrationReport, GateError> {
-    let _ = open(config).await?;
-    Err(GateError::store(
-        "migrations are not reported by this binary yet",
-    ))
+    match config.store.url.as_deref() {
+        None => SqliteStore::migrate(&config.data_dir.join(crate::DATABASE_FILE)).await,
+        Some(url) if is_postgres_url(url) => PgStore::migrate(url, &config.store).await,
+        Some(_) => Err(not_a_store_url()),
+    }
+}
+
+/// Whether `url` names PostgreSQL (`postgres://` or `postgresql://`).
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn not_a_store_url() -> GateError {
+    GateError::store(
+        "`store.url` must be a PostgreSQL URL (`postgres://...` or `postgresql://...`); leave it unset for SQLite in `data_dir`",
+    )
 }
 
 /// Opens the store the configuration names: SQLite in `data_dir` when no
@@ -61,12 +80,10 @@ pub async fn open(
             let path = config.data_dir.join(crate::DATABASE_FILE);
             Ok(std::sync::Arc::new(SqliteStore::open(&path, fsync).await?))
         }
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Err(
-            GateError::store("the PostgreSQL store is not built into this binary yet"),
-        ),
-        Some(_) => Err(GateError::store(
-            "`store.url` must be a PostgreSQL URL (`postgres://...` or `postgresql://...`); leave it unset for SQLite in `data_dir`",
+        Some(url) if is_postgres_url(url) => Ok(std::sync::Arc::new(
+            PgStore::open(url, &config.store).await?,
         )),
+        Some(_) => Err(not_a_store_url()),
     }
 }
 

@@ -15,9 +15,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use gatehouse::audit::chain::{
-    ChainLink, GENESIS_HASH, LineHash, hash_line, hash_text, parse_hash,
-};
+use gatehouse::audit::chain::{ChainLink, LineHash, hash_line, hash_text};
 use serde_json::Value as Json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -34,6 +32,7 @@ use crate::error::GateError;
 
 mod bounded;
 mod group;
+mod migrate;
 mod search;
 mod sessions;
 
@@ -41,7 +40,7 @@ mod sessions;
 pub struct SqliteStore {
     /// The one write connection; creations reach it through `creates`
     /// (group commit, see sqlite/group.rs), every other write locks it.
-    writer: std::sync::Arc<Mutex<Writer>>,
+    pub(super) writer: std::sync::Arc<Mutex<Writer>>,
     creates: tokio::sync::mpsc::Sender<group::Queued>,
     /// Policy digests known to be in `policies` (rows are never deleted):
     /// saving one again is skipped without taking the writer.
@@ -49,8 +48,8 @@ pub struct SqliteStore {
     readers: SqlitePool,
 }
 
-struct Writer {
-    conn: SqliteConnection,
+pub(super) struct Writer {
+    pub(super) conn: SqliteConnection,
     /// The last chained record: `(seq, hash of its line)`.
     head: (i64, LineHash),
     /// Set from `BEGIN` until the outcome is settled (committed and `head`
@@ -84,10 +83,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(false);
         let mut conn = SqliteConnection::connect_with(&options).await.map_err(db)?;
-        sqlx::raw_sql(include_str!("schema.sql"))
-            .execute(&mut conn)
-            .await
-            .map_err(db)?;
+        migrate::apply(&mut conn).await?;
         let head = chain_head(&mut conn).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
@@ -108,57 +104,21 @@ impl SqliteStore {
     }
 }
 
-/// Reads the chain's head from the last audit row and checks it before the
-/// chain is extended: its hash column is the hash of its line, the line is
-/// chained with the row's own `seq`, and its `prev` is the hash of the row
-/// before it (the genesis hash for seq 1). A store whose last rows were
-/// edited refuses to link new records to a forgery; an edit further back
-/// is found by `gatehouse audit verify` on the export (checking the whole
-/// chain here would make every start read every record).
+/// Reads the chain's head from the last audit rows and checks it (see
+/// [`super::chain::check_tail`]).
 async fn chain_head(conn: &mut SqliteConnection) -> Result<(i64, LineHash), GateError> {
     let rows = sqlx::query("SELECT seq, line, hash FROM audit ORDER BY seq DESC LIMIT 2")
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-    let Some(last) = rows.first() else {
-        return Ok((0, GENESIS_HASH));
-    };
-    let seq: i64 = last.get(0);
-    let line: String = last.get(1);
-    let hash: String = last.get(2);
-    let edited = |why: &str| {
-        GateError::store(format!(
-            "the audit chain's last record (seq {seq}) {why}: the database was edited; the gate will not extend a chain it cannot vouch for (restore the database from a backup, or export and check it with `gatehouse audit verify`)"
-        ))
-    };
-    let computed = hash_line(line.as_bytes());
-    if parse_hash(&hash) != Some(computed) {
-        return Err(edited("does not match its stored hash"));
-    }
-    let link = match serde_json::from_str::<Json>(&line) {
-        Ok(Json::Object(mut object)) => ChainLink::take_from(&mut object).ok().flatten(),
-        _ => None,
-    };
-    let Some(link) = link else {
-        return Err(edited("is not a chained JSON record"));
-    };
-    if i64::try_from(link.seq).ok() != Some(seq) {
-        return Err(edited(&format!("is written as seq {}", link.seq)));
-    }
-    let expected_prev = match rows.get(1) {
-        Some(before) if before.get::<i64, _>(0) == seq - 1 => {
-            Some(hash_line(before.get::<String, _>(1).as_bytes()))
-        }
-        None if seq == 1 => Some(GENESIS_HASH),
-        _ => None,
-    };
-    if expected_prev != Some(link.prev) {
-        return Err(edited("does not link to the record before it"));
-    }
-    Ok((seq, computed))
+    let rows: Vec<(i64, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    super::chain::check_tail(&rows)
 }
 
-fn roles_column(roles: &[String]) -> String {
+pub(super) fn roles_column(roles: &[String]) -> String {
     if roles.is_empty() {
         return ",".into();
     }
@@ -167,7 +127,7 @@ fn roles_column(roles: &[String]) -> String {
 
 /// The `LIKE` pattern (escape `\\`) matching a roles column that lists
 /// `role`.
-fn like_member(role: &str) -> String {
+pub(super) fn like_member(role: &str) -> String {
     let escaped = role
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -175,7 +135,7 @@ fn like_member(role: &str) -> String {
     format!("%,{escaped},%")
 }
 
-fn row_from_body(body: &str) -> Result<RequestRow, GateError> {
+pub(super) fn row_from_body(body: &str) -> Result<RequestRow, GateError> {
     serde_json::from_str(body)
         .map_err(|e| GateError::store(format!("a stored request is unreadable: {e}")))
 }
@@ -195,16 +155,16 @@ async fn append_events(
 }
 
 /// One chained audit line, ready to insert.
-struct AuditLine<'c> {
-    seq: i64,
-    request_id: &'c str,
-    line: String,
-    hash: String,
+pub(super) struct AuditLine<'c> {
+    pub(super) seq: i64,
+    pub(super) request_id: &'c str,
+    pub(super) line: String,
+    pub(super) hash: String,
 }
 
 /// Links the change's records after `head` (no I/O), pushing each line;
 /// gives the new head.
-fn chain_lines<'c>(
+pub(super) fn chain_lines<'c>(
     head: (i64, LineHash),
     change: &'c Change,
     out: &mut Vec<AuditLine<'c>>,
@@ -279,7 +239,7 @@ async fn insert_extras(conn: &mut SqliteConnection, change: &Change) -> Result<(
     Ok(())
 }
 
-async fn write_row(
+pub(super) async fn write_row(
     conn: &mut SqliteConnection,
     row: &RequestRow,
     insert: bool,

@@ -1,0 +1,307 @@
+//! Migrations on real databases: from empty, twice, from version 1 with
+//! data, from two tasks at once, and a newer database refused. Also a
+//! database restart under a live store (a throwaway cluster of its own).
+
+use super::super::PgStore;
+use crate::store::Store as _;
+use crate::store::test_support::{PgDatabase, chain_is_whole, change, pg_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_from_empty_then_again_changes_nothing() {
+    let Some(db) = PgDatabase::create("migrate_empty").await else {
+        return;
+    };
+    let first = PgStore::migrate(&db.url, &pg_config())
+        .await
+        .expect("migrates");
+    assert_eq!(
+        (first.store, first.from, first.to),
+        ("postgres", 0, super::LATEST)
+    );
+    assert_eq!(first.applied.len(), 2, "{:?}", first.applied);
+    let again = PgStore::migrate(&db.url, &pg_config())
+        .await
+        .expect("migrates");
+    assert_eq!((again.from, again.to), (super::LATEST, super::LATEST));
+    assert!(again.applied.is_empty());
+    let store = PgStore::open(&db.url, &pg_config()).await.expect("opens");
+    store.create(change("req_a")).await.expect("create");
+    assert_eq!(chain_is_whole(&store).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_database_with_data_is_upgraded_and_its_chain_goes_on() {
+    let Some(db) = PgDatabase::create("migrate_v1").await else {
+        return;
+    };
+    // A version-1 database with rows and a chain of 3 records, written as
+    // a version-1 gate wrote them: the tables of migration 1 only.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .connect(&db.url)
+        .await
+        .expect("connects");
+    let report = super::apply(&pool, 1).await.expect("version 1");
+    assert_eq!(report.to, 1);
+    {
+        use crate::store::sqlite::{AuditLine, chain_lines};
+        let mut head = (0, gatehouse::audit::chain::GENESIS_HASH);
+        let mut tx = pool.begin().await.expect("begin");
+        for n in 0..3 {
+            let c = change(&format!("req_{n}"));
+            crate::store::postgres::write_row(&mut tx, &c.row, true)
+                .await
+                .expect("row");
+            let mut lines: Vec<AuditLine<'_>> = Vec::new();
+            head = chain_lines(head, &c, &mut lines).expect("lines");
+            for l in &lines {
+                sqlx::query(
+                    "INSERT INTO audit (seq, request_id, line, hash) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(l.seq)
+                .bind(l.request_id)
+                .bind(&l.line)
+                .bind(&l.hash)
+                .execute(&mut *tx)
+                .await
+                .expect("audit");
+            }
+        }
+        sqlx::query("INSERT INTO deliveries (id, receiver, body, next_ms) VALUES ('whd_1', 'https://r.example', '{}', 0)")
+            .execute(&mut *tx)
+            .await
+            .expect("delivery");
+        tx.commit().await.expect("commit");
+    }
+    let report = PgStore::migrate(&db.url, &pg_config())
+        .await
+        .expect("upgrades");
+    assert_eq!((report.from, report.to, report.applied.len()), (1, 2, 1));
+    let store = PgStore::open(&db.url, &pg_config()).await.expect("opens");
+    assert!(
+        store.get("req_1").await.expect("get").is_some(),
+        "rows survive"
+    );
+    assert_eq!(store.deliveries_due(1, 10).await.expect("due").len(), 1);
+    store.create(change("req_3")).await.expect("create");
+    assert_eq!(
+        chain_is_whole(&store).await,
+        4,
+        "the chain goes on at seq 4"
+    );
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_migrating_at_once_apply_each_migration_once() {
+    let Some(db) = PgDatabase::create("migrate_race").await else {
+        return;
+    };
+    let config = pg_config();
+    let (x, y) = tokio::join!(
+        PgStore::migrate(&db.url, &config),
+        PgStore::migrate(&db.url, &config)
+    );
+    let (x, y) = (x.expect("x"), y.expect("y"));
+    let mut all: Vec<String> = x.applied.iter().chain(&y.applied).cloned().collect();
+    all.sort();
+    assert_eq!(all.len(), 2, "each once: {x:?} {y:?}");
+    assert_ne!(all[0], all[1]);
+    assert_eq!((x.to, y.to), (2, 2));
+    let (a, b) = tokio::join!(
+        PgStore::open(&db.url, &config),
+        PgStore::open(&db.url, &config)
+    );
+    a.expect("a opens");
+    b.expect("b opens");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_newer_than_the_binary_is_refused() {
+    let Some(db) = PgDatabase::create("migrate_newer").await else {
+        return;
+    };
+    let store = PgStore::open(&db.url, &pg_config()).await.expect("opens");
+    sqlx::query("INSERT INTO gate_schema (version) VALUES (7)")
+        .execute(store.pool())
+        .await
+        .expect("a newer gate was here");
+    drop(store);
+    let e = PgStore::open(&db.url, &pg_config())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        e.detail.contains("version 7") && e.detail.contains("up to 2"),
+        "{}",
+        e.detail
+    );
+    let e = PgStore::migrate(&db.url, &pg_config())
+        .await
+        .expect_err("refused");
+    assert!(e.detail.contains("version 7"), "{}", e.detail);
+}
+
+/// A throwaway cluster of this test's own (the shared server must not be
+/// restarted): initdb as the `postgres` user on a free port.
+struct Cluster {
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+fn as_postgres(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .args(args)
+        .output()
+        .expect("runuser runs")
+}
+
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+
+impl Cluster {
+    fn start() -> Cluster {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("gh_pg_cluster_{}", crate::ids::new_id("")));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let chown = std::process::Command::new("chown")
+            .args(["postgres:postgres", &dir.display().to_string()])
+            .status()
+            .expect("chown");
+        assert!(chown.success());
+        let data = dir.join("data").display().to_string();
+        let init = as_postgres(&[
+            &format!("{BIN}/initdb"),
+            "-D",
+            &data,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+        ]);
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let cluster = Cluster { dir, port };
+        cluster.ctl("start");
+        cluster
+    }
+
+    fn ctl(&self, what: &str) {
+        let data = self.dir.join("data").display().to_string();
+        let log = self.dir.join("log").display().to_string();
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.display()
+        );
+        let out = as_postgres(&[
+            &format!("{BIN}/pg_ctl"),
+            "-D",
+            &data,
+            "-l",
+            &log,
+            "-o",
+            &opts,
+            "-w",
+            "-m",
+            "fast",
+            what,
+        ]);
+        assert!(
+            out.status.success(),
+            "pg_ctl {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").display().to_string();
+        let _ = as_postgres(&[
+            &format!("{BIN}/pg_ctl"),
+            "-D",
+            &data,
+            "-m",
+            "immediate",
+            "stop",
+        ]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The database stops under a live store (503 `STORE_UNAVAILABLE`, the
+/// change not made), comes back, and the same store works again without
+/// being reopened; the feed says Resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_database_is_503_meanwhile_and_the_same_store_recovers() {
+    if crate::store::test_support::server_url("restart").is_none() {
+        return;
+    }
+    let cluster = tokio::task::spawn_blocking(Cluster::start)
+        .await
+        .expect("starts");
+    let config = crate::config::StoreConfig {
+        connect_timeout_ms: 1_000,
+        ..pg_config()
+    };
+    let store = PgStore::open(&cluster.url(), &config).await.expect("opens");
+    let mut feed = store.feed().expect("feed");
+    store.create(change("req_a")).await.expect("create");
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.ctl("stop");
+        cluster
+    })
+    .await
+    .expect("stops");
+    let e = store
+        .create(change("req_b"))
+        .await
+        .expect_err("the database is down");
+    assert_eq!(
+        (e.status, e.code),
+        (503, "STORE_UNAVAILABLE"),
+        "{}",
+        e.detail
+    );
+    assert_eq!(store.ping().await.expect_err("down").status, 503);
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.ctl("start");
+        cluster
+    })
+    .await
+    .expect("starts again");
+    // The pool reconnects by itself; the first attempts may still find
+    // connections that died with the server, so allow a few.
+    let mut done = Err(e);
+    for _ in 0..50 {
+        done = store.create(change("req_b")).await;
+        if done.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    done.expect("the same store works again");
+    assert!(store.get("req_b").await.expect("get").is_some());
+    assert_eq!(chain_is_whole(&store).await, 2);
+    let resync = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if let Ok(crate::store::StoreNote::Resync) = feed.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(resync.is_ok(), "the feed announced a Resync");
+    drop(store);
+    drop(cluster);
+}
