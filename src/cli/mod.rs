@@ -19,6 +19,7 @@ mod replace;
 mod replay;
 mod rules;
 pub mod schema;
+mod migrate;
 mod serve;
 mod test;
 mod verify;
@@ -43,6 +44,7 @@ pub use keygen::KeygenArgs;
 pub use replay::ReplayArgs;
 pub use rules::RulesArgs;
 pub use schema::SchemaArgs;
+pub use migrate::MigrateArgs;
 pub use serve::ServeArgs;
 pub use test::TestArgs;
 pub use verify::VerifyArgs;
@@ -164,6 +166,9 @@ pub mod exit {
     pub const TORN_WRITE: u8 = 7;
     /// `eval --exit-code`: this plus the outcome's rank (auto 10 .. block 14).
     pub const OUTCOME_BASE: u8 = 10;
+    /// `serve` and `migrate`: the database cannot be reached or refused
+    /// the change (the message names its host, never a password).
+    pub const DATABASE: u8 = 1;
     /// An internal error, or standard output cannot be written (a closed
     /// pipe, a full disk): the code Rust gives a panic, so a bug and a
     /// detected failure to finish read the same.
@@ -232,6 +237,8 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Run the approval gate as an HTTP service: hold each action until its approvals are in.
     Serve(ServeArgs),
+    /// Bring the service's database schema up to this binary's version (what serve does at start).
+    Migrate(MigrateArgs),
 }
 
 /// Standard streams, injectable for tests.
@@ -266,6 +273,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Man(args) => completions::man(&args, io),
         Command::Schema(args) => schema::run(&args, io),
         Command::Serve(args) => serve::run(&args, io),
+        Command::Migrate(args) => migrate::run(&args, io),
     }
 }
 

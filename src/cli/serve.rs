@@ -10,7 +10,7 @@ use super::{Io, exit};
 /// Arguments of `gatehouse serve`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse serve --config gatehouse-serve.toml\n  GATEHOUSE_LISTEN=0.0.0.0:8080 gatehouse serve -p /etc/gatehouse/policies --data-dir /var/lib/gatehouse\n\nOn first start (no API key in the database yet) it prints a development admin token once; keep it, or make keys with POST /v1/admin/keys. State lives in <data-dir>/gatehouse.db (SQLite, WAL). SIGHUP reloads the policy set (kept only when it checks clean); SIGTERM or Ctrl-C drains requests in flight and stops.\nPrecedence: flags, then environment variables, then the --config file, then defaults.\nExit codes: 0 stopped cleanly, 2 usage error, unreadable configuration, a policy that does not compile or an address that cannot be bound, 101 internal error."
+    after_help = "Examples:\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse serve --config gatehouse-serve.toml\n  gatehouse serve -p policies/ai-agent-actions --database-url postgres://gatehouse@db/gatehouse --signing-key-file /run/secrets/gate-signing.key\n  GATEHOUSE_LISTEN=0.0.0.0:8080 gatehouse serve -p /etc/gatehouse/policies --data-dir /var/lib/gatehouse\n\nOn first start (no API key in the database yet) it prints a development admin token once; keep it, or make keys with POST /v1/admin/keys. State lives in <data-dir>/gatehouse.db (SQLite, WAL), or in PostgreSQL with --database-url (any number of replicas share it; docs/service-replicas.md). SIGHUP reloads the policy set (kept only when it checks clean); SIGTERM or Ctrl-C drains requests in flight and stops.\nPrecedence: flags, then environment variables, then the --config file, then defaults.\nExit codes: 0 stopped cleanly, 1 the database cannot be reached (the message names its host, never the password), 2 usage error, unreadable configuration, a policy that does not compile or an address that cannot be bound, 101 internal error."
 )]
 pub struct ServeArgs {
     /// A TOML configuration file (see docs/service-operations.md for every key).
@@ -25,6 +25,16 @@ pub struct ServeArgs {
     /// Where the SQLite database and the gate's signing key live.
     #[arg(long, value_name = "DIR", env = "GATEHOUSE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The database: a PostgreSQL URL (`postgres://user:password@host/db`)
+    /// shared by every replica; unset, SQLite in the data directory. Its
+    /// password is never printed (nor is the variable's value in --help).
+    #[arg(long, value_name = "URL", env = "GATEHOUSE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The gate's signing key (64 hex digits, mode 0600): give every replica
+    /// the same file. Unset: SQLite keeps it in the data directory,
+    /// PostgreSQL in the database.
+    #[arg(long, value_name = "FILE", env = "GATEHOUSE_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
     /// The approvers directory (roles by identity, OIDC provider).
     #[arg(long, value_name = "FILE", env = "GATEHOUSE_TRUST")]
     pub trust: Option<PathBuf>,
@@ -56,6 +66,12 @@ pub fn config_of(args: &ServeArgs) -> Result<gatehouse_server::ServerConfig, Str
     }
     if let Some(t) = &args.trust {
         config.trust = Some(t.clone());
+    }
+    if let Some(url) = &args.database_url {
+        config.store.url = Some(url.clone());
+    }
+    if let Some(k) = &args.signing_key_file {
+        config.signing_key_file = Some(k.clone());
     }
     Ok(config)
 }
@@ -105,6 +121,10 @@ pub(super) fn run(args: &ServeArgs, io: &mut Io<'_>) -> u8 {
     };
     match runtime.block_on(gatehouse_server::serve(config, io.stdout)) {
         Ok(()) => exit::OK,
+        Err(e @ gatehouse_server::StartError::Database(_)) => {
+            let _ = writeln!(io.stderr, "error: {e}");
+            exit::DATABASE
+        }
         Err(e) => {
             let _ = writeln!(io.stderr, "error: {e}");
             exit::USAGE

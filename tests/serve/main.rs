@@ -48,6 +48,7 @@ mod operations;
 mod perf;
 mod promises;
 mod races;
+mod replicas;
 mod reload;
 mod surface;
 mod waiting;

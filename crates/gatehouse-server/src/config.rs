@@ -8,6 +8,7 @@
 //! policy = "policies/ai-agent-actions"
 //! data_dir = ".gatehouse"          # the SQLite file and the signing key
 //! trust = "trust.toml"             # approvers directory (roles, OIDC)
+//! # signing_key_file = "/run/secrets/gate-signing.key"  # 64 hex digits; shared by replicas
 //!
 //! sweep_interval_ms = 1000         # how often passed deadlines are applied
 //! drain_ms = 1000                  # at SIGTERM: /ready 503 this long, then stop
@@ -63,6 +64,11 @@ pub struct ServerConfig {
     /// The approvers directory (roles by identity, OIDC); without one, an
     /// API key's roles are the ones its admin gave it.
     pub trust: Option<PathBuf>,
+    /// The gate's signing key (64 hex digits, an Ed25519 seed), read from
+    /// this file when set (also `GATEHOUSE_SIGNING_KEY_FILE` and
+    /// `--signing-key-file`). Unset: SQLite keeps it in `data_dir`;
+    /// PostgreSQL keeps the one every replica shares in the database.
+    pub signing_key_file: Option<PathBuf>,
     /// The database.
     pub store: StoreConfig,
     /// Bounds on every request.
@@ -96,6 +102,7 @@ impl Default for ServerConfig {
             policy: PathBuf::from("."),
             data_dir: PathBuf::from(".gatehouse"),
             trust: None,
+            signing_key_file: None,
             store: StoreConfig::default(),
             limits: Limits::default(),
             approvals: ApprovalConfig::default(),

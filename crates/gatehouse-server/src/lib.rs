@@ -62,6 +62,12 @@ pub enum StartError {
     /// The data directory, database or key.
     #[error("{0}")]
     Store(String),
+    /// The database cannot be reached (PostgreSQL down, refused, timed
+    /// out): the message names the host, never the password. `serve` and
+    /// `migrate` exit 1 for it (2 is for what the operator must fix in
+    /// the configuration).
+    #[error("{0}")]
+    Database(String),
     /// A `[[webhook]]` is unusable (bad URL, secret variable unset).
     #[error("webhooks: {0}")]
     Webhook(String),
@@ -89,10 +95,14 @@ pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), S
             config.data_dir.display()
         ))
     })?;
-    let key = signing_key(&config.data_dir)?;
-    let store = store::open(&config)
-        .await
-        .map_err(|e| StartError::Store(e.detail))?;
+    let store = store::open(&config).await.map_err(|e| {
+        if e.status == 503 {
+            StartError::Database(e.detail)
+        } else {
+            StartError::Store(e.detail)
+        }
+    })?;
+    let key = gate_signing_key(&config, store.as_ref()).await?;
     let gate = Arc::new(Gate::new(store, config, policy, trust, key));
     gate.save_current_policy()
         .await
@@ -115,6 +125,70 @@ pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), S
         None
     };
     Ok((gate, first_token))
+}
+
+/// The gate's signing key, from the first of: `signing_key_file` (when
+/// set: every replica given the same file signs with one key); the seed
+/// the store keeps for every replica sharing it (PostgreSQL: the first
+/// replica's, see [`store::Store::shared_signing_seed`]); the file in
+/// `data_dir` (SQLite), made on first start.
+async fn gate_signing_key(
+    config: &ServerConfig,
+    store: &dyn store::Store,
+) -> Result<SigningKey, StartError> {
+    if let Some(path) = &config.signing_key_file {
+        return read_signing_key_file(path);
+    }
+    let candidate = SigningKey::generate(&mut OsRng).to_bytes();
+    let shared = store.shared_signing_seed(candidate).await.map_err(|e| {
+        if e.status == 503 {
+            StartError::Database(e.detail)
+        } else {
+            StartError::Store(e.detail)
+        }
+    })?;
+    match shared {
+        Some(seed) => {
+            tracing::info!(
+                "the signing key is kept in the database and shared by every replica; \
+                 for production set `signing_key_file` (a secret) instead, so a copy of \
+                 the database cannot sign approval credentials"
+            );
+            Ok(SigningKey::from_bytes(&seed))
+        }
+        None => signing_key(&config.data_dir),
+    }
+}
+
+/// Reads a signing key file given by the operator: 64 hex digits (what
+/// `data_dir`'s key file holds). A file others may read is used, with a
+/// warning: secrets mounted by orchestrators are often mode 0644 inside a
+/// container only this process runs in, so refusing it would break them.
+pub fn read_signing_key_file(path: &Path) -> Result<SigningKey, StartError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        StartError::Store(format!(
+            "cannot read the signing key file `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt as _;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                "the signing key file can be read by others than its owner; make it mode 0600"
+            );
+        }
+    }
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut seed).map_err(|_| {
+        StartError::Store(format!(
+            "the signing key file `{}` is not 64 hex digits",
+            path.display()
+        ))
+    })?;
+    Ok(SigningKey::from_bytes(&seed))
 }
 
 /// Reads the gate's signing key from `data_dir`, creating it (mode 0600)
@@ -209,6 +283,8 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     let _ = out.flush();
     tracing::info!(%addr, "listening");
     let sweeper = tokio::spawn(sweeper::run(gate.clone()));
+    // Changes committed by other replicas wake this one's waiters.
+    let feed = tokio::spawn(gate::follow_feed(gate.clone()));
     let reloader = tokio::spawn(reload::run(gate.clone(), hangup));
     let deliverer = tokio::spawn(webhooks::run(gate.clone(), receivers));
     let app = api::router(gate.clone());
@@ -248,6 +324,7 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     // cut short never committed, so nobody was answered for it, and the
     // next start's first sweep catches up on what is due.
     sweeper.abort();
+    feed.abort();
     reloader.abort();
     // Attempts in flight are dropped; their rows stay due and are sent
     // again at the next start (at-least-once).

@@ -12,15 +12,36 @@ use crate::gate::Gate;
 /// How many due requests one sweep takes (the next sweep takes the rest).
 const BATCH: u32 = 500;
 
-/// Sweeps until the task is aborted.
+/// The longest pause between sweeps while they fail (the database is
+/// away): failures double the pause from `sweep_interval_ms` up to this.
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Sweeps until the task is aborted. While sweeps fail (the database is
+/// unreachable) the pause doubles up to [`RETRY_MAX`], so an outage costs
+/// a log line per pause, not a spin; the first sweep that succeeds
+/// returns to `sweep_interval_ms` and catches up on every passed deadline.
 pub async fn run(gate: Arc<Gate>) {
     let every = Duration::from_millis(gate.config.sweep_interval_ms.max(50));
+    let mut pause = every;
     loop {
-        if let Err(e) = sweep(&gate).await {
-            tracing::error!(error = %e, "sweep failed; retrying at the next interval");
-        }
-        tokio::time::sleep(every).await;
+        pause = match sweep(&gate).await {
+            Ok(_) => every,
+            Err(e) => {
+                let next = retry_pause(pause, every);
+                tracing::error!(error = %e, retry_in_ms = next.as_millis() as u64, "sweep failed; retrying");
+                next
+            }
+        };
+        tokio::time::sleep(pause).await;
     }
+}
+
+/// The pause after a failed sweep: double the last one (at least the
+/// interval), at most [`RETRY_MAX`] (or the interval, if that is longer).
+pub fn retry_pause(last: Duration, every: Duration) -> Duration {
+    last.max(every)
+        .saturating_mul(2)
+        .min(RETRY_MAX.max(every))
 }
 
 /// One sweep: every request due now, oldest deadline first. Gives how
@@ -56,5 +77,30 @@ pub async fn sweep(gate: &Gate) -> Result<usize, crate::GateError> {
                 None => Ok(done),
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Failures back off (the old loop slept the interval after every
+    /// failure, so an outage logged ten errors a second at 100 ms), and
+    /// the pause is bounded.
+    #[test]
+    fn failed_sweeps_back_off_and_stay_bounded() {
+        let every = Duration::from_millis(100);
+        let mut pause = every;
+        let mut pauses = Vec::new();
+        for _ in 0..20 {
+            pause = retry_pause(pause, every);
+            pauses.push(pause);
+        }
+        assert_eq!(pauses[0], Duration::from_millis(200));
+        assert_eq!(pauses[1], Duration::from_millis(400));
+        assert!(pauses.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*pauses.last().expect("pauses"), RETRY_MAX);
+        let slow = Duration::from_secs(60);
+        assert_eq!(retry_pause(slow, slow), slow, "never shorter than the interval");
     }
 }

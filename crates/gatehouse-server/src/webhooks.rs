@@ -42,6 +42,10 @@ use crate::store::Delivery;
 /// change wakes it (retries due later are found by this look).
 const POLL: Duration = Duration::from_millis(200);
 
+/// The longest pause between reads of the outbox while they fail (the
+/// database is away).
+const OUTBOX_RETRY_MAX: Duration = Duration::from_secs(10);
+
 /// How long a finished attempt is remembered against outbox reads that
 /// began before it was recorded; far longer than any one read takes.
 const STALE_READ: Duration = Duration::from_secs(60);
@@ -215,11 +219,16 @@ pub async fn run(gate: Arc<Gate>, receivers: Receivers) {
     // or due at its old time): such a row is skipped until a later read.
     let finished: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let mut changes = gate.subscribe();
+    // While the outbox cannot be read (the database is away) the pause
+    // doubles up to OUTBOX_RETRY_MAX and changes do not cut it short: an
+    // outage costs a log line per pause, not a spin.
+    let mut unreadable = Duration::ZERO;
     loop {
         let limit = u32::try_from(gate.config.webhook_concurrency.max(1) * 4).unwrap_or(64);
         let read_at = Instant::now();
         match gate.store.deliveries_due(now_ms(), limit).await {
             Ok(due) => {
+                unreadable = Duration::ZERO;
                 {
                     let mut finished = finished.lock().unwrap_or_else(|p| p.into_inner());
                     finished.retain(|_, at| read_at.duration_since(*at) < STALE_READ);
@@ -263,7 +272,12 @@ pub async fn run(gate: Arc<Gate>, receivers: Receivers) {
                     });
                 }
             }
-            Err(e) => tracing::error!(error = %e.detail, "webhooks: cannot read the outbox"),
+            Err(e) => {
+                unreadable = (unreadable * 2).clamp(POLL, OUTBOX_RETRY_MAX);
+                tracing::error!(error = %e.detail, retry_in_ms = unreadable.as_millis() as u64, "webhooks: cannot read the outbox");
+                tokio::time::sleep(unreadable).await;
+                continue;
+            }
         }
         tokio::select! {
             _ = changes.recv() => {},

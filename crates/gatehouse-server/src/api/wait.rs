@@ -97,7 +97,7 @@ pub(crate) async fn long_poll(
         // Shutdown answers a waiter at once (unchanged) instead of holding
         // the process for the rest of its wait; it asks again elsewhere.
         let note = tokio::select! {
-            note = tokio::time::timeout_at(deadline, notes.recv()) => note,
+            note = tokio::time::timeout_at(deadline, notes.recv()) => resync_as_lag(note),
             () = gate.until_draining() => break,
         };
         match note {
@@ -159,7 +159,7 @@ fn request_events(
         }
         while !done {
             let note = tokio::select! {
-                note = tokio::time::timeout_at(deadline, notes.recv()) => note,
+                note = tokio::time::timeout_at(deadline, notes.recv()) => resync_as_lag(note),
                 // Shutdown ends the stream (the client reconnects elsewhere).
                 () = gate.until_draining() => break,
             };
@@ -189,6 +189,19 @@ fn request_events(
             }
         }
     })
+}
+
+/// A received [`crate::gate::RESYNC`] note, as if notes had been dropped:
+/// notes were missed somewhere (the store's feed was interrupted), so the
+/// waiter does what it does after a lag: checks its key is still live and
+/// reads its request again. Every other outcome passes unchanged.
+fn resync_as_lag<E>(
+    note: Result<Result<crate::gate::ChangeNote, RecvError>, E>,
+) -> Result<Result<crate::gate::ChangeNote, RecvError>, E> {
+    match note {
+        Ok(Ok(n)) if n.state == crate::gate::RESYNC => Ok(Err(RecvError::Lagged(0))),
+        other => other,
+    }
 }
 
 /// Whether a note announces the revocation of the caller's own API key.
@@ -255,6 +268,26 @@ where
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    /// A resync note (the store's feed was interrupted) is read as a lag,
+    /// so the waiter checks its key and reads its request again, whatever
+    /// request it waits for; other notes pass unchanged.
+    #[test]
+    fn a_resync_note_reads_as_a_lag_for_every_waiter() {
+        use tokio::sync::broadcast::error::RecvError;
+        let note = |id: &str, state: &str| crate::gate::ChangeNote {
+            id: id.into(),
+            state: state.into(),
+            version: 1,
+        };
+        let resync: Result<_, ()> = Ok(Ok(note("", crate::gate::RESYNC)));
+        assert!(matches!(
+            super::resync_as_lag(resync),
+            Ok(Err(RecvError::Lagged(_)))
+        ));
+        let other: Result<_, ()> = Ok(Ok(note("req_1", "approved")));
+        assert!(matches!(super::resync_as_lag(other), Ok(Ok(n)) if n.id == "req_1"));
+    }
 
     /// The feeding task ends when the stream is dropped, even while it
     /// waits for something that never comes (the old task lived on until

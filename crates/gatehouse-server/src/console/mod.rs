@@ -272,13 +272,26 @@ pub fn signed_form(
     }
 }
 
-/// A gate refusal as a page.
+/// A gate refusal as a page. A server error's detail is logged, never
+/// shown (as in the API's problem documents: it may name the database);
+/// 503 `STORE_UNAVAILABLE` says to try again, with `Retry-After`.
 pub fn problem_page(e: GateError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
-        tracing::warn!(code = e.code, detail = %e.detail, "console: refused");
+    if !status.is_server_error() {
+        return layout::error_page(status, e.code, &e.detail);
     }
-    layout::error_page(status, e.code, &e.detail)
+    tracing::warn!(code = e.code, detail = %e.detail, "console: refused");
+    let shown = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "the gate cannot reach its database right now; nothing was changed. Try again in a moment."
+    } else {
+        "the gate could not complete the request; it is logged"
+    };
+    let mut page = layout::error_page(status, e.code, shown);
+    if let Some(secs) = e.retry_after {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    page
 }
 
 #[cfg(test)]

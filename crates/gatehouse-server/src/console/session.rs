@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rand_core::{OsRng, RngCore as _};
 use sha2::{Digest as _, Sha256};
@@ -254,11 +254,7 @@ impl IntoResponse for NotSignedIn {
                 super::layout::secure_headers(response.headers_mut());
                 response
             }
-            NotSignedIn::Failed(e) => super::layout::error_page(
-                StatusCode::from_u16(e.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                e.code,
-                &e.detail,
-            ),
+            NotSignedIn::Failed(e) => super::problem_page(e),
         }
     }
 }

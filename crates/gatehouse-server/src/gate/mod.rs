@@ -11,6 +11,8 @@ mod records;
 mod requests;
 mod review;
 #[cfg(test)]
+mod feed_tests;
+#[cfg(test)]
 mod swap_tests;
 
 use std::collections::HashMap;
@@ -51,6 +53,12 @@ pub struct ChangeNote {
 /// note's `id` is the key's id, never a request's): every long-poll and
 /// event stream held with that key ends at once.
 pub const KEY_REVOKED: &str = "key_revoked";
+
+/// The `state` of the note saying that notes may have been missed (the
+/// store's feed was interrupted, or this replica fell behind it): every
+/// long-poll and event stream reads its request again, and checks that its
+/// key is still live. The note's `id` is empty.
+pub const RESYNC: &str = "resync";
 
 /// How the policy set and trust store were last loaded.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -203,6 +211,45 @@ impl Gate {
         });
     }
 
+    /// Announces that notes may have been missed (see [`RESYNC`]): every
+    /// waiter reads its request again.
+    pub fn announce_resync(&self) {
+        // No receiver is not an error: nobody is waiting.
+        let _ = self.changes.send(ChangeNote {
+            id: String::new(),
+            state: RESYNC.to_owned(),
+            version: 0,
+        });
+    }
+
+    /// Applies one note from the store's feed (changes committed by other
+    /// replicas sharing the database) to this replica: a request's change
+    /// wakes its waiters here as a local change does; a revoked key leaves
+    /// the key cache and its waits end; a resync drops every cached key
+    /// and makes every waiter read again.
+    pub fn apply_note(&self, note: crate::store::StoreNote) {
+        use crate::store::StoreNote;
+        match note {
+            StoreNote::Request { id, state, version } => {
+                // No receiver is not an error: nobody is waiting.
+                let _ = self.changes.send(ChangeNote { id, state, version });
+            }
+            StoreNote::KeyRevoked { id } => {
+                // First the cache (with its generation bump, so a lookup
+                // that read the row before the revocation inserts nothing),
+                // then the waits: after this no request here authenticates
+                // with the key.
+                self.keys.invalidate();
+                self.announce_revoked(&id);
+            }
+            StoreNote::Resync => {
+                // A revocation may have been among the missed notes.
+                self.keys.invalidate();
+                self.announce_resync();
+            }
+        }
+    }
+
     /// Refuses (429, with `Retry-After`) a caller over their rate: one
     /// bucket per person (see [`crate::rate`]), so two keys of one person
     /// share it.
@@ -246,6 +293,45 @@ impl Gate {
         let _ = rx.wait_for(|draining| *draining).await;
     }
 }
+
+/// Follows the store's feed ([`Store::feed`]) until the task is aborted
+/// (at shutdown): every note is applied with [`Gate::apply_note`]. A
+/// store without a feed (SQLite: one process owns it) returns at once.
+/// Notes dropped because this task fell behind count as a resync: waiters
+/// read again, so no decision is missed. Reconnecting to the database is
+/// the store's work (it sends [`crate::store::StoreNote::Resync`] when it
+/// is back); should its sender close, the feed is asked for again after a
+/// pause that doubles up to [`FEED_RETRY_MAX`].
+pub async fn follow_feed(gate: Arc<Gate>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        let Some(mut feed) = gate.store.feed() else {
+            return;
+        };
+        loop {
+            match feed.recv().await {
+                Ok(note) => {
+                    gate.apply_note(note);
+                    pause = std::time::Duration::from_millis(100);
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "store feed: fell behind; every waiter reads again");
+                    gate.apply_note(crate::store::StoreNote::Resync);
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+        tracing::warn!("store feed: closed; subscribing again");
+        // Whatever happened while it was closed is unknown here.
+        gate.apply_note(crate::store::StoreNote::Resync);
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(FEED_RETRY_MAX);
+    }
+}
+
+/// The longest pause before the feed is asked for again after it closed.
+pub const FEED_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The key a person is known by across spellings (for rate limits and
 /// idempotency keys: `Alice` and `alice` share them).
