@@ -325,10 +325,11 @@ fn the_compose_file_runs_postgres_and_two_replicas_on_flags_the_binary_accepts()
                 "{name}: secret `{secret}` is not declared"
             );
         }
-        // The database URL comes from a secret file, never from the file.
+        // The database URL comes from a secret file, never from the file
+        // (`$$` is compose's escape of `$`: the shell sees `$(cat ...)`).
         let entrypoint = strings(get(service, "entrypoint")).join(" ");
         assert!(
-            entrypoint.contains("GATEHOUSE_DATABASE_URL=\"$(cat /run/secrets/database_url)\"")
+            entrypoint.contains("GATEHOUSE_DATABASE_URL=\"$$(cat /run/secrets/database_url)\"")
                 && secrets.iter().any(|s| s == "database_url"),
             "{name}: the database URL is read from the `database_url` secret: {entrypoint}"
         );
