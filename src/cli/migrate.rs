@@ -19,7 +19,12 @@ pub struct MigrateArgs {
     #[arg(long, value_name = "FILE", env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
     /// The PostgreSQL database (`postgres://user:password@host/db`); unset, SQLite in the data directory.
-    #[arg(long, value_name = "URL", env = "GATEHOUSE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GATEHOUSE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Where the SQLite database lives (when no database URL is given).
     #[arg(long, value_name = "DIR", env = "GATEHOUSE_DATA_DIR")]
@@ -116,7 +121,7 @@ pub(super) fn run(args: &MigrateArgs, io: &mut Io<'_>) -> u8 {
             report.store,
             report.from,
             report.to,
-            report.applied.join(", ")
+            report.applied.join("; ")
         )
     };
     match written.and_then(|()| io.stdout.flush()) {

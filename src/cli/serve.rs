@@ -28,7 +28,12 @@ pub struct ServeArgs {
     /// The database: a PostgreSQL URL (`postgres://user:password@host/db`)
     /// shared by every replica; unset, SQLite in the data directory. Its
     /// password is never printed (nor is the variable's value in --help).
-    #[arg(long, value_name = "URL", env = "GATEHOUSE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GATEHOUSE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// The gate's signing key (64 hex digits, mode 0600): give every replica
     /// the same file. Unset: SQLite keeps it in the data directory,

@@ -192,7 +192,9 @@ impl Replica {
     }
 
     fn admin(&self) -> &str {
-        self.admin.as_deref().expect("the first replica prints the admin token")
+        self.admin
+            .as_deref()
+            .expect("the first replica prints the admin token")
     }
 
     /// A call as `token` (empty: none).
@@ -235,7 +237,13 @@ impl Replica {
     }
 
     /// A new API key: `(text, id)`.
-    fn key(&self, admin: &str, identity: &str, scopes: &[&str], roles: &[&str]) -> (String, String) {
+    fn key(
+        &self,
+        admin: &str,
+        identity: &str,
+        scopes: &[&str],
+        roles: &[&str],
+    ) -> (String, String) {
         let a = self.call(
             admin,
             "POST",
@@ -302,7 +310,12 @@ fn pair(db: Database) -> Pair {
 }
 
 fn pending(replica: &Replica, agent: &str) -> String {
-    let a = replica.call(agent, "POST", "/v1/requests", Some(&example("refund-small.json")));
+    let a = replica.call(
+        agent,
+        "POST",
+        "/v1/requests",
+        Some(&example("refund-small.json")),
+    );
     assert_eq!(a.status, 201, "{}", a.text);
     assert_eq!(a.json["state"], "pending");
     a.json["id"].as_str().expect("id").to_owned()
@@ -355,15 +368,18 @@ fn an_event_stream_on_one_replica_sees_a_decision_made_on_another() {
 
 #[test]
 fn a_long_poll_on_one_replica_wakes_for_a_decision_made_on_another() {
-    let Some(server) = server_url("a_long_poll_on_one_replica_wakes_for_a_decision_made_on_another")
+    let Some(server) =
+        server_url("a_long_poll_on_one_replica_wakes_for_a_decision_made_on_another")
     else {
         return;
     };
     let p = Arc::new(pair(Database::create(&server)));
     let id = pending(&p.a, &p.agent);
-    let version = p.a.call(&p.agent, "GET", &format!("/v1/requests/{id}"), None).json["version"]
-        .as_i64()
-        .expect("a version");
+    let version =
+        p.a.call(&p.agent, "GET", &format!("/v1/requests/{id}"), None)
+            .json["version"]
+            .as_i64()
+            .expect("a version");
     let approver = {
         let (p, id) = (p.clone(), id.clone());
         std::thread::spawn(move || {
@@ -395,8 +411,16 @@ fn a_key_revoked_on_one_replica_is_refused_on_the_other() {
     let (key, key_id) = p.a.key(&p.admin, "agent-two", &["request"], &[]);
     // B authenticates the key once: it is now in B's key cache, which
     // (before the feed) nothing on B would ever empty.
-    assert_eq!(p.b.call(&key, "GET", "/v1/requests?limit=1", None).status, 200);
-    let revoked = p.a.call(&p.admin, "DELETE", &format!("/v1/admin/keys/{key_id}"), None);
+    assert_eq!(
+        p.b.call(&key, "GET", "/v1/requests?limit=1", None).status,
+        200
+    );
+    let revoked = p.a.call(
+        &p.admin,
+        "DELETE",
+        &format!("/v1/admin/keys/{key_id}"),
+        None,
+    );
     assert_eq!(revoked.status, 200, "{}", revoked.text);
     // The note travels through PostgreSQL; a generous bound for it, never
     // a timing assertion (a cache that is never emptied fails here).
@@ -414,20 +438,28 @@ fn a_key_revoked_on_one_replica_is_refused_on_the_other() {
 
 #[test]
 fn an_idempotency_key_replayed_on_another_replica_gets_the_first_answer() {
-    let Some(server) = server_url("an_idempotency_key_replayed_on_another_replica_gets_the_first_answer")
+    let Some(server) =
+        server_url("an_idempotency_key_replayed_on_another_replica_gets_the_first_answer")
     else {
         return;
     };
     let p = pair(Database::create(&server));
     let body = example("refund-small.json");
     let headers = [("idempotency-key", "replica-replay-1")];
-    let first = p.a.call_with(&p.agent, "POST", "/v1/requests", Some(&body), &headers);
+    let first =
+        p.a.call_with(&p.agent, "POST", "/v1/requests", Some(&body), &headers);
     assert_eq!(first.status, 201, "{}", first.text);
-    let again = p.b.call_with(&p.agent, "POST", "/v1/requests", Some(&body), &headers);
+    let again =
+        p.b.call_with(&p.agent, "POST", "/v1/requests", Some(&body), &headers);
     assert_eq!(again.status, first.status);
     assert_eq!(again.text, first.text, "not A's answer byte for byte");
     let listed = p.b.call(&p.agent, "GET", "/v1/requests?limit=10", None);
-    assert_eq!(listed.json["requests"].as_array().map(Vec::len), Some(1), "{}", listed.text);
+    assert_eq!(
+        listed.json["requests"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.text
+    );
 }
 
 #[test]
@@ -449,11 +481,19 @@ fn concurrent_claims_on_two_replicas_grant_exactly_one() {
                 std::thread::spawn(move || {
                     let replica = if on_b { &p.b } else { &p.a };
                     start.wait();
-                    replica.call(&p.agent, "POST", &format!("/v1/requests/{id}/claim"), Some(&action))
+                    replica.call(
+                        &p.agent,
+                        "POST",
+                        &format!("/v1/requests/{id}/claim"),
+                        Some(&action),
+                    )
                 })
             })
             .collect();
-        let answers: Vec<Answer> = claims.into_iter().map(|t| t.join().expect("a claim")).collect();
+        let answers: Vec<Answer> = claims
+            .into_iter()
+            .map(|t| t.join().expect("a claim"))
+            .collect();
         let granted = answers.iter().filter(|a| a.status == 200).count();
         let refused = answers.iter().filter(|a| a.status == 409).count();
         assert_eq!(
@@ -477,18 +517,22 @@ fn trust_with_gate_key(dir: &Path, key: &str) -> PathBuf {
 
 #[test]
 fn every_replica_signs_with_one_key_and_a_credential_from_one_verifies_with_another() {
-    let Some(server) =
-        server_url("every_replica_signs_with_one_key_and_a_credential_from_one_verifies_with_another")
-    else {
+    let Some(server) = server_url(
+        "every_replica_signs_with_one_key_and_a_credential_from_one_verifies_with_another",
+    ) else {
         return;
     };
     let p = pair(Database::create(&server));
     let key_a = p.a.call("", "GET", "/v1/keys", None).json["signing_key"].clone();
     let key_b = p.b.call("", "GET", "/v1/keys", None).json["signing_key"].clone();
     assert!(key_a.is_string(), "{key_a}");
-    assert_eq!(key_a, key_b, "two replicas on one database publish two keys");
+    assert_eq!(
+        key_a, key_b,
+        "two replicas on one database publish two keys"
+    );
     assert!(
-        p.a.log().contains("the signing key is kept in the database"),
+        p.a.log()
+            .contains("the signing key is kept in the database"),
         "{}",
         p.a.log()
     );
@@ -523,7 +567,12 @@ fn every_replica_signs_with_one_key_and_a_credential_from_one_verifies_with_anot
         .output()
         .expect("gatehouse verify runs");
     let result: Json = serde_json::from_slice(&out.stdout).unwrap_or(Json::Null);
-    assert_eq!(result["verdict"], "execute", "{result:#} {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        result["verdict"],
+        "execute",
+        "{result:#} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A signing key file: 64 hex digits.
@@ -607,8 +656,14 @@ fn an_unreachable_database_stops_the_start_naming_the_host_never_the_password() 
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(out.status.code(), Some(1), "{command}: {all}");
-        assert!(all.contains(&format!("127.0.0.1:{port}")), "{command}: {all}");
-        assert!(!all.contains("s3cret-Pa55"), "{command} printed the password: {all}");
+        assert!(
+            all.contains(&format!("127.0.0.1:{port}")),
+            "{command}: {all}"
+        );
+        assert!(
+            !all.contains("s3cret-Pa55"),
+            "{command} printed the password: {all}"
+        );
     }
 }
 
@@ -626,12 +681,20 @@ fn migrate_brings_a_database_to_the_current_schema_once() {
             .expect("gatehouse migrate runs")
     };
     let first = migrate("json");
-    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let report: Json = serde_json::from_slice(&first.stdout).expect("a JSON report");
     assert_eq!(report["store"], "postgres");
     assert_eq!(report["from"], 0);
     assert!(report["to"].as_i64() > Some(0), "{report}");
-    assert!(!report["applied"].as_array().expect("applied").is_empty(), "{report}");
+    assert!(
+        !report["applied"].as_array().expect("applied").is_empty(),
+        "{report}"
+    );
     let again = migrate("json");
     let second: Json = serde_json::from_slice(&again.stdout).expect("a JSON report");
     assert_eq!(second["from"], report["to"]);

@@ -95,36 +95,29 @@ pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), S
             config.data_dir.display()
         ))
     })?;
-    let store = store::open(&config).await.map_err(|e| {
-        if e.status == 503 {
-            StartError::Database(e.detail)
-        } else {
-            StartError::Store(e.detail)
-        }
-    })?;
+    let store = store::open(&config).await.map_err(start_error)?;
     let key = gate_signing_key(&config, store.as_ref()).await?;
     let gate = Arc::new(Gate::new(store, config, policy, trust, key));
-    gate.save_current_policy()
-        .await
-        .map_err(|e| StartError::Store(e.detail))?;
-    let first_token = if gate
-        .store
-        .keys()
-        .await
-        .map_err(|e| StartError::Store(e.detail))?
-        .is_empty()
-    {
+    gate.save_current_policy().await.map_err(start_error)?;
+    let first_token = if gate.store.keys().await.map_err(start_error)?.is_empty() {
         let (text, row) =
             auth::new_key("admin", &[auth::Scope::Admin], &[], &gate.now().to_string());
-        gate.store
-            .insert_key(&row)
-            .await
-            .map_err(|e| StartError::Store(e.detail))?;
+        gate.store.insert_key(&row).await.map_err(start_error)?;
         Some(text)
     } else {
         None
     };
     Ok((gate, first_token))
+}
+
+/// A store error at start: the database unreachable (503) is
+/// [`StartError::Database`], anything else [`StartError::Store`].
+fn start_error(e: GateError) -> StartError {
+    if e.status == 503 {
+        StartError::Database(e.detail)
+    } else {
+        StartError::Store(e.detail)
+    }
 }
 
 /// The gate's signing key, from the first of: `signing_key_file` (when
@@ -140,13 +133,10 @@ async fn gate_signing_key(
         return read_signing_key_file(path);
     }
     let candidate = SigningKey::generate(&mut OsRng).to_bytes();
-    let shared = store.shared_signing_seed(candidate).await.map_err(|e| {
-        if e.status == 503 {
-            StartError::Database(e.detail)
-        } else {
-            StartError::Store(e.detail)
-        }
-    })?;
+    let shared = store
+        .shared_signing_seed(candidate)
+        .await
+        .map_err(start_error)?;
     match shared {
         Some(seed) => {
             tracing::info!(

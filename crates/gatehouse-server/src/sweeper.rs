@@ -39,9 +39,7 @@ pub async fn run(gate: Arc<Gate>) {
 /// The pause after a failed sweep: double the last one (at least the
 /// interval), at most [`RETRY_MAX`] (or the interval, if that is longer).
 pub fn retry_pause(last: Duration, every: Duration) -> Duration {
-    last.max(every)
-        .saturating_mul(2)
-        .min(RETRY_MAX.max(every))
+    last.max(every).saturating_mul(2).min(RETRY_MAX.max(every))
 }
 
 /// One sweep: every request due now, oldest deadline first. Gives how
@@ -101,6 +99,10 @@ mod tests {
         assert!(pauses.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*pauses.last().expect("pauses"), RETRY_MAX);
         let slow = Duration::from_secs(60);
-        assert_eq!(retry_pause(slow, slow), slow, "never shorter than the interval");
+        assert_eq!(
+            retry_pause(slow, slow),
+            slow,
+            "never shorter than the interval"
+        );
     }
 }

@@ -94,7 +94,11 @@ impl Cluster {
             "initdb",
             &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
         );
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         cluster.start();
         cluster
     }
@@ -108,7 +112,10 @@ impl Cluster {
         );
         let log = Path::new(data).join("server.log");
         let log = log.to_str().expect("a UTF-8 path");
-        let out = self.run("pg_ctl", &["-D", data, "-o", &options, "-l", log, "-w", "start"]);
+        let out = self.run(
+            "pg_ctl",
+            &["-D", data, "-o", &options, "-l", log, "-w", "start"],
+        );
         assert!(
             out.status.success(),
             "pg_ctl start: {}{}",
@@ -179,20 +186,32 @@ fn a_database_outage_answers_503_and_the_gate_recovers_by_itself() {
     for (method, path, body, token) in &calls {
         let a = gate.call(token, method, path, *body);
         assert_eq!(a.status, 503, "{method} {path}: {}", a.text);
-        assert_eq!(a.json["code"], "STORE_UNAVAILABLE", "{method} {path}: {}", a.text);
+        assert_eq!(
+            a.json["code"], "STORE_UNAVAILABLE",
+            "{method} {path}: {}",
+            a.text
+        );
         assert_eq!(
             a.headers.get("content-type").and_then(|v| v.to_str().ok()),
             Some("application/problem+json")
         );
         assert!(a.headers.contains_key("retry-after"), "{method} {path}");
-        assert!(!a.text.contains("127.0.0.1"), "the problem names the database: {}", a.text);
+        assert!(
+            !a.text.contains("127.0.0.1"),
+            "the problem names the database: {}",
+            a.text
+        );
     }
     assert_eq!(gate.call("", "GET", "/ready", None).status, 503);
     assert_eq!(gate.call("", "GET", "/health", None).status, 200);
     // The console's queue is an error page, not a crash (the sign-in
     // redirect or the 503 page; never a 500).
     let console = gate.call("", "GET", "/console/", None);
-    assert!(console.status < 500 || console.status == 503, "{}", console.text);
+    assert!(
+        console.status < 500 || console.status == 503,
+        "{}",
+        console.text
+    );
 
     cluster.start();
     eventually("/ready after the database returned", || {

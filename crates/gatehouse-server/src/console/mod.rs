@@ -298,6 +298,35 @@ pub fn problem_page(e: GateError) -> Response {
 mod tests {
     use super::*;
 
+    /// A 503 from the store is a page that says to try again, with
+    /// `Retry-After`, and never shows the store's detail (before, the
+    /// page printed it: it may name the database's host).
+    #[tokio::test]
+    async fn a_store_outage_is_a_503_page_without_the_detail() {
+        let page = problem_page(GateError::unavailable(
+            "cannot reach the database at postgres://gatehouse:***@db.internal:5432/gatehouse",
+        ));
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            page.headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        let body = axum::body::to_bytes(page.into_body(), 1 << 20)
+            .await
+            .expect("a body");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("STORE_UNAVAILABLE"), "{text}");
+        assert!(!text.contains("db.internal"), "{text}");
+        let refused = problem_page(GateError::forbidden("NOT_YOURS", "not your request"));
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let body = axum::body::to_bytes(refused.into_body(), 1 << 20)
+            .await
+            .expect("a body");
+        assert!(String::from_utf8_lossy(&body).contains("not your request"));
+    }
+
     fn form_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(

@@ -66,9 +66,15 @@ async fn a_revocation_elsewhere_empties_the_key_cache_and_ends_its_waits() {
     cached_key(&gate);
     let mut notes = gate.subscribe();
     gate.apply_note(StoreNote::KeyRevoked { id: "ghk_a".into() });
-    assert!(gate.keys.get("h").is_err(), "the revoked key is still cached");
+    assert!(
+        gate.keys.get("h").is_err(),
+        "the revoked key is still cached"
+    );
     let note = notes.try_recv().expect("a note");
-    assert_eq!((note.id.as_str(), note.state.as_str()), ("ghk_a", KEY_REVOKED));
+    assert_eq!(
+        (note.id.as_str(), note.state.as_str()),
+        ("ghk_a", KEY_REVOKED)
+    );
 }
 
 #[tokio::test]

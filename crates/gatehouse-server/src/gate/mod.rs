@@ -6,12 +6,12 @@
 mod batch;
 mod claim;
 mod expiry;
+#[cfg(test)]
+mod feed_tests;
 mod policies;
 mod records;
 mod requests;
 mod review;
-#[cfg(test)]
-mod feed_tests;
 #[cfg(test)]
 mod swap_tests;
 
