@@ -285,3 +285,34 @@ fn a_password_never_reaches_a_message() {
     );
     assert_eq!(with_database("postgres://h", "d"), "postgres://h/d");
 }
+
+/// The switch is real: on PostgreSQL the server's state is in its own
+/// database (and no SQLite file is made), on SQLite in the file; the same
+/// query through [`Sql`] sees the key the server just stored either way.
+#[test]
+fn every_server_runs_on_the_store_the_run_asks_for() {
+    let server = super::Server::start();
+    server.key("store-probe", &["read"], &[]);
+    let file = server.data_dir().join("gatehouse.db");
+    let mut db = server.sql();
+    assert_eq!(db.is_postgres(), on_postgres());
+    assert_eq!(
+        file.exists(),
+        !on_postgres(),
+        "the SQLite file exists only on SQLite: {}",
+        file.display()
+    );
+    assert_eq!(
+        db.i64("SELECT COUNT(*) FROM api_keys WHERE identity = 'store-probe'"),
+        1,
+        "the key is in this server's own database"
+    );
+    db.close();
+    if let Some(url) = server.database_url() {
+        assert!(
+            url.contains("/gh_suite_"),
+            "a fresh database: {}",
+            redact(url)
+        );
+    }
+}
