@@ -46,6 +46,12 @@ const POLL: Duration = Duration::from_millis(200);
 /// database is away).
 const OUTBOX_RETRY_MAX: Duration = Duration::from_secs(10);
 
+/// The pause after a failed read of the outbox: double the last one, at
+/// least [`POLL`], at most [`OUTBOX_RETRY_MAX`].
+fn outbox_retry_pause(last: Duration) -> Duration {
+    last.saturating_mul(2).clamp(POLL, OUTBOX_RETRY_MAX)
+}
+
 /// How long a finished attempt is remembered against outbox reads that
 /// began before it was recorded; far longer than any one read takes.
 const STALE_READ: Duration = Duration::from_secs(60);
@@ -273,7 +279,7 @@ pub async fn run(gate: Arc<Gate>, receivers: Receivers) {
                 }
             }
             Err(e) => {
-                unreadable = (unreadable * 2).clamp(POLL, OUTBOX_RETRY_MAX);
+                unreadable = outbox_retry_pause(unreadable);
                 tracing::error!(error = %e.detail, retry_in_ms = unreadable.as_millis() as u64, "webhooks: cannot read the outbox");
                 tokio::time::sleep(unreadable).await;
                 continue;
@@ -439,6 +445,22 @@ mod tests {
             config("http://h/x", Some("SET")),
         ];
         assert!(Receivers::from_config_with(&twice, env).is_err());
+    }
+
+    /// While the outbox cannot be read, reads back off to a bound (the
+    /// old loop read again at every change note and every 200 ms).
+    #[test]
+    fn failed_outbox_reads_back_off_to_a_bound() {
+        let mut pause = Duration::ZERO;
+        let mut pauses = Vec::new();
+        for _ in 0..12 {
+            pause = outbox_retry_pause(pause);
+            pauses.push(pause);
+        }
+        assert_eq!(pauses[0], POLL);
+        assert_eq!(pauses[1], POLL * 2);
+        assert!(pauses.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*pauses.last().expect("pauses"), OUTBOX_RETRY_MAX);
     }
 
     #[test]

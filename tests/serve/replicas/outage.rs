@@ -221,8 +221,32 @@ fn a_database_outage_answers_503_and_the_gate_recovers_by_itself() {
     let a = gate.call(&agent, "GET", &path, None);
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["state"], "pending");
-    let approved = approve(&gate, &lead, &id);
+    // The change feed reconnected too: a decision made on another replica
+    // (started now, on the restarted database) reaches an event stream
+    // held on this one, by its note or by the resync after reconnecting.
+    let response = super::http()
+        .get(format!("{}/v1/requests/{id}/events", gate.base))
+        .bearer_auth(&agent)
+        .send()
+        .expect("the stream opens");
+    assert_eq!(response.status().as_u16(), 200);
+    let mut states = std::io::BufRead::lines(std::io::BufReader::new(response))
+        .map_while(Result::ok)
+        .filter_map(|line| {
+            let row: serde_json::Value =
+                serde_json::from_str(line.strip_prefix("data:")?.trim()).ok()?;
+            Some(row["state"].as_str()?.to_owned())
+        });
+    assert_eq!(states.next().as_deref(), Some("pending"));
+    let other = Replica::start(Some(&cluster.url()), &[], Some(config), false);
+    let approved = approve(&other, &lead, &id);
     assert_eq!(approved.status, 200, "{}", approved.text);
+    assert_eq!(
+        states.next().as_deref(),
+        Some("approved"),
+        "the stream on the replica that lived through the outage missed it; its log:\n{}",
+        gate.log()
+    );
     let again = pending(&gate, &agent);
     assert!(again.starts_with("req_"));
     let log = gate.log();

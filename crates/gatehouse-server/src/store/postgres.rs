@@ -57,6 +57,10 @@ pub struct PgStore {
     notes: broadcast::Sender<StoreNote>,
     /// The listener task; stopped when the store is dropped.
     listener: AbortOnDrop,
+    /// Policy digests known to be in `policies` (rows are never deleted):
+    /// every creation saves its policy, and without this each one sent the
+    /// whole policy text (kilobytes) to the database again.
+    saved_policies: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -200,6 +204,7 @@ impl PgStore {
             pool,
             notes,
             listener: AbortOnDrop(task),
+            saved_policies: Default::default(),
         })
     }
 
@@ -255,38 +260,12 @@ async fn check_head(pool: &PgPool) -> Result<(), GateError> {
     Ok(())
 }
 
-/// Locks the chain's head (last in the transaction, so other replicas wait
-/// on it only for the append itself), appends the change's records after
-/// it, moves it, then writes the idempotency answer, the outbox rows and
-/// the change note.
+/// Writes the idempotency answer, the outbox rows and the change note,
+/// then locks the chain's head (last in the transaction, so other
+/// replicas wait on it only for the append itself and the commit: a
+/// duplicate idempotency key or any other refusal is met before the head
+/// is taken), appends the change's records after it and moves it.
 async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateError> {
-    if !change.events.is_empty() {
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-        let seq: i64 = head.get(0);
-        let prev: LineHash = parse_hash(&head.get::<String, _>(1))
-            .ok_or_else(|| GateError::store("the audit chain's head hash is unreadable"))?;
-        let mut lines: Vec<AuditLine<'_>> = Vec::with_capacity(change.events.len());
-        let (seq, prev) = chain_lines((seq, prev), change, &mut lines)?;
-        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "INSERT INTO audit (seq, request_id, line, hash) ",
-        );
-        insert.push_values(&lines, |mut row, l| {
-            row.push_bind(l.seq)
-                .push_bind(l.request_id)
-                .push_bind(l.line.as_str())
-                .push_bind(l.hash.as_str());
-        });
-        insert.build().execute(&mut *conn).await.map_err(db)?;
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(hash_text(&prev))
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
     if let Some((key, answer)) = &change.remember {
         sqlx::query(
             "INSERT INTO idempotency (principal, key, fingerprint, status, body) VALUES ($1, $2, $3, $4, $5)",
@@ -316,7 +295,35 @@ async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateErro
         state: change.row.state.as_str().to_owned(),
         version: change.row.version,
     };
-    notify(conn, &note).await
+    notify(conn, &note).await?;
+    if !change.events.is_empty() {
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        let seq: i64 = head.get(0);
+        let prev: LineHash = parse_hash(&head.get::<String, _>(1))
+            .ok_or_else(|| GateError::store("the audit chain's head hash is unreadable"))?;
+        let mut lines: Vec<AuditLine<'_>> = Vec::with_capacity(change.events.len());
+        let (seq, prev) = chain_lines((seq, prev), change, &mut lines)?;
+        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "INSERT INTO audit (seq, request_id, line, hash) ",
+        );
+        insert.push_values(&lines, |mut row, l| {
+            row.push_bind(l.seq)
+                .push_bind(l.request_id)
+                .push_bind(l.line.as_str())
+                .push_bind(l.hash.as_str());
+        });
+        insert.build().execute(&mut *conn).await.map_err(db)?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(hash_text(&prev))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Sends a change note; PostgreSQL delivers it when the transaction
@@ -587,12 +594,26 @@ impl Store for PgStore {
     }
 
     async fn save_policy(&self, digest: &str, sources: &Json) -> Result<(), GateError> {
+        let known = |set: &std::sync::Mutex<std::collections::HashSet<String>>| {
+            set.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(digest)
+        };
+        if known(&self.saved_policies) {
+            return Ok(());
+        }
         sqlx::query("INSERT INTO policies (digest, sources) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING")
             .bind(digest)
             .bind(sources.to_string())
             .execute(&self.pool)
             .await
             .map_err(db)?;
+        // Only after the insert committed (or found the row): a failed
+        // save is tried again by the next creation.
+        self.saved_policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(digest.to_owned());
         Ok(())
     }
 

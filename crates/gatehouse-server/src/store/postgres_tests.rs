@@ -371,6 +371,34 @@ async fn an_edited_head_or_tail_is_refused_at_open() {
         "{}",
         e.detail
     );
+    sqlx::query(r#"UPDATE audit SET line = replace(line, '"event":"tset"', '"event":"test"') WHERE seq = 3"#)
+        .execute(&pool)
+        .await
+        .expect("undo");
+    // The record before the last, edited with its hash rewritten as
+    // someone who knows the scheme would: the last no longer links to it.
+    let line: String = sqlx::query_scalar("SELECT line FROM audit WHERE seq = 2")
+        .fetch_one(&pool)
+        .await
+        .expect("line");
+    let forged = line.replacen("\"event\":\"test\"", "\"event\":\"tost\"", 1);
+    assert_ne!(forged, line);
+    let hash = gatehouse::audit::chain::hash_line(forged.as_bytes());
+    sqlx::query("UPDATE audit SET line = $1, hash = $2 WHERE seq = 2")
+        .bind(&forged)
+        .bind(gatehouse::audit::chain::hash_text(&hash))
+        .execute(&pool)
+        .await
+        .expect("forge");
+    let e = PgStore::open(&db.url, &pg_config())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        e.detail.contains("does not link to the record before it"),
+        "{}",
+        e.detail
+    );
     pool.close().await;
 }
 

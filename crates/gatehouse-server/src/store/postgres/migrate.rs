@@ -48,11 +48,19 @@ pub(crate) async fn apply(pool: &PgPool, until: i64) -> Result<MigrationReport, 
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        // Under the lock: two replicas never race to create it.
-        sqlx::query("CREATE TABLE IF NOT EXISTS gate_schema (version BIGINT NOT NULL)")
-            .execute(&mut *tx)
+        // Under the lock: two replicas never race to create it. Looked up
+        // first so that every start does not log PostgreSQL's "already
+        // exists, skipping" notice.
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('gate_schema') IS NOT NULL")
+            .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
+        if !exists {
+            sqlx::query("CREATE TABLE gate_schema (version BIGINT NOT NULL)")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM gate_schema")
             .fetch_one(&mut *tx)
             .await
