@@ -528,11 +528,67 @@ fn answers_match_the_documents_schemas() {
     assert!(!problem.is_valid(&json!({"status": 400})));
 }
 
+/// Another process holding the database's write lock, so that no request
+/// can be created until it lets go.
+enum Locker {
+    /// SQLite: Python's sqlite3 module (python3 is required by
+    /// scripts/test and CI already) in `BEGIN EXCLUSIVE`.
+    Sqlite(std::process::Child),
+    /// PostgreSQL: a connection in a transaction holding `requests` in
+    /// ACCESS EXCLUSIVE mode (every insert and read of it waits).
+    Postgres(crate::harness::store::Sql),
+}
+
+impl Locker {
+    /// Takes the lock; returns once it is held.
+    fn lock(server: &Server) -> Locker {
+        if crate::harness::store::on_postgres() {
+            let mut db = server.sql();
+            db.execute("BEGIN");
+            db.execute("LOCK TABLE requests IN ACCESS EXCLUSIVE MODE");
+            return Locker::Postgres(db);
+        }
+        let db = server.data_dir().join("gatehouse.db");
+        let mut locker = Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sqlite3, sys\n\
+                 c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+                 c.execute('BEGIN EXCLUSIVE')\n\
+                 print('locked', flush=True)\n\
+                 sys.stdin.read()\n",
+            )
+            .arg(&db)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is needed (CI installs it for scripts/consumers.sh)");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(locker.stdout.as_mut().expect("stdout")),
+            &mut line,
+        )
+        .expect("the locker answers");
+        assert_eq!(line.trim(), "locked");
+        Locker::Sqlite(locker)
+    }
+
+    /// Lets go of the lock (the transaction ends with the connection).
+    fn release(self) {
+        match self {
+            Locker::Sqlite(mut child) => {
+                drop(child.stdin.take());
+                let _ = child.wait();
+            }
+            Locker::Postgres(db) => db.close(),
+        }
+    }
+}
+
 #[test]
 fn a_request_over_the_time_limit_is_a_503_problem_and_the_service_stays_up() {
     // The store waits up to 10 s for a database lock; the request limit
-    // here is 300 ms. Another process holds the write lock (Python's
-    // sqlite3 module: python3 is required by scripts/test and CI already),
+    // here is 300 ms. Another process holds the write lock (see Locker),
     // so a create cannot finish in time. The 503 is logged from a runtime
     // worker thread: before src/cli/serve.rs wrote logs through a
     // duplicate of stderr, that log line waited forever for the stderr
@@ -542,28 +598,7 @@ fn a_request_over_the_time_limit_is_a_503_problem_and_the_service_stays_up() {
         ..Options::default()
     });
     let agent = server.as_token(&server.key("agent-refunds", &["request"], &[]));
-    let db = server.data_dir().join("gatehouse.db");
-    let mut locker = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sqlite3, sys\n\
-             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
-             c.execute('BEGIN EXCLUSIVE')\n\
-             print('locked', flush=True)\n\
-             sys.stdin.read()\n",
-        )
-        .arg(&db)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 is needed (CI installs it for scripts/consumers.sh)");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(locker.stdout.as_mut().expect("stdout")),
-        &mut line,
-    )
-    .expect("the locker answers");
-    assert_eq!(line.trim(), "locked");
+    let locker = Locker::lock(&server);
     let action = example("refund-small.json").to_string();
     let first = send_text(
         &agent,
@@ -580,8 +615,7 @@ fn a_request_over_the_time_limit_is_a_503_problem_and_the_service_stays_up() {
         &action,
     );
     let (status, _) = server.anonymous().get("/health");
-    drop(locker.stdin.take());
-    let _ = locker.wait();
+    locker.release();
     for a in [&first, &second] {
         assert_problem(a, 503, "REQUEST_TIMEOUT");
         assert_eq!(a.headers["retry-after"], "1");

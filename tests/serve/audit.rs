@@ -334,23 +334,13 @@ fn the_gates_credentials_pass_gatehouse_verify_only_through_a_gate_key_of_the_st
     );
 }
 
-/// Runs one SQL statement on the database file of a stopped server, as
-/// someone holding the file would (sqlx, the store's own driver).
-fn sql(db: &Path, statement: &str) {
-    use sqlx::Connection as _;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .unwrap();
-        let done = sqlx::query(statement).execute(&mut conn).await.unwrap();
-        assert_eq!(done.rows_affected(), 1, "{statement}");
-        conn.close().await.unwrap();
-    });
+/// Runs one SQL statement on the database of a stopped server, as someone
+/// holding it would (the SQLite file, or a connection to the PostgreSQL
+/// database the suite runs on): it must change exactly one row.
+fn sql(server: &Server, statement: &str) {
+    let mut db = server.sql();
+    assert_eq!(db.execute(statement), 1, "{statement}");
+    db.close();
 }
 
 #[test]
@@ -358,12 +348,10 @@ fn an_edited_middle_row_in_the_database_breaks_the_exported_chain() {
     let mut server = Server::start();
     traffic(&server);
     server.kill9();
-    let db = server.data_dir().join("gatehouse.db");
-    assert!(db.exists(), "the database file: {}", db.display());
     // Row 3 rewritten in place (still a valid record); the gate starts (it
     // checks the last rows only), and the export shows the break.
     sql(
-        &db,
+        &server,
         "UPDATE audit SET line = replace(line, '\"from\":\"decided\"', '\"from\":\"pending\"') WHERE seq = 3",
     );
     server.restart();
@@ -384,9 +372,8 @@ fn an_edited_last_row_in_the_database_stops_the_gate_from_starting() {
     let mut server = Server::start();
     traffic(&server);
     server.kill9();
-    let db = server.data_dir().join("gatehouse.db");
     sql(
-        &db,
+        &server,
         "UPDATE audit SET line = replace(line, 'duplicate', 'approved') WHERE seq = (SELECT MAX(seq) FROM audit)",
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
@@ -395,8 +382,7 @@ fn an_edited_last_row_in_the_database_stops_the_gate_from_starting() {
         .arg(shipped_policy())
         .arg("--listen")
         .arg("127.0.0.1:0")
-        .arg("--data-dir")
-        .arg(server.data_dir())
+        .args(server.store_args())
         .env_remove("GATEHOUSE_CONFIG")
         .env_remove("GATEHOUSE_TRUST")
         .stdin(std::process::Stdio::null())

@@ -3,8 +3,6 @@
 //! tampered, doubled), login CSRF, people who are not (or no longer)
 //! approvers, open redirects through `next`, and hostile form bodies.
 
-use std::path::Path;
-
 use reqwest::Method;
 
 use crate::console_client::{Console, Page, form};
@@ -192,24 +190,28 @@ fn sessions_that_must_not_work_do_not() {
     // Expired: the row's deadline is in the past (edited as someone
     // holding the file could; the check is the store's, not the cookie's).
     let other = Console::signed_in(&server, "lee");
-    let db = server.data_dir().join("gatehouse.db");
+    let mut db = server.sql();
     let hash = sha256_hex(other.session.as_deref().unwrap());
     assert_eq!(
-        sql(
-            &db,
-            &format!(
-                "SELECT expires_unix - created_unix FROM console_sessions WHERE hash = '{hash}'"
-            )
-        ),
+        db.i64(&format!(
+            "SELECT expires_unix - created_unix FROM console_sessions WHERE hash = '{hash}'"
+        )),
         60,
         "session_ttl_seconds is the session's life"
     );
-    sql(
-        &db,
-        &format!(
-            "UPDATE console_sessions SET expires_unix = strftime('%s','now') - 1 WHERE hash = '{hash}' RETURNING 1"
-        ),
+    let now = if db.is_postgres() {
+        "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)"
+    } else {
+        "CAST(strftime('%s','now') AS INTEGER)"
+    };
+    assert_eq!(
+        db.execute(&format!(
+            "UPDATE console_sessions SET expires_unix = {now} - 1 WHERE hash = '{hash}'"
+        )),
+        1,
+        "the session's row"
     );
+    db.close();
     assert_signed_out(&other, "expired");
     assert_eq!(lee.get("/console/").status, 200, "only that session ended");
 
@@ -228,26 +230,6 @@ fn sessions_that_must_not_work_do_not() {
 fn sha256_hex(text: &str) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
-}
-
-/// Runs one SQL statement on the service's database while it runs (as
-/// someone holding the file could); the first column of its first row.
-fn sql(db: &Path, statement: &str) -> i64 {
-    use sqlx::{Connection as _, Row as _};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .unwrap();
-        let row = sqlx::query(statement).fetch_one(&mut conn).await.unwrap();
-        let value: i64 = row.get(0);
-        conn.close().await.unwrap();
-        value
-    })
 }
 
 #[test]

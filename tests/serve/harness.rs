@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
+/// The store switch (SQLite or PostgreSQL) and direct database access.
+pub mod store;
+
+use store::{Database, Sql, StoreKind};
+
 /// The repository's shipped policy set.
 pub fn shipped_policy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/ai-agent-actions")
@@ -33,6 +38,10 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// A trust store file.
     pub trust: Option<PathBuf>,
+    /// On PostgreSQL: start on this database (another server's, see
+    /// [`Server::database_url`]) instead of a fresh one; the server that
+    /// created it drops it. Ignored on SQLite.
+    pub database_url: Option<String>,
 }
 
 /// A running server process.
@@ -47,6 +56,9 @@ pub struct Server {
     options: Options,
     /// What the process wrote to stderr (logs), collected by a thread.
     pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// On PostgreSQL: the database this server runs on (restarts reuse
+    /// it); dropped after the process when this server made it.
+    database: Option<Database>,
 }
 
 impl Server {
@@ -58,6 +70,15 @@ impl Server {
     /// Starts a server with options, in a fresh data directory.
     pub fn start_with(options: Options) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        // The store switch: on PostgreSQL every server gets a fresh
+        // database, as every SQLite server gets a fresh data directory.
+        let database = match store::kind() {
+            StoreKind::Sqlite => None,
+            StoreKind::Postgres => Some(match &options.database_url {
+                Some(url) => Database::borrowed(url),
+                None => Database::create(),
+            }),
+        };
         let mut server = Server {
             child: None,
             base: String::new(),
@@ -65,6 +86,7 @@ impl Server {
             dir,
             options,
             stderr: Default::default(),
+            database,
         };
         let token = server.spawn();
         server.admin = token.expect("a first start prints the admin token");
@@ -76,6 +98,35 @@ impl Server {
         self.dir.path().join("data")
     }
 
+    /// The PostgreSQL database this server runs on (`None` on SQLite):
+    /// another server started with it in [`Options::database_url`] is a
+    /// second replica on the same state.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(|d| d.url.as_str())
+    }
+
+    /// The arguments that point a `gatehouse` process at this server's
+    /// state: `--data-dir` and, on PostgreSQL, `--database-url` (for tests
+    /// that start the binary themselves on it).
+    pub fn store_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = vec!["--data-dir".into(), self.data_dir().into_os_string()];
+        if let Some(url) = self.database_url() {
+            args.push("--database-url".into());
+            args.push(url.into());
+        }
+        args
+    }
+
+    /// A connection to this server's database, as someone holding it
+    /// could open one (the SQLite file, or the PostgreSQL database): tests
+    /// edit rows behind the gate's back with it.
+    pub fn sql(&self) -> Sql {
+        match &self.database {
+            Some(db) => Sql::postgres(&db.url),
+            None => Sql::sqlite(&self.data_dir().join("gatehouse.db")),
+        }
+    }
+
     /// Starts the process (again) on the same data directory; gives the
     /// admin token when it printed one.
     fn spawn(&mut self) -> Option<String> {
@@ -85,10 +136,11 @@ impl Server {
             .arg(self.options.policy.clone().unwrap_or_else(shipped_policy))
             .arg("--listen")
             .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(self.data_dir())
+            .args(self.store_args())
             .env_remove("GATEHOUSE_CONFIG")
             .env_remove("GATEHOUSE_TRUST")
+            // The store is the harness's choice, never the environment's.
+            .env_remove("GATEHOUSE_DATABASE_URL")
             .env("GATEHOUSE_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -240,6 +292,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // The process first: a database in use cannot be dropped (the
+        // field's own drop, after this, drops it).
         self.kill9();
     }
 }

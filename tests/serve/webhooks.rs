@@ -92,7 +92,12 @@ impl Receiver {
 
     /// Waits (up to 60 s) until at least `n` requests arrived; all of them.
     pub fn wait_for(&self, n: usize) -> Vec<Got> {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.wait_for_within(n, Duration::from_secs(60))
+    }
+
+    /// Waits up to `within` until at least `n` requests arrived.
+    pub fn wait_for_within(&self, n: usize, within: Duration) -> Vec<Got> {
+        let deadline = Instant::now() + within;
         loop {
             let got = self.got.lock().unwrap().clone();
             if got.len() >= n {
@@ -294,7 +299,11 @@ fn deliveries_are_signed_and_retried_with_one_idempotency_key_until_a_2xx() {
 fn an_attempt_cut_by_a_crash_is_sent_again_after_restart_with_the_same_key() {
     // The first attempt never gets an answer; the process is killed while
     // it waits. The outbox row is still undelivered, so the restarted
-    // process sends it again.
+    // process sends it again. On PostgreSQL the row is leased to the
+    // replica attempting it (store/postgres.rs, DELIVERY_LEASE_MS: 120 s),
+    // and a restarted process cannot tell its own dead lease from a live
+    // replica's: the row is sent again, by any replica, when the lease
+    // ends; the wait below allows for it.
     let hook = Receiver::start(|n| {
         if n == 0 {
             Reply::Hang
@@ -318,7 +327,12 @@ fn an_attempt_cut_by_a_crash_is_sent_again_after_restart_with_the_same_key() {
     // In flight, not delivered: still waiting in the outbox.
     assert_eq!(metric(&server, "gatehouse_webhook_backlog"), 1.0);
     server.restart();
-    let got = hook.wait_for(2);
+    let lease = if crate::harness::store::on_postgres() {
+        Duration::from_secs(120)
+    } else {
+        Duration::ZERO
+    };
+    let got = hook.wait_for_within(2, lease + Duration::from_secs(60));
     assert_eq!(
         got[1].header("idempotency-key"),
         first[0].header("idempotency-key")
