@@ -34,6 +34,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dir=${GATEHOUSE_PG_DIR:-$PWD/target/postgres}
+# A cluster an earlier run moved out of a directory its owner cannot reach.
+if [[ -z "${GATEHOUSE_PG_DIR:-}" && -f "$dir/moved-to" ]]; then
+  dir=$(cat "$dir/moved-to")
+fi
 data="$dir/data"
 log="$dir/server.log"
 command=${1:-start}
@@ -118,9 +122,20 @@ if ! running; then
   if [[ $(id -u) -eq 0 ]]; then
     id "$owner" > /dev/null 2>&1 || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$owner"
     chown "$owner:" "$dir"
-    # The owner must reach the directory through every parent.
-    as_owner test -w "$dir" \
-      || fail "the \`$owner\` user cannot write $dir (a parent directory is closed to it); set GATEHOUSE_PG_DIR to a directory it can reach, e.g. /tmp/gatehouse-postgres"
+    # The owner must reach the directory through every parent. A checkout
+    # under a closed home (/root is 0700) cannot hold the cluster, so it
+    # moves to /tmp, one directory per checkout (the path records where).
+    if ! as_owner test -w "$dir"; then
+      [[ -z "${GATEHOUSE_PG_DIR:-}" ]] \
+        || fail "the \`$owner\` user cannot write GATEHOUSE_PG_DIR=$dir (a parent directory is closed to it)"
+      dir=/tmp/gatehouse-postgres-$(printf '%s' "$PWD" | cksum | cut -d' ' -f1)
+      data="$dir/data"
+      log="$dir/server.log"
+      mkdir -p "$dir"
+      chown "$owner:" "$dir"
+      echo "$dir" > "$PWD/target/postgres/moved-to"
+      say "the \`$owner\` user cannot reach target/postgres; the cluster lives in $dir"
+    fi
   fi
   if [[ ! -f "$data/PG_VERSION" ]]; then
     rm -rf "$data"
