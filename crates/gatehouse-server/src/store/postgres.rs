@@ -67,23 +67,95 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The query parameters sqlx reads from a PostgreSQL URL (its
+/// `PgConnectOptions` parser; names are case-sensitive), besides
+/// `options[...]`. sqlx logs any other parameter with its value at `warn`
+/// and ignores it, so a misspelt `?PASSWORD=` would be a password in the
+/// log: [`connect_options`] refuses such a URL instead.
+const KNOWN_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
+/// Query parameters whose values [`redact_url`] shows (none is a secret);
+/// every other value is shown as `***`.
+const SHOWN_PARAMETERS: &[&str] = &[
+    "sslmode", "ssl-mode", "host", "hostaddr", "port", "dbname", "user",
+];
+
+fn known_parameter(key: &str) -> bool {
+    KNOWN_PARAMETERS.contains(&key) || key.starts_with("options[")
+}
+
+/// The connection options `url` gives, or a configuration error that
+/// shows the URL redacted. A query parameter sqlx does not know (`PASSWORD`
+/// for `password`, `passwd`, ...) is refused: sqlx would log its value and
+/// ignore it.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, GateError> {
+    if let Ok(parsed) = url::Url::parse(url)
+        && let Some((key, _)) = parsed.query_pairs().find(|(k, _)| !known_parameter(k))
+    {
+        // Neither the name nor the value is shown: a value pasted without
+        // `key=` is a name. A name that differs from a known one only by
+        // case gets a hint.
+        let hint = KNOWN_PARAMETERS
+            .iter()
+            .find(|known| known.eq_ignore_ascii_case(&key))
+            .map(|known| format!(" (write `{known}` in lower case)"))
+            .unwrap_or_default();
+        return Err(GateError::store(format!(
+            "`store.url` ({}) has a query parameter the PostgreSQL driver does not know{hint}; it reads these (case-sensitive): {}; an unknown one is refused rather than ignored",
+            redact_url(url),
+            KNOWN_PARAMETERS.join(", ")
+        )));
+    }
+    url.parse().map_err(|e: sqlx::Error| {
+        GateError::store(format!(
+            "`store.url` ({}) is not a PostgreSQL URL sqlx accepts: {}",
+            redact_url(url),
+            redacted_error(&e)
+        ))
+    })
+}
+
 /// `url` with its password (if any) replaced by `***`: what may appear in
-/// an error or a log. A URL that does not parse is not shown at all.
+/// an error or a log. A URL that does not parse is not shown at all; in
+/// its query only the values of [`SHOWN_PARAMETERS`] are shown (a password
+/// may hide in `?password=`, or in a misspelt name).
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
             }
-            // A password may also hide in the query (`?password=`).
             let pairs: Vec<(String, String)> = parsed
                 .query_pairs()
                 .map(|(k, v)| {
-                    let secret = k.eq_ignore_ascii_case("password");
-                    (
-                        k.into_owned(),
-                        if secret { "***".into() } else { v.into_owned() },
-                    )
+                    // A name the driver does not know may be a value
+                    // pasted without `key=`: hidden too.
+                    let name = if known_parameter(&k) {
+                        k.as_ref().to_owned()
+                    } else {
+                        "***".to_owned()
+                    };
+                    let secret = !SHOWN_PARAMETERS.contains(&&*k);
+                    (name, if secret { "***".into() } else { v.into_owned() })
                 })
                 .collect();
             if !pairs.is_empty() {
@@ -142,13 +214,7 @@ pub(super) fn db(e: sqlx::Error) -> GateError {
 
 /// The pool for `url` (no connection opened yet).
 fn pool_for(url: &str, config: &StoreConfig) -> Result<PgPool, GateError> {
-    let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| {
-        GateError::store(format!(
-            "`store.url` ({}) is not a PostgreSQL URL sqlx accepts: {}",
-            redact_url(url),
-            redacted_error(&e)
-        ))
-    })?;
+    let options = connect_options(url)?;
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections.max(2))
         .acquire_timeout(Duration::from_millis(config.connect_timeout_ms.max(1)))
@@ -292,13 +358,31 @@ async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateErro
     };
     notify(conn, &note).await?;
     if !change.events.is_empty() {
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
+        // The head, and the stored hash of the record it names (one round
+        // trip): a head that names a missing record (the tail was
+        // deleted, the head moved) or another hash (the head was forged)
+        // is refused here, while replicas run, not only at the next start
+        // (new records linked to it would heal the tail `open` checks).
+        let head = sqlx::query(
+            "SELECT h.seq, h.hash, a.hash FROM audit_head h LEFT JOIN audit a ON a.seq = h.seq WHERE h.id = 1 FOR UPDATE OF h",
+        )
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| GateError::store(edited_head("is missing")))?;
         let seq: i64 = head.get(0);
         let prev: LineHash = parse_hash(&head.get::<String, _>(1))
-            .ok_or_else(|| GateError::store("the audit chain's head hash is unreadable"))?;
+            .ok_or_else(|| GateError::store(edited_head("has an unreadable hash")))?;
+        let named: Option<String> = head.get(2);
+        let names_its_record = match named {
+            Some(stored) => parse_hash(&stored) == Some(prev),
+            None => seq == 0,
+        };
+        if !names_its_record {
+            return Err(GateError::store(edited_head(&format!(
+                "does not name the stored record seq {seq}"
+            ))));
+        }
         let mut lines: Vec<AuditLine<'_>> = Vec::with_capacity(change.events.len());
         let (seq, prev) = chain_lines((seq, prev), change, &mut lines)?;
         let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
@@ -319,6 +403,14 @@ async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateErro
             .map_err(db)?;
     }
     Ok(())
+}
+
+/// The refusal when `audit_head` was edited (`why` says how): nothing of
+/// the change is written.
+fn edited_head(why: &str) -> String {
+    format!(
+        "the audit chain's head (table audit_head) {why}: the database was edited; the gate will not extend a chain it cannot vouch for (restore the database from a backup, or export and check it with `gatehouse audit verify`)"
+    )
 }
 
 /// Sends a change note; PostgreSQL delivers it when the transaction
