@@ -30,7 +30,7 @@ use async_trait::async_trait;
 use gatehouse::audit::chain::{LineHash, hash_text, parse_hash};
 use serde_json::Value as Json;
 use sqlx::Row as _;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use super::sqlite::{AuditLine, chain_lines, roles_column, row_from_body};
@@ -41,15 +41,23 @@ use super::{
 use crate::config::StoreConfig;
 use crate::error::GateError;
 
+mod dburl;
 mod feed;
 mod migrate;
 mod read;
+
+pub(super) use dburl::redacted_error;
+pub use dburl::{connect_options, redact_url};
 
 /// How long a webhook delivery handed to one replica is withheld from the
 /// others (its `next_ms` moved this far ahead): longer than an attempt
 /// takes, so two replicas do not send it at once; a replica killed
 /// mid-attempt leaves it due again when the lease ends (at-least-once).
 pub const DELIVERY_LEASE_MS: i64 = 120_000;
+
+/// The advisory lock key the first admin key is made under (an arbitrary
+/// constant, other than the migrations' one).
+const FIRST_KEY_LOCK: i64 = 0x6761_7465_6b65_7931;
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -64,119 +72,6 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// The query parameters sqlx reads from a PostgreSQL URL (its
-/// `PgConnectOptions` parser; names are case-sensitive), besides
-/// `options[...]`. sqlx logs any other parameter with its value at `warn`
-/// and ignores it, so a misspelt `?PASSWORD=` would be a password in the
-/// log: [`connect_options`] refuses such a URL instead.
-const KNOWN_PARAMETERS: &[&str] = &[
-    "sslmode",
-    "ssl-mode",
-    "sslrootcert",
-    "ssl-root-cert",
-    "ssl-ca",
-    "sslcert",
-    "ssl-cert",
-    "sslkey",
-    "ssl-key",
-    "statement-cache-capacity",
-    "host",
-    "hostaddr",
-    "port",
-    "dbname",
-    "user",
-    "password",
-    "application_name",
-    "options",
-];
-
-/// Query parameters whose values [`redact_url`] shows (none is a secret);
-/// every other value is shown as `***`.
-const SHOWN_PARAMETERS: &[&str] = &[
-    "sslmode", "ssl-mode", "host", "hostaddr", "port", "dbname", "user",
-];
-
-fn known_parameter(key: &str) -> bool {
-    KNOWN_PARAMETERS.contains(&key) || key.starts_with("options[")
-}
-
-/// The connection options `url` gives, or a configuration error that
-/// shows the URL redacted. A query parameter sqlx does not know (`PASSWORD`
-/// for `password`, `passwd`, ...) is refused: sqlx would log its value and
-/// ignore it.
-pub fn connect_options(url: &str) -> Result<PgConnectOptions, GateError> {
-    if let Ok(parsed) = url::Url::parse(url)
-        && let Some((key, _)) = parsed.query_pairs().find(|(k, _)| !known_parameter(k))
-    {
-        // Neither the name nor the value is shown: a value pasted without
-        // `key=` is a name. A name that differs from a known one only by
-        // case gets a hint.
-        let hint = KNOWN_PARAMETERS
-            .iter()
-            .find(|known| known.eq_ignore_ascii_case(&key))
-            .map(|known| format!(" (write `{known}` in lower case)"))
-            .unwrap_or_default();
-        return Err(GateError::store(format!(
-            "`store.url` ({}) has a query parameter the PostgreSQL driver does not know{hint}; it reads these (case-sensitive): {}; an unknown one is refused rather than ignored",
-            redact_url(url),
-            KNOWN_PARAMETERS.join(", ")
-        )));
-    }
-    url.parse().map_err(|e: sqlx::Error| {
-        GateError::store(format!(
-            "`store.url` ({}) is not a PostgreSQL URL sqlx accepts: {}",
-            redact_url(url),
-            redacted_error(&e)
-        ))
-    })
-}
-
-/// `url` with its password (if any) replaced by `***`: what may appear in
-/// an error or a log. A URL that does not parse is not shown at all; in
-/// its query only the values of [`SHOWN_PARAMETERS`] are shown (a password
-/// may hide in `?password=`, or in a misspelt name).
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            let pairs: Vec<(String, String)> = parsed
-                .query_pairs()
-                .map(|(k, v)| {
-                    // A name the driver does not know may be a value
-                    // pasted without `key=`: hidden too.
-                    let name = if known_parameter(&k) {
-                        k.as_ref().to_owned()
-                    } else {
-                        "***".to_owned()
-                    };
-                    let secret = !SHOWN_PARAMETERS.contains(&&*k);
-                    (name, if secret { "***".into() } else { v.into_owned() })
-                })
-                .collect();
-            if !pairs.is_empty() {
-                parsed.query_pairs_mut().clear().extend_pairs(pairs);
-            }
-            parsed.to_string()
-        }
-        Err(_) => "(a URL that does not parse)".into(),
-    }
-}
-
-/// An error's text with anything that looks like a URL's credentials cut
-/// (sqlx does not put the URL in its errors; this is a second guard).
-pub(super) fn redacted_error(e: &sqlx::Error) -> String {
-    let text = e.to_string();
-    match text.find("://") {
-        Some(i) => match text[i..].find('@') {
-            Some(at) => format!("{}://***{}", &text[..i], &text[i + at..]),
-            None => text,
-        },
-        None => text,
     }
 }
 
@@ -643,6 +538,40 @@ impl Store for PgStore {
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    async fn insert_first_key(&self, key: &ApiKeyRow) -> Result<bool, GateError> {
+        // Under a transaction-scoped advisory lock, so replicas starting
+        // together check and insert one after the other (READ COMMITTED
+        // alone lets each see an empty table).
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRST_KEY_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys)")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if any {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO api_keys (id, hash, identity, scopes, roles, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&key.id)
+        .bind(&key.hash)
+        .bind(&key.identity)
+        .bind(key.scopes.join(" "))
+        .bind(key.roles.join(" "))
+        .bind(&key.created_at)
+        .bind(key.revoked)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRow>, GateError> {

@@ -484,6 +484,36 @@ async fn an_edited_head_or_deleted_tail_is_refused_by_the_next_append() {
     pool.close().await;
 }
 
+/// Of two replicas making the first admin key at once, one does: the
+/// check and the insert are one step (the trait's default, a read then an
+/// insert, let both see an empty table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_make_one_first_key() {
+    let Some((_db, a, b)) = two("first_key").await else {
+        return;
+    };
+    for round in 0..20 {
+        sqlx::query("DELETE FROM api_keys")
+            .execute(a.pool())
+            .await
+            .expect("empty the keys");
+        let key = |n: &str| crate::store::ApiKeyRow {
+            id: format!("ghk_{round}_{n}"),
+            hash: format!("hash_{round}_{n}"),
+            identity: "admin".into(),
+            scopes: vec!["admin".into()],
+            roles: vec![],
+            created_at: "2026-01-01T00:00:00Z".into(),
+            revoked: false,
+        };
+        let (ka, kb) = (key("a"), key("b"));
+        let (x, y) = tokio::join!(a.insert_first_key(&ka), b.insert_first_key(&kb));
+        let made = [x.expect("a"), y.expect("b")];
+        assert_eq!(made.iter().filter(|m| **m).count(), 1, "round {round}");
+        assert_eq!(a.keys().await.expect("keys").len(), 1, "round {round}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_is_503_and_the_password_is_never_shown() {
     let config = crate::config::StoreConfig {
