@@ -253,22 +253,28 @@ async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateErro
     };
     notify(conn, &note).await?;
     if !change.events.is_empty() {
-        // The head, and the stored hash of the record it names (one round
-        // trip): a head that names a missing record (the tail was
-        // deleted, the head moved) or another hash (the head was forged)
-        // is refused here, while replicas run, not only at the next start
-        // (new records linked to it would heal the tail `open` checks).
-        let head = sqlx::query(
-            "SELECT h.seq, h.hash, a.hash FROM audit_head h LEFT JOIN audit a ON a.seq = h.seq WHERE h.id = 1 FOR UPDATE OF h",
-        )
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| GateError::store(edited_head("is missing")))?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| GateError::store(edited_head("is missing")))?;
         let seq: i64 = head.get(0);
         let prev: LineHash = parse_hash(&head.get::<String, _>(1))
             .ok_or_else(|| GateError::store(edited_head("has an unreadable hash")))?;
-        let named: Option<String> = head.get(2);
+        // The stored hash of the record the head names: a head that names
+        // a missing record (the tail was deleted, the head moved) or
+        // another hash (the head was forged) is refused here, while
+        // replicas run, not only at the next start (records linked to it
+        // would heal the tail `open` checks). A statement of its own, after
+        // the lock: under READ COMMITTED it sees the record the previous
+        // holder of the lock committed (a join in the locking statement
+        // would not: its re-check after the wait keeps the old snapshot of
+        // `audit`, and refused every append that had waited).
+        let named: Option<String> = sqlx::query_scalar("SELECT hash FROM audit WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
         let names_its_record = match named {
             Some(stored) => parse_hash(&stored) == Some(prev),
             None => seq == 0,
