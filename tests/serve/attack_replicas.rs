@@ -220,3 +220,33 @@ fn replicas_starting_together_on_an_empty_database_make_one_admin_key() {
         .collect();
     assert!(published.windows(2).all(|w| w[0] == w[1]), "{published:?}");
 }
+
+/// A database URL the driver refuses is a configuration error for
+/// `gatehouse migrate` (exit 2, as docs/service-replicas.md says), not a
+/// database that cannot be reached (1, the old answer); and a query
+/// parameter the driver does not know (`?PASSWORD=`) is refused without
+/// its value (sqlx logged it: `ignoring unrecognized connect parameter
+/// key=PASSWORD value=...`). Needs no database: nothing is reached.
+#[test]
+fn migrate_refuses_a_url_the_driver_refuses_as_a_configuration_error_naming_no_secret() {
+    for url in [
+        "postgres://gate:s3cret-pw@127.0.0.1:notaport/gatehouse",
+        "postgres://gate@127.0.0.1:1/gatehouse?sslmode=disable&PASSWORD=s3cret-pw",
+        "postgres://gate@127.0.0.1:1/gatehouse?s3cret-pw",
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["migrate", "--database-url", url])
+            .env_remove("GATEHOUSE_DATABASE_URL")
+            .env_remove("GATEHOUSE_CONFIG")
+            .output()
+            .expect("gatehouse migrate runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{url}: {text}");
+        assert!(text.contains("store.url"), "{url}: {text}");
+        assert!(!text.contains("s3cret-pw"), "{url}: {text}");
+    }
+}
