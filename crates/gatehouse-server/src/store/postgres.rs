@@ -94,9 +94,25 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Maps a database error: unreachable -> 503 `STORE_UNAVAILABLE`, anything
-/// else -> 500 `STORE_ERROR`.
+/// Whether PostgreSQL refused a text value it cannot hold: a NUL
+/// character (`\u0000` in JSON), which `TEXT` never stores (SQLSTATE
+/// 22021; a Rust string is valid UTF-8, so nothing else gives it here).
+fn is_unstorable_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("22021"))
+}
+
+/// Maps a database error: unreachable -> 503 `STORE_UNAVAILABLE`; a text
+/// value with a NUL character (an agent id, a filter, a key id from the
+/// caller) -> 422 `INVALID_BODY`, the caller's to fix (it was a 500);
+/// anything else -> 500 `STORE_ERROR`.
 pub(super) fn db(e: sqlx::Error) -> GateError {
+    if is_unstorable_text(&e) {
+        return GateError::new(
+            422,
+            "INVALID_BODY",
+            "a text value contains a NUL character (\\u0000), which the database cannot store or match",
+        );
+    }
     if is_unavailable(&e) {
         GateError::unavailable(format!(
             "the database is unavailable: {}",

@@ -514,6 +514,39 @@ async fn two_replicas_make_one_first_key() {
     }
 }
 
+/// PostgreSQL `TEXT` cannot hold a NUL character: an agent id, a list
+/// filter or a key id with one (all from the caller: `"agent": {"id":
+/// "bot\u0000x"}`, `?agent=a%00b`, `DELETE /v1/admin/keys/ghk_%00`) was a
+/// 500 `STORE_ERROR` (SQLSTATE 22021); it is the caller's 422
+/// `INVALID_BODY`, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_from_the_caller_is_422_not_500() {
+    let Some(db) = PgDatabase::create("nul_text").await else {
+        return;
+    };
+    let store = PgStore::open(&db.url, &pg_config()).await.expect("open");
+    let mut c = change("req_nul");
+    c.row.agent = "bot\u{0}x".into();
+    let e = store.create(c).await.expect_err("a NUL agent id");
+    assert_eq!((e.status, e.code), (422, "INVALID_BODY"), "{}", e.detail);
+    assert_eq!(store.get("req_nul").await.expect("get"), None);
+    let filter = crate::store::ListFilter {
+        agent: Some("a\u{0}b".into()),
+        limit: 10,
+        ..crate::store::ListFilter::default()
+    };
+    let e = store.list(&filter).await.expect_err("a NUL filter");
+    assert_eq!((e.status, e.code), (422, "INVALID_BODY"), "{}", e.detail);
+    let e = store
+        .revoke_key("ghk_\u{0}")
+        .await
+        .expect_err("a NUL key id");
+    assert_eq!((e.status, e.code), (422, "INVALID_BODY"), "{}", e.detail);
+    // The chain is untouched: the next change appends as usual.
+    store.create(change("req_after")).await.expect("create");
+    assert!(chain_is_whole(&store).await >= 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_is_503_and_the_password_is_never_shown() {
     let config = crate::config::StoreConfig {
