@@ -250,3 +250,50 @@ fn migrate_refuses_a_url_the_driver_refuses_as_a_configuration_error_naming_no_s
         assert!(!text.contains("s3cret-pw"), "{url}: {text}");
     }
 }
+
+/// On PostgreSQL a delivery is leased to one replica for 120 s: a receiver
+/// allowed a longer attempt would be sent the same delivery by a second
+/// replica while the first still waits on it, with no replica failing. The
+/// old binary started with `timeout_ms = 300000`; now `serve` refuses it
+/// (exit 2, before any database is reached: port 1 answers nothing), and
+/// 60000 passes that check.
+#[test]
+fn a_webhook_timeout_longer_than_half_the_lease_is_refused_with_replicas() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let run = |timeout_ms: u64| {
+        let config = dir.path().join(format!("serve-{timeout_ms}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[[webhook]]\nurl = \"http://127.0.0.1:1/hook\"\nsecret_env = \"ATK_HOOK_SECRET\"\ntimeout_ms = {timeout_ms}\n\n[store]\nconnect_timeout_ms = 500\n"
+            ),
+        )
+        .expect("write the configuration");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .arg("serve")
+            .arg("--policy")
+            .arg(crate::harness::shipped_policy())
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(["--database-url", "postgres://gate@127.0.0.1:1/gatehouse"])
+            .arg("--config")
+            .arg(&config)
+            .env_remove("GATEHOUSE_DATABASE_URL")
+            .env_remove("GATEHOUSE_CONFIG")
+            .env("ATK_HOOK_SECRET", "whsec-attack")
+            .output()
+            .expect("gatehouse serve runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text) = run(300_000);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("timeout_ms"), "{text}");
+    // At the bound the webhook passes; the start then fails on the
+    // unreachable database (exit 1), not on the webhook.
+    let (code, text) = run(60_000);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(!text.contains("timeout_ms"), "{text}");
+}

@@ -232,6 +232,8 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     // would sign nothing, so the service does not start at all.
     let receivers =
         webhooks::Receivers::from_config(&config.webhooks).map_err(StartError::Webhook)?;
+    webhooks::check_lease(&config.webhooks, config.store.url.is_some())
+        .map_err(StartError::Webhook)?;
     let drain = std::time::Duration::from_millis(config.drain_ms);
     // Past the drain, requests in flight get their own bound and a second
     // more; a connection still open then (a client that stopped reading)

@@ -24,7 +24,7 @@ use serde_json::Value as Json;
 use crate::error::GateError;
 use crate::lifecycle::State;
 
-pub use postgres::{PgStore, connect_options, redact_url};
+pub use postgres::{DELIVERY_LEASE_MS, PgStore, connect_options, redact_url};
 pub use search::{
     ID_CLOCK_MARGIN, OUTCOMES, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage,
 };
