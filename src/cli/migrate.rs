@@ -72,6 +72,14 @@ pub(super) fn run(args: &MigrateArgs, io: &mut Io<'_>) -> u8 {
         );
         return exit::USAGE;
     }
+    // A URL the driver refuses is a configuration error (exit 2), not a
+    // database that cannot be reached (the message shows it redacted).
+    if let Some(url) = config.store.url.as_deref()
+        && let Err(e) = gatehouse_server::store::connect_options(url)
+    {
+        let _ = writeln!(io.stderr, "error: {}", e.detail);
+        return exit::USAGE;
+    }
     if config.store.url.is_none()
         && let Err(e) = std::fs::create_dir_all(&config.data_dir)
     {

@@ -717,3 +717,6 @@ fn migrate_brings_a_database_to_the_current_schema_once() {
 }
 
 mod outage;
+
+#[path = "attack_replicas.rs"]
+mod attack_replicas;

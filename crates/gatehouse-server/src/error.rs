@@ -110,8 +110,10 @@ impl GateError {
     }
 
     /// 503 `STORE_UNAVAILABLE`: the database cannot be reached now (its
-    /// connection was lost, it is restarting, the pool is exhausted). The
-    /// change was not made; retrying after `Retry-After` is safe. The
+    /// connection was lost, it is restarting, the pool is exhausted).
+    /// Usually the change was not made; a connection lost while `COMMIT`
+    /// was in flight leaves it unknown (it may have committed), so retrying
+    /// after `Retry-After` is safe with the same `Idempotency-Key`. The
     /// detail is logged, not sent.
     pub fn unavailable(detail: impl Into<String>) -> GateError {
         GateError {

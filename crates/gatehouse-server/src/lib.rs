@@ -99,11 +99,16 @@ pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), S
     let key = gate_signing_key(&config, store.as_ref()).await?;
     let gate = Arc::new(Gate::new(store, config, policy, trust, key));
     gate.save_current_policy().await.map_err(start_error)?;
+    // One step in the store: of replicas starting together on an empty
+    // database, one makes (and prints) the admin key.
     let first_token = if gate.store.keys().await.map_err(start_error)?.is_empty() {
         let (text, row) =
             auth::new_key("admin", &[auth::Scope::Admin], &[], &gate.now().to_string());
-        gate.store.insert_key(&row).await.map_err(start_error)?;
-        Some(text)
+        gate.store
+            .insert_first_key(&row)
+            .await
+            .map_err(start_error)?
+            .then_some(text)
     } else {
         None
     };
@@ -227,6 +232,8 @@ pub async fn serve(config: ServerConfig, out: &mut dyn std::io::Write) -> Result
     // would sign nothing, so the service does not start at all.
     let receivers =
         webhooks::Receivers::from_config(&config.webhooks).map_err(StartError::Webhook)?;
+    webhooks::check_lease(&config.webhooks, config.store.url.is_some())
+        .map_err(StartError::Webhook)?;
     let drain = std::time::Duration::from_millis(config.drain_ms);
     // Past the drain, requests in flight get their own bound and a second
     // more; a connection still open then (a client that stopped reading)

@@ -375,6 +375,37 @@ async fn record(gate: &Gate, d: &Delivery, error: Option<&str>, retry_at: Option
     }
 }
 
+/// The longest `timeout_ms` a receiver may have when replicas share a
+/// PostgreSQL store: half the delivery lease
+/// ([`crate::store::DELIVERY_LEASE_MS`]), so an attempt ends
+/// (sent or timed out) well before another replica may take the delivery.
+pub const MAX_SHARED_TIMEOUT_MS: u64 = 60_000;
+
+/// Refuses, on a shared store, a receiver whose attempt may outlive the
+/// delivery's lease: a receiver slower than the lease would get the same
+/// delivery from a second replica while the first still waits on it (two
+/// sends in a run where no replica failed). SQLite, one process, has no
+/// such bound.
+pub fn check_lease(configs: &[WebhookConfig], shared_store: bool) -> Result<(), String> {
+    if !shared_store {
+        return Ok(());
+    }
+    match configs
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.timeout_ms > MAX_SHARED_TIMEOUT_MS)
+    {
+        Some((i, c)) => Err(format!(
+            "[[webhook]] #{} ({}): timeout_ms = {} is over {MAX_SHARED_TIMEOUT_MS} with a PostgreSQL store: a delivery is leased to one replica for {} ms, and an attempt must end well before another replica may send it again",
+            i + 1,
+            redact(&c.url),
+            c.timeout_ms,
+            crate::store::DELIVERY_LEASE_MS
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +420,25 @@ mod tests {
             retry_max_ms: 8_000,
             timeout_ms: 1_000,
         }
+    }
+
+    /// With replicas on PostgreSQL a receiver slower than the lease
+    /// would be sent one delivery twice in a run where no replica failed
+    /// (the old code accepted any `timeout_ms`): over half the lease is
+    /// refused there, and the lease is indeed twice the bound.
+    #[test]
+    fn a_timeout_over_half_the_lease_is_refused_on_a_shared_store() {
+        assert_eq!(
+            i64::try_from(2 * super::MAX_SHARED_TIMEOUT_MS).ok(),
+            Some(crate::store::DELIVERY_LEASE_MS)
+        );
+        let mut slow = config("https://hooks.example.com/x", Some("S"));
+        slow.timeout_ms = super::MAX_SHARED_TIMEOUT_MS + 1;
+        let e = super::check_lease(std::slice::from_ref(&slow), true).expect_err("refused");
+        assert!(e.contains("timeout_ms") && e.contains("#1"), "{e}");
+        assert!(super::check_lease(std::slice::from_ref(&slow), false).is_ok());
+        slow.timeout_ms = super::MAX_SHARED_TIMEOUT_MS;
+        assert!(super::check_lease(&[slow], true).is_ok());
     }
 
     #[test]

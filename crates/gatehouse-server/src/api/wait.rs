@@ -102,7 +102,13 @@ pub(crate) async fn long_poll(
         };
         match note {
             Err(_) => break,
-            Ok(Ok(note)) if revokes(&note, &principal) => return Err(revoked_while_waiting()),
+            // A note is a hint, not proof (any database user may NOTIFY on
+            // the feed's channel): the store says whether the key is revoked.
+            Ok(Ok(note)) if revokes(&note, &principal) => {
+                if !key_live(&gate, &principal).await? {
+                    return Err(revoked_while_waiting());
+                }
+            }
             Ok(Ok(note)) if note.id != row.id => continue,
             // Notes were dropped (a revocation among them?): check, read again.
             Ok(Err(RecvError::Lagged(_))) => {
@@ -167,7 +173,13 @@ fn request_events(
                 Err(_) | Ok(Err(RecvError::Closed)) => break,
                 // The caller's key was revoked: the stream ends, with no
                 // change committed after the revocation.
-                Ok(Ok(note)) if revokes(&note, &principal) => break,
+                // A note is a hint, not proof (any database user may
+                // NOTIFY on the feed's channel): the store says.
+                Ok(Ok(note)) if revokes(&note, &principal) => {
+                    if !key_live(&gate, &principal).await.unwrap_or(false) {
+                        break;
+                    }
+                }
                 Ok(Ok(note)) if note.id != id => continue,
                 Ok(Err(RecvError::Lagged(_)))
                     if !key_live(&gate, &principal).await.unwrap_or(false) =>

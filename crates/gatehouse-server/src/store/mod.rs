@@ -24,7 +24,7 @@ use serde_json::Value as Json;
 use crate::error::GateError;
 use crate::lifecycle::State;
 
-pub use postgres::{PgStore, redact_url};
+pub use postgres::{DELIVERY_LEASE_MS, PgStore, connect_options, redact_url};
 pub use search::{
     ID_CLOCK_MARGIN, OUTCOMES, SEARCH_PAGE_MAX, SEARCH_SCAN, SearchFilter, SearchPage,
 };
@@ -403,6 +403,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new API key.
     async fn insert_key(&self, key: &ApiKeyRow) -> Result<(), GateError>;
+
+    /// Stores `key` only when the store holds no key at all (the first
+    /// start's admin key) and says whether it did. This default reads, then
+    /// inserts: enough for a store one process owns. A store replicas share
+    /// makes the check and the insert one step, so replicas starting
+    /// together on an empty database make one admin key, not one each.
+    async fn insert_first_key(&self, key: &ApiKeyRow) -> Result<bool, GateError> {
+        if !self.keys().await?.is_empty() {
+            return Ok(false);
+        }
+        self.insert_key(key).await?;
+        Ok(true)
+    }
 
     /// The key with this hash, revoked or not.
     async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRow>, GateError>;

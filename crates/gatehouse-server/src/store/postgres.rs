@@ -30,7 +30,7 @@ use async_trait::async_trait;
 use gatehouse::audit::chain::{LineHash, hash_text, parse_hash};
 use serde_json::Value as Json;
 use sqlx::Row as _;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use super::sqlite::{AuditLine, chain_lines, roles_column, row_from_body};
@@ -41,15 +41,23 @@ use super::{
 use crate::config::StoreConfig;
 use crate::error::GateError;
 
+mod dburl;
 mod feed;
 mod migrate;
 mod read;
+
+pub(super) use dburl::redacted_error;
+pub use dburl::{connect_options, redact_url};
 
 /// How long a webhook delivery handed to one replica is withheld from the
 /// others (its `next_ms` moved this far ahead): longer than an attempt
 /// takes, so two replicas do not send it at once; a replica killed
 /// mid-attempt leaves it due again when the lease ends (at-least-once).
 pub const DELIVERY_LEASE_MS: i64 = 120_000;
+
+/// The advisory lock key the first admin key is made under (an arbitrary
+/// constant, other than the migrations' one).
+const FIRST_KEY_LOCK: i64 = 0x6761_7465_6b65_7931;
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -68,47 +76,6 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// `url` with its password (if any) replaced by `***`: what may appear in
-/// an error or a log. A URL that does not parse is not shown at all.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            // A password may also hide in the query (`?password=`).
-            let pairs: Vec<(String, String)> = parsed
-                .query_pairs()
-                .map(|(k, v)| {
-                    let secret = k.eq_ignore_ascii_case("password");
-                    (
-                        k.into_owned(),
-                        if secret { "***".into() } else { v.into_owned() },
-                    )
-                })
-                .collect();
-            if !pairs.is_empty() {
-                parsed.query_pairs_mut().clear().extend_pairs(pairs);
-            }
-            parsed.to_string()
-        }
-        Err(_) => "(a URL that does not parse)".into(),
-    }
-}
-
-/// An error's text with anything that looks like a URL's credentials cut
-/// (sqlx does not put the URL in its errors; this is a second guard).
-pub(super) fn redacted_error(e: &sqlx::Error) -> String {
-    let text = e.to_string();
-    match text.find("://") {
-        Some(i) => match text[i..].find('@') {
-            Some(at) => format!("{}://***{}", &text[..i], &text[i + at..]),
-            None => text,
-        },
-        None => text,
     }
 }
 
@@ -131,9 +98,25 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Maps a database error: unreachable -> 503 `STORE_UNAVAILABLE`, anything
-/// else -> 500 `STORE_ERROR`.
+/// Whether PostgreSQL refused a text value it cannot hold: a NUL
+/// character (`\u0000` in JSON), which `TEXT` never stores (SQLSTATE
+/// 22021; a Rust string is valid UTF-8, so nothing else gives it here).
+fn is_unstorable_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("22021"))
+}
+
+/// Maps a database error: unreachable -> 503 `STORE_UNAVAILABLE`; a text
+/// value with a NUL character (an agent id, a filter, a key id from the
+/// caller) -> 422 `INVALID_BODY`, the caller's to fix (it was a 500);
+/// anything else -> 500 `STORE_ERROR`.
 pub(super) fn db(e: sqlx::Error) -> GateError {
+    if is_unstorable_text(&e) {
+        return GateError::new(
+            422,
+            "INVALID_BODY",
+            "a text value contains a NUL character (\\u0000), which the database cannot store or match",
+        );
+    }
     if is_unavailable(&e) {
         GateError::unavailable(format!(
             "the database is unavailable: {}",
@@ -146,13 +129,7 @@ pub(super) fn db(e: sqlx::Error) -> GateError {
 
 /// The pool for `url` (no connection opened yet).
 fn pool_for(url: &str, config: &StoreConfig) -> Result<PgPool, GateError> {
-    let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| {
-        GateError::store(format!(
-            "`store.url` ({}) is not a PostgreSQL URL sqlx accepts: {}",
-            redact_url(url),
-            redacted_error(&e)
-        ))
-    })?;
+    let options = connect_options(url)?;
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections.max(2))
         .acquire_timeout(Duration::from_millis(config.connect_timeout_ms.max(1)))
@@ -309,12 +286,36 @@ async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateErro
     notify(conn, &note).await?;
     if !change.events.is_empty() {
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await
-            .map_err(db)?;
+            .map_err(db)?
+            .ok_or_else(|| GateError::store(edited_head("is missing")))?;
         let seq: i64 = head.get(0);
         let prev: LineHash = parse_hash(&head.get::<String, _>(1))
-            .ok_or_else(|| GateError::store("the audit chain's head hash is unreadable"))?;
+            .ok_or_else(|| GateError::store(edited_head("has an unreadable hash")))?;
+        // The stored hash of the record the head names: a head that names
+        // a missing record (the tail was deleted, the head moved) or
+        // another hash (the head was forged) is refused here, while
+        // replicas run, not only at the next start (records linked to it
+        // would heal the tail `open` checks). A statement of its own, after
+        // the lock: under READ COMMITTED it sees the record the previous
+        // holder of the lock committed (a join in the locking statement
+        // would not: its re-check after the wait keeps the old snapshot of
+        // `audit`, and refused every append that had waited).
+        let named: Option<String> = sqlx::query_scalar("SELECT hash FROM audit WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        let names_its_record = match named {
+            Some(stored) => parse_hash(&stored) == Some(prev),
+            None => seq == 0,
+        };
+        if !names_its_record {
+            return Err(GateError::store(edited_head(&format!(
+                "does not name the stored record seq {seq}"
+            ))));
+        }
         let mut lines: Vec<AuditLine<'_>> = Vec::with_capacity(change.events.len());
         let (seq, prev) = chain_lines((seq, prev), change, &mut lines)?;
         let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
@@ -335,6 +336,14 @@ async fn append(conn: &mut PgConnection, change: &Change) -> Result<(), GateErro
             .map_err(db)?;
     }
     Ok(())
+}
+
+/// The refusal when `audit_head` was edited (`why` says how): nothing of
+/// the change is written.
+fn edited_head(why: &str) -> String {
+    format!(
+        "the audit chain's head (table audit_head) {why}: the database was edited; the gate will not extend a chain it cannot vouch for (restore the database from a backup, or export and check it with `gatehouse audit verify`)"
+    )
 }
 
 /// Sends a change note; PostgreSQL delivers it when the transaction
@@ -567,6 +576,40 @@ impl Store for PgStore {
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    async fn insert_first_key(&self, key: &ApiKeyRow) -> Result<bool, GateError> {
+        // Under a transaction-scoped advisory lock, so replicas starting
+        // together check and insert one after the other (READ COMMITTED
+        // alone lets each see an empty table).
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRST_KEY_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys)")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if any {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO api_keys (id, hash, identity, scopes, roles, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&key.id)
+        .bind(&key.hash)
+        .bind(&key.identity)
+        .bind(key.scopes.join(" "))
+        .bind(key.roles.join(" "))
+        .bind(&key.created_at)
+        .bind(key.revoked)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRow>, GateError> {

@@ -438,6 +438,151 @@ async fn an_edited_head_or_tail_is_refused_at_open() {
     pool.close().await;
 }
 
+/// While a replica runs, the head is checked at every append: a deleted
+/// tail record, a head moved ahead (a gap) or a forged head hash refuses
+/// the change (nothing written). The old code checked only at `open`, and
+/// extended the chain past the gap, so the tail it checks at the next start
+/// looked whole again (seen: DELETE of the last record, a write, a restart
+/// that started).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_head_or_deleted_tail_is_refused_by_the_next_append() {
+    let Some(db) = PgDatabase::create("edited_head_live").await else {
+        return;
+    };
+    let store = PgStore::open(&db.url, &pg_config()).await.expect("open");
+    for n in 0..3 {
+        store
+            .create(change(&format!("req_{n}")))
+            .await
+            .expect("create");
+    }
+    let pool = store.pool().clone();
+    let restore_head = "UPDATE audit_head h SET seq = s.seq, hash = s.hash FROM saved_head s";
+    let edits = [
+        (
+            "DELETE FROM audit WHERE seq = (SELECT seq FROM audit_head)",
+            "INSERT INTO audit SELECT * FROM saved",
+        ),
+        ("UPDATE audit_head SET seq = seq + 2", restore_head),
+        (
+            "UPDATE audit_head SET hash = (SELECT a.hash FROM audit a WHERE a.seq = audit_head.seq - 1)",
+            restore_head,
+        ),
+        (
+            "DELETE FROM audit_head",
+            "INSERT INTO audit_head SELECT * FROM saved_head",
+        ),
+    ];
+    sqlx::query(
+        "CREATE TABLE saved AS SELECT * FROM audit WHERE seq = (SELECT max(seq) FROM audit)",
+    )
+    .execute(&pool)
+    .await
+    .expect("save");
+    sqlx::query("CREATE TABLE saved_head AS SELECT * FROM audit_head")
+        .execute(&pool)
+        .await
+        .expect("save");
+    for (n, (edit, undo)) in edits.iter().enumerate() {
+        sqlx::query(edit).execute(&pool).await.expect("edit");
+        let id = format!("req_edit_{n}");
+        let e = store.create(change(&id)).await.expect_err(edit);
+        assert_eq!(e.code, "STORE_ERROR", "{edit}: {}", e.detail);
+        assert!(e.detail.contains("audit_head"), "{edit}: {}", e.detail);
+        assert_eq!(store.get(&id).await.expect("get"), None, "{edit}");
+        sqlx::query(undo).execute(&pool).await.expect("undo");
+        store
+            .create(change(&format!("req_after_{n}")))
+            .await
+            .unwrap_or_else(|e| panic!("after undoing {edit}: {}", e.detail));
+        // The next edit's undo restores the tail and head as they are now.
+        sqlx::query("DROP TABLE saved")
+            .execute(&pool)
+            .await
+            .expect("drop");
+        sqlx::query(
+            "CREATE TABLE saved AS SELECT * FROM audit WHERE seq = (SELECT max(seq) FROM audit)",
+        )
+        .execute(&pool)
+        .await
+        .expect("save");
+        sqlx::query("DROP TABLE saved_head")
+            .execute(&pool)
+            .await
+            .expect("drop");
+        sqlx::query("CREATE TABLE saved_head AS SELECT * FROM audit_head")
+            .execute(&pool)
+            .await
+            .expect("save");
+    }
+    assert!(chain_is_whole(&store).await > 3);
+    drop(store);
+    pool.close().await;
+}
+
+/// Of two replicas making the first admin key at once, one does: the
+/// check and the insert are one step (the trait's default, a read then an
+/// insert, let both see an empty table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_make_one_first_key() {
+    let Some((_db, a, b)) = two("first_key").await else {
+        return;
+    };
+    for round in 0..20 {
+        sqlx::query("DELETE FROM api_keys")
+            .execute(a.pool())
+            .await
+            .expect("empty the keys");
+        let key = |n: &str| crate::store::ApiKeyRow {
+            id: format!("ghk_{round}_{n}"),
+            hash: format!("hash_{round}_{n}"),
+            identity: "admin".into(),
+            scopes: vec!["admin".into()],
+            roles: vec![],
+            created_at: "2026-01-01T00:00:00Z".into(),
+            revoked: false,
+        };
+        let (ka, kb) = (key("a"), key("b"));
+        let (x, y) = tokio::join!(a.insert_first_key(&ka), b.insert_first_key(&kb));
+        let made = [x.expect("a"), y.expect("b")];
+        assert_eq!(made.iter().filter(|m| **m).count(), 1, "round {round}");
+        assert_eq!(a.keys().await.expect("keys").len(), 1, "round {round}");
+    }
+}
+
+/// PostgreSQL `TEXT` cannot hold a NUL character: an agent id, a list
+/// filter or a key id with one (all from the caller: `"agent": {"id":
+/// "bot\u0000x"}`, `?agent=a%00b`, `DELETE /v1/admin/keys/ghk_%00`) was a
+/// 500 `STORE_ERROR` (SQLSTATE 22021); it is the caller's 422
+/// `INVALID_BODY`, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_from_the_caller_is_422_not_500() {
+    let Some(db) = PgDatabase::create("nul_text").await else {
+        return;
+    };
+    let store = PgStore::open(&db.url, &pg_config()).await.expect("open");
+    let mut c = change("req_nul");
+    c.row.agent = "bot\u{0}x".into();
+    let e = store.create(c).await.expect_err("a NUL agent id");
+    assert_eq!((e.status, e.code), (422, "INVALID_BODY"), "{}", e.detail);
+    assert_eq!(store.get("req_nul").await.expect("get"), None);
+    let filter = crate::store::ListFilter {
+        agent: Some("a\u{0}b".into()),
+        limit: 10,
+        ..crate::store::ListFilter::default()
+    };
+    let e = store.list(&filter).await.expect_err("a NUL filter");
+    assert_eq!((e.status, e.code), (422, "INVALID_BODY"), "{}", e.detail);
+    let e = store
+        .revoke_key("ghk_\u{0}")
+        .await
+        .expect_err("a NUL key id");
+    assert_eq!((e.status, e.code), (422, "INVALID_BODY"), "{}", e.detail);
+    // The chain is untouched: the next change appends as usual.
+    store.create(change("req_after")).await.expect("create");
+    assert!(chain_is_whole(&store).await >= 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_is_503_and_the_password_is_never_shown() {
     let config = crate::config::StoreConfig {
@@ -467,4 +612,35 @@ async fn an_unreachable_database_is_503_and_the_password_is_never_shown() {
         "postgresql://h/db?user=u&password=***"
     );
     assert!(!super::redact_url("postgres://u:p w@").contains("p w"));
+}
+
+/// A query parameter sqlx does not know is logged by sqlx with its value
+/// (`WARN ignoring unrecognized connect parameter key=PASSWORD
+/// value=...`, seen in a replica's log) and ignored: such a URL is refused
+/// at start, naming no value, and `redact_url` hides every value but the
+/// plain ones.
+#[test]
+fn a_query_parameter_the_driver_does_not_know_is_refused_without_its_value() {
+    for url in [
+        "postgres://u@h/db?sslmode=disable&PASSWORD=s3cret-pw",
+        "postgres://u@h/db?passwd=s3cret-pw",
+        "postgres://u@h/db?s3cret-pw",
+        "postgres://u@h/db?pass%77ord%20=s3cret-pw",
+    ] {
+        let e = super::connect_options(url).expect_err(url);
+        assert_eq!(e.code, "STORE_ERROR", "{url}: {}", e.detail);
+        assert!(e.detail.contains("does not know"), "{url}: {}", e.detail);
+        assert!(!e.detail.contains("s3cret-pw"), "{url}: {}", e.detail);
+        assert!(!super::redact_url(url).contains("s3cret-pw"), "{url}");
+    }
+    for url in [
+        "postgres://u:pw@h:5432/db?sslmode=disable&application_name=x",
+        "postgres://u@h/db?password=pw&options[search_path]=gate",
+    ] {
+        assert!(super::connect_options(url).is_ok(), "{url}");
+    }
+    assert_eq!(
+        super::redact_url("postgres://u@h/db?sslmode=require&host=h2&passwd=pw"),
+        "postgres://u@h/db?sslmode=require&host=h2&***=***"
+    );
 }

@@ -48,7 +48,14 @@ impl PgDatabase {
     pub(crate) async fn create(test: &str) -> Option<PgDatabase> {
         use sqlx::Connection as _;
         let server = server_url(test)?;
-        let name = format!("gh_pg_{}", crate::ids::new_id(""));
+        // Several people's tests share one server: a prefix of one's own
+        // (`GATEHOUSE_TEST_DB_PREFIX`, letters, digits and `_` only) keeps
+        // the names apart.
+        let prefix = std::env::var("GATEHOUSE_TEST_DB_PREFIX")
+            .ok()
+            .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or_else(|| "gh_pg_".to_owned());
+        let name = format!("{prefix}{}", crate::ids::new_id(""));
         let mut conn = sqlx::PgConnection::connect(&server)
             .await
             .expect("connects to GATEHOUSE_TEST_DATABASE_URL");
