@@ -74,8 +74,9 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions, GateError> {
 
 /// `url` with its password (if any) replaced by `***`: what may appear in
 /// an error or a log. A URL that does not parse is not shown at all; in
-/// its query only the values of the plain connection parameters (`sslmode`, `host`, `hostaddr`, `port`, `dbname`, `user`) are shown (a password
-/// may hide in `?password=`, or in a misspelt name).
+/// its query only the values of the plain connection parameters
+/// (`sslmode`, `host`, `hostaddr`, `port`, `dbname`, `user`) are shown (a
+/// password may hide in `?password=`, or in a misspelt name).
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
