@@ -2,38 +2,13 @@
 //! regression test for a break found by attacking the documented
 //! promises of docs/service-postgres.md and docs/service-replicas.md).
 //!
-//! A child of `replicas` (it reuses its replica and database helpers); its
-//! databases start with `gh_atk_`.
+//! A child of `replicas` (it reuses its replica and database helpers).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{Database, Replica, approve, pending, runtime, server_url, with_database};
-
-/// A fresh database named `gh_atk_...` (dropped with the value).
-fn database(server: &str) -> Database {
-    use sqlx::Connection as _;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let name = format!("gh_atk_{}_{nanos}", std::process::id());
-    runtime().block_on(async {
-        let mut conn = sqlx::PgConnection::connect(server)
-            .await
-            .expect("GATEHOUSE_TEST_DATABASE_URL answers");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .await
-            .expect("CREATE DATABASE");
-    });
-    Database {
-        server: server.to_owned(),
-        url: with_database(server, &name),
-        name,
-    }
-}
+use super::{Database, Replica, approve, pending, runtime, server_url};
 
 /// Sends `payloads` on the gate's channel, as any user of the database
 /// may, every 100 ms until `stop` is set.
@@ -69,7 +44,7 @@ fn a_forged_revocation_note_ends_no_wait_while_the_key_is_live() {
     else {
         return;
     };
-    let db = database(&server);
+    let db = Database::create(&server);
     let a = Replica::start(Some(&db.url), &[], None, true);
     let b = Replica::start(Some(&db.url), &[], None, false);
     let admin = a.admin().to_owned();
@@ -184,7 +159,7 @@ fn replicas_starting_together_on_an_empty_database_make_one_admin_key() {
     else {
         return;
     };
-    let db = database(&server);
+    let db = Database::create(&server);
     let barrier = Arc::new(std::sync::Barrier::new(3));
     let starts: Vec<_> = (0..3)
         .map(|_| {
