@@ -34,6 +34,13 @@ pub struct Decision {
     /// bind to it. `null` when the input could not be read at all.
     #[serde(default)]
     pub action_digest: Option<String>,
+    /// Sampled review after the fact: present when the outcome is `auto`
+    /// and the tier or a matching rule says `sample N% for review`; absent
+    /// otherwise. Whether this action is sampled is a pure function of the
+    /// rate and the action digest (and the sample key, when one is set), so
+    /// replay reproduces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleInfo>,
 }
 
 impl Decision {
@@ -52,6 +59,29 @@ impl Decision {
         }
         out
     }
+}
+
+/// The sampled-review share that applies to an `auto` decision, and
+/// whether this action fell in it.
+///
+/// JSON: `{"rate": "5%", "ppm": 50000, "sampled": true, "rule": "small_refund", "tier": 1}`
+/// (`rule` is `null` when the tier's own rate applies).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SampleInfo {
+    /// The share as written in the policy, e.g. `5%` or `0.5%`.
+    pub rate: String,
+    /// The same share in parts per million (5% is 50 000): the exact value
+    /// the draw is compared with.
+    pub ppm: u32,
+    /// Whether this action is sampled for review after the fact.
+    pub sampled: bool,
+    /// The rule whose `sample` clause set the rate (the highest rate of the
+    /// tier's and every matching rule's wins; ties: the tier, then the
+    /// first rule in source order). `None`: the tier's own.
+    pub rule: Option<String>,
+    /// The decision's tier.
+    pub tier: Option<u32>,
 }
 
 /// A tier, by number and name.

@@ -116,6 +116,7 @@ fn empty_decision(set: &PolicySet, outcome: Outcome) -> Decision {
         conditions: Vec::new(),
         input_errors: Vec::new(),
         action_digest: None,
+        sample: None,
         policy: PolicyRef {
             name: set.name.clone(),
             version: set.version.clone(),

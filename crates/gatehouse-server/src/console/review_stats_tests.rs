@@ -49,6 +49,8 @@ fn row(
         execution: None,
         verification: None,
         version: 1,
+        sample_review: None,
+        shadow: None,
     }
 }
 

@@ -421,6 +421,8 @@ pub(super) fn new_row(
         execution: None,
         verification: None,
         version: 1,
+        sample_review: None,
+        shadow: None,
     })
 }
 
@@ -503,6 +505,8 @@ mod tests {
             execution: None,
             verification: None,
             version: 1,
+            sample_review: None,
+            shadow: None,
         }
     }
 

@@ -135,6 +135,18 @@ pub struct RequestRow {
     pub verification: Option<Json>,
     /// Bumped by every change.
     pub version: i64,
+    /// The review after the fact of a sampled `auto` action (the decision's
+    /// `sample.sampled`): `{"state": "open" | "confirmed" | "rejected",
+    /// "rate", "rule", "tier", "opened_at", "reviewer", "reviewed_at",
+    /// "note"}`. `None`: not sampled. Kept in the row's body, so no column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_review: Option<Json>,
+    /// The candidate (shadow) policy set's decision for this action,
+    /// recorded beside the enforced one and never enforced:
+    /// `{"policy": {...}, "decision": {...}, "differs": bool}`. `None`: no
+    /// shadow set was configured when it was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<Json>,
 }
 
 /// What a list asks for. Every field narrows; none set lists everything

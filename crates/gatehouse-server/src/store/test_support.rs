@@ -214,6 +214,8 @@ pub(crate) fn row(id: &str) -> RequestRow {
         execution: None,
         verification: None,
         version: 1,
+        sample_review: None,
+        shadow: None,
     }
 }
 

@@ -82,6 +82,8 @@ mod filters {
             execution: None,
             verification: None,
             version: 1,
+            sample_review: None,
+            shadow: None,
         }
     }
 
