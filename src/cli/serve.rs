@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// PostgreSQL in the database.
     #[arg(long, value_name = "FILE", env = "GATEHOUSE_SIGNING_KEY_FILE")]
     pub signing_key_file: Option<PathBuf>,
+    /// The sample key (64 hex digits, mode 0600) that keys which auto
+    /// actions are sampled for review after the fact, so agents cannot
+    /// predict it; give every replica the same file. Unset: the public draw.
+    #[arg(long, value_name = "FILE", env = "GATEHOUSE_SAMPLE_KEY_FILE")]
+    pub sample_key_file: Option<PathBuf>,
     /// The approvers directory (roles by identity, OIDC provider).
     #[arg(long, value_name = "FILE", env = "GATEHOUSE_TRUST")]
     pub trust: Option<PathBuf>,
@@ -77,6 +82,9 @@ pub fn config_of(args: &ServeArgs) -> Result<gatehouse_server::ServerConfig, Str
     }
     if let Some(k) = &args.signing_key_file {
         config.signing_key_file = Some(k.clone());
+    }
+    if let Some(k) = &args.sample_key_file {
+        config.autonomy.sample_key_file = Some(k.clone());
     }
     Ok(config)
 }

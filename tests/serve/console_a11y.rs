@@ -691,3 +691,24 @@ fn tab_reaches_every_control_of_the_overview_in_order_with_visible_focus() {
         "the navigation: {walk:#?}"
     );
 }
+
+#[test]
+fn the_samples_queue_and_the_sample_panel_pass_axe() {
+    let (console, id) = crate::console_samples::scene();
+    let browser = Browser::start();
+    sign_in(&browser, &console, "rita");
+    browser.goto(&url(&console, "/console/samples"));
+    assert!(browser.exists("table#samples tr[data-request-id]"));
+    let mut problems = audit(&browser, "samples queue");
+    c::open_request(&browser, &console, &id);
+    assert!(browser.exists("form#sample-form"), "rita may give the verdict");
+    problems.extend(audit(&browser, "request with an open sample"));
+    browser.fill("#sample-note-input", "refunded twice");
+    browser.click_and_load("#sample-reject");
+    browser.wait_for("#sample-verdict");
+    problems.extend(audit(&browser, "request with a verdict"));
+    browser.goto(&url(&console, "/console/samples"));
+    assert!(browser.exists("#samples-empty"));
+    problems.extend(audit(&browser, "samples queue with verdicts only"));
+    assert_clean(&problems);
+}

@@ -32,6 +32,9 @@
 //! [approvals]
 //! valid_for_seconds = 86400        # an approval's own validity
 //!
+//! [autonomy]
+//! # sample_key_file = "/run/secrets/gate-sample.key"  # 64 hex digits; same on every replica
+//!
 //! [console]                      # the review console (see console/config.rs)
 //! dev_signin = "auto"              # on for loopback without OIDC; "on" | "off"
 //! session_ttl_seconds = 43200
@@ -93,6 +96,8 @@ pub struct ServerConfig {
     pub drain_ms: u64,
     /// The review console (`/console`).
     pub console: crate::console::ConsoleConfig,
+    /// Progressive autonomy (sampled review after the fact).
+    pub autonomy: AutonomyConfig,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +117,7 @@ impl Default for ServerConfig {
             webhook_concurrency: 8,
             drain_ms: 1_000,
             console: crate::console::ConsoleConfig::default(),
+            autonomy: AutonomyConfig::default(),
         }
     }
 }
@@ -312,4 +318,17 @@ fn default_retry_max_ms() -> u64 {
 
 fn default_webhook_timeout_ms() -> u64 {
     10_000
+}
+
+/// Progressive autonomy: `[autonomy]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutonomyConfig {
+    /// The sample key (64 hex digits, 32 bytes): which `auto` actions are
+    /// sampled for review after the fact is drawn with it, so an agent
+    /// cannot tell in advance which of its actions a person will look at.
+    /// Also `GATEHOUSE_SAMPLE_KEY_FILE` and `--sample-key-file`. Unset: the
+    /// public draw (anyone with the policy and the action can compute it).
+    /// Every replica must read the same key.
+    pub sample_key_file: Option<PathBuf>,
 }

@@ -97,7 +97,11 @@ pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), S
     })?;
     let store = store::open(&config).await.map_err(start_error)?;
     let key = gate_signing_key(&config, store.as_ref()).await?;
-    let gate = Arc::new(Gate::new(store, config, policy, trust, key));
+    let sample_key = match &config.autonomy.sample_key_file {
+        Some(path) => Some(read_sample_key_file(path)?),
+        None => None,
+    };
+    let gate = Arc::new(Gate::new(store, config, policy, trust, key).with_sample_key(sample_key));
     gate.save_current_policy().await.map_err(start_error)?;
     // One step in the store: of replicas starting together on an empty
     // database, one makes (and prints) the admin key.
@@ -184,6 +188,48 @@ pub fn read_signing_key_file(path: &Path) -> Result<SigningKey, StartError> {
         ))
     })?;
     Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Reads the sample key file (`[autonomy] sample_key_file`): exactly 64
+/// hex digits (surrounding whitespace ignored), read with a 4 KiB bound.
+/// Anything else refuses to start, and the message never shows the file's
+/// content (a near-miss is still most of a secret).
+pub fn read_sample_key_file(path: &Path) -> Result<[u8; 32], StartError> {
+    use std::io::Read as _;
+    let refuse = |why: String| StartError::Store(why);
+    let file = std::fs::File::open(path).map_err(|e| {
+        refuse(format!(
+            "cannot read the sample key file `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    let mut text = String::new();
+    file.take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| {
+            refuse(format!(
+                "cannot read the sample key file `{}`: {e}",
+                path.display()
+            ))
+        })?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt as _;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                "the sample key file can be read by others than its owner; make it mode 0600"
+            );
+        }
+    }
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| {
+        refuse(format!(
+            "the sample key file `{}` is not 64 hex digits (make one with `openssl rand -hex 32`)",
+            path.display()
+        ))
+    })?;
+    Ok(key)
 }
 
 /// Reads the gate's signing key from `data_dir`, creating it (mode 0600)

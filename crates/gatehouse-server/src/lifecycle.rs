@@ -16,6 +16,13 @@
 //!                       approved ─ claim finds the current policy stricter ┘
 //! ```
 //!
+//! A sampled `auto` action (the decision's `sample.sampled`) is approved
+//! at once like any `auto` one; its review after the fact is the
+//! `sample_review` event, a self-loop on `approved`, `executing`,
+//! `executed` and `verified` that records the verdict and never moves the
+//! request (nothing is held for it). `verified` stays final: a self-loop
+//! does not leave a state.
+//!
 //! `requested`, `decided`, `expired` and `escalated` are passing states: a
 //! request moves through them inside one transaction, each step an audit
 //! record, and rests in one of the others. A transition not in
@@ -100,9 +107,12 @@ impl State {
         State::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// Whether nothing can happen to the request any more.
+    /// Whether the request can never move to another state. A final
+    /// state may still take a self-loop that only annotates the request
+    /// (`verified` takes `sample_review`), so the test is "no transition
+    /// leads elsewhere", not "no transition at all".
     pub fn is_final(self) -> bool {
-        !TRANSITIONS.iter().any(|t| t.from == self)
+        !TRANSITIONS.iter().any(|t| t.from == self && t.to != self)
     }
 
     /// Whether a request rests in this state (not one it only passes
@@ -159,11 +169,14 @@ pub enum Event {
     Complete,
     /// The outcome was checked.
     Verify,
+    /// A person gave the verdict on a sampled `auto` action after the
+    /// fact (confirm or reject): a self-loop, the state never changes.
+    SampleReview,
 }
 
 impl Event {
     /// Every event, in declaration order.
-    pub const ALL: [Event; 16] = [
+    pub const ALL: [Event; 17] = [
         Event::Decide,
         Event::AutoApprove,
         Event::Queue,
@@ -180,6 +193,7 @@ impl Event {
         Event::Reopen,
         Event::Complete,
         Event::Verify,
+        Event::SampleReview,
     ];
 
     /// The event an audit record or webhook names (`as_str`'s inverse).
@@ -206,6 +220,7 @@ impl Event {
             Event::Reopen => "reopen",
             Event::Complete => "complete",
             Event::Verify => "verify",
+            Event::SampleReview => "sample_review",
         }
     }
 }
@@ -249,6 +264,13 @@ pub const TRANSITIONS: &[Transition] = &[
     t(State::Approved, Event::Reopen, State::Pending),
     t(State::Executing, Event::Complete, State::Executed),
     t(State::Executed, Event::Verify, State::Verified),
+    // The verdict on a sampled auto action, after the fact: it annotates
+    // the request wherever its execution has got to and never holds or
+    // moves it.
+    t(State::Approved, Event::SampleReview, State::Approved),
+    t(State::Executing, Event::SampleReview, State::Executing),
+    t(State::Executed, Event::SampleReview, State::Executed),
+    t(State::Verified, Event::SampleReview, State::Verified),
 ];
 
 /// A transition the table does not allow.
@@ -371,14 +393,46 @@ mod tests {
         assert_eq!(State::parse("Pending"), None);
     }
 
-    const EVENTS: [Event; 16] = Event::ALL;
+    /// A sample review never moves a request, and is legal exactly where
+    /// an auto action can be after approval.
+    #[test]
+    fn a_sample_review_is_a_self_loop_after_approval_only() {
+        for s in State::ALL {
+            match next(s, Event::SampleReview) {
+                Ok(to) => {
+                    assert_eq!(to, s, "{s} moved");
+                    assert!(matches!(
+                        s,
+                        State::Approved | State::Executing | State::Executed | State::Verified
+                    ));
+                }
+                Err(e) => assert!(
+                    !matches!(
+                        s,
+                        State::Approved | State::Executing | State::Executed | State::Verified
+                    ),
+                    "{s}: {e}"
+                ),
+            }
+        }
+        assert!(State::Verified.is_final());
+        assert_eq!(
+            next(State::Pending, Event::SampleReview)
+                .unwrap_err()
+                .code(),
+            "ILLEGAL_TRANSITION"
+        );
+        assert_eq!(Event::parse("sample_review"), Some(Event::SampleReview));
+    }
+
+    const EVENTS: [Event; 17] = Event::ALL;
 
     proptest::proptest! {
         /// Whatever happens, in whatever order: execution is claimed only
         /// from approved, happens at most once, and nothing leaves a final
         /// state.
         #[test]
-        fn any_sequence_of_events_keeps_the_invariants(events in proptest::collection::vec(0usize..16, 0..64)) {
+        fn any_sequence_of_events_keeps_the_invariants(events in proptest::collection::vec(0usize..17, 0..64)) {
             let mut state = State::Requested;
             let mut claims = 0;
             let mut seen_approved = false;
@@ -386,7 +440,7 @@ mod tests {
                 let event = EVENTS[i];
                 match next(state, event) {
                     Ok(to) => {
-                        proptest::prop_assert!(!state.is_final(), "{state} was left");
+                        proptest::prop_assert!(!state.is_final() || to == state, "{state} was left");
                         if to == State::Executing {
                             proptest::prop_assert_eq!(state, State::Approved);
                             claims += 1;

@@ -6,6 +6,7 @@
 
 mod admin;
 mod requests;
+mod samples;
 mod wait;
 
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/requests/{id}/claim"),
     ("POST", "/v1/requests/{id}/executed"),
     ("POST", "/v1/requests/{id}/verified"),
+    ("POST", "/v1/requests/{id}/sample-review"),
+    ("GET", "/v1/samples"),
     ("GET", "/v1/requests/{id}/audit"),
     ("GET", "/v1/requests/{id}/wait"),
     ("GET", "/v1/requests/{id}/events"),
@@ -82,6 +85,8 @@ pub fn router(gate: Arc<Gate>) -> Router {
         .route("/v1/requests/{id}/claim", post(requests::claim))
         .route("/v1/requests/{id}/executed", post(requests::executed))
         .route("/v1/requests/{id}/verified", post(requests::verified))
+        .route("/v1/requests/{id}/sample-review", post(samples::review))
+        .route("/v1/samples", get(samples::list))
         .route("/v1/requests/{id}/audit", get(requests::audit_of))
         .route("/v1/decisions", post(requests::review_batch))
         .route("/v1/audit", get(admin::audit))

@@ -17,7 +17,7 @@ use crate::lifecycle::{Event, State as LifeState};
 use crate::store::{ListFilter, RequestRow};
 
 /// Refuses a path id that is not a request id before any lookup.
-fn request_id(id: &str) -> Result<&str, GateError> {
+pub(super) fn request_id(id: &str) -> Result<&str, GateError> {
     if crate::ids::is_id(id, "req_") {
         Ok(id)
     } else {
@@ -30,7 +30,7 @@ fn request_id(id: &str) -> Result<&str, GateError> {
 
 /// Whether the caller may see every request: readers, reviewers,
 /// executors and admins.
-fn sees_every_request(principal: &Principal) -> bool {
+pub(super) fn sees_every_request(principal: &Principal) -> bool {
     principal.can(Scope::Read) || principal.can(Scope::Approve) || principal.can(Scope::Execute)
 }
 
@@ -159,7 +159,7 @@ fn list_filter(query: Option<&str>, gate: &Gate) -> Result<ListFilter, GateError
     Ok(filter)
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+pub(super) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

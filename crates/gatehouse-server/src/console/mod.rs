@@ -28,6 +28,7 @@ pub mod queue;
 pub mod request;
 pub mod request_parts;
 pub mod review_stats;
+pub mod samples;
 pub mod search;
 pub mod session;
 pub mod signin;
@@ -67,6 +68,11 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         .route("/console/requests/{id}", get(request::page))
         .route("/console/requests/{id}/review", post(request::review))
         .route("/console/requests/{id}/history", get(timeline::page))
+        .route(
+            "/console/requests/{id}/sample-review",
+            post(samples::review),
+        )
+        .route("/console/samples", get(samples::page))
         .route("/console/history", get(search::page))
         .route("/console/overview", get(overview::page))
         .route("/console/signin", get(signin::page))

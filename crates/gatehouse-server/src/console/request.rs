@@ -333,6 +333,7 @@ pub async fn render(
                     (Err(no), Ok(())) => (parts::review_form(&cx, reviewer, &outcome.reason, Some(no))),
                     (Err(e), Err(_)) => (parts::cannot_review(&cx, reviewer, e)),
                 }
+                (super::samples::panel(gate, reviewer, &row))
             }
         }
     };

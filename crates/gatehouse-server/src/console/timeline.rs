@@ -147,6 +147,7 @@ fn event_words(event: &str) -> &str {
         "requeue" => "waits again, for the escalation role",
         "claim" => "claimed for execution",
         "reopen" => "reopened (approvals no longer suffice)",
+        "sample_review" => "sampled action reviewed after the fact",
         "complete" => "executed",
         "verify" => "verified",
         other => other,

@@ -12,6 +12,7 @@ mod policies;
 mod records;
 mod requests;
 mod review;
+pub mod samples;
 #[cfg(test)]
 mod swap_tests;
 
@@ -104,6 +105,10 @@ pub struct Gate {
     pub keys: crate::key_cache::KeyCache,
     /// Long-polls and event streams held, by person (waits.rs).
     pub waits: crate::waits::WaitCounts,
+    /// The secret that makes the sample draw unpredictable to agents
+    /// (`[autonomy] sample_key_file`); `None`: the public draw, which
+    /// anyone with the policy can compute (docs/service-operations.md).
+    sample_key: Option<[u8; 32]>,
 }
 
 impl Gate {
@@ -139,7 +144,22 @@ impl Gate {
             drain: tokio::sync::watch::channel(false).0,
             keys: crate::key_cache::KeyCache::default(),
             waits: crate::waits::WaitCounts::default(),
+            sample_key: None,
         }
+    }
+
+    /// The gate with a sample key: every decision's sample draw is keyed
+    /// with it. Every replica must hold the same key, or they would sample
+    /// different actions of one policy.
+    pub fn with_sample_key(mut self, key: Option<[u8; 32]>) -> Gate {
+        self.sample_key = key;
+        self
+    }
+
+    /// The options every decision the gate makes is evaluated with: the
+    /// time, and the sample key.
+    pub(crate) fn eval_options(&self, now: Timestamp) -> gatehouse::EvalOptions {
+        gatehouse::EvalOptions::default().with_now(now)
     }
 
     /// The current time (the engine never reads the clock; the gate does,

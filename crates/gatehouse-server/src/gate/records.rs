@@ -87,6 +87,18 @@ pub(crate) fn notification(
     time: Timestamp,
     version: i64,
 ) -> String {
+    notification_value(row, event, from, time, version).to_string()
+}
+
+/// [`notification`] as a JSON object (a sample verdict's payload changes
+/// its `type` and adds the review).
+pub(crate) fn notification_value(
+    row: &RequestRow,
+    event: Event,
+    from: State,
+    time: Timestamp,
+    version: i64,
+) -> Json {
     json!({
         "format": "gatehouse.event/1",
         "id": crate::ids::new_id("ntf_"),
@@ -106,7 +118,6 @@ pub(crate) fn notification(
             "version": version,
         },
     })
-    .to_string()
 }
 
 /// The key a person is known by across spellings (case, width,

@@ -165,7 +165,7 @@ impl Gate {
             let now = self.now();
             let loaded = self.policy();
             let policy = loaded.policy.clone();
-            let decision = policy.evaluate_with(&input, &EvalOptions::default().with_now(now));
+            let decision = policy.evaluate_with(&input, &self.eval_options(now));
             let row = new_row(principal, &input, &decision, &policy, now)?;
             let (row, events, last) = opening_events(row, &decision, &input, principal, now);
             let notify = self.notices(&row, last, State::Decided, now, row.version);
@@ -421,7 +421,7 @@ pub(super) fn new_row(
         execution: None,
         verification: None,
         version: 1,
-        sample_review: None,
+        sample_review: super::samples::opened(decision, now),
         shadow: None,
     })
 }
@@ -470,7 +470,7 @@ pub(super) fn opening_events(
         (event, State::Decided, to),
         &actor,
         None,
-        json!({}),
+        super::samples::auto_approve_detail(decision),
         now,
     ));
     (row, events, event)

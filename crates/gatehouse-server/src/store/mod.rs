@@ -12,6 +12,8 @@ mod chain;
 #[cfg(test)]
 mod contract_tests;
 mod postgres;
+#[cfg(test)]
+mod sample_contract_tests;
 mod search;
 mod sqlite;
 #[cfg(test)]
@@ -186,6 +188,23 @@ pub struct ListFilter {
     /// (no roles listed): the console's queue for a person with these
     /// roles reads no row they could never approve.
     pub actionable_by: Option<Vec<String>>,
+    /// Only requests sampled for review after the fact whose review is in
+    /// one of these states (`open`, `confirmed`, `rejected`; the
+    /// `sample_state` column, indexed). `None`: sampled or not.
+    pub sample_states: Option<Vec<String>>,
+    /// Oldest first (by id, ascending) instead of newest first: the
+    /// console's samples queue shows the longest-open sample first.
+    pub oldest_first: bool,
+}
+
+/// The `sample_state` column of a row: its `sample_review.state`, or NULL
+/// when it was not sampled. Each store's one `write_row` writes it from
+/// the body it writes, so the column and the body never disagree.
+pub(crate) fn sample_state_of(row: &RequestRow) -> Option<&str> {
+    row.sample_review
+        .as_ref()
+        .and_then(|s| s.get("state"))
+        .and_then(Json::as_str)
 }
 
 /// One audit event to append to the chain (the record object without its

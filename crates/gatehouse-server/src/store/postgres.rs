@@ -366,9 +366,9 @@ pub(super) async fn write_row(
 ) -> Result<(), GateError> {
     let body = serde_json::to_string(row).map_err(|e| GateError::internal(e.to_string()))?;
     let sql = if insert {
-        "INSERT INTO requests (state, created_at, created_unix, updated_at, deadline, deadline_unix, requester, agent, outcome, tier, roles, action_digest, policy_digest, body, version, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        "INSERT INTO requests (state, created_at, created_unix, updated_at, deadline, deadline_unix, requester, agent, outcome, tier, roles, action_digest, policy_digest, body, version, sample_state, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     } else {
-        "UPDATE requests SET state = $1, created_at = $2, created_unix = $3, updated_at = $4, deadline = $5, deadline_unix = $6, requester = $7, agent = $8, outcome = $9, tier = $10, roles = $11, action_digest = $12, policy_digest = $13, body = $14, version = $15 WHERE id = $16"
+        "UPDATE requests SET state = $1, created_at = $2, created_unix = $3, updated_at = $4, deadline = $5, deadline_unix = $6, requester = $7, agent = $8, outcome = $9, tier = $10, roles = $11, action_digest = $12, policy_digest = $13, body = $14, version = $15, sample_state = $16 WHERE id = $17"
     };
     sqlx::query(sql)
         .bind(row.state.as_str())
@@ -386,6 +386,7 @@ pub(super) async fn write_row(
         .bind(&row.policy_digest)
         .bind(body)
         .bind(row.version)
+        .bind(super::sample_state_of(row))
         .bind(&row.id)
         .execute(&mut *conn)
         .await

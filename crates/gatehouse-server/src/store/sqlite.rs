@@ -246,9 +246,9 @@ pub(super) async fn write_row(
 ) -> Result<(), GateError> {
     let body = serde_json::to_string(row).map_err(|e| GateError::internal(e.to_string()))?;
     let sql = if insert {
-        "INSERT INTO requests (state, created_at, created_unix, updated_at, deadline, deadline_unix, requester, agent, outcome, tier, roles, action_digest, policy_digest, body, version, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO requests (state, created_at, created_unix, updated_at, deadline, deadline_unix, requester, agent, outcome, tier, roles, action_digest, policy_digest, body, version, sample_state, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     } else {
-        "UPDATE requests SET state = ?, created_at = ?, created_unix = ?, updated_at = ?, deadline = ?, deadline_unix = ?, requester = ?, agent = ?, outcome = ?, tier = ?, roles = ?, action_digest = ?, policy_digest = ?, body = ?, version = ? WHERE id = ?"
+        "UPDATE requests SET state = ?, created_at = ?, created_unix = ?, updated_at = ?, deadline = ?, deadline_unix = ?, requester = ?, agent = ?, outcome = ?, tier = ?, roles = ?, action_digest = ?, policy_digest = ?, body = ?, version = ?, sample_state = ? WHERE id = ?"
     };
     sqlx::query(sql)
         .bind(row.state.as_str())
@@ -266,6 +266,7 @@ pub(super) async fn write_row(
         .bind(&row.policy_digest)
         .bind(body)
         .bind(row.version)
+        .bind(super::sample_state_of(row))
         .bind(&row.id)
         .execute(&mut *conn)
         .await
@@ -382,8 +383,18 @@ impl SqliteStore {
             sql.push_str(&" OR roles LIKE ? ESCAPE '\\'".repeat(roles.len()));
             sql.push(')');
         }
+        if let Some(states) = &filter.sample_states {
+            if states.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" AND sample_state IN (");
+            sql.push_str(&vec!["?"; states.len()].join(", "));
+            sql.push(')');
+        }
         let order = if filter.by_deadline {
             " ORDER BY deadline_unix IS NULL, deadline_unix, id LIMIT ?"
+        } else if filter.oldest_first {
+            " ORDER BY id LIMIT ?"
         } else {
             " ORDER BY id DESC LIMIT ?"
         };
@@ -421,6 +432,9 @@ impl SqliteStore {
         }
         for role in filter.actionable_by.iter().flatten() {
             query = query.bind(like_member(role));
+        }
+        for state in filter.sample_states.iter().flatten() {
+            query = query.bind(state.clone());
         }
         query = query.bind(i64::from(filter.limit));
         query.fetch_all(&self.readers).await.map_err(db)

@@ -19,7 +19,7 @@ use crate::store::MigrationReport;
 const MIGRATION_LOCK: i64 = 0x6761_7465;
 
 /// The migrations in order: `(version, name, SQL)`.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "1: the tables",
@@ -29,6 +29,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "2: shared audit head, signing seed, delivery leases",
         include_str!("../migrations/postgres_0002_replicas.sql"),
+    ),
+    (
+        3,
+        "3: sample_state column and index (sampled review)",
+        include_str!("../migrations/postgres_0003_samples.sql"),
     ),
 ];
 

@@ -71,8 +71,15 @@ pub(super) async fn list_texts(
         }
         q.push(")");
     }
+    if let Some(states) = &filter.sample_states {
+        q.push(" AND sample_state = ANY(")
+            .push_bind(states.clone())
+            .push(")");
+    }
     q.push(if filter.by_deadline {
         " ORDER BY deadline_unix IS NULL, deadline_unix, id LIMIT "
+    } else if filter.oldest_first {
+        " ORDER BY id LIMIT "
     } else {
         " ORDER BY id DESC LIMIT "
     })
