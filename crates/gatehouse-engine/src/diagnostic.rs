@@ -77,6 +77,7 @@ codes! {
     InvalidRole = "E0304", "invalid-role", Error, "a role's limit or escalation is unusable";
     InvalidConsequence = "E0305", "invalid-consequence", Error, "a rule or default asks for something contradictory";
     TimeoutApproves = "E0306", "timeout-approves", Error, "a timeout approves the action at expiry (expiry is not approval)";
+    InvalidSampleRate = "E0307", "invalid-sample-rate", Error, "a `sample N% for review` share is 0, above 100% or finer than 4 decimals";
     MissingDefault = "W0001", "missing-default", Warning, "no `default`: actions no rule matches are blocked with NO_RULE_MATCHED";
     InvalidSuppression = "W0002", "invalid-suppression", Warning, "a suppression comment has no reason, is malformed, names no lint, or suppresses nothing";
     AnalysisIncomplete = "W0003", "analysis-incomplete", Warning, "the semantic lints ran out of their work budget on a very large policy; some findings may be missing";

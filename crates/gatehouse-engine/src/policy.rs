@@ -155,7 +155,7 @@ impl Policy {
             options.strict,
         )?;
         let mut d = eval::decide(&self.program, &decoded, options);
-        d.action_digest = Some(action_digest(input));
+        d.set_action_digest(Some(action_digest(input)), options);
         Ok(d)
     }
 
@@ -220,7 +220,10 @@ impl Policy {
             let mut d = verdict.to_decision(&input, options);
             // Decoded, so the reader accepts the text: the text digest is
             // the document's.
-            d.action_digest = Some(action_digest_text(text, &mut DigestScratch::new()));
+            d.set_action_digest(
+                Some(action_digest_text(text, &mut DigestScratch::new())),
+                options,
+            );
             return d;
         }
         // Refused: the reader and the decoder give the exact errors (and

@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+pub mod share;
 mod timestamp;
 
 pub use timestamp::{Timestamp, TimestampError};

@@ -228,10 +228,9 @@ impl RecordedOptions {
                     .ok_or_else(|| format!("`{text}` is not an RFC 3339 timestamp"))?,
             ),
         };
-        Ok(EvalOptions {
-            now,
-            strict: self.strict,
-        })
+        Ok(EvalOptions::default()
+            .with_now(now)
+            .with_strict(self.strict))
     }
 }
 
@@ -490,10 +489,9 @@ default tier 0 because NO_RULE_MATCHED
     fn a_decision_record_has_the_fields_in_order_and_reads_back() {
         let p = policy();
         let input = json!({"action": {"type": "refund"}, "requester": {"id": "u-1"}});
-        let options = EvalOptions {
-            now: Timestamp::parse("2026-11-22T09:00:00Z"),
-            strict: false,
-        };
+        let options = EvalOptions::default()
+            .with_now(Timestamp::parse("2026-11-22T09:00:00Z"))
+            .with_strict(false);
         let d = p.evaluate_with(&input, &options);
         let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
         let r = AuditRecord::decision(&d, Some(&input), &options, &Redaction::KeepAll, time);
@@ -710,10 +708,9 @@ default tier 0 because NO_RULE_MATCHED
             "action": {"type": "refund", "amount": 1000.5, "note": "b", "ratio": 0.1},
             "context": {"z": [3, {"y": 1, "x": 2}], "a": null}
         });
-        let options = EvalOptions {
-            now: Timestamp::parse("2026-11-22T09:00:00Z"),
-            strict: false,
-        };
+        let options = EvalOptions::default()
+            .with_now(Timestamp::parse("2026-11-22T09:00:00Z"))
+            .with_strict(false);
         let d = p.evaluate_with(&input, &options);
         let time = Timestamp::parse("2026-11-22T09:00:00Z").unwrap();
         let mut decision =

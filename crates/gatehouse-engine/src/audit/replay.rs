@@ -219,9 +219,21 @@ pub struct Replayer<'p> {
     bad_lines: Vec<BadLine>,
     torn_tail: Option<TornTail>,
     record_mismatches: usize,
+    /// The sampling key the records were decided with (`None`: no key).
+    sample_key: Option<[u8; 32]>,
 }
 
 impl<'p> Replayer<'p> {
+    /// The key of the sampling draw the recorded decisions were made with
+    /// (a service's secret sample key): without it, a record decided with
+    /// a key replays with another `sample.sampled` wherever the two draws
+    /// disagree. The key is never recorded.
+    #[must_use]
+    pub fn with_sample_key(mut self, key: Option<[u8; 32]>) -> Replayer<'p> {
+        self.sample_key = key;
+        self
+    }
+
     /// A replay against `policy`.
     pub fn new(policy: &'p Policy) -> Replayer<'p> {
         Replayer {
@@ -232,6 +244,7 @@ impl<'p> Replayer<'p> {
             bad_lines: Vec::new(),
             torn_tail: None,
             record_mismatches: 0,
+            sample_key: None,
         }
     }
 
@@ -248,7 +261,11 @@ impl<'p> Replayer<'p> {
                     }
                     AuditRecord::Decision(r) => {
                         self.summary.decisions += 1;
-                        ("decision", replay_decision(self.policy, r), &r.policy)
+                        (
+                            "decision",
+                            replay_decision_with(self.policy, r, self.sample_key),
+                            &r.policy,
+                        )
                     }
                     AuditRecord::Verification(r) => {
                         ("verification", ReplayResult::Verification, &r.policy)
@@ -334,7 +351,16 @@ impl<'p> Replayer<'p> {
 /// Replays every record of the log at `path` against `policy`, checking
 /// its hash chain on the way. Fails only when the log cannot be read.
 pub fn replay_log(policy: &Policy, path: &Path) -> io::Result<ReplayReport> {
-    let mut replayer = Replayer::new(policy);
+    replay_log_with(policy, path, None)
+}
+
+/// [`replay_log`] with the sampling key the records were decided with.
+pub fn replay_log_with(
+    policy: &Policy,
+    path: &Path,
+    sample_key: Option<[u8; 32]>,
+) -> io::Result<ReplayReport> {
+    let mut replayer = Replayer::new(policy).with_sample_key(sample_key);
     let mut reader = LogReader::open(path)?;
     for entry in &mut reader {
         replayer.push(entry?);
@@ -384,6 +410,15 @@ fn mismatch(found: Vec<(String, String)>) -> ReplayResult {
 
 /// Replays one decision record against `policy`.
 pub fn replay_decision(policy: &Policy, record: &DecisionRecord) -> ReplayResult {
+    replay_decision_with(policy, record, None)
+}
+
+/// [`replay_decision`] with the sampling key the record was decided with.
+pub fn replay_decision_with(
+    policy: &Policy,
+    record: &DecisionRecord,
+    sample_key: Option<[u8; 32]>,
+) -> ReplayResult {
     let contradictions = self_contradictions(record);
     if !contradictions.is_empty() {
         return mismatch(contradictions);
@@ -409,7 +444,7 @@ pub fn replay_decision(policy: &Policy, record: &DecisionRecord) -> ReplayResult
         };
     }
     let options = match record.options.to_eval_options() {
-        Ok(o) => o,
+        Ok(o) => o.with_sample_key(sample_key),
         Err(e) => {
             return mismatch(vec![(
                 "options".to_owned(),
@@ -568,10 +603,7 @@ default tier 0 because NO_RULE_MATCHED
     }
 
     fn record(p: &Policy, input: &Json, now: Option<&str>, redaction: &Redaction) -> LogEntry {
-        let options = EvalOptions {
-            now: now.and_then(Timestamp::parse),
-            strict: false,
-        };
+        let options = EvalOptions::default().with_now(now.and_then(Timestamp::parse));
         let d = p.evaluate_with(input, &options);
         LogEntry::Record(Box::new(LoggedRecord {
             line: 1,

@@ -716,6 +716,7 @@ impl Checker {
         let mut ok = true;
         let mut tier_span: Option<Span> = None;
         let mut at_least_span: Option<Span> = None;
+        let mut sample_span: Option<Span> = None;
         for c in consequences {
             match c {
                 Consequence::Tier(n, span) => {
@@ -778,6 +779,28 @@ impl Checker {
                     }
                     at_least_span = Some(*span);
                     effect.at_least = Some(*o);
+                }
+                Consequence::Sample(rate) => {
+                    if let Some(first) = sample_span {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::InvalidConsequence,
+                                file,
+                                rate.span,
+                                "two sample shares in one consequence",
+                                "second sample",
+                                "a rule samples one share of its actions: keep the one you mean",
+                            )
+                            .with_related(file, first, "first sample"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    sample_span = Some(rate.span);
+                    match self.sample(file, rate) {
+                        Some(s) => effect.sample = Some(s),
+                        None => ok = false,
+                    }
                 }
                 Consequence::Evidence(fields, _) => {
                     for e in fields {

@@ -191,7 +191,22 @@ pub struct TierDef {
     pub distinct_roles: bool,
     /// Conditions that must hold at execution.
     pub requirements: Vec<Requirement>,
+    /// `sample N% for review`: the share of this tier's `auto` decisions
+    /// reviewed after the fact.
+    pub sample: Option<Sample>,
     /// Where declared.
+    pub origin: Origin,
+}
+
+/// A checked `sample N% for review`.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    /// The share in parts per million, in `1..=1_000_000` (5% is 50 000).
+    pub ppm: u32,
+    /// The share in its canonical spelling, with its `%` (`5%`, `0.5%`):
+    /// what decisions carry as `sample.rate`.
+    pub rate: String,
+    /// Where the clause is written (lints point at it).
     pub origin: Origin,
 }
 
@@ -274,6 +289,9 @@ pub struct Effect {
     pub approvals: Vec<ApproverGroup>,
     /// Reason codes.
     pub reasons: Vec<ReasonId>,
+    /// `sample N% for review`: the share of `auto` decisions this rule (or
+    /// the default) sends to review after the fact.
+    pub sample: Option<Sample>,
 }
 
 impl Effect {
@@ -379,6 +397,8 @@ pub mod builtin {
     pub const APPROVER_ESCALATED: ReasonId = 4;
     /// A role was removed from a group whose other roles can still approve.
     pub const APPROVER_NOT_ELIGIBLE: ReasonId = 5;
+    /// An `auto` action fell in its `sample N% for review` share.
+    pub const SAMPLED_FOR_REVIEW: ReasonId = 6;
 
     /// Code and message of each, in index order.
     pub const ALL: &[(&str, &str)] = &[
@@ -399,6 +419,10 @@ pub mod builtin {
         (
             "APPROVER_NOT_ELIGIBLE",
             "a role's approval limit does not cover this action, so that role cannot approve it",
+        ),
+        (
+            "SAMPLED_FOR_REVIEW",
+            "the action executes now and is sampled for review after the fact",
         ),
     ];
 }

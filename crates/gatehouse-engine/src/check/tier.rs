@@ -98,6 +98,58 @@ impl Checker {
         tiers
     }
 
+    /// A `sample N% for review` share, checked (E0307 when it is not a
+    /// share of 0 < N <= 100 in at most 4 decimals).
+    pub(super) fn sample(
+        &mut self,
+        file: &Arc<SourceFile>,
+        rate: &ast::SampleRate,
+    ) -> Option<Sample> {
+        use crate::values::share::{ShareError, canonical_share, share_ppm};
+        let problem = match share_ppm(&rate.share) {
+            Ok(ppm) => {
+                return Some(Sample {
+                    ppm,
+                    rate: format!("{}%", canonical_share(&rate.share)),
+                    origin: Origin {
+                        file: Arc::clone(file),
+                        span: rate.span,
+                    },
+                });
+            }
+            Err(ShareError::Zero) => (
+                "a sample of 0% reviews nothing",
+                "zero share",
+                "write a share above 0, e.g. `sample 0.5% for review`, or remove the clause",
+            ),
+            Err(ShareError::AboveAll) => (
+                "a sample share cannot exceed 100%",
+                "above 100%",
+                "write a share of at most 100%; to review every action before it runs, use `outcome queue` instead",
+            ),
+            Err(ShareError::TooPrecise) => (
+                "a sample share has more than 4 decimals",
+                "finer than one in a million",
+                "shares are whole parts per million: write at most 4 digits after the point, e.g. `0.0001%`",
+            ),
+            Err(_) => (
+                "a sample share is not a percentage",
+                "not a percentage",
+                "write the share like `5%` or `0.5%`",
+            ),
+        };
+        let (message, label, help) = problem;
+        self.error(
+            Code::InvalidSampleRate,
+            file,
+            rate.share_span,
+            format!("{message}: `{}%`", rate.share),
+            label,
+            help.into(),
+        );
+        None
+    }
+
     fn tier(&mut self, file: &Arc<SourceFile>, t: &ast::Tier) -> Option<TierDef> {
         let mut outcome = None;
         let mut approvals = Vec::new();
@@ -109,6 +161,7 @@ impl Checker {
         let mut distinct_people = false;
         let mut distinct_roles = false;
         let mut requirements = Vec::new();
+        let mut sample = None;
         let mut seen = Seen::new("tier clause");
         for clause in &t.clauses {
             let (key, span) = clause_key(clause);
@@ -224,6 +277,7 @@ impl Checker {
                         }
                     }
                 }
+                TierClause::Sample(rate) => sample = self.sample(file, rate),
                 TierClause::Require(r, _) => match r {
                     ast::Requirement::Text(text) => requirements.push(Requirement {
                         text: text.value.clone(),
@@ -281,6 +335,7 @@ impl Checker {
             distinct_people,
             distinct_roles,
             requirements,
+            sample,
             origin: Origin {
                 file: Arc::clone(file),
                 span: t.id_span,
@@ -298,5 +353,6 @@ fn clause_key(c: &TierClause) -> (&'static str, Span) {
         TierClause::Forbid(_, s) => ("forbid", *s),
         TierClause::Distinct(_, s) => ("distinct", *s),
         TierClause::Require(_, s) => ("require", *s),
+        TierClause::Sample(r) => ("sample", r.span),
     }
 }

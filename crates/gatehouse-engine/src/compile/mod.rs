@@ -26,6 +26,9 @@ pub struct Program {
     pub default_location: String,
     /// Which rules' `when` may hold for an input (see [`index`]).
     pub index: index::RuleIndex,
+    /// Whether any tier, rule or the default says `sample N% for review`:
+    /// when none does, deciding skips the sampling step entirely.
+    pub samples: bool,
 }
 
 /// One object level of the input schema.
@@ -121,7 +124,14 @@ pub fn compile(set: PolicySet) -> Program {
     // Relaxed: only uniqueness matters, not ordering with other memory.
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let index = index::RuleIndex::build(&set);
+    let samples = set.tiers.iter().any(|t| t.sample.is_some())
+        || set.rules.iter().any(|r| r.effect.sample.is_some())
+        || set
+            .default
+            .as_ref()
+            .is_some_and(|d| d.effect.sample.is_some());
     Program {
+        samples,
         index,
         id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         set,

@@ -32,6 +32,7 @@ pub(crate) mod decode_json;
 mod explain;
 mod render;
 mod render_json;
+pub mod sample;
 mod verdict;
 
 pub use decision::*;
@@ -55,7 +56,7 @@ use decode::{Decoded, Slot};
 ///     .with_strict(true);
 /// assert!(options.strict);
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct EvalOptions {
     /// The current time, used only to compute `timeout.expires_at`.
@@ -63,6 +64,21 @@ pub struct EvalOptions {
     pub now: Option<Timestamp>,
     /// Reject input fields the schema does not declare.
     pub strict: bool,
+    /// The secret mixed into the sampling draw (see [`sample`]): with it,
+    /// an agent that knows the policy and its own action cannot tell in
+    /// advance whether the action will be sampled for review. Never
+    /// printed (`Debug` shows only whether one is set).
+    pub sample_key: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for EvalOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvalOptions")
+            .field("now", &self.now)
+            .field("strict", &self.strict)
+            .field("sample_key", &self.sample_key.map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl EvalOptions {
@@ -82,6 +98,14 @@ impl EvalOptions {
     #[must_use]
     pub fn with_strict(mut self, strict: bool) -> EvalOptions {
         self.strict = strict;
+        self
+    }
+
+    /// The secret key of the sampling draw (`None`: the draw uses the
+    /// action digest alone, which anyone can compute).
+    #[must_use]
+    pub fn with_sample_key(mut self, key: Option<[u8; 32]>) -> EvalOptions {
+        self.sample_key = key;
         self
     }
 }
@@ -171,5 +195,7 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
 
 #[cfg(test)]
 mod exact_numbers;
+#[cfg(test)]
+mod sample_tests;
 #[cfg(test)]
 mod tests;

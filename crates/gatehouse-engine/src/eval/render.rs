@@ -114,7 +114,28 @@ impl Verdict<'_> {
                 },
             })
             .collect();
+        d.sample = self.sample_info(false);
+        // No digest yet: settled as sampled (fail closed) until the caller
+        // gives the digest with `Decision::set_action_digest`.
+        d.set_action_digest(None, options);
         d
+    }
+
+    /// The decision's `sample`, with `sampled` as given.
+    pub(super) fn sample_info(&self, sampled: bool) -> Option<SampleInfo> {
+        let set = &self.program.set;
+        let from = self.sample?;
+        let s = super::sample::sample_of(set, self.tier, from)?;
+        Some(SampleInfo {
+            rate: s.rate.clone(),
+            ppm: s.ppm,
+            sampled,
+            rule: match from {
+                super::sample::SampleFrom::Tier => None,
+                super::sample::SampleFrom::Rule(r) => Some(contributor_name(set, r).to_owned()),
+            },
+            tier: self.tier_def().map(|t| t.id),
+        })
     }
 
     fn render_approvals(&self, d: &mut Decision, slots: &[Slot<'_>], options: &EvalOptions) {

@@ -22,6 +22,7 @@ use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use super::approvals::{self, Resolved};
 use super::decode::{Decoded, Slot};
 use super::render::{contributor_name, role_name};
+use super::sample::{SampleFrom, sample_of, sample_reason_code, sample_reason_message, sampled};
 use super::verdict::{State, Verdict, effect, evidence_name, reason_code};
 use super::{EvalOptions, Input, Outcome, reason_message};
 use crate::check::{ExpiryAction, PolicySet, builtin};
@@ -42,7 +43,7 @@ impl Verdict<'_> {
         let format = &DocumentFormat::DECISION;
         if input.program != self.input_program || self.state != State::Decided {
             let mut d = self.to_decision(input, options);
-            d.action_digest = action_digest.map(str::to_owned);
+            d.set_action_digest(action_digest.map(str::to_owned), options);
             return write_document(out, format, &d, false);
         }
         let view = DecisionView {
@@ -347,6 +348,15 @@ struct ConditionView<'a> {
 }
 
 #[derive(Serialize)]
+struct SampleView<'a> {
+    rate: &'a str,
+    ppm: u32,
+    sampled: bool,
+    rule: Option<&'a str>,
+    tier: Option<u32>,
+}
+
+#[derive(Serialize)]
 struct PolicyView<'a> {
     name: &'a str,
     version: &'a str,
@@ -361,7 +371,25 @@ impl Serialize for DecisionView<'_, '_, '_> {
         let slots = &self.input.slots;
         let tier = v.tier_def();
         let approvals = v.has_approvals.then_some(&v.approvals);
-        let mut st = s.serialize_struct("Decision", 11)?;
+        let sample = v.sample.and_then(|from| {
+            let share = sample_of(set, v.tier, from)?;
+            Some(SampleView {
+                rate: &share.rate,
+                ppm: share.ppm,
+                sampled: sampled(
+                    share.ppm,
+                    self.options.sample_key.as_ref(),
+                    self.action_digest,
+                ),
+                rule: match from {
+                    SampleFrom::Tier => None,
+                    SampleFrom::Rule(r) => Some(contributor_name(set, r)),
+                },
+                tier: tier.map(|t| t.id),
+            })
+        });
+        let sample = sample.as_ref();
+        let mut st = s.serialize_struct("Decision", 12)?;
         st.serialize_field("outcome", &v.outcome)?;
         st.serialize_field(
             "tier",
@@ -370,7 +398,17 @@ impl Serialize for DecisionView<'_, '_, '_> {
                 name: &t.name,
             }),
         )?;
-        st.serialize_field("reasons", &Seq(|| reasons(v, slots)))?;
+        st.serialize_field(
+            "reasons",
+            &Seq(|| {
+                let sampled = sample.filter(|s| s.sampled).map(|s| ReasonView {
+                    code: sample_reason_code(),
+                    message: Cow::Owned(sample_reason_message(s.rate, s.rule, s.tier)),
+                    rule: None,
+                });
+                reasons(v, slots).chain(sampled)
+            }),
+        )?;
         st.serialize_field("rules", &Seq(|| rules(v)))?;
         st.serialize_field(
             "approvals",
@@ -447,6 +485,10 @@ impl Serialize for DecisionView<'_, '_, '_> {
             },
         )?;
         st.serialize_field("action_digest", &self.action_digest)?;
+        match sample {
+            Some(sample) => st.serialize_field("sample", sample)?,
+            None => st.skip_field("sample")?,
+        }
         st.end()
     }
 }

@@ -232,10 +232,9 @@ fn dual_carries_separation_of_duties_timeout_and_conditions() {
             json!({"action": {"target": "prod:db"}, "agent": {"owner": "bob"},
             "change_window": {"open": false}, "evidence": {"diff": "d", "rollback_plan": "r"}}),
         ),
-        &EvalOptions {
-            now: Timestamp::parse("2026-11-22T10:00:00Z"),
-            strict: false,
-        },
+        &EvalOptions::default()
+            .with_now(Timestamp::parse("2026-11-22T10:00:00Z"))
+            .with_strict(false),
     );
     assert_eq!(d.outcome, Outcome::Dual);
     let a = d.approvals.expect("approvals");
@@ -358,13 +357,7 @@ fn strict_mode_rejects_unknown_fields() {
         p.evaluate(&i).input_errors.is_empty(),
         "unknown fields are ignored by default"
     );
-    let d = p.evaluate_with(
-        &i,
-        &EvalOptions {
-            now: None,
-            strict: true,
-        },
-    );
+    let d = p.evaluate_with(&i, &EvalOptions::default().with_now(None).with_strict(true));
     let paths: Vec<&str> = d.input_errors.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["$.action.colour", "$.extra", "$.evidence.other"]);
 }

@@ -11,6 +11,7 @@
 use super::approvals;
 use super::cond;
 use super::decode::{Decoded, Slot};
+use super::sample::{SampleFrom, sample_of};
 use crate::check::{Effect, PolicySet, TierDef};
 use crate::compile::Program;
 use crate::syntax::ast::{CombineMode, Outcome};
@@ -55,6 +56,9 @@ pub struct Verdict<'p> {
     pub(super) approval_count: u32,
     /// `holds` of each of the tier's execution conditions.
     pub(super) conditions: Vec<Option<bool>>,
+    /// Where the `sample` share of an `auto` decision comes from, when one
+    /// applies (see [`Verdict::choose_sample`]).
+    pub(super) sample: Option<SampleFrom>,
     /// Rule ids that may match (the index's candidates), reused.
     candidates: Vec<u32>,
     /// Which program an input was decoded by, checked on each call.
@@ -101,6 +105,7 @@ impl<'p> Verdict<'p> {
             has_approvals: false,
             approval_count: 0,
             conditions: Vec::new(),
+            sample: None,
             // Room for every rule: the index never needs more.
             candidates: Vec::with_capacity(program.set.rules.len()),
             input_program: program.id,
@@ -139,6 +144,7 @@ impl<'p> Verdict<'p> {
         self.has_approvals = false;
         self.approval_count = 0;
         self.conditions.clear();
+        self.sample = None;
         self.input_program = self.program.id;
     }
 
@@ -212,6 +218,29 @@ impl<'p> Verdict<'p> {
             outcome = self.resolve_approvals(tier, outcome, slots);
         }
         self.outcome = outcome;
+        if program.samples && outcome == Outcome::Auto {
+            self.sample = self.choose_sample();
+        }
+    }
+
+    /// The share that applies to an `auto` decision: the highest of the
+    /// tier's and every contributor's (the matching rules that count, and
+    /// the default when it applies); ties go to the tier, then to the first
+    /// contributor in source order. A loop over the contributors; no
+    /// allocation.
+    fn choose_sample(&self) -> Option<SampleFrom> {
+        let set = &self.program.set;
+        let mut best: Option<(u32, SampleFrom)> =
+            sample_of(set, self.tier, SampleFrom::Tier).map(|s| (s.ppm, SampleFrom::Tier));
+        for c in &self.contributors {
+            let from = SampleFrom::Rule(c.rule);
+            if let Some(s) = sample_of(set, self.tier, from)
+                && best.is_none_or(|(ppm, _)| s.ppm > ppm)
+            {
+                best = Some((s.ppm, from));
+            }
+        }
+        best.map(|(_, from)| from)
     }
 
     /// The matching rules, in file-then-source order; only the first under
@@ -302,7 +331,8 @@ impl<'p> Verdict<'p> {
     }
 
     /// Every reason code, in the order of the decision's `reasons` (a code
-    /// may repeat when two rules give it).
+    /// may repeat when two rules give it), except SAMPLED_FOR_REVIEW, which
+    /// depends on the action digest: see [`Verdict::sampled`].
     pub fn reason_codes(&self) -> impl Iterator<Item = &'p str> + '_ {
         let set = &self.program.set;
         let rule_codes = self
@@ -363,6 +393,36 @@ impl<'p> Verdict<'p> {
     pub fn evidence_missing(&self) -> impl Iterator<Item = &'p str> + '_ {
         let set = &self.program.set;
         self.missing.iter().map(move |e| evidence_name(set, *e))
+    }
+
+    /// The `sample N% for review` share that applies to this decision (only
+    /// an `auto` one): its parts per million, its canonical text (`5%`) and
+    /// the rule that set it (`default` for the default; `None`: the tier).
+    pub fn sample(&self) -> Option<(u32, &'p str, Option<&'p str>)> {
+        let set = &self.program.set;
+        let from = self.sample?;
+        let s = sample_of(set, self.tier, from)?;
+        let rule = match from {
+            SampleFrom::Tier => None,
+            SampleFrom::Rule(r) => Some(super::render::contributor_name(set, r)),
+        };
+        Some((s.ppm, s.rate.as_str(), rule))
+    }
+
+    /// Whether the action with this digest is sampled for review after the
+    /// fact (`None` when no share applies); the decision then carries the
+    /// SAMPLED_FOR_REVIEW reason after the others.
+    pub fn sampled(
+        &self,
+        options: &super::EvalOptions,
+        action_digest: Option<&str>,
+    ) -> Option<bool> {
+        let (ppm, _, _) = self.sample()?;
+        Some(super::sample::sampled(
+            ppm,
+            options.sample_key.as_ref(),
+            action_digest,
+        ))
     }
 
     /// Total approvals needed (`None` for auto and block).

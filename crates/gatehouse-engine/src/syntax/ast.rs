@@ -249,6 +249,21 @@ pub enum TierClause {
     Distinct(Vec<(Distinct, Span)>, Span),
     /// `require change_window.open` or `require "human-supervised execution"`
     Require(Requirement, Span),
+    /// `sample 5% for review`
+    Sample(SampleRate),
+}
+
+/// `sample N% for review`: the share of `auto` actions reviewed after the
+/// fact. The share is kept as written; the checker turns it into parts per
+/// million and refuses 0, more than 100 and more than 4 decimals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleRate {
+    /// The share as written, without the `%` (e.g. `5`, `0.50`).
+    pub share: String,
+    /// Where the share (with its `%`) is written.
+    pub share_span: Span,
+    /// The whole clause.
+    pub span: Span,
 }
 
 /// What happens when a pending approval times out.
@@ -346,6 +361,8 @@ pub enum Consequence {
     Evidence(Vec<Ident>, Span),
     /// `approve role`
     Approve(Approvers),
+    /// `sample 5% for review`
+    Sample(SampleRate),
 }
 
 /// A boolean condition.

@@ -310,6 +310,7 @@ impl Ctx {
                     span,
                 }
             }
+            Rule::sample_clause => TierClause::Sample(sample_rate(pair)?),
             Rule::forbid_clause => TierClause::Forbid(children(pair).map(ident).collect(), span),
             Rule::distinct_clause => TierClause::Distinct(
                 children(pair)
@@ -425,6 +426,7 @@ impl Ctx {
                     .next()
                     .and_then(|a| self.approvers(a))
                     .map(Consequence::Approve),
+                Rule::sample_clause => sample_rate(p).map(Consequence::Sample),
                 _ => {
                     self.internal(&p, "consequence");
                     None
@@ -766,6 +768,17 @@ fn ident(pair: P<'_>) -> Ident {
     }
 }
 
+/// `sample N% for review` -> the share as written (checked later).
+fn sample_rate(pair: P<'_>) -> Option<SampleRate> {
+    let span = Span::of(pair.as_span());
+    let share = children(pair).next()?;
+    Some(SampleRate {
+        share: share.as_str().trim_end_matches('%').to_owned(),
+        share_span: Span::of(share.as_span()),
+        span,
+    })
+}
+
 fn outcome(pair: P<'_>) -> Option<Outcome> {
     Outcome::from_keyword(pair.as_str())
 }
@@ -807,6 +820,8 @@ fn describe(rule: &Rule) -> String {
         Rule::forbid_clause => "`forbid approval by`",
         Rule::distinct_clause => "`distinct`",
         Rule::require_clause => "`require`",
+        Rule::sample_clause => "`sample N% for review`",
+        Rule::sample_share => "a share like `5%` or `0.5%`",
         Rule::otherwise => "`otherwise queue`",
         Rule::expiry_action => "`reject`, `block` or `escalate to ROLE`",
         Rule::distinct_item => "`people` or `roles`",
@@ -815,7 +830,9 @@ fn describe(rule: &Rule) -> String {
         Rule::limit_op => "`<=` or `<`",
         Rule::unless => "`unless`",
         Rule::because => "`because`",
-        Rule::consequences => "a consequence (tier N, at least X, evidence .., approve ..)",
+        Rule::consequences => {
+            "a consequence (tier N, at least X, evidence .., approve .., sample N% for review)"
+        }
         Rule::cmp_op => "a comparison operator",
         Rule::list => "a list like `[a, b]`",
         Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::predicate => {

@@ -246,13 +246,10 @@ impl Policy {
             None => {
                 let decision = self.evaluate_with(
                     input,
-                    &EvalOptions {
-                        now: options.requested_at.or_else(|| {
-                            let digest = crate::audit::digest::action_digest(input);
-                            earliest(approvals, Some(&digest))
-                        }),
-                        strict: false,
-                    },
+                    &EvalOptions::default().with_now(options.requested_at.or_else(|| {
+                        let digest = crate::audit::digest::action_digest(input);
+                        earliest(approvals, Some(&digest))
+                    })),
                 );
                 verify_decision(self, input, &decision, approvals, options)
             }
@@ -280,10 +277,7 @@ impl Policy {
     ) -> Verification {
         let d = self.evaluate_with(
             input,
-            &EvalOptions {
-                now: options.requested_at,
-                strict: false,
-            },
+            &EvalOptions::default().with_now(options.requested_at),
         );
         Verification {
             verdict: Verdict::Denied,

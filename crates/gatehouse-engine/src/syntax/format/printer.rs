@@ -503,6 +503,7 @@ impl Printer<'_> {
             | TierClause::Forbid(_, span)
             | TierClause::Distinct(_, span)
             | TierClause::Require(_, span) => span.start,
+            TierClause::Sample(r) => r.span.start,
         }
     }
 
@@ -548,6 +549,7 @@ impl Printer<'_> {
                 Distinct::Roles => "roles",
             })),
             TierClause::Require(Requirement::Text(t), _) => text(quote(&t.value)),
+            TierClause::Sample(r) => text(share_text(r)),
             TierClause::Require(Requirement::Condition(e), _) => {
                 let above = self.hoist(first_test_start(e));
                 return concat(vec![concat(above), head, self.condition(e)]);
@@ -703,6 +705,7 @@ impl Printer<'_> {
             Consequence::Tier(_, span)
             | Consequence::AtLeast(_, span)
             | Consequence::Evidence(_, span) => span.start,
+            Consequence::Sample(r) => r.span.start,
             Consequence::Approve(a) => self.keyword_before(a.span.start, "approve"),
         }
     }
@@ -732,6 +735,7 @@ fn clause_keyword(c: &TierClause) -> Option<&'static str> {
         TierClause::Forbid(..) => "forbid approval by",
         TierClause::Distinct(..) => "distinct",
         TierClause::Require(..) => "require",
+        TierClause::Sample(_) => "sample",
     })
 }
 
@@ -744,7 +748,18 @@ fn clause_end(c: &TierClause) -> usize {
         | TierClause::Forbid(_, span)
         | TierClause::Distinct(_, span)
         | TierClause::Require(_, span) => span.end,
+        TierClause::Sample(r) => r.span.end,
     }
+}
+
+/// `5% for review`: the share in its canonical spelling (no leading zeros,
+/// no trailing zeros after the point; the value is unchanged, see
+/// `values::share`).
+fn share_text(r: &crate::syntax::ast::SampleRate) -> String {
+    format!(
+        "{}% for review",
+        crate::values::share::canonical_share(&r.share)
+    )
 }
 
 /// `a, b, c`, wrapped onto indented lines when too long.
@@ -802,6 +817,7 @@ fn consequence(c: &Consequence) -> Doc {
             names(fields.iter().map(|f| f.name.as_str())),
         ]),
         Consequence::Approve(a) => concat(vec![text("approve "), approvers(a)]),
+        Consequence::Sample(r) => text(format!("sample {}", share_text(r))),
     }
 }
 

@@ -1,0 +1,232 @@
+//! `sample N% for review`: which share applies, the draw, its published
+//! test vectors, convergence to the stated share, and that every path that
+//! decides writes the same `sample`.
+
+use serde_json::json;
+
+use super::sample::{is_sampled, sample_draw, sampled};
+use crate::Policy;
+use crate::eval::{Decision, DocumentFormat, EvalOptions, Outcome, write_document};
+
+const POLICY: &str = r#"policy "s" version "1"
+schema { action.amount: number  action.kind: enum { note, refund, wire }  action.flag: bool? }
+role lead
+reason SMALL "small"
+reason NOTE "note"
+reason WIRE "wire"
+tier 0 "none" { outcome auto  sample 1% for review }
+tier 1 "low" { outcome auto  sample 5% for review }
+tier 2 "money" { outcome explicit  approve lead  sample 50% for review }
+rule small when action.amount < 100 then tier 1, sample 10% for review because SMALL
+rule note when action.kind == note then tier 0, sample 10% for review because NOTE
+rule wire when action.kind == wire then tier 2 because WIRE
+rule flagged when action.flag then sample 100% for review
+default tier 0
+"#;
+
+fn policy() -> Policy {
+    Policy::from_source("s.gate", POLICY).unwrap()
+}
+
+const KEY: [u8; 32] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+    26, 27, 28, 29, 30, 31,
+];
+
+/// The vectors published in docs/decisions.md ("Sampled review"): each
+/// digest is `sha256:` + SHA-256 of `gatehouse sample vector N`, the key is
+/// the bytes 0x00..0x1f; a second implementation checks itself here.
+const VECTORS: [(&str, u64, u64); 3] = [
+    (
+        "sha256:a445d7ec360e8d852fd68775268808b000309fccd772fb39358df3e6b2d647f8",
+        5_272_656_316_303_697_502,
+        12_149_950_033_121_171_374,
+    ),
+    (
+        "sha256:39a37aca49d7672afafe01c637291c0346a13db04fb3db375bf981442deb59e7",
+        7_593_768_001_334_297_202,
+        667_220_261_921_302_647,
+    ),
+    (
+        "sha256:888594d8246356c3c6986ba50a19a961e8f22b00eed670bb2e40bb723ac81c68",
+        33_491_961_651_581_549,
+        5_839_415_849_258_739_181,
+    ),
+];
+
+#[test]
+fn published_vectors() {
+    let sampled_at_5 = [(false, false), (false, true), (true, false)];
+    for ((digest, no_key, with_key), (s_plain, s_key)) in VECTORS.iter().zip(sampled_at_5) {
+        assert_eq!(sample_draw(None, digest), *no_key, "{digest}");
+        assert_eq!(sample_draw(Some(&KEY), digest), *with_key, "{digest}");
+        assert_eq!(is_sampled(50_000, *no_key), s_plain, "{digest}");
+        assert_eq!(is_sampled(50_000, *with_key), s_key, "{digest}");
+    }
+    // the threshold at 5%: floor(50 000 * 2^64 / 10^6)
+    assert!(is_sampled(50_000, 922_337_203_685_477_579));
+    assert!(!is_sampled(50_000, 922_337_203_685_477_580));
+    assert!(is_sampled(1_000_000, u64::MAX));
+    assert!(!is_sampled(0, 0));
+}
+
+/// 20 000 distinct actions land within 6 standard deviations of the share
+/// (deterministic: the digests are those of fixed documents).
+#[test]
+fn the_sampled_share_converges() {
+    let n = 20_000u32;
+    let digests: Vec<String> = (0..n)
+        .map(|i| crate::audit::digest::action_digest(&json!({"action": {"n": i}})))
+        .collect();
+    for ppm in [50_000u32, 5_000] {
+        for key in [None, Some(&KEY)] {
+            let hits = digests
+                .iter()
+                .filter(|d| is_sampled(ppm, sample_draw(key, d)))
+                .count() as f64;
+            let p = f64::from(ppm) / 1e6;
+            let mean = f64::from(n) * p;
+            let sigma = (f64::from(n) * p * (1.0 - p)).sqrt();
+            assert!(
+                (hits - mean).abs() <= 6.0 * sigma,
+                "{hits} sampled of {n} at {p}, expected {mean} ± {}",
+                6.0 * sigma
+            );
+        }
+    }
+}
+
+fn decide(p: &Policy, input: serde_json::Value, options: &EvalOptions) -> Decision {
+    let d = p.evaluate_with(&input, options);
+    // every path gives the same decision
+    let text = input.to_string();
+    assert_eq!(p.evaluate_json_with(&text, options), d, "evaluate_json");
+    assert_eq!(p.try_evaluate(&input, options).unwrap(), d, "try_evaluate");
+    let decoded = p.decode_json(&text).unwrap();
+    let mut verdict = p.verdict();
+    verdict.decide(&decoded);
+    let mut fast = Vec::new();
+    verdict
+        .write_json(&decoded, options, d.action_digest.as_deref(), &mut fast)
+        .unwrap();
+    let mut slow = Vec::new();
+    write_document(&mut slow, &DocumentFormat::DECISION, &d, false).unwrap();
+    assert_eq!(
+        String::from_utf8(fast).unwrap(),
+        String::from_utf8(slow).unwrap(),
+        "write_json"
+    );
+    assert_eq!(
+        verdict.sampled(options, d.action_digest.as_deref()),
+        d.sample.as_ref().map(|s| s.sampled)
+    );
+    d
+}
+
+#[test]
+fn the_highest_share_applies_ties_to_the_tier_then_the_first_rule() {
+    let p = policy();
+    let o = EvalOptions::default();
+    // tier 1 (5%) raised by the rule's 10%
+    let d = decide(&p, json!({"action": {"amount": 5, "kind": "refund"}}), &o);
+    let s = d.sample.unwrap();
+    assert_eq!(
+        (s.rate.as_str(), s.ppm, s.rule.as_deref(), s.tier),
+        ("10%", 100_000, Some("small"), Some(1))
+    );
+    // two rules at 10%: the first in source order
+    let d = decide(&p, json!({"action": {"amount": 5, "kind": "note"}}), &o);
+    assert_eq!(d.sample.unwrap().rule.as_deref(), Some("small"));
+    // the default's tier 0 (1%): the tier's own share
+    let d = decide(&p, json!({"action": {"amount": 500, "kind": "refund"}}), &o);
+    let s = d.sample.unwrap();
+    assert_eq!((s.rate.as_str(), s.rule, s.tier), ("1%", None, Some(0)));
+    // 100% always samples, with the reason naming rate and rule
+    let d = decide(
+        &p,
+        json!({"action": {"amount": 500, "kind": "refund", "flag": true}}),
+        &o,
+    );
+    let s = d.sample.clone().unwrap();
+    assert!(s.sampled);
+    assert_eq!(s.rule.as_deref(), Some("flagged"));
+    let r = d.reasons.last().unwrap();
+    assert_eq!(r.code, "SAMPLED_FOR_REVIEW");
+    assert!(
+        r.message.contains("100%") && r.message.contains("rule flagged"),
+        "{}",
+        r.message
+    );
+}
+
+#[test]
+fn only_auto_decisions_are_sampled() {
+    let p = policy();
+    let d = decide(
+        &p,
+        json!({"action": {"amount": 5, "kind": "wire", "flag": true}}),
+        &EvalOptions::default(),
+    );
+    assert_eq!(d.outcome, Outcome::Explicit);
+    assert_eq!(d.sample, None);
+    assert!(!d.has_reason("SAMPLED_FOR_REVIEW"));
+    let json = serde_json::to_value(&d).unwrap();
+    assert!(json.get("sample").is_none());
+}
+
+#[test]
+fn sample_changes_nothing_else_and_the_key_changes_the_draw() {
+    let p = policy();
+    let plain = EvalOptions::default();
+    let keyed = EvalOptions::default().with_sample_key(Some(KEY));
+    let mut differ = 0;
+    for i in 0..400 {
+        let input = json!({"action": {"amount": 5 + i, "kind": "refund"}});
+        let a = decide(&p, input.clone(), &plain);
+        let b = decide(&p, input, &keyed);
+        let (sa, sb) = (a.sample.clone().unwrap(), b.sample.clone().unwrap());
+        assert_eq!(
+            sa.sampled,
+            sampled(sa.ppm, None, a.action_digest.as_deref())
+        );
+        assert_eq!(
+            sb.sampled,
+            sampled(sb.ppm, Some(&KEY), b.action_digest.as_deref())
+        );
+        assert_eq!(a.has_reason("SAMPLED_FOR_REVIEW"), sa.sampled);
+        differ += usize::from(sa.sampled != sb.sampled);
+        let strip = |mut d: Decision| {
+            d.sample = None;
+            d.reasons.retain(|r| r.code != "SAMPLED_FOR_REVIEW");
+            d
+        };
+        assert_eq!(strip(a), strip(b));
+    }
+    assert!(differ > 0, "the key never changed a draw in 400 actions");
+}
+
+#[test]
+fn the_key_is_not_in_debug_output() {
+    let text = format!(
+        "{:?}",
+        EvalOptions::default().with_sample_key(Some([0xab; 32]))
+    );
+    assert!(
+        !text.contains("171") && !text.to_lowercase().contains("ab, ab"),
+        "{text}"
+    );
+    assert!(text.contains("redacted"));
+}
+
+#[test]
+fn without_a_digest_the_action_is_sampled() {
+    let p = policy();
+    let input = p
+        .decode_json(r#"{"action": {"amount": 500, "kind": "refund"}}"#)
+        .unwrap();
+    let mut v = p.verdict();
+    v.decide(&input);
+    let d = v.to_decision(&input, &EvalOptions::default());
+    assert!(d.sample.unwrap().sampled);
+    assert_eq!(v.sampled(&EvalOptions::default(), None), Some(true));
+}
