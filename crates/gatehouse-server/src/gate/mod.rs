@@ -159,7 +159,9 @@ impl Gate {
     /// The options every decision the gate makes is evaluated with: the
     /// time, and the sample key.
     pub(crate) fn eval_options(&self, now: Timestamp) -> gatehouse::EvalOptions {
-        gatehouse::EvalOptions::default().with_now(now)
+        gatehouse::EvalOptions::default()
+            .with_now(now)
+            .with_sample_key(self.sample_key)
     }
 
     /// The current time (the engine never reads the clock; the gate does,
