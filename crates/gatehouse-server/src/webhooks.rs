@@ -109,11 +109,14 @@ impl Receivers {
                 return Err(format!("{at}: url must be http:// or https:// with a host"));
             }
             // Only resting states are ever entered at the end of a change;
-            // `expired` or `decided` would silently never fire.
+            // `expired` or `decided` would silently never fire. Besides
+            // states, `sample_reviewed` selects the verdicts on sampled
+            // actions (which move no state).
+            let sample = crate::gate::samples::SAMPLE_REVIEWED;
             for e in &c.events {
-                if !State::ALL.iter().any(|s| s.is_resting() && s.as_str() == e) {
+                if e != sample && !State::ALL.iter().any(|s| s.is_resting() && s.as_str() == e) {
                     return Err(format!(
-                        "{at}: events: `{e}` is not a state a request rests in (one of {})",
+                        "{at}: events: `{e}` is not a state a request rests in (one of {}) nor `{sample}`",
                         State::ALL
                             .iter()
                             .filter(|s| s.is_resting())
