@@ -712,3 +712,26 @@ fn the_samples_queue_and_the_sample_panel_pass_axe() {
     problems.extend(audit(&browser, "samples queue with verdicts only"));
     assert_clean(&problems);
 }
+
+#[test]
+fn tab_reaches_every_control_of_the_samples_queue_and_panel_in_order_with_visible_focus() {
+    let (console, id) = crate::console_samples::scene();
+    let browser = Browser::start();
+    sign_in(&browser, &console, "rita");
+    browser.goto(&url(&console, "/console/samples"));
+    let walk = assert_keyboard_walk(&browser, "samples queue");
+    assert!(
+        walk.iter().any(|w| w.contains(&format!("/console/requests/{id}"))),
+        "samples: Tab reaches the sample's link: {walk:#?}"
+    );
+    c::open_request(&browser, &console, &id);
+    let walk = assert_keyboard_walk(&browser, "request with an open sample");
+    let pos = |needle: &str| {
+        walk.iter()
+            .position(|w| w.contains(needle))
+            .unwrap_or_else(|| panic!("sample panel: Tab never reaches {needle}: {walk:#?}"))
+    };
+    // the note first, then the verdicts
+    assert!(pos("id=\"sample-note-input\"") < pos("id=\"sample-confirm\""));
+    assert!(pos("id=\"sample-confirm\"") < pos("id=\"sample-reject\""));
+}
