@@ -54,6 +54,7 @@ fn every_configuration_key_has_a_row_in_the_operations_guide() {
         ("[limits]\n", "[limits] "),
         ("[store]\n", "[store] "),
         ("[approvals]\n", "[approvals] "),
+        ("[autonomy]\n", "[autonomy] "),
         ("[[webhook]]\n", "[[webhook]] "),
         ("[console]\n", "[console] "),
         ("[console.oidc]\nclient_id = \"x\"\n", "[console.oidc] "),

@@ -369,6 +369,10 @@ impl Gate {
     pub fn decide(&self, text: &str) -> Result<String, GateError> {
         let loaded = self.policy();
         let policy = &loaded.policy;
+        // The public sample draw, never the sample key: this answer is
+        // stateless and open to every `decide` caller, so a keyed draw here
+        // would let an agent try variants of an action until one is not
+        // sampled (docs/service.md, "The sample key").
         let options = gatehouse::EvalOptions::default().with_now(self.now());
         let format = &gatehouse::eval::DocumentFormat::DECISION;
         let mut out = Vec::with_capacity(2048);
