@@ -701,7 +701,10 @@ fn the_samples_queue_and_the_sample_panel_pass_axe() {
     assert!(browser.exists("table#samples tr[data-request-id]"));
     let mut problems = audit(&browser, "samples queue");
     c::open_request(&browser, &console, &id);
-    assert!(browser.exists("form#sample-form"), "rita may give the verdict");
+    assert!(
+        browser.exists("form#sample-form"),
+        "rita may give the verdict"
+    );
     problems.extend(audit(&browser, "request with an open sample"));
     browser.fill("#sample-note-input", "refunded twice");
     browser.click_and_load("#sample-reject");
@@ -721,7 +724,8 @@ fn tab_reaches_every_control_of_the_samples_queue_and_panel_in_order_with_visibl
     browser.goto(&url(&console, "/console/samples"));
     let walk = assert_keyboard_walk(&browser, "samples queue");
     assert!(
-        walk.iter().any(|w| w.contains(&format!("/console/requests/{id}"))),
+        walk.iter()
+            .any(|w| w.contains(&format!("/console/requests/{id}"))),
         "samples: Tab reaches the sample's link: {walk:#?}"
     );
     c::open_request(&browser, &console, &id);

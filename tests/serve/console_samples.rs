@@ -44,7 +44,11 @@ fn a_reviewer_finds_a_sample_by_keyboard_and_rejects_it_with_a_note() {
     browser.press("g");
     browser.press("s");
     browser.wait_for("table#samples");
-    assert!(browser.path().starts_with("/console/samples"), "{}", browser.path());
+    assert!(
+        browser.path().starts_with("/console/samples"),
+        "{}",
+        browser.path()
+    );
     assert_eq!(
         browser.attr("a[aria-current=page]", "href").as_deref(),
         Some("/console/samples")
@@ -55,7 +59,11 @@ fn a_reviewer_finds_a_sample_by_keyboard_and_rejects_it_with_a_note() {
         .map(|r| r.attr("data-request-id").expect("an id"))
         .collect();
     assert_eq!(rows, [id.clone()]);
-    assert!(browser.text("table#samples").contains("100%, rule small_refund"));
+    assert!(
+        browser
+            .text("table#samples")
+            .contains("100%, rule small_refund")
+    );
     browser.press("j");
     browser.press("\u{e007}");
     browser.wait_for("#sample-review");
@@ -74,7 +82,10 @@ fn a_reviewer_finds_a_sample_by_keyboard_and_rejects_it_with_a_note() {
     browser.click_and_load("#sample-reject");
     browser.wait_for("#sample-verdict");
     let verdict = browser.text("#sample-verdict");
-    assert!(verdict.contains("rejected") && verdict.contains("rita"), "{verdict}");
+    assert!(
+        verdict.contains("rejected") && verdict.contains("rita"),
+        "{verdict}"
+    );
     assert_eq!(browser.text("#sample-note").trim(), "refunded twice");
     assert!(!browser.exists("#sample-form"), "one verdict per request");
     let row = c::request(&console, &id);
@@ -100,23 +111,36 @@ fn forged_and_forbidden_verdict_forms_are_refused_by_the_gate() {
     let bot = FormClient::signed_in(&console, "refund-bot");
     let shown = bot.get(&page);
     assert_eq!(shown.status, 200);
-    assert!(shown.text.contains("id=\"cannot-review-sample\""), "{}", shown.text);
+    assert!(
+        shown.text.contains("id=\"cannot-review-sample\""),
+        "{}",
+        shown.text
+    );
     assert!(!shown.text.contains("id=\"sample-form\""));
     let posted = bot.submit(&page, &path, &[("verdict", "confirm")]);
     assert_eq!(posted.status, 403, "{}", posted.text);
-    assert_eq!(posted.text_of("review-error-code").as_deref(), Some("AGENT_SELF_REVIEW"));
+    assert_eq!(
+        posted.text_of("review-error-code").as_deref(),
+        Some("AGENT_SELF_REVIEW")
+    );
     // The requester, likewise.
     let requester = FormClient::signed_in(&console, "agent-refunds");
     let posted = requester.submit(&page, &path, &[("verdict", "confirm")]);
     assert_eq!(posted.status, 403, "{}", posted.text);
-    assert_eq!(posted.text_of("review-error-code").as_deref(), Some("SELF_APPROVAL"));
+    assert_eq!(
+        posted.text_of("review-error-code").as_deref(),
+        Some("SELF_APPROVAL")
+    );
 
     // Without the CSRF token, or with another session's: refused before
     // anything is read.
     let rita = FormClient::signed_in(&console, "rita");
     let posted = rita.post_form(&path, &[("verdict", "confirm")]);
     assert_eq!(posted.status, 403);
-    assert_eq!(posted.text_of("error-code").as_deref(), Some("CSRF_REJECTED"));
+    assert_eq!(
+        posted.text_of("error-code").as_deref(),
+        Some("CSRF_REJECTED")
+    );
     let other_token = bot.get(&page).csrf().expect("a token");
     let posted = rita.post_form(&path, &[("_csrf", &other_token), ("verdict", "confirm")]);
     assert_eq!(posted.status, 403);
@@ -124,7 +148,11 @@ fn forged_and_forbidden_verdict_forms_are_refused_by_the_gate() {
     let posted = rita.submit(
         &page,
         &path,
-        &[("verdict", "confirm"), ("reviewer", "mallory"), ("note", "looks right")],
+        &[
+            ("verdict", "confirm"),
+            ("reviewer", "mallory"),
+            ("note", "looks right"),
+        ],
     );
     assert_eq!(posted.status, 303, "{}", posted.text);
     let row: Json = c::request(&console, &id);
@@ -139,7 +167,10 @@ fn forged_and_forbidden_verdict_forms_are_refused_by_the_gate() {
     );
     // A request that was not sampled has no panel.
     let agent = c::agent(&console, "agent-refunds");
-    let read = c::create(&agent, &json!({"action": {"type": "read"}, "agent": {"id": "refund-bot"}}));
+    let read = c::create(
+        &agent,
+        &json!({"action": {"type": "read"}, "agent": {"id": "refund-bot"}}),
+    );
     let shown = rita.get(&format!("/console/requests/{read}"));
     assert!(!shown.text.contains("id=\"sample-review\""));
 }

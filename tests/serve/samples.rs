@@ -120,11 +120,21 @@ fn a_sampled_action_is_approved_at_once_and_takes_one_verdict() {
             "NOTE_REQUIRED",
         ),
         ("{\"verdict\": \"approve\"}", 422, "INVALID_BODY"),
-        ("{\"verdict\": \"confirm\", \"reviewer\": \"rita\"}", 422, "INVALID_BODY"),
-        ("{\"verdict\": \"confirm\", \"verdict\": \"reject\"}", 400, "INVALID_JSON"),
+        (
+            "{\"verdict\": \"confirm\", \"reviewer\": \"rita\"}",
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            "{\"verdict\": \"confirm\", \"verdict\": \"reject\"}",
+            400,
+            "INVALID_JSON",
+        ),
         ("not json", 400, "INVALID_JSON"),
     ] {
-        let a = p.rita.post_text(&format!("/v1/requests/{id}/sample-review"), body);
+        let a = p
+            .rita
+            .post_text(&format!("/v1/requests/{id}/sample-review"), body);
         assert_problem(&a, status, code);
     }
     let long = "x".repeat(4097);
@@ -138,13 +148,21 @@ fn a_sampled_action_is_approved_at_once_and_takes_one_verdict() {
         "SCOPE_MISSING",
     );
     assert_problem(
-        &verdict(&p.rita, "req_0000000000000000", &json!({"verdict": "confirm"})),
+        &verdict(
+            &p.rita,
+            "req_0000000000000000",
+            &json!({"verdict": "confirm"}),
+        ),
         404,
         "NOT_FOUND",
     );
 
     // The verdict: the state does not move; the review is filled in.
-    let a = verdict(&p.rita, &id, &json!({"verdict": "confirm", "note": "refund was due"}));
+    let a = verdict(
+        &p.rita,
+        &id,
+        &json!({"verdict": "confirm", "note": "refund was due"}),
+    );
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["state"], "approved");
     assert_eq!(a.json["version"], refund["version"].as_i64().unwrap() + 1);
@@ -176,7 +194,10 @@ fn a_sampled_action_is_approved_at_once_and_takes_one_verdict() {
         .collect();
     assert_eq!(reviews.len(), 1, "{records:?}");
     let r = reviews[0];
-    assert_eq!((r["from"].as_str(), r["to"].as_str()), (Some("approved"), Some("approved")));
+    assert_eq!(
+        (r["from"].as_str(), r["to"].as_str()),
+        (Some("approved"), Some("approved"))
+    );
     assert_eq!(r["actor"]["id"], "rita");
     assert_eq!(
         r["detail"],
@@ -187,20 +208,32 @@ fn a_sampled_action_is_approved_at_once_and_takes_one_verdict() {
     // rejection (with its note) leaves it executed.
     let second = p.agent.create(&action("refund", "refund-bot", 2));
     let second_id = id_of(&second);
-    let (status, _) = p.agent.claim(&second_id, &action("refund", "refund-bot", 2));
+    let (status, _) = p
+        .agent
+        .claim(&second_id, &action("refund", "refund-bot", 2));
     assert_eq!(status, 200);
     let (status, _) = p.agent.post(
         &format!("/v1/requests/{second_id}/executed"),
         &json!({"result": "succeeded"}),
     );
     assert_eq!(status, 200);
-    let a = verdict(&p.sam, &second_id, &json!({"verdict": "reject", "note": "refund to the wrong account"}));
+    let a = verdict(
+        &p.sam,
+        &second_id,
+        &json!({"verdict": "reject", "note": "refund to the wrong account"}),
+    );
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["state"], "executed");
     assert_eq!(a.json["sample_review"]["state"], "rejected");
     let records = audit_of(&p.reader, &second_id);
-    let r = records.iter().find(|r| r["event"] == "sample_review").expect("the verdict");
-    assert_eq!((r["from"].as_str(), r["to"].as_str()), (Some("executed"), Some("executed")));
+    let r = records
+        .iter()
+        .find(|r| r["event"] == "sample_review")
+        .expect("the verdict");
+    assert_eq!(
+        (r["from"].as_str(), r["to"].as_str()),
+        (Some("executed"), Some("executed"))
+    );
     assert_eq!(r["detail"]["verdict"], "reject");
 }
 
@@ -211,7 +244,11 @@ fn the_requester_and_the_agent_are_refused_as_people() {
     let id = id_of(&p.agent.create(&action("refund", "Refund-Bot", 1)));
     // The requester under other spellings: case, fullwidth, a Cyrillic
     // look-alike.
-    for spelling in ["AGENT-REFUNDS", "ａｇｅｎｔ-refunds", "\u{0430}gent-refunds"] {
+    for spelling in [
+        "AGENT-REFUNDS",
+        "ａｇｅｎｔ-refunds",
+        "\u{0430}gent-refunds",
+    ] {
         let who = server.as_token(&server.key(spelling, &["approve"], &["reviewer"]));
         assert_problem(
             &verdict(&who, &id, &json!({"verdict": "confirm"})),
@@ -220,7 +257,12 @@ fn the_requester_and_the_agent_are_refused_as_people() {
         );
     }
     // The agent the action names, under other spellings.
-    for spelling in ["refund-bot", "REFUND-BOT", "ｒｅｆｕｎｄ-bot", "refund\u{2010}bot"] {
+    for spelling in [
+        "refund-bot",
+        "REFUND-BOT",
+        "ｒｅｆｕｎｄ-bot",
+        "refund\u{2010}bot",
+    ] {
         let who = server.as_token(&server.key(spelling, &["approve"], &["reviewer"]));
         assert_problem(
             &verdict(&who, &id, &json!({"verdict": "reject", "note": "mine"})),
@@ -229,7 +271,10 @@ fn the_requester_and_the_agent_are_refused_as_people() {
         );
     }
     let (_, row) = p.reader.get(&format!("/v1/requests/{id}"));
-    assert_eq!(row["sample_review"]["state"], "open", "nothing was recorded");
+    assert_eq!(
+        row["sample_review"]["state"], "open",
+        "nothing was recorded"
+    );
     let records = audit_of(&p.reader, &id);
     assert!(!records.iter().any(|r| r["event"] == "sample_review"));
     // Someone else may.
@@ -262,7 +307,11 @@ fn a_replayed_verdict_answers_byte_for_byte_and_concurrent_ones_have_one_winner(
     let other = json!({"verdict": "reject", "note": "changed my mind"}).to_string();
     assert_problem(&send(&p.rita, "k-1", &other), 422, "IDEMPOTENCY_KEY_REUSED");
     // Without the key, the second verdict is refused.
-    assert_problem(&send(&p.rita, "k-2", &other), 409, "SAMPLE_ALREADY_REVIEWED");
+    assert_problem(
+        &send(&p.rita, "k-2", &other),
+        409,
+        "SAMPLE_ALREADY_REVIEWED",
+    );
     assert_eq!(
         audit_of(&p.reader, &id)
             .iter()
@@ -275,7 +324,9 @@ fn a_replayed_verdict_answers_byte_for_byte_and_concurrent_ones_have_one_winner(
     // others are told it was given.
     let id = id_of(&p.agent.create(&action("refund", "refund-bot", 2)));
     let clients: Vec<Client> = (0..8)
-        .map(|n| server.as_token(&server.key(&format!("reviewer-{n}"), &["approve"], &["reviewer"])))
+        .map(|n| {
+            server.as_token(&server.key(&format!("reviewer-{n}"), &["approve"], &["reviewer"]))
+        })
         .collect();
     let barrier = std::sync::Barrier::new(clients.len());
     let statuses: Vec<(u16, String)> = std::thread::scope(|s| {
@@ -287,7 +338,11 @@ fn a_replayed_verdict_answers_byte_for_byte_and_concurrent_ones_have_one_winner(
                 s.spawn(move || {
                     barrier.wait();
                     let verdict_of = if n % 2 == 0 { "confirm" } else { "reject" };
-                    let a = verdict(c, id, &json!({"verdict": verdict_of, "note": format!("reviewer {n}")}));
+                    let a = verdict(
+                        c,
+                        id,
+                        &json!({"verdict": verdict_of, "note": format!("reviewer {n}")}),
+                    );
                     (a.status, a.json["code"].as_str().unwrap_or("").to_owned())
                 })
             })
@@ -304,7 +359,10 @@ fn a_replayed_verdict_answers_byte_for_byte_and_concurrent_ones_have_one_winner(
     );
     let records = audit_of(&p.reader, &id);
     assert_eq!(
-        records.iter().filter(|r| r["event"] == "sample_review").count(),
+        records
+            .iter()
+            .filter(|r| r["event"] == "sample_review")
+            .count(),
         1
     );
 }
@@ -315,8 +373,16 @@ fn a_verdict_is_announced_to_receivers_that_want_it() {
     let pending_only = Receiver::start(|_| Reply::Status(200));
     let config = format!(
         "{}{}",
-        webhook_toml(&receiver.url, "SAMPLES_SECRET", "events = [\"sample_reviewed\"]"),
-        webhook_toml(&pending_only.url, "SAMPLES_SECRET", "events = [\"pending\"]"),
+        webhook_toml(
+            &receiver.url,
+            "SAMPLES_SECRET",
+            "events = [\"sample_reviewed\"]"
+        ),
+        webhook_toml(
+            &pending_only.url,
+            "SAMPLES_SECRET",
+            "events = [\"pending\"]"
+        ),
     );
     let server = Server::start_with(Options {
         policy: Some(policy()),
@@ -326,10 +392,18 @@ fn a_verdict_is_announced_to_receivers_that_want_it() {
     });
     let p = people(&server);
     let id = id_of(&p.agent.create(&action("refund", "refund-bot", 1)));
-    let a = verdict(&p.rita, &id, &json!({"verdict": "reject", "note": "should not have paid"}));
+    let a = verdict(
+        &p.rita,
+        &id,
+        &json!({"verdict": "reject", "note": "should not have paid"}),
+    );
     assert_eq!(a.status, 200, "{}", a.text);
     let got = receiver.wait_for(1);
-    assert_eq!(got.len(), 1, "only the verdict: the receiver asked for sample_reviewed alone");
+    assert_eq!(
+        got.len(),
+        1,
+        "only the verdict: the receiver asked for sample_reviewed alone"
+    );
     assert!(signature_valid(&got[0], "s3cret-for-samples"));
     let event = got[0].json();
     assert_eq!(event["type"], "request.sample_reviewed", "{event}");
@@ -376,20 +450,31 @@ fn the_chain_with_verdicts_verifies_and_replays_identically() {
     for n in 0..4 {
         let id = id_of(&p.agent.create(&action("refund", "refund-bot", n)));
         decisions += 1;
-        let v = if n % 2 == 0 { json!({"verdict": "confirm"}) } else { json!({"verdict": "reject", "note": "wrong"}) };
+        let v = if n % 2 == 0 {
+            json!({"verdict": "confirm"})
+        } else {
+            json!({"verdict": "reject", "note": "wrong"})
+        };
         assert_eq!(verdict(&p.rita, &id, &v).status, 200);
     }
     for n in 0..4 {
         p.agent.create(&action("note", "refund-bot", n));
         decisions += 1;
     }
-    let export = p.reader.send(p.reader.request(reqwest::Method::GET, "/v1/audit?limit=10000"));
+    let export = p.reader.send(
+        p.reader
+            .request(reqwest::Method::GET, "/v1/audit?limit=10000"),
+    );
     assert_eq!(export.status, 200);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("chain.jsonl");
     std::fs::write(&log, &export.text).unwrap();
     assert_eq!(
-        export.text.lines().filter(|l| l.contains("\"sample_review\"")).count(),
+        export
+            .text
+            .lines()
+            .filter(|l| l.contains("\"sample_review\""))
+            .count(),
         4
     );
     let verified = gatehouse(&["audit".as_ref(), "verify".as_ref(), log.as_os_str()]);
@@ -418,10 +503,18 @@ fn samples_list_by_state_and_page_through() {
         .collect();
     p.agent.create(&action("read", "refund-bot", 0));
     for id in &ids[..2] {
-        assert_eq!(verdict(&p.rita, id, &json!({"verdict": "confirm"})).status, 200);
+        assert_eq!(
+            verdict(&p.rita, id, &json!({"verdict": "confirm"})).status,
+            200
+        );
     }
     assert_eq!(
-        verdict(&p.rita, &ids[2], &json!({"verdict": "reject", "note": "no"})).status,
+        verdict(
+            &p.rita,
+            &ids[2],
+            &json!({"verdict": "reject", "note": "no"})
+        )
+        .status,
         200
     );
     let listed = |query: &str| -> Vec<String> {
@@ -452,7 +545,11 @@ fn samples_list_by_state_and_page_through() {
         newest_first(ids[3..].to_vec()),
         "a repeated state is one filter"
     );
-    assert_eq!(listed(""), newest_first(ids.clone()), "every sample, not the read");
+    assert_eq!(
+        listed(""),
+        newest_first(ids.clone()),
+        "every sample, not the read"
+    );
     // Pages of two: every sample once, in order, and the last page says so.
     let mut seen = Vec::new();
     let mut query = "?limit=2".to_owned();
@@ -484,7 +581,10 @@ fn samples_list_by_state_and_page_through() {
         ("?rule=small_refund", "query.rule"),
         ("?state=%FF", "query.state"),
     ] {
-        let a = p.reader.send(p.reader.request(reqwest::Method::GET, &format!("/v1/samples{query}")));
+        let a = p.reader.send(
+            p.reader
+                .request(reqwest::Method::GET, &format!("/v1/samples{query}")),
+        );
         assert_problem(&a, 422, "INVALID_BODY");
         assert_eq!(a.json["errors"][0]["path"], name, "{query}: {}", a.text);
     }
@@ -530,7 +630,8 @@ fn the_sample_key_decides_the_draw_and_a_bad_one_refuses_to_start() {
             assert_eq!(r["decision"]["sample"]["sampled"], expected, "{r}");
             assert_eq!(r.get("sample_review").is_some(), expected, "{r}");
             sampled += usize::from(expected);
-            differ += usize::from(drawn(&"5a".repeat(32), digest, 500_000) != drawn("", digest, 500_000));
+            differ +=
+                usize::from(drawn(&"5a".repeat(32), digest, 500_000) != drawn("", digest, 500_000));
         }
     }
     assert!(differ > 0, "the key changes which actions are sampled");
@@ -559,8 +660,14 @@ fn the_sample_key_decides_the_draw_and_a_bad_one_refuses_to_start() {
         ]);
         let all = text(&out);
         assert_eq!(out.status.code(), Some(2), "{all}");
-        assert!(all.contains("sample key file") && all.contains("64 hex digits"), "{all}");
-        assert!(!all.contains(&content), "the content is never printed: {all}");
+        assert!(
+            all.contains("sample key file") && all.contains("64 hex digits"),
+            "{all}"
+        );
+        assert!(
+            !all.contains(&content),
+            "the content is never printed: {all}"
+        );
     }
     let out = gatehouse(&[
         "serve".as_ref(),
@@ -574,5 +681,9 @@ fn the_sample_key_decides_the_draw_and_a_bad_one_refuses_to_start() {
         dir.path().join("missing.key").as_os_str(),
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("cannot read the sample key file"), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot read the sample key file"),
+        "{}",
+        text(&out)
+    );
 }

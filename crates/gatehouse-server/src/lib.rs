@@ -204,14 +204,12 @@ pub fn read_sample_key_file(path: &Path) -> Result<[u8; 32], StartError> {
         ))
     })?;
     let mut text = String::new();
-    file.take(4096)
-        .read_to_string(&mut text)
-        .map_err(|e| {
-            refuse(format!(
-                "cannot read the sample key file `{}`: {e}",
-                path.display()
-            ))
-        })?;
+    file.take(4096).read_to_string(&mut text).map_err(|e| {
+        refuse(format!(
+            "cannot read the sample key file `{}`: {e}",
+            path.display()
+        ))
+    })?;
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt as _;

@@ -132,7 +132,10 @@ fn field<'a>(review: &'a Json, name: &str) -> Option<&'a str> {
 /// "5%, rule small_refund" (or "5%, tier 1" for a tier's own rate).
 fn rate_text(review: &Json) -> String {
     let rate = field(review, "rate").unwrap_or("?");
-    match (field(review, "rule"), review.get("tier").and_then(Json::as_i64)) {
+    match (
+        field(review, "rule"),
+        review.get("tier").and_then(Json::as_i64),
+    ) {
         (Some(rule), _) => format!("{rate}, rule {rule}"),
         (None, Some(tier)) => format!("{rate}, tier {tier}"),
         (None, None) => rate.to_owned(),

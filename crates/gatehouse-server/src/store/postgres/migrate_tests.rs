@@ -224,7 +224,10 @@ async fn a_version_2_database_with_rows_migrates_to_version_3() {
             .expect("rows");
     assert_eq!(
         states,
-        [("req_0".into(), None), ("req_1".into(), Some("open".into()))]
+        [
+            ("req_0".into(), None),
+            ("req_1".into(), Some("open".into()))
+        ]
     );
     let indexed: bool = sqlx::query_scalar("SELECT to_regclass('requests_sample') IS NOT NULL")
         .fetch_one(&pool)

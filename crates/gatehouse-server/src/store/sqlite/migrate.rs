@@ -221,7 +221,10 @@ mod tests {
                 .expect("rows");
         assert_eq!(
             states,
-            [("req_a".into(), None), ("req_b".into(), Some("open".into()))]
+            [
+                ("req_a".into(), None),
+                ("req_b".into(), Some("open".into()))
+            ]
         );
         let indexed: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'requests_sample'",
