@@ -687,3 +687,14 @@ fn the_sample_key_decides_the_draw_and_a_bad_one_refuses_to_start() {
         text(&out)
     );
 }
+
+#[test]
+fn the_samples_fixture_checks_clean_and_is_formatted() {
+    for args in [&["check"][..], &["fmt", "--check"][..]] {
+        let mut full: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        let path = policy();
+        full.push(path.as_os_str());
+        let out = gatehouse(&full);
+        assert!(out.status.success(), "gatehouse {args:?}: {}", text(&out));
+    }
+}
