@@ -63,9 +63,9 @@ fn published_vectors() {
         assert_eq!(is_sampled(50_000, *no_key), s_plain, "{digest}");
         assert_eq!(is_sampled(50_000, *with_key), s_key, "{digest}");
     }
-    // the threshold at 5%: floor(50 000 * 2^64 / 10^6)
-    assert!(is_sampled(50_000, 922_337_203_685_477_579));
-    assert!(!is_sampled(50_000, 922_337_203_685_477_580));
+    // the threshold at 5%: 50 000 * 2^64 / 10^6 = 922 337 203 685 477 580.8
+    assert!(is_sampled(50_000, 922_337_203_685_477_580));
+    assert!(!is_sampled(50_000, 922_337_203_685_477_581));
     assert!(is_sampled(1_000_000, u64::MAX));
     assert!(!is_sampled(0, 0));
 }
