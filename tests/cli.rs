@@ -495,3 +495,187 @@ fn eval_refuses_a_now_outside_years_0000_to_9999() {
     assert_eq!(code, 2);
     assert!(err.contains("leap second"), "{err}");
 }
+
+// ------------------------------------------------ sample N% for review ----
+
+const SAMPLED: &str = "tests/fixtures/sample";
+const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+fn with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let out = gatehouse()
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn eval_explain_says_whether_and_why_an_action_is_sampled() {
+    let (code, sampled, _) = with_stdin(
+        &["eval", "--policy", SAMPLED, "--explain"],
+        r#"{"action": {"type": "tag", "count": 3}}"#,
+    );
+    assert_eq!(code, 0);
+    assert!(
+        sampled.contains("sampled for review after the fact (100%, rule tag)"),
+        "{sampled}"
+    );
+    assert!(sampled.contains("SAMPLED_FOR_REVIEW"), "{sampled}");
+    let (_, not_sampled, _) = with_stdin(
+        &["eval", "--policy", SAMPLED, "--explain"],
+        r#"{"action": {"type": "note", "count": 3}}"#,
+    );
+    assert!(
+        not_sampled.contains("not sampled (0.0001%, rule note)"),
+        "{not_sampled}"
+    );
+    insta::assert_snapshot!(
+        "eval_explain_sampled",
+        format!("{sampled}\n---\n{not_sampled}")
+    );
+    // a queued action carries no sample at all
+    let (_, queued, _) = with_stdin(
+        &["eval", "--policy", SAMPLED],
+        r#"{"action": {"type": "tag", "count": 3000}}"#,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&queued).expect("json");
+    assert_eq!(doc["outcome"], "queue");
+    assert!(doc.get("sample").is_none(), "{queued}");
+}
+
+/// The key file changes the draw exactly as the published algorithm says;
+/// `--jsonl` (the fast writer) writes the same `sample` as one-action eval.
+#[test]
+fn eval_sample_key_file_keys_the_draw_in_every_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("sample.key");
+    std::fs::write(&key, format!("{KEY_HEX}\n")).expect("write");
+    let key = key.to_str().expect("utf-8");
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(KEY_HEX, &mut bytes).expect("hex");
+    let lines: Vec<String> = (0..30)
+        .map(|i| format!(r#"{{"action": {{"type": "read", "count": {i}}}}}"#))
+        .collect();
+    let (code, jsonl, _) = with_stdin(
+        &[
+            "eval",
+            "--policy",
+            SAMPLED,
+            "--jsonl",
+            "--sample-key-file",
+            key,
+        ],
+        &lines.join("\n"),
+    );
+    assert_eq!(code, 0);
+    let mut sampled = 0;
+    for (line, out) in lines.iter().zip(jsonl.lines()) {
+        let fast: serde_json::Value = serde_json::from_str(out).expect("json");
+        let (_, one, _) = with_stdin(
+            &[
+                "eval",
+                "--policy",
+                SAMPLED,
+                "--compact",
+                "--sample-key-file",
+                key,
+            ],
+            line,
+        );
+        let one: serde_json::Value = serde_json::from_str(&one).expect("json");
+        assert_eq!(fast, one);
+        let digest = one["action_digest"].as_str().expect("digest");
+        let expected = gatehouse::eval::sample::sampled(500_000, Some(&bytes), Some(digest));
+        assert_eq!(one["sample"]["sampled"], expected, "{line}");
+        assert_eq!(one["sample"]["rule"], serde_json::Value::Null);
+        assert_eq!(one["sample"]["tier"], 0);
+        sampled += usize::from(expected);
+    }
+    assert!((1..30).contains(&sampled), "{sampled} of 30 sampled at 50%");
+}
+
+#[test]
+fn eval_and_replay_refuse_a_bad_key_file_without_quoting_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = "5ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e7";
+    for (name, content) in [
+        ("long", secret.to_owned()),
+        ("short", KEY_HEX[..40].to_owned()),
+        ("two-lines", format!("{KEY_HEX}\n{KEY_HEX}\n")),
+        ("not-hex", format!("{}zz", &KEY_HEX[..62])),
+        ("empty", String::new()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &content).expect("write");
+        let path = path.to_str().expect("utf-8");
+        for args in [
+            vec!["eval", "--policy", SAMPLED, "--sample-key-file", path, "-"],
+            vec![
+                "replay",
+                "-",
+                "--policy",
+                SAMPLED,
+                "--sample-key-file",
+                path,
+            ],
+        ] {
+            let (code, out, err) = with_stdin(&args, "{}");
+            assert_eq!(code, 2, "{name}: {err}");
+            assert!(out.is_empty(), "{name}: {out}");
+            assert!(err.contains("64 hex digits"), "{name}: {err}");
+            assert!(
+                !err.contains("5ec7e7") && !err.contains(&KEY_HEX[..20]),
+                "{name}: {err}"
+            );
+        }
+    }
+    let (code, _, err) = run(&[
+        "eval",
+        "--policy",
+        SAMPLED,
+        "--sample-key-file",
+        "/nonexistent/key",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
+/// Records decided with a key replay identically with it; without it,
+/// every record whose draw differs is reported.
+#[test]
+fn replay_with_the_sample_key_reproduces_sampled_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("sample.key");
+    std::fs::write(&key, KEY_HEX).expect("write");
+    let key = key.to_str().expect("utf-8");
+    let log = dir.path().join("audit.jsonl");
+    let log = log.to_str().expect("utf-8");
+    let lines: Vec<String> = (0..30)
+        .map(|i| format!(r#"{{"action": {{"type": "read", "count": {i}}}}}"#))
+        .collect();
+    let (code, _, err) = with_stdin(
+        &[
+            "eval",
+            "--policy",
+            SAMPLED,
+            "--jsonl",
+            "--sample-key-file",
+            key,
+            "--audit-log",
+            log,
+        ],
+        &lines.join("\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&["replay", log, "--policy", SAMPLED, "--sample-key-file", key]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&["replay", log, "--policy", SAMPLED]);
+    assert_eq!(
+        code, 1,
+        "some of 30 draws at 50% differ without the key:\n{out}"
+    );
+}

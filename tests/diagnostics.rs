@@ -264,6 +264,21 @@ tier 4 "security" {
 default tier 4
 "#;
 
+const E0307_BAD: &str = r#"policy "support" version "1"
+tier 0 "no external effect" {
+  outcome auto
+  sample  0.00005% for review
+}
+default tier 0
+"#;
+const E0307_FIXED: &str = r#"policy "support" version "1"
+tier 0 "no external effect" {
+  outcome auto
+  sample  0.5% for review
+}
+default tier 0
+"#;
+
 const W0001_BAD: &str = r#"policy "support" version "1"
 tier 0 "no external effect" { outcome auto }
 "#;
@@ -292,6 +307,7 @@ const SINGLE_FILE: &[(Code, &str, &str)] = &[
     (Code::InvalidRole, E0304_BAD, E0304_FIXED),
     (Code::InvalidConsequence, E0305_BAD, E0305_FIXED),
     (Code::TimeoutApproves, E0306_BAD, E0306_FIXED),
+    (Code::InvalidSampleRate, E0307_BAD, E0307_FIXED),
     (Code::MissingDefault, W0001_BAD, W0001_FIXED),
 ];
 
@@ -834,6 +850,89 @@ fn e0306_timeout_approves() {
     let d = single("iam.gate", E0306_BAD);
     assert_at(&d.0[0], Code::TimeoutApproves, "iam.gate", 6, 20);
     insta::assert_snapshot!("e0306_timeout_approves", d.render(false));
+}
+
+// ------------------------------------------------------------- E0307 ----
+
+#[test]
+fn e0307_invalid_sample_rate() {
+    let d = single("support.gate", E0307_BAD);
+    assert_at(&d.0[0], Code::InvalidSampleRate, "support.gate", 4, 11);
+    insta::assert_snapshot!("e0307_invalid_sample_rate", d.render(false));
+}
+
+/// Each way a share is refused, in a tier and in a rule; a second sample
+/// clause in one tier or one rule. Every refusal names the share.
+#[test]
+fn e0307_every_refused_share_and_duplicates() {
+    let policy = |tier: &str, rule: &str| {
+        format!(
+            "policy \"p\" version \"1\"\nschema {{ a: bool }}\ntier 0 \"t\" {{ outcome auto {tier} }}\nrule r when a then tier 0{rule}\ndefault tier 0\n"
+        )
+    };
+    let mut rendered = String::new();
+    for share in [
+        "0",
+        "0.0000",
+        "100.0001",
+        "1000",
+        "99999999999999999999999",
+        "0.00001",
+        "5.123456",
+    ] {
+        for (tier, rule) in [
+            (format!("sample {share}% for review"), String::new()),
+            (String::new(), format!(", sample {share}% for review")),
+        ] {
+            let d = single("p.gate", &policy(&tier, &rule));
+            assert_eq!(d.0[0].code, Code::InvalidSampleRate, "{share}");
+            assert!(
+                d.0[0].message.contains(&format!("`{share}%`")),
+                "{}",
+                d.0[0].message
+            );
+            rendered.push_str(&d.render(false));
+        }
+    }
+    insta::assert_snapshot!("e0307_every_refused_share", rendered);
+    let d = single(
+        "p.gate",
+        &policy("sample 1% for review sample 2% for review", ""),
+    );
+    assert_eq!(d.0[0].code, Code::DuplicateDefinition);
+    let d = single(
+        "p.gate",
+        &policy("", ", sample 1% for review, sample 2% for review"),
+    );
+    assert_eq!(d.0[0].code, Code::InvalidConsequence);
+    insta::assert_snapshot!("e0307_two_samples_in_one_rule", d.render(false));
+    // accepted at the bounds
+    for share in ["100", "0.0001", "100.0000", "007.50"] {
+        Policy::from_source("p.gate", policy(&format!("sample {share}% for review"), ""))
+            .unwrap_or_else(|d| panic!("{share}: {}", d.render(false)));
+    }
+}
+
+/// `sample`, `for` and `review` stay usable as names (rules, attributes,
+/// enum values, roles, evidence), except that `sample` cannot be a role or
+/// evidence field named in a comma-separated list: there it starts the next
+/// consequence (like `tier` or `approve`).
+#[test]
+fn sample_for_and_review_are_not_reserved() {
+    let text = r#"policy "p" version "1"
+schema { review: bool  for.sample: enum { sample, review } }
+role review
+role for
+evidence { review }
+tier 0 "t" { outcome queue  approve review or for  evidence review  sample 5% for review }
+rule sample when review and for.sample == sample then tier 0, approve for, sample 5% for review
+default tier 0
+"#;
+    let p = Policy::from_source("p.gate", text).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(
+        p.checked().rules[0].effect.sample.as_ref().map(|s| s.ppm),
+        Some(50_000)
+    );
 }
 
 // ------------------------------------------------------------- W0001 ----

@@ -94,6 +94,45 @@ corpus! {
     a_messy_layout_becomes_canonical => "messy_layout.gate",
     long_lines_are_wrapped => "long_lines.gate",
     literals_in_canonical_spelling => "literals.gate",
+    sample_clauses_in_tiers_rules_and_the_default => "sample_clauses.gate",
+}
+
+/// A share is written canonically (no leading zeros, no trailing zeros
+/// after the point): the tree changes only in the share's spelling, the
+/// checked ppm not at all, and formatting again changes nothing.
+#[test]
+fn sample_shares_in_canonical_spelling() {
+    let text = "policy \"p\" version \"1\"\ntier 0 \"t\" { outcome auto  sample 05.50% for review }\nrule r when a then sample 100.000% for review, tier 0\nschema { a: bool }\ndefault tier 0, sample 0.0100% for review\n";
+    let once = fmt(text);
+    assert_eq!(fmt(&once), once, "idempotent");
+    assert_eq!(comments(&once), comments(text));
+    let ppm = |t: &str| {
+        let p = gatehouse::Policy::from_source("p.gate", t).unwrap();
+        let set = p.checked();
+        (
+            set.tiers[0].sample.as_ref().map(|s| s.ppm),
+            set.rules[0].effect.sample.as_ref().map(|s| s.ppm),
+            set.default
+                .as_ref()
+                .and_then(|d| d.effect.sample.as_ref())
+                .map(|s| s.ppm),
+        )
+    };
+    assert_eq!(ppm(&once), ppm(text));
+    assert_eq!(ppm(text), (Some(55_000), Some(1_000_000), Some(100)));
+    insta::assert_snapshot!(once);
+    // invalid shares keep their value (and so their error) when formatted
+    for bad in ["0.00%", "100.00010%", "0.000010%"] {
+        let t = format!(
+            "policy \"p\" version \"1\"\ntier 0 \"t\" {{ outcome auto  sample {bad} for review }}\ndefault tier 0\n"
+        );
+        let code = |t: &str| match gatehouse::Policy::from_source("p.gate", t) {
+            Ok(_) => None,
+            Err(d) => d.iter().next().map(|d| d.code),
+        };
+        assert_eq!(code(&fmt(&t)), code(&t), "{bad}");
+        assert_eq!(code(&t), Some(gatehouse::Code::InvalidSampleRate), "{bad}");
+    }
 }
 
 #[test]

@@ -27,6 +27,7 @@ const STRUCTURAL: &[Code] = &[
     Code::TierOrdering,
     Code::EscalationTooLow,
     Code::DuplicateCondition,
+    Code::IneffectiveSample,
 ];
 
 /// Everything `check` reports for a compiled set: the checker's warnings
@@ -175,6 +176,19 @@ fn l0016_duplicate_condition() {
 }
 
 #[test]
+fn l0017_ineffective_sample() {
+    // tier 1 is `queue` (line 8); `reply` places actions in that queue
+    // tier (10); `read`'s 1% is no higher than every auto tier's (12).
+    // Not reported: tier 2's 1% (`refund` places actions there and samples
+    // nothing), `spot`'s 50% (the highest), tier 0's 10% (`read` samples less)
+    check_lint(
+        Code::IneffectiveSample,
+        "l0017_ineffective_sample",
+        &[(8, 81), (10, 51), (12, 80)],
+    );
+}
+
+#[test]
 fn every_structural_lint_has_a_test() {
     // The list above and this one are kept in step by hand; a new
     // structural lint needs a fixture pair and a test.
@@ -187,6 +201,7 @@ fn every_structural_lint_has_a_test() {
         Code::TierOrdering,
         Code::EscalationTooLow,
         Code::DuplicateCondition,
+        Code::IneffectiveSample,
     ];
     assert_eq!(tested.as_slice(), STRUCTURAL);
     for code in STRUCTURAL {

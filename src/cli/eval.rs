@@ -75,6 +75,11 @@ pub struct EvalArgs {
     /// cannot be replayed.
     #[arg(long, requires = "audit_log")]
     pub no_audit_input: bool,
+    /// The secret key of the `sample N% for review` draw: a file holding
+    /// 64 hex digits on one line (`openssl rand -hex 32`). Without it
+    /// anyone who knows an action can compute whether it is sampled.
+    #[arg(long, value_name = "FILE", value_parser = super::sample_key::parse_sample_key_file)]
+    pub sample_key_file: Option<super::sample_key::SampleKey>,
 }
 
 /// The audit log of one run, with what records keep of the input.
@@ -148,7 +153,8 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
     };
     let options = EvalOptions::default()
         .with_now(args.now)
-        .with_strict(args.strict);
+        .with_strict(args.strict)
+        .with_sample_key(args.sample_key_file.map(|k| k.0));
     let mut audit = match Audit::open(args, io) {
         Ok(a) => a,
         Err(code) => return code,

@@ -19,6 +19,7 @@ mod progress;
 mod replace;
 mod replay;
 mod rules;
+pub mod sample_key;
 pub mod schema;
 mod serve;
 mod test;

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::{Io, exit};
 use crate::audit::log::LogReader;
-use crate::audit::replay::{ReplayReport, ReplayResult, Replayer, replay_log};
+use crate::audit::replay::{ReplayReport, ReplayResult, Replayer, replay_log_with};
 
 /// Arguments of `gatehouse replay`.
 #[derive(Debug, Args)]
@@ -24,14 +24,21 @@ pub struct ReplayArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: ReplayFormat,
+    /// The secret key the records' `sample N% for review` draws were made
+    /// with (the file given to `eval --sample-key-file`, or the service's):
+    /// without it, a sampled decision made with a key replays as a
+    /// difference wherever the two draws disagree.
+    #[arg(long, value_name = "FILE", value_parser = super::sample_key::parse_sample_key_file)]
+    pub sample_key_file: Option<super::sample_key::SampleKey>,
 }
 
 /// [`replay_log`] of a log read from standard input.
 fn replay_reader(
     policy: &crate::Policy,
     stdin: &mut dyn std::io::BufRead,
+    sample_key: Option<[u8; 32]>,
 ) -> std::io::Result<ReplayReport> {
-    let mut replayer = Replayer::new(policy);
+    let mut replayer = Replayer::new(policy).with_sample_key(sample_key);
     let mut reader = LogReader::new(stdin);
     for entry in &mut reader {
         replayer.push(entry?);
@@ -53,10 +60,11 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let key = args.sample_key_file.map(|k| k.0);
     let report = if super::is_stdin(&args.log) {
-        replay_reader(&policy, &mut *io.stdin)
+        replay_reader(&policy, &mut *io.stdin, key)
     } else {
-        replay_log(&policy, &args.log)
+        replay_log_with(&policy, &args.log, key)
     };
     let report = match report {
         Ok(r) => r,

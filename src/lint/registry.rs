@@ -911,4 +911,48 @@ rule external_refund
 default tier 1 because NO_RULE_MATCHED
 "#,
     },
+    LintDoc {
+        code: Code::IneffectiveSample,
+        what_it_does: "Reports a `sample N% for review` that can never apply. Only `auto` decisions \
+are sampled, and of the shares that could apply the highest wins (ties: the tier, then the \
+first rule). Reported: a share on a tier whose outcome is not `auto`, or whose every rule \
+raises the outcome; a share on a rule (or the default) that adds approvers, raises with \
+`at least` or places the action in a tier that is not `auto`; a tier's share below the share \
+of every rule that places actions in it; a rule's share no higher than every `auto` tier's, \
+when the rule names a tier.",
+        why_bad: "A sample rate that never applies looks like oversight in review and in the \
+autonomy report, but no action is ever reviewed because of it. It usually means the author \
+put the share in the wrong place (on the reviewed tier instead of the automatic one), so the \
+high-volume actions that should be spot-checked after the fact are not checked at all.",
+        example: r#"policy "support" version "1"
+schema { action.type: enum { read, reply } }
+role support_lead "Support lead"
+reason REPLY "customer reply"
+tier 0 "no external effect" { outcome auto }
+tier 1 "low" {
+  outcome queue
+  approve support_lead
+  timeout 24h then reject
+  sample  5% for review
+}
+rule reply when action.type == reply then tier 1 because REPLY
+default tier 0 because NO_RULE_MATCHED
+"#,
+        use_instead: r#"policy "support" version "1"
+schema { action.type: enum { read, reply } }
+role support_lead "Support lead"
+reason REPLY "customer reply"
+tier 0 "no external effect" {
+  outcome auto
+  sample  5% for review
+}
+tier 1 "low" {
+  outcome queue
+  approve support_lead
+  timeout 24h then reject
+}
+rule reply when action.type == reply then tier 1 because REPLY
+default tier 0 because NO_RULE_MATCHED
+"#,
+    },
 ];

@@ -6,6 +6,7 @@
 
 mod duplicate;
 mod places;
+mod sample;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub(super) fn run(set: &PolicySet, out: &mut Vec<Diagnostic>) {
     tier_ordering(&cx, out);
     escalation_too_low(&cx, out);
     duplicate::run(&cx, out);
+    sample::run(&cx, out);
 }
 
 struct Cx<'p> {

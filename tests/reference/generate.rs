@@ -386,8 +386,16 @@ pub struct ConsSeed {
     raise: Option<(u8, bool)>,
     evidence: Vec<Vec<u16>>,
     approve: Vec<ApproveSeed>,
+    /// `sample N% for review`, from [`SHARES`].
+    sample: Option<u8>,
     rotate: u8,
 }
+
+/// Shares for `sample N% for review`, in the spellings people write
+/// (leading and trailing zeros included: the rate is canonical).
+const SHARES: &[&str] = &[
+    "0.5", "5", "5.50", "10", "12.25", "50", "100", "0.0001", "05", "99.9999", "1",
+];
 
 #[derive(Clone, Debug)]
 pub enum RequireSeed {
@@ -406,6 +414,7 @@ pub struct TierSeed {
     forbid: Vec<u16>,
     distinct: u8,
     requires: Vec<RequireSeed>,
+    sample: Option<u8>,
     rotate: u8,
 }
 
@@ -498,15 +507,19 @@ fn cons_seed() -> impl Strategy<Value = ConsSeed> {
         prop::option::weighted(0.4, (any::<u8>(), any::<bool>())),
         vec(vec(any::<u16>(), 1..3), 0..2),
         vec(approve_seed(), 0..2),
+        prop::option::weighted(0.3, any::<u8>()),
         any::<u8>(),
     )
-        .prop_map(|(tier, raise, evidence, approve, rotate)| ConsSeed {
-            tier,
-            raise,
-            evidence,
-            approve,
-            rotate,
-        })
+        .prop_map(
+            |(tier, raise, evidence, approve, sample, rotate)| ConsSeed {
+                tier,
+                raise,
+                evidence,
+                approve,
+                sample,
+                rotate,
+            },
+        )
 }
 
 fn tier_seed() -> impl Strategy<Value = TierSeed> {
@@ -526,6 +539,7 @@ fn tier_seed() -> impl Strategy<Value = TierSeed> {
             ],
             0..3,
         ),
+        prop::option::weighted(0.4, any::<u8>()),
         any::<u8>(),
     )
         .prop_map(
@@ -539,6 +553,7 @@ fn tier_seed() -> impl Strategy<Value = TierSeed> {
                 forbid,
                 distinct,
                 requires,
+                sample,
                 rotate,
             )| {
                 TierSeed {
@@ -551,6 +566,7 @@ fn tier_seed() -> impl Strategy<Value = TierSeed> {
                     forbid,
                     distinct,
                     requires,
+                    sample,
                     rotate,
                 }
             },
@@ -890,6 +906,9 @@ impl Ctx<'_> {
                 parts.push(format!("approve {a}"));
             }
         }
+        if let Some(s) = c.sample {
+            parts.push(format!("sample {}% for review", pick(SHARES, s)));
+        }
         if parts.is_empty() {
             parts.push(format!("at least {}", pick(OUTCOMES, c.rotate)));
         }
@@ -1041,6 +1060,9 @@ pub fn build(seed: &PolicySeed) -> Built {
                 _ => format!("escalate {}", pick_ref(&roles, role)),
             };
             clauses.push(format!("timeout {} then {then}", pick(TIMEOUTS, after)));
+        }
+        if let Some(s) = t.sample {
+            clauses.push(format!("sample {}% for review", pick(SHARES, s)));
         }
         if !identities.is_empty() && !t.forbid.is_empty() {
             let mut paths: Vec<&str> = Vec::new();
@@ -1444,6 +1466,14 @@ pub fn build_input(built: &Built, seed: &InputSeed) -> (Json, EvalOptions) {
             seed.now
                 .map(|n| Timestamp::parse(pick(NOW, n)).expect("a valid time")),
         )
-        .with_strict(seed.strict);
+        .with_strict(seed.strict)
+        // a service's secret key, now and then
+        .with_sample_key(seed.values[1].presence.is_multiple_of(3).then(|| {
+            let mut key = [0u8; 32];
+            for (i, b) in key.iter_mut().enumerate() {
+                *b = (seed.values[1].pick as usize + i) as u8;
+            }
+            key
+        }));
     (input, options)
 }

@@ -66,6 +66,10 @@ const BUILTIN_REASONS: &[(&str, &str)] = &[
         "APPROVER_LIMIT_EXCEEDED",
         "no eligible role's approval limit covers this action",
     ),
+    (
+        "SAMPLED_FOR_REVIEW",
+        "the action executes now and is sampled for review after the fact",
+    ),
 ];
 
 /// A policy set as parsed: its files, in the order rules are taken.
@@ -107,6 +111,8 @@ struct Effect<'p> {
     evidence: Vec<&'p str>,
     /// Approver groups: roles (by name) and how many approvals.
     approvals: Vec<(Vec<&'p str>, u32)>,
+    /// `sample N% for review`: the share as written (without `%`).
+    sample: Option<&'p str>,
 }
 
 /// A matching rule, or the default when it counts.
@@ -562,6 +568,7 @@ impl RefPolicy {
             at_least: None,
             evidence: Vec::new(),
             approvals: Vec::new(),
+            sample: None,
         };
         for c in consequences {
             match c {
@@ -571,6 +578,7 @@ impl RefPolicy {
                     .evidence
                     .extend(fields.iter().map(|f| f.name.as_str())),
                 Consequence::Approve(a) => effect.approvals.extend(groups(a)),
+                Consequence::Sample(r) => effect.sample = Some(r.share.as_str()),
             }
         }
         effect
@@ -613,6 +621,7 @@ impl RefPolicy {
             input_errors: Vec::new(),
             policy: self.policy_ref(),
             action_digest: Some(action_digest(input)),
+            sample: None,
         };
 
         let values = match self.read_input(input, options.strict) {
@@ -985,6 +994,61 @@ impl RefPolicy {
                 }
             })
             .collect();
+
+        // Sampled review (docs/decisions.md, "Sampled review"): an `auto`
+        // decision takes the highest share of its tier's and every
+        // contributor's, ties to the tier, then the first contributor.
+        if outcome == Outcome::Auto {
+            let tier_share = tier_decl.and_then(|t| {
+                t.clauses.iter().find_map(|c| match c {
+                    TierClause::Sample(r) => Some(r.share.as_str()),
+                    _ => None,
+                })
+            });
+            let mut best: Option<(u64, Option<String>)> =
+                tier_share.map(|s| (share_to_ppm(s), None));
+            for c in &contributors {
+                if let Some(s) = c.effect.sample {
+                    let ppm = share_to_ppm(s);
+                    if best.as_ref().is_none_or(|(b, _)| ppm > *b) {
+                        best = Some((ppm, Some(c.name.clone())));
+                    }
+                }
+            }
+            if let Some((ppm, rule)) = best {
+                let digest = decision.action_digest.clone().unwrap_or_default();
+                let key = options
+                    .sample_key
+                    .map(|k| k.iter().map(|b| format!("{b:02x}")).collect::<String>())
+                    .unwrap_or_default();
+                let hash = Sha256::digest(format!("gatehouse.sample/1\n{key}\n{digest}"));
+                let draw = u64::from_be_bytes(hash[..8].try_into().expect("8 bytes"));
+                // draw < ppm * 2^64 / 10^6, as rationals
+                let sampled = u128::from(draw) * 1_000_000 < u128::from(ppm) * (1u128 << 64);
+                let rate = ppm_to_rate(ppm);
+                if sampled {
+                    let from = match &rule {
+                        Some(r) => format!("set by rule {r}"),
+                        None => format!("set by tier {}", tier.expect("a tier share")),
+                    };
+                    decision.reasons.push(Reason {
+                        code: "SAMPLED_FOR_REVIEW".into(),
+                        message: format!(
+                            "{}: {rate} of actions, {from}",
+                            self.reason_message("SAMPLED_FOR_REVIEW")
+                        ),
+                        rule: None,
+                    });
+                }
+                decision.sample = Some(shapes::SampleInfo {
+                    rate,
+                    ppm: u32::try_from(ppm).expect("checked: at most 10^6"),
+                    sampled,
+                    rule,
+                    tier,
+                });
+            }
+        }
         decision
     }
 
@@ -1066,6 +1130,32 @@ impl RefPolicy {
 }
 
 // --------------------------------------------------------------- helpers --
+
+/// A share as written (`5`, `0.50`) in parts per million: the digits with
+/// the point moved four places right (the checker refused anything finer).
+fn share_to_ppm(share: &str) -> u64 {
+    let (int, frac) = share.split_once('.').unwrap_or((share, ""));
+    let mut frac4: String = frac.chars().take(4).collect();
+    while frac4.len() < 4 {
+        frac4.push('0');
+    }
+    let digits = format!("{int}{frac4}");
+    digits.trim_start_matches('0').parse::<u64>().unwrap_or(0)
+}
+
+/// Parts per million as the decision writes the rate: `5%`, `0.5%`.
+fn ppm_to_rate(ppm: u64) -> String {
+    let whole = ppm / 10_000;
+    let part = ppm % 10_000;
+    if part == 0 {
+        return format!("{whole}%");
+    }
+    let mut frac = format!("{part:04}");
+    while frac.ends_with('0') {
+        frac.pop();
+    }
+    format!("{whole}.{frac}%")
+}
 
 fn lookup<'v>(values: &'v [(String, Val)], path: &str) -> Option<&'v Val> {
     values.iter().find(|(p, _)| p == path).map(|(_, v)| v)

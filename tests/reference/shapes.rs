@@ -23,6 +23,17 @@ pub struct Decision {
     pub input_errors: Vec<InputError>,
     pub policy: PolicyRef,
     pub action_digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SampleInfo {
+    pub rate: String,
+    pub ppm: u32,
+    pub sampled: bool,
+    pub rule: Option<String>,
+    pub tier: Option<u32>,
 }
 
 impl Decision {

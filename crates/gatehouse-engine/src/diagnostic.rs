@@ -96,6 +96,7 @@ codes! {
     TierOrdering = "L0014", "tier-ordering", Warning, "a higher tier number is less strict than a lower one";
     EscalationTooLow = "L0015", "escalation-too-low", Warning, "a timeout or limit escalates to a role that cannot approve what it receives";
     DuplicateCondition = "L0016", "duplicate-condition", Warning, "a test is written twice in one `and` or `or`";
+    IneffectiveSample = "L0017", "ineffective-sample", Warning, "a `sample N% for review` can never apply: its tier or rule is never `auto`, or a higher share always wins";
 }
 
 impl fmt::Display for Code {

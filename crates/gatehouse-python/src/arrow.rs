@@ -273,14 +273,19 @@ fn decide_row(
     match policy.decode_json_with(text, options) {
         Ok(input) => {
             let v = verdict.decide(&input);
-            if v.approval_count().is_some() {
-                // Roles live in the owned decision's approvals.
+            let sampling = v.sample().is_some();
+            if v.approval_count().is_some() || sampling {
+                // Roles live in the owned decision's approvals; whether an
+                // `auto` action is sampled (SAMPLED_FOR_REVIEW) needs its
+                // digest.
                 let mut d = v.to_decision(&input, options);
-                if out.digest.is_some() {
-                    d.action_digest = Some(gatehouse::audit::digest_text::action_digest_text(
-                        text,
-                        &mut out.scratch,
-                    ));
+                if out.digest.is_some() || sampling {
+                    let digest =
+                        gatehouse::audit::digest_text::action_digest_text(text, &mut out.scratch);
+                    d.set_action_digest(Some(digest), options);
+                }
+                if out.digest.is_none() {
+                    d.action_digest = None;
                 }
                 out.push_decision(&d);
             } else {

@@ -245,6 +245,34 @@ impl Timeout {
     }
 }
 
+/// The `sample N% for review` share that applies to an `auto` decision,
+/// and whether this action fell in it.
+#[pyclass(module = "gatehouse", frozen, get_all)]
+#[derive(Clone)]
+pub struct Sample {
+    /// The share, e.g. `"5%"`.
+    pub rate: String,
+    /// The share in parts per million.
+    pub ppm: u32,
+    /// Whether this action is sampled for review after the fact.
+    pub sampled: bool,
+    /// The rule whose share applies (`"default"`), `None` for the tier's.
+    pub rule: Option<String>,
+    /// The decision's tier.
+    pub tier: Option<u32>,
+}
+
+#[pymethods]
+impl Sample {
+    fn __repr__(&self) -> String {
+        format!(
+            "Sample(rate={:?}, sampled={})",
+            self.rate,
+            if self.sampled { "True" } else { "False" }
+        )
+    }
+}
+
 /// A condition that must hold when the action executes.
 #[pyclass(module = "gatehouse", frozen, get_all)]
 #[derive(Clone)]
@@ -576,6 +604,19 @@ impl Decision {
     #[getter]
     fn policy_digest(&self) -> String {
         self.full().policy.digest.clone()
+    }
+
+    /// Sampled review after the fact: `None` unless the outcome is `auto`
+    /// and a `sample N% for review` applies.
+    #[getter]
+    fn sample(&self) -> Option<Sample> {
+        self.full().sample.as_ref().map(|s| Sample {
+            rate: s.rate.clone(),
+            ppm: s.ppm,
+            sampled: s.sampled,
+            rule: s.rule.clone(),
+            tier: s.tier,
+        })
     }
 
     /// Whether the action may run now without a person (`auto`).

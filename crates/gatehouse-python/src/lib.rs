@@ -78,6 +78,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<decision::ForbiddenApprover>()?;
     m.add_class::<decision::Evidence>()?;
     m.add_class::<decision::Timeout>()?;
+    m.add_class::<decision::Sample>()?;
     m.add_class::<decision::Condition>()?;
     m.add_class::<decision::InputError>()?;
     m.add_class::<decision::PolicyRef>()?;

@@ -103,7 +103,11 @@ impl Policy {
                     Ok(input) => {
                         let mut verdict = self.inner.verdict();
                         let v = verdict.decide(&input);
-                        Some((v.outcome(), unique_codes(v.reason_codes())))
+                        // A sampled `auto` action's reasons depend on its
+                        // digest: decided whole (below) when a share applies.
+                        v.sample()
+                            .is_none()
+                            .then(|| (v.outcome(), unique_codes(v.reason_codes())))
                     }
                     Err(_) => None,
                 };

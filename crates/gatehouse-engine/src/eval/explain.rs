@@ -35,6 +35,26 @@ fn explain(d: &Decision) -> String {
     if let Some(digest) = &d.action_digest {
         let _ = writeln!(s, "action {digest} (approvals must name this digest)");
     }
+    if let Some(sample) = &d.sample {
+        let from = match (&sample.rule, sample.tier) {
+            (Some(rule), _) => format!("rule {}", shown(rule)),
+            (None, Some(t)) => format!("tier {t}"),
+            (None, None) => "the policy".to_owned(),
+        };
+        if sample.sampled {
+            let _ = writeln!(
+                s,
+                "sampled for review after the fact ({}, {from}): the draw from this action's digest fell in the share",
+                sample.rate
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "not sampled ({}, {from}): the draw from this action's digest fell outside the share",
+                sample.rate
+            );
+        }
+    }
 
     let _ = writeln!(s, "\nwhy:");
     if d.reasons.is_empty() {

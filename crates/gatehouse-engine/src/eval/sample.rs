@@ -9,7 +9,7 @@
 //! ```text
 //! draw    = first 8 bytes, big-endian, of
 //!           SHA-256("gatehouse.sample/1\n" + key_hex + "\n" + action_digest)
-//! sampled = draw < ppm * 2^64 / 1_000_000      (exact, in u128)
+//! sampled = draw * 1_000_000 < ppm * 2^64     (exact, in u128)
 //! ```
 //!
 //! `key_hex` is the key in lowercase hex (64 characters), or empty without
@@ -48,11 +48,11 @@ pub fn sample_draw(key: Option<&[u8; 32]>, action_digest: &str) -> u64 {
 }
 
 /// Whether a draw falls in a share of `ppm` parts per million: `draw <
-/// ppm * 2^64 / 1_000_000`, exact. `ppm >= 1_000_000` samples every draw,
-/// `0` none.
+/// ppm * 2^64 / 1_000_000` as exact rationals, i.e. `draw * 1_000_000 <
+/// ppm * 2^64` in u128 (no rounding: both sides are below 2^84).
+/// `ppm >= 1_000_000` samples every draw, `0` none.
 pub fn is_sampled(ppm: u32, draw: u64) -> bool {
-    let threshold = (u128::from(ppm) << 64) / u128::from(PPM_ALL);
-    u128::from(draw) < threshold
+    u128::from(draw) * u128::from(PPM_ALL) < u128::from(ppm) << 64
 }
 
 /// Whether the action with this digest is sampled at `ppm` (with the key,

@@ -63,9 +63,9 @@ fn published_vectors() {
         assert_eq!(is_sampled(50_000, *no_key), s_plain, "{digest}");
         assert_eq!(is_sampled(50_000, *with_key), s_key, "{digest}");
     }
-    // the threshold at 5%: floor(50 000 * 2^64 / 10^6)
-    assert!(is_sampled(50_000, 922_337_203_685_477_579));
-    assert!(!is_sampled(50_000, 922_337_203_685_477_580));
+    // the threshold at 5%: 50 000 * 2^64 / 10^6 = 922 337 203 685 477 580.8
+    assert!(is_sampled(50_000, 922_337_203_685_477_580));
+    assert!(!is_sampled(50_000, 922_337_203_685_477_581));
     assert!(is_sampled(1_000_000, u64::MAX));
     assert!(!is_sampled(0, 0));
 }
@@ -229,4 +229,56 @@ fn without_a_digest_the_action_is_sampled() {
     let d = v.to_decision(&input, &EvalOptions::default());
     assert!(d.sample.unwrap().sampled);
     assert_eq!(v.sampled(&EvalOptions::default(), None), Some(true));
+}
+
+/// A recorded sampled decision replays identically with its key; with its
+/// `sample` edited or dropped it is a difference, and without the key it
+/// is one exactly where the two draws disagree.
+#[test]
+fn replay_reproduces_sample_and_flags_an_edited_one() {
+    use crate::audit::record::AuditRecord;
+    use crate::audit::redact::Redaction;
+    use crate::audit::replay::{ReplayResult, replay_decision_with};
+    use crate::values::Timestamp;
+    let p = policy();
+    let keyed = EvalOptions::default().with_sample_key(Some(KEY));
+    let time = Timestamp::parse("2026-12-05T00:00:00Z").unwrap();
+    for i in 0..40 {
+        let input = json!({"action": {"amount": 1000 + i, "kind": "refund", "flag": i % 2 == 0}});
+        let d = p.evaluate_with(&input, &keyed);
+        let AuditRecord::Decision(record) =
+            AuditRecord::decision(&d, Some(&input), &keyed, &Redaction::KeepAll, time)
+        else {
+            panic!("a decision record");
+        };
+        assert_eq!(
+            replay_decision_with(&p, &record, Some(KEY)),
+            ReplayResult::Identical
+        );
+        // without the key the draw is another one: identical only when
+        // both draws agree
+        let plain = p.evaluate_with(&input, &EvalOptions::default());
+        assert_eq!(
+            replay_decision_with(&p, &record, None) == ReplayResult::Identical,
+            plain.sample == d.sample
+        );
+        for edit in [
+            |s: &mut serde_json::Value| s["sampled"] = json!(!s["sampled"].as_bool().unwrap()),
+            |s: &mut serde_json::Value| s["rate"] = json!("99%"),
+            |s: &mut serde_json::Value| s["rule"] = json!(null),
+        ] {
+            let mut edited = record.clone();
+            edit(&mut edited.decision["sample"]);
+            assert_ne!(
+                replay_decision_with(&p, &edited, Some(KEY)),
+                ReplayResult::Identical
+            );
+        }
+        let mut dropped = record.clone();
+        dropped.decision.as_object_mut().unwrap().remove("sample");
+        assert_ne!(
+            replay_decision_with(&p, &dropped, Some(KEY)),
+            ReplayResult::Identical
+        );
+    }
 }

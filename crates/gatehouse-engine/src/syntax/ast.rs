@@ -256,7 +256,11 @@ pub enum TierClause {
 /// `sample N% for review`: the share of `auto` actions reviewed after the
 /// fact. The share is kept as written; the checker turns it into parts per
 /// million and refuses 0, more than 100 and more than 4 decimals.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Two shares are equal when they mean the same share (`5.50` and `5.5`,
+/// see [`crate::values::share::canonical_share`]): the formatter writes the
+/// canonical spelling and checks that the tree kept its meaning.
+#[derive(Clone, Debug)]
 pub struct SampleRate {
     /// The share as written, without the `%` (e.g. `5`, `0.50`).
     pub share: String,
@@ -264,6 +268,13 @@ pub struct SampleRate {
     pub share_span: Span,
     /// The whole clause.
     pub span: Span,
+}
+
+impl PartialEq for SampleRate {
+    fn eq(&self, other: &SampleRate) -> bool {
+        use crate::values::share::canonical_share;
+        canonical_share(&self.share) == canonical_share(&other.share)
+    }
 }
 
 /// What happens when a pending approval times out.

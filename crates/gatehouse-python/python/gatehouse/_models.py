@@ -53,6 +53,14 @@ class Request:
     """The whole answer, as JSON."""
 
     @property
+    def sample(self) -> dict[str, Any] | None:
+        """The decision's ``sample`` (``rate``, ``ppm``, ``sampled``, ``rule``,
+        ``tier``): present only for an ``auto`` decision with a
+        ``sample N% for review`` share; ``None`` otherwise."""
+        value = self.decision.get("sample")
+        return value if isinstance(value, dict) else None
+
+    @property
     def is_final(self) -> bool:
         """Whether no further change is possible (verified, rejected,
         changes_requested, cancelled, blocked)."""

@@ -28,6 +28,7 @@ __all__ = [
     "PolicyError",
     "PolicyRef",
     "Reason",
+    "Sample",
     "Tier",
     "Timeout",
     "TrustStore",
@@ -197,6 +198,22 @@ class Evidence:
     def on_missing(self) -> Outcome | None: ...
 
 @final
+class Sample:
+    """The ``sample N% for review`` share of an ``auto`` decision, and whether
+    this action fell in it."""
+
+    @property
+    def rate(self) -> str: ...
+    @property
+    def ppm(self) -> int: ...
+    @property
+    def sampled(self) -> bool: ...
+    @property
+    def rule(self) -> str | None: ...
+    @property
+    def tier(self) -> int | None: ...
+
+@final
 class Timeout:
     """When a pending approval expires, and what happens then."""
 
@@ -274,6 +291,9 @@ class Decision:
         """``sha256:`` of the input's canonical JSON (RFC 8785); computed on first use."""
     @property
     def policy_digest(self) -> str: ...
+    @property
+    def sample(self) -> Sample | None:
+        """Sampled review after the fact: ``None`` unless ``auto`` with a share."""
     @property
     def is_auto(self) -> bool: ...
     def to_json(self) -> str:
