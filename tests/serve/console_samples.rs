@@ -58,7 +58,7 @@ fn a_reviewer_finds_a_sample_by_keyboard_and_rejects_it_with_a_note() {
         .iter()
         .map(|r| r.attr("data-request-id").expect("an id"))
         .collect();
-    assert_eq!(rows, [id.clone()]);
+    assert_eq!(rows, std::slice::from_ref(&id));
     assert!(
         browser
             .text("table#samples")
