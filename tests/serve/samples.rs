@@ -494,6 +494,62 @@ fn the_chain_with_verdicts_verifies_and_replays_identically() {
     assert_eq!(report["summary"]["bad_lines"], 0);
 }
 
+/// A service with a sample key: its audit replays identically with the
+/// same key (`replay --sample-key-file`), and without it the notes whose
+/// public draw disagrees with the keyed one are differences.
+#[test]
+fn a_keyed_services_chain_replays_identically_with_its_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_hex = "3c".repeat(32);
+    let key = dir.path().join("sample.key");
+    std::fs::write(&key, &key_hex).unwrap();
+    let server = start(Some(format!(
+        "[autonomy]\nsample_key_file = \"{}\"\n",
+        key.display()
+    )));
+    let p = people(&server);
+    let mut disagree = 0;
+    for n in 0..16 {
+        let r = p.agent.create(&action("note", "refund-bot", n));
+        let digest = r["action_digest"].as_str().unwrap();
+        disagree += usize::from(drawn(&key_hex, digest, 500_000) != drawn("", digest, 500_000));
+        if r["sample_review"]["state"] == "open" {
+            assert_eq!(
+                verdict(&p.rita, &id_of(&r), &json!({"verdict": "confirm"})).status,
+                200
+            );
+        }
+    }
+    assert!(disagree > 0, "some public draws differ from the keyed ones");
+    let export = p.reader.send(
+        p.reader
+            .request(reqwest::Method::GET, "/v1/audit?limit=10000"),
+    );
+    let log = dir.path().join("chain.jsonl");
+    std::fs::write(&log, &export.text).unwrap();
+    let replay = |with_key: bool| -> Json {
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["replay".as_ref(), log.as_os_str(), "--policy".as_ref()];
+        let policy = policy();
+        args.push(policy.as_os_str());
+        args.extend(["--format".as_ref(), "json".as_ref()] as [&std::ffi::OsStr; 2]);
+        if with_key {
+            args.extend(["--sample-key-file".as_ref(), key.as_os_str()]);
+        }
+        let out = gatehouse(&args);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
+    };
+    let keyed = replay(true);
+    assert_eq!(keyed["summary"]["decisions"], 16, "{keyed:#}");
+    assert_eq!(keyed["summary"]["identical"], 16, "{keyed:#}");
+    let public = replay(false);
+    assert_eq!(
+        public["summary"]["identical"].as_u64(),
+        Some(16 - disagree as u64),
+        "{public:#}"
+    );
+}
+
 #[test]
 fn samples_list_by_state_and_page_through() {
     let server = start(None);
