@@ -444,6 +444,30 @@ mod tests {
         assert!(super::check_lease(&[slow], true).is_ok());
     }
 
+    /// `sample_reviewed` (the verdicts on sampled actions) is taken
+    /// beside the resting states; look-alikes of it and passing states are
+    /// refused at start.
+    #[test]
+    fn sample_reviewed_is_an_event_and_its_look_alikes_are_not() {
+        let env = |_: &str| Some("secret".to_owned());
+        let mut c = config("https://hooks.example.com/x", Some("S"));
+        c.events = vec!["sample_reviewed".into(), "approved".into()];
+        assert!(Receivers::from_config_with(std::slice::from_ref(&c), env).is_ok());
+        assert!(c.wants("sample_reviewed") && !c.wants("pending"));
+        for bad in [
+            "sample_review",
+            "Sample_Reviewed",
+            "sample_reviewed ",
+            "expired",
+        ] {
+            c.events = vec![bad.into()];
+            let e = Receivers::from_config_with(std::slice::from_ref(&c), env)
+                .err()
+                .expect("refused");
+            assert!(e.contains("sample_reviewed") && e.contains(bad), "{e}");
+        }
+    }
+
     #[test]
     fn signature_is_hmac_sha256_of_t_dot_body() {
         // RFC 4231-independent check: recompute with the hmac crate.
