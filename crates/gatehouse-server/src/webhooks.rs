@@ -461,9 +461,9 @@ mod tests {
             "expired",
         ] {
             c.events = vec![bad.into()];
-            let e = Receivers::from_config_with(std::slice::from_ref(&c), env)
-                .err()
-                .expect("refused");
+            let Err(e) = Receivers::from_config_with(std::slice::from_ref(&c), env) else {
+                panic!("`{bad}` was taken");
+            };
             assert!(e.contains("sample_reviewed") && e.contains(bad), "{e}");
         }
     }
