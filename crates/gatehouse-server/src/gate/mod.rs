@@ -12,6 +12,7 @@ mod policies;
 mod records;
 mod requests;
 mod review;
+mod shadow;
 #[cfg(test)]
 mod swap_tests;
 
@@ -36,6 +37,7 @@ pub use batch::MAX_BATCH_REVIEW;
 pub use policies::LoadedPolicy;
 pub use records::view;
 pub use requests::{ApprovalBody, ReviewDecision};
+pub use shadow::{ShadowRecord, policy_ref};
 pub(crate) use requests::{live_approvals, parse_json, read_body, verify_options};
 
 /// A request changed: its id, its new state's name and version.
@@ -104,6 +106,11 @@ pub struct Gate {
     pub keys: crate::key_cache::KeyCache,
     /// Long-polls and event streams held, by person (waits.rs).
     pub waits: crate::waits::WaitCounts,
+    /// The shadow (candidate) policy set, recorded beside the enforced
+    /// one and never enforced (shadow.rs).
+    shadow: RwLock<Option<Arc<LoadedPolicy>>>,
+    /// The last shadow reload's error (the previous shadow set stays).
+    shadow_error: RwLock<Option<String>>,
 }
 
 impl Gate {
@@ -139,6 +146,8 @@ impl Gate {
             drain: tokio::sync::watch::channel(false).0,
             keys: crate::key_cache::KeyCache::default(),
             waits: crate::waits::WaitCounts::default(),
+            shadow: RwLock::new(None),
+            shadow_error: RwLock::new(None),
         }
     }
 
