@@ -21,6 +21,7 @@ mod replay;
 mod rules;
 pub mod schema;
 mod serve;
+mod shadow;
 mod test;
 mod verify;
 pub mod walk;
