@@ -18,6 +18,7 @@ mod migrate;
 mod progress;
 mod replace;
 mod replay;
+mod replay_shadow;
 mod rules;
 pub mod schema;
 mod serve;
