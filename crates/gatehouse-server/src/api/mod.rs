@@ -6,7 +6,7 @@
 
 mod admin;
 mod requests;
-mod shadow;
+pub(crate) mod shadow;
 mod wait;
 
 use std::sync::Arc;

@@ -22,6 +22,8 @@ pub enum Nav {
     History,
     /// The overview.
     Overview,
+    /// The shadow policy's differences.
+    Shadow,
     /// None of them (sign-in, errors, the leave page).
     None,
 }
@@ -81,6 +83,7 @@ pub fn page(chrome: &Chrome<'_>, body: Markup) -> Markup {
                                 (nav_item("/console/", "Queue", "q", chrome.nav == Nav::Queue))
                                 (nav_item("/console/history", "History", "h", chrome.nav == Nav::History))
                                 (nav_item("/console/overview", "Overview", "o", chrome.nav == Nav::Overview))
+                                (nav_item("/console/shadow", "Shadow", "s", chrome.nav == Nav::Shadow))
                             }
                         }
                         div.who {
@@ -113,8 +116,8 @@ pub fn page(chrome: &Chrome<'_>, body: Markup) -> Markup {
                         dt { kbd { "a" } } dd { "on a request: focus the reason and approve" }
                         dt { kbd { "r" } } dd { "on a request: focus the reason and reject" }
                         dt { kbd { "/" } } dd { "focus the filters" }
-                        dt { kbd { "g" } " " kbd { "q" } " / " kbd { "g" } " " kbd { "h" } " / " kbd { "g" } " " kbd { "o" } }
-                        dd { "go to the queue, history, overview" }
+                        dt { kbd { "g" } " " kbd { "q" } " / " kbd { "g" } " " kbd { "h" } " / " kbd { "g" } " " kbd { "o" } " / " kbd { "g" } " " kbd { "s" } }
+                        dd { "go to the queue, history, overview, shadow policy differences" }
                         dt { kbd { "Esc" } } dd { "close this help" }
                     }
                 }

@@ -22,7 +22,7 @@
     if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (pendingG) {
       pendingG = false;
-      var go = { q: "/console/", h: "/console/history", o: "/console/overview" }[e.key];
+      var go = { q: "/console/", h: "/console/history", o: "/console/overview", s: "/console/shadow" }[e.key];
       if (go) { window.location.href = go; e.preventDefault(); }
       return;
     }
