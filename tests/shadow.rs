@@ -11,6 +11,8 @@
 //!
 //! Plus the CLI's shadow output pinned in snapshots, and its refusals.
 
+// Only the generator of the differential test's reference is used here.
+#[allow(dead_code)]
 mod reference;
 
 use std::path::{Path, PathBuf};
@@ -37,8 +39,11 @@ const AUTO_ALL: &str = "policy \"auto-everything\" version \"1.0.0\"\n\nreason A
 fn write_set(root: &Path, name: &str, sources: &[(String, String)]) -> PathBuf {
     let dir = root.join(name);
     std::fs::create_dir_all(&dir).expect("mkdir");
+    // The loader reads the files directly in the directory: a generated
+    // name's directory part (`policies/set/`) is dropped.
     for (file, text) in sources {
-        std::fs::write(dir.join(file), text).expect("write");
+        let base = Path::new(file).file_name().expect("a file name");
+        std::fs::write(dir.join(base), text).expect("write");
     }
     dir
 }
