@@ -50,6 +50,7 @@ mod promises;
 mod races;
 mod reload;
 mod replicas;
+mod shadow;
 mod surface;
 mod waiting;
 mod webhooks;
