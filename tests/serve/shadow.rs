@@ -455,3 +455,36 @@ fn the_console_shows_the_shadow_panel_and_the_differences_page() {
     let p = anonymous.get("/console/shadow");
     assert_ne!(p.status, 200);
 }
+
+/// The differences page and the request page with its shadow panel pass
+/// axe (WCAG 2.x A/AA and best practices), and Tab walks the page in
+/// order with a visible focus.
+#[test]
+fn the_shadow_pages_pass_axe_and_the_keyboard_walk() {
+    use crate::browser::Browser;
+    use crate::console_a11y::{assert_clean, assert_keyboard_walk, audit};
+    use crate::console_common::{sign_in, url};
+    let dir = tempfile::tempdir().unwrap();
+    let shadow = set(dir.path(), "block", BLOCK_ALL);
+    let console = start(APPROVERS, None, &shadow_config(&shadow, ""));
+    let agent = console
+        .server
+        .as_token(&console.server.key("agent", &["request"], &[]));
+    let id = agent.create(&example("refund-small.json"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = Browser::start();
+    sign_in(&browser, &console, "bob");
+    browser.goto(&url(&console, &format!("/console/requests/{id}")));
+    assert!(browser.exists("#shadow-verdict"), "{}", browser.body_text());
+    assert_clean(&audit(&browser, "request page with the shadow panel"));
+    browser.goto(&url(&console, "/console/shadow"));
+    assert!(browser.exists("table#shadow-list"), "{}", browser.body_text());
+    assert_clean(&audit(&browser, "shadow differences"));
+    let walk = assert_keyboard_walk(&browser, "shadow differences");
+    assert!(
+        walk.iter().any(|w| w.contains(&format!("href=\"/console/requests/{id}\""))),
+        "the request's link: {walk:#?}"
+    );
+}
