@@ -56,6 +56,7 @@ fn every_configuration_key_has_a_row_in_the_operations_guide() {
         ("[approvals]\n", "[approvals] "),
         ("[[webhook]]\n", "[[webhook]] "),
         ("[console]\n", "[console] "),
+        ("[shadow]\n", "[shadow] "),
         ("[console.oidc]\nclient_id = \"x\"\n", "[console.oidc] "),
     ] {
         let keys = keys_the_service_takes(table);
