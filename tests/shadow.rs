@@ -113,7 +113,10 @@ fn enforced_part(body: &str) -> Json {
             o.shift_remove(k);
         }
     }
-    if let Some(t) = v.pointer_mut("/decision/timeout").and_then(Json::as_object_mut) {
+    if let Some(t) = v
+        .pointer_mut("/decision/timeout")
+        .and_then(Json::as_object_mut)
+    {
         t.shift_remove("expires_at");
     }
     v
@@ -412,7 +415,11 @@ fn replay_with_a_shadow_reports_where_the_candidate_differs_and_keeps_the_replay
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("audit.jsonl");
     let log_s = log.to_str().expect("utf-8");
-    for name in ["crm-update.json", "refund-small.json", "internal-summary.json"] {
+    for name in [
+        "crm-update.json",
+        "refund-small.json",
+        "internal-summary.json",
+    ] {
         let (code, _, err) = cli(
             &[
                 "eval",
@@ -431,15 +438,14 @@ fn replay_with_a_shadow_reports_where_the_candidate_differs_and_keeps_the_replay
     let base = ["replay", log_s, "-p", &*policy("ai-agent-actions")];
     let (code_plain, plain, _) = cli(&base, "");
     let mut with_args = base.to_vec();
-    let auto = write_set(
-        dir.path(),
-        "auto",
-        &[("main.gate".into(), AUTO_ALL.into())],
-    );
+    let auto = write_set(dir.path(), "auto", &[("main.gate".into(), AUTO_ALL.into())]);
     with_args.extend(["--shadow", auto.to_str().expect("utf-8")]);
     let (code, out, err) = cli(&with_args, "");
     assert_eq!(code, code_plain, "{err}");
-    assert!(out.starts_with(&plain), "the replay's own report is unchanged");
+    assert!(
+        out.starts_with(&plain),
+        "the replay's own report is unchanged"
+    );
     // Record ids and digests vary from run to run: the shape is pinned.
     let re = regex::Regex::new("dec_[0-9a-f]{32}").expect("regex");
     insta::assert_snapshot!(re.replace_all(&stable(&out[plain.len()..]), "dec_[id]"));
@@ -458,7 +464,12 @@ fn replay_with_a_shadow_reports_where_the_candidate_differs_and_keeps_the_replay
     let mut stdin_args = vec!["replay", "-", "-p"];
     let p = policy("ai-agent-actions");
     stdin_args.push(&p);
-    stdin_args.extend(["--shadow", auto.to_str().expect("utf-8"), "--format", "json"]);
+    stdin_args.extend([
+        "--shadow",
+        auto.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
     let (code, from_stdin, _) = cli(&stdin_args, &text);
     assert_eq!(code, code_plain);
     let from_stdin: Json = serde_json::from_str(&from_stdin).expect("JSON");

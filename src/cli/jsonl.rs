@@ -106,7 +106,11 @@ pub(super) fn run(
             ),
             Err(e) => {
                 let message = format!("cannot read `{}`: {e}", path.display());
-                let source = Source { policy, shadow, options };
+                let source = Source {
+                    policy,
+                    shadow,
+                    options,
+                };
                 unreadable_source(args, &source, audit, io.stdout, io.stderr, message)
             }
         },

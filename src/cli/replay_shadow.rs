@@ -94,7 +94,9 @@ pub(super) fn human(candidate: &Policy, report: &ImpactReport) -> String {
                 }
             }
             let tier = |d: &crate::audit::impact::DecisionSummary| {
-                d.tier.as_ref().map_or("none".to_owned(), |t| t.id.to_string())
+                d.tier
+                    .as_ref()
+                    .map_or("none".to_owned(), |t| t.id.to_string())
             };
             if tier(&c.old) != tier(&c.new) {
                 lines.insert(0, format!("tier {} -> {}", tier(&c.old), tier(&c.new)));

@@ -178,15 +178,25 @@ pub(super) fn difference_lines(enforced: &Decision, candidate: &Decision) -> Vec
     if old.outcome != new.outcome {
         lines.push(format!("outcome: {} -> {}", old.outcome, new.outcome));
     }
-    let tier = |s: &DecisionSummary| s.tier.as_ref().map_or("none".to_owned(), |t| t.id.to_string());
+    let tier = |s: &DecisionSummary| {
+        s.tier
+            .as_ref()
+            .map_or("none".to_owned(), |t| t.id.to_string())
+    };
     if tier(&old) != tier(&new) {
         lines.push(format!("tier: {} -> {}", tier(&old), tier(&new)));
     }
     for (label, items) in [
         ("reasons added", missing_from(&new.reasons, &old.reasons)),
         ("reasons removed", missing_from(&old.reasons, &new.reasons)),
-        ("approvers added", missing_from(&new.approvers, &old.approvers)),
-        ("approvers removed", missing_from(&old.approvers, &new.approvers)),
+        (
+            "approvers added",
+            missing_from(&new.approvers, &old.approvers),
+        ),
+        (
+            "approvers removed",
+            missing_from(&old.approvers, &new.approvers),
+        ),
     ] {
         if !items.is_empty() {
             lines.push(format!("{label}: {}", items.join(", ")));
@@ -232,8 +242,14 @@ mod tests {
 
     fn spliced(doc: &str, pretty: bool) -> String {
         let mut out = Vec::new();
-        write_with_member(&mut out, doc.as_bytes(), "shadow", &json!({"a": [1]}), pretty)
-            .expect("written");
+        write_with_member(
+            &mut out,
+            doc.as_bytes(),
+            "shadow",
+            &json!({"a": [1]}),
+            pretty,
+        )
+        .expect("written");
         String::from_utf8(out).expect("utf-8")
     }
 
@@ -249,7 +265,10 @@ mod tests {
         assert_eq!(value["y"], "}");
         let pretty = "{\n  \"x\": 1\n}";
         let out = spliced(pretty, true);
-        assert_eq!(out, "{\n  \"x\": 1,\n  \"shadow\": {\n    \"a\": [\n      1\n    ]\n  }\n}");
+        assert_eq!(
+            out,
+            "{\n  \"x\": 1,\n  \"shadow\": {\n    \"a\": [\n      1\n    ]\n  }\n}"
+        );
         assert_eq!(spliced("{}", false), "{\"shadow\":{\"a\":[1]}}");
         let mut sink = Vec::new();
         assert!(write_with_member(&mut sink, b"[1]", "s", &json!(1), false).is_err());

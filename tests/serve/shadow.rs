@@ -101,13 +101,19 @@ fn the_shadow_is_recorded_beside_the_enforced_decision_and_never_enforced() {
             let (s1, without) = plain_agent.post("/v1/requests", &action);
             let (s2, with) = agent.post("/v1/requests", &action);
             assert_eq!((s1, s2), (201, 201), "{name}: {without} / {with}");
-            assert!(with.get("shadow").is_none(), "the create answer holds no shadow: {with}");
+            assert!(
+                with.get("shadow").is_none(),
+                "the create answer holds no shadow: {with}"
+            );
             assert_eq!(enforced_part(&without), enforced_part(&with), "{name}");
             let id = with["id"].as_str().unwrap();
             let (status, view) = reader.get(&format!("/v1/requests/{id}"));
             assert_eq!(status, 200);
             assert_eq!(view["state"], with["state"]);
-            assert_eq!(view["shadow"]["policy"]["name"], format!("{candidate}-everything"));
+            assert_eq!(
+                view["shadow"]["policy"]["name"],
+                format!("{candidate}-everything")
+            );
             let shadow_outcome = if candidate == "auto" { "auto" } else { "block" };
             assert_eq!(view["shadow"]["decision"]["outcome"], shadow_outcome);
             let differs = view["shadow"]["differs"].as_bool().unwrap();
@@ -127,21 +133,33 @@ fn the_shadow_is_recorded_beside_the_enforced_decision_and_never_enforced() {
         } else {
             ("internal-summary.json", 200)
         };
-        let id = agent.create(&example(name))["id"].as_str().unwrap().to_owned();
+        let id = agent.create(&example(name))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let (status, body) = agent.claim(&id, &example(name));
         assert_eq!(status, claim_status, "{candidate}: {body}");
         assert_eq!(
-            metric(&server, "gatehouse_shadow_decisions_total{differs=\"true\"}"),
+            metric(
+                &server,
+                "gatehouse_shadow_decisions_total{differs=\"true\"}"
+            ),
             (EXAMPLES.len() + 1) as f64
         );
         assert_eq!(
-            metric(&server, "gatehouse_shadow_decisions_total{differs=\"false\"}"),
+            metric(
+                &server,
+                "gatehouse_shadow_decisions_total{differs=\"false\"}"
+            ),
             0.0
         );
         let (status, health) = server.anonymous().get("/health");
         assert_eq!(status, 200);
         assert_eq!(health["status"], "ok");
-        assert_eq!(health["shadow"]["policy"]["name"], format!("{candidate}-everything"));
+        assert_eq!(
+            health["shadow"]["policy"]["name"],
+            format!("{candidate}-everything")
+        );
     }
     // Without a shadow the health document has no `shadow` member and the
     // view none either.
@@ -169,7 +187,10 @@ fn a_shadow_that_agrees_is_recorded_as_the_same_and_listed_with_differs_false() 
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["requests"][0]["id"], id.as_str());
     assert_eq!(
-        metric(&server, "gatehouse_shadow_decisions_total{differs=\"false\"}"),
+        metric(
+            &server,
+            "gatehouse_shadow_decisions_total{differs=\"false\"}"
+        ),
         1.0
     );
 }
@@ -230,9 +251,11 @@ fn the_listing_pages_and_refuses_bad_queries_and_requesters() {
     }
     let a = agent.send(agent.request(reqwest::Method::GET, "/v1/shadow"));
     assert_problem(&a, 403, "SCOPE_MISSING");
-    let a = server
-        .anonymous()
-        .send(server.anonymous().request(reqwest::Method::GET, "/v1/shadow"));
+    let a = server.anonymous().send(
+        server
+            .anonymous()
+            .request(reqwest::Method::GET, "/v1/shadow"),
+    );
     assert_eq!(a.status, 401, "{}", a.text);
 }
 
@@ -259,7 +282,10 @@ fn a_broken_shadow_reload_keeps_the_last_good_one_and_the_gate_serves_on() {
     let agent = server.as_token(&server.key("agent", &["request"], &[]));
     let reader = server.as_token(&server.key("auditor", &["read"], &[]));
     let (_, before) = server.anonymous().get("/health");
-    let good = before["shadow"]["policy"]["digest"].as_str().unwrap().to_owned();
+    let good = before["shadow"]["policy"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     std::fs::write(
         shadow.join("main.gate"),
@@ -279,7 +305,11 @@ fn a_broken_shadow_reload_keeps_the_last_good_one_and_the_gate_serves_on() {
         .unwrap()
         .to_owned();
     let (_, view) = reader.get(&format!("/v1/requests/{id}"));
-    assert_eq!(view["shadow"]["policy"]["digest"], good.as_str(), "the last good shadow");
+    assert_eq!(
+        view["shadow"]["policy"]["digest"],
+        good.as_str(),
+        "the last good shadow"
+    );
     let (_, listed) = reader.get("/v1/shadow");
     assert!(listed["shadow_error"].is_string(), "{listed}");
 
@@ -321,7 +351,10 @@ fn a_shadow_that_does_not_compile_at_start_stops_the_gate_from_starting() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let err = String::from_utf8_lossy(&output.stderr);
-    assert!(err.contains("the shadow policy set does not compile"), "{err}");
+    assert!(
+        err.contains("the shadow policy set does not compile"),
+        "{err}"
+    );
     assert!(err.contains("main.gate"), "{err}");
 }
 
@@ -334,7 +367,11 @@ fn the_chain_verifies_and_replay_stays_identical_with_a_shadow() {
     let shadow = set(dir.path(), "block", BLOCK_ALL);
     let server = server_with_shadow(&shadow, "");
     let agent = server.as_token(&server.key("agent", &["request"], &[]));
-    for name in ["crm-update.json", "internal-summary.json", "refund-small.json"] {
+    for name in [
+        "crm-update.json",
+        "internal-summary.json",
+        "refund-small.json",
+    ] {
         agent.create(&example(name));
     }
     let reader = server.as_token(&server.key("auditor", &["read"], &[]));
@@ -434,7 +471,10 @@ fn the_console_shows_the_shadow_panel_and_the_differences_page() {
     let reasons = page.text_of("shadow-reasons").expect("the reasons");
     assert!(reasons.contains("only the shadow: AUTO"), "{reasons}");
     assert!(reasons.contains("only enforced: REFUND"), "{reasons}");
-    assert!(page.text.contains("href=\"/console/shadow\""), "the nav link");
+    assert!(
+        page.text.contains("href=\"/console/shadow\""),
+        "the nav link"
+    );
 
     let list = bob.get("/console/shadow");
     assert_eq!(list.status, 200, "{}", list.text);
@@ -480,11 +520,16 @@ fn the_shadow_pages_pass_axe_and_the_keyboard_walk() {
     assert!(browser.exists("#shadow-verdict"), "{}", browser.body_text());
     assert_clean(&audit(&browser, "request page with the shadow panel"));
     browser.goto(&url(&console, "/console/shadow"));
-    assert!(browser.exists("table#shadow-list"), "{}", browser.body_text());
+    assert!(
+        browser.exists("table#shadow-list"),
+        "{}",
+        browser.body_text()
+    );
     assert_clean(&audit(&browser, "shadow differences"));
     let walk = assert_keyboard_walk(&browser, "shadow differences");
     assert!(
-        walk.iter().any(|w| w.contains(&format!("href=\"/console/requests/{id}\""))),
+        walk.iter()
+            .any(|w| w.contains(&format!("href=\"/console/requests/{id}\""))),
         "the request's link: {walk:#?}"
     );
 }

@@ -244,7 +244,11 @@ impl Metrics {
             "# HELP gatehouse_shadow_errors_total Shadow evaluations that failed (recorded as errors; the request went on)."
         );
         let _ = writeln!(out, "# TYPE gatehouse_shadow_errors_total counter");
-        let _ = writeln!(out, "gatehouse_shadow_errors_total {}", get(&self.shadow_errors));
+        let _ = writeln!(
+            out,
+            "gatehouse_shadow_errors_total {}",
+            get(&self.shadow_errors)
+        );
         let _ = writeln!(
             out,
             "# HELP gatehouse_shadow_reload_failures_total Shadow policy reloads refused (the previous shadow set stayed)."

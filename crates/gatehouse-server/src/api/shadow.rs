@@ -171,7 +171,9 @@ pub(crate) async fn list(
     principal.require(&[Scope::Read, Scope::Approve, Scope::Execute])?;
     let query = parse_query(query.as_deref(), gate.config.limits.list_limit)?;
     let (rows, next, scanned) = scan(&gate, &query).await?;
-    let shadow = gate.shadow_policy().map(|s| crate::gate::policy_ref(&s.policy));
+    let shadow = gate
+        .shadow_policy()
+        .map(|s| crate::gate::policy_ref(&s.policy));
     Ok(json_answer(
         200,
         json!({

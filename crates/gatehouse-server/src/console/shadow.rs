@@ -77,7 +77,10 @@ pub fn panel(row: &RequestRow) -> Markup {
     let enforced = outcome_of(&row.decision);
     let error = shadow.get("error").and_then(Json::as_str);
     let decision = shadow.get("decision").unwrap_or(&Json::Null);
-    let differs = shadow.get("differs").and_then(Json::as_bool).unwrap_or(true);
+    let differs = shadow
+        .get("differs")
+        .and_then(Json::as_bool)
+        .unwrap_or(true);
     let ours = reasons_of(&row.decision);
     let theirs = reasons_of(decision);
     let added: Vec<&(String, String)> = theirs
@@ -263,7 +266,10 @@ mod tests {
         .into_string();
         assert!(html.contains("would decide: <strong>explicit (tier 2)</strong> (enforced: <strong>auto (tier 0)</strong>)"), "{html}");
         assert!(html.contains("only the shadow: <code>BIG</code>"), "{html}");
-        assert!(html.contains("only enforced: <code>INTERNAL</code>"), "{html}");
+        assert!(
+            html.contains("only enforced: <code>INTERNAL</code>"),
+            "{html}"
+        );
         assert!(!html.contains("<script>"), "escaped: {html}");
         let html = panel(&row(Some(json!({
             "policy": {"name": "n", "version": "1", "digest": "d"},

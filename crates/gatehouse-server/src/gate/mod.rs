@@ -37,8 +37,8 @@ pub use batch::MAX_BATCH_REVIEW;
 pub use policies::LoadedPolicy;
 pub use records::view;
 pub use requests::{ApprovalBody, ReviewDecision};
-pub use shadow::{ShadowRecord, policy_ref};
 pub(crate) use requests::{live_approvals, parse_json, read_body, verify_options};
+pub use shadow::{ShadowRecord, policy_ref};
 
 /// A request changed: its id, its new state's name and version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
