@@ -55,10 +55,19 @@ pub fn evaluate(
     options: &EvalOptions,
     enforced: &Decision,
 ) -> ShadowRecord {
-    let policy = policy_ref(shadow);
     let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         shadow.evaluate_with(input, options)
     }));
+    record(policy_ref(shadow), decided, enforced)
+}
+
+/// The record of a candidate's attempt: its decision compared with the
+/// enforced one, or its panic as an error.
+fn record(
+    policy: Json,
+    decided: std::thread::Result<Decision>,
+    enforced: &Decision,
+) -> ShadowRecord {
     let error = |message: String| ShadowRecord {
         row: json!({"policy": policy, "decision": null, "differs": true, "error": message}),
         detail: json!({"policy": policy, "differs": true, "error": message}),
@@ -166,5 +175,56 @@ impl Gate {
                 *error = Some(e);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(policy: &str, input: &Json) -> Decision {
+        gatehouse::Policy::from_sources(vec![("main.gate".to_owned(), policy.to_owned())])
+            .expect("compiles")
+            .evaluate_with(input, &EvalOptions::default())
+    }
+
+    const AUTO: &str = "policy \"a\" version \"1\"\n\nreason AUTO \"auto\"\n\ntier 0 \"auto\" { outcome auto }\n\ndefault tier 0 because AUTO\n";
+    const BLOCK: &str = "policy \"b\" version \"1\"\n\nreason NO \"no\"\n\ntier 0 \"no\" { outcome block }\n\ndefault tier 0 because NO\n";
+
+    /// A candidate that panics is recorded as an error (a difference),
+    /// with what it said, and nothing else of it is kept.
+    #[test]
+    fn a_panicking_candidate_is_recorded_as_an_error() {
+        let enforced = decision(AUTO, &json!({}));
+        let panicked = std::panic::catch_unwind(|| -> Decision { panic!("candidate blew up") });
+        let r = record(json!({"name": "x"}), panicked, &enforced);
+        assert!(r.differs);
+        assert_eq!(r.row["decision"], Json::Null);
+        let message = r.row["error"].as_str().expect("an error");
+        assert!(message.contains("candidate blew up"), "{message}");
+        assert_eq!(r.detail["error"], r.row["error"]);
+        assert_eq!(r.detail["differs"], true);
+    }
+
+    /// The record keeps the candidate's whole decision and says whether it
+    /// differs; the detail keeps its outcome, tier and reason codes.
+    #[test]
+    fn the_record_compares_with_the_enforced_decision() {
+        let input = json!({});
+        let enforced = decision(AUTO, &input);
+        let policy =
+            gatehouse::Policy::from_sources(vec![("main.gate".to_owned(), BLOCK.to_owned())])
+                .expect("compiles");
+        let r = evaluate(&policy, &input, &EvalOptions::default(), &enforced);
+        assert!(r.differs);
+        assert_eq!(r.row["decision"]["outcome"], "block");
+        assert_eq!(r.detail["outcome"], "block");
+        assert_eq!(r.detail["reasons"], json!(["NO"]));
+        assert_eq!(r.detail["policy"]["name"], "b");
+        let same = gatehouse::Policy::from_sources(vec![("main.gate".to_owned(), AUTO.to_owned())])
+            .expect("compiles");
+        let r = evaluate(&same, &input, &EvalOptions::default(), &enforced);
+        assert!(!r.differs);
+        assert_eq!(r.row["differs"], false);
     }
 }
