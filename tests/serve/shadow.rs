@@ -533,3 +533,51 @@ fn the_shadow_pages_pass_axe_and_the_keyboard_walk() {
         "the request's link: {walk:#?}"
     );
 }
+
+/// Requests created while the shadow set is swapped back and forth (admin
+/// reloads racing the creates): each keeps a shadow decision consistent
+/// with the shadow set it names, and every enforced answer is the same.
+#[test]
+fn creates_racing_shadow_reloads_record_a_consistent_shadow_and_enforce_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let shadow = set(dir.path(), "candidate", AUTO_ALL);
+    let server = server_with_shadow(&shadow, "reload_interval_ms = 0");
+    let agent = server.as_token(&server.key("agent", &["request"], &[]));
+    let admin = server.as_token(&server.admin);
+    let reader = server.as_token(&server.key("auditor", &["read"], &[]));
+    let action = example("refund-small.json");
+    let reference = enforced_part(&agent.create(&action));
+    let ids = std::thread::scope(|scope| {
+        let creators: Vec<_> = (0..3)
+            .map(|_| {
+                let agent = agent.clone();
+                let action = action.clone();
+                scope.spawn(move || (0..8).map(|_| agent.create(&action)).collect::<Vec<Json>>())
+            })
+            .collect();
+        for i in 0..8 {
+            let text = if i % 2 == 0 { BLOCK_ALL } else { AUTO_ALL };
+            std::fs::write(shadow.join("main.gate"), text).unwrap();
+            let (status, body) = admin.post("/v1/admin/reload", &json!({}));
+            assert_eq!(status, 200, "{body}");
+        }
+        creators
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect::<Vec<Json>>()
+    });
+    assert_eq!(ids.len(), 24);
+    for created in ids {
+        assert_eq!(enforced_part(&created), reference);
+        let id = created["id"].as_str().unwrap();
+        let (_, view) = reader.get(&format!("/v1/requests/{id}"));
+        let name = view["shadow"]["policy"]["name"].as_str().unwrap();
+        let outcome = view["shadow"]["decision"]["outcome"].as_str().unwrap();
+        match name {
+            "auto-everything" => assert_eq!(outcome, "auto"),
+            "block-everything" => assert_eq!(outcome, "block"),
+            other => panic!("an unknown shadow set {other}"),
+        }
+        assert_eq!(view["state"], "pending", "{view}");
+    }
+}
