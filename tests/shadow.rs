@@ -151,14 +151,14 @@ fn agent() -> Principal {
 /// Which candidate a case shadows with.
 #[derive(Clone, Debug)]
 enum Candidate {
-    Generated(generate::PolicySeed),
+    Generated(Box<generate::PolicySeed>),
     BlockAll,
     AutoAll,
 }
 
 fn candidate() -> impl Strategy<Value = Candidate> {
     prop_oneof![
-        2 => generate::policy_seed().prop_map(Candidate::Generated),
+        2 => generate::policy_seed().prop_map(|s| Candidate::Generated(Box::new(s))),
         1 => Just(Candidate::BlockAll),
         1 => Just(Candidate::AutoAll),
     ]
