@@ -2,7 +2,8 @@
 //! docs/shadow.md): a panel on the request page saying what the candidate
 //! would decide and which reasons differ, and a page (`/console/shadow`)
 //! listing the requests where it differs from the enforced decision,
-//! bounded like the queue (at most [`SHADOW_SCAN`] requests read per page).
+//! bounded like the queue (at most 2 000 requests read per page:
+//! `api::shadow::SHADOW_SCAN`).
 //!
 //! Nothing here changes a request: the shadow is recorded, never enforced.
 
