@@ -298,6 +298,9 @@ fn store_config(args: &AutonomyArgs) -> Result<gatehouse_server::ServerConfig, S
         config.store.url = Some(url.clone());
     }
     if let Some(url) = config.store.url.as_deref() {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err("the database URL must start with `postgres://` or `postgresql://` (leave it unset for SQLite in the data directory)".to_owned());
+        }
         gatehouse_server::store::connect_options(url).map_err(|e| e.detail)?;
     } else if !config.data_dir.join(gatehouse_server::DATABASE_FILE).is_file() {
         return Err(format!(

@@ -13,6 +13,7 @@ mod browser;
 
 mod api;
 mod audit;
+mod autonomy;
 mod auth;
 mod batch;
 mod console_a11y;
