@@ -11,7 +11,10 @@ const POLICY: &str = "policies/ai-agent-actions";
 
 fn run(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
     let mut cmd = Command::cargo_bin("gatehouse").expect("binary");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1").arg("autonomy").args(args);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .arg("autonomy")
+        .args(args);
     if let Some(input) = stdin {
         cmd.write_stdin(input.to_vec());
     }
@@ -25,7 +28,14 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
 
 /// Low thresholds, so the five human decisions of the fixture make
 /// candidates and their relax diffs show.
-const LOW: [&str; 6] = ["--min-cases", "1", "--max-rejection-rate", "1", "--policy", POLICY];
+const LOW: [&str; 6] = [
+    "--min-cases",
+    "1",
+    "--max-rejection-rate",
+    "1",
+    "--policy",
+    POLICY,
+];
 
 #[test]
 fn human_report() {
@@ -66,12 +76,25 @@ fn html_is_one_accessible_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.html");
     let path_text = path.to_str().unwrap();
-    let (code, out, err) = run(&[HISTORY, "--format", "html", "--output", path_text, "--bucket", "day"], None);
+    let (code, out, err) = run(
+        &[
+            HISTORY, "--format", "html", "--output", path_text, "--bucket", "day",
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.is_empty(), "--output writes the file, not stdout");
     let html = std::fs::read_to_string(&path).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    for fetch in ["<script", "<link", "src=", "url(", "@import", "https://", "http://www.w3.org/1999"] {
+    for fetch in [
+        "<script",
+        "<link",
+        "src=",
+        "url(",
+        "@import",
+        "https://",
+        "http://www.w3.org/1999",
+    ] {
         assert!(!html.contains(fetch), "nothing fetched or run: {fetch}");
     }
     assert!(html.contains("<svg") && html.contains("role=\"img\" aria-label=\"Rule refund:"));
@@ -85,7 +108,10 @@ fn fail_on_less_and_thresholds() {
     // The rejected sample makes internal_content a candidate for less.
     let (code, out, _) = run(&[HISTORY, "--fail-on", "less"], None);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("rule internal_content: 1 of 1 sampled auto actions rejected"), "{out}");
+    assert!(
+        out.contains("rule internal_content: 1 of 1 sampled auto actions rejected"),
+        "{out}"
+    );
     // Default thresholds: five decisions are not enough for more.
     assert!(out.contains("Candidates for more autonomy: 0"));
 }
@@ -95,12 +121,31 @@ fn refusals() {
     for (args, needle) in [
         (vec![HISTORY, "--confidence", "1"], "--confidence"),
         (vec![HISTORY, "--confidence", "NaN"], "--confidence"),
-        (vec![HISTORY, "--max-rejection-rate=-0.1"], "--max-rejection-rate"),
-        (vec![HISTORY, "--less-rejection-rate", "2"], "--less-rejection-rate"),
+        (
+            vec![HISTORY, "--max-rejection-rate=-0.1"],
+            "--max-rejection-rate",
+        ),
+        (
+            vec![HISTORY, "--less-rejection-rate", "2"],
+            "--less-rejection-rate",
+        ),
         (vec![HISTORY, "--target", "action..target"], "--target"),
         (vec![HISTORY, "--since", "last tuesday"], "--since"),
         (vec![HISTORY, "--data-dir", "x"], "not both"),
-        (vec![HISTORY, "--policy", POLICY, "--relax-to-tier", "3", "--min-cases", "1", "--max-rejection-rate", "1"], "not an auto tier"),
+        (
+            vec![
+                HISTORY,
+                "--policy",
+                POLICY,
+                "--relax-to-tier",
+                "3",
+                "--min-cases",
+                "1",
+                "--max-rejection-rate",
+                "1",
+            ],
+            "not an auto tier",
+        ),
     ] {
         let (code, _, err) = run(&args, None);
         assert_eq!(code, 2, "{args:?}: {err}");
@@ -112,11 +157,32 @@ fn refusals() {
 
 #[test]
 fn since_and_until_bound_the_window() {
-    let (code, out, _) = run(&[HISTORY, "--format", "json", "--since", "2026-12-05T23:05:00Z"], None);
+    let (code, out, _) = run(
+        &[
+            HISTORY,
+            "--format",
+            "json",
+            "--since",
+            "2026-12-05T23:05:00Z",
+        ],
+        None,
+    );
     assert_eq!(code, 0);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["input"]["requests"], 1, "only the sampled request is that late");
-    let (_, out, _) = run(&[HISTORY, "--format", "json", "--until", "2026-12-05T23:05:00Z"], None);
+    assert_eq!(
+        report["input"]["requests"], 1,
+        "only the sampled request is that late"
+    );
+    let (_, out, _) = run(
+        &[
+            HISTORY,
+            "--format",
+            "json",
+            "--until",
+            "2026-12-05T23:05:00Z",
+        ],
+        None,
+    );
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["input"]["requests"], 3);
 }

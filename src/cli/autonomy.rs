@@ -125,15 +125,19 @@ fn usage(io: &mut Io<'_>, message: &str) -> u8 {
 }
 
 fn instant(text: &str, flag: &str) -> Result<i64, String> {
-    let t = gatehouse::values::Timestamp::parse(text)
-        .ok_or_else(|| format!("{flag} `{text}` is not an RFC 3339 instant (2026-11-01T00:00:00Z)"))?;
+    let t = gatehouse::values::Timestamp::parse(text).ok_or_else(|| {
+        format!("{flag} `{text}` is not an RFC 3339 instant (2026-11-01T00:00:00Z)")
+    })?;
     Ok(t.unix_seconds().saturating_mul(1000))
 }
 
 fn options_of(args: &AutonomyArgs) -> Result<Options, String> {
     let mut o = Options::default();
     if !(args.confidence > 0.0 && args.confidence < 1.0) {
-        return Err(format!("--confidence must be strictly between 0 and 1 (got {})", args.confidence));
+        return Err(format!(
+            "--confidence must be strictly between 0 and 1 (got {})",
+            args.confidence
+        ));
     }
     for (flag, v) in [
         ("--max-rejection-rate", args.max_rejection_rate),
@@ -163,8 +167,16 @@ fn options_of(args: &AutonomyArgs) -> Result<Options, String> {
         BucketArg::Week => Bucket::Week,
     };
     o.target = target;
-    o.since_ms = args.since.as_deref().map(|t| instant(t, "--since")).transpose()?;
-    o.until_ms = args.until.as_deref().map(|t| instant(t, "--until")).transpose()?;
+    o.since_ms = args
+        .since
+        .as_deref()
+        .map(|t| instant(t, "--since"))
+        .transpose()?;
+    o.until_ms = args
+        .until
+        .as_deref()
+        .map(|t| instant(t, "--until"))
+        .transpose()?;
     Ok(o)
 }
 
@@ -302,7 +314,11 @@ fn store_config(args: &AutonomyArgs) -> Result<gatehouse_server::ServerConfig, S
             return Err("the database URL must start with `postgres://` or `postgresql://` (leave it unset for SQLite in the data directory)".to_owned());
         }
         gatehouse_server::store::connect_options(url).map_err(|e| e.detail)?;
-    } else if !config.data_dir.join(gatehouse_server::DATABASE_FILE).is_file() {
+    } else if !config
+        .data_dir
+        .join(gatehouse_server::DATABASE_FILE)
+        .is_file()
+    {
         return Err(format!(
             "no gatehouse database in `{}` (expected `{}`)",
             config.data_dir.display(),
@@ -323,7 +339,10 @@ fn read_store(
         Ok(c) => c,
         Err(e) => return usage(io, &e),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(io.stderr, "error: cannot start the runtime: {e}");
@@ -331,7 +350,9 @@ fn read_store(
         }
     };
     let result: Result<(), String> = runtime.block_on(async {
-        let store = gatehouse_server::store::open(&config).await.map_err(|e| e.detail)?;
+        let store = gatehouse_server::store::open(&config)
+            .await
+            .map_err(|e| e.detail)?;
         let mut after = 0_i64;
         loop {
             let (page, more) = store
@@ -341,7 +362,8 @@ fn read_store(
             for (seq, line) in &page {
                 ingest.push_line(line.as_bytes());
                 if let Some(f) = spool.as_deref_mut() {
-                    writeln!(f, "{line}").map_err(|e| format!("cannot write the temporary file: {e}"))?;
+                    writeln!(f, "{line}")
+                        .map_err(|e| format!("cannot write the temporary file: {e}"))?;
                 }
                 after = *seq;
             }
@@ -379,11 +401,15 @@ fn relax_candidates(
 ) -> Result<(), u8> {
     let tier = relax::auto_tier(policy, args.relax_to_tier);
     if let Err(relax::RelaxError::NotAnAutoTier(n)) = tier {
-        return Err(usage(io, &format!("--relax-to-tier {n}: tier {n} is not an auto tier of the policy")));
+        return Err(usage(
+            io,
+            &format!("--relax-to-tier {n}: tier {n} is not an auto tier of the policy"),
+        ));
     }
     for c in &mut report.candidates.more {
         if c.dimension != Dimension::Rule {
-            c.relax_note = Some("a tier is relaxed through the rules that place actions in it".to_owned());
+            c.relax_note =
+                Some("a tier is relaxed through the rules that place actions in it".to_owned());
             continue;
         }
         let tier = match &tier {

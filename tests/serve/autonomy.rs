@@ -63,7 +63,10 @@ fn store_and_export_give_the_same_report_and_the_console_shows_it() {
     assert_eq!(code, 0, "{err}");
     let (code, from_file, err) = autonomy(&[log.clone().into(), "--format".into(), "json".into()]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(from_store, from_file, "the store and the export are one history");
+    assert_eq!(
+        from_store, from_file,
+        "the store and the export are one history"
+    );
 
     let report: Json = serde_json::from_str(&from_file).unwrap();
     assert_eq!(report["format"], "gatehouse.autonomy/1");
@@ -90,7 +93,10 @@ fn store_and_export_give_the_same_report_and_the_console_shows_it() {
     let c = Console::signed_in(&server, "viewer");
     let page = c.get("/console/overview");
     assert_eq!(page.status, 200, "{}", page.text);
-    let start = page.text.find("<section id=\"autonomy\"").expect("an Autonomy section");
+    let start = page
+        .text
+        .find("<section id=\"autonomy\"")
+        .expect("an Autonomy section");
     let section = &page.text[start..];
     let section = &section[..section.find("</section>").unwrap()];
     for c in less {
@@ -98,9 +104,7 @@ fn store_and_export_give_the_same_report_and_the_console_shows_it() {
         let key = c["key"].as_str().unwrap();
         let expected = format!(
             "<tr data-candidate=\"{dimension}:{key}\" data-decided=\"{}\" data-overridden=\"{}\" data-lower=\"{}\"",
-            c["human_decided"],
-            c["overridden"],
-            c["lower_bound"]
+            c["human_decided"], c["overridden"], c["lower_bound"]
         );
         assert!(section.contains(&expected), "{expected} in {section}");
     }

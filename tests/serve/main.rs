@@ -13,8 +13,8 @@ mod browser;
 
 mod api;
 mod audit;
-mod autonomy;
 mod auth;
+mod autonomy;
 mod batch;
 mod console_a11y;
 mod console_attack_x1;

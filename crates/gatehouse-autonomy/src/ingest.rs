@@ -148,8 +148,8 @@ impl Ingest {
     fn record(&mut self, text: &[u8]) -> Result<(), Unreadable> {
         // serde_json refuses nesting deeper than 128 levels with an error,
         // so a hostile line costs its length and no stack.
-        let value: Json = serde_json::from_slice(text)
-            .map_err(|e| unreadable(format!("not JSON: {e}")))?;
+        let value: Json =
+            serde_json::from_slice(text).map_err(|e| unreadable(format!("not JSON: {e}")))?;
         let Json::Object(record) = &value else {
             return Err(unreadable("not a JSON object"));
         };
@@ -222,7 +222,10 @@ impl Ingest {
         let time = time_of(rec)?;
         self.input.transition_records += 1;
         self.note_time(time);
-        let actor = rec.pointer("/actor/id").and_then(Json::as_str).unwrap_or("");
+        let actor = rec
+            .pointer("/actor/id")
+            .and_then(Json::as_str)
+            .unwrap_or("");
         let detail = rec.get("detail").unwrap_or(&Json::Null);
         if event == "decide" {
             return self.decide(rec, request, detail, time);
@@ -234,8 +237,8 @@ impl Ingest {
         let keys = state.keys.clone();
         match event {
             "auto_approve" => {
-                let sampled = detail.pointer("/sample/sampled").and_then(Json::as_bool)
-                    == Some(true);
+                let sampled =
+                    detail.pointer("/sample/sampled").and_then(Json::as_bool) == Some(true);
                 self.groups.each(&keys, |c| {
                     c.counts.auto += 1;
                     if sampled {
@@ -250,7 +253,8 @@ impl Ingest {
                 let reviewer = self.groups.reviewer(actor);
                 self.groups.review(&keys, reviewer);
                 if first {
-                    self.groups.human(&keys, event, waited, state_bucket(&self.options, state));
+                    self.groups
+                        .human(&keys, event, waited, state_bucket(&self.options, state));
                 }
             }
             "approve" => {
@@ -269,7 +273,11 @@ impl Ingest {
                 let reject = match verdict {
                     Some("confirm") => false,
                     Some("reject") => true,
-                    _ => return Err(unreadable("sample_review without a verdict `confirm` or `reject`")),
+                    _ => {
+                        return Err(unreadable(
+                            "sample_review without a verdict `confirm` or `reject`",
+                        ));
+                    }
                 };
                 state.sample_reviewed = true;
                 let bucket = state_bucket(&self.options, state);
@@ -289,7 +297,10 @@ impl Ingest {
         detail: &Json,
         time: i64,
     ) -> Result<(), Unreadable> {
-        let digest = rec.get("action_digest").and_then(Json::as_str).unwrap_or("");
+        let digest = rec
+            .get("action_digest")
+            .and_then(Json::as_str)
+            .unwrap_or("");
         let found = self
             .pending
             .iter()
@@ -309,8 +320,11 @@ impl Ingest {
                 // No decision record (a window that starts mid-history, a
                 // chain exported without them): the outcome from the
                 // transition, the rules unknown.
-                let outcome = outcome_of(detail.get("outcome"))
-                    .ok_or_else(|| unreadable("decide transition without its decision record or a valid `detail.outcome`"))?;
+                let outcome = outcome_of(detail.get("outcome")).ok_or_else(|| {
+                    unreadable(
+                        "decide transition without its decision record or a valid `detail.outcome`",
+                    )
+                })?;
                 self.input.decides_without_decision += 1;
                 DecisionFacts {
                     action_digest: digest.to_owned(),

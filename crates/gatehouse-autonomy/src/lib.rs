@@ -34,10 +34,12 @@ pub mod stats;
 use serde::Serialize;
 
 pub use groups::{Counts, Dimension};
-pub use ingest::{EVIDENCE_LISTED, EXAMPLES_LISTED, Ingest, MAX_GROUPS, MAX_LINE_BYTES, PENDING_DECISIONS};
+pub use ingest::{
+    EVIDENCE_LISTED, EXAMPLES_LISTED, Ingest, MAX_GROUPS, MAX_LINE_BYTES, PENDING_DECISIONS,
+};
 pub use report::{
-    Bound, Candidates, GroupStats, LessCandidate, LessReason, MoreCandidate, Report,
-    ReviewerLoad, TimelineRow,
+    Bound, Candidates, GroupStats, LessCandidate, LessReason, MoreCandidate, Report, ReviewerLoad,
+    TimelineRow,
 };
 pub use stats::BoundMethod;
 

@@ -76,7 +76,8 @@ pub fn relax_rule(
     let mut out = Vec::with_capacity(files.len());
     let mut found = false;
     for file in files {
-        let parsed = gatehouse::syntax::parse(file).map_err(|e| RelaxError::Policy(e.to_string()))?;
+        let parsed =
+            gatehouse::syntax::parse(file).map_err(|e| RelaxError::Policy(e.to_string()))?;
         let mut text = None;
         for d in &parsed.declarations {
             let Declaration::Rule(r) = d else { continue };
@@ -171,7 +172,12 @@ pub fn impact<R: BufRead>(
             beyond_candidate: t.new < t.old && candidate.is_none_or(|c| t.old > c),
         })
         .collect();
-    transitions.sort_by(|a, b| b.count.cmp(&a.count).then(a.from.cmp(&b.from)).then(a.to.cmp(&b.to)));
+    transitions.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.from.cmp(&b.from))
+            .then(a.to.cmp(&b.to))
+    });
     Ok(RelaxImpact {
         to_tier: tier,
         policy_digest: enforced.digest().to_owned(),
@@ -179,7 +185,11 @@ pub fn impact<R: BufRead>(
         inputs: report.inputs,
         changed: report.changed,
         loosened: report.loosened,
-        loosened_beyond: transitions.iter().filter(|t| t.beyond_candidate).map(|t| t.count).sum(),
+        loosened_beyond: transitions
+            .iter()
+            .filter(|t| t.beyond_candidate)
+            .map(|t| t.count)
+            .sum(),
         no_input: report.no_input_recorded,
         transitions,
     })

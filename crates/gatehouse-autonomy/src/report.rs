@@ -246,7 +246,12 @@ pub(crate) fn build(
         if d == Dimension::Tier {
             v.sort_by(|a, b| tier_order(&a.key).cmp(&tier_order(&b.key)));
         } else {
-            v.sort_by(|a, b| b.counts.volume.cmp(&a.counts.volume).then(a.key.cmp(&b.key)));
+            v.sort_by(|a, b| {
+                b.counts
+                    .volume
+                    .cmp(&a.counts.volume)
+                    .then(a.key.cmp(&b.key))
+            });
         }
         v
     };
@@ -295,7 +300,10 @@ fn reviewer_load(groups: &Groups) -> ReviewerLoad {
         .iter()
         .enumerate()
         .filter(|(_, n)| **n > 0)
-        .max_by(|a, b| a.1.cmp(b.1).then(groups.reviewers.get(b.0).cmp(&groups.reviewers.get(a.0))));
+        .max_by(|a, b| {
+            a.1.cmp(b.1)
+                .then(groups.reviewers.get(b.0).cmp(&groups.reviewers.get(a.0)))
+        });
     ReviewerLoad {
         actions,
         reviewers: per.iter().filter(|n| **n > 0).count() as u64,
@@ -349,11 +357,13 @@ fn candidates(options: &Options, rules: &[GroupStats], tiers: &[GroupStats]) -> 
                     reviewed,
                     options.confidence,
                 );
-                out.less.push(less(dimension, g, LessReason::SampleRejected, lower));
+                out.less
+                    .push(less(dimension, g, LessReason::SampleRejected, lower));
             } else if held(g) {
                 let lower = g.bound(options.method).lower;
                 if g.counts.human_decided > 0 && lower > options.less_rejection_rate {
-                    out.less.push(less(dimension, g, LessReason::RejectionRate, lower));
+                    out.less
+                        .push(less(dimension, g, LessReason::RejectionRate, lower));
                 }
             }
         }

@@ -103,7 +103,10 @@ pub fn wilson(x: u64, n: u64, confidence: f64) -> (f64, f64) {
     let lower = ((centre - spread) / denominator).clamp(0.0, 1.0);
     let upper = ((centre + spread) / denominator).clamp(0.0, 1.0);
     // At the edges the formula is exact only up to rounding.
-    (if x == 0.0 { 0.0 } else { lower }, if x == n { 1.0 } else { upper })
+    (
+        if x == 0.0 { 0.0 } else { lower },
+        if x == n { 1.0 } else { upper },
+    )
 }
 
 /// P(X <= x) for X ~ Binomial(n, p), summed in log space.
@@ -215,22 +218,40 @@ mod tests {
         // Newcombe (Statistics in Medicine 1998), Table I, example 81/263:
         // exact (method 5) 0.2527-0.3676, Wilson (method 3) 0.2553-0.3662.
         let (lo, hi) = clopper_pearson(81, 263, 0.95);
-        assert!(close(lo, 0.2527, 5e-4) && close(hi, 0.3676, 5e-4), "{lo} {hi}");
+        assert!(
+            close(lo, 0.2527, 5e-4) && close(hi, 0.3676, 5e-4),
+            "{lo} {hi}"
+        );
         let (lo, hi) = wilson(81, 263, 0.95);
-        assert!(close(lo, 0.2553, 5e-4) && close(hi, 0.3662, 5e-4), "{lo} {hi}");
+        assert!(
+            close(lo, 0.2553, 5e-4) && close(hi, 0.3662, 5e-4),
+            "{lo} {hi}"
+        );
         // Newcombe, example 15/148: exact 0.0578-0.1617, Wilson 0.0624-0.1605.
         let (lo, hi) = clopper_pearson(15, 148, 0.95);
-        assert!(close(lo, 0.0578, 5e-4) && close(hi, 0.1617, 5e-4), "{lo} {hi}");
+        assert!(
+            close(lo, 0.0578, 5e-4) && close(hi, 0.1617, 5e-4),
+            "{lo} {hi}"
+        );
         let (lo, hi) = wilson(15, 148, 0.95);
-        assert!(close(lo, 0.0624, 5e-4) && close(hi, 0.1605, 5e-4), "{lo} {hi}");
+        assert!(
+            close(lo, 0.0624, 5e-4) && close(hi, 0.1605, 5e-4),
+            "{lo} {hi}"
+        );
         // Newcombe, example 0/20: exact 0-0.1684, Wilson 0-0.1611.
         assert!(close(clopper_pearson(0, 20, 0.95).1, 0.1684, 5e-4));
         assert!(close(wilson(0, 20, 0.95).1, 0.1611, 5e-4));
         // Newcombe, example 1/29: exact 0.0009-0.1776, Wilson 0.0061-0.1718.
         let (lo, hi) = clopper_pearson(1, 29, 0.95);
-        assert!(close(lo, 0.0009, 5e-4) && close(hi, 0.1776, 5e-4), "{lo} {hi}");
+        assert!(
+            close(lo, 0.0009, 5e-4) && close(hi, 0.1776, 5e-4),
+            "{lo} {hi}"
+        );
         let (lo, hi) = wilson(1, 29, 0.95);
-        assert!(close(lo, 0.0061, 5e-4) && close(hi, 0.1718, 5e-4), "{lo} {hi}");
+        assert!(
+            close(lo, 0.0061, 5e-4) && close(hi, 0.1718, 5e-4),
+            "{lo} {hi}"
+        );
     }
 
     #[test]

@@ -57,7 +57,10 @@ fn hostile_lines_are_counted_and_the_rest_is_read() {
     assert_eq!(r.input.unreadable_lines.len(), 10);
     assert_eq!(r.input.unreadable_lines[0].line, 1);
     // The good history after them reads exactly as alone.
-    assert_eq!(serde_json::to_value(&r.rules).unwrap(), serde_json::to_value(&clean.rules).unwrap());
+    assert_eq!(
+        serde_json::to_value(&r.rules).unwrap(),
+        serde_json::to_value(&clean.rules).unwrap()
+    );
     assert_eq!(r.candidates, clean.candidates);
 }
 

@@ -73,16 +73,34 @@ fn relaxing_a_rule_moves_its_own_actions_and_flags_nothing_else() {
     let tier = relax::auto_tier(&policy, None).unwrap();
     assert_eq!(tier, 0);
     let relaxed_files = relax::relax_rule(&files(), "refund", tier).unwrap();
-    assert!(relaxed_files[0].text.contains("then tier 0\n  because REFUND"), "{}", relaxed_files[0].text);
+    assert!(
+        relaxed_files[0]
+            .text
+            .contains("then tier 0\n  because REFUND"),
+        "{}",
+        relaxed_files[0].text
+    );
     let relaxed = relax::compile(relaxed_files).unwrap();
     assert_ne!(relaxed.digest(), policy.digest());
     let mut history = String::new();
-    for (amount, kind) in [(10, "refund"), (20, "refund"), (5000, "refund"), (0, "read")] {
+    for (amount, kind) in [
+        (10, "refund"),
+        (20, "refund"),
+        (5000, "refund"),
+        (0, "read"),
+    ] {
         history.push_str(&decision_line(&policy, amount, kind));
         history.push('\n');
     }
     history.push_str("{\"record\":\"transition\"}\nnot json\n");
-    let impact = relax::impact(&policy, &relaxed, tier, history.as_bytes(), Some(gatehouse::Outcome::Explicit)).unwrap();
+    let impact = relax::impact(
+        &policy,
+        &relaxed,
+        tier,
+        history.as_bytes(),
+        Some(gatehouse::Outcome::Explicit),
+    )
+    .unwrap();
     assert_eq!(impact.inputs, 4);
     // The two small refunds go explicit -> auto; the large one stays dual
     // (the `large` rule still holds it); the read is unchanged.
@@ -101,7 +119,14 @@ fn relaxing_the_rule_that_held_dual_is_flagged_beyond_an_explicit_candidate() {
     let line = decision_line(&policy, 5000, "refund");
     // The candidate held `explicit`: a dual -> explicit move is a loosening
     // beyond what the candidate itself held.
-    let impact = relax::impact(&policy, &relaxed, 0, line.as_bytes(), Some(gatehouse::Outcome::Explicit)).unwrap();
+    let impact = relax::impact(
+        &policy,
+        &relaxed,
+        0,
+        line.as_bytes(),
+        Some(gatehouse::Outcome::Explicit),
+    )
+    .unwrap();
     assert_eq!(impact.loosened, 1);
     assert_eq!(impact.loosened_beyond, 1);
 }
@@ -109,9 +134,15 @@ fn relaxing_the_rule_that_held_dual_is_flagged_beyond_an_explicit_candidate() {
 #[test]
 fn refusals() {
     let policy = Policy::from_files(files()).unwrap();
-    assert_eq!(relax::auto_tier(&policy, Some(2)), Err(RelaxError::NotAnAutoTier(2)));
+    assert_eq!(
+        relax::auto_tier(&policy, Some(2)),
+        Err(RelaxError::NotAnAutoTier(2))
+    );
     assert_eq!(relax::auto_tier(&policy, Some(0)), Ok(0));
-    assert_eq!(relax::relax_rule(&files(), "nope", 0).err(), Some(RelaxError::NoSuchRule("nope".into())));
+    assert_eq!(
+        relax::relax_rule(&files(), "nope", 0).err(),
+        Some(RelaxError::NoSuchRule("nope".into()))
+    );
     let no_auto = POLICY.replace("outcome auto", "outcome queue");
     let p = Policy::from_source("x.gate", no_auto).unwrap();
     assert_eq!(relax::auto_tier(&p, None), Err(RelaxError::NoAutoTier));

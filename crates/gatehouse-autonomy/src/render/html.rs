@@ -74,7 +74,9 @@ fn candidates(h: &mut String, report: &Report) {
     if !more.is_empty() {
         h.push_str("<table><caption>Held rules and tiers whose human decisions say they may do more</caption><thead><tr><th scope=\"col\">kind</th><th scope=\"col\">name</th><th scope=\"col\">held as</th><th scope=\"col\">decided</th><th scope=\"col\">overridden</th><th scope=\"col\">upper bound</th><th scope=\"col\">if relaxed</th></tr></thead><tbody>");
         for c in more {
-            let relax = relax_words(c).or_else(|| c.relax_note.clone()).unwrap_or_default();
+            let relax = relax_words(c)
+                .or_else(|| c.relax_note.clone())
+                .unwrap_or_default();
             let _ = write!(
                 h,
                 "<tr><td>{}</td><th scope=\"row\">{}</th><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
@@ -114,7 +116,12 @@ fn table(h: &mut String, report: &Report, d: Dimension) {
     if list.is_empty() {
         return;
     }
-    let _ = write!(h, "<table><caption>{} by volume</caption><thead><tr><th scope=\"col\">{}</th>", heading(d), singular(d));
+    let _ = write!(
+        h,
+        "<table><caption>{} by volume</caption><thead><tr><th scope=\"col\">{}</th>",
+        heading(d),
+        singular(d)
+    );
     for c in COLUMNS {
         let _ = write!(h, "<th scope=\"col\">{c}</th>");
     }
@@ -135,7 +142,12 @@ fn chart(h: &mut String, rule: &str, rows: &[&TimelineRow]) {
     const W: f64 = 360.0;
     const HEIGHT: f64 = 120.0;
     const PAD: f64 = 20.0;
-    let max = rows.iter().map(|r| r.counts.volume).max().unwrap_or(0).max(1) as f64;
+    let max = rows
+        .iter()
+        .map(|r| r.counts.volume)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let n = rows.len().max(1) as f64;
     let step = (W - 2.0 * PAD) / n;
     let total: u64 = rows.iter().map(|r| r.counts.volume).sum();
@@ -171,11 +183,19 @@ fn chart(h: &mut String, rule: &str, rows: &[&TimelineRow]) {
         );
         if r.counts.human_decided > 0 {
             let rate = r.counts.overridden() as f64 / r.counts.human_decided as f64;
-            points.push(format!("{:.1},{:.1}", x + step / 2.0, HEIGHT - rate * (HEIGHT - PAD)));
+            points.push(format!(
+                "{:.1},{:.1}",
+                x + step / 2.0,
+                HEIGHT - rate * (HEIGHT - PAD)
+            ));
         }
     }
     if points.len() > 1 {
-        let _ = write!(h, "<polyline class=\"rate\" points=\"{}\"/>", points.join(" "));
+        let _ = write!(
+            h,
+            "<polyline class=\"rate\" points=\"{}\"/>",
+            points.join(" ")
+        );
     }
     let _ = write!(
         h,

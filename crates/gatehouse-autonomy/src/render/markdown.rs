@@ -34,10 +34,15 @@ pub fn write_markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     writeln!(out, "#### Candidates for more autonomy ({})", more.len())?;
     writeln!(out)?;
     if !more.is_empty() {
-        writeln!(out, "| | name | held as | decided | overridden | upper bound | if relaxed |")?;
+        writeln!(
+            out,
+            "| | name | held as | decided | overridden | upper bound | if relaxed |"
+        )?;
         writeln!(out, "|---|---|---|---:|---:|---:|---|")?;
         for c in more {
-            let relax = relax_words(c).or_else(|| c.relax_note.clone()).unwrap_or_default();
+            let relax = relax_words(c)
+                .or_else(|| c.relax_note.clone())
+                .unwrap_or_default();
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
@@ -73,13 +78,23 @@ pub fn write_markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     }
     for d in Dimension::ALL {
         let list = groups(report, d);
-        writeln!(out, "<details><summary>{} ({})</summary>", heading(d), list.len())?;
+        writeln!(
+            out,
+            "<details><summary>{} ({})</summary>",
+            heading(d),
+            list.len()
+        )?;
         writeln!(out)?;
         if !list.is_empty() {
             writeln!(out, "| {} | {} |", singular(d), COLUMNS.join(" | "))?;
             writeln!(out, "|---|{}", "---:|".repeat(COLUMNS.len()))?;
             for g in list {
-                writeln!(out, "| {} | {} |", cell(&name(g)), cells(report, g).join(" | "))?;
+                writeln!(
+                    out,
+                    "| {} | {} |",
+                    cell(&name(g)),
+                    cells(report, g).join(" | ")
+                )?;
             }
             writeln!(out)?;
         }

@@ -185,7 +185,11 @@ pub(crate) fn relax_words(c: &crate::MoreCandidate) -> Option<String> {
                 t.from.as_str(),
                 t.to.as_str(),
                 t.count,
-                if t.beyond_candidate { " (beyond the candidate)" } else { "" }
+                if t.beyond_candidate {
+                    " (beyond the candidate)"
+                } else {
+                    ""
+                }
             )
         })
         .collect();
@@ -194,7 +198,11 @@ pub(crate) fn relax_words(c: &crate::MoreCandidate) -> Option<String> {
         r.to_tier,
         r.changed,
         r.inputs,
-        if moves.is_empty() { "no outcome moves".to_owned() } else { moves.join(", ") },
+        if moves.is_empty() {
+            "no outcome moves".to_owned()
+        } else {
+            moves.join(", ")
+        },
         r.loosened_beyond
     ))
 }

@@ -11,7 +11,11 @@ pub fn write_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     writeln!(out, "gatehouse autonomy: {}", super::summary(report))?;
     writeln!(out, "thresholds: {}", super::thresholds(report))?;
     if report.input.shadow_differs > 0 {
-        writeln!(out, "shadow decisions differing from the enforced one: {}", report.input.shadow_differs)?;
+        writeln!(
+            out,
+            "shadow decisions differing from the enforced one: {}",
+            report.input.shadow_differs
+        )?;
     }
     writeln!(out)?;
     let more = &report.candidates.more;
@@ -89,7 +93,13 @@ pub fn write_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 fn table(out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
-        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     for row in rows {
         let mut line = String::from(" ");

@@ -56,7 +56,12 @@ pub struct History {
 
 /// `rules` rules, volumes uniform in `volumes`; every seventh rule (6, 13,
 /// ...) is auto, the others held.
-pub fn generate(seed: u64, rules: usize, volumes: (u64, u64), mut emit: impl FnMut(&str)) -> Vec<Planted> {
+pub fn generate(
+    seed: u64,
+    rules: usize,
+    volumes: (u64, u64),
+    mut emit: impl FnMut(&str),
+) -> Vec<Planted> {
     let mut rng = Rng::new(seed);
     let mut planted: Vec<Planted> = (0..rules)
         .map(|i| Planted {
@@ -102,19 +107,36 @@ pub fn generate(seed: u64, rules: usize, volumes: (u64, u64), mut emit: impl FnM
             rule.name
         );
         emit(&line);
-        emit(&transition(&req, "decide", "requested", "decided", &time, &agent, &digest, &format!(r#"{{"outcome":"{outcome}","reasons":[]}}"#)));
+        emit(&transition(
+            &req,
+            "decide",
+            "requested",
+            "decided",
+            &time,
+            &agent,
+            &digest,
+            &format!(r#"{{"outcome":"{outcome}","reasons":[]}}"#),
+        ));
         if rule.held {
-            emit(&transition(&req, "queue", "decided", "pending", &time, &agent, &digest, "{}"));
+            emit(&transition(
+                &req, "queue", "decided", "pending", &time, &agent, &digest, "{}",
+            ));
             let reviewer = format!("reviewer-{}", rng.below(3));
             let later = timestamp(t + 60 + rng.below(3600) as i64);
             rule.decided += 1;
             let event = if rng.unit() < rule.p {
                 rule.overridden += 1;
-                if rng.below(2) == 0 { ("reject", "rejected") } else { ("request_changes", "changes_requested") }
+                if rng.below(2) == 0 {
+                    ("reject", "rejected")
+                } else {
+                    ("request_changes", "changes_requested")
+                }
             } else {
                 ("approve_complete", "approved")
             };
-            emit(&transition(&req, event.0, "pending", event.1, &later, &reviewer, &digest, "{}"));
+            emit(&transition(
+                &req, event.0, "pending", event.1, &later, &reviewer, &digest, "{}",
+            ));
         } else {
             let sampled = rng.below(10) == 0;
             let detail = if sampled {
@@ -122,7 +144,16 @@ pub fn generate(seed: u64, rules: usize, volumes: (u64, u64), mut emit: impl FnM
             } else {
                 "{}"
             };
-            emit(&transition(&req, "auto_approve", "decided", "approved", &time, &agent, &digest, detail));
+            emit(&transition(
+                &req,
+                "auto_approve",
+                "decided",
+                "approved",
+                &time,
+                &agent,
+                &digest,
+                detail,
+            ));
             if sampled {
                 let later = timestamp(t + 600);
                 rule.sample_reviewed += 1;
@@ -132,7 +163,16 @@ pub fn generate(seed: u64, rules: usize, volumes: (u64, u64), mut emit: impl FnM
                 } else {
                     "confirm"
                 };
-                emit(&transition(&req, "sample_review", "approved", "approved", &later, "auditor", &digest, &format!(r#"{{"note":"","verdict":"{verdict}"}}"#)));
+                emit(&transition(
+                    &req,
+                    "sample_review",
+                    "approved",
+                    "approved",
+                    &later,
+                    "auditor",
+                    &digest,
+                    &format!(r#"{{"note":"","verdict":"{verdict}"}}"#),
+                ));
             }
         }
     }
@@ -147,7 +187,16 @@ pub fn history(seed: u64, rules: usize, volumes: (u64, u64)) -> History {
 }
 
 #[allow(clippy::too_many_arguments, reason = "a record's fields")]
-fn transition(req: &str, event: &str, from: &str, to: &str, time: &str, actor: &str, digest: &str, detail: &str) -> String {
+fn transition(
+    req: &str,
+    event: &str,
+    from: &str,
+    to: &str,
+    time: &str,
+    actor: &str,
+    digest: &str,
+    detail: &str,
+) -> String {
     format!(
         r#"{{"record":"transition","format":"gatehouse.audit-record/1","id":"evt_x","time":"{time}","request":"{req}","event":"{event}","from":"{from}","to":"{to}","actor":{{"id":"{actor}","method":"api_key"}},"reason":null,"policy_digest":"sha256:00","action_digest":"{digest}","detail":{detail}}}"#
     )
@@ -168,5 +217,10 @@ pub fn timestamp(unix: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, (secs % 3600) / 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60
+    )
 }

@@ -490,7 +490,8 @@ pub async fn autonomy_report(
                 .audit_after(after, AUTONOMY_PAGE_LINES, AUTONOMY_MAX_BYTES)
                 .await?;
             for (seq, line) in &page {
-                if lines >= u64::from(AUTONOMY_MAX_LINES) || bytes + line.len() > AUTONOMY_MAX_BYTES {
+                if lines >= u64::from(AUTONOMY_MAX_LINES) || bytes + line.len() > AUTONOMY_MAX_BYTES
+                {
                     cut = true;
                     break 'pages;
                 }
