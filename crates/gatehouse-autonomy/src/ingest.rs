@@ -45,6 +45,8 @@ pub const EVIDENCE_LISTED: usize = 5;
 #[derive(Clone, Debug)]
 struct DecisionFacts {
     action_digest: String,
+    /// When it was decided (Unix ms): a standalone decision's bucket.
+    time_ms: i64,
     outcome: Outcome,
     keys: Keys,
 }
@@ -183,30 +185,30 @@ impl Ingest {
         let keys = self.keys_of(rec);
         let facts = DecisionFacts {
             action_digest,
+            time_ms: time,
             outcome,
             keys,
         };
         if self.pending.len() >= PENDING_DECISIONS
             && let Some(old) = self.pending.pop_front()
         {
-            self.standalone(old, time);
+            self.standalone(old);
         }
         self.pending.push_back(facts);
         Ok(())
     }
 
     /// A decision no `decide` transition claimed: `eval` volume.
-    fn standalone(&mut self, facts: DecisionFacts, time_ms: i64) {
+    fn standalone(&mut self, facts: DecisionFacts) {
         self.input.standalone_decisions += 1;
-        let bucket = self.options.bucket.index(time_ms);
+        let bucket = self.options.bucket.index(facts.time_ms);
         self.groups.decided(&facts.keys, facts.outcome, bucket);
     }
 
     /// Flushes the decisions still waiting (at the end of the history).
     fn flush_pending(&mut self) {
         while let Some(facts) = self.pending.pop_front() {
-            let at = self.input.last_ms.unwrap_or(0);
-            self.standalone(facts, at);
+            self.standalone(facts);
         }
     }
 
@@ -328,6 +330,7 @@ impl Ingest {
                 self.input.decides_without_decision += 1;
                 DecisionFacts {
                     action_digest: digest.to_owned(),
+                    time_ms: time,
                     outcome,
                     keys: self.groups.unknown_keys(),
                 }

@@ -244,7 +244,7 @@ pub(crate) fn build(
             .map(|g| stats_of(g, &options))
             .collect();
         if d == Dimension::Tier {
-            v.sort_by(|a, b| tier_order(&a.key).cmp(&tier_order(&b.key)));
+            v.sort_by_key(|a| tier_order(&a.key));
         } else {
             v.sort_by(|a, b| {
                 b.counts

@@ -121,3 +121,30 @@ fn the_window_keeps_requests_decided_inside_it() {
     assert_eq!(none.input.requests, 0);
     assert!(none.rules.is_empty());
 }
+
+#[test]
+fn eval_audit_log_records_count_as_volume_once() {
+    // 3 000 decision records and no transitions (`eval --audit-log`): more
+    // than the pending bound, each counted once, in its own day.
+    let mut text = String::new();
+    for i in 0..3000 {
+        let day = 1 + i % 3;
+        text.push_str(&format!(
+            r#"{{"record":"decision","time":"2026-12-0{day}T10:00:00Z","action_digest":"sha256:{i:064x}","input":{{"agent":{{"id":"a"}},"action":{{"target":"crm"}}}},"outcome":"queue","decision":{{"outcome":"queue","tier":{{"id":1,"name":"one"}},"rules":[{{"name":"r","determining":true}}]}}}}"#
+        ));
+        text.push('\n');
+    }
+    let mut options = Options::default();
+    options.bucket = gatehouse_autonomy::Bucket::Day;
+    let mut ingest = Ingest::new(options);
+    ingest.read(text.as_bytes()).unwrap();
+    let r = ingest.finish();
+    assert_eq!(r.input.standalone_decisions, 3000);
+    assert_eq!(r.input.requests, 0);
+    let rule = r.rules.iter().find(|g| g.key == "r").unwrap();
+    assert_eq!((rule.counts.volume, rule.counts.held, rule.counts.human_decided), (3000, 3000, 0));
+    let days: Vec<(&str, u64)> = r.timeline.iter().map(|t| (t.bucket.as_str(), t.counts.volume)).collect();
+    assert_eq!(days, [("2026-12-01", 1000), ("2026-12-02", 1000), ("2026-12-03", 1000)]);
+    // Held, but no person decided any: not a candidate.
+    assert!(r.candidates.more.is_empty());
+}
