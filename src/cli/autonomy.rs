@@ -210,14 +210,19 @@ pub(super) fn run(args: &AutonomyArgs, io: &mut Io<'_>) -> u8 {
     // inputs again): standard input and the store are kept in a temporary
     // file for the second pass.
     let mut spool: Option<std::fs::File> = None;
+    let mut policy = policy;
     let code = if uses_store(args) {
-        if policy.is_some() {
-            match tempfile::tempfile() {
-                Ok(f) => spool = Some(f),
-                Err(e) => return usage(io, &format!("cannot create a temporary file: {e}")),
-            }
+        // Without --policy the store's own copy of the policy the history
+        // names most is used, so the store is spooled either way.
+        match tempfile::tempfile() {
+            Ok(f) => spool = Some(f),
+            Err(e) => return usage(io, &format!("cannot create a temporary file: {e}")),
         }
-        read_store(args, &mut ingest, spool.as_mut(), io)
+        let (code, stored) = read_store(args, &mut ingest, spool.as_mut(), policy.is_none(), io);
+        if policy.is_none() {
+            policy = stored;
+        }
+        code
     } else {
         let log = args.log.as_deref().unwrap_or(Path::new("-"));
         read_log(log, &mut ingest, policy.is_some(), &mut spool, io)
@@ -329,15 +334,26 @@ fn store_config(args: &AutonomyArgs) -> Result<gatehouse_server::ServerConfig, S
 }
 
 /// Reads the store's audit chain page by page (as `GET /v1/audit` does).
+/// A policy set and its files.
+type PolicyFiles = (
+    gatehouse::Policy,
+    Vec<std::sync::Arc<gatehouse::source::SourceFile>>,
+);
+
+/// Reads the store's audit chain page by page (as `GET /v1/audit` does);
+/// with `want_policy`, also the store's copy of the policy set the
+/// history's decisions name most (when it is kept and still compiles to
+/// its digest).
 fn read_store(
     args: &AutonomyArgs,
     ingest: &mut Ingest,
     mut spool: Option<&mut std::fs::File>,
+    want_policy: bool,
     io: &mut Io<'_>,
-) -> u8 {
+) -> (u8, Option<PolicyFiles>) {
     let config = match store_config(args) {
         Ok(c) => c,
-        Err(e) => return usage(io, &e),
+        Err(e) => return (usage(io, &e), None),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -346,10 +362,10 @@ fn read_store(
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(io.stderr, "error: cannot start the runtime: {e}");
-            return exit::INTERNAL;
+            return (exit::INTERNAL, None);
         }
     };
-    let result: Result<(), String> = runtime.block_on(async {
+    let result: Result<Option<PolicyFiles>, String> = runtime.block_on(async {
         let store = gatehouse_server::store::open(&config)
             .await
             .map_err(|e| e.detail)?;
@@ -368,26 +384,53 @@ fn read_store(
                 after = *seq;
             }
             if !more || page.is_empty() {
-                return Ok(());
+                break;
             }
         }
+        let Some(seen) = ingest.policies().iter().max_by_key(|p| p.decisions) else {
+            return Ok(None);
+        };
+        if !want_policy {
+            return Ok(None);
+        }
+        let stored = store
+            .policy_sources(&seen.digest)
+            .await
+            .map_err(|e| e.detail)?;
+        Ok(stored.and_then(|s| stored_policy(&s, &seen.digest)))
     });
     match result {
-        Ok(()) => {
+        Ok(policy) => {
             if let Some(f) = spool
                 && let Err(e) = f.rewind()
             {
                 let _ = writeln!(io.stderr, "error: cannot read the temporary file: {e}");
-                return exit::INTERNAL;
+                return (exit::INTERNAL, None);
             }
-            exit::OK
+            (exit::OK, policy)
         }
         Err(e) => {
             // The store's messages name the host, never the password.
             let _ = writeln!(io.stderr, "error: {e}");
-            exit::DATABASE
+            (exit::DATABASE, None)
         }
     }
+}
+
+/// The store's sources (`[{"name", "text"}]`) compiled, when they still
+/// compile to `digest` (anything else is no policy: no relax diff).
+fn stored_policy(sources: &serde_json::Value, digest: &str) -> Option<PolicyFiles> {
+    let files: Vec<_> = sources
+        .as_array()?
+        .iter()
+        .map(|f| {
+            let name = f.get("name")?.as_str()?;
+            let text = f.get("text")?.as_str()?;
+            Some(gatehouse::source::SourceFile::new(name, text))
+        })
+        .collect::<Option<_>>()?;
+    let policy = gatehouse::Policy::from_files(files.clone()).ok()?;
+    (policy.digest() == digest).then_some((policy, files))
 }
 
 /// Fills each rule candidate's relax diff.
@@ -468,7 +511,7 @@ fn write_report(args: &AutonomyArgs, report: &Report, io: &mut Io<'_>) -> Result
     if let Err(e) = written {
         return Err(super::output_failed(io, &e));
     }
-    let result = match &args.output {
+    match &args.output {
         Some(path) => super::replace::write_atomically(path, &buf).map_err(|e| {
             let _ = writeln!(io.stderr, "error: cannot write `{}`: {e}", path.display());
             exit::USAGE
@@ -478,6 +521,5 @@ fn write_report(args: &AutonomyArgs, report: &Report, io: &mut Io<'_>) -> Result
             .write_all(&buf)
             .and_then(|()| io.stdout.flush())
             .map_err(|e| super::output_failed(io, &e)),
-    };
-    result
+    }
 }

@@ -85,6 +85,34 @@ fn store_and_export_give_the_same_report_and_the_console_shows_it() {
     let less = report["candidates"]["less"].as_array().unwrap();
     assert!(less.iter().any(|c| c["key"] == "refund"), "{less:?}");
 
+    // From the store, without --policy: the store's copy of the policy the
+    // history names decides the relax diffs.
+    let mut low = server.store_args();
+    for a in [
+        "--format",
+        "json",
+        "--min-cases",
+        "1",
+        "--max-rejection-rate",
+        "1",
+    ] {
+        low.push(a.into());
+    }
+    let (code, out, err) = autonomy(&low);
+    assert_eq!(code, 0, "{err}");
+    let low: Json = serde_json::from_str(&out).unwrap();
+    let refund_more = low["candidates"]["more"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "refund")
+        .expect("refund is a candidate at these thresholds");
+    assert_eq!(refund_more["relax"]["inputs"], 6, "{refund_more}");
+    assert_eq!(
+        refund_more["relax"]["policy_digest"],
+        low["policies"][0]["digest"]
+    );
+
     // --fail-on less: exit 1 for CI.
     let (code, _, _) = autonomy(&[log.clone().into(), "--fail-on".into(), "less".into()]);
     assert_eq!(code, 1);

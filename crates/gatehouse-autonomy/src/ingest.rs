@@ -443,6 +443,12 @@ impl Ingest {
         }
     }
 
+    /// The policies the decision records read so far name (at most 64),
+    /// in order of first sight.
+    pub fn policies(&self) -> &[crate::PolicySeen] {
+        &self.policies
+    }
+
     /// The report.
     pub fn finish(mut self) -> Report {
         self.flush_pending();

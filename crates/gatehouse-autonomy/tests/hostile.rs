@@ -142,9 +142,27 @@ fn eval_audit_log_records_count_as_volume_once() {
     assert_eq!(r.input.standalone_decisions, 3000);
     assert_eq!(r.input.requests, 0);
     let rule = r.rules.iter().find(|g| g.key == "r").unwrap();
-    assert_eq!((rule.counts.volume, rule.counts.held, rule.counts.human_decided), (3000, 3000, 0));
-    let days: Vec<(&str, u64)> = r.timeline.iter().map(|t| (t.bucket.as_str(), t.counts.volume)).collect();
-    assert_eq!(days, [("2026-12-01", 1000), ("2026-12-02", 1000), ("2026-12-03", 1000)]);
+    assert_eq!(
+        (
+            rule.counts.volume,
+            rule.counts.held,
+            rule.counts.human_decided
+        ),
+        (3000, 3000, 0)
+    );
+    let days: Vec<(&str, u64)> = r
+        .timeline
+        .iter()
+        .map(|t| (t.bucket.as_str(), t.counts.volume))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-12-01", 1000),
+            ("2026-12-02", 1000),
+            ("2026-12-03", 1000)
+        ]
+    );
     // Held, but no person decided any: not a candidate.
     assert!(r.candidates.more.is_empty());
 }

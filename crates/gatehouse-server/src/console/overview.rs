@@ -445,20 +445,6 @@ fn volume_section(o: &Overview) -> Markup {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_are_checked() {
-        assert_eq!(parse_days(None).ok(), Some(DEFAULT_DAYS));
-        assert_eq!(parse_days(Some("days=7&x=1")).ok(), Some(7));
-        for bad in ["days=0", "days=366", "days=", "days=1&days=1"] {
-            assert!(parse_days(Some(bad)).is_err(), "{bad}");
-        }
-    }
-}
-
 /// What the Autonomy section shows: the report over the window's audit
 /// lines, and whether a bound cut the read.
 pub struct AutonomyRead {
@@ -622,5 +608,19 @@ fn dimension(d: gatehouse_autonomy::Dimension) -> &'static str {
         gatehouse_autonomy::Dimension::Tier => "tier",
         gatehouse_autonomy::Dimension::Agent => "agent",
         gatehouse_autonomy::Dimension::Target => "target",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_checked() {
+        assert_eq!(parse_days(None).ok(), Some(DEFAULT_DAYS));
+        assert_eq!(parse_days(Some("days=7&x=1")).ok(), Some(7));
+        for bad in ["days=0", "days=366", "days=", "days=1&days=1"] {
+            assert!(parse_days(Some(bad)).is_err(), "{bad}");
+        }
     }
 }
