@@ -166,3 +166,33 @@ fn eval_audit_log_records_count_as_volume_once() {
     // Held, but no person decided any: not a candidate.
     assert!(r.candidates.more.is_empty());
 }
+
+#[test]
+fn names_from_the_history_are_escaped_in_html_and_markdown() {
+    let evil = r#"<img src=x onerror=alert(1)>|**x**"#;
+    let line = serde_json::json!({
+        "record": "decision", "time": "2026-12-01T00:00:00Z", "action_digest": "sha256:1",
+        "input": {"agent": {"id": evil}, "action": {"target": evil}}, "outcome": "queue",
+        "decision": {"outcome": "queue", "tier": {"id": 1, "name": evil}, "rules": [{"name": evil, "determining": true}]},
+    });
+    let decide = r#"{"record":"transition","request":"req_1","event":"decide","time":"2026-12-01T00:00:00Z","action_digest":"sha256:1"}"#;
+    let r = read(format!("{line}\n{decide}\n").as_bytes());
+    let mut html = Vec::new();
+    gatehouse_autonomy::render::write_html(&mut html, &r).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(!html.contains("<img"), "escaped in HTML");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    let mut md = Vec::new();
+    gatehouse_autonomy::render::write_markdown(&mut md, &r).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    // Every `<`, `|` and `*` of the name is backslash-escaped.
+    assert!(
+        md.contains(r"\<img src=x onerror=alert(1)\>\|\*\*x\*\*"),
+        "{md}"
+    );
+    assert_eq!(
+        md.matches("<img").count(),
+        md.matches(r"\<img").count(),
+        "{md}"
+    );
+}
