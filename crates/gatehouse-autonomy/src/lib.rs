@@ -38,8 +38,8 @@ pub use ingest::{
     EVIDENCE_LISTED, EXAMPLES_LISTED, Ingest, MAX_GROUPS, MAX_LINE_BYTES, PENDING_DECISIONS,
 };
 pub use report::{
-    Bound, Candidates, GroupStats, LessCandidate, LessReason, MoreCandidate, Report, ReviewerLoad,
-    TimelineRow,
+    Bound, Candidates, GroupStats, LessCandidate, LessReason, MoreCandidate, REVIEWERS_LISTED,
+    Report, ReviewerActions, ReviewerLoad, TimelineRow,
 };
 pub use stats::BoundMethod;
 

@@ -115,6 +115,20 @@ pub struct ReviewerLoad {
     pub busiest_actions: u64,
     /// Their share of all actions.
     pub busiest_share: Option<f64>,
+    /// Actions per reviewer, most first (at most [`REVIEWERS_LISTED`]).
+    pub by_reviewer: Vec<ReviewerActions>,
+}
+
+/// Reviewers listed by name in [`ReviewerLoad::by_reviewer`].
+pub const REVIEWERS_LISTED: usize = 50;
+
+/// One reviewer's review actions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReviewerActions {
+    /// The normalized identity.
+    pub reviewer: String,
+    /// Approvals, rejections, changes requested and sample verdicts.
+    pub actions: u64,
 }
 
 /// Candidates for more and for less autonomy.
@@ -296,6 +310,19 @@ fn reviewer_load(groups: &Groups) -> ReviewerLoad {
         }
     }
     let actions: u64 = per.iter().sum();
+    let mut by_reviewer: Vec<ReviewerActions> = per
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .filter_map(|(i, n)| {
+            Some(ReviewerActions {
+                reviewer: groups.reviewers.get(i)?.clone(),
+                actions: *n,
+            })
+        })
+        .collect();
+    by_reviewer.sort_by(|a, b| b.actions.cmp(&a.actions).then(a.reviewer.cmp(&b.reviewer)));
+    by_reviewer.truncate(REVIEWERS_LISTED);
     let busiest = per
         .iter()
         .enumerate()
@@ -310,6 +337,7 @@ fn reviewer_load(groups: &Groups) -> ReviewerLoad {
         busiest: busiest.and_then(|(i, _)| groups.reviewers.get(i).cloned()),
         busiest_actions: busiest.map_or(0, |(_, n)| *n),
         busiest_share: busiest.and_then(|(_, n)| ratio(*n, actions)),
+        by_reviewer,
     }
 }
 

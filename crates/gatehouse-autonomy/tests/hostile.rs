@@ -98,6 +98,13 @@ fn look_alike_reviewers_are_one_person() {
     let r = read(lines.join("\n").as_bytes());
     assert_eq!(r.reviewers.reviewers, 2);
     assert_eq!(r.reviewers.busiest_actions, 2);
+    let by: Vec<(&str, u64)> = r
+        .reviewers
+        .by_reviewer
+        .iter()
+        .map(|x| (x.reviewer.as_str(), x.actions))
+        .collect();
+    assert_eq!(by, [("alice", 2), ("bob", 1)]);
     assert_eq!(r.input.decides_without_decision, 3);
     let unknown = r.rules.iter().find(|g| g.key == "(unknown)").unwrap();
     // Nearest rank over 10 s, 20.5 s, 30 s.
