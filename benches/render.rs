@@ -36,7 +36,7 @@ fn benches(c: &mut Criterion) {
             .write_json(input, &options, Some(DIGEST), &mut out)
             .expect("writes");
         let mut d = verdict.to_decision(input, &options);
-        d.action_digest = Some(DIGEST.to_owned());
+        d.set_action_digest(Some(DIGEST.to_owned()), &options);
         assert_eq!(out, serde_json::to_vec(&d).expect("serializes"));
     }
 
@@ -59,7 +59,7 @@ fn benches(c: &mut Criterion) {
                 verdict.decide(input);
                 out.clear();
                 let mut d = verdict.to_decision(input, &options);
-                d.action_digest = Some(DIGEST.to_owned());
+                d.set_action_digest(Some(DIGEST.to_owned()), &options);
                 let _ = serde_json::to_writer(&mut out, &d);
                 black_box(out.len());
             }

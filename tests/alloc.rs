@@ -52,15 +52,16 @@ fn check(name: &str, policy: &Policy, inputs: &[(Json, EvalOptions)]) -> usize {
     let mut verdict = policy.verdict();
     for (input, value, options) in &decoded {
         verdict.decide(input);
-        let mut expected = policy.evaluate_with(value, options);
-        let digest = expected.action_digest.take();
+        let expected = policy.evaluate_with(value, options);
+        // `to_decision` leaves the digest to the caller, who settles
+        // `sample.sampled` with it (`set_action_digest`).
+        let mut rendered = verdict.to_decision(input, options);
+        rendered.set_action_digest(expected.action_digest.clone(), options);
         assert_eq!(
-            verdict.to_decision(input, options),
-            expected,
+            rendered, expected,
             "{name}: the verdict renders another decision for {value}"
         );
         // The JSON written straight from the verdict is the decision's.
-        expected.action_digest = digest;
         let mut written = Vec::new();
         verdict
             .write_json(

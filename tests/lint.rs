@@ -184,7 +184,7 @@ fn l0017_ineffective_sample() {
     check_lint(
         Code::IneffectiveSample,
         "l0017_ineffective_sample",
-        &[(8, 81), (10, 51), (12, 80)],
+        &[(8, 81), (10, 51), (12, 71)],
     );
 }
 

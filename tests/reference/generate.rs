@@ -392,10 +392,49 @@ pub struct ConsSeed {
 }
 
 /// Shares for `sample N% for review`, in the spellings people write
-/// (leading and trailing zeros included: the rate is canonical).
+/// (leading and trailing zeros included: the rate is canonical), in
+/// ascending order of value ([`raise_samples`] relies on it).
 const SHARES: &[&str] = &[
-    "0.5", "5", "5.50", "10", "12.25", "50", "100", "0.0001", "05", "99.9999", "1",
+    "0.0001", "0.5", "1", "5", "05", "5.50", "10", "12.25", "50", "99.9999", "100",
 ];
+
+/// The same seed with every `sample` clause taken out.
+pub fn without_samples(seed: &PolicySeed) -> PolicySeed {
+    map_samples(seed, |_| None)
+}
+
+/// The same seed with every share raised (two steps up [`SHARES`], at most
+/// to 100%).
+pub fn raise_samples(seed: &PolicySeed) -> PolicySeed {
+    map_samples(seed, |s| {
+        let i = s as usize % SHARES.len();
+        Some((i + 2).min(SHARES.len() - 1) as u8)
+    })
+}
+
+fn map_samples(seed: &PolicySeed, f: impl Fn(u8) -> Option<u8>) -> PolicySeed {
+    let mut out = seed.clone();
+    for t in &mut out.tiers {
+        t.sample = t.sample.and_then(&f);
+    }
+    for r in &mut out.rules {
+        r.cons.sample = r.cons.sample.and_then(&f);
+    }
+    if let Some((cons, _)) = &mut out.default {
+        cons.sample = cons.sample.and_then(&f);
+    }
+    out
+}
+
+/// Whether the seed writes any `sample` clause.
+pub fn has_samples(seed: &PolicySeed) -> bool {
+    seed.tiers.iter().any(|t| t.sample.is_some())
+        || seed.rules.iter().any(|r| r.cons.sample.is_some())
+        || seed
+            .default
+            .as_ref()
+            .is_some_and(|(c, _)| c.sample.is_some())
+}
 
 #[derive(Clone, Debug)]
 pub enum RequireSeed {
@@ -906,14 +945,16 @@ impl Ctx<'_> {
                 parts.push(format!("approve {a}"));
             }
         }
-        if let Some(s) = c.sample {
-            parts.push(format!("sample {}% for review", pick(SHARES, s)));
-        }
         if parts.is_empty() {
             parts.push(format!("at least {}", pick(OUTCOMES, c.rotate)));
         }
         let n = parts.len();
         parts.rotate_left(c.rotate as usize % n);
+        // Last, so that taking it out (`without_samples`) leaves the other
+        // consequences as they were, in the same order.
+        if let Some(s) = c.sample {
+            parts.push(format!("sample {}% for review", pick(SHARES, s)));
+        }
         parts.join(", ")
     }
 
@@ -1061,9 +1102,6 @@ pub fn build(seed: &PolicySeed) -> Built {
             };
             clauses.push(format!("timeout {} then {then}", pick(TIMEOUTS, after)));
         }
-        if let Some(s) = t.sample {
-            clauses.push(format!("sample {}% for review", pick(SHARES, s)));
-        }
         if !identities.is_empty() && !t.forbid.is_empty() {
             let mut paths: Vec<&str> = Vec::new();
             for f in &t.forbid {
@@ -1089,6 +1127,9 @@ pub fn build(seed: &PolicySeed) -> Built {
         }
         let n = clauses.len();
         clauses.rotate_left(t.rotate as usize % n);
+        if let Some(s) = t.sample {
+            clauses.push(format!("sample {}% for review", pick(SHARES, s)));
+        }
         let one_line = t.rotate % 2 == 0;
         decls.push(if one_line {
             format!(

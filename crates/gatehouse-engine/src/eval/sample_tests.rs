@@ -265,7 +265,7 @@ fn replay_reproduces_sample_and_flags_an_edited_one() {
         for edit in [
             |s: &mut serde_json::Value| s["sampled"] = json!(!s["sampled"].as_bool().unwrap()),
             |s: &mut serde_json::Value| s["rate"] = json!("99%"),
-            |s: &mut serde_json::Value| s["rule"] = json!(null),
+            |s: &mut serde_json::Value| s["rule"] = json!("no_such_rule"),
         ] {
             let mut edited = record.clone();
             edit(&mut edited.decision["sample"]);
