@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::shadow::{Shadow, ShadowDecision};
 use super::{Io, exit};
 use crate::audit::log::AuditLog;
 use crate::audit::record::AuditRecord;
@@ -16,7 +17,7 @@ use crate::values::Timestamp;
 /// Arguments of `gatehouse eval`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n  gatehouse eval --policy policies/ai-agent-actions --audit-log audit.jsonl --redact requester.id,action.summary --redact-mode hash action.json\n\nExit codes: 0 decided, 2 usage error or the policy does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT naming the problem is still printed, in every output format), 4 the audit log could not be written (the decision is not printed), 101 the decision cannot be written. With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block (with --jsonl: the strictest line's)."
+    after_help = "Examples:\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  cat actions.jsonl | gatehouse eval --policy policies/ai-agent-actions --jsonl\n  gatehouse eval --policy policies/simple-router --exit-code action.yaml; echo $?\n  gatehouse eval --policy policies/ai-agent-actions --audit-log audit.jsonl --redact requester.id,action.summary --redact-mode hash action.json\n  gatehouse eval --policy policies/ai-agent-actions --shadow proposed/ai-agent-actions --explain action.json\n\nExit codes: 0 decided, 2 usage error or the policy (or the --shadow policy) does not compile, 3 input unreadable or invalid (a block decision with INVALID_INPUT naming the problem is still printed, in every output format), 4 the audit log could not be written (the decision is not printed), 101 the decision cannot be written. With --exit-code: 10 auto, 11 queue, 12 explicit, 13 dual, 14 block (with --jsonl: the strictest line's)."
 )]
 pub struct EvalArgs {
     /// A `.gate` file or a directory holding one policy set.
@@ -80,6 +81,12 @@ pub struct EvalArgs {
     /// anyone who knows an action can compute whether it is sampled.
     #[arg(long, value_name = "FILE", value_parser = super::sample_key::parse_sample_key_file)]
     pub sample_key_file: Option<super::sample_key::SampleKey>,
+    /// A candidate policy set (a `.gate` file or a directory) decided
+    /// beside --policy and reported, never used for the answer: JSON gets
+    /// a `shadow` member, --explain one line per difference
+    /// (docs/shadow.md). Exit codes stay the --policy decision's.
+    #[arg(long, value_name = "PATH")]
+    pub shadow: Option<PathBuf>,
 }
 
 /// The audit log of one run, with what records keep of the input.
@@ -155,12 +162,19 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
         .with_now(args.now)
         .with_strict(args.strict)
         .with_sample_key(args.sample_key_file.map(|k| k.0));
+    let shadow = match &args.shadow {
+        Some(path) => match super::load_policy(path, io) {
+            Ok(policy) => Some(Shadow { policy }),
+            Err(code) => return code,
+        },
+        None => None,
+    };
     let mut audit = match Audit::open(args, io) {
         Ok(a) => a,
         Err(code) => return code,
     };
     if args.jsonl {
-        return super::jsonl::run(args, &policy, &options, &mut audit, io);
+        return super::jsonl::run(args, &policy, shadow.as_ref(), &options, &mut audit, io);
     }
     let (decision, doc) = match read_input(args, io) {
         Ok((bytes, syntax)) => match input::parse_bytes(&bytes, syntax) {
@@ -177,7 +191,10 @@ pub(super) fn run(args: &EvalArgs, io: &mut Io<'_>) -> u8 {
     {
         return code;
     }
-    if let Err(e) = emit(args, io, &decision, !args.compact) {
+    let shadow = shadow
+        .as_ref()
+        .map(|s| s.decide(doc.as_ref(), &decision, &options));
+    if let Err(e) = write_decision(args, io.stdout, &decision, shadow.as_ref(), !args.compact) {
         return super::output_failed(io, &e);
     }
     code_for(args, &decision)
@@ -215,24 +232,28 @@ fn read_input(args: &EvalArgs, io: &mut Io<'_>) -> Result<(Vec<u8>, Syntax), Str
     }
 }
 
-fn emit(args: &EvalArgs, io: &mut Io<'_>, d: &Decision, pretty: bool) -> std::io::Result<()> {
-    write_decision(args, io.stdout, d, pretty)
-}
-
 /// Writes a decision as `--explain` text or as JSON (serialized straight
-/// into `out`), with a newline.
+/// into `out`), with a newline; with `--shadow`, the candidate's decision
+/// after it (see shadow.rs: the enforced part is unchanged).
 pub(super) fn write_decision(
     args: &EvalArgs,
     out: &mut dyn Write,
     d: &Decision,
+    shadow: Option<&ShadowDecision<'_>>,
     pretty: bool,
 ) -> std::io::Result<()> {
     if args.explain {
         write!(out, "{}", d.explain())?;
+        if let Some(shadow) = shadow {
+            super::shadow::write_explain(out, d, shadow)?;
+        }
         if args.jsonl {
             writeln!(out)?;
         }
         return Ok(());
+    }
+    if let Some(shadow) = shadow {
+        return super::shadow::write_decision_json(out, d, shadow, pretty);
     }
     crate::eval::write_document(&mut *out, &crate::eval::DocumentFormat::DECISION, d, pretty)
         .map_err(std::io::Error::other)?;

@@ -23,6 +23,7 @@
 use std::io::{BufReader, Write};
 
 use super::eval::{Audit, EvalArgs, code_for, write_decision};
+use super::shadow::Shadow;
 use super::{Io, exit};
 use crate::Policy;
 use crate::audit::digest_text::{DigestScratch, push_action_digest_text};
@@ -74,6 +75,8 @@ struct Chunk {
 struct Context<'a> {
     args: &'a EvalArgs,
     policy: &'a Policy,
+    /// `--shadow`: decided beside `policy` for every line, reported only.
+    shadow: Option<&'a Shadow>,
     options: &'a EvalOptions,
     keep_for_audit: bool,
 }
@@ -82,6 +85,7 @@ struct Context<'a> {
 pub(super) fn run(
     args: &EvalArgs,
     policy: &Policy,
+    shadow: Option<&Shadow>,
     options: &EvalOptions,
     audit: &mut Option<Audit>,
     io: &mut Io<'_>,
@@ -89,14 +93,39 @@ pub(super) fn run(
     match &args.input {
         Some(path) if path.as_os_str() != "-" => match std::fs::File::open(path) {
             Ok(mut file) => run_from(
-                args, policy, options, &mut file, audit, io.stdout, io.stderr,
+                args,
+                &Source {
+                    policy,
+                    shadow,
+                    options,
+                },
+                &mut file,
+                audit,
+                io.stdout,
+                io.stderr,
             ),
             Err(e) => {
                 let message = format!("cannot read `{}`: {e}", path.display());
-                unreadable_source(args, policy, options, audit, io.stdout, io.stderr, message)
+                let source = Source {
+                    policy,
+                    shadow,
+                    options,
+                };
+                unreadable_source(args, &source, audit, io.stdout, io.stderr, message)
             }
         },
-        _ => run_from(args, policy, options, io.stdin, audit, io.stdout, io.stderr),
+        _ => run_from(
+            args,
+            &Source {
+                policy,
+                shadow,
+                options,
+            },
+            io.stdin,
+            audit,
+            io.stdout,
+            io.stderr,
+        ),
     }
 }
 
@@ -106,21 +135,23 @@ pub(super) fn run(
 /// first, when there is one), and exit code 3.
 fn unreadable_source(
     args: &EvalArgs,
-    policy: &Policy,
-    options: &EvalOptions,
+    source: &Source<'_>,
     audit: &mut Option<Audit>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
     message: String,
 ) -> u8 {
     let _ = writeln!(stderr, "error: {message}");
-    let decision = super::eval::unreadable(policy, message);
+    let decision = super::eval::unreadable(source.policy, message);
     if let Some(audit) = audit.as_mut()
-        && let Err(code) = audit.record(&decision, None, options, stderr)
+        && let Err(code) = audit.record(&decision, None, source.options, stderr)
     {
         return code;
     }
-    if write_decision(args, stdout, &decision, false)
+    let shadow = source
+        .shadow
+        .map(|s| s.decide(None, &decision, source.options));
+    if write_decision(args, stdout, &decision, shadow.as_ref(), false)
         .and_then(|()| stdout.flush())
         .is_err()
     {
@@ -130,18 +161,27 @@ fn unreadable_source(
     exit::INPUT
 }
 
+/// What decides the lines of a run: the policy, the `--shadow`
+/// candidate, the options.
+struct Source<'a> {
+    policy: &'a Policy,
+    shadow: Option<&'a Shadow>,
+    options: &'a EvalOptions,
+}
+
 fn run_from(
     args: &EvalArgs,
-    policy: &Policy,
-    options: &EvalOptions,
+    decider: &Source<'_>,
     source: &mut dyn std::io::Read,
     audit: &mut Option<Audit>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
+    let options = decider.options;
     let context = Context {
         args,
-        policy,
+        policy: decider.policy,
+        shadow: decider.shadow,
         options,
         keep_for_audit: audit.is_some(),
     };
@@ -163,7 +203,7 @@ fn run_from(
                     None => super::STDIN_NAME.to_owned(),
                 };
                 let message = format!("cannot read `{name}` after line {number}: {e}");
-                return unreadable_source(args, policy, options, audit, stdout, stderr, message);
+                return unreadable_source(args, decider, audit, stdout, stderr, message);
             }
         };
         let workers = lines.len().div_ceil(MIN_LINES_PER_WORKER).clamp(1, cores);
@@ -274,9 +314,10 @@ fn decide_run(context: &Context<'_>, batch: &[u8], run: &[RawLine], chunk: &mut 
         scratch: DigestScratch::new(),
         digest: String::new(),
     };
-    // Without an audit log (which keeps each document) and `--explain`
-    // (which prints the owned decision), a valid line never builds a tree.
-    let fast = !context.keep_for_audit && !context.args.explain;
+    // Without an audit log (which keeps each document), `--explain`
+    // (which prints the owned decision) and `--shadow` (which decides the
+    // document twice), a valid line never builds a tree.
+    let fast = !context.keep_for_audit && !context.args.explain && context.shadow.is_none();
     for line in run {
         let bytes = batch.get(line.start..line.end).unwrap_or(&[]);
         let written = match read_line_text(context, bytes, line) {
@@ -369,7 +410,17 @@ fn write_owned(
     decision: Decision,
     doc: Option<serde_json::Value>,
 ) -> Result<(), ()> {
-    write_decision(context.args, &mut chunk.out, &decision, false).map_err(|_| ())?;
+    let shadow = context
+        .shadow
+        .map(|s| s.decide(doc.as_ref(), &decision, context.options));
+    write_decision(
+        context.args,
+        &mut chunk.out,
+        &decision,
+        shadow.as_ref(),
+        false,
+    )
+    .map_err(|_| ())?;
     chunk.done.push(Done {
         end: chunk.out.len(),
         invalid: code_for(context.args, &decision) == exit::INPUT,

@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{Io, exit};
+use super::{Io, exit, replay_shadow};
 use crate::audit::log::LogReader;
 use crate::audit::replay::{ReplayReport, ReplayResult, Replayer, replay_log_with};
 
 /// Arguments of `gatehouse replay`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions\n  gatehouse replay audit.jsonl --policy proposed/ai-agent-actions --format json\n\nRecords made under the given policy (same digest) must replay byte for byte: a difference is reported as a determinism bug. Records made under another policy show what it would decide instead. Records whose input was redacted or left out cannot be replayed; verification records are listed, not replayed; transition records (the steps of a request in `gatehouse serve`'s chain, GET /v1/audit) are counted, not replayed.\n\nEvery field of a record is checked: a record whose fields contradict each other or their recomputation (an edited `outcome`, `policy` or `options`) is reported as corrupt, and the log's hash chain is checked as it is read (as `gatehouse audit verify` does; a torn last line is a warning). Lines longer than 64 MiB are skipped unread.\n\nExit codes: 0 no determinism bug and no corrupt record, 1 a determinism bug, a corrupt record (its input does not match its action digest, or its fields do not match the decision) or a broken hash chain, 2 usage error or the policy does not compile, 3 the log cannot be read."
+    after_help = "Examples:\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions\n  gatehouse replay audit.jsonl --policy proposed/ai-agent-actions --format json\n  gatehouse replay audit.jsonl --policy policies/ai-agent-actions --shadow proposed/ai-agent-actions\n\nRecords made under the given policy (same digest) must replay byte for byte: a difference is reported as a determinism bug. Records made under another policy show what it would decide instead. Records whose input was redacted or left out cannot be replayed; verification records are listed, not replayed; transition records (the steps of a request in `gatehouse serve`'s chain, GET /v1/audit) are counted, not replayed.\n\nEvery field of a record is checked: a record whose fields contradict each other or their recomputation (an edited `outcome`, `policy` or `options`) is reported as corrupt, and the log's hash chain is checked as it is read (as `gatehouse audit verify` does; a torn last line is a warning). Lines longer than 64 MiB are skipped unread.\n\nExit codes: 0 no determinism bug and no corrupt record, 1 a determinism bug, a corrupt record (its input does not match its action digest, or its fields do not match the decision) or a broken hash chain, 2 usage error or the policy (or the --shadow policy) does not compile, 3 the log cannot be read. --shadow never changes the exit code: where the candidate differs is a report, not a failure."
 )]
 pub struct ReplayArgs {
     /// The audit log: JSON lines written by `gatehouse eval --audit-log`;
@@ -30,6 +30,12 @@ pub struct ReplayArgs {
     /// difference wherever the two draws disagree.
     #[arg(long, value_name = "FILE", value_parser = super::sample_key::parse_sample_key_file)]
     pub sample_key_file: Option<super::sample_key::SampleKey>,
+    /// A candidate policy set (a `.gate` file or a directory): also
+    /// reports, per record, where it would decide differently from
+    /// --policy, with a summary of transitions as `gatehouse diff` gives
+    /// (docs/shadow.md). The replay and the exit code are unchanged.
+    #[arg(long, value_name = "PATH")]
+    pub shadow: Option<PathBuf>,
 }
 
 /// [`replay_log`] of a log read from standard input.
@@ -61,8 +67,29 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
         Err(code) => return code,
     };
     let key = args.sample_key_file.map(|k| k.0);
+    let candidate = match &args.shadow {
+        Some(path) => match super::load_policy(path, io) {
+            Ok(p) => Some(p),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    // With --shadow the log is read twice; stdin is held for the second.
+    let mut held: Option<Vec<u8>> = None;
     let report = if super::is_stdin(&args.log) {
-        replay_reader(&policy, &mut *io.stdin, key)
+        if candidate.is_some() {
+            let mut bytes = Vec::new();
+            match std::io::Read::read_to_end(&mut *io.stdin, &mut bytes) {
+                Ok(_) => {
+                    let r = replay_reader(&policy, &mut bytes.as_slice(), key);
+                    held = Some(bytes);
+                    r
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            replay_reader(&policy, &mut *io.stdin, key)
+        }
     } else {
         replay_log_with(&policy, &args.log, key)
     };
@@ -70,8 +97,23 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
         Ok(r) => r,
         Err(e) => return super::log_unreadable(io, &args.log, &e),
     };
-    let written = match args.format {
-        ReplayFormat::Json => crate::eval::write_document(
+    let shadow = match &candidate {
+        Some(candidate) => {
+            let compared = match &held {
+                Some(bytes) => replay_shadow::compare(&policy, candidate, bytes.as_slice()),
+                None => std::fs::File::open(&args.log).and_then(|f| {
+                    replay_shadow::compare(&policy, candidate, std::io::BufReader::new(f))
+                }),
+            };
+            match compared {
+                Ok(impact) => Some((candidate, impact)),
+                Err(e) => return super::log_unreadable(io, &args.log, &e),
+            }
+        }
+        None => None,
+    };
+    let written = match (args.format, &shadow) {
+        (ReplayFormat::Json, None) => crate::eval::write_document(
             &mut *io.stdout,
             &crate::eval::DocumentFormat::REPLAY,
             &report,
@@ -79,7 +121,33 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
         )
         .map_err(std::io::Error::other)
         .and_then(|()| writeln!(io.stdout)),
-        ReplayFormat::Human => write!(io.stdout, "{}", human(args, &report)),
+        (ReplayFormat::Json, Some((candidate, impact))) => {
+            let mut document = Vec::new();
+            crate::eval::write_document(
+                &mut document,
+                &crate::eval::DocumentFormat::REPLAY,
+                &report,
+                true,
+            )
+            .map_err(std::io::Error::other)
+            .and_then(|()| {
+                super::shadow::write_with_member(
+                    &mut *io.stdout,
+                    &document,
+                    "shadow",
+                    &replay_shadow::json_member(candidate, impact),
+                    true,
+                )
+            })
+            .and_then(|()| writeln!(io.stdout))
+        }
+        (ReplayFormat::Human, None) => write!(io.stdout, "{}", human(args, &report)),
+        (ReplayFormat::Human, Some((candidate, impact))) => write!(
+            io.stdout,
+            "{}{}",
+            human(args, &report),
+            replay_shadow::human(candidate, impact)
+        ),
     };
     if let Err(e) = written {
         return super::output_failed(io, &e);

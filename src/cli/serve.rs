@@ -10,7 +10,7 @@ use super::{Io, exit};
 /// Arguments of `gatehouse serve`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse serve --config gatehouse-serve.toml\n  gatehouse serve -p policies/ai-agent-actions --database-url postgres://gatehouse@db/gatehouse --signing-key-file /run/secrets/gate-signing.key\n  GATEHOUSE_LISTEN=0.0.0.0:8080 gatehouse serve -p /etc/gatehouse/policies --data-dir /var/lib/gatehouse\n\nOn first start (no API key in the database yet) it prints a development admin token once; keep it, or make keys with POST /v1/admin/keys. State lives in <data-dir>/gatehouse.db (SQLite, WAL), or in PostgreSQL with --database-url (any number of replicas share it; docs/service-replicas.md). SIGHUP reloads the policy set (kept only when it checks clean); SIGTERM or Ctrl-C drains requests in flight and stops.\nPrecedence: flags, then environment variables, then the --config file, then defaults.\nExit codes: 0 stopped cleanly, 1 the database cannot be reached (the message names its host, never the password), 2 usage error, unreadable configuration, a policy that does not compile or an address that cannot be bound, 101 internal error."
+    after_help = "Examples:\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse serve --config gatehouse-serve.toml\n  gatehouse serve -p policies/ai-agent-actions --database-url postgres://gatehouse@db/gatehouse --signing-key-file /run/secrets/gate-signing.key\n  GATEHOUSE_LISTEN=0.0.0.0:8080 gatehouse serve -p /etc/gatehouse/policies --data-dir /var/lib/gatehouse\n  gatehouse serve -p policies/ai-agent-actions --shadow-policy proposed/ai-agent-actions\n\nOn first start (no API key in the database yet) it prints a development admin token once; keep it, or make keys with POST /v1/admin/keys. State lives in <data-dir>/gatehouse.db (SQLite, WAL), or in PostgreSQL with --database-url (any number of replicas share it; docs/service-replicas.md). SIGHUP reloads the policy set (kept only when it checks clean); SIGTERM or Ctrl-C drains requests in flight and stops.\nPrecedence: flags, then environment variables, then the --config file, then defaults.\nExit codes: 0 stopped cleanly, 1 the database cannot be reached (the message names its host, never the password), 2 usage error, unreadable configuration, a policy (or shadow policy) that does not compile or an address that cannot be bound, 101 internal error."
 )]
 pub struct ServeArgs {
     /// A TOML configuration file (see docs/service-operations.md for every key).
@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// predict it; give every replica the same file. Unset: the public draw.
     #[arg(long, value_name = "FILE", env = "GATEHOUSE_SAMPLE_KEY_FILE")]
     pub sample_key_file: Option<PathBuf>,
+    /// A shadow (candidate) policy set (a `.gate` file or a directory):
+    /// decided beside the enforced one on every new request, recorded,
+    /// never enforced (docs/shadow.md).
+    #[arg(long, value_name = "PATH", env = "GATEHOUSE_SHADOW_POLICY")]
+    pub shadow_policy: Option<PathBuf>,
     /// The approvers directory (roles by identity, OIDC provider).
     #[arg(long, value_name = "FILE", env = "GATEHOUSE_TRUST")]
     pub trust: Option<PathBuf>,
@@ -73,6 +78,9 @@ pub fn config_of(args: &ServeArgs) -> Result<gatehouse_server::ServerConfig, Str
     }
     if let Some(d) = &args.data_dir {
         config.data_dir = d.clone();
+    }
+    if let Some(s) = &args.shadow_policy {
+        config.shadow.policy = Some(s.clone());
     }
     if let Some(t) = &args.trust {
         config.trust = Some(t.clone());

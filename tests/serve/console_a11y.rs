@@ -181,7 +181,7 @@ fn sideways(browser: &Browser) -> Option<String> {
 /// Checks the page the browser shows at desktop size and at phone width;
 /// each problem found, described (empty when the page passes). Leaves the
 /// window at desktop size.
-fn audit(browser: &Browser, page: &str) -> Vec<String> {
+pub(crate) fn audit(browser: &Browser, page: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let location = browser.path();
     for (size, (w, h)) in [("desktop", DESKTOP), ("phone", PHONE)] {
@@ -217,7 +217,7 @@ fn audit(browser: &Browser, page: &str) -> Vec<String> {
 }
 
 /// Fails with every problem found (each page checked before failing).
-fn assert_clean(problems: &[String]) {
+pub(crate) fn assert_clean(problems: &[String]) {
     assert!(
         problems.is_empty(),
         "accessibility problems (axe-core, rules {AXE_TAGS:?}):\n{}",
@@ -549,7 +549,7 @@ fn tab_walk(browser: &Browser, stops: usize) -> Vec<Stop> {
 /// a focus outline while it has the focus, on screen, contrasting 3:1 with
 /// the background around it. The
 /// first stop is the skip link. Returns the walk's descriptions.
-fn assert_keyboard_walk(browser: &Browser, page: &str) -> Vec<String> {
+pub(crate) fn assert_keyboard_walk(browser: &Browser, page: &str) -> Vec<String> {
     let expected = tabbables(browser);
     assert!(!expected.is_empty(), "{page}: nothing to Tab to");
     let walk = tab_walk(browser, expected.len());

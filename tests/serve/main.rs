@@ -52,6 +52,7 @@ mod races;
 mod reload;
 mod replicas;
 mod samples;
+mod shadow;
 mod surface;
 mod waiting;
 mod webhooks;

@@ -57,6 +57,7 @@ fn every_configuration_key_has_a_row_in_the_operations_guide() {
         ("[autonomy]\n", "[autonomy] "),
         ("[[webhook]]\n", "[[webhook]] "),
         ("[console]\n", "[console] "),
+        ("[shadow]\n", "[shadow] "),
         ("[console.oidc]\nclient_id = \"x\"\n", "[console.oidc] "),
     ] {
         let keys = keys_the_service_takes(table);

@@ -39,6 +39,9 @@
 //! dev_signin = "auto"              # on for loopback without OIDC; "on" | "off"
 //! session_ttl_seconds = 43200
 //!
+//! [shadow]                       # a candidate policy set, never enforced (docs/shadow.md)
+//! # policy = "proposed/ai-agent-actions"
+//!
 //! [[webhook]]
 //! url = "https://chat.example.com/hooks/gatehouse"
 //! secret_env = "GATEHOUSE_WEBHOOK_SECRET"
@@ -98,6 +101,18 @@ pub struct ServerConfig {
     pub console: crate::console::ConsoleConfig,
     /// Progressive autonomy (sampled review after the fact).
     pub autonomy: AutonomyConfig,
+    /// The shadow (candidate) policy set (docs/shadow.md).
+    pub shadow: ShadowConfig,
+}
+
+/// `[shadow]`: a candidate policy set decided beside the enforced one,
+/// recorded and never enforced (also `serve --shadow-policy`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShadowConfig {
+    /// A `.gate` file or a directory holding one policy set; unset: no
+    /// shadow.
+    pub policy: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -118,6 +133,7 @@ impl Default for ServerConfig {
             drain_ms: 1_000,
             console: crate::console::ConsoleConfig::default(),
             autonomy: AutonomyConfig::default(),
+            shadow: ShadowConfig::default(),
         }
     }
 }

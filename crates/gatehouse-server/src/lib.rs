@@ -56,6 +56,11 @@ pub enum StartError {
     /// The policy set does not compile.
     #[error("the policy set does not compile:\n{0}")]
     Policy(String),
+    /// The shadow (candidate) policy set does not compile: asked for and
+    /// broken, so the gate does not start (a reload keeps the last good
+    /// one instead).
+    #[error("the shadow policy set does not compile:\n{0}")]
+    ShadowPolicy(String),
     /// The trust store is unusable.
     #[error("{0}")]
     Trust(String),
@@ -81,6 +86,10 @@ pub enum StartError {
 /// (to print once).
 pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), StartError> {
     let policy = gate::LoadedPolicy::load(&config.policy).map_err(StartError::Policy)?;
+    let shadow = match &config.shadow.policy {
+        Some(path) => Some(gate::LoadedPolicy::load(path).map_err(StartError::ShadowPolicy)?),
+        None => None,
+    };
     let trust = match &config.trust {
         Some(path) => Some(
             gatehouse::trust::TrustStore::load(path)
@@ -102,6 +111,7 @@ pub async fn open(config: ServerConfig) -> Result<(Arc<Gate>, Option<String>), S
         None => None,
     };
     let gate = Arc::new(Gate::new(store, config, policy, trust, key).with_sample_key(sample_key));
+    gate.set_shadow(shadow);
     gate.save_current_policy().await.map_err(start_error)?;
     // One step in the store: of replicas starting together on an empty
     // database, one makes (and prints) the admin key.

@@ -41,6 +41,14 @@ pub struct Metrics {
     pub reload_failures: AtomicU64,
     histogram: [AtomicU64; BUCKETS.len() + 1],
     histogram_sum_ms: AtomicU64,
+    /// Shadow decisions that agree with the enforced one.
+    pub shadow_same: AtomicU64,
+    /// Shadow decisions that differ from the enforced one.
+    pub shadow_differs: AtomicU64,
+    /// Shadow evaluations that failed (recorded as errors).
+    pub shadow_errors: AtomicU64,
+    /// Shadow reloads refused (the previous shadow set stayed).
+    pub shadow_reload_failures: AtomicU64,
 }
 
 fn outcome_index(outcome: &str) -> usize {
@@ -209,6 +217,47 @@ impl Metrics {
             get(&self.histogram_sum_ms) as f64 / 1000.0
         );
         let _ = writeln!(out, "gatehouse_time_to_decision_seconds_count {cumulative}");
+        self.render_shadow(&mut out);
         out
+    }
+
+    /// The shadow policy's counters (docs/shadow.md).
+    fn render_shadow(&self, out: &mut String) {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_shadow_decisions_total Shadow policy decisions, by whether they differ from the enforced one."
+        );
+        let _ = writeln!(out, "# TYPE gatehouse_shadow_decisions_total counter");
+        let _ = writeln!(
+            out,
+            "gatehouse_shadow_decisions_total{{differs=\"false\"}} {}",
+            get(&self.shadow_same)
+        );
+        let _ = writeln!(
+            out,
+            "gatehouse_shadow_decisions_total{{differs=\"true\"}} {}",
+            get(&self.shadow_differs)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_shadow_errors_total Shadow evaluations that failed (recorded as errors; the request went on)."
+        );
+        let _ = writeln!(out, "# TYPE gatehouse_shadow_errors_total counter");
+        let _ = writeln!(
+            out,
+            "gatehouse_shadow_errors_total {}",
+            get(&self.shadow_errors)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_shadow_reload_failures_total Shadow policy reloads refused (the previous shadow set stayed)."
+        );
+        let _ = writeln!(out, "# TYPE gatehouse_shadow_reload_failures_total counter");
+        let _ = writeln!(
+            out,
+            "gatehouse_shadow_reload_failures_total {}",
+            get(&self.shadow_reload_failures)
+        );
     }
 }

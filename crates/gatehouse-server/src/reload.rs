@@ -72,7 +72,16 @@ impl Hangup {
 /// Watches for SIGHUP and file changes until the task is aborted.
 pub async fn run(gate: Arc<Gate>, hangup: Hangup) {
     let interval = gate.config.reload_interval_ms;
-    let mut seen = fingerprint(&gate.config.policy);
+    // The shadow set's files are watched with the enforced set's: a
+    // change to either reloads both (each kept only when it checks clean).
+    let watched = || {
+        let mut f = fingerprint(&gate.config.policy);
+        if let Some(shadow) = &gate.config.shadow.policy {
+            f.extend(fingerprint(shadow));
+        }
+        f
+    };
+    let mut seen = watched();
     #[cfg(unix)]
     let mut hup = hangup.signal;
     #[cfg(not(unix))]
@@ -100,7 +109,7 @@ pub async fn run(gate: Arc<Gate>, hangup: Hangup) {
             () = tick => false,
             () = signal => true,
         };
-        let now = fingerprint(&gate.config.policy);
+        let now = watched();
         if forced || now != seen {
             seen = now;
             if gate.reload().await.is_err() {

@@ -7,6 +7,7 @@
 mod admin;
 mod requests;
 mod samples;
+pub(crate) mod shadow;
 mod wait;
 
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/admin/keys"),
     ("DELETE", "/v1/admin/keys/{id}"),
     ("POST", "/v1/admin/reload"),
+    ("GET", "/v1/shadow"),
 ];
 
 /// The service's router over a gate.
@@ -99,6 +101,7 @@ pub fn router(gate: Arc<Gate>) -> Router {
             axum::routing::delete(admin::revoke_key),
         )
         .route("/v1/admin/reload", post(admin::reload))
+        .route("/v1/shadow", get(shadow::list))
         .layer(axum::middleware::from_fn_with_state(timeout, bounded_time));
     let console = console_routes(&gate, timeout);
     let app = Router::new()
@@ -334,6 +337,19 @@ async fn health(State(gate): State<Arc<Gate>>) -> Response {
         },
         "reload": status,
     });
+    let mut body = body;
+    // Only with a shadow configured: the shape is unchanged without one.
+    if gate.config.shadow.policy.is_some()
+        && let Some(fields) = body.as_object_mut()
+    {
+        fields.insert(
+            "shadow".into(),
+            json!({
+                "policy": gate.shadow_policy().map(|s| crate::gate::policy_ref(&s.policy)),
+                "error": gate.shadow_error(),
+            }),
+        );
+    }
     json_answer(200, body.to_string())
 }
 

@@ -24,6 +24,8 @@ pub enum Nav {
     Overview,
     /// The samples queue (sampled review after the fact).
     Samples,
+    /// The shadow policy's differences.
+    Shadow,
     /// None of them (sign-in, errors, the leave page).
     None,
 }
@@ -84,6 +86,7 @@ pub fn page(chrome: &Chrome<'_>, body: Markup) -> Markup {
                                 (nav_item("/console/history", "History", "h", chrome.nav == Nav::History))
                                 (nav_item("/console/overview", "Overview", "o", chrome.nav == Nav::Overview))
                                 (nav_item("/console/samples", "Samples", "s", chrome.nav == Nav::Samples))
+                                (nav_item("/console/shadow", "Shadow", "d", chrome.nav == Nav::Shadow))
                             }
                         }
                         div.who {
@@ -116,8 +119,8 @@ pub fn page(chrome: &Chrome<'_>, body: Markup) -> Markup {
                         dt { kbd { "a" } } dd { "on a request: focus the reason and approve" }
                         dt { kbd { "r" } } dd { "on a request: focus the reason and reject" }
                         dt { kbd { "/" } } dd { "focus the filters" }
-                        dt { kbd { "g" } " " kbd { "q" } " / " kbd { "g" } " " kbd { "h" } " / " kbd { "g" } " " kbd { "o" } " / " kbd { "g" } " " kbd { "s" } }
-                        dd { "go to the queue, history, overview, samples" }
+                        dt { kbd { "g" } " " kbd { "q" } " / " kbd { "g" } " " kbd { "h" } " / " kbd { "g" } " " kbd { "o" } " / " kbd { "g" } " " kbd { "s" } " / " kbd { "g" } " " kbd { "d" } }
+                        dd { "go to the queue, history, overview, samples, shadow policy differences" }
                         dt { kbd { "Esc" } } dd { "close this help" }
                     }
                 }

@@ -8,7 +8,8 @@
 //! audit records), [`search`] (history: past requests by agent, rule,
 //! reason, approver, outcome), [`overview`] with [`charts`] (volumes, time
 //! to decision, approvals against rejections per rule and agent, counted
-//! by [`review_stats`]). [`signin`] holds the development sign-in and
+//! by [`review_stats`]), [`shadow`] (what the shadow policy would decide,
+//! and where it differs). [`signin`] holds the development sign-in and
 //! [`oidc`] the OIDC one, [`session`] the cookie, CSRF and the
 //! [`session::Reviewer`] every page is rendered for, [`layout`] the chrome
 //! and the escaping of agent-written text.
@@ -31,6 +32,7 @@ pub mod review_stats;
 pub mod samples;
 pub mod search;
 pub mod session;
+pub mod shadow;
 pub mod signin;
 pub mod timeline;
 
@@ -75,6 +77,7 @@ pub fn router(gate: &Gate) -> Router<Arc<Gate>> {
         .route("/console/samples", get(samples::page))
         .route("/console/history", get(search::page))
         .route("/console/overview", get(overview::page))
+        .route("/console/shadow", get(shadow::page))
         .route("/console/signin", get(signin::page))
         .route("/console/signin/dev", post(signin::dev))
         .route("/console/signout", post(signin::signout))

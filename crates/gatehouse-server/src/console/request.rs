@@ -320,6 +320,7 @@ pub async fn render(
                 }
                 (parts::on_expiry(&cx))
                 (parts::conditions(&cx))
+                (super::shadow::panel(&row))
                 p {
                     a #history-link href={ "/console/requests/" (row.id) "/history" } {
                         "History of this request (every transition from the audit chain)"

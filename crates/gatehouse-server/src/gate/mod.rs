@@ -13,6 +13,7 @@ mod records;
 mod requests;
 mod review;
 pub mod samples;
+mod shadow;
 #[cfg(test)]
 mod swap_tests;
 
@@ -38,6 +39,7 @@ pub use policies::LoadedPolicy;
 pub use records::view;
 pub use requests::{ApprovalBody, ReviewDecision};
 pub(crate) use requests::{live_approvals, parse_json, read_body, verify_options};
+pub use shadow::{ShadowRecord, policy_ref};
 
 /// A request changed: its id, its new state's name and version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -109,6 +111,11 @@ pub struct Gate {
     /// (`[autonomy] sample_key_file`); `None`: the public draw, which
     /// anyone with the policy can compute (docs/service-operations.md).
     sample_key: Option<[u8; 32]>,
+    /// The shadow (candidate) policy set, recorded beside the enforced
+    /// one and never enforced (shadow.rs).
+    shadow: RwLock<Option<Arc<LoadedPolicy>>>,
+    /// The last shadow reload's error (the previous shadow set stays).
+    shadow_error: RwLock<Option<String>>,
 }
 
 impl Gate {
@@ -145,6 +152,8 @@ impl Gate {
             keys: crate::key_cache::KeyCache::default(),
             waits: crate::waits::WaitCounts::default(),
             sample_key: None,
+            shadow: RwLock::new(None),
+            shadow_error: RwLock::new(None),
         }
     }
 

@@ -106,8 +106,11 @@ impl Gate {
     /// Reloads the policy set from the configured path (and the trust
     /// store, when one is configured). `Ok(true)` when the set in force
     /// changed; `Err` (the old set stays) when the new one does not check
-    /// clean.
+    /// clean. The shadow set, when configured, is reloaded too.
     pub async fn reload(&self) -> Result<bool, String> {
+        // The shadow set first and on its own: its failure is logged and
+        // counted, never the enforced reload's (see shadow.rs).
+        self.reload_shadow();
         let result = self.try_reload().await;
         let mut status = self.reload.write().unwrap_or_else(|p| p.into_inner());
         match &result {

@@ -165,11 +165,21 @@ impl Gate {
             let now = self.now();
             let loaded = self.policy();
             let policy = loaded.policy.clone();
-            let decision = policy.evaluate_with(&input, &self.eval_options(now));
+            let options = self.eval_options(now);
+            let decision = policy.evaluate_with(&input, &options);
+            // The candidate decides the same input with the same options;
+            // only `row.shadow` and the decide record's detail read it.
+            let shadow = self.shadow_decide(&input, &options, &decision);
             let row = new_row(principal, &input, &decision, &policy, now)?;
-            let (row, events, last) = opening_events(row, &decision, &input, principal, now);
+            let detail = shadow.as_ref().map(|s| s.detail.clone());
+            let (mut row, events, last) =
+                opening_events(row, &decision, &input, principal, now, detail);
             let notify = self.notices(&row, last, State::Decided, now, row.version);
+            // The answer (and so the idempotency answer) is the enforced
+            // request alone, byte for byte what it is without a shadow:
+            // the shadow is read with `GET /v1/requests/{id}`.
             let body = view(&row).to_string();
+            row.shadow = shadow.map(|s| s.row);
             let remember = key.clone().map(|k| {
                 (
                     k,
@@ -427,13 +437,15 @@ pub(super) fn new_row(
 }
 
 /// The records of a request's first steps: the engine's decision record,
-/// then requested -> decided -> approved | pending | blocked.
+/// then requested -> decided -> approved | pending | blocked. `shadow` is
+/// the shadow decision's record detail, kept in the `decide` record.
 pub(super) fn opening_events(
     mut row: RequestRow,
     decision: &Decision,
     input: &Json,
     principal: &Principal,
     now: Timestamp,
+    shadow: Option<Json>,
 ) -> (RequestRow, Vec<AuditEvent>, Event) {
     let mut events = Vec::new();
     let options = EvalOptions::default().with_now(now);
@@ -450,7 +462,7 @@ pub(super) fn opening_events(
         (Event::Decide, State::Requested, State::Decided),
         &actor,
         None,
-        json!({"outcome": decision.outcome, "reasons": decision.reason_codes()}),
+        decide_detail(decision, shadow),
         now,
     ));
     let event = match decision.outcome {
@@ -474,6 +486,17 @@ pub(super) fn opening_events(
         now,
     ));
     (row, events, event)
+}
+
+/// The `decide` record's detail: the enforced outcome and reason codes,
+/// and the shadow's decision (`shadow`) when one was made. Without a
+/// shadow it is exactly what it was before shadows existed.
+fn decide_detail(decision: &Decision, shadow: Option<Json>) -> Json {
+    let mut detail = json!({"outcome": decision.outcome, "reasons": decision.reason_codes()});
+    if let (Some(shadow), Some(fields)) = (shadow, detail.as_object_mut()) {
+        fields.insert("shadow".into(), shadow);
+    }
+    detail
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
     if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (pendingG) {
       pendingG = false;
-      var go = { q: "/console/", h: "/console/history", o: "/console/overview", s: "/console/samples" }[e.key];
+      var go = { q: "/console/", h: "/console/history", o: "/console/overview", s: "/console/samples", d: "/console/shadow" }[e.key];
       if (go) { window.location.href = go; e.preventDefault(); }
       return;
     }
