@@ -3,6 +3,7 @@
 
 mod approve;
 mod audit;
+mod autonomy;
 mod check;
 pub mod color;
 mod completions;
@@ -35,6 +36,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use approve::ApproveArgs;
 pub use audit::AuditArgs;
+pub use autonomy::AutonomyArgs;
 pub use check::CheckArgs;
 pub use color::ColorChoice;
 pub use completions::{CompletionsArgs, ManArgs};
@@ -190,7 +192,7 @@ fn output_failed(io: &mut Io<'_>, error: &dyn std::fmt::Display) -> u8 {
     name = "gatehouse",
     version,
     about = "Decide how much human oversight an AI agent's action needs: auto, queue, explicit, dual or block.",
-    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n  gatehouse keygen --out alice.key\n  gatehouse approve --key alice.key --approver alice -p policies/ai-agent-actions --input action.json --decision approve --reason \"checked\" >> approvals.yaml\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml\n  gatehouse audit verify audit.jsonl\n  gatehouse diff main:policies/ai-agent-actions policies/ai-agent-actions --inputs audit.jsonl --fail-on loosen\n  gatehouse fmt - < policies/simple-router/router.gate\n  gatehouse completions bash > ~/.local/share/bash-completion/completions/gatehouse\n  gatehouse man | man -l -\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse migrate --database-url postgres://gatehouse@db/gatehouse\n\nExit codes, the same for the same situation in every command: 0 ok; 1 findings (check errors, failed tests, files to format, pending approvals, a diff that loosens under --fail-on, a tampered audit log; serve and migrate: the database cannot be reached); 2 usage error, a policy that does not compile, or a file the command needs cannot be read (policy, suite, key, trust store) or written (doc --output, keygen --out, fmt); 3 the data judged cannot be read or is invalid (action, approvals, corpus, audit log, checkpoint); 4 the audit log could not be written; 5 and 6 verify: denied and expired; 7 audit verify: a torn write only; 10-14 eval --exit-code: the outcome; 101 internal error or stdout cannot be written. `-` reads standard input wherever a file is read. Each command's --help has details."
+    after_help = "Examples:\n  gatehouse check policies/\n  gatehouse eval --policy policies/ai-agent-actions examples/actions/refund-large.json\n  gatehouse eval --policy policies/ai-agent-actions --explain examples/actions/iam-change.json\n  gatehouse test policies/ --min-coverage 100\n  gatehouse fmt --check policies/\n  gatehouse doc policies/ai-agent-actions --format html --output matrix.html\n  gatehouse keygen --out alice.key\n  gatehouse approve --key alice.key --approver alice -p policies/ai-agent-actions --input action.json --decision approve --reason \"checked\" >> approvals.yaml\n  gatehouse verify -p policies/ai-agent-actions --input action.json --approvals approvals.yaml\n  gatehouse audit verify audit.jsonl\n  gatehouse diff main:policies/ai-agent-actions policies/ai-agent-actions --inputs audit.jsonl --fail-on loosen\n  gatehouse fmt - < policies/simple-router/router.gate\n  gatehouse completions bash > ~/.local/share/bash-completion/completions/gatehouse\n  gatehouse man | man -l -\n  gatehouse serve --policy policies/ai-agent-actions\n  gatehouse migrate --database-url postgres://gatehouse@db/gatehouse\n  gatehouse autonomy audit.jsonl --policy policies/ai-agent-actions\n\nExit codes, the same for the same situation in every command: 0 ok; 1 findings (check errors, failed tests, files to format, pending approvals, a diff that loosens under --fail-on, a tampered audit log; serve and migrate: the database cannot be reached); 2 usage error, a policy that does not compile, or a file the command needs cannot be read (policy, suite, key, trust store) or written (doc --output, keygen --out, fmt); 3 the data judged cannot be read or is invalid (action, approvals, corpus, audit log, checkpoint); 4 the audit log could not be written; 5 and 6 verify: denied and expired; 7 audit verify: a torn write only; 10-14 eval --exit-code: the outcome; 101 internal error or stdout cannot be written. `-` reads standard input wherever a file is read. Each command's --help has details."
 )]
 pub struct Cli {
     /// When to color diagnostics, lint findings, diffs and test reports:
@@ -242,6 +244,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Bring the service's database schema up to this binary's version (what serve does at start).
     Migrate(MigrateArgs),
+    /// The autonomy report: which rules the approval data says may do more, and which must do less.
+    Autonomy(AutonomyArgs),
 }
 
 /// Standard streams, injectable for tests.
@@ -277,6 +281,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> u8 {
         Command::Schema(args) => schema::run(&args, io),
         Command::Serve(args) => serve::run(&args, io),
         Command::Migrate(args) => migrate::run(&args, io),
+        Command::Autonomy(args) => autonomy::run(&args, io),
     }
 }
 

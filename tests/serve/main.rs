@@ -14,6 +14,7 @@ mod browser;
 mod api;
 mod audit;
 mod auth;
+mod autonomy;
 mod batch;
 mod console_a11y;
 mod console_attack_x1;

@@ -11,6 +11,13 @@
 //! limit cut it. Both reads are index ranges: the window's by an id bound
 //! (ids sort by creation time), the pending ones by the state index.
 //!
+//! The Autonomy section reads the store's audit chain from the first
+//! record of the oldest request in that window, at most
+//! [`AUTONOMY_MAX_LINES`] lines and [`AUTONOMY_MAX_BYTES`] bytes, through
+//! the same report as `gatehouse autonomy` (crates/gatehouse-autonomy,
+//! default thresholds): the candidates it lists are the ones the command
+//! names for the same lines.
+//!
 //! Measured on 100 000 requests of ~2 KB (`measure_search_on_100k`, a
 //! debug build on a busy 2-core machine): a full window of 10 000 rows is
 //! read in ~0.65 s and aggregated in ~30 ms; an empty window costs under
@@ -45,6 +52,15 @@ pub const CHART_MAX: usize = 20;
 
 /// The most rules or agents listed in a table (the busiest).
 pub const TABLE_MAX: usize = 200;
+
+/// The most audit lines the Autonomy section reads.
+pub const AUTONOMY_MAX_LINES: u32 = 100_000;
+
+/// The most audit bytes the Autonomy section reads.
+pub const AUTONOMY_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Audit lines per page read from the store.
+const AUTONOMY_PAGE_LINES: u32 = 1000;
 
 /// The window unless `days` says otherwise.
 pub const DEFAULT_DAYS: u32 = 30;
@@ -137,6 +153,10 @@ pub async fn page(
         Err(e) => return problem_page(e),
     };
     let overview = aggregate(&window, &pending, start, now);
+    let autonomy = match autonomy_report(&gate, window.last()).await {
+        Ok(a) => a,
+        Err(e) => return problem_page(e),
+    };
     let chrome = Chrome {
         title: "Overview",
         reviewer: Some(&reviewer),
@@ -151,6 +171,7 @@ pub async fn page(
         (tally_section("per-rule", "Per rule", "Rule (determining)", &overview.per_rule, false))
         (tally_section("per-agent", "Per agent", "Agent", &overview.per_agent, true))
         (volume_section(&overview))
+        (autonomy_section(&autonomy, &window))
     };
     layout::html_response(StatusCode::OK, layout::page(&chrome, body))
 }
@@ -421,6 +442,172 @@ fn volume_section(o: &Overview) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// What the Autonomy section shows: the report over the window's audit
+/// lines, and whether a bound cut the read.
+pub struct AutonomyRead {
+    /// The report, as `gatehouse autonomy` computes it.
+    pub report: gatehouse_autonomy::Report,
+    /// Lines read.
+    pub lines: u64,
+    /// Whether [`AUTONOMY_MAX_LINES`] or [`AUTONOMY_MAX_BYTES`] stopped it.
+    pub cut: bool,
+}
+
+/// Reads the audit chain from the first record of `oldest` (the window's
+/// oldest request), bounded, into the autonomy report.
+pub async fn autonomy_report(
+    gate: &Gate,
+    oldest: Option<&RequestRow>,
+) -> Result<AutonomyRead, GateError> {
+    let mut ingest = gatehouse_autonomy::Ingest::new(gatehouse_autonomy::Options::default());
+    let mut lines = 0_u64;
+    let mut bytes = 0_usize;
+    let mut cut = false;
+    if let Some(oldest) = oldest {
+        // Its decision record is its first line: seqs only grow.
+        let first = gate.store.audit_of(&oldest.id).await?;
+        let mut after = first.iter().map(|(seq, _)| *seq).min().unwrap_or(1) - 1;
+        'pages: loop {
+            let (page, more) = gate
+                .store
+                .audit_after(after, AUTONOMY_PAGE_LINES, AUTONOMY_MAX_BYTES)
+                .await?;
+            for (seq, line) in &page {
+                if lines >= u64::from(AUTONOMY_MAX_LINES) || bytes + line.len() > AUTONOMY_MAX_BYTES
+                {
+                    cut = true;
+                    break 'pages;
+                }
+                lines += 1;
+                bytes += line.len();
+                ingest.push_line(line.as_bytes());
+                after = *seq;
+            }
+            if !more || page.is_empty() {
+                break;
+            }
+        }
+    }
+    Ok(AutonomyRead {
+        report: ingest.finish(),
+        lines,
+        cut,
+    })
+}
+
+fn share(r: f64) -> String {
+    format!("{:.2}%", r * 100.0)
+}
+
+fn autonomy_section(a: &AutonomyRead, window: &[RequestRow]) -> Markup {
+    let r = &a.report;
+    let shadow_differs = window
+        .iter()
+        .filter(|row| {
+            row.shadow
+                .as_ref()
+                .and_then(|s| s.get("differs"))
+                .and_then(serde_json::Value::as_bool)
+                == Some(true)
+        })
+        .count();
+    let open_samples = window
+        .iter()
+        .filter(|row| {
+            row.sample_review
+                .as_ref()
+                .and_then(|s| s.get("state"))
+                .and_then(serde_json::Value::as_str)
+                == Some("open")
+        })
+        .count();
+    let o = &r.options;
+    html! {
+        section #autonomy aria-labelledby="autonomy-title" {
+            h2 #autonomy-title { "Autonomy" }
+            p #autonomy-coverage {
+                "From " (a.lines) " audit lines of this window's requests (" (r.input.requests) " requests"
+                @if r.input.malformed + r.input.oversized > 0 { ", " (r.input.malformed + r.input.oversized) " unreadable" }
+                ")."
+                @if a.cut { strong { " Only the first " (AUTONOMY_MAX_LINES) " lines were read; choose a shorter window." } }
+                " A rule or tier held for people may do more with at least " (o.min_cases)
+                " human decisions and a " (o.method.as_str()) " upper bound at " (share(o.confidence))
+                " confidence of at most " (share(o.max_rejection_rate)) " rejected or sent back; the same numbers as "
+                code { "gatehouse autonomy" } " over the same lines."
+            }
+            ul #autonomy-counts {
+                li data-count="shadow-differs" { "Shadow decisions that differ from the enforced one: " strong { (shadow_differs) } }
+                li data-count="open-samples" { "Samples waiting for review: " strong { (open_samples) } }
+            }
+            h3 { "Candidates for more autonomy" }
+            @if r.candidates.more.is_empty() {
+                p #autonomy-more-none { "None yet: no held rule has enough human decisions with few enough rejections." }
+            } @else {
+                div.table-wrap tabindex="0" role="region" aria-label="Candidates for more autonomy" {
+                    table #autonomy-more {
+                        caption.visually-hidden { "Candidates for more autonomy" }
+                        thead { tr {
+                            th scope="col" { "Kind" } th scope="col" { "Name" } th scope="col" { "Held as" }
+                            th scope="col" { "Decided" } th scope="col" { "Rejected or changed" } th scope="col" { "Upper bound" }
+                        } }
+                        tbody {
+                            @for c in &r.candidates.more {
+                                tr data-candidate=(format!("{}:{}", dimension(c.dimension), c.key))
+                                    data-decided=(c.human_decided) data-overridden=(c.overridden)
+                                    data-upper=(c.upper_bound.to_string()) {
+                                    td { (dimension(c.dimension)) }
+                                    th scope="row" { (c.key) }
+                                    td { (c.outcome.map_or("-", |o| o.as_str())) }
+                                    td { (c.human_decided) }
+                                    td { (c.overridden) }
+                                    td { (share(c.upper_bound)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { "Candidates for less autonomy" }
+            @if r.candidates.less.is_empty() {
+                p #autonomy-less-none { "None: no sampled action was rejected and no held rule is rejected too often." }
+            } @else {
+                div.table-wrap tabindex="0" role="region" aria-label="Candidates for less autonomy" {
+                    table #autonomy-less {
+                        caption.visually-hidden { "Candidates for less autonomy" }
+                        thead { tr {
+                            th scope="col" { "Kind" } th scope="col" { "Name" } th scope="col" { "Samples rejected" }
+                            th scope="col" { "Decided" } th scope="col" { "Rejected or changed" } th scope="col" { "Lower bound" }
+                        } }
+                        tbody {
+                            @for c in &r.candidates.less {
+                                tr data-candidate=(format!("{}:{}", dimension(c.dimension), c.key))
+                                    data-decided=(c.human_decided) data-overridden=(c.overridden)
+                                    data-lower=(c.lower_bound.to_string()) {
+                                    td { (dimension(c.dimension)) }
+                                    th scope="row" { (c.key) }
+                                    td { (c.sample_rejected) " of " (c.sample_reviewed) }
+                                    td { (c.human_decided) }
+                                    td { (c.overridden) }
+                                    td { (share(c.lower_bound)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn dimension(d: gatehouse_autonomy::Dimension) -> &'static str {
+    match d {
+        gatehouse_autonomy::Dimension::Rule => "rule",
+        gatehouse_autonomy::Dimension::Tier => "tier",
+        gatehouse_autonomy::Dimension::Agent => "agent",
+        gatehouse_autonomy::Dimension::Target => "target",
     }
 }
 

@@ -1,0 +1,168 @@
+//! Malformed, oversized, replayed, forged and look-alike lines are counted,
+//! never fatal, and never change the numbers of the good lines around them.
+
+mod support;
+
+use gatehouse_autonomy::{Ingest, MAX_LINE_BYTES, Options, Report};
+use support::history::history;
+
+fn read(bytes: &[u8]) -> Report {
+    let mut ingest = Ingest::new(Options::default());
+    ingest.read(bytes).expect("reading from memory cannot fail");
+    ingest.finish()
+}
+
+fn good() -> Vec<u8> {
+    let h = history(3, 4, (20, 40));
+    let mut text = h.lines.join("\n").into_bytes();
+    text.push(b'\n');
+    text
+}
+
+#[test]
+fn hostile_lines_are_counted_and_the_rest_is_read() {
+    let clean = read(&good());
+    let mut text = Vec::new();
+    // A 10 MB line of garbage, a line longer than the limit, deep JSON,
+    // wrong types, unknown record kinds, and not-UTF-8.
+    text.extend(vec![b'x'; 10 * 1024 * 1024]);
+    text.push(b'\n');
+    text.extend(vec![b'{'; MAX_LINE_BYTES + 10]);
+    text.push(b'\n');
+    text.extend("[".repeat(100_000).as_bytes());
+    text.push(b'\n');
+    for line in [
+        r#"{"record": 7}"#,
+        r#"[1, 2, 3]"#,
+        r#""a string""#,
+        r#"{"record": "decision", "time": "2026-12-01T00:00:00Z", "decision": {"outcome": 5}}"#,
+        r#"{"record": "decision", "time": "yesterday", "decision": {"outcome": "auto"}}"#,
+        r#"{"record": "transition", "request": 12, "event": "decide", "time": "2026-12-01T00:00:00Z"}"#,
+        r#"{"record": "transition", "request": "req_x", "event": "decide", "time": "2026-12-01T00:00:00Z", "detail": {"outcome": "maybe"}}"#,
+        r#"{"record": "verification", "time": "2026-12-01T00:00:00Z"}"#,
+        "{\"record\": \"decision\", \"time\": \"\u{ff}\"}",
+        "",
+        "   ",
+    ] {
+        text.extend(line.as_bytes());
+        text.push(b'\n');
+    }
+    text.extend([0xff, 0xfe, b'\n']);
+    text.extend(good());
+    let r = read(&text);
+    assert_eq!(r.input.oversized, 1);
+    assert_eq!(r.input.malformed, 11, "{:#?}", r.input.unreadable_lines);
+    assert_eq!(r.input.other_records, 1);
+    assert_eq!(r.input.blank, 2);
+    assert_eq!(r.input.unreadable_lines.len(), 10);
+    assert_eq!(r.input.unreadable_lines[0].line, 1);
+    // The good history after them reads exactly as alone.
+    assert_eq!(
+        serde_json::to_value(&r.rules).unwrap(),
+        serde_json::to_value(&clean.rules).unwrap()
+    );
+    assert_eq!(r.candidates, clean.candidates);
+}
+
+#[test]
+fn replayed_and_forged_transitions_do_not_count_twice() {
+    let clean = read(&good());
+    let mut text = good();
+    // Every line again: the decides are repeats, the answers are second
+    // answers of requests a person already decided.
+    text.extend(good());
+    // A verdict for a request that was never decided.
+    text.extend(br#"{"record":"transition","request":"req_forged","event":"sample_review","time":"2026-12-01T00:00:00Z","actor":{"id":"mallory"},"detail":{"verdict":"reject"}}"#);
+    text.push(b'\n');
+    let r = read(&text);
+    assert_eq!(r.input.requests, clean.input.requests);
+    assert!(r.input.repeated_decides > 0);
+    assert_eq!(r.input.unmatched_transitions, 1);
+    for (a, b) in r.rules.iter().zip(&clean.rules) {
+        assert_eq!(a.counts.human_decided, b.counts.human_decided);
+        assert_eq!(a.counts.overridden(), b.counts.overridden());
+        assert_eq!(a.counts.sample_rejected, b.counts.sample_rejected);
+    }
+}
+
+#[test]
+fn look_alike_reviewers_are_one_person() {
+    let lines = [
+        r#"{"record":"transition","request":"req_1","event":"decide","time":"2026-12-01T00:00:00Z","detail":{"outcome":"explicit"}}"#,
+        r#"{"record":"transition","request":"req_1","event":"approve_complete","time":"2026-12-01T00:00:10Z","actor":{"id":"alice"}}"#,
+        r#"{"record":"transition","request":"req_2","event":"decide","time":"2026-12-01T00:00:00Z","detail":{"outcome":"explicit"}}"#,
+        r#"{"record":"transition","request":"req_2","event":"reject","time":"2026-12-01T00:00:20.5Z","actor":{"id":"ALICE"}}"#,
+        r#"{"record":"transition","request":"req_3","event":"decide","time":"2026-12-01T00:00:00Z","detail":{"outcome":"explicit"}}"#,
+        r#"{"record":"transition","request":"req_3","event":"approve_complete","time":"2026-12-01T00:00:30Z","actor":{"id":"bob"}}"#,
+    ];
+    let r = read(lines.join("\n").as_bytes());
+    assert_eq!(r.reviewers.reviewers, 2);
+    assert_eq!(r.reviewers.busiest_actions, 2);
+    assert_eq!(r.input.decides_without_decision, 3);
+    let unknown = r.rules.iter().find(|g| g.key == "(unknown)").unwrap();
+    // Nearest rank over 10 s, 20.5 s, 30 s.
+    assert_eq!(unknown.median_ms, Some(20_500));
+    assert_eq!(unknown.p95_ms, Some(30_000));
+    assert_eq!(unknown.override_rate, Some(1.0 / 3.0));
+    // Placeholder groups are never candidates.
+    assert!(r.candidates.more.is_empty() && r.candidates.less.is_empty());
+}
+
+#[test]
+fn the_window_keeps_requests_decided_inside_it() {
+    let h = history(5, 3, (10, 20));
+    let all = read(h.lines.join("\n").as_bytes());
+    let mut options = Options::default();
+    options.since_ms = Some(i64::MAX);
+    let mut ingest = Ingest::new(options);
+    ingest.read(h.lines.join("\n").as_bytes()).unwrap();
+    let none = ingest.finish();
+    assert!(all.input.requests > 0);
+    assert_eq!(none.input.requests, 0);
+    assert!(none.rules.is_empty());
+}
+
+#[test]
+fn eval_audit_log_records_count_as_volume_once() {
+    // 3 000 decision records and no transitions (`eval --audit-log`): more
+    // than the pending bound, each counted once, in its own day.
+    let mut text = String::new();
+    for i in 0..3000 {
+        let day = 1 + i % 3;
+        text.push_str(&format!(
+            r#"{{"record":"decision","time":"2026-12-0{day}T10:00:00Z","action_digest":"sha256:{i:064x}","input":{{"agent":{{"id":"a"}},"action":{{"target":"crm"}}}},"outcome":"queue","decision":{{"outcome":"queue","tier":{{"id":1,"name":"one"}},"rules":[{{"name":"r","determining":true}}]}}}}"#
+        ));
+        text.push('\n');
+    }
+    let mut options = Options::default();
+    options.bucket = gatehouse_autonomy::Bucket::Day;
+    let mut ingest = Ingest::new(options);
+    ingest.read(text.as_bytes()).unwrap();
+    let r = ingest.finish();
+    assert_eq!(r.input.standalone_decisions, 3000);
+    assert_eq!(r.input.requests, 0);
+    let rule = r.rules.iter().find(|g| g.key == "r").unwrap();
+    assert_eq!(
+        (
+            rule.counts.volume,
+            rule.counts.held,
+            rule.counts.human_decided
+        ),
+        (3000, 3000, 0)
+    );
+    let days: Vec<(&str, u64)> = r
+        .timeline
+        .iter()
+        .map(|t| (t.bucket.as_str(), t.counts.volume))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-12-01", 1000),
+            ("2026-12-02", 1000),
+            ("2026-12-03", 1000)
+        ]
+    );
+    // Held, but no person decided any: not a candidate.
+    assert!(r.candidates.more.is_empty());
+}
