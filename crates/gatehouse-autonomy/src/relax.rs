@@ -62,6 +62,7 @@ fn span_of(c: &Consequence) -> (usize, usize) {
     let s = match c {
         Consequence::Tier(_, s) | Consequence::AtLeast(_, s) | Consequence::Evidence(_, s) => s,
         Consequence::Approve(a) => &a.span,
+        Consequence::Sample(r) => &r.span,
     };
     (s.start, s.end)
 }
