@@ -207,6 +207,23 @@ pub fn read_signing_key_file(path: &Path) -> Result<SigningKey, StartError> {
 pub fn read_sample_key_file(path: &Path) -> Result<[u8; 32], StartError> {
     use std::io::Read as _;
     let refuse = |why: String| StartError::Store(why);
+    // Only a regular file: opening a FIFO blocks start until someone
+    // writes to it, and a device may never end.
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(refuse(format!(
+                "the sample key file `{}` is not a regular file",
+                path.display()
+            )));
+        }
+        Err(e) => {
+            return Err(refuse(format!(
+                "cannot read the sample key file `{}`: {e}",
+                path.display()
+            )));
+        }
+    }
     let file = std::fs::File::open(path).map_err(|e| {
         refuse(format!(
             "cannot read the sample key file `{}`: {e}",
@@ -429,5 +446,35 @@ impl Stop {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod sample_key_file_tests {
+    use super::read_sample_key_file;
+
+    /// `serve --sample-key-file` on a FIFO must refuse at once, not block
+    /// start until a writer comes; a directory or a device is refused too.
+    #[cfg(unix)]
+    #[test]
+    fn refuses_what_is_not_a_regular_file_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for path in [
+            fifo.as_path(),
+            dir.path(),
+            std::path::Path::new("/dev/zero"),
+        ] {
+            let e = read_sample_key_file(path).unwrap_err().to_string();
+            assert!(e.contains("not a regular file"), "{}: {e}", path.display());
+        }
+        let key = dir.path().join("key");
+        std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
+        assert_eq!(read_sample_key_file(&key).unwrap(), [0xab; 32]);
     }
 }
