@@ -302,12 +302,20 @@ rule auto when action.kind == c then tier 0, sample 100% for review
 default tier 0
 "#;
     let p = Policy::from_source("s.gate", source).unwrap_or_else(|e| panic!("{e:?}"));
-    let d = decide(&p, json!({"action": {"kind": "c"}}), &EvalOptions::default());
+    let d = decide(
+        &p,
+        json!({"action": {"kind": "c"}}),
+        &EvalOptions::default(),
+    );
     let s = d.sample.expect("a sample clause after a role named sample");
     assert_eq!((s.ppm, s.rule.as_deref()), (1_000_000, Some("auto")));
     // The list `lead, sample` ended before `sample 5% for review`, which
     // is the rule's clause (ineffective on a dual tier: no sample).
-    let d = decide(&p, json!({"action": {"kind": "b"}}), &EvalOptions::default());
+    let d = decide(
+        &p,
+        json!({"action": {"kind": "b"}}),
+        &EvalOptions::default(),
+    );
     assert_eq!((d.outcome, d.sample), (Outcome::Dual, None));
     let held = json!({"action": {"kind": "a"}, "evidence": {"sample": "s"}});
     let d = decide(&p, held, &EvalOptions::default());
