@@ -108,7 +108,7 @@ mod tests {
         for content in [
             String::new(),
             "\n".to_owned(),
-            format!("{secretish}"),
+            secretish.to_owned(),
             format!("{KEY}0"),
             format!("{KEY}\n\n"),
             format!("{KEY}\n{KEY}\n"),

@@ -41,10 +41,9 @@ pub fn sample_draw(key: Option<&[u8; 32]>, action_digest: &str) -> u64 {
     }
     h.update(b"\n");
     h.update(action_digest.as_bytes());
-    let out = h.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&out[..8]);
-    u64::from_be_bytes(first)
+    let out: [u8; 32] = h.finalize().into();
+    let [a, b, c, d, e, f, g, i, ..] = out;
+    u64::from_be_bytes([a, b, c, d, e, f, g, i])
 }
 
 /// Whether a draw falls in a share of `ppm` parts per million: `draw <
