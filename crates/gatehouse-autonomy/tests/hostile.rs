@@ -224,3 +224,25 @@ fn eval_audit_log_records_count_as_volume_once() {
     // Held, but no person decided any: not a candidate.
     assert!(r.candidates.more.is_empty());
 }
+
+/// An agent id (or target, rule, reviewer) is the agent's own text: in the
+/// terminal report it must not emit escape sequences, bidirectional
+/// overrides or line ends that forge report lines.
+#[test]
+fn the_terminal_report_shows_control_characters_instead_of_obeying_them() {
+    let hostile = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\nCandidates for more autonomy: 9\r\u{202e}x";
+    let render = |agent: &str| {
+        let text = String::from_utf8(with_autos()).unwrap().replace(
+            r#""agent":{"id":"agent-1"}"#,
+            &format!(r#""agent":{{"id":{}}}"#, serde_json::to_string(agent).unwrap()),
+        );
+        let mut out = Vec::new();
+        gatehouse_autonomy::render::write_human(&mut out, &read(text.as_bytes())).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let plain = render("agent-1");
+    let shown = render(hostile);
+    assert!(shown.contains(r"evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{a}Candidates"), "{shown}");
+    assert!(!shown.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']), "{shown:?}");
+    assert_eq!(shown.lines().count(), plain.lines().count());
+}

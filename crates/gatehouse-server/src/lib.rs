@@ -247,8 +247,13 @@ pub fn read_sample_key_file(path: &Path) -> Result<[u8; 32], StartError> {
             );
         }
     }
+    // The file `eval`/`replay --sample-key-file` accept, no looser: one
+    // line, one optional line end, so a key the service runs with always
+    // replays its chain.
+    let line = text.strip_suffix('\n').unwrap_or(&text);
+    let line = line.strip_suffix('\r').unwrap_or(line);
     let mut key = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| {
+    hex::decode_to_slice(line, &mut key).map_err(|_| {
         refuse(format!(
             "the sample key file `{}` is not 64 hex digits (make one with `openssl rand -hex 32`)",
             path.display()
@@ -474,7 +479,15 @@ mod sample_key_file_tests {
             assert!(e.contains("not a regular file"), "{}: {e}", path.display());
         }
         let key = dir.path().join("key");
-        std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
-        assert_eq!(read_sample_key_file(&key).unwrap(), [0xab; 32]);
+        for ok in ["\n", "\r\n", ""] {
+            std::fs::write(&key, format!("{}{ok}", "ab".repeat(32))).unwrap();
+            assert_eq!(read_sample_key_file(&key).unwrap(), [0xab; 32]);
+        }
+        // What `replay --sample-key-file` refuses, the service refuses too.
+        for bad in [" {k}", "{k} ", "{k}\n\n", "\t{k}\n"] {
+            std::fs::write(&key, bad.replace("{k}", &"ab".repeat(32))).unwrap();
+            let e = read_sample_key_file(&key).unwrap_err().to_string();
+            assert!(e.contains("64 hex digits"), "{bad:?}: {e}");
+        }
     }
 }
