@@ -234,7 +234,10 @@ fn the_terminal_report_shows_control_characters_instead_of_obeying_them() {
     let render = |agent: &str| {
         let text = String::from_utf8(with_autos()).unwrap().replace(
             r#""agent":{"id":"agent-1"}"#,
-            &format!(r#""agent":{{"id":{}}}"#, serde_json::to_string(agent).unwrap()),
+            &format!(
+                r#""agent":{{"id":{}}}"#,
+                serde_json::to_string(agent).unwrap()
+            ),
         );
         let mut out = Vec::new();
         gatehouse_autonomy::render::write_human(&mut out, &read(text.as_bytes())).unwrap();
@@ -242,7 +245,13 @@ fn the_terminal_report_shows_control_characters_instead_of_obeying_them() {
     };
     let plain = render("agent-1");
     let shown = render(hostile);
-    assert!(shown.contains(r"evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{a}Candidates"), "{shown}");
-    assert!(!shown.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']), "{shown:?}");
+    assert!(
+        shown.contains(r"evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{a}Candidates"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']),
+        "{shown:?}"
+    );
     assert_eq!(shown.lines().count(), plain.lines().count());
 }

@@ -83,7 +83,11 @@ pub fn write_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
                 .collect::<Vec<_>>(),
         ];
         for g in list {
-            rows.push(std::iter::once(plain(&name(g))).chain(cells(report, g)).collect());
+            rows.push(
+                std::iter::once(plain(&name(g)))
+                    .chain(cells(report, g))
+                    .collect(),
+            );
         }
         table(out, &rows)?;
     }
