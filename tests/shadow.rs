@@ -119,6 +119,13 @@ fn enforced_part(body: &str) -> Json {
     {
         t.shift_remove("expires_at");
     }
+    // A sample opens when its request is created: a time, like created_at.
+    if let Some(r) = v
+        .pointer_mut("/sample_review")
+        .and_then(Json::as_object_mut)
+    {
+        r.shift_remove("opened_at");
+    }
     v
 }
 

@@ -29,6 +29,13 @@ pub fn parse_sample_key_file(path: &str) -> Result<SampleKey, String> {
 /// Reads and checks a key file. The error says what is wrong (length,
 /// characters, lines) without quoting the file.
 pub fn read_sample_key(path: &Path) -> Result<SampleKey, String> {
+    // Only a regular file: opening a FIFO blocks until someone writes to
+    // it, and a device may never end; neither is a key file.
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return Err("the sample key file is not a regular file".to_owned()),
+        Err(e) => return Err(format!("cannot read the sample key file: {e}")),
+    }
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
@@ -117,5 +124,23 @@ mod tests {
         }
         let e = read_sample_key(Path::new("/nonexistent/key")).unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
+    }
+
+    /// The doc's promise "a FIFO is refused quickly": opening one blocks
+    /// until a writer comes, so it is refused before it is opened.
+    #[cfg(unix)]
+    #[test]
+    fn refuses_a_fifo_a_directory_and_a_device_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for path in [fifo.as_path(), dir.path(), Path::new("/dev/zero")] {
+            let e = read_sample_key(path).unwrap_err();
+            assert!(e.contains("not a regular file"), "{}: {e}", path.display());
+        }
     }
 }

@@ -70,6 +70,13 @@ struct RequestState {
     human: bool,
     /// The sample verdict is in (only the first one counts).
     sample_reviewed: bool,
+    /// Its `auto_approve` was read (a replayed one counts once).
+    auto_seen: bool,
+    /// Its `auto_approve` says the draw sampled it: only then is a
+    /// `sample_review` a verdict on a sample. The service refuses a
+    /// verdict on any other request, so one here is forged or misplaced
+    /// and must not count against a rule.
+    sampled: bool,
 }
 
 /// The reader: feed it lines, then [`Ingest::finish`] for the report.
@@ -239,8 +246,14 @@ impl Ingest {
         let keys = state.keys.clone();
         match event {
             "auto_approve" => {
+                if state.auto_seen {
+                    self.input.unmatched_transitions += 1;
+                    return Ok(());
+                }
+                state.auto_seen = true;
                 let sampled =
                     detail.pointer("/sample/sampled").and_then(Json::as_bool) == Some(true);
+                state.sampled = sampled;
                 self.groups.each(&keys, |c| {
                     c.counts.auto += 1;
                     if sampled {
@@ -268,6 +281,10 @@ impl Ingest {
             "cancel" => self.groups.each(&keys, |c| c.counts.cancelled += 1),
             "sample_review" => {
                 let verdict = detail.get("verdict").and_then(Json::as_str);
+                if !state.sampled {
+                    self.input.unmatched_transitions += 1;
+                    return Ok(());
+                }
                 if state.sample_reviewed {
                     self.input.repeated_sample_verdicts += 1;
                     return Ok(());
@@ -349,6 +366,8 @@ impl Ingest {
                 decided_ms: time,
                 human: false,
                 sample_reviewed: false,
+                auto_seen: false,
+                sampled: false,
             },
         );
         Ok(())

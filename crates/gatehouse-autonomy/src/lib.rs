@@ -145,7 +145,9 @@ pub struct InputSummary {
     pub decides_without_decision: u64,
     /// A second `decide` for a request already read (ignored).
     pub repeated_decides: u64,
-    /// Transitions of requests not decided in this history or window.
+    /// Transitions of requests not decided in this history or window, a
+    /// second `auto_approve` of one request, and a `sample_review` of a
+    /// request its `auto_approve` did not sample (ignored).
     pub unmatched_transitions: u64,
     /// A second sample verdict for one request (ignored).
     pub repeated_sample_verdicts: u64,

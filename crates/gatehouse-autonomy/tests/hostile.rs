@@ -13,7 +13,16 @@ fn read(bytes: &[u8]) -> Report {
 }
 
 fn good() -> Vec<u8> {
-    let h = history(3, 4, (20, 40));
+    lines_of(3, 4)
+}
+
+/// A history with automatic rules too (every seventh rule is auto).
+fn with_autos() -> Vec<u8> {
+    lines_of(3, 8)
+}
+
+fn lines_of(seed: u64, rules: usize) -> Vec<u8> {
+    let h = history(seed, rules, (20, 40));
     let mut text = h.lines.join("\n").into_bytes();
     text.push(b'\n');
     text
@@ -66,23 +75,72 @@ fn hostile_lines_are_counted_and_the_rest_is_read() {
 
 #[test]
 fn replayed_and_forged_transitions_do_not_count_twice() {
-    let clean = read(&good());
-    let mut text = good();
+    let clean = read(&with_autos());
+    let mut text = with_autos();
     // Every line again: the decides are repeats, the answers are second
     // answers of requests a person already decided.
-    text.extend(good());
+    text.extend(with_autos());
     // A verdict for a request that was never decided.
     text.extend(br#"{"record":"transition","request":"req_forged","event":"sample_review","time":"2026-12-01T00:00:00Z","actor":{"id":"mallory"},"detail":{"verdict":"reject"}}"#);
     text.push(b'\n');
     let r = read(&text);
     assert_eq!(r.input.requests, clean.input.requests);
     assert!(r.input.repeated_decides > 0);
-    assert_eq!(r.input.unmatched_transitions, 1);
+    // The forged verdict, and every replayed `auto_approve`.
+    let autos = String::from_utf8(with_autos())
+        .unwrap()
+        .matches(r#""event":"auto_approve""#)
+        .count() as u64;
+    assert!(autos > 0);
+    assert_eq!(r.input.unmatched_transitions, 1 + autos);
     for (a, b) in r.rules.iter().zip(&clean.rules) {
         assert_eq!(a.counts.human_decided, b.counts.human_decided);
         assert_eq!(a.counts.overridden(), b.counts.overridden());
         assert_eq!(a.counts.sample_rejected, b.counts.sample_rejected);
+        // A replayed `auto_approve` is not a second automatic action.
+        assert_eq!(a.counts.auto, b.counts.auto);
+        assert_eq!(a.counts.sampled, b.counts.sampled);
     }
+}
+
+/// A `sample_review` on a request that was decided but never sampled (the
+/// service refuses such a verdict) is forged: it must not make a rule a
+/// candidate for less autonomy.
+#[test]
+fn a_forged_verdict_on_a_request_never_sampled_does_not_count() {
+    let clean = read(&with_autos());
+    let mut text = with_autos();
+    let mut forged = 0;
+    for line in with_autos().split(|b| *b == b'\n') {
+        let Ok(rec) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        let sampled = rec.pointer("/detail/sample/sampled") == Some(&serde_json::Value::Bool(true));
+        if rec["event"] == "auto_approve" && !sampled {
+            let forgery = serde_json::json!({
+                "record": "transition", "request": rec["request"], "event": "sample_review",
+                "from": "approved", "to": "approved", "time": rec["time"],
+                "actor": {"id": "mallory"}, "detail": {"verdict": "reject", "note": "forged"},
+            });
+            text.extend(forgery.to_string().as_bytes());
+            text.push(b'\n');
+            forged += 1;
+        }
+    }
+    assert!(
+        forged > 0,
+        "the history has auto actions that were not sampled"
+    );
+    let r = read(&text);
+    assert_eq!(r.input.unmatched_transitions, forged);
+    for (a, b) in r.rules.iter().zip(&clean.rules) {
+        assert_eq!(
+            a.counts.sample_rejected, b.counts.sample_rejected,
+            "{}",
+            a.key
+        );
+    }
+    assert_eq!(r.candidates, clean.candidates);
 }
 
 #[test]
@@ -202,4 +260,35 @@ fn names_from_the_history_are_escaped_in_html_and_markdown() {
         md.matches(r"\<img").count(),
         "{md}"
     );
+}
+
+/// An agent id (or target, rule, reviewer) is the agent's own text: in the
+/// terminal report it must not emit escape sequences, bidirectional
+/// overrides or line ends that forge report lines.
+#[test]
+fn the_terminal_report_shows_control_characters_instead_of_obeying_them() {
+    let hostile = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\nCandidates for more autonomy: 9\r\u{202e}x";
+    let render = |agent: &str| {
+        let text = String::from_utf8(with_autos()).unwrap().replace(
+            r#""agent":{"id":"agent-1"}"#,
+            &format!(
+                r#""agent":{{"id":{}}}"#,
+                serde_json::to_string(agent).unwrap()
+            ),
+        );
+        let mut out = Vec::new();
+        gatehouse_autonomy::render::write_human(&mut out, &read(text.as_bytes())).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let plain = render("agent-1");
+    let shown = render(hostile);
+    assert!(
+        shown.contains(r"evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{a}Candidates"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']),
+        "{shown:?}"
+    );
+    assert_eq!(shown.lines().count(), plain.lines().count());
 }

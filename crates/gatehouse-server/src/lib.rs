@@ -207,6 +207,23 @@ pub fn read_signing_key_file(path: &Path) -> Result<SigningKey, StartError> {
 pub fn read_sample_key_file(path: &Path) -> Result<[u8; 32], StartError> {
     use std::io::Read as _;
     let refuse = |why: String| StartError::Store(why);
+    // Only a regular file: opening a FIFO blocks start until someone
+    // writes to it, and a device may never end.
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(refuse(format!(
+                "the sample key file `{}` is not a regular file",
+                path.display()
+            )));
+        }
+        Err(e) => {
+            return Err(refuse(format!(
+                "cannot read the sample key file `{}`: {e}",
+                path.display()
+            )));
+        }
+    }
     let file = std::fs::File::open(path).map_err(|e| {
         refuse(format!(
             "cannot read the sample key file `{}`: {e}",
@@ -230,8 +247,13 @@ pub fn read_sample_key_file(path: &Path) -> Result<[u8; 32], StartError> {
             );
         }
     }
+    // The file `eval`/`replay --sample-key-file` accept, no looser: one
+    // line, one optional line end, so a key the service runs with always
+    // replays its chain.
+    let line = text.strip_suffix('\n').unwrap_or(&text);
+    let line = line.strip_suffix('\r').unwrap_or(line);
     let mut key = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| {
+    hex::decode_to_slice(line, &mut key).map_err(|_| {
         refuse(format!(
             "the sample key file `{}` is not 64 hex digits (make one with `openssl rand -hex 32`)",
             path.display()
@@ -428,6 +450,44 @@ impl Stop {
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod sample_key_file_tests {
+    use super::read_sample_key_file;
+
+    /// `serve --sample-key-file` on a FIFO must refuse at once, not block
+    /// start until a writer comes; a directory or a device is refused too.
+    #[cfg(unix)]
+    #[test]
+    fn refuses_what_is_not_a_regular_file_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for path in [
+            fifo.as_path(),
+            dir.path(),
+            std::path::Path::new("/dev/zero"),
+        ] {
+            let e = read_sample_key_file(path).unwrap_err().to_string();
+            assert!(e.contains("not a regular file"), "{}: {e}", path.display());
+        }
+        let key = dir.path().join("key");
+        for ok in ["\n", "\r\n", ""] {
+            std::fs::write(&key, format!("{}{ok}", "ab".repeat(32))).unwrap();
+            assert_eq!(read_sample_key_file(&key).unwrap(), [0xab; 32]);
+        }
+        // What `replay --sample-key-file` refuses, the service refuses too.
+        for bad in [" {k}", "{k} ", "{k}\n\n", "\t{k}\n"] {
+            std::fs::write(&key, bad.replace("{k}", &"ab".repeat(32))).unwrap();
+            let e = read_sample_key_file(&key).unwrap_err().to_string();
+            assert!(e.contains("64 hex digits"), "{bad:?}: {e}");
         }
     }
 }

@@ -6,6 +6,24 @@ use super::{COLUMNS, cells, groups, heading, less_why, name, percent, relax_word
 use crate::Dimension;
 use crate::report::Report;
 
+/// Text from the history (agent ids, targets, rule names, reviewers,
+/// request ids) as it may reach a terminal: control characters (escape
+/// sequences, line ends) and bidirectional overrides are written as
+/// `\u{..}`, so a line of the history cannot forge a line of the report,
+/// move the cursor or retitle the terminal.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        let bidi = matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if ch.is_control() || bidi {
+            out.extend(ch.escape_unicode());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 /// Writes the report as aligned text.
 pub fn write_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     writeln!(out, "gatehouse autonomy: {}", super::summary(report))?;
@@ -25,16 +43,16 @@ pub fn write_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             out,
             "  {} {} ({}): {} of {} human decisions rejected or sent back, upper bound {}",
             singular(c.dimension),
-            c.key,
+            plain(&c.key),
             c.outcome.map_or("-", |o| o.as_str()),
             c.overridden,
             c.human_decided,
             percent(Some(c.upper_bound))
         )?;
         if let Some(words) = relax_words(c) {
-            writeln!(out, "    {words}")?;
+            writeln!(out, "    {}", plain(&words))?;
         } else if let Some(note) = &c.relax_note {
-            writeln!(out, "    {note}")?;
+            writeln!(out, "    {}", plain(note))?;
         }
     }
     let less = &report.candidates.less;
@@ -44,12 +62,12 @@ pub fn write_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             out,
             "  {} {}: {}, lower bound {}",
             singular(c.dimension),
-            c.key,
+            plain(&c.key),
             less_why(c),
             percent(Some(c.lower_bound))
         )?;
         if !c.evidence.is_empty() {
-            writeln!(out, "    evidence: {}", c.evidence.join(", "))?;
+            writeln!(out, "    evidence: {}", plain(&c.evidence.join(", ")))?;
         }
     }
     for d in Dimension::ALL {
@@ -65,7 +83,11 @@ pub fn write_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
                 .collect::<Vec<_>>(),
         ];
         for g in list {
-            rows.push(std::iter::once(name(g)).chain(cells(report, g)).collect());
+            rows.push(
+                std::iter::once(plain(&name(g)))
+                    .chain(cells(report, g))
+                    .collect(),
+            );
         }
         table(out, &rows)?;
     }
@@ -77,14 +99,14 @@ pub fn write_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             "Reviewers: {} review actions by {} reviewers; busiest {} ({}, {})",
             r.actions,
             r.reviewers,
-            who,
+            plain(who),
             r.busiest_actions,
             percent(r.busiest_share)
         )?,
         None => writeln!(out, "Reviewers: no review actions")?,
     }
     for u in &report.input.unreadable_lines {
-        writeln!(out, "unreadable line {}: {}", u.line, u.message)?;
+        writeln!(out, "unreadable line {}: {}", u.line, plain(&u.message))?;
     }
     Ok(())
 }

@@ -282,3 +282,49 @@ fn replay_reproduces_sample_and_flags_an_edited_one() {
         );
     }
 }
+
+/// A role or evidence named `sample` compiled before sampling existed and
+/// still does: `sample` starts a clause only when a share follows it, also
+/// right after a comma-separated list of roles.
+#[test]
+fn a_role_or_evidence_named_sample_still_compiles() {
+    let source = r#"policy "s" version "1"
+schema { action.kind: enum { a, b, c } }
+evidence { sample }
+role sample
+role lead
+tier 0 "none" { outcome auto }
+tier 1 "held" { outcome explicit  approve sample  evidence sample }
+tier 2 "two" { outcome dual  approve 2 of lead, sample }
+rule held when action.kind == a then tier 1, approve lead or sample, evidence sample
+rule two when action.kind == b then tier 2, approve 2 of lead, sample, sample 5% for review
+rule auto when action.kind == c then tier 0, sample 100% for review
+default tier 0
+"#;
+    let p = Policy::from_source("s.gate", source).unwrap_or_else(|e| panic!("{e:?}"));
+    let d = decide(
+        &p,
+        json!({"action": {"kind": "c"}}),
+        &EvalOptions::default(),
+    );
+    let s = d.sample.expect("a sample clause after a role named sample");
+    assert_eq!((s.ppm, s.rule.as_deref()), (1_000_000, Some("auto")));
+    // The list `lead, sample` ended before `sample 5% for review`, which
+    // is the rule's clause (ineffective on a dual tier: no sample).
+    let d = decide(
+        &p,
+        json!({"action": {"kind": "b"}}),
+        &EvalOptions::default(),
+    );
+    assert_eq!((d.outcome, d.sample), (Outcome::Dual, None));
+    let held = json!({"action": {"kind": "a"}, "evidence": {"sample": "s"}});
+    let d = decide(&p, held, &EvalOptions::default());
+    assert_eq!(d.outcome, Outcome::Explicit);
+    let roles: Vec<&str> = d
+        .approvals
+        .iter()
+        .flat_map(|a| a.groups.iter())
+        .flat_map(|g| g.roles.iter().map(|r| r.name.as_str()))
+        .collect();
+    assert!(roles.contains(&"sample"), "{roles:?}");
+}
