@@ -754,3 +754,61 @@ fn the_samples_fixture_checks_clean_and_is_formatted() {
         assert!(out.status.success(), "gatehouse {args:?}: {}", text(&out));
     }
 }
+
+/// A sampled request that a claim reopens (the policy in force now holds
+/// it) and that people then reject keeps a sample that can still be
+/// closed: the verdict is legal in every resting state, so no sample stays
+/// open forever (the attack review found one stuck in `rejected`).
+#[test]
+fn a_sample_reopened_by_a_claim_and_then_rejected_can_still_be_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("samples.gate");
+    let text = std::fs::read_to_string(policy()).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let server = Server::start_with(Options {
+        policy: Some(file.clone()),
+        config: Some("reload_interval_ms = 0\n".into()),
+        ..Options::default()
+    });
+    let p = people(&server);
+    let admin = server.as_token(&server.admin);
+
+    let proposed = action("refund", "refund-bot", 7);
+    let refund = p.agent.create(&proposed);
+    assert_eq!(refund["state"], "approved", "{refund}");
+    assert_eq!(refund["sample_review"]["state"], "open", "{refund}");
+    let id = id_of(&refund);
+
+    // The policy in force now holds refunds for a reviewer.
+    let held = text.replace("then tier 1, sample 100% for review", "then tier 2");
+    assert_ne!(
+        held, text,
+        "the fixture's refund rule changed; update this test"
+    );
+    std::fs::write(&file, held).unwrap();
+    let (status, body) = admin.post("/v1/admin/reload", &json!({}));
+    assert_eq!(status, 200, "{body}");
+    let claim = p
+        .agent
+        .post_text(&format!("/v1/requests/{id}/claim"), &proposed.to_string());
+    assert_problem(&claim, 409, "REAPPROVAL_REQUIRED");
+    let (status, rejected) = p.rita.review(&id, "reject", "not this one");
+    assert_eq!(status, 200, "{rejected}");
+    assert_eq!(rejected["state"], "rejected", "{rejected}");
+    assert_eq!(rejected["sample_review"]["state"], "open", "{rejected}");
+
+    // The sample still takes its one verdict; the request stays rejected.
+    let judged = verdict(
+        &p.sam,
+        &id,
+        &json!({"verdict": "reject", "note": "should never have been auto"}),
+    );
+    assert_eq!(judged.status, 200, "{}", judged.text);
+    let (_, now) = p.reader.get(&format!("/v1/requests/{id}"));
+    assert_eq!(now["state"], "rejected", "{now}");
+    assert_eq!(now["sample_review"]["state"], "rejected", "{now}");
+    let last = audit_of(&p.reader, &id).pop().unwrap();
+    assert_eq!(last["event"], "sample_review", "{last}");
+    assert_eq!(last["from"], "rejected", "{last}");
+    assert_eq!(last["to"], "rejected", "{last}");
+}

@@ -265,8 +265,20 @@ pub const TRANSITIONS: &[Transition] = &[
     t(State::Executing, Event::Complete, State::Executed),
     t(State::Executed, Event::Verify, State::Verified),
     // The verdict on a sampled auto action, after the fact: it annotates
-    // the request wherever its execution has got to and never holds or
-    // moves it.
+    // the request wherever it rests and never holds or moves it. Pending,
+    // rejected, changes_requested, blocked and cancelled are here because
+    // a sampled request can reach them: a claim that finds the current
+    // policy stricter reopens it (approved -> pending), and from there
+    // people or the deadline end it; its sample must still be closable.
+    t(State::Pending, Event::SampleReview, State::Pending),
+    t(State::Rejected, Event::SampleReview, State::Rejected),
+    t(
+        State::ChangesRequested,
+        Event::SampleReview,
+        State::ChangesRequested,
+    ),
+    t(State::Blocked, Event::SampleReview, State::Blocked),
+    t(State::Cancelled, Event::SampleReview, State::Cancelled),
     t(State::Approved, Event::SampleReview, State::Approved),
     t(State::Executing, Event::SampleReview, State::Executing),
     t(State::Executed, Event::SampleReview, State::Executed),
@@ -394,31 +406,31 @@ mod tests {
         assert_eq!(State::parse("Pending"), None);
     }
 
-    /// A sample review never moves a request, and is legal exactly where
-    /// an auto action can be after approval.
+    /// A sample review never moves a request, and is legal in every state
+    /// a request rests in (a sampled request can be reopened by a claim
+    /// and then end in any of them), never in a passing one.
     #[test]
-    fn a_sample_review_is_a_self_loop_after_approval_only() {
+    fn a_sample_review_is_a_self_loop_wherever_a_request_rests() {
         for s in State::ALL {
             match next(s, Event::SampleReview) {
                 Ok(to) => {
                     assert_eq!(to, s, "{s} moved");
-                    assert!(matches!(
-                        s,
-                        State::Approved | State::Executing | State::Executed | State::Verified
-                    ));
+                    assert!(s.is_resting(), "{s} is a passing state");
                 }
-                Err(e) => assert!(
-                    !matches!(
-                        s,
-                        State::Approved | State::Executing | State::Executed | State::Verified
-                    ),
-                    "{s}: {e}"
-                ),
+                Err(e) => assert!(!s.is_resting(), "{s}: {e}"),
             }
         }
-        assert!(State::Verified.is_final());
+        for s in [
+            State::Rejected,
+            State::ChangesRequested,
+            State::Blocked,
+            State::Cancelled,
+            State::Verified,
+        ] {
+            assert!(s.is_final(), "{s} stays final: its self-loop leads nowhere");
+        }
         assert_eq!(
-            next(State::Pending, Event::SampleReview)
+            next(State::Decided, Event::SampleReview)
                 .unwrap_err()
                 .code(),
             "ILLEGAL_TRANSITION"

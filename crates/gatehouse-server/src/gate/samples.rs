@@ -7,9 +7,9 @@
 //!
 //! Invariants:
 //! - A sample never holds nor moves a request: the verdict is the
-//!   lifecycle's `sample_review` self-loop (approved, executing, executed,
-//!   verified), one audit record, and the row's `sample_review` updated in
-//!   the same transaction.
+//!   lifecycle's `sample_review` self-loop (every resting state, so a
+//!   sampled request a claim reopened can still be judged), one audit
+//!   record, and the row's `sample_review` updated in the same transaction.
 //! - One verdict per request: the second is 409 `SAMPLE_ALREADY_REVIEWED`
 //!   whatever its content; two at once are ordered by the store's row lock,
 //!   so exactly one wins.
