@@ -292,3 +292,23 @@ fn the_terminal_report_shows_control_characters_instead_of_obeying_them() {
     );
     assert_eq!(shown.lines().count(), plain.lines().count());
 }
+
+/// A name from the history posted in a pull request comment must not
+/// mention people, link issues or carry control characters.
+#[test]
+fn markdown_names_cannot_mention_link_issues_or_carry_controls() {
+    let hostile = "@octocat #12 \u{1b}[2J\u{202e}x";
+    let text = String::from_utf8(with_autos()).unwrap().replace(
+        r#""agent":{"id":"agent-1"}"#,
+        &format!(
+            r#""agent":{{"id":{}}}"#,
+            serde_json::to_string(hostile).unwrap()
+        ),
+    );
+    let mut md = Vec::new();
+    gatehouse_autonomy::render::write_markdown(&mut md, &read(text.as_bytes())).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(md.contains("@\u{200b}octocat #\u{200b}12"), "{md}");
+    assert!(!md.contains("@octocat") && !md.contains("#12"), "{md}");
+    assert!(!md.contains(['\u{1b}', '\u{202e}']), "{md:?}");
+}

@@ -7,11 +7,21 @@ use super::{COLUMNS, cells, groups, heading, less_why, name, percent, relax_word
 use crate::Dimension;
 use crate::report::Report;
 
-/// Escapes the characters that would break a table cell or start markup.
+/// Escapes the characters that would break a table cell or start markup,
+/// shows control characters and bidirectional overrides as `\u{..}` (as
+/// the terminal report does), and puts a zero-width space after `@` and
+/// `#` so that an agent id like `@octocat` or `#12` in the history cannot
+/// mention a person or link an issue in the pull request the report is
+/// posted to.
 fn cell(text: &str) -> String {
+    let text = super::text::plain(text);
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
+            '@' | '#' => {
+                out.push(ch);
+                out.push('\u{200b}');
+            }
             '|' | '\\' | '`' | '*' | '_' | '<' | '>' | '[' | ']' => {
                 out.push('\\');
                 out.push(ch);

@@ -11,7 +11,7 @@ use crate::report::Report;
 /// sequences, line ends) and bidirectional overrides are written as
 /// `\u{..}`, so a line of the history cannot forge a line of the report,
 /// move the cursor or retitle the terminal.
-fn plain(text: &str) -> String {
+pub(super) fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         let bidi = matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
