@@ -117,9 +117,9 @@ fn head() -> Markup {
         thead { tr {
             th scope="col" { "Action" }
             th scope="col" { "Agent" }
-            th scope="col" { "Sampled at" }
+            th scope="col" { "Rate" }
             th scope="col" { "Age" }
-            th scope="col" { "Request" }
+            th scope="col" { "Request state" }
             th scope="col" { "Sample" }
         } }
     }
