@@ -52,6 +52,7 @@
 pub mod audit;
 pub mod check;
 pub mod compile;
+mod decider;
 pub mod diagnostic;
 pub mod eval;
 pub mod identity;
@@ -64,6 +65,7 @@ pub mod syntax;
 pub mod trust;
 pub mod values;
 
+pub use decider::JsonDecider;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
 pub use eval::{Decision, EvalOptions, Input, InputError, Outcome, Verdict};
 pub use policy::Policy;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::audit::digest::action_digest;
-use crate::audit::digest_text::{DigestScratch, action_digest_text};
+use crate::audit::digest_text::DigestScratch;
 use crate::check;
 use crate::compile::{Program, compile};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -214,16 +214,14 @@ impl Policy {
 
     /// [`Policy::evaluate_json`] with options.
     pub fn evaluate_json_with(&self, text: &str, options: &EvalOptions) -> Decision {
-        if let Ok(input) = self.decode_json_with(text, options) {
+        let mut digest = String::new();
+        if let Ok(input) =
+            self.decode_json_digest(text, options, &mut DigestScratch::new(), &mut digest)
+        {
             let mut verdict = self.verdict();
             verdict.decide(&input);
             let mut d = verdict.to_decision(&input, options);
-            // Decoded, so the reader accepts the text: the text digest is
-            // the document's.
-            d.set_action_digest(
-                Some(action_digest_text(text, &mut DigestScratch::new())),
-                options,
-            );
+            d.set_action_digest(Some(digest), options);
             return d;
         }
         // Refused: the reader and the decoder give the exact errors (and
@@ -239,6 +237,34 @@ impl Policy {
             }
             Err(errors) => self.invalid_input(errors),
         }
+    }
+
+    /// Decodes JSON text into this policy's slots, as
+    /// [`Policy::decode_json_with`], and on success appends the action
+    /// digest of the text (`sha256:<hex>`, exactly
+    /// [`action_digest_text`](crate::audit::digest_text::action_digest_text)'s) to `digest`: the first half of every
+    /// wire-to-answer path. On refusal `digest` is left as it was and the
+    /// errors are [`Policy::decode_json_with`]'s. `scratch` holds the
+    /// buffers reused between calls.
+    pub fn decode_json_digest<'i>(
+        &self,
+        text: &'i str,
+        options: &EvalOptions,
+        scratch: &mut DigestScratch,
+        digest: &mut String,
+    ) -> Result<Input<'i>, Vec<InputError>> {
+        let input = self.decode_json_with(text, options)?;
+        // Decoded, so the reader accepts the text: the text digest is the
+        // document's.
+        crate::audit::digest_text::push_action_digest_text(text, scratch, digest);
+        Ok(input)
+    }
+
+    /// A [`JsonDecider`](crate::JsonDecider) of this policy: the reusable
+    /// wire-to-answer path (JSON text in, the decision with its action
+    /// digest out), one per thread.
+    pub fn json_decider(&self, options: EvalOptions) -> crate::JsonDecider<'_> {
+        crate::JsonDecider::new(self, options)
     }
 
     /// A reusable, empty [`Verdict`] of this policy: the allocation-free way
