@@ -259,6 +259,68 @@ fn the_listing_pages_and_refuses_bad_queries_and_requesters() {
     assert_eq!(a.status, 401, "{}", a.text);
 }
 
+/// Agents never see a candidate's decision: it would tell them how to
+/// shape their actions before the candidate is enforced. Every path that
+/// answers an agent (create, read, list, long-poll, claim) leaves the
+/// shadow out, `GET /v1/shadow` refuses `execute`, and readers and
+/// reviewers still see it.
+#[test]
+fn agents_never_see_shadow_decisions_on_any_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_shadow(&set(dir.path(), "block", BLOCK_ALL), "");
+    let agent = server.as_token(&server.key("agent", &["request", "execute"], &[]));
+    let executor = server.as_token(&server.key("runner", &["execute"], &[]));
+    let reader = server.as_token(&server.key("auditor", &["read"], &[]));
+    let approver = server.as_token(&server.key("lead", &["approve"], &["support_lead"]));
+    let action = example("internal-summary.json");
+    let (status, created) = agent.post("/v1/requests", &action);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let no_shadow = |what: &str, body: &Json| {
+        assert!(
+            !body.to_string().contains("block-everything"),
+            "{what} shows the shadow: {body}"
+        );
+    };
+    no_shadow("create", &created);
+    for who in [&agent, &executor] {
+        let (status, view) = who.get(&format!("/v1/requests/{id}"));
+        assert_eq!(status, 200, "{view}");
+        no_shadow("GET one", &view);
+        let (status, list) = who.get("/v1/requests");
+        assert_eq!(status, 200, "{list}");
+        assert!(!list["requests"].as_array().unwrap().is_empty(), "{list}");
+        no_shadow("list", &list);
+        let (status, waited) = who.get(&format!("/v1/requests/{id}/wait?timeout=0"));
+        assert_eq!(status, 200, "{waited}");
+        no_shadow("wait", &waited);
+    }
+    let (status, claimed) = agent.claim(&id, &action);
+    assert_eq!(status, 200, "{claimed}");
+    no_shadow("claim", &claimed);
+    for who in [&agent, &executor] {
+        let a = who.send(who.request(reqwest::Method::GET, "/v1/shadow"));
+        assert_problem(&a, 403, "SCOPE_MISSING");
+    }
+    // Readers and reviewers see it.
+    for who in [&reader, &approver] {
+        let (status, view) = who.get(&format!("/v1/requests/{id}"));
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(
+            view["shadow"]["policy"]["name"], "block-everything",
+            "{view}"
+        );
+        let (status, listed) = who.get("/v1/shadow");
+        assert_eq!(status, 200, "{listed}");
+        assert_eq!(listed["requests"][0]["id"], id.as_str(), "{listed}");
+    }
+    let (_, list) = reader.get("/v1/requests");
+    assert_eq!(
+        list["requests"][0]["shadow"]["policy"]["name"], "block-everything",
+        "{list}"
+    );
+}
+
 /// Waits (up to 60 s) until `/health` satisfies `ok`.
 fn wait_health(server: &Server, what: &str, ok: impl Fn(&Json) -> bool) -> Json {
     let deadline = Instant::now() + Duration::from_secs(60);

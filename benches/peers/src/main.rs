@@ -38,6 +38,7 @@ static ALLOC: measure::Counting = measure::Counting;
 enum Engine {
     Gatehouse,
     GatehouseOwned,
+    GatehouseDocument,
     CedarJsonValue,
     CedarPairs,
     RegorusVm,
@@ -45,9 +46,10 @@ enum Engine {
     Native,
 }
 
-const ENGINES: [Engine; 7] = [
+const ENGINES: [Engine; 8] = [
     Engine::Gatehouse,
     Engine::GatehouseOwned,
+    Engine::GatehouseDocument,
     Engine::CedarJsonValue,
     Engine::CedarPairs,
     Engine::RegorusVm,
@@ -60,6 +62,7 @@ impl Engine {
         match self {
             Engine::Gatehouse => "gatehouse, `Verdict` (decoded `Input` / `decode_json`)",
             Engine::GatehouseOwned => "gatehouse, owned `Decision` + action digest",
+            Engine::GatehouseDocument => "gatehouse, decision JSON + action digest (`JsonDecider`)",
             Engine::CedarJsonValue => "Cedar, `Context::from_json_value`",
             Engine::CedarPairs => "Cedar, `Context::from_pairs`",
             Engine::RegorusVm => "Rego (regorus RVM bytecode VM)",
@@ -71,6 +74,7 @@ impl Engine {
         match self {
             Engine::Gatehouse => "gatehouse",
             Engine::GatehouseOwned => "gatehouse-owned",
+            Engine::GatehouseDocument => "gatehouse-document",
             Engine::CedarJsonValue => "cedar-json-value",
             Engine::CedarPairs => "cedar-pairs",
             Engine::RegorusVm => "regorus-vm",
@@ -208,7 +212,7 @@ impl Compiled {
 // ------------------------------------------------------------ agreement --
 
 /// One path through one engine, checked against all the others.
-const PATHS: [&str; 11] = [
+const PATHS: [&str; 12] = [
     "gatehouse evaluate(&Value)",
     "gatehouse evaluate_json(&str)",
     "Cedar Context::from_json_value",
@@ -220,6 +224,7 @@ const PATHS: [&str; 11] = [
     "Rust from JSON text",
     "gatehouse Verdict, decoded Input",
     "gatehouse Verdict, decode_json",
+    "gatehouse JsonDecider::write_json",
 ];
 
 /// What the agreement run found: seconds spent in each path (summed over
@@ -253,6 +258,8 @@ fn agree_range(
     let mut out = Agreement::default();
     let mut vm = w.vm;
     let mut verdict = w.gate.verdict();
+    let mut decider = w.gate.json_decider(gatehouse::EvalOptions::default());
+    let mut document = Vec::new();
     for i in range {
         let mut answers: Vec<(usize, Verdict)> = Vec::with_capacity(PATHS.len());
         let mut cedar_errors = 0;
@@ -310,6 +317,13 @@ fn agree_range(
         answers.push(timed(10, &mut || {
             let input = w.gate.decode_json(&corpus.texts[i]).expect("valid JSON");
             gate::of_verdict(verdict.decide(&input))
+        }));
+        answers.push(timed(11, &mut || {
+            document.clear();
+            decider.write_json(&corpus.texts[i], &mut document);
+            let d: gatehouse::Decision =
+                serde_json::from_slice(&document).expect("the decision document reads back");
+            gate::verdict(&d)
         }));
         let first = &answers[0].1;
         if cedar_errors > 0 || answers.iter().any(|(_, a)| a != first) {
@@ -546,17 +560,43 @@ fn time_size(
             }
         },
     );
+    let mut decider = gate.json_decider(gatehouse::EvalOptions::default());
     let j = measure::time(
         plan,
         n,
         || (),
         |()| {
             for t in texts {
-                black_box(gate.evaluate_json(black_box(t)).outcome);
+                black_box(decider.decide(black_box(t)).outcome);
             }
         },
     );
     row(Engine::GatehouseOwned, d, j, n);
+
+    // The decision document with the action digest, written straight from
+    // JSON text: what the service, the Python package and `eval --jsonl`
+    // answer with. Only from JSON text (a decoded `Value` has no text).
+    let n = sample_size(plan, per(11), n_all);
+    let texts = &corpus.texts[..n];
+    let mut out = Vec::with_capacity(4096);
+    let j = measure::time(
+        plan,
+        n,
+        || (),
+        |()| {
+            for t in texts {
+                out.clear();
+                black_box(decider.write_json(black_box(t), &mut out));
+                black_box(out.len());
+            }
+        },
+    );
+    let none = Figure {
+        median: f64::NAN,
+        min: f64::NAN,
+        max: f64::NAN,
+    };
+    row(Engine::GatehouseDocument, none, j, n);
 
     // Cedar, context from the decoded JSON value (consumed: cloned outside
     // the timed section) and from JSON text.
@@ -708,6 +748,7 @@ fn compile_times(
     let t = measure::time_once(runs, || gate::from_text(gate_src.clone()));
     out.insert(Engine::Gatehouse, t);
     out.insert(Engine::GatehouseOwned, t);
+    out.insert(Engine::GatehouseDocument, t);
     let t = measure::time_once(runs, || cedar::Cedar::from_text(&cedar_src));
     out.insert(Engine::CedarJsonValue, t);
     out.insert(Engine::CedarPairs, t);
@@ -734,7 +775,9 @@ fn memory_child(engine: Engine, size: Size, n: usize) {
     let corpus = Corpus::new(n);
     // The policy text is made before the mark: it is the engine's input.
     let text = match engine {
-        Engine::Gatehouse | Engine::GatehouseOwned => gate::source(size),
+        Engine::Gatehouse | Engine::GatehouseOwned | Engine::GatehouseDocument => {
+            gate::source(size)
+        }
         Engine::CedarJsonValue | Engine::CedarPairs => cedar::source(size),
         Engine::RegorusVm | Engine::RegorusInterpreter => rego::source(size),
         Engine::Native => String::new(),
@@ -757,6 +800,15 @@ fn memory_child(engine: Engine, size: Size, n: usize) {
             let p = gate::from_text(text);
             for v in &corpus.values {
                 black_box(p.evaluate(v));
+            }
+        }
+        Engine::GatehouseDocument => {
+            let p = gate::from_text(text);
+            let mut decider = p.json_decider(gatehouse::EvalOptions::default());
+            let mut out = Vec::new();
+            for t in &corpus.texts {
+                out.clear();
+                black_box(decider.write_json(t, &mut out));
             }
         }
         Engine::CedarJsonValue => {

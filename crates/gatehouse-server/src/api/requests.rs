@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 use super::{PathId, body_text, idempotency_key, json_answer};
 use crate::auth::{Principal, Scope};
 use crate::error::{FieldError, GateError};
-use crate::gate::{Gate, view};
+use crate::gate::{Gate, view_for};
 use crate::lifecycle::{Event, State as LifeState};
 use crate::store::{ListFilter, RequestRow};
 
@@ -92,7 +92,7 @@ pub(crate) async fn get_one(
     PathId(id): PathId,
 ) -> Result<Response, GateError> {
     let row = readable(&gate, &principal, &id).await?;
-    Ok(json_answer(200, view(&row).to_string()))
+    Ok(json_answer(200, view_for(&principal, &row).to_string()))
 }
 
 /// Reads the list filters: `state` (repeatable or comma-separated),
@@ -203,7 +203,7 @@ pub(crate) async fn list(
     let visible: Vec<Json> = rows
         .iter()
         .filter(|r| may_read(&principal, r))
-        .map(view)
+        .map(|r| view_for(&principal, r))
         .collect();
     let next = more.then(|| rows.last().map(|r| r.id.clone())).flatten();
     Ok(json_answer(

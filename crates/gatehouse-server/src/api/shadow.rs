@@ -161,14 +161,16 @@ fn summary(row: &RequestRow) -> Json {
     })
 }
 
-/// `GET /v1/shadow?differs=true&before=&limit=`: readers, reviewers,
-/// executors and admins (the list spans everyone's requests).
+/// `GET /v1/shadow?differs=true&before=&limit=`: readers, reviewers and
+/// admins. Not executors: agents hold `execute`, and a candidate policy's
+/// answers before they are enforced would tell them how to shape their
+/// actions (see `gate::records::view`).
 pub(crate) async fn list(
     State(gate): State<Arc<Gate>>,
     principal: Principal,
     RawQuery(query): RawQuery,
 ) -> Result<Response, GateError> {
-    principal.require(&[Scope::Read, Scope::Approve, Scope::Execute])?;
+    principal.require(&[Scope::Read, Scope::Approve])?;
     let query = parse_query(query.as_deref(), gate.config.limits.list_limit)?;
     let (rows, next, scanned) = scan(&gate, &query).await?;
     let shadow = gate

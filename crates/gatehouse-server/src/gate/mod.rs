@@ -36,7 +36,7 @@ use crate::store::Store;
 
 pub use batch::MAX_BATCH_REVIEW;
 pub use policies::LoadedPolicy;
-pub use records::view;
+pub use records::{may_see_shadow, view, view_for};
 pub use requests::{ApprovalBody, ReviewDecision};
 pub(crate) use requests::{live_approvals, parse_json, read_body, verify_options};
 pub use shadow::{ShadowRecord, policy_ref};
@@ -435,12 +435,13 @@ thread_local! {
 }
 
 /// One action's decision JSON into `out`: the fast path of `gatehouse
-/// eval --jsonl` (JSON text straight into the policy's slots, the
-/// allocation-free verdict, the digest from the text, the JSON written from
-/// the verdict), byte for byte what [`gatehouse::Policy::evaluate_json_with`]
-/// and `write_document` give (`Verdict::write_json`'s contract; the serve
-/// test `decide_matches_eval` pins it against the CLI). Text the decoder
-/// refuses takes the owned path, which gives the exact input errors.
+/// eval --jsonl` (JSON text straight into the policy's slots with the
+/// action digest in the same pass, the allocation-free verdict, the JSON
+/// written from the verdict), byte for byte what
+/// [`gatehouse::Policy::evaluate_json_with`] and `write_document` give
+/// (`Verdict::write_json`'s contract; the serve test `decide_matches_eval`
+/// pins it against the CLI). Text the decoder refuses takes the owned path,
+/// which gives the exact input errors.
 fn decide_one(
     policy: &gatehouse::Policy,
     text: &str,
@@ -449,15 +450,6 @@ fn decide_one(
     out: &mut Vec<u8>,
 ) -> Result<(), GateError> {
     let format = &gatehouse::eval::DocumentFormat::DECISION;
-    let Ok(input) = policy.decode_json_with(text, options) else {
-        let d = policy.evaluate_json_with(text, options);
-        metrics.decided(d.outcome.as_str());
-        return gatehouse::eval::write_document(out, format, &d, false)
-            .map_err(|e| GateError::internal(e.to_string()));
-    };
-    let mut verdict = policy.verdict();
-    verdict.decide(&input);
-    metrics.decided(verdict.outcome().as_str());
     DECIDE_SCRATCH.with(|cell| {
         // Not re-entrant: nothing below calls back into decide. Should it
         // ever be borrowed, fresh scratch is correct, only slower.
@@ -474,9 +466,16 @@ fn decide_one(
             }
         };
         s.digest.clear();
-        // decode_json accepted the text, so the reader does: the condition
-        // under which the text digest equals the document's.
-        gatehouse::audit::digest_text::push_action_digest_text(text, &mut s.scratch, &mut s.digest);
+        let Ok(input) = policy.decode_json_digest(text, options, &mut s.scratch, &mut s.digest)
+        else {
+            let d = policy.evaluate_json_with(text, options);
+            metrics.decided(d.outcome.as_str());
+            return gatehouse::eval::write_document(out, format, &d, false)
+                .map_err(|e| GateError::internal(e.to_string()));
+        };
+        let mut verdict = policy.verdict();
+        verdict.decide(&input);
+        metrics.decided(verdict.outcome().as_str());
         verdict
             .write_json(&input, options, Some(&s.digest), out)
             .map_err(|e| GateError::internal(e.to_string()))

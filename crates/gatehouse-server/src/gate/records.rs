@@ -126,9 +126,15 @@ pub(crate) fn person_key(identity: &str) -> String {
     gatehouse::identity::normalize(identity)
 }
 
-/// The request as the API shows it: the stored row with the decision's
-/// main answers lifted to the top (what approvals are still required, who
-/// may not approve, which evidence is missing).
+/// The request as the API shows it to anyone who may read it: the stored
+/// row with the decision's main answers lifted to the top (what approvals
+/// are still required, who may not approve, which evidence is missing).
+///
+/// Without the shadow decision: a candidate policy's answer and reasons,
+/// before they are enforced, would tell an agent how to shape its actions
+/// to slip past them. Every answer an agent can receive (create, claim,
+/// wait, the idempotent replays, reviews) is built here; only readers and
+/// reviewers get the shadow, through [`view_for`].
 pub fn view(row: &RequestRow) -> Json {
     let decision = &row.decision;
     let mut out = serde_json::Map::new();
@@ -137,7 +143,9 @@ pub fn view(row: &RequestRow) -> Json {
         return Json::Object(out);
     };
     for (k, v) in fields {
-        out.insert(k, v);
+        if k != "shadow" {
+            out.insert(k, v);
+        }
     }
     out.insert(
         "approvals_required".into(),
@@ -158,4 +166,25 @@ pub fn view(row: &RequestRow) -> Json {
             .unwrap_or_else(|| json!([])),
     );
     Json::Object(out)
+}
+
+/// [`view`] for this caller: with the shadow decision
+/// (`RequestRow::shadow`) when they may see candidate policies, i.e. hold
+/// `read` or `approve` (or `admin`); agents, which hold `request` and
+/// `execute`, never do.
+pub fn view_for(principal: &crate::auth::Principal, row: &RequestRow) -> Json {
+    let mut out = view(row);
+    if may_see_shadow(principal)
+        && let (Some(shadow), Json::Object(fields)) = (&row.shadow, &mut out)
+    {
+        fields.insert("shadow".into(), shadow.clone());
+    }
+    out
+}
+
+/// Whether the caller may see shadow (candidate) decisions: readers and
+/// reviewers, not agents.
+pub fn may_see_shadow(principal: &crate::auth::Principal) -> bool {
+    use crate::auth::Scope;
+    principal.can(Scope::Read) || principal.can(Scope::Approve)
 }
