@@ -14,6 +14,30 @@ pub const DEFAULT_RULE: &str = "(default)";
 pub const UNKNOWN: &str = "(unknown)";
 /// The tier of a decision without one.
 pub const NONE: &str = "(none)";
+/// The longest name (agent, target, rule, tier, policy) kept as written, in
+/// bytes; a longer one is kept shortened by [`bounded_name`]. With at most
+/// [`MAX_GROUPS`] groups per dimension this bounds what names cost.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// `name` when it is at most [`MAX_NAME_BYTES`] long; otherwise its first
+/// 200 bytes (at a character boundary), `…` and `#` with 16 hex digits of
+/// the SHA-256 of the whole name: bounded, still distinct from every other
+/// long name with the same beginning, and the same on every run (so two
+/// reports of one history agree).
+pub fn bounded_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= MAX_NAME_BYTES {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut end = 200;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    use sha2::Digest as _;
+    let digest = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+    let short = digest.get(..16).unwrap_or(&digest);
+    std::borrow::Cow::Owned(format!("{}…#{short}", name.get(..end).unwrap_or("")))
+}
+
 /// Where values past [`MAX_GROUPS`] of one dimension are counted.
 pub const OTHER: &str = "(other)";
 
@@ -125,6 +149,7 @@ pub(crate) struct Groups {
 impl Groups {
     /// The group of `value` in `dimension`, created on first sight.
     pub(crate) fn id(&mut self, dimension: Dimension, value: &str) -> GroupId {
+        let value = &*bounded_name(value);
         let d = dimension.index();
         if let Some(&index) = self.index[d].get(value) {
             return GroupId { dimension, index };
@@ -151,7 +176,7 @@ impl Groups {
         if let Some(g) = self.get_mut(id)
             && g.label.is_empty()
         {
-            label.clone_into(&mut g.label);
+            g.label = bounded_name(label).into_owned();
         }
     }
 

@@ -177,11 +177,13 @@ impl Ingest {
         let outcome = outcome_of(rec.pointer("/decision/outcome").or(rec.get("outcome")))
             .ok_or_else(|| unreadable("decision record without a valid `outcome`"))?;
         let time = time_of(rec)?;
-        let action_digest = rec
-            .get("action_digest")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        // Bounded: up to 1 024 records wait for their `decide`.
+        let action_digest = crate::groups::bounded_name(
+            rec.get("action_digest")
+                .and_then(Json::as_str)
+                .unwrap_or_default(),
+        )
+        .into_owned();
         self.input.decision_records += 1;
         self.note_time(time);
         self.note_policy(rec);
@@ -224,6 +226,16 @@ impl Ingest {
             .get("request")
             .and_then(Json::as_str)
             .ok_or_else(|| unreadable("transition record without a string `request`"))?;
+        // The service's ids are ~30 bytes; a longer one is not the
+        // service's, and keeping it (once per request) would let a hostile
+        // history cost its length per line.
+        if request.len() > crate::groups::MAX_NAME_BYTES {
+            return Err(unreadable(format!(
+                "a request id of {} bytes (longer than {})",
+                request.len(),
+                crate::groups::MAX_NAME_BYTES
+            )));
+        }
         let event = rec
             .get("event")
             .and_then(Json::as_str)
@@ -316,10 +328,12 @@ impl Ingest {
         detail: &Json,
         time: i64,
     ) -> Result<(), Unreadable> {
-        let digest = rec
-            .get("action_digest")
-            .and_then(Json::as_str)
-            .unwrap_or("");
+        let digest = crate::groups::bounded_name(
+            rec.get("action_digest")
+                .and_then(Json::as_str)
+                .unwrap_or(""),
+        );
+        let digest = &*digest;
         let found = self
             .pending
             .iter()
@@ -442,16 +456,19 @@ impl Ingest {
         let Some(digest) = rec.pointer("/policy/digest").and_then(Json::as_str) else {
             return;
         };
+        let digest = &*crate::groups::bounded_name(digest);
         if let Some(p) = self.policies.iter_mut().find(|p| p.digest == digest) {
             p.decisions += 1;
             return;
         }
         if self.policies.len() < 64 {
             let text = |k: &str| {
-                rec.pointer(&format!("/policy/{k}"))
-                    .and_then(Json::as_str)
-                    .unwrap_or("")
-                    .to_owned()
+                crate::groups::bounded_name(
+                    rec.pointer(&format!("/policy/{k}"))
+                        .and_then(Json::as_str)
+                        .unwrap_or(""),
+                )
+                .into_owned()
             };
             self.policies.push(crate::PolicySeen {
                 name: text("name"),

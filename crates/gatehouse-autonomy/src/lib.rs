@@ -33,7 +33,7 @@ pub mod stats;
 
 use serde::Serialize;
 
-pub use groups::{Counts, Dimension};
+pub use groups::{Counts, Dimension, MAX_NAME_BYTES, bounded_name};
 pub use ingest::{
     EVIDENCE_LISTED, EXAMPLES_LISTED, Ingest, MAX_GROUPS, MAX_LINE_BYTES, PENDING_DECISIONS,
 };

@@ -312,3 +312,61 @@ fn markdown_names_cannot_mention_link_issues_or_carry_controls() {
     assert!(!md.contains("@octocat") && !md.contains("#12"), "{md}");
     assert!(!md.contains(['\u{1b}', '\u{202e}']), "{md:?}");
 }
+
+/// Names are kept bounded: megabyte-long agent ids, targets, rule and tier
+/// names and digests cost at most `MAX_NAME_BYTES` each, stay distinct from
+/// one another (a hash of the whole name), and a megabyte request id is an
+/// unreadable line, never a kept key.
+#[test]
+fn megabyte_names_are_kept_bounded_and_distinct() {
+    let long = |i: usize| format!("{}{i}", "é".repeat(512 * 1024));
+    let mut text = String::new();
+    for i in 0..6 {
+        let name = long(i);
+        let digest = format!("sha256:{}", long(i));
+        let line = serde_json::json!({
+            "record": "decision", "time": "2026-12-01T00:00:00Z", "action_digest": digest,
+            "policy": {"name": name, "version": name, "digest": name},
+            "input": {"agent": {"id": name}, "action": {"target": name}}, "outcome": "queue",
+            "decision": {"outcome": "queue", "tier": {"id": 1, "name": name},
+                         "rules": [{"name": name, "determining": true}]},
+        });
+        let decide = serde_json::json!({
+            "record": "transition", "request": format!("req_{i}"), "event": "decide",
+            "time": "2026-12-01T00:00:00Z", "action_digest": digest,
+        });
+        text.push_str(&format!("{line}\n{decide}\n"));
+    }
+    let huge_request = serde_json::json!({
+        "record": "transition", "request": long(99), "event": "decide",
+        "time": "2026-12-01T00:00:00Z", "detail": {"outcome": "auto"},
+    });
+    text.push_str(&format!("{huge_request}\n"));
+    let r = read(text.as_bytes());
+    let max = gatehouse_autonomy::MAX_NAME_BYTES;
+    for (what, groups) in [
+        ("agents", &r.agents),
+        ("targets", &r.targets),
+        ("rules", &r.rules),
+    ] {
+        assert_eq!(groups.len(), 6, "{what}: one group per distinct name");
+        let keys: std::collections::BTreeSet<&str> =
+            groups.iter().map(|g| g.key.as_str()).collect();
+        assert_eq!(keys.len(), 6, "{what}: still distinct");
+        for g in groups {
+            assert!(g.key.len() <= max, "{what}: {} bytes", g.key.len());
+            assert_eq!(g.counts.volume, 1, "{what}: each decided once");
+        }
+    }
+    for t in &r.tiers {
+        assert!(t.label.len() <= max);
+    }
+    for p in &r.policies {
+        assert!(p.name.len() <= max && p.version.len() <= max && p.digest.len() <= max);
+    }
+    assert_eq!(
+        r.input.requests, 6,
+        "the six requests paired with their decisions"
+    );
+    assert_eq!(r.input.malformed, 1, "{:#?}", r.input.unreadable_lines);
+}
