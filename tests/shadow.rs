@@ -482,3 +482,82 @@ fn replay_with_a_shadow_reports_where_the_candidate_differs_and_keeps_the_replay
     let from_stdin: Json = serde_json::from_str(&from_stdin).expect("JSON");
     assert_eq!(from_stdin["shadow"], doc["shadow"]);
 }
+
+/// `replay --shadow --sample-key-file`: both policies decide with the
+/// service's key, so the candidate's differences are the sampled actions of
+/// the chain itself, not those of the public draw.
+#[test]
+fn replay_with_a_shadow_samples_with_the_replay_key() {
+    const SAMPLED: &str = "policy \"sampled\" version \"1\"\n\nschema {\n  action.n: number\n}\n\nreason OK \"fine\"\n\ntier 0 \"auto\" {\n  outcome auto\n  sample 50% for review\n}\n\ndefault tier 0 because OK\n";
+    let unsampled = SAMPLED.replace("  sample 50% for review\n", "");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let with = write_set(dir.path(), "with", &[("main.gate".into(), SAMPLED.into())]);
+    let without = write_set(dir.path(), "without", &[("main.gate".into(), unsampled)]);
+    let key = dir.path().join("key");
+    std::fs::write(&key, format!("{}\n", "5a".repeat(32))).expect("key");
+    let log = dir.path().join("audit.jsonl");
+    let (with_s, without_s, key_s, log_s) = (
+        with.to_str().expect("utf-8"),
+        without.to_str().expect("utf-8"),
+        key.to_str().expect("utf-8"),
+        log.to_str().expect("utf-8"),
+    );
+    let lines: String = (0..40)
+        .map(|n| format!("{{\"action\": {{\"n\": {n}}}}}\n"))
+        .collect();
+    let (code, _, err) = cli(
+        &[
+            "eval",
+            "-p",
+            with_s,
+            "--sample-key-file",
+            key_s,
+            "--jsonl",
+            "--audit-log",
+            log_s,
+            "-",
+        ],
+        &lines,
+    );
+    assert_eq!(code, 0, "{err}");
+    let recorded = std::fs::read_to_string(&log).expect("log");
+    let sampled: std::collections::BTreeSet<String> = recorded
+        .lines()
+        .map(|l| serde_json::from_str::<Json>(l).expect("record"))
+        .filter(|r| r.to_string().contains("SAMPLED_FOR_REVIEW"))
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert!(
+        !sampled.is_empty() && sampled.len() < 40,
+        "{}",
+        sampled.len()
+    );
+    let (code, out, err) = cli(
+        &[
+            "replay",
+            log_s,
+            "-p",
+            with_s,
+            "--sample-key-file",
+            key_s,
+            "--shadow",
+            without_s,
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(
+        code, 0,
+        "the replay with the right key is identical: {err}{out}"
+    );
+    let doc: Json = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["shadow"]["differ"], sampled.len(), "{}", doc["shadow"]);
+    let changed: std::collections::BTreeSet<String> = doc["shadow"]["impact"]
+        .to_string()
+        .split('"')
+        .filter(|s| s.starts_with("dec_"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(changed, sampled, "{}", doc["shadow"]["impact"]);
+}

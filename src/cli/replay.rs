@@ -100,9 +100,9 @@ pub(super) fn run(args: &ReplayArgs, io: &mut Io<'_>) -> u8 {
     let shadow = match &candidate {
         Some(candidate) => {
             let compared = match &held {
-                Some(bytes) => replay_shadow::compare(&policy, candidate, bytes.as_slice()),
+                Some(bytes) => replay_shadow::compare(&policy, candidate, bytes.as_slice(), key),
                 None => std::fs::File::open(&args.log).and_then(|f| {
-                    replay_shadow::compare(&policy, candidate, std::io::BufReader::new(f))
+                    replay_shadow::compare(&policy, candidate, std::io::BufReader::new(f), key)
                 }),
             };
             match compared {

@@ -18,17 +18,22 @@ use crate::audit::impact::{ChangeKind, DiffOptions, ImpactReport};
 /// Example records kept per transition (the rest are counted).
 pub(super) const EXAMPLES_PER_TRANSITION: usize = 50;
 
-/// Compares `policy` (the one replayed) with the candidate over the log.
+/// Compares `policy` (the one replayed) with the candidate over the log,
+/// both deciding with the replay's sample key (so which actions are
+/// sampled is the service's draw, not the public one).
 pub(super) fn compare(
     policy: &Policy,
     candidate: &Policy,
     log: impl std::io::BufRead,
+    sample_key: Option<[u8; 32]>,
 ) -> std::io::Result<ImpactReport> {
     crate::audit::impact::diff(
         policy,
         candidate,
         log,
-        &DiffOptions::default().with_limit(EXAMPLES_PER_TRANSITION),
+        &DiffOptions::default()
+            .with_limit(EXAMPLES_PER_TRANSITION)
+            .with_eval(gatehouse::EvalOptions::default().with_sample_key(sample_key)),
         &mut |_| {},
     )
 }

@@ -5,7 +5,6 @@
 //! names the file and what is wrong, never its content. At most 1 KiB is
 //! read, so a huge or endless file (a FIFO, /dev/zero) is refused quickly.
 
-use std::io::Read as _;
 use std::path::Path;
 
 /// A sampling key read from a file. `Debug` never shows the key.
@@ -18,58 +17,16 @@ impl std::fmt::Debug for SampleKey {
     }
 }
 
-/// The most bytes read from the file.
-const MAX_BYTES: u64 = 1024;
-
 /// clap's value parser for `--sample-key-file`.
 pub fn parse_sample_key_file(path: &str) -> Result<SampleKey, String> {
     read_sample_key(Path::new(path))
 }
 
-/// Reads and checks a key file. The error says what is wrong (length,
-/// characters, lines) without quoting the file.
+/// Reads and checks a key file: the engine's one reader
+/// ([`gatehouse::eval::sample_key`]), which `serve` uses too. The error
+/// says what is wrong (length, characters, lines) without quoting the file.
 pub fn read_sample_key(path: &Path) -> Result<SampleKey, String> {
-    // Only a regular file: opening a FIFO blocks until someone writes to
-    // it, and a device may never end; neither is a key file.
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => {}
-        Ok(_) => return Err("the sample key file is not a regular file".to_owned()),
-        Err(e) => return Err(format!("cannot read the sample key file: {e}")),
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read the sample key file: {e}"))?;
-    const HELP: &str = "it must hold exactly 64 hex digits (32 bytes) on one line, e.g. from `openssl rand -hex 32`";
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(format!(
-            "the sample key file is larger than {MAX_BYTES} bytes: {HELP}"
-        ));
-    }
-    let text = bytes
-        .strip_suffix(b"\n")
-        .map(|b| b.strip_suffix(b"\r").unwrap_or(b))
-        .unwrap_or(&bytes);
-    if text.contains(&b'\n') {
-        return Err(format!(
-            "the sample key file has more than one line: {HELP}"
-        ));
-    }
-    if !text.iter().all(u8::is_ascii_hexdigit) {
-        return Err(format!(
-            "the sample key file holds characters that are not hex digits: {HELP}"
-        ));
-    }
-    if text.len() != 64 {
-        return Err(format!(
-            "the sample key file holds {} hex digits: {HELP}",
-            text.len()
-        ));
-    }
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(text, &mut key)
-        .map_err(|_| format!("the sample key file is not hex: {HELP}"))?;
-    Ok(SampleKey(key))
+    gatehouse::eval::sample_key::read_sample_key_file(path).map(SampleKey)
 }
 
 #[cfg(test)]

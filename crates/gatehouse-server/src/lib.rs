@@ -201,42 +201,15 @@ pub fn read_signing_key_file(path: &Path) -> Result<SigningKey, StartError> {
 }
 
 /// Reads the sample key file (`[autonomy] sample_key_file`): exactly 64
-/// hex digits (surrounding whitespace ignored), read with a 4 KiB bound.
-/// Anything else refuses to start, and the message never shows the file's
-/// content (a near-miss is still most of a secret).
+/// hex digits and at most one line end, a regular file of at most 1 KiB
+/// ([`gatehouse::eval::sample_key`]). Anything else refuses to start, and
+/// the message never shows the file's content (a near-miss is still most
+/// of a secret).
 pub fn read_sample_key_file(path: &Path) -> Result<[u8; 32], StartError> {
-    use std::io::Read as _;
-    let refuse = |why: String| StartError::Store(why);
-    // Only a regular file: opening a FIFO blocks start until someone
-    // writes to it, and a device may never end.
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => {}
-        Ok(_) => {
-            return Err(refuse(format!(
-                "the sample key file `{}` is not a regular file",
-                path.display()
-            )));
-        }
-        Err(e) => {
-            return Err(refuse(format!(
-                "cannot read the sample key file `{}`: {e}",
-                path.display()
-            )));
-        }
-    }
-    let file = std::fs::File::open(path).map_err(|e| {
-        refuse(format!(
-            "cannot read the sample key file `{}`: {e}",
-            path.display()
-        ))
-    })?;
-    let mut text = String::new();
-    file.take(4096).read_to_string(&mut text).map_err(|e| {
-        refuse(format!(
-            "cannot read the sample key file `{}`: {e}",
-            path.display()
-        ))
-    })?;
+    // The engine's one reader, which `eval`/`replay --sample-key-file` use
+    // too: a key the service runs with always replays its chain.
+    let key = gatehouse::eval::sample_key::read_sample_key_file(path)
+        .map_err(|why| StartError::Store(format!("{why} (`{}`)", path.display())))?;
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt as _;
@@ -247,18 +220,6 @@ pub fn read_sample_key_file(path: &Path) -> Result<[u8; 32], StartError> {
             );
         }
     }
-    // The file `eval`/`replay --sample-key-file` accept, no looser: one
-    // line, one optional line end, so a key the service runs with always
-    // replays its chain.
-    let line = text.strip_suffix('\n').unwrap_or(&text);
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(line, &mut key).map_err(|_| {
-        refuse(format!(
-            "the sample key file `{}` is not 64 hex digits (make one with `openssl rand -hex 32`)",
-            path.display()
-        ))
-    })?;
     Ok(key)
 }
 
@@ -484,7 +445,7 @@ mod sample_key_file_tests {
             assert_eq!(read_sample_key_file(&key).unwrap(), [0xab; 32]);
         }
         // What `replay --sample-key-file` refuses, the service refuses too.
-        for bad in [" {k}", "{k} ", "{k}\n\n", "\t{k}\n"] {
+        for bad in [" {k}", "{k} ", "{k}\n\n", "\t{k}\n", "{k}\r"] {
             std::fs::write(&key, bad.replace("{k}", &"ab".repeat(32))).unwrap();
             let e = read_sample_key_file(&key).unwrap_err().to_string();
             assert!(e.contains("64 hex digits"), "{bad:?}: {e}");

@@ -33,6 +33,7 @@ mod explain;
 mod render;
 mod render_json;
 pub mod sample;
+pub mod sample_key;
 mod verdict;
 
 pub use decision::*;
