@@ -11,7 +11,6 @@
 //! Runs without the test harness (`harness = false` in Cargo.toml): one
 //! thread, so no other test's allocations are counted.
 
-#[allow(dead_code, reason = "only the policy generator is used here")]
 #[path = "../benches/common/mod.rs"]
 mod common;
 
