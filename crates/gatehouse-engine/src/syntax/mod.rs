@@ -1,6 +1,7 @@
 //! Text -> syntax tree. The grammar lives in `grammar/gate.pest`.
 
 pub mod ast;
+mod fast;
 pub mod format;
 mod parser;
 
@@ -15,10 +16,18 @@ pub use crate::limits::MAX_NESTING;
 /// Parses one file into its syntax tree, or reports why it cannot. Files
 /// over [`MAX_FILE_BYTES`] and conditions nested deeper than
 /// [`MAX_NESTING`] are refused (E0005) before pest sees them.
+///
+/// The commonest declarations of large policies are read by a fast path
+/// and the rest by pest, region by region; a file that does not parse
+/// cleanly that way is parsed again by pest alone, so its diagnostics are
+/// pest's (see `fast`).
 pub fn parse(source: &Arc<SourceFile>) -> Result<ast::File, Diagnostics> {
     check_size(source)?;
     check_nesting(source)?;
-    parser::parse(source)
+    match fast::parse(source) {
+        Some(file) => Ok(file),
+        None => parser::parse(source),
+    }
 }
 
 /// Refuses a file over [`MAX_FILE_BYTES`], pointing at the first byte past
@@ -114,5 +123,7 @@ fn too_deep(source: &Arc<SourceFile>, level: usize, at: usize) -> Result<(), Dia
     )))
 }
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;

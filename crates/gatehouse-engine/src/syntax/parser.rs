@@ -46,25 +46,19 @@ fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     pair.into_inner().filter(|p| !is_keyword(p.as_rule()))
 }
 
-/// Parses one file. Syntax errors stop at the first (pest cannot recover);
-/// malformed literals are all collected.
+/// Parses one file with pest alone. Syntax errors stop at the first (pest
+/// cannot recover); malformed literals are all collected.
 pub fn parse(source: &Arc<SourceFile>) -> Result<File, Diagnostics> {
     let mut pairs = GateParser::parse(Rule::file, &source.text)
         .map_err(|e| Diagnostics::from(syntax_error(source, e)))?;
     let mut ctx = Ctx {
         file: Arc::clone(source),
         errors: Vec::new(),
+        base: 0,
     };
     let mut declarations = Vec::new();
     if let Some(file) = pairs.next() {
-        for pair in children(file) {
-            if pair.as_rule() == Rule::EOI {
-                continue;
-            }
-            if let Some(d) = ctx.declaration(pair) {
-                declarations.push(d);
-            }
-        }
+        ctx.declarations(file, &mut declarations);
     }
     if ctx.errors.is_empty() {
         Ok(File {
@@ -76,19 +70,56 @@ pub fn parse(source: &Arc<SourceFile>) -> Result<File, Diagnostics> {
     }
 }
 
+/// Parses the region `start..end` of a file with pest as a file of its own
+/// (`declaration* ~ EOI`), appending its declarations with spans in the
+/// whole file. `None` when the region does not parse cleanly (a syntax
+/// error, an invalid literal, a bad character boundary): the caller then
+/// parses the whole file with [`parse`], so every diagnostic is the one the
+/// whole file gives.
+pub(super) fn parse_region(
+    source: &Arc<SourceFile>,
+    start: usize,
+    end: usize,
+    out: &mut Vec<Declaration>,
+) -> Option<()> {
+    let text = source.text.get(start..end)?;
+    let mut pairs = GateParser::parse(Rule::file, text).ok()?;
+    let mut ctx = Ctx {
+        file: Arc::clone(source),
+        errors: Vec::new(),
+        base: start,
+    };
+    ctx.declarations(pairs.next()?, out);
+    ctx.errors.is_empty().then_some(())
+}
+
 struct Ctx {
     file: Arc<SourceFile>,
     errors: Vec<Diagnostic>,
+    /// Where the text given to pest starts in the file (0 for a whole file).
+    base: usize,
 }
 
 type P<'a> = Pair<'a, Rule>;
 
 impl Ctx {
+    /// The declarations of a `file` pair, in order.
+    fn declarations(&mut self, file: P<'_>, out: &mut Vec<Declaration>) {
+        for pair in children(file) {
+            if pair.as_rule() == Rule::EOI {
+                continue;
+            }
+            if let Some(d) = self.declaration(pair) {
+                out.push(d);
+            }
+        }
+    }
+
     fn internal(&mut self, pair: &P<'_>, what: &str) {
         self.errors.push(Diagnostic::new(
             Code::Syntax,
             &self.file,
-            Span::of(pair.as_span()),
+            at(self.base, pair.as_span()),
             format!(
                 "internal parser error: unexpected {what} `{:?}`",
                 pair.as_rule()
@@ -99,17 +130,19 @@ impl Ctx {
     }
 
     fn declaration(&mut self, pair: P<'_>) -> Option<Declaration> {
-        let span = Span::of(pair.as_span());
+        let span = at(self.base, pair.as_span());
         Some(match pair.as_rule() {
             Rule::header => Declaration::Header(self.header(pair, span)?),
             Rule::schema => {
                 Declaration::Schema(children(pair).filter_map(|a| self.attribute(a)).collect())
             }
-            Rule::evidence_decl => Declaration::Evidence(children(pair).map(ident).collect()),
+            Rule::evidence_decl => {
+                Declaration::Evidence(children(pair).map(|p| ident(p, self.base)).collect())
+            }
             Rule::role_decl => Declaration::Role(self.role(pair, span)?),
             Rule::reason_decl => {
                 let mut it = children(pair);
-                let code = ident(it.next()?);
+                let code = ident(it.next()?, self.base);
                 let message = self.text(it.next()?);
                 Declaration::Reason(ReasonDecl {
                     code,
@@ -125,7 +158,9 @@ impl Ctx {
                 for p in children(pair) {
                     match p.as_rule() {
                         Rule::consequences => consequences = self.consequences(p),
-                        Rule::because => because = children(p).map(ident).collect(),
+                        Rule::because => {
+                            because = children(p).map(|p| ident(p, self.base)).collect()
+                        }
                         _ => self.internal(&p, "default part"),
                     }
                 }
@@ -157,7 +192,7 @@ impl Ctx {
                     } else {
                         CombineMode::Strictest
                     };
-                    combine = Some((m, Span::of(mode.as_span())));
+                    combine = Some((m, at(self.base, mode.as_span())));
                 }
                 Rule::description => description = Some(self.text(children(p).next()?)),
                 _ => self.internal(&p, "header part"),
@@ -173,9 +208,9 @@ impl Ctx {
     }
 
     fn attribute(&mut self, pair: P<'_>) -> Option<Attribute> {
-        let span = Span::of(pair.as_span());
+        let span = at(self.base, pair.as_span());
         let mut it = children(pair);
-        let path = ident(it.next()?);
+        let path = ident(it.next()?, self.base);
         let ty = self.type_expr(it.next()?)?;
         let optional = it.next().is_some();
         Some(Attribute {
@@ -200,9 +235,11 @@ impl Ctx {
                 "duration" => TypeExpr::Duration,
                 _ => TypeExpr::Timestamp,
             },
-            Rule::enum_type => TypeExpr::Enum(children(inner).map(ident).collect()),
+            Rule::enum_type => {
+                TypeExpr::Enum(children(inner).map(|p| ident(p, self.base)).collect())
+            }
             Rule::set_type => {
-                let span = Span::of(inner.as_span());
+                let span = at(self.base, inner.as_span());
                 let element = self.type_expr(children(inner).next()?)?;
                 TypeExpr::Set(Box::new(element), span)
             }
@@ -215,7 +252,7 @@ impl Ctx {
 
     fn role(&mut self, pair: P<'_>, span: Span) -> Option<Role> {
         let mut it = children(pair);
-        let name = ident(it.next()?);
+        let name = ident(it.next()?, self.base);
         let mut role = Role {
             name,
             title: None,
@@ -227,9 +264,9 @@ impl Ctx {
             match p.as_rule() {
                 Rule::string => role.title = Some(self.text(p)),
                 Rule::role_limit => {
-                    let lspan = Span::of(p.as_span());
+                    let lspan = at(self.base, p.as_span());
                     let mut l = children(p);
-                    let attribute = ident(l.next()?);
+                    let attribute = ident(l.next()?, self.base);
                     let inclusive = l.next()?.as_str() == "<=";
                     let value = self.number(l.next()?)?;
                     role.limit = Some(Limit {
@@ -239,7 +276,7 @@ impl Ctx {
                         span: lspan,
                     });
                 }
-                Rule::role_escalate => role.escalate = Some(ident(children(p).next()?)),
+                Rule::role_escalate => role.escalate = Some(ident(children(p).next()?, self.base)),
                 _ => self.internal(&p, "role part"),
             }
         }
@@ -249,7 +286,7 @@ impl Ctx {
     fn tier(&mut self, pair: P<'_>, span: Span) -> Option<Tier> {
         let mut it = children(pair);
         let id_pair = it.next()?;
-        let id_span = Span::of(id_pair.as_span());
+        let id_span = at(self.base, id_pair.as_span());
         let id = self.integer(id_pair)?;
         let name = self.text(it.next()?);
         let mut clauses = Vec::new();
@@ -268,7 +305,7 @@ impl Ctx {
     }
 
     fn tier_clause(&mut self, pair: P<'_>) -> Option<TierClause> {
-        let span = Span::of(pair.as_span());
+        let span = at(self.base, pair.as_span());
         Some(match pair.as_rule() {
             Rule::outcome_clause => TierClause::Outcome(outcome(children(pair).next()?)?, span),
             Rule::approve_clause => TierClause::Approve(self.approvers(children(pair).next()?)?),
@@ -277,10 +314,12 @@ impl Ctx {
                 let mut otherwise = None;
                 for p in children(pair) {
                     match p.as_rule() {
-                        Rule::name_list => fields = children(p).map(ident).collect(),
+                        Rule::name_list => {
+                            fields = children(p).map(|p| ident(p, self.base)).collect()
+                        }
                         Rule::otherwise => {
                             let o = children(p).next()?;
-                            otherwise = Some((outcome(o.clone())?, Span::of(o.as_span())));
+                            otherwise = Some((outcome(o.clone())?, at(self.base, o.as_span())));
                         }
                         _ => self.internal(&p, "evidence part"),
                     }
@@ -298,9 +337,11 @@ impl Ctx {
                 let seconds = self.duration(d)?;
                 let action = children(it.next()?).next()?;
                 let then = match action.as_rule() {
-                    Rule::expire_escalate => Expiry::Escalate(ident(children(action).next()?)),
+                    Rule::expire_escalate => {
+                        Expiry::Escalate(ident(children(action).next()?, self.base))
+                    }
                     Rule::expire_reject => Expiry::Reject,
-                    Rule::expire_approve => Expiry::Approve(Span::of(action.as_span())),
+                    Rule::expire_approve => Expiry::Approve(at(self.base, action.as_span())),
                     _ => Expiry::Block,
                 };
                 TierClause::Timeout {
@@ -310,8 +351,10 @@ impl Ctx {
                     span,
                 }
             }
-            Rule::sample_clause => TierClause::Sample(sample_rate(pair)?),
-            Rule::forbid_clause => TierClause::Forbid(children(pair).map(ident).collect(), span),
+            Rule::sample_clause => TierClause::Sample(sample_rate(pair, self.base)?),
+            Rule::forbid_clause => {
+                TierClause::Forbid(children(pair).map(|p| ident(p, self.base)).collect(), span)
+            }
             Rule::distinct_clause => TierClause::Distinct(
                 children(pair)
                     .map(|p| {
@@ -320,7 +363,7 @@ impl Ctx {
                         } else {
                             Distinct::Roles
                         };
-                        (d, Span::of(p.as_span()))
+                        (d, at(self.base, p.as_span()))
                     })
                     .collect(),
                 span,
@@ -342,13 +385,13 @@ impl Ctx {
     }
 
     fn approvers(&mut self, pair: P<'_>) -> Option<Approvers> {
-        let span = Span::of(pair.as_span());
+        let span = at(self.base, pair.as_span());
         let inner = children(pair).next()?;
         Some(match inner.as_rule() {
             Rule::approvers_count => {
                 let mut it = children(inner);
                 let n = self.integer(it.next()?)?;
-                let roles = children(it.next()?).map(ident).collect();
+                let roles = children(it.next()?).map(|p| ident(p, self.base)).collect();
                 Approvers {
                     kind: ApproverKind::Count(n),
                     roles,
@@ -357,17 +400,17 @@ impl Ctx {
             }
             Rule::approvers_all => Approvers {
                 kind: ApproverKind::All,
-                roles: children(inner).map(ident).collect(),
+                roles: children(inner).map(|p| ident(p, self.base)).collect(),
                 span,
             },
             Rule::approvers_any => Approvers {
                 kind: ApproverKind::Any,
-                roles: children(inner).map(ident).collect(),
+                roles: children(inner).map(|p| ident(p, self.base)).collect(),
                 span,
             },
             _ => Approvers {
                 kind: ApproverKind::All,
-                roles: vec![ident(inner)],
+                roles: vec![ident(inner, self.base)],
                 span,
             },
         })
@@ -375,7 +418,7 @@ impl Ctx {
 
     fn rule(&mut self, pair: P<'_>, span: Span) -> Option<Rule_> {
         let mut it = children(pair);
-        let name = ident(it.next()?);
+        let name = ident(it.next()?, self.base);
         let mut description = None;
         let mut when = None;
         let mut unless = Vec::new();
@@ -391,7 +434,7 @@ impl Ctx {
                     }
                 }
                 Rule::consequences => consequences = self.consequences(p),
-                Rule::because => because = children(p).map(ident).collect(),
+                Rule::because => because = children(p).map(|p| ident(p, self.base)).collect(),
                 _ => self.internal(&p, "rule part"),
             }
         }
@@ -409,7 +452,7 @@ impl Ctx {
     fn consequences(&mut self, pair: P<'_>) -> Vec<Consequence> {
         let mut out = Vec::new();
         for p in children(pair) {
-            let span = Span::of(p.as_span());
+            let span = at(self.base, p.as_span());
             let c = match p.as_rule() {
                 Rule::set_tier => children(p)
                     .next()
@@ -419,14 +462,14 @@ impl Ctx {
                     .next()
                     .and_then(outcome)
                     .map(|o| Consequence::AtLeast(o, span)),
-                Rule::add_evidence => children(p)
-                    .next()
-                    .map(|l| Consequence::Evidence(children(l).map(ident).collect(), span)),
+                Rule::add_evidence => children(p).next().map(|l| {
+                    Consequence::Evidence(children(l).map(|p| ident(p, self.base)).collect(), span)
+                }),
                 Rule::add_approvers => children(p)
                     .next()
                     .and_then(|a| self.approvers(a))
                     .map(Consequence::Approve),
-                Rule::sample_clause => sample_rate(p).map(Consequence::Sample),
+                Rule::sample_clause => sample_rate(p, self.base).map(Consequence::Sample),
                 _ => {
                     self.internal(&p, "consequence");
                     None
@@ -486,7 +529,7 @@ impl Ctx {
                 for p in it {
                     parts.push(self.expr(p)?);
                 }
-                let span = tight_span(&pair);
+                let span = tight_span(&pair, self.base);
                 let kind = if is_or {
                     ExprKind::Or(parts)
                 } else {
@@ -495,13 +538,13 @@ impl Ctx {
                 Some(Expr { kind, span })
             }
             Rule::negation => Some(Expr {
-                span: tight_span(&pair),
+                span: tight_span(&pair, self.base),
                 kind: ExprKind::Not(Box::new(self.expr(children(pair).next()?)?)),
             }),
             Rule::predicate => {
-                let span = tight_span(&pair);
+                let span = tight_span(&pair, self.base);
                 let mut it = children(pair);
-                let attribute = ident(it.next()?);
+                let attribute = ident(it.next()?, self.base);
                 let test = match it.next() {
                     Some(t) => Some(self.test(t)?),
                     None => None,
@@ -519,7 +562,7 @@ impl Ctx {
     }
 
     fn test(&mut self, pair: P<'_>) -> Option<Test> {
-        let span = Span::of(pair.as_span());
+        let span = at(self.base, pair.as_span());
         let rule = pair.as_rule();
         Some(match rule {
             Rule::compare => {
@@ -534,7 +577,7 @@ impl Ctx {
                 };
                 let rhs = it.next()?;
                 let operand = if rhs.as_rule() == Rule::attr {
-                    Operand::Name(ident(rhs))
+                    Operand::Name(ident(rhs, self.base))
                 } else {
                     Operand::Literal(self.literal(rhs)?)
                 };
@@ -577,7 +620,7 @@ impl Ctx {
     }
 
     fn literal(&mut self, pair: P<'_>) -> Option<Literal> {
-        let span = Span::of(pair.as_span());
+        let span = at(self.base, pair.as_span());
         let value = match pair.as_rule() {
             Rule::string => LiteralValue::String(self.text(pair).value),
             Rule::number => LiteralValue::Number(self.number(pair)?),
@@ -593,7 +636,7 @@ impl Ctx {
     }
 
     fn text(&mut self, pair: P<'_>) -> Text {
-        let span = Span::of(pair.as_span());
+        let span = at(self.base, pair.as_span());
         let raw = pair.as_str();
         let body = raw
             .strip_prefix('"')
@@ -705,7 +748,7 @@ impl Ctx {
         self.errors.push(Diagnostic::new(
             Code::InvalidLiteral,
             &self.file,
-            Span::of(pair.as_span()),
+            at(self.base, pair.as_span()),
             format!("invalid literal `{}`: {what}", pair.as_str()),
             what,
             help,
@@ -748,7 +791,7 @@ fn test_spans(expr: &Expr, out: &mut Vec<Span>) {
 /// follow each other without overlap. So one step from the end of the
 /// token queue gives what a walk over every descendant would, without
 /// walking each subtree again at every level of a condition.
-fn tight_span(pair: &P<'_>) -> Span {
+fn tight_span(pair: &P<'_>, base: usize) -> Span {
     let span = pair.as_span();
     let end = pair
         .clone()
@@ -756,25 +799,35 @@ fn tight_span(pair: &P<'_>) -> Span {
         .next_back()
         .map_or_else(|| span.end(), |last| last.as_span().end());
     Span {
-        start: span.start(),
-        end,
+        start: base + span.start(),
+        end: base + end,
     }
 }
 
-fn ident(pair: P<'_>) -> Ident {
+/// A pest span as a span of the whole file: pest counts from the start of
+/// the text it was given, which is `base` bytes into the file when only a
+/// region of it is parsed (see [`parse_region`]).
+fn at(base: usize, span: pest::Span<'_>) -> Span {
+    Span {
+        start: base + span.start(),
+        end: base + span.end(),
+    }
+}
+
+fn ident(pair: P<'_>, base: usize) -> Ident {
     Ident {
         name: pair.as_str().to_owned(),
-        span: Span::of(pair.as_span()),
+        span: at(base, pair.as_span()),
     }
 }
 
 /// `sample N% for review` -> the share as written (checked later).
-fn sample_rate(pair: P<'_>) -> Option<SampleRate> {
-    let span = Span::of(pair.as_span());
+fn sample_rate(pair: P<'_>, base: usize) -> Option<SampleRate> {
+    let span = at(base, pair.as_span());
     let share = children(pair).next()?;
     Some(SampleRate {
         share: share.as_str().trim_end_matches('%').to_owned(),
-        share_span: Span::of(share.as_span()),
+        share_span: at(base, share.as_span()),
         span,
     })
 }
@@ -967,7 +1020,7 @@ mod tests {
     }
 
     fn same_spans(pair: P<'_>, checked: &mut usize) {
-        let tight = tight_span(&pair);
+        let tight = tight_span(&pair, 0);
         assert_eq!(
             (tight.start, tight.end),
             walked_span(&pair),
