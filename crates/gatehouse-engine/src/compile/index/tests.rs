@@ -14,7 +14,7 @@ use crate::eval::cond::holds;
 use crate::eval::decode::Slot;
 use crate::values::{Decimal, Timestamp};
 
-const SCHEMA: &str = r#"
+pub(in crate::compile) const SCHEMA: &str = r#"
 schema {
   a.s: string?
   a.t: string?
@@ -67,7 +67,7 @@ fn s(text: &str) -> Slot<'static> {
     Slot::Str(Cow::Owned(text.to_owned()))
 }
 
-fn num(text: &str) -> Slot<'static> {
+pub(in crate::compile) fn num(text: &str) -> Slot<'static> {
     Slot::Number(Decimal::parse(text).unwrap())
 }
 
@@ -539,7 +539,7 @@ const CLS: &[&str] = &["red", "green", "blue"];
 const ELEMS: &[&str] = &["alice", "bob", "", "carol"];
 const CMP: &[&str] = &["==", "!=", "<", "<=", ">", ">="];
 
-fn pick<T: Copy>(pool: &[T], n: u16) -> T {
+pub(in crate::compile) fn pick<T: Copy>(pool: &[T], n: u16) -> T {
     pool[n as usize % pool.len()]
 }
 
@@ -635,7 +635,7 @@ fn predicate(attr: u16, op: u16, lit: u16, items: &[u16]) -> String {
     }
 }
 
-fn condition() -> impl Strategy<Value = String> {
+pub(in crate::compile) fn condition() -> impl Strategy<Value = String> {
     let leaf = (
         any::<u16>(),
         any::<u16>(),
@@ -665,19 +665,19 @@ fn condition() -> impl Strategy<Value = String> {
 }
 
 /// The attributes of [`SCHEMA`]: a seed's position is its index here.
-const PATHS: [&str; 11] = [
+pub(in crate::compile) const PATHS: [&str; 11] = [
     "a.s", "a.t", "a.n", "a.m", "a.d", "a.ts", "a.e", "a.f", "a.g", "a.tags", "a.cls",
 ];
 
 /// A value for each attribute of [`PATHS`], or absent (`None` seeds).
-fn slot_values() -> impl Strategy<Value = Vec<Option<(u16, Vec<u16>)>>> {
+pub(in crate::compile) fn slot_values() -> impl Strategy<Value = Vec<Option<(u16, Vec<u16>)>>> {
     vec(
         prop::option::weighted(0.8, (any::<u16>(), vec(any::<u16>(), 0..4))),
         11,
     )
 }
 
-fn slot_of(ty: usize, seed: &Option<(u16, Vec<u16>)>) -> Slot<'static> {
+pub(in crate::compile) fn slot_of(ty: usize, seed: &Option<(u16, Vec<u16>)>) -> Slot<'static> {
     let Some((n, items)) = seed else {
         return Slot::Missing;
     };
@@ -724,6 +724,10 @@ proptest! {
                 .collect();
             index.candidates(&slots, &mut out);
             assert_shape(&out, set.rules.len());
+            // The bitmask path finds exactly the same candidates.
+            let mask = index.candidate_mask(&slots);
+            let bits: Vec<u32> = (0..64).filter(|i| mask.unwrap_or(0) >> i & 1 == 1).collect();
+            prop_assert_eq!(mask.map(|_| bits), Some(out.clone()));
             prop_assert_eq!((out.as_ptr(), out.capacity()), (ptr, cap));
             for (i, rule) in set.rules.iter().enumerate() {
                 if holds(&rule.when, &slots) {
