@@ -456,6 +456,32 @@ fn small_policies_are_not_indexed() {
 }
 
 #[test]
+fn candidate_mask_only_for_sets_that_fit_in_its_bits() {
+    // Not indexed: every rule, as bits.
+    let p = policy(&whens(&[r#"a.s == "x""#, "a.f"]));
+    let index = RuleIndex::build(p.checked());
+    assert_eq!(
+        index.candidate_mask(&slots(p.checked(), vec![])),
+        Some(0b11)
+    );
+    // Indexed, 64 rules: the hit rule's bit, the always rule's bit.
+    let mut list: Vec<String> = (0..63).map(|k| format!(r#"a.s == "k{k}""#)).collect();
+    list.push("a.n != 1".into());
+    let p = policy(&list);
+    let index = RuleIndex::build(p.checked());
+    let hit = slots(p.checked(), vec![("a.s", s("k62"))]);
+    assert_eq!(index.candidate_mask(&hit), Some(1 << 62 | 1 << 63));
+    // 65 rules: no mask, the list instead.
+    list.push(r#"a.s == "k64""#.into());
+    let p = policy(&list);
+    let index = RuleIndex::build(p.checked());
+    assert_eq!(index.candidate_mask(&hit), None);
+    let mut out = Vec::new();
+    index.candidates(&hit, &mut out);
+    assert_eq!(out, [62, 63]);
+}
+
+#[test]
 fn no_allocation_with_capacity_for_every_rule() {
     // Every rule is in three buckets the slot hits, so the hits before
     // deduplication are three times the rules: `out` must compact in place.
