@@ -40,7 +40,7 @@ fn hostile_slot(kind: u16, n: u16, items: &[u16]) -> Slot<'static> {
     let strs = ["prod:x", "", "alice", "sys:1", "eu"];
     match kind % 10 {
         0 => Slot::Missing,
-        1 => Slot::Bool(n % 2 == 0),
+        1 => Slot::Bool(n.is_multiple_of(2)),
         2 => num(pick(&["0", "10", "-5", "1000.5", "70"], n)),
         3 => Slot::Str(Cow::Borrowed(pick(&strs, n))),
         // Values past the 64 bits of a mask, and the edge.
