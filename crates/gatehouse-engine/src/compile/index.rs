@@ -155,7 +155,40 @@ impl RuleIndex {
         }
         merge.finish();
     }
+
+    /// The candidates [`RuleIndex::candidates`] finds, as a bitmask (bit
+    /// `i` set: rule `i` may hold), for a set of at most [`MASK_RULES`]
+    /// rules; `None` for a larger set. No sort and no merge: hits are ORed
+    /// in, and rule order is bit order.
+    #[inline]
+    pub fn candidate_mask(&self, slots: &[Slot<'_>]) -> Option<u64> {
+        if self.rules > MASK_RULES {
+            return None;
+        }
+        // No rules: no bits (a shift by 64 would overflow).
+        let every = u32::try_from(MASK_RULES - self.rules)
+            .ok()
+            .and_then(|unused| u64::MAX.checked_shr(unused))
+            .unwrap_or(0);
+        if self.is_linear() {
+            return Some(every);
+        }
+        let mut mask = Mask::default();
+        mask.add(&self.always, true);
+        for a in &self.attrs {
+            if let Some(slot) = slots.get(a.attr) {
+                a.hits(slot, &mut mask);
+            }
+        }
+        // An id out of range cannot come from a set this small; were one
+        // filed, every rule stays a candidate (the superset property holds).
+        Some(if mask.overflow { every } else { mask.bits })
+    }
 }
+
+/// The largest set whose candidates [`RuleIndex::candidate_mask`] gives as
+/// a bitmask: the bits of a `u64`.
+pub const MASK_RULES: usize = u64::BITS as usize;
 
 // ----------------------------------------------------------------- choice --
 
@@ -477,7 +510,7 @@ struct AttrIndex {
 impl AttrIndex {
     /// Adds the buckets this slot selects. An absent slot selects none: no
     /// indexed test holds for it.
-    fn hits(&self, slot: &Slot<'_>, merge: &mut Merge<'_>) {
+    fn hits(&self, slot: &Slot<'_>, merge: &mut impl Sink) {
         let ordered = match slot {
             Slot::Missing => return,
             Slot::Bool(b) => {
@@ -522,7 +555,7 @@ impl AttrIndex {
         merge.add(&self.exists, true);
     }
 
-    fn enumerated(&self, e: u32, merge: &mut Merge<'_>) {
+    fn enumerated(&self, e: u32, merge: &mut impl Sink) {
         if let Some(bucket) = self.enums.get(e as usize) {
             merge.add(bucket, true);
         }
@@ -729,7 +762,7 @@ impl AffixTable {
     }
 
     /// Adds the rules of every entry that is a prefix (suffix) of `s`.
-    fn hits(&self, s: &str, merge: &mut Merge<'_>) {
+    fn hits(&self, s: &str, merge: &mut impl Sink) {
         if self.entries.is_empty() {
             return;
         }
@@ -781,6 +814,33 @@ impl AffixTable {
 
 // ------------------------------------------------------------------ merge --
 
+/// Where the lookup puts the buckets it selects.
+trait Sink {
+    /// Adds a bucket of rule ids (without duplicates; ascending when
+    /// `ascending`).
+    fn add(&mut self, bucket: &[u32], ascending: bool);
+}
+
+/// Collects buckets as bits.
+#[derive(Default)]
+struct Mask {
+    bits: u64,
+    /// Whether an id did not fit in the bits.
+    overflow: bool,
+}
+
+impl Sink for Mask {
+    #[inline]
+    fn add(&mut self, bucket: &[u32], _ascending: bool) {
+        for &id in bucket {
+            match 1u64.checked_shl(id) {
+                Some(bit) => self.bits |= bit,
+                None => self.overflow = true,
+            }
+        }
+    }
+}
+
 /// Collects buckets into the caller's vector.
 struct Merge<'o> {
     out: &'o mut Vec<u32>,
@@ -801,6 +861,20 @@ impl<'o> Merge<'o> {
         }
     }
 
+    fn normalize(&mut self) {
+        if !self.sorted {
+            self.out.sort_unstable();
+            self.out.dedup();
+            self.sorted = true;
+        }
+    }
+
+    fn finish(mut self) {
+        self.normalize();
+    }
+}
+
+impl Sink for Merge<'_> {
     /// Adds a bucket (ascending or not, without duplicates).
     #[inline]
     fn add(&mut self, bucket: &[u32], ascending: bool) {
@@ -831,18 +905,6 @@ impl<'o> Merge<'o> {
         }
         self.sorted &= ascending && self.out.last().is_none_or(|&last| last < first);
         self.out.extend_from_slice(bucket);
-    }
-
-    fn normalize(&mut self) {
-        if !self.sorted {
-            self.out.sort_unstable();
-            self.out.dedup();
-            self.sorted = true;
-        }
-    }
-
-    fn finish(mut self) {
-        self.normalize();
     }
 }
 
@@ -901,4 +963,4 @@ impl Hasher for FxHasher {
 type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -3,8 +3,10 @@
 //! (a tree of the schema's paths, so decoding walks the input once) and the
 //! rendered text of role limits.
 
-use crate::check::PolicySet;
+use crate::check::{Effect, PolicySet, TierDef};
+use crate::syntax::ast::Outcome;
 
+pub mod code;
 pub mod index;
 
 /// A policy set ready to evaluate. Immutable, `Send + Sync`.
@@ -29,6 +31,50 @@ pub struct Program {
     /// Whether any tier, rule or the default says `sample N% for review`:
     /// when none does, deciding skips the sampling step entirely.
     pub samples: bool,
+    /// Every rule's firing condition (`when` and not any `unless`),
+    /// compiled (see [`code`]).
+    pub code: code::Code,
+    /// What deciding needs of each rule, by rule index.
+    pub rules: Vec<RuleFacts>,
+    /// What deciding needs of the default, when there is one.
+    pub default: Option<EffectFacts>,
+}
+
+/// A rule as deciding sees it: where its compiled condition starts and the
+/// facts of its effect.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleFacts {
+    /// Its `when` and not any of its `unless`, in [`Program::code`].
+    pub fires: code::CondId,
+    /// Its effect.
+    pub effect: EffectFacts,
+}
+
+/// The facts of an effect (a rule's or the default's) that the combining
+/// steps read for every matching rule, computed once so that they touch
+/// neither the effect nor its tier.
+#[derive(Clone, Copy, Debug)]
+pub struct EffectFacts {
+    /// [`Effect::own_outcome`].
+    pub own: Outcome,
+    /// The tier it names (an index into the set's tiers), with the key the
+    /// strictest tier is chosen by: its outcome, then its number (`None`
+    /// for an index the set lacks, which the checker never produces).
+    pub tier: Option<(usize, Option<(Outcome, u32)>)>,
+    /// Whether it requires evidence.
+    pub evidence: bool,
+}
+
+impl EffectFacts {
+    fn of(effect: &Effect, tiers: &[TierDef]) -> EffectFacts {
+        EffectFacts {
+            own: effect.own_outcome(tiers),
+            tier: effect
+                .tier
+                .map(|t| (t, tiers.get(t).map(|d| (d.outcome, d.id)))),
+            evidence: !effect.evidence.is_empty(),
+        }
+    }
 }
 
 /// One object level of the input schema.
@@ -124,6 +170,19 @@ pub fn compile(set: PolicySet) -> Program {
     // Relaxed: only uniqueness matters, not ordering with other memory.
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let index = index::RuleIndex::build(&set);
+    let mut code = code::Code::default();
+    let rules = set
+        .rules
+        .iter()
+        .map(|r| RuleFacts {
+            fires: code.add_rule(&r.when, &r.unless),
+            effect: EffectFacts::of(&r.effect, &set.tiers),
+        })
+        .collect();
+    let default = set
+        .default
+        .as_ref()
+        .map(|d| EffectFacts::of(&d.effect, &set.tiers));
     let samples = set.tiers.iter().any(|t| t.sample.is_some())
         || set.rules.iter().any(|r| r.effect.sample.is_some())
         || set
@@ -133,6 +192,9 @@ pub fn compile(set: PolicySet) -> Program {
     Program {
         samples,
         index,
+        code,
+        rules,
+        default,
         id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         set,
         decoder,

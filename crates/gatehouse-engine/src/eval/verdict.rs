@@ -13,7 +13,7 @@ use super::cond;
 use super::decode::{Decoded, Slot};
 use super::sample::{SampleFrom, sample_of};
 use crate::check::{Effect, PolicySet, TierDef};
-use crate::compile::Program;
+use crate::compile::{EffectFacts, Program};
 use crate::syntax::ast::{CombineMode, Outcome};
 
 /// The decision for one decoded input, borrowing everything it names from
@@ -139,11 +139,15 @@ impl<'p> Verdict<'p> {
         self.contributors.clear();
         self.required.clear();
         self.missing.clear();
+        // The approvals step alone fills these: when it did not run they
+        // are empty already.
+        if self.approvals_ran {
+            self.approvals.clear();
+            self.conditions.clear();
+        }
         self.approvals_ran = false;
-        self.approvals.clear();
         self.has_approvals = false;
         self.approval_count = 0;
-        self.conditions.clear();
         self.sample = None;
         self.input_program = self.program.id;
     }
@@ -152,25 +156,25 @@ impl<'p> Verdict<'p> {
         let program = self.program;
         let set = &program.set;
         let slots = &input.slots;
-        self.match_rules(slots);
+        let mut seen = Seen::new();
+        self.match_rules(slots, &mut seen);
 
         // The default is the base whenever no matching rule places the
         // action in a tier, with everything it asks for; its reasons are
         // given only when no rule matched at all.
         let no_rule_matched = self.contributors.is_empty();
-        let no_tier = self
-            .contributors
-            .iter()
-            .all(|c| effect(set, c.rule).is_none_or(|e| e.tier.is_none()));
-        if no_tier {
-            match &set.default {
-                Some(def) => self.contributors.push(Contributor {
-                    rule: None,
-                    with_reasons: no_rule_matched,
-                    own: def.effect.own_outcome(&set.tiers),
-                }),
-                None if !no_rule_matched => {}
-                None => {
+        if !seen.tiered {
+            match (&set.default, &program.default) {
+                (Some(_), Some(facts)) => {
+                    self.contributors.push(Contributor {
+                        rule: None,
+                        with_reasons: no_rule_matched,
+                        own: facts.own,
+                    });
+                    seen.add(facts);
+                }
+                _ if !no_rule_matched => {}
+                _ => {
                     self.state = State::NoRuleMatched;
                     self.outcome = Outcome::Block;
                     return;
@@ -180,27 +184,22 @@ impl<'p> Verdict<'p> {
         self.state = State::Decided;
 
         // Tier: strictest outcome among the named tiers, ties to the higher
-        // number.
-        self.tier = self
-            .contributors
-            .iter()
-            .filter_map(|c| effect(set, c.rule).and_then(|e| e.tier))
-            .max_by_key(|t| set.tiers.get(*t).map(|t| (t.outcome, t.id)));
+        // number (`seen` kept the greatest key).
+        self.tier = seen.tier.map(|(t, _)| t);
         let tier = self.tier.and_then(|t| set.tiers.get(t));
 
-        let mut outcome = tier.map_or(Outcome::Auto, |t| t.outcome);
-        for c in &self.contributors {
-            outcome = outcome.max(c.own);
-        }
+        let mut outcome = tier.map_or(Outcome::Auto, |t| t.outcome).max(seen.own);
 
         // Evidence: the tier's, then each contributor's, once each.
         if let Some(t) = tier {
             self.required.extend_from_slice(&t.evidence);
         }
-        for c in &self.contributors {
-            for e in effect(set, c.rule).map_or(&[][..], |e| &e.evidence) {
-                if !self.required.contains(e) {
-                    self.required.push(*e);
+        if seen.evidence {
+            for c in &self.contributors {
+                for e in effect(set, c.rule).map_or(&[][..], |e| &e.evidence) {
+                    if !self.required.contains(e) {
+                        self.required.push(*e);
+                    }
                 }
             }
         }
@@ -244,35 +243,56 @@ impl<'p> Verdict<'p> {
     }
 
     /// The matching rules, in file-then-source order; only the first under
-    /// `first-match`.
-    fn match_rules(&mut self, slots: &[Slot<'_>]) {
-        let set = &self.program.set;
-        // The index narrows the rules to those whose `when` may hold
-        // (ascending, so `first-match` still takes the first in order).
-        let index = &self.program.index;
-        if index.is_linear() {
-            self.candidates.clear();
-            self.candidates.extend(0..set.rules.len() as u32);
-        } else {
-            index.candidates(slots, &mut self.candidates);
-        }
-        for &index in &self.candidates {
-            let Some(rule) = set.rules.get(index as usize) else {
-                continue;
-            };
-            let fires = cond::holds(&rule.when, slots)
-                && !rule.unless.iter().any(|u| cond::holds(u, slots));
-            if fires {
-                self.contributors.push(Contributor {
-                    rule: Some(index),
-                    with_reasons: true,
-                    own: rule.effect.own_outcome(&set.tiers),
-                });
-                if set.combine == CombineMode::FirstMatch {
+    /// `first-match`. Notes in `seen` what the combining steps need of them.
+    fn match_rules(&mut self, slots: &[Slot<'_>], seen: &mut Seen) {
+        let program = self.program;
+        let first_match = program.set.combine == CombineMode::FirstMatch;
+        // The index narrows the rules to those whose `when` may hold, in
+        // rule order, so `first-match` still takes the first in order: as
+        // bits for a small set, else as a list of ids.
+        if let Some(mut mask) = program.index.candidate_mask(slots) {
+            while mask != 0 {
+                let index = mask.trailing_zeros();
+                mask &= mask - 1;
+                if self.try_rule(index, slots, seen) && first_match {
                     break;
                 }
             }
+            return;
         }
+        let mut candidates = std::mem::take(&mut self.candidates);
+        if program.index.is_linear() {
+            candidates.clear();
+            candidates.extend(0..u32::try_from(program.rules.len()).unwrap_or(u32::MAX));
+        } else {
+            program.index.candidates(slots, &mut candidates);
+        }
+        for &index in &candidates {
+            if self.try_rule(index, slots, seen) && first_match {
+                break;
+            }
+        }
+        self.candidates = candidates;
+    }
+
+    /// Evaluates one rule; when it fires, adds it to the contributors and
+    /// returns `true`.
+    #[inline]
+    fn try_rule(&mut self, index: u32, slots: &[Slot<'_>], seen: &mut Seen) -> bool {
+        let program = self.program;
+        let Some(rule) = program.rules.get(index as usize) else {
+            return false;
+        };
+        if !program.code.holds(rule.fires, slots) {
+            return false;
+        }
+        self.contributors.push(Contributor {
+            rule: Some(index),
+            with_reasons: true,
+            own: rule.effect.own,
+        });
+        seen.add(&rule.effect);
+        true
     }
 
     /// Resolves the approver groups; returns the outcome, `block` when a
@@ -428,6 +448,43 @@ impl<'p> Verdict<'p> {
     /// Total approvals needed (`None` for auto and block).
     pub fn approval_count(&self) -> Option<u32> {
         self.has_approvals.then_some(self.approval_count)
+    }
+}
+
+/// What the combining steps need of the contributors, gathered as they are
+/// found.
+struct Seen {
+    /// Whether one names a tier.
+    tiered: bool,
+    /// The tier to place the action in, with its key: the greatest key, the
+    /// last of equal ones (as `Iterator::max_by_key`).
+    tier: Option<(usize, Option<(Outcome, u32)>)>,
+    /// The strictest own outcome (auto with none).
+    own: Outcome,
+    /// Whether one requires evidence.
+    evidence: bool,
+}
+
+impl Seen {
+    fn new() -> Seen {
+        Seen {
+            tiered: false,
+            tier: None,
+            own: Outcome::Auto,
+            evidence: false,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, facts: &EffectFacts) {
+        self.own = self.own.max(facts.own);
+        self.evidence |= facts.evidence;
+        if let Some((index, key)) = facts.tier {
+            self.tiered = true;
+            if self.tier.is_none_or(|(_, best)| key >= best) {
+                self.tier = Some((index, key));
+            }
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::eval::cond::holds;
 use crate::eval::decode::Slot;
 use crate::values::{Decimal, Timestamp};
 
-const SCHEMA: &str = r#"
+pub(in crate::compile) const SCHEMA: &str = r#"
 schema {
   a.s: string?
   a.t: string?
@@ -67,7 +67,7 @@ fn s(text: &str) -> Slot<'static> {
     Slot::Str(Cow::Owned(text.to_owned()))
 }
 
-fn num(text: &str) -> Slot<'static> {
+pub(in crate::compile) fn num(text: &str) -> Slot<'static> {
     Slot::Number(Decimal::parse(text).unwrap())
 }
 
@@ -456,6 +456,32 @@ fn small_policies_are_not_indexed() {
 }
 
 #[test]
+fn candidate_mask_only_for_sets_that_fit_in_its_bits() {
+    // Not indexed: every rule, as bits.
+    let p = policy(&whens(&[r#"a.s == "x""#, "a.f"]));
+    let index = RuleIndex::build(p.checked());
+    assert_eq!(
+        index.candidate_mask(&slots(p.checked(), vec![])),
+        Some(0b11)
+    );
+    // Indexed, 64 rules: the hit rule's bit, the always rule's bit.
+    let mut list: Vec<String> = (0..63).map(|k| format!(r#"a.s == "k{k}""#)).collect();
+    list.push("a.n != 1".into());
+    let p = policy(&list);
+    let index = RuleIndex::build(p.checked());
+    let hit = slots(p.checked(), vec![("a.s", s("k62"))]);
+    assert_eq!(index.candidate_mask(&hit), Some(1 << 62 | 1 << 63));
+    // 65 rules: no mask, the list instead.
+    list.push(r#"a.s == "k64""#.into());
+    let p = policy(&list);
+    let index = RuleIndex::build(p.checked());
+    assert_eq!(index.candidate_mask(&hit), None);
+    let mut out = Vec::new();
+    index.candidates(&hit, &mut out);
+    assert_eq!(out, [62, 63]);
+}
+
+#[test]
 fn no_allocation_with_capacity_for_every_rule() {
     // Every rule is in three buckets the slot hits, so the hits before
     // deduplication are three times the rules: `out` must compact in place.
@@ -539,7 +565,7 @@ const CLS: &[&str] = &["red", "green", "blue"];
 const ELEMS: &[&str] = &["alice", "bob", "", "carol"];
 const CMP: &[&str] = &["==", "!=", "<", "<=", ">", ">="];
 
-fn pick<T: Copy>(pool: &[T], n: u16) -> T {
+pub(in crate::compile) fn pick<T: Copy>(pool: &[T], n: u16) -> T {
     pool[n as usize % pool.len()]
 }
 
@@ -635,7 +661,7 @@ fn predicate(attr: u16, op: u16, lit: u16, items: &[u16]) -> String {
     }
 }
 
-fn condition() -> impl Strategy<Value = String> {
+pub(in crate::compile) fn condition() -> impl Strategy<Value = String> {
     let leaf = (
         any::<u16>(),
         any::<u16>(),
@@ -665,19 +691,19 @@ fn condition() -> impl Strategy<Value = String> {
 }
 
 /// The attributes of [`SCHEMA`]: a seed's position is its index here.
-const PATHS: [&str; 11] = [
+pub(in crate::compile) const PATHS: [&str; 11] = [
     "a.s", "a.t", "a.n", "a.m", "a.d", "a.ts", "a.e", "a.f", "a.g", "a.tags", "a.cls",
 ];
 
 /// A value for each attribute of [`PATHS`], or absent (`None` seeds).
-fn slot_values() -> impl Strategy<Value = Vec<Option<(u16, Vec<u16>)>>> {
+pub(in crate::compile) fn slot_values() -> impl Strategy<Value = Vec<Option<(u16, Vec<u16>)>>> {
     vec(
         prop::option::weighted(0.8, (any::<u16>(), vec(any::<u16>(), 0..4))),
         11,
     )
 }
 
-fn slot_of(ty: usize, seed: &Option<(u16, Vec<u16>)>) -> Slot<'static> {
+pub(in crate::compile) fn slot_of(ty: usize, seed: &Option<(u16, Vec<u16>)>) -> Slot<'static> {
     let Some((n, items)) = seed else {
         return Slot::Missing;
     };
@@ -724,6 +750,10 @@ proptest! {
                 .collect();
             index.candidates(&slots, &mut out);
             assert_shape(&out, set.rules.len());
+            // The bitmask path finds exactly the same candidates.
+            let mask = index.candidate_mask(&slots);
+            let bits: Vec<u32> = (0..64).filter(|i| mask.unwrap_or(0) >> i & 1 == 1).collect();
+            prop_assert_eq!(mask.map(|_| bits), Some(out.clone()));
             prop_assert_eq!((out.as_ptr(), out.capacity()), (ptr, cap));
             for (i, rule) in set.rules.iter().enumerate() {
                 if holds(&rule.when, &slots) {
