@@ -29,6 +29,8 @@ pub struct Program {
     /// Whether any tier, rule or the default says `sample N% for review`:
     /// when none does, deciding skips the sampling step entirely.
     pub samples: bool,
+    /// The static strings as JSON fragments, escaped on first use (src/eval/render_fragments.rs).
+    pub(crate) fragments: std::sync::OnceLock<crate::eval::render_fragments::Fragments>,
 }
 
 /// One object level of the input schema.
@@ -139,5 +141,6 @@ pub fn compile(set: PolicySet) -> Program {
         limit_text,
         rule_locations,
         default_location,
+        fragments: std::sync::OnceLock::new(),
     }
 }

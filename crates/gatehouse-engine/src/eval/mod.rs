@@ -31,6 +31,7 @@ pub mod decode;
 pub(crate) mod decode_json;
 mod explain;
 mod render;
+pub(crate) mod render_fragments;
 mod render_json;
 pub mod sample;
 mod verdict;
@@ -195,6 +196,8 @@ pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> 
 
 #[cfg(test)]
 mod exact_numbers;
+#[cfg(test)]
+mod render_json_tests;
 #[cfg(test)]
 mod sample_tests;
 #[cfg(test)]
