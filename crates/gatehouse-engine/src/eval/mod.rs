@@ -191,7 +191,7 @@ impl Input<'_> {
 pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> Decision {
     let mut verdict = Verdict::new(program);
     verdict.decide_decoded(input);
-    verdict.render(input, options)
+    verdict.render(input, options, None)
 }
 
 #[cfg(test)]
