@@ -302,10 +302,11 @@ impl Pipeline<'_> {
         loop {
             // Before a read that may wait for the producer, everything out
             // is answered and flushed.
-            if may_wait && reader.buffer().is_empty() {
-                if let Err(Stop(code)) = self.drain(audit, stdout, stderr) {
-                    return code;
-                }
+            if may_wait
+                && reader.buffer().is_empty()
+                && let Err(Stop(code)) = self.drain(audit, stdout, stderr)
+            {
+                return code;
             }
             let mut job = match self.free.pop() {
                 Some(job) => job,
