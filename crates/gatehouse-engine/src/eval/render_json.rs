@@ -69,20 +69,17 @@ impl Verdict<'_> {
         let set = &program.set;
         let f: &Fragments = program.fragments();
         let tier = self.tier_def();
-        let sample = match self
+        let sample = self
             .sample
             .and_then(|from| Some((from, sample_of(set, self.tier, from)?)))
-        {
-            Some((from, share)) => {
+            .map(|(from, share)| {
                 let rule = match from {
                     SampleFrom::Tier => None,
                     SampleFrom::Rule(r) => Some(contributor_name(set, r)),
                 };
                 let drawn = sampled(share.ppm, options.sample_key.as_ref(), action_digest);
-                Some((share, rule, drawn))
-            }
-            None => None,
-        };
+                (share, rule, drawn)
+            });
 
         out.extend_from_slice(b"{\"format\":");
         out.extend_from_slice(DocumentFormat::DECISION.quoted.as_bytes());
