@@ -91,8 +91,8 @@ fn input(amount: Option<u32>, kind: usize, id: Option<&str>, owners: &[String]) 
     let mut doc = serde_json::json!({
         "action": action,
         "agent": { "owners": owners },
-        "change_window": { "open": kind % 2 == 0 },
-        "evidence": if kind % 4 == 0 { serde_json::json!({"plan": "p"}) } else { serde_json::json!({}) },
+        "change_window": { "open": kind.is_multiple_of(2) },
+        "evidence": if kind.is_multiple_of(4) { serde_json::json!({"plan": "p"}) } else { serde_json::json!({}) },
     });
     if let Some(id) = id {
         doc["requester"] = serde_json::json!({ "id": id });
