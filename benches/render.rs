@@ -4,6 +4,10 @@
 //! (`Verdict::to_decision`, then `serde_json::to_writer`), over the corpus
 //! of benches/scale.rs (1 000 generated actions, decided beforehand).
 //!
+//! `json_decider.*` time the whole wire path from JSON text (decoding and
+//! the action digest included): `JsonDecider::write_json` and the owned
+//! `JsonDecider::decide`.
+//!
 //! Run: `cargo bench --bench render`.
 
 mod common;
@@ -62,6 +66,24 @@ fn benches(c: &mut Criterion) {
                 d.set_action_digest(Some(DIGEST.to_owned()), &options);
                 let _ = serde_json::to_writer(&mut out, &d);
                 black_box(out.len());
+            }
+        })
+    });
+    // Issue 19's path: JSON text in, the decision with its action digest
+    // written out (decode + digest + decide + write).
+    let mut decider = policy.json_decider(options);
+    group.bench_function(id("json_decider.write_json"), |b| {
+        b.iter(|| {
+            for text in &texts {
+                out.clear();
+                black_box(decider.write_json(text, &mut out));
+            }
+        })
+    });
+    group.bench_function(id("json_decider.decide"), |b| {
+        b.iter(|| {
+            for text in &texts {
+                black_box(decider.decide(text));
             }
         })
     });

@@ -28,6 +28,6 @@ pub mod testing;
 // The engine's modules under their old paths (`crate::eval`, ...): the
 // commands were written inside the engine crate and read naturally this way.
 use gatehouse::{
-    Code, Diagnostic, Policy, Verdict, audit, check, diagnostic, eval, input, limits, loader,
-    source, syntax, trust, values,
+    Code, Diagnostic, Policy, audit, check, diagnostic, eval, input, limits, loader, source,
+    syntax, trust, values,
 };

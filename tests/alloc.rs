@@ -87,6 +87,33 @@ fn check(name: &str, policy: &Policy, inputs: &[(Json, EvalOptions)]) -> usize {
             "{name}: the verdict writes other JSON for {value}"
         );
     }
+    // The wire path (JSON text in) writes the owned decision's JSON too.
+    for (value, options) in inputs {
+        let text = value.to_string();
+        let mut decider = policy.json_decider(*options);
+        let mut written = Vec::new();
+        let outcome = decider.write_json(&text, &mut written);
+        let owned = decider.decide(&text);
+        assert_eq!(
+            owned,
+            policy.evaluate_json_with(&text, options),
+            "{name}: {text}"
+        );
+        assert_eq!(outcome, owned.outcome, "{name}: {text}");
+        let mut doc = Vec::new();
+        gatehouse::eval::write_document(
+            &mut doc,
+            &gatehouse::eval::DocumentFormat::DECISION,
+            &owned,
+            false,
+        )
+        .expect("serializes");
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&doc),
+            "{name}: JsonDecider writes other JSON for {text}"
+        );
+    }
     let region = Region::new(GLOBAL);
     let mut outcomes = 0usize;
     for (input, _, _) in &decoded {

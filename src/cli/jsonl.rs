@@ -1,14 +1,19 @@
 //! `gatehouse eval --jsonl`: one JSON action per line in, one decision per
 //! line out, in input order, decided in parallel.
 //!
-//! The input is read in batches: a batch ends at the batch limits or as soon
-//! as no further line is already buffered, so a producer that writes one
-//! line and waits for its answer gets it at once (each batch is flushed),
-//! while a file or a fast pipe is decided in large batches. A batch is split
-//! into contiguous runs of lines, one per core; each worker writes its
-//! decisions' JSON into its own reused buffer, and the buffers are written
-//! out in order, so the output order is the input order whatever the
-//! scheduling.
+//! A pipeline on a persistent pool (issue 19): the calling thread reads
+//! lines into jobs (a few hundred lines each) and hands them to one worker
+//! thread per core, each with its own reused [`gatehouse::JsonDecider`];
+//! while the workers decide, it reads the next jobs and writes the
+//! finished ones, in input order, as whole buffers. At most
+//! `JOBS_PER_WORKER` jobs per worker are out at once, which bounds memory.
+//!
+//! Interactive producers: a job ends as soon as no further line is
+//! already buffered, and before a read that may wait for the producer
+//! (any source but a regular file) every job out is finished, written and
+//! flushed, so a producer that writes one line and waits for its answer
+//! gets it at once. A regular file never waits, so it is read ahead while
+//! the workers decide.
 //!
 //! Invariant: every input line gets exactly one decision, so output line N
 //! answers input line N (without `--explain`, whose account spans several
@@ -20,30 +25,34 @@
 //! with `--exit-code`, 10 + the strictest outcome of the whole stream (a
 //! `block` anywhere is never hidden by a later `auto`); else 0.
 
+use std::collections::VecDeque;
 use std::io::{BufReader, Write};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
 
 use super::eval::{Audit, EvalArgs, code_for, write_decision};
 use super::shadow::Shadow;
 use super::{Io, exit};
 use crate::Policy;
-use crate::audit::digest_text::{DigestScratch, push_action_digest_text};
 use crate::audit::impact::read_line;
 use crate::eval::{Decision, EvalOptions, InputError, Outcome};
 use crate::input::{self, Syntax};
 
-/// At most this many lines per batch: bounds the memory held for decisions
-/// not yet written (with an audit log, each keeps its input document).
-const MAX_BATCH_LINES: usize = 16_384;
-/// A batch stops growing past this many bytes of input.
-const MAX_BATCH_BYTES: usize = 16 << 20;
-/// Lines per worker below which a batch is not split further: spawning a
-/// thread costs about as much as deciding a few dozen lines.
-const MIN_LINES_PER_WORKER: usize = 256;
-/// Read buffer: large, so that a fast producer fills batches.
+/// A job ends at this many lines: large enough that handing it to a
+/// worker costs little next to deciding it, small enough that both cores
+/// get work from a short file.
+const JOB_LINES: usize = 512;
+/// A job stops growing past this many bytes of input.
+const JOB_BYTES: usize = 1 << 20;
+/// Jobs out (queued, being decided, or decided and not yet written) per
+/// worker: bounds memory (with an audit log, each line keeps its document)
+/// while keeping every worker fed.
+const JOBS_PER_WORKER: usize = 4;
+/// Read buffer: large, so that a fast producer fills jobs.
 const READ_BUFFER: usize = 1 << 20;
 
-/// One line of the batch: where it is in the batch buffer, its number in
-/// the input, and whether it was over the input limit (then not kept).
+/// One line of a job: where it is in the job's input, its number in the
+/// input, and whether it was over the input limit (then not kept).
 #[derive(Clone, Copy)]
 struct RawLine {
     start: usize,
@@ -52,7 +61,7 @@ struct RawLine {
     too_long: bool,
 }
 
-/// A decided line: where its output ends in the worker's buffer, and what
+/// A decided line: where its output ends in the job's output, and what
 /// the exit code and the audit log need.
 struct Done {
     end: usize,
@@ -62,13 +71,27 @@ struct Done {
     audit: Option<(Decision, Option<serde_json::Value>)>,
 }
 
-/// One worker's output for its run of lines; reused from batch to batch.
+/// A run of lines, decided by one worker; its buffers are reused.
 #[derive(Default)]
-struct Chunk {
+struct Job {
+    /// Its number in the input order (set when it is handed out).
+    seq: usize,
+    input: Vec<u8>,
+    lines: Vec<RawLine>,
     out: Vec<u8>,
     done: Vec<Done>,
     /// Set when a decision could not be serialized.
     failed: bool,
+}
+
+impl Job {
+    fn clear(&mut self) {
+        self.input.clear();
+        self.lines.clear();
+        self.out.clear();
+        self.done.clear();
+        self.failed = false;
+    }
 }
 
 /// What every worker shares.
@@ -99,6 +122,8 @@ pub(super) fn run(
                     shadow,
                     options,
                 },
+                // A regular file never makes a read wait for a producer.
+                !file.metadata().is_ok_and(|m| m.is_file()),
                 &mut file,
                 audit,
                 io.stdout,
@@ -121,6 +146,7 @@ pub(super) fn run(
                 shadow,
                 options,
             },
+            true,
             io.stdin,
             audit,
             io.stdout,
@@ -169,179 +195,360 @@ struct Source<'a> {
     options: &'a EvalOptions,
 }
 
+/// Reads `source` into jobs, has the pool decide them, writes them in
+/// order. `may_wait`: a read may block until the producer writes more
+/// (see the module documentation).
 fn run_from(
     args: &EvalArgs,
     decider: &Source<'_>,
+    may_wait: bool,
     source: &mut dyn std::io::Read,
     audit: &mut Option<Audit>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
-    let options = decider.options;
     let context = Context {
         args,
         policy: decider.policy,
         shadow: decider.shadow,
-        options,
+        options: decider.options,
         keep_for_audit: audit.is_some(),
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
-    let mut reader = BufReader::with_capacity(READ_BUFFER, source);
-    let mut batch: Vec<u8> = Vec::new();
-    let mut lines: Vec<RawLine> = Vec::new();
-    let mut chunks: Vec<Chunk> = (0..cores).map(|_| Chunk::default()).collect();
-    let mut number = 0;
-    let mut any_invalid = false;
-    // The strictest outcome so far: `Outcome` is ordered auto < .. < block.
-    let mut strictest: Option<Outcome> = None;
-    loop {
-        let end_of_input = match read_batch(&mut reader, &mut batch, &mut lines, &mut number) {
-            Ok(eoi) => eoi,
-            Err(e) => {
-                let name = match &args.input {
-                    Some(p) => super::source_name(p),
-                    None => super::STDIN_NAME.to_owned(),
-                };
-                let message = format!("cannot read `{name}` after line {number}: {e}");
-                return unreadable_source(args, decider, audit, stdout, stderr, message);
-            }
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
+    let (to_workers, jobs) = std::sync::mpsc::channel::<Job>();
+    let (to_writer, finished) = std::sync::mpsc::channel::<Job>();
+    let jobs = Arc::new(Mutex::new(jobs));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (context, jobs, to_writer) = (&context, Arc::clone(&jobs), to_writer.clone());
+            scope.spawn(move || work(context, &jobs, &to_writer));
+        }
+        drop(to_writer);
+        let mut pipeline = Pipeline {
+            args,
+            options: decider.options,
+            to_workers,
+            finished,
+            free: (0..workers * JOBS_PER_WORKER)
+                .map(|_| Job::default())
+                .collect(),
+            out: VecDeque::new(),
+            front: 0,
+            any_invalid: false,
+            strictest: None,
         };
-        let workers = lines.len().div_ceil(MIN_LINES_PER_WORKER).clamp(1, cores);
-        decide_batch(&context, &batch, &lines, &mut chunks, workers);
-        for chunk in chunks.iter_mut().take(workers) {
-            let mut written = 0;
-            for done in &mut chunk.done {
-                if let (Some(audit), Some((decision, doc))) = (audit.as_mut(), done.audit.take())
-                    && let Err(code) = audit.record(&decision, doc.as_ref(), options, stderr)
-                {
-                    // The lines before this one were recorded: print them.
-                    let _ = stdout.write_all(chunk.out.get(..written).unwrap_or(&[]));
-                    let _ = stdout.flush();
-                    return code;
-                }
-                written = done.end;
-                any_invalid |= done.invalid;
-                strictest = strictest.max(Some(done.outcome));
-            }
-            if chunk.failed || stdout.write_all(&chunk.out).is_err() {
-                let _ = writeln!(stderr, "error: cannot write the output");
-                return exit::INTERNAL;
-            }
+        // Returning drops the sender: the workers end.
+        pipeline.run(decider, may_wait, source, audit, stdout, stderr)
+    })
+}
+
+/// A worker: decides jobs until the channel closes.
+fn work(context: &Context<'_>, jobs: &Mutex<Receiver<Job>>, to_writer: &Sender<Job>) {
+    let mut decider = context.policy.json_decider(*context.options);
+    loop {
+        // The lock is held only while waiting for the next job.
+        let next = match jobs.lock() {
+            Ok(jobs) => jobs.recv(),
+            Err(_) => return,
+        };
+        let Ok(mut job) = next else { return };
+        // A panic (a bug) fails the job, and so the run, instead of
+        // leaving the writer waiting for it.
+        let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decide_job(context, &mut decider, &mut job);
+        }));
+        if decided.is_err() {
+            job.failed = true;
+            decider = context.policy.json_decider(*context.options);
         }
-        if stdout.flush().is_err() {
-            let _ = writeln!(stderr, "error: cannot write the output");
-            return exit::INTERNAL;
+        if to_writer.send(job).is_err() {
+            return;
         }
-        if end_of_input {
-            break;
-        }
-    }
-    if any_invalid {
-        return exit::INPUT;
-    }
-    match (strictest, args.exit_code) {
-        (Some(outcome), true) => exit::OUTCOME_BASE + outcome as u8,
-        _ => exit::OK,
     }
 }
 
-/// Reads lines into `batch` until a limit, the end of the input, or until
-/// no further line is already buffered. Returns whether the input ended.
-fn read_batch(
+/// The reading and writing side of the pipeline, on the calling thread.
+struct Pipeline<'a> {
+    args: &'a EvalArgs,
+    options: &'a EvalOptions,
+    to_workers: Sender<Job>,
+    finished: Receiver<Job>,
+    /// Jobs not out, ready to fill.
+    free: Vec<Job>,
+    /// Jobs out, in input order; `Some` once decided.
+    out: VecDeque<Option<Job>>,
+    /// The number of the job at the front of `out`.
+    front: usize,
+    any_invalid: bool,
+    /// The strictest outcome so far: `Outcome` is ordered auto < .. < block.
+    strictest: Option<Outcome>,
+}
+
+/// Why the pipeline stopped early: the exit code to return.
+struct Stop(u8);
+
+impl Pipeline<'_> {
+    fn run(
+        &mut self,
+        decider: &Source<'_>,
+        may_wait: bool,
+        source: &mut dyn std::io::Read,
+        audit: &mut Option<Audit>,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> u8 {
+        let mut reader = BufReader::with_capacity(READ_BUFFER, source);
+        let mut number = 0;
+        loop {
+            // Before a read that may wait for the producer, everything out
+            // is answered and flushed.
+            if may_wait
+                && reader.buffer().is_empty()
+                && let Err(Stop(code)) = self.drain(audit, stdout, stderr)
+            {
+                return code;
+            }
+            let mut job = match self.free.pop() {
+                Some(job) => job,
+                None => match self.write_next(true, audit, stdout, stderr) {
+                    Ok(()) => continue,
+                    Err(Stop(code)) => return code,
+                },
+            };
+            job.clear();
+            let read = read_job(&mut reader, &mut job, &mut number, may_wait);
+            if !job.lines.is_empty() && read.is_ok() {
+                job.seq = self.front + self.out.len();
+                self.out.push_back(None);
+                if self.to_workers.send(job).is_err() {
+                    let _ = writeln!(stderr, "error: a worker stopped");
+                    return exit::INTERNAL;
+                }
+            } else {
+                self.free.push(job);
+            }
+            match read {
+                Ok(false) => {}
+                Ok(true) => break,
+                Err(e) => {
+                    if let Err(Stop(code)) = self.drain(audit, stdout, stderr) {
+                        return code;
+                    }
+                    let name = match &self.args.input {
+                        Some(p) => super::source_name(p),
+                        None => super::STDIN_NAME.to_owned(),
+                    };
+                    let message = format!("cannot read `{name}` after line {number}: {e}");
+                    return unreadable_source(self.args, decider, audit, stdout, stderr, message);
+                }
+            }
+            // Write what is already decided, without waiting.
+            loop {
+                match self.write_next(false, audit, stdout, stderr) {
+                    Ok(()) if self.out.front().is_some_and(Option::is_some) => {}
+                    Ok(()) => break,
+                    Err(Stop(code)) => return code,
+                }
+            }
+        }
+        if let Err(Stop(code)) = self.drain(audit, stdout, stderr) {
+            return code;
+        }
+        if self.any_invalid {
+            return exit::INPUT;
+        }
+        match (self.strictest, self.args.exit_code) {
+            (Some(outcome), true) => exit::OUTCOME_BASE + outcome as u8,
+            _ => exit::OK,
+        }
+    }
+
+    /// Writes every job out, in order, and flushes.
+    fn drain(
+        &mut self,
+        audit: &mut Option<Audit>,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<(), Stop> {
+        while !self.out.is_empty() {
+            self.write_next(true, audit, stdout, stderr)?;
+        }
+        flush(stdout, stderr)
+    }
+
+    /// Takes in the finished jobs, then writes the oldest job out when it
+    /// is decided (waiting for it when `wait`, flushing first).
+    fn write_next(
+        &mut self,
+        wait: bool,
+        audit: &mut Option<Audit>,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<(), Stop> {
+        loop {
+            match self.finished.try_recv() {
+                Ok(job) => self.place(job),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    let _ = writeln!(stderr, "error: a worker stopped");
+                    return Err(Stop(exit::INTERNAL));
+                }
+            }
+        }
+        while wait && self.out.front().is_some_and(Option::is_none) {
+            // About to wait: what was written reaches the reader first.
+            flush(stdout, stderr)?;
+            match self.finished.recv() {
+                Ok(job) => self.place(job),
+                Err(_) => {
+                    let _ = writeln!(stderr, "error: a worker stopped");
+                    return Err(Stop(exit::INTERNAL));
+                }
+            }
+        }
+        if !self.out.front().is_some_and(Option::is_some) {
+            return Ok(());
+        }
+        let Some(Some(mut job)) = self.out.pop_front() else {
+            return Ok(());
+        };
+        self.front += 1;
+        let result = self.write_job(&mut job, audit, stdout, stderr);
+        self.free.push(job);
+        result
+    }
+
+    /// Puts a finished job in its place in `out`, by its number.
+    fn place(&mut self, job: Job) {
+        if let Some(slot) = job
+            .seq
+            .checked_sub(self.front)
+            .and_then(|i| self.out.get_mut(i))
+        {
+            *slot = Some(job);
+        }
+    }
+
+    /// Records (audit log) and writes one decided job.
+    fn write_job(
+        &mut self,
+        job: &mut Job,
+        audit: &mut Option<Audit>,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<(), Stop> {
+        let mut written = 0;
+        for done in &mut job.done {
+            if let (Some(audit), Some((decision, doc))) = (audit.as_mut(), done.audit.take())
+                && let Err(code) = audit.record(&decision, doc.as_ref(), self.options, stderr)
+            {
+                // The lines before this one were recorded: print them.
+                let _ = stdout.write_all(job.out.get(..written).unwrap_or(&[]));
+                let _ = stdout.flush();
+                return Err(Stop(code));
+            }
+            written = done.end;
+            self.any_invalid |= done.invalid;
+            self.strictest = self.strictest.max(Some(done.outcome));
+        }
+        if job.failed || stdout.write_all(&job.out).is_err() {
+            let _ = writeln!(stderr, "error: cannot write the output");
+            return Err(Stop(exit::INTERNAL));
+        }
+        Ok(())
+    }
+}
+
+fn flush(stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), Stop> {
+    if stdout.flush().is_err() {
+        let _ = writeln!(stderr, "error: cannot write the output");
+        return Err(Stop(exit::INTERNAL));
+    }
+    Ok(())
+}
+
+/// Reads lines into the job until its limits, the end of the input, or
+/// (when reads may wait) until no further line is already buffered.
+/// Returns whether the input ended.
+fn read_job(
     reader: &mut BufReader<&mut dyn std::io::Read>,
-    batch: &mut Vec<u8>,
-    lines: &mut Vec<RawLine>,
+    job: &mut Job,
     number: &mut usize,
+    may_wait: bool,
 ) -> std::io::Result<bool> {
-    batch.clear();
-    lines.clear();
     loop {
-        let start = batch.len();
+        let start = job.input.len();
         // A line over the input limit is skipped without being held in
         // memory, and answered like any other invalid input.
-        let (read, too_long) = read_line(reader, batch)?;
+        let (read, too_long) = read_line(reader, &mut job.input)?;
         if read == 0 {
             return Ok(true);
         }
         *number += 1;
-        lines.push(RawLine {
+        job.lines.push(RawLine {
             start,
-            end: batch.len(),
+            end: job.input.len(),
             number: *number,
             too_long,
         });
-        if lines.len() >= MAX_BATCH_LINES
-            || batch.len() >= MAX_BATCH_BYTES
-            || reader.buffer().is_empty()
+        if job.lines.len() >= JOB_LINES
+            || job.input.len() >= JOB_BYTES
+            || (may_wait && reader.buffer().is_empty())
         {
             return Ok(false);
         }
     }
 }
 
-/// Decides the batch's lines on `workers` threads (the calling one among
-/// them), each into its own chunk, in contiguous runs.
-fn decide_batch(
-    context: &Context<'_>,
-    batch: &[u8],
-    lines: &[RawLine],
-    chunks: &mut [Chunk],
-    workers: usize,
-) {
-    // Chunks past the runs hold nothing this batch.
-    for chunk in chunks.iter_mut() {
-        chunk.out.clear();
-        chunk.done.clear();
-        chunk.failed = false;
-    }
-    let per_worker = lines.len().div_ceil(workers.max(1)).max(1);
-    let mut runs = lines.chunks(per_worker).zip(chunks.iter_mut());
-    let Some((first_run, first_chunk)) = runs.next() else {
-        return;
-    };
-    std::thread::scope(|scope| {
-        for (run, chunk) in runs {
-            scope.spawn(move || decide_run(context, batch, run, chunk));
-        }
-        decide_run(context, batch, first_run, first_chunk);
-    });
-}
-
-/// Decides a run of lines into one chunk.
-fn decide_run(context: &Context<'_>, batch: &[u8], run: &[RawLine], chunk: &mut Chunk) {
-    let mut worker = Worker {
-        verdict: context.policy.verdict(),
-        scratch: DigestScratch::new(),
-        digest: String::new(),
-    };
+/// Decides a job's lines into its output.
+fn decide_job(context: &Context<'_>, decider: &mut gatehouse::JsonDecider<'_>, job: &mut Job) {
     // Without an audit log (which keeps each document), `--explain`
     // (which prints the owned decision) and `--shadow` (which decides the
     // document twice), a valid line never builds a tree.
     let fast = !context.keep_for_audit && !context.args.explain && context.shadow.is_none();
-    for line in run {
-        let bytes = batch.get(line.start..line.end).unwrap_or(&[]);
+    let Job {
+        input,
+        lines,
+        out,
+        done,
+        failed,
+        ..
+    } = job;
+    for line in lines.iter() {
+        let bytes = input.get(line.start..line.end).unwrap_or(&[]);
         let written = match read_line_text(context, bytes, line) {
-            Read::Refused(decision) => write_owned(context, chunk, *decision, None),
-            Read::Text(text) if fast => match decide_fast(context, text, &mut worker, chunk) {
-                Ok(false) => decide_text(context, text, line.number, chunk),
-                other => other.map(|_| ()),
+            Read::Refused(decision) => write_owned(context, out, done, *decision, None),
+            Read::Text(text) if fast => match decider.try_write_json(text, out) {
+                Some(outcome) => {
+                    out.push(b'\n');
+                    done.push(Done {
+                        end: out.len(),
+                        invalid: false,
+                        outcome,
+                        audit: None,
+                    });
+                    Ok(())
+                }
+                // Not a valid input: the owned path words the refusal.
+                None => decide_text(context, text, line.number, out, done),
             },
-            Read::Text(text) => decide_text(context, text, line.number, chunk),
+            Read::Text(text) => decide_text(context, text, line.number, out, done),
         };
         if written.is_err() {
-            chunk.failed = true;
+            *failed = true;
             return;
         }
     }
 }
 
-/// Decides one line of JSON text into the chunk through the owned
+/// Decides one line of JSON text into the job's output through the owned
 /// decision (kept, with its document, for the audit log).
 fn decide_text(
     context: &Context<'_>,
     text: &str,
     number: usize,
-    chunk: &mut Chunk,
+    out: &mut Vec<u8>,
+    done: &mut Vec<Done>,
 ) -> Result<(), ()> {
     let policy = context.policy;
     let doc = match input::parse(text, Syntax::Json) {
@@ -351,78 +558,28 @@ fn decide_text(
                 .into_iter()
                 .map(|e| InputError::new(e.path, format!("line {number}: {}", e.message)))
                 .collect();
-            return write_owned(context, chunk, policy.invalid_input(errors), None);
+            return write_owned(context, out, done, policy.invalid_input(errors), None);
         }
     };
     let decision = policy.evaluate_with(&doc, context.options);
-    write_owned(context, chunk, decision, Some(doc))
+    write_owned(context, out, done, decision, Some(doc))
 }
 
-/// The fast path of a line: JSON text straight into slots, the reused
-/// verdict, the digest from the text, the decision's JSON written straight
-/// from the verdict. `false` (nothing written) when the line is not a valid
-/// input: the owned path then gives the exact refusal.
-fn decide_fast(
-    context: &Context<'_>,
-    text: &str,
-    worker: &mut Worker<'_>,
-    chunk: &mut Chunk,
-) -> Result<bool, ()> {
-    let Ok(input) = context.policy.decode_json_with(text, context.options) else {
-        return Ok(false);
-    };
-    let verdict = &mut worker.verdict;
-    verdict.decide(&input);
-    // decode_json accepted the text, so the reader does: the condition
-    // under which the text digest equals the document's.
-    worker.digest.clear();
-    push_action_digest_text(text, &mut worker.scratch, &mut worker.digest);
-    verdict
-        .write_json(
-            &input,
-            context.options,
-            Some(&worker.digest),
-            &mut chunk.out,
-        )
-        .map_err(|_| ())?;
-    chunk.out.push(b'\n');
-    chunk.done.push(Done {
-        end: chunk.out.len(),
-        invalid: false,
-        outcome: verdict.outcome(),
-        audit: None,
-    });
-    Ok(true)
-}
-
-/// What one worker reuses from line to line.
-struct Worker<'p> {
-    verdict: crate::Verdict<'p>,
-    scratch: DigestScratch,
-    digest: String,
-}
-
-/// Writes an owned decision into the chunk, keeping it (and the document)
-/// for the audit log when there is one.
+/// Writes an owned decision into the job's output, keeping it (and the
+/// document) for the audit log when there is one.
 fn write_owned(
     context: &Context<'_>,
-    chunk: &mut Chunk,
+    out: &mut Vec<u8>,
+    done: &mut Vec<Done>,
     decision: Decision,
     doc: Option<serde_json::Value>,
 ) -> Result<(), ()> {
     let shadow = context
         .shadow
         .map(|s| s.decide(doc.as_ref(), &decision, context.options));
-    write_decision(
-        context.args,
-        &mut chunk.out,
-        &decision,
-        shadow.as_ref(),
-        false,
-    )
-    .map_err(|_| ())?;
-    chunk.done.push(Done {
-        end: chunk.out.len(),
+    write_decision(context.args, out, &decision, shadow.as_ref(), false).map_err(|_| ())?;
+    done.push(Done {
+        end: out.len(),
         invalid: code_for(context.args, &decision) == exit::INPUT,
         outcome: decision.outcome,
         audit: context.keep_for_audit.then_some((decision, doc)),

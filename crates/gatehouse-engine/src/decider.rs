@@ -69,9 +69,10 @@ impl<'p> JsonDecider<'p> {
         ) {
             Ok(input) => {
                 self.verdict.decide(&input);
-                let mut d = self.verdict.to_decision(&input, &self.options);
-                d.set_action_digest(Some(self.digest.clone()), &self.options);
-                d
+                // Settled once, with the digest (`to_decision` would settle
+                // an undigested sample first, then this again).
+                self.verdict
+                    .to_decision_digested(&input, &self.options, Some(self.digest.clone()))
             }
             Err(_) => policy.evaluate_json_with(text, &self.options),
         };
@@ -87,26 +88,37 @@ impl<'p> JsonDecider<'p> {
     /// [`write_document`] of [`JsonDecider::decide`]'s decision with
     /// [`DocumentFormat::DECISION`]. Returns the outcome.
     pub fn write_json(&mut self, text: &str, out: &mut Vec<u8>) -> Outcome {
-        self.digest.clear();
-        let policy = self.policy;
-        if let Ok(input) =
-            policy.decode_json_digest(text, &self.options, &mut self.scratch, &mut self.digest)
-        {
-            self.verdict.decide(&input);
-            let at = out.len();
-            if self
-                .verdict
-                .write_json(&input, &self.options, Some(&self.digest), out)
-                .is_ok()
-            {
-                return self.verdict.outcome();
-            }
-            out.truncate(at);
+        if let Some(outcome) = self.try_write_json(text, out) {
+            return outcome;
         }
         let d = self.decide(text);
         // Writing into a Vec fails only on a serializer bug; the document
         // is then the owned decision's, which cannot fail either.
         let _ = write_document(&mut *out, &DocumentFormat::DECISION, &d, false);
         d.outcome
+    }
+
+    /// [`JsonDecider::write_json`] for a text that is a valid input of the
+    /// policy; `None`, with nothing written to `out`, when it is not (then
+    /// the caller words the refusal, e.g. `gatehouse eval --jsonl` with
+    /// the line number, or calls [`JsonDecider::write_json`]).
+    pub fn try_write_json(&mut self, text: &str, out: &mut Vec<u8>) -> Option<Outcome> {
+        self.digest.clear();
+        let policy = self.policy;
+        let input = policy
+            .decode_json_digest(text, &self.options, &mut self.scratch, &mut self.digest)
+            .ok()?;
+        self.verdict.decide(&input);
+        let at = out.len();
+        match self
+            .verdict
+            .write_json(&input, &self.options, Some(&self.digest), out)
+        {
+            Ok(()) => Some(self.verdict.outcome()),
+            Err(_) => {
+                out.truncate(at);
+                None
+            }
+        }
     }
 }

@@ -38,6 +38,8 @@ pub struct Program {
     pub rules: Vec<RuleFacts>,
     /// What deciding needs of the default, when there is one.
     pub default: Option<EffectFacts>,
+    /// The static strings as JSON fragments, escaped on first use (src/eval/render_fragments.rs).
+    pub(crate) fragments: std::sync::OnceLock<crate::eval::render_fragments::Fragments>,
 }
 
 /// A rule as deciding sees it: where its compiled condition starts and the
@@ -201,5 +203,6 @@ pub fn compile(set: PolicySet) -> Program {
         limit_text,
         rule_locations,
         default_location,
+        fragments: std::sync::OnceLock::new(),
     }
 }

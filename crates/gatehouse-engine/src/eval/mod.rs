@@ -31,6 +31,7 @@ pub mod decode;
 pub(crate) mod decode_json;
 mod explain;
 mod render;
+pub(crate) mod render_fragments;
 mod render_json;
 pub mod sample;
 pub mod sample_key;
@@ -191,11 +192,13 @@ impl Input<'_> {
 pub fn decide(program: &Program, input: &Decoded<'_>, options: &EvalOptions) -> Decision {
     let mut verdict = Verdict::new(program);
     verdict.decide_decoded(input);
-    verdict.render(input, options)
+    verdict.render(input, options, None)
 }
 
 #[cfg(test)]
 mod exact_numbers;
+#[cfg(test)]
+mod render_json_tests;
 #[cfg(test)]
 mod sample_tests;
 #[cfg(test)]

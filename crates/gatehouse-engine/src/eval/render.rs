@@ -17,11 +17,42 @@ impl Verdict<'_> {
         if input.program != self.input_program || self.state == State::ForeignInput {
             return foreign_input(self.program);
         }
-        self.render(&input.decoded, options)
+        self.render(&input.decoded, options, None)
+    }
+
+    /// [`Verdict::to_decision`] with the action digest set, the sample
+    /// settled once for it (what `set_action_digest` after `to_decision`
+    /// gives, without settling an undigested sample first).
+    pub(crate) fn to_decision_digested(
+        &self,
+        input: &Input<'_>,
+        options: &EvalOptions,
+        digest: Option<String>,
+    ) -> Decision {
+        if input.program != self.input_program || self.state == State::ForeignInput {
+            let mut d = foreign_input(self.program);
+            d.set_action_digest(digest, options);
+            return d;
+        }
+        self.render(&input.decoded, options, digest)
     }
 
     /// Renders for the slots this verdict was decided on.
-    pub(crate) fn render(&self, input: &Decoded<'_>, options: &EvalOptions) -> Decision {
+    /// `digest` is the action digest the sample is settled with.
+    pub(crate) fn render(
+        &self,
+        input: &Decoded<'_>,
+        options: &EvalOptions,
+        digest: Option<String>,
+    ) -> Decision {
+        let mut d = self.render_unsettled(input, options);
+        // Without a digest, settled as sampled (fail closed) until the
+        // caller gives it with `Decision::set_action_digest`.
+        d.set_action_digest(digest, options);
+        d
+    }
+
+    fn render_unsettled(&self, input: &Decoded<'_>, options: &EvalOptions) -> Decision {
         let program = self.program;
         let set = &program.set;
         let slots = &input.slots;
@@ -115,9 +146,6 @@ impl Verdict<'_> {
             })
             .collect();
         d.sample = self.sample_info(false);
-        // No digest yet: settled as sampled (fail closed) until the caller
-        // gives the digest with `Decision::set_action_digest`.
-        d.set_action_digest(None, options);
         d
     }
 

@@ -1,32 +1,30 @@
-//! [`Verdict`] -> decision JSON, serialized straight from the verdict and
+//! [`Verdict`] -> decision JSON, written straight from the verdict and
 //! the policy without building the owned [`Decision`](super::Decision):
-//! what `gatehouse eval --jsonl` writes. The text is byte for byte what
-//! serializing [`Verdict::to_decision`] gives (tests/alloc.rs compares the
-//! two on every decision it checks), so the field names and order below
-//! follow src/eval/decision.rs, which is the contract.
+//! what `gatehouse eval --jsonl`, the service's `/v1/decide` and
+//! [`crate::JsonDecider::write_json`] write. The text is byte for byte what
+//! serializing [`Verdict::to_decision`] gives (tests/alloc.rs and
+//! src/eval/render_json_tests.rs compare the two), so the field names and
+//! order below follow src/eval/decision.rs, which is the contract.
 //!
-//! Why hand-written: this is measured speed work. The crate way is serde's
-//! derived `Serialize` of the owned decision (`Verdict::to_decision`, then
-//! `serde_json::to_writer`); `cargo bench --bench render` times both over
-//! the 1 000 generated actions of benches/common, deciding included:
-//! `write_json` 4.24 ms, `to_decision+serde_json` 6.20 ms, deciding alone
-//! 0.56 ms, so rendering takes 3.7 ms against 5.6 ms (2026-12-05,
-//! `--sample-size 10`, 2 shared cores). It still writes through serde's
-//! `Serializer`, so escaping and number formatting are serde_json's.
-
-use std::borrow::Cow;
+//! Why hand-written, without serde: this is measured speed work (issue
+//! 19). The policy's static strings are escaped once per policy
+//! (src/eval/render_fragments.rs) and the document is appended with
+//! `extend_from_slice`; only what the input brings (identities, the digest)
+//! is escaped per decision. `cargo bench --bench render` times it against
+//! `to_decision` + serde_json; figures in docs/performance.md.
 
 use serde::Serialize;
-use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 
-use super::approvals::{self, Resolved};
+use super::approvals;
 use super::decode::{Decoded, Slot};
-use super::render::{contributor_name, role_name};
-use super::sample::{SampleFrom, sample_of, sample_reason_code, sample_reason_message, sampled};
-use super::verdict::{State, Verdict, effect, evidence_name, reason_code};
-use super::{EvalOptions, Input, Outcome, reason_message};
-use crate::check::{ExpiryAction, PolicySet, builtin};
-use crate::compile::Program;
+use super::render::contributor_name;
+use super::render_fragments::{
+    Fragments, escape_into, outcome_json, quoted_into, sample_reason_head, u64_into,
+};
+use super::sample::{SampleFrom, sample_of, sampled};
+use super::verdict::{State, Verdict};
+use super::{EvalOptions, Input, Outcome};
+use crate::check::builtin;
 
 impl Verdict<'_> {
     /// Writes the decision document as one line of JSON (no newline), with
@@ -40,19 +38,350 @@ impl Verdict<'_> {
         action_digest: Option<&str>,
         out: &mut Vec<u8>,
     ) -> serde_json::Result<()> {
-        let format = &DocumentFormat::DECISION;
-        if input.program != self.input_program || self.state != State::Decided {
-            let mut d = self.to_decision(input, options);
-            d.set_action_digest(action_digest.map(str::to_owned), options);
-            return write_document(out, format, &d, false);
+        if input.program == self.input_program && self.state == State::Decided {
+            let at = out.len();
+            if self
+                .write_decided(&input.decoded, options, action_digest, out)
+                .is_some()
+            {
+                return Ok(());
+            }
+            // A fragment was missing (an index out of the policy's range,
+            // which compiling rules out): the owned decision's JSON, which
+            // settles every such case, is written instead.
+            out.truncate(at);
         }
-        let view = DecisionView {
-            verdict: self,
-            input: &input.decoded,
-            options,
-            action_digest,
-        };
-        write_document(out, format, &view, false)
+        let mut d = self.to_decision(input, options);
+        d.set_action_digest(action_digest.map(str::to_owned), options);
+        write_document(out, &DocumentFormat::DECISION, &d, false)
+    }
+
+    /// The decided verdict's document, appended from the policy's
+    /// fragments. `None` when a fragment is missing (see `write_json`).
+    fn write_decided(
+        &self,
+        input: &Decoded<'_>,
+        options: &EvalOptions,
+        action_digest: Option<&str>,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        let program = self.program;
+        let set = &program.set;
+        let f: &Fragments = program.fragments();
+        let tier = self.tier_def();
+        let sample = self
+            .sample
+            .and_then(|from| Some((from, sample_of(set, self.tier, from)?)))
+            .map(|(from, share)| {
+                let rule = match from {
+                    SampleFrom::Tier => None,
+                    SampleFrom::Rule(r) => Some(contributor_name(set, r)),
+                };
+                let drawn = sampled(share.ppm, options.sample_key.as_ref(), action_digest);
+                (share, rule, drawn)
+            });
+
+        out.extend_from_slice(b"{\"format\":");
+        out.extend_from_slice(DocumentFormat::DECISION.quoted.as_bytes());
+        out.extend_from_slice(b",\"outcome\":");
+        out.extend_from_slice(outcome_json(self.outcome));
+        out.extend_from_slice(b",\"tier\":");
+        match self.tier {
+            Some(t) => out.extend_from_slice(f.tiers.get(t)?.as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+
+        out.extend_from_slice(b",\"reasons\":[");
+        let mut list = List::default();
+        for c in self.contributors.iter().filter(|c| c.with_reasons) {
+            let reasons = &f.rule(c.rule)?.reasons;
+            if !reasons.is_empty() {
+                list.next(out);
+                out.extend_from_slice(reasons.as_bytes());
+            }
+        }
+        if !self.missing.is_empty() {
+            list.next(out);
+            out.extend_from_slice(f.engine_reason(builtin::EVIDENCE_MISSING).as_bytes());
+            out.extend_from_slice(b": ");
+            for (i, e) in self.missing.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(f.evidence.get(*e)?.as_bytes());
+            }
+            out.extend_from_slice(ENGINE_REASON_END);
+        }
+        if self.approvals_ran {
+            self.write_approver_reasons(f, &input.slots, &mut list, out)?;
+        }
+        if let Some((share, rule, true)) = sample {
+            list.next(out);
+            out.extend_from_slice(sample_reason_head().as_bytes());
+            out.extend_from_slice(b": ");
+            escape_into(out, &share.rate);
+            out.extend_from_slice(b" of actions");
+            match (rule, tier) {
+                (Some(r), _) => {
+                    out.extend_from_slice(b", set by rule ");
+                    escape_into(out, r);
+                }
+                (None, Some(t)) => {
+                    out.extend_from_slice(b", set by tier ");
+                    u64_into(out, u64::from(t.id));
+                }
+                (None, None) => {}
+            }
+            out.extend_from_slice(ENGINE_REASON_END);
+        }
+
+        out.extend_from_slice(b"],\"rules\":[");
+        for (i, c) in self.contributors.iter().enumerate() {
+            let rule = f.rule(c.rule)?;
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(rule.head.as_bytes());
+            out.extend_from_slice(bool_json(c.own == self.outcome));
+            out.extend_from_slice(b",\"outcome\":");
+            out.extend_from_slice(outcome_json(c.own));
+            let tail = if c.with_reasons {
+                &rule.tail
+            } else {
+                &rule.tail_silent
+            };
+            out.extend_from_slice(tail.as_bytes());
+        }
+
+        out.extend_from_slice(b"],\"approvals\":");
+        if self.has_approvals {
+            self.write_approvals(f, &input.slots, out)?;
+        } else {
+            out.extend_from_slice(b"null");
+        }
+
+        out.extend_from_slice(b",\"evidence\":{\"required\":[");
+        write_names(f, &self.required, out)?;
+        out.extend_from_slice(b"],\"missing\":[");
+        write_names(f, &self.missing, out)?;
+        out.extend_from_slice(b"],\"on_missing\":");
+        if self.required.is_empty() {
+            out.extend_from_slice(b"null}");
+        } else {
+            out.extend_from_slice(outcome_json(
+                tier.map_or(Outcome::Block, |t| t.on_missing_evidence),
+            ));
+            out.push(b'}');
+        }
+
+        // The timeout and the conditions are the tier's, given only with
+        // approvals (as src/eval/render.rs sets them).
+        let timed = if self.has_approvals { self.tier } else { None };
+        out.extend_from_slice(b",\"timeout\":");
+        let timeout = timed.and_then(|t| Some((f.timeouts.get(t)?.as_ref()?, t)));
+        match timeout {
+            Some((fragments, t)) => {
+                let to = set.tiers.get(t)?.timeout.as_ref()?;
+                out.extend_from_slice(fragments.head.as_bytes());
+                match options.now {
+                    Some(now) => quoted_into(out, &now.plus_seconds(to.seconds).to_string()),
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.extend_from_slice(fragments.tail.as_bytes());
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"conditions\":[");
+        if let Some(t) = timed {
+            for (i, (condition, holds)) in f
+                .conditions
+                .get(t)?
+                .iter()
+                .zip(&self.conditions)
+                .enumerate()
+            {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(condition.as_bytes());
+                out.extend_from_slice(match holds {
+                    Some(h) => bool_json(*h),
+                    None => b"null",
+                });
+                out.push(b'}');
+            }
+        }
+        out.push(b']');
+
+        out.extend_from_slice(f.policy_tail.as_bytes());
+        match action_digest {
+            Some(d) => quoted_into(out, d),
+            None => out.extend_from_slice(b"null"),
+        }
+        if let Some((share, rule, drawn)) = sample {
+            out.extend_from_slice(b",\"sample\":{\"rate\":");
+            quoted_into(out, &share.rate);
+            out.extend_from_slice(b",\"ppm\":");
+            u64_into(out, u64::from(share.ppm));
+            out.extend_from_slice(b",\"sampled\":");
+            out.extend_from_slice(bool_json(drawn));
+            out.extend_from_slice(b",\"rule\":");
+            match rule {
+                Some(r) => quoted_into(out, r),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"tier\":");
+            match tier {
+                Some(t) => u64_into(out, u64::from(t.id)),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+        Some(())
+    }
+
+    /// The approver reasons (escalated, not eligible, limit exceeded), in
+    /// the order src/eval/render.rs gives them.
+    fn write_approver_reasons(
+        &self,
+        f: &Fragments,
+        slots: &[Slot<'_>],
+        list: &mut List,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        let resolved = &self.approvals;
+        if !resolved.escalated.is_empty() {
+            list.next(out);
+            out.extend_from_slice(f.engine_reason(builtin::APPROVER_ESCALATED).as_bytes());
+            out.extend_from_slice(b": ");
+            for (i, (from, to)) in resolved.escalated.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(f.roles.get(*from)?.name.as_bytes());
+                out.extend_from_slice(b" -> ");
+                out.extend_from_slice(f.roles.get(*to)?.name.as_bytes());
+            }
+            out.extend_from_slice(ENGINE_REASON_END);
+        }
+        for (code, ids) in [
+            (builtin::APPROVER_NOT_ELIGIBLE, &resolved.dropped),
+            (builtin::APPROVER_LIMIT_EXCEEDED, &resolved.exhausted),
+        ] {
+            if ids.is_empty() {
+                continue;
+            }
+            list.next(out);
+            out.extend_from_slice(f.engine_reason(code).as_bytes());
+            out.extend_from_slice(b": ");
+            for (i, r) in ids.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                // Rare (a limit routed the approval): the text is built.
+                escape_into(out, &approvals::ineligible_text(self.program, *r, slots));
+            }
+            out.extend_from_slice(ENGINE_REASON_END);
+        }
+        Some(())
+    }
+
+    /// `approvals`: the groups, the forbidden approvers, distinctness.
+    fn write_approvals(&self, f: &Fragments, slots: &[Slot<'_>], out: &mut Vec<u8>) -> Option<()> {
+        let tier = self.tier_def();
+        let resolved = &self.approvals;
+        out.extend_from_slice(b"{\"count\":");
+        u64_into(out, u64::from(self.approval_count));
+        out.extend_from_slice(b",\"groups\":[");
+        for (i, g) in resolved.groups.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"roles\":[");
+            for (j, r) in resolved.roles_of(g).iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(f.roles.get(r.id)?.head.as_bytes());
+                if let Some(from) = r.escalated_from {
+                    out.extend_from_slice(b",\"escalated_from\":\"");
+                    out.extend_from_slice(f.roles.get(from)?.name.as_bytes());
+                    out.push(b'"');
+                }
+                out.push(b'}');
+            }
+            out.extend_from_slice(b"],\"count\":");
+            u64_into(out, u64::from(g.count));
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"forbidden_approvers\":[");
+        let mut list = List::default();
+        for a in tier.map_or(&[][..], |t| &t.forbid) {
+            let head = f.forbidden.get(*a)?.as_bytes();
+            let mut one = |out: &mut Vec<u8>, identity: Option<&str>| {
+                list.next(out);
+                out.extend_from_slice(head);
+                match identity {
+                    Some(s) => quoted_into(out, s),
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.push(b'}');
+            };
+            match slots.get(*a) {
+                Some(Slot::Str(s)) => one(out, Some(s.as_ref())),
+                Some(Slot::Strings(items)) => {
+                    for s in items {
+                        one(out, Some(s.as_ref()));
+                    }
+                }
+                _ => one(out, None),
+            }
+        }
+        out.extend_from_slice(b"],\"distinct_people\":");
+        out.extend_from_slice(bool_json(
+            self.outcome == Outcome::Dual || tier.is_some_and(|t| t.distinct_people),
+        ));
+        out.extend_from_slice(b",\"distinct_roles\":");
+        out.extend_from_slice(bool_json(tier.is_some_and(|t| t.distinct_roles)));
+        out.push(b'}');
+        Some(())
+    }
+}
+
+/// The end of an engine reason: its message's closing quote, no rule.
+const ENGINE_REASON_END: &[u8] = b"\",\"rule\":null}";
+
+fn bool_json(b: bool) -> &'static [u8] {
+    if b { b"true" } else { b"false" }
+}
+
+/// Evidence names as a list of JSON strings (no brackets).
+fn write_names(f: &Fragments, ids: &[usize], out: &mut Vec<u8>) -> Option<()> {
+    for (i, e) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(f.evidence.get(*e)?.as_bytes());
+        out.push(b'"');
+    }
+    Some(())
+}
+
+/// The separator state of a JSON array being written.
+#[derive(Default)]
+struct List {
+    started: bool,
+}
+
+impl List {
+    /// Writes the comma before every element but the first.
+    fn next(&mut self, out: &mut Vec<u8>) {
+        if self.started {
+            out.push(b',');
+        }
+        self.started = true;
     }
 }
 
@@ -237,389 +566,4 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Versioned<F> 
     fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.inner.end_array_value(w)
     }
-}
-
-struct DecisionView<'v, 'p, 'i> {
-    verdict: &'v Verdict<'p>,
-    input: &'v Decoded<'i>,
-    options: &'v EvalOptions,
-    action_digest: Option<&'v str>,
-}
-
-/// A sequence serialized from an iterator made on demand.
-struct Seq<F>(F);
-
-impl<F, I> Serialize for Seq<F>
-where
-    F: Fn() -> I,
-    I: Iterator,
-    I::Item: Serialize,
-{
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        for item in (self.0)() {
-            seq.serialize_element(&item)?;
-        }
-        seq.end()
-    }
-}
-
-#[derive(Serialize)]
-struct TierView<'a> {
-    id: u32,
-    name: &'a str,
-}
-
-#[derive(Serialize)]
-struct ReasonView<'a> {
-    code: &'a str,
-    message: Cow<'a, str>,
-    rule: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct RuleView<'a, R: Serialize> {
-    name: &'a str,
-    location: &'a str,
-    determining: bool,
-    outcome: Outcome,
-    tier: Option<u32>,
-    reasons: R,
-}
-
-#[derive(Serialize)]
-struct RoleView<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    title: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    escalated_from: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct GroupView<R: Serialize> {
-    roles: R,
-    count: u32,
-}
-
-#[derive(Serialize)]
-struct ForbiddenView<'a> {
-    attribute: &'a str,
-    identity: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ApprovalsView<G: Serialize, F: Serialize> {
-    count: u32,
-    groups: G,
-    forbidden_approvers: F,
-    distinct_people: bool,
-    distinct_roles: bool,
-}
-
-#[derive(Serialize)]
-struct EvidenceView<R: Serialize, M: Serialize> {
-    required: R,
-    missing: M,
-    on_missing: Option<Outcome>,
-}
-
-#[derive(Serialize)]
-struct ExpiryView<'a> {
-    action: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct TimeoutView<'a> {
-    after: &'a str,
-    seconds: i64,
-    expires_at: Option<String>,
-    on_expiry: ExpiryView<'a>,
-}
-
-#[derive(Serialize)]
-struct ConditionView<'a> {
-    condition: &'a str,
-    holds: Option<bool>,
-}
-
-#[derive(Serialize)]
-struct SampleView<'a> {
-    rate: &'a str,
-    ppm: u32,
-    sampled: bool,
-    rule: Option<&'a str>,
-    tier: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct PolicyView<'a> {
-    name: &'a str,
-    version: &'a str,
-    digest: &'a str,
-}
-
-impl Serialize for DecisionView<'_, '_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let v = self.verdict;
-        let program: &Program = v.program;
-        let set = &program.set;
-        let slots = &self.input.slots;
-        let tier = v.tier_def();
-        let approvals = v.has_approvals.then_some(&v.approvals);
-        let sample = v.sample.and_then(|from| {
-            let share = sample_of(set, v.tier, from)?;
-            Some(SampleView {
-                rate: &share.rate,
-                ppm: share.ppm,
-                sampled: sampled(
-                    share.ppm,
-                    self.options.sample_key.as_ref(),
-                    self.action_digest,
-                ),
-                rule: match from {
-                    SampleFrom::Tier => None,
-                    SampleFrom::Rule(r) => Some(contributor_name(set, r)),
-                },
-                tier: tier.map(|t| t.id),
-            })
-        });
-        let sample = sample.as_ref();
-        let mut st = s.serialize_struct("Decision", 12)?;
-        st.serialize_field("outcome", &v.outcome)?;
-        st.serialize_field(
-            "tier",
-            &tier.map(|t| TierView {
-                id: t.id,
-                name: &t.name,
-            }),
-        )?;
-        st.serialize_field(
-            "reasons",
-            &Seq(|| {
-                let sampled = sample.filter(|s| s.sampled).map(|s| ReasonView {
-                    code: sample_reason_code(),
-                    message: Cow::Owned(sample_reason_message(s.rate, s.rule, s.tier)),
-                    rule: None,
-                });
-                reasons(v, slots).chain(sampled)
-            }),
-        )?;
-        st.serialize_field("rules", &Seq(|| rules(v)))?;
-        st.serialize_field(
-            "approvals",
-            &approvals.map(|resolved| ApprovalsView {
-                count: v.approval_count,
-                groups: Seq(move || groups(program, resolved)),
-                forbidden_approvers: Seq(move || {
-                    tier.map_or(&[][..], |t| &t.forbid)
-                        .iter()
-                        .flat_map(move |a| forbidden(set, *a, slots))
-                }),
-                distinct_people: v.outcome == Outcome::Dual
-                    || tier.is_some_and(|t| t.distinct_people),
-                distinct_roles: tier.is_some_and(|t| t.distinct_roles),
-            }),
-        )?;
-        st.serialize_field(
-            "evidence",
-            &EvidenceView {
-                required: Seq(|| v.required.iter().map(|e| evidence_name(set, *e))),
-                missing: Seq(|| v.missing.iter().map(|e| evidence_name(set, *e))),
-                on_missing: (!v.required.is_empty())
-                    .then_some(tier.map_or(Outcome::Block, |t| t.on_missing_evidence)),
-            },
-        )?;
-        let timed = approvals.and(tier);
-        st.serialize_field(
-            "timeout",
-            &timed
-                .and_then(|t| t.timeout.as_ref())
-                .map(|to| TimeoutView {
-                    after: &to.written,
-                    seconds: to.seconds,
-                    expires_at: self
-                        .options
-                        .now
-                        .map(|n| n.plus_seconds(to.seconds).to_string()),
-                    on_expiry: match to.expiry {
-                        ExpiryAction::Escalate(r) => ExpiryView {
-                            action: "escalate",
-                            role: Some(role_name(set, r)),
-                        },
-                        ExpiryAction::Reject => ExpiryView {
-                            action: "reject",
-                            role: None,
-                        },
-                        ExpiryAction::Block => ExpiryView {
-                            action: "block",
-                            role: None,
-                        },
-                    },
-                }),
-        )?;
-        st.serialize_field(
-            "conditions",
-            &Seq(|| {
-                timed
-                    .map_or(&[][..], |t| &t.requirements)
-                    .iter()
-                    .zip(&v.conditions)
-                    .map(|(r, holds)| ConditionView {
-                        condition: &r.text,
-                        holds: *holds,
-                    })
-            }),
-        )?;
-        st.skip_field("input_errors")?;
-        st.serialize_field(
-            "policy",
-            &PolicyView {
-                name: &set.name,
-                version: &set.version,
-                digest: &set.digest,
-            },
-        )?;
-        st.serialize_field("action_digest", &self.action_digest)?;
-        match sample {
-            Some(sample) => st.serialize_field("sample", sample)?,
-            None => st.skip_field("sample")?,
-        }
-        st.end()
-    }
-}
-
-/// The reasons, in the order src/eval/render.rs gives them.
-fn reasons<'a>(v: &'a Verdict<'_>, slots: &'a [Slot<'_>]) -> impl Iterator<Item = ReasonView<'a>> {
-    let program = v.program;
-    let set = &program.set;
-    let rule_reasons = v
-        .contributors
-        .iter()
-        .filter(|c| c.with_reasons)
-        .flat_map(move |c| {
-            let name = contributor_name(set, c.rule);
-            effect(set, c.rule)
-                .map_or(&[][..], |e| &e.reasons)
-                .iter()
-                .map(move |r| ReasonView {
-                    code: reason_code(set, *r),
-                    message: Cow::Borrowed(reason_message(set, *r)),
-                    rule: Some(name),
-                })
-        });
-    let evidence = (!v.missing.is_empty()).then(|| {
-        let names: Vec<&str> = v.missing.iter().map(|e| evidence_name(set, *e)).collect();
-        engine_reason(set, builtin::EVIDENCE_MISSING, names.join(", "))
-    });
-    let resolved = &v.approvals;
-    let approver = v.approvals_ran.then(|| {
-        let escalated = (!resolved.escalated.is_empty()).then(|| {
-            let steps: Vec<String> = resolved
-                .escalated
-                .iter()
-                .map(|(from, to)| format!("{} -> {}", role_name(set, *from), role_name(set, *to)))
-                .collect();
-            engine_reason(set, builtin::APPROVER_ESCALATED, steps.join(", "))
-        });
-        let text = |code: usize, ids: &[usize]| {
-            (!ids.is_empty()).then(|| {
-                let parts: Vec<String> = ids
-                    .iter()
-                    .map(|r| approvals::ineligible_text(program, *r, slots))
-                    .collect();
-                engine_reason(set, code, parts.join(", "))
-            })
-        };
-        [
-            escalated,
-            text(builtin::APPROVER_NOT_ELIGIBLE, &resolved.dropped),
-            text(builtin::APPROVER_LIMIT_EXCEEDED, &resolved.exhausted),
-        ]
-    });
-    rule_reasons
-        .chain(evidence)
-        .chain(approver.into_iter().flatten().flatten())
-}
-
-fn engine_reason(set: &PolicySet, code: usize, detail: String) -> ReasonView<'_> {
-    ReasonView {
-        code: reason_code(set, code),
-        message: Cow::Owned(format!("{}: {detail}", reason_message(set, code))),
-        rule: None,
-    }
-}
-
-fn rules<'a>(v: &'a Verdict<'_>) -> impl Iterator<Item = RuleView<'a, impl Serialize + 'a>> {
-    let program = v.program;
-    let set = &program.set;
-    v.contributors.iter().map(move |c| {
-        let e = effect(set, c.rule);
-        RuleView {
-            name: contributor_name(set, c.rule),
-            location: match c.rule {
-                Some(r) => program
-                    .rule_locations
-                    .get(r as usize)
-                    .map_or("", String::as_str),
-                None => &program.default_location,
-            },
-            determining: c.own == v.outcome,
-            outcome: c.own,
-            tier: e
-                .and_then(|e| e.tier)
-                .and_then(|t| set.tiers.get(t))
-                .map(|t| t.id),
-            reasons: Seq(move || {
-                let codes = if c.with_reasons {
-                    e.map_or(&[][..], |e| &e.reasons)
-                } else {
-                    &[]
-                };
-                codes.iter().map(move |r| reason_code(set, *r))
-            }),
-        }
-    })
-}
-
-fn groups<'a>(
-    program: &'a Program,
-    resolved: &'a Resolved,
-) -> impl Iterator<Item = GroupView<impl Serialize + 'a>> {
-    let set = &program.set;
-    resolved.groups.iter().map(move |g| GroupView {
-        count: g.count,
-        roles: Seq(move || {
-            resolved.roles_of(g).iter().map(move |r| RoleView {
-                name: role_name(set, r.id),
-                title: set.roles.get(r.id).and_then(|x| x.title.as_deref()),
-                limit: program.limit_text.get(r.id).and_then(|l| l.as_deref()),
-                escalated_from: r.escalated_from.map(|f| role_name(set, f)),
-            })
-        }),
-    })
-}
-
-/// The identities an attribute names (a string, or each of a set), or one
-/// entry with no identity when the attribute is absent.
-fn forbidden<'a>(
-    set: &'a PolicySet,
-    attr: usize,
-    slots: &'a [Slot<'_>],
-) -> impl Iterator<Item = ForbiddenView<'a>> {
-    let attribute = set.attributes.get(attr).map_or("", |a| a.path.as_str());
-    let (one, many): (Option<Option<&'a str>>, &'a [Cow<'_, str>]) = match slots.get(attr) {
-        Some(Slot::Str(s)) => (Some(Some(s.as_ref())), &[]),
-        Some(Slot::Strings(items)) => (None, items.as_slice()),
-        _ => (Some(None), &[]),
-    };
-    let identities = one.into_iter().chain(many.iter().map(|s| Some(s.as_ref())));
-    identities.map(move |identity| ForbiddenView {
-        attribute,
-        identity,
-    })
 }
