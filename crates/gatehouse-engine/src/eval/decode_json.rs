@@ -100,6 +100,7 @@ use crate::values::{Decimal, Timestamp, parse_duration};
 pub(crate) mod numbers;
 #[cfg(test)]
 mod tests;
+pub(crate) mod wire;
 
 use numbers::Numbers;
 pub(crate) use numbers::literal_lost_by_value;
