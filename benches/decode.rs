@@ -2,9 +2,13 @@
 //! corpus (benches/scale.rs: the peers' 15-rule matrix, 1 000 generated
 //! actions of about 350 bytes): the slow path (serde_json `Value`, then
 //! `decode::decode`; with and without the reader's structural check) against
-//! the one-pass decoder `decode_json`, alone and followed by the decision.
+//! serde_json's visitors driven by the schema (`decode_json`), and the
+//! hand-written one-pass reader (`wire`), alone, followed by the decision,
+//! and with the action digest (`wire+digest`, what
+//! `Policy::decode_json_digest` runs, against `two_pass`: `decode_json`
+//! then `action_digest_text`, what it ran before).
 //!
-//! `decode_json` is crate-internal; it is reached through the hidden
+//! The decoders are crate-internal; they are reached through the hidden
 //! `gatehouse::__bench` re-export. Run: `cargo bench --bench decode`. Each
 //! iteration reads the whole corpus: divide the time by 1 000 for one input.
 
@@ -16,6 +20,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use gatehouse::audit::digest_text::{DigestScratch, push_action_digest_text};
 use gatehouse::input::{Syntax, parse};
 use gatehouse::{__bench, EvalOptions, Policy};
 use serde_json::Value;
@@ -30,7 +35,12 @@ fn benches(c: &mut Criterion) {
         let fast = __bench::fast(&policy, t, false).expect("the fast path decodes the corpus");
         assert_eq!(fast.slots, slow.slots);
         assert_eq!(fast.evidence, slow.evidence);
+        let wire = __bench::wire(&policy, t, false).expect("the reader decodes the corpus");
+        assert_eq!(wire.slots, slow.slots);
+        assert_eq!(wire.evidence, slow.evidence);
     }
+    let mut scratch = DigestScratch::new();
+    let mut digest = String::new();
     let bytes: usize = texts.iter().map(String::len).sum();
     eprintln!(
         "corpus: {CORPUS} inputs, {} bytes on average",
@@ -68,6 +78,9 @@ fn benches(c: &mut Criterion) {
         });
         floor("decode_json", &|t| {
             black_box(__bench::fast(&policy, t, false).is_some());
+        });
+        floor("wire", &|t| {
+            black_box(__bench::wire(&policy, t, false).is_some());
         });
         floor("decode_json+decide", &|t| {
             let d = __bench::fast(&policy, t, false).expect("decoded");
@@ -113,6 +126,35 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    group.bench_with_input(id("wire"), &texts, |b, texts| {
+        b.iter(|| {
+            for t in texts {
+                black_box(__bench::wire(&policy, black_box(t), false).is_some());
+            }
+        })
+    });
+    // JSON text -> slots + action digest: before (two passes) and now.
+    group.bench_with_input(id("two_pass"), &texts, |b, texts| {
+        b.iter(|| {
+            for t in texts {
+                digest.clear();
+                black_box(__bench::fast(&policy, black_box(t), false).is_some());
+                push_action_digest_text(t, &mut scratch, &mut digest);
+                black_box(&digest);
+            }
+        })
+    });
+    group.bench_with_input(id("wire+digest"), &texts, |b, texts| {
+        b.iter(|| {
+            for t in texts {
+                digest.clear();
+                let d =
+                    __bench::wire_digest(&policy, black_box(t), false, &mut scratch, &mut digest);
+                black_box(d.is_some());
+                black_box(&digest);
+            }
+        })
+    });
     group.bench_with_input(id("parse+decode+decide"), &texts, |b, texts| {
         b.iter(|| {
             for t in texts {
@@ -126,6 +168,14 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             for t in texts {
                 let d = __bench::fast(&policy, black_box(t), false).expect("decoded");
+                black_box(__bench::decide(&policy, &d, &options));
+            }
+        })
+    });
+    group.bench_with_input(id("wire+decide"), &texts, |b, texts| {
+        b.iter(|| {
+            for t in texts {
+                let d = __bench::wire(&policy, black_box(t), false).expect("decoded");
                 black_box(__bench::decide(&policy, &d, &options));
             }
         })

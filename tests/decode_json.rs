@@ -1,5 +1,7 @@
-//! The one-pass JSON decoder (`decode_json`, crate-internal, reached through
-//! the hidden `gatehouse::__bench` re-export) against the slow path
+//! The one-pass JSON reader (`wire`, with and without the action digest)
+//! and serde_json's schema-driven visitors (`decode_json`), both
+//! crate-internal, reached through the hidden `gatehouse::__bench`
+//! re-export, against the slow path
 //! (`input::parse` as JSON, then `decode::decode`), over the fuzzers'
 //! corpora for `evaluate` (bytes as a JSON action, for both shipped
 //! policies) and `evaluate_structured` (schema-aware generated actions; the
@@ -17,7 +19,9 @@
 use std::path::{Path, PathBuf};
 
 use arbitrary::Unstructured;
-use gatehouse::eval::decode::Slot;
+use gatehouse::audit::digest::action_digest;
+use gatehouse::audit::digest_text::{DigestScratch, action_digest_text};
+use gatehouse::eval::decode::{Decoded, Slot};
 use gatehouse::input::{Syntax, parse};
 use gatehouse::{__bench, Policy};
 
@@ -26,13 +30,41 @@ mod bodies;
 
 type Owned = (Vec<Slot<'static>>, Vec<bool>);
 
+fn owned(d: Decoded<'_>) -> Owned {
+    (
+        d.slots.into_iter().map(Slot::into_owned).collect(),
+        d.evidence,
+    )
+}
+
+/// The one-pass reader, held to the other fast paths: alone and with the
+/// digest it decodes the same; the digest is the two-pass one
+/// (`action_digest_text`) and the tree's (`action_digest` of the parsed
+/// document; this build has `arbitrary_precision`, so the tree holds every
+/// number); it decodes all that serde_json's visitors decode, the same way.
 fn fast(policy: &Policy, text: &str, strict: bool) -> Option<Owned> {
-    __bench::fast(policy, text, strict).map(|d| {
-        (
-            d.slots.into_iter().map(Slot::into_owned).collect(),
-            d.evidence,
-        )
-    })
+    let visitors = __bench::fast(policy, text, strict).map(owned);
+    let alone = __bench::wire(policy, text, strict).map(owned);
+    let mut digest = String::new();
+    let one_pass =
+        __bench::wire_digest(policy, text, strict, &mut DigestScratch::new(), &mut digest);
+    let one_pass = one_pass.map(owned);
+    assert_eq!(alone, one_pass, "{text:?}");
+    if one_pass.is_some() {
+        assert_eq!(
+            digest,
+            action_digest_text(text, &mut DigestScratch::new()),
+            "{text:?}"
+        );
+        let value = parse(text, Syntax::Json).expect("decoded, so the reader reads it");
+        assert_eq!(digest, action_digest(&value), "{text:?}");
+    } else {
+        assert!(digest.is_empty());
+    }
+    if let Some(v) = &visitors {
+        assert_eq!(Some(v), alone.as_ref(), "{text:?}");
+    }
+    alone
 }
 
 fn slow(policy: &Policy, text: &str, strict: bool) -> Option<Owned> {

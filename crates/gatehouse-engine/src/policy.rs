@@ -10,7 +10,6 @@ use crate::audit::digest_text::DigestScratch;
 use crate::check;
 use crate::compile::{Program, compile};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::eval::decode_json::decode_json;
 use crate::eval::{self, Decision, EvalOptions, Input, InputError, Verdict, decode};
 use crate::limits::{MAX_FILES, MAX_SET_BYTES};
 use crate::loader;
@@ -253,6 +252,23 @@ impl Policy {
         scratch: &mut DigestScratch,
         digest: &mut String,
     ) -> Result<Input<'i>, Vec<InputError>> {
+        let program = &self.program;
+        // One pass: decoded and canonicalized together.
+        if let Some(decoded) = crate::eval::decode_json::wire::decode_digest(
+            &program.set,
+            &program.decoder,
+            text,
+            options.strict,
+            scratch,
+            digest,
+        ) {
+            return Ok(Input {
+                decoded,
+                program: program.id,
+            });
+        }
+        // Refused, or left to the slow path: two passes (the first gives
+        // the exact errors).
         let input = self.decode_json_with(text, options)?;
         // Decoded, so the reader accepts the text: the text digest is the
         // document's.
@@ -309,13 +325,18 @@ impl Policy {
         options: &EvalOptions,
     ) -> Result<Input<'i>, Vec<InputError>> {
         let program = &self.program;
-        if let Some(decoded) = decode_json(&program.set, &program.decoder, text, options.strict) {
+        if let Some(decoded) = crate::eval::decode_json::wire::decode(
+            &program.set,
+            &program.decoder,
+            text,
+            options.strict,
+        ) {
             return Ok(Input {
                 decoded,
                 program: program.id,
             });
         }
-        // Refused, or a case the fast decoder leaves to the reader (its
+        // Refused, or a case the one-pass reader leaves to the reader (its
         // contract: it decodes only what the reader would decode the same
         // way); the reader gives the exact errors.
         let value = crate::input::parse(text, crate::input::Syntax::Json)?;

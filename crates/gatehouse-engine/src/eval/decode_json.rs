@@ -1,5 +1,10 @@
-//! JSON text -> slots in one pass, without building a `serde_json::Value`:
-//! the fast path for [`crate::Policy::evaluate_json`].
+//! JSON text -> slots in one pass, without building a `serde_json::Value`,
+//! through serde_json's deserializer: the fast path for
+//! [`crate::Policy::evaluate_json`] until the hand-written one-pass reader
+//! ([`wire`], which also writes the action digest's canonical form while
+//! it reads) took its place. Kept as the second fast path the reader is
+//! tested against (`tests.rs` runs every document through both) and as a
+//! row of `cargo bench --bench decode`.
 //!
 //! serde_json's deserializer is driven by the compiled schema tree
 //! ([`Node`]): declared keys go straight into their slots (strings borrowed
@@ -100,6 +105,7 @@ use crate::values::{Decimal, Timestamp, parse_duration};
 pub(crate) mod numbers;
 #[cfg(test)]
 mod tests;
+pub(crate) mod wire;
 
 use numbers::Numbers;
 pub(crate) use numbers::literal_lost_by_value;

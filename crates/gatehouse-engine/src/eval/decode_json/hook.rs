@@ -1,4 +1,5 @@
-//! Not an API: [`super::decode_json`] and the slow path it must agree with, for a
+//! Not an API: [`super::decode_json`], the one-pass reader (`wire`) and the
+//! slow path they must agree with, for a
 //! whole [`crate::Policy`], so that `benches/decode.rs` and
 //! `tests/decode_json.rs` (outside the crate) can reach them. Re-exported,
 //! hidden, as `gatehouse::__bench`.
@@ -27,4 +28,30 @@ pub fn slow<'a>(
 /// [`crate::eval::decide`] for `policy` (no action digest).
 pub fn decide(policy: &Policy, input: &Decoded<'_>, options: &EvalOptions) -> Decision {
     crate::eval::decide(policy.program(), input, options)
+}
+
+/// The one-pass reader (`wire::decode`, slots alone) for `policy`.
+pub fn wire<'a>(policy: &Policy, text: &'a str, strict: bool) -> Option<Decoded<'a>> {
+    let program = policy.program();
+    super::wire::decode(&program.set, &program.decoder, text, strict)
+}
+
+/// The one-pass reader with the action digest (`wire::decode_digest`) for
+/// `policy`: the slots, and the digest appended to `digest`.
+pub fn wire_digest<'a>(
+    policy: &Policy,
+    text: &'a str,
+    strict: bool,
+    scratch: &mut crate::audit::digest_text::DigestScratch,
+    digest: &mut String,
+) -> Option<Decoded<'a>> {
+    let program = policy.program();
+    super::wire::decode_digest(
+        &program.set,
+        &program.decoder,
+        text,
+        strict,
+        scratch,
+        digest,
+    )
 }

@@ -11,9 +11,12 @@ use proptest::collection::vec;
 use proptest::prelude::any;
 use proptest::test_runner::{Config, TestRunner};
 
-use super::{MAX_UNKNOWN_KEYS, decode_json};
+use super::{MAX_UNKNOWN_KEYS, decode_json, wire};
 use crate::Policy;
+use crate::audit::digest::action_digest;
+use crate::audit::digest_text::{DigestScratch, action_digest_text};
 use crate::check::Type;
+use crate::eval::decode::Decoded;
 use crate::eval::decode::{Slot, decode};
 use crate::input::{MAX_INPUT_BYTES, MAX_INPUT_DEPTH, Syntax, parse};
 use crate::values::{Decimal, Timestamp};
@@ -72,14 +75,47 @@ fn policies() -> &'static [Policy] {
 
 type Owned = (Vec<Slot<'static>>, Vec<bool>);
 
+fn owned(d: Decoded<'_>) -> Owned {
+    (
+        d.slots.into_iter().map(Slot::into_owned).collect(),
+        d.evidence,
+    )
+}
+
+/// The one-pass reader (`wire`), checked against the other fast paths:
+/// with and without the digest it decodes the same; with it, the digest
+/// is the two-pass digest (`action_digest_text`) and, where the slow
+/// path's `Value` holds the numbers, the tree's (`action_digest`); and it
+/// decodes everything serde_json's visitors (`decode_json`) decode, the
+/// same way.
 fn fast(p: &Policy, text: &str, strict: bool) -> Option<Owned> {
     let program = p.program();
-    decode_json(&program.set, &program.decoder, text, strict).map(|d| {
-        (
-            d.slots.into_iter().map(Slot::into_owned).collect(),
-            d.evidence,
-        )
-    })
+    let (set, decoder) = (&program.set, &program.decoder);
+    let visitors = decode_json(set, decoder, text, strict).map(owned);
+    let alone = wire::decode(set, decoder, text, strict).map(owned);
+    let mut scratch = DigestScratch::new();
+    let mut digest = String::from("before ");
+    let one_pass = wire::decode_digest(set, decoder, text, strict, &mut scratch, &mut digest);
+    let one_pass = one_pass.map(owned);
+    assert_eq!(alone, one_pass, "with and without the digest: {text:?}");
+    if one_pass.is_some() {
+        let two_pass = action_digest_text(text, &mut DigestScratch::new());
+        assert_eq!(digest, format!("before {two_pass}"), "{text:?}");
+        if !value_loses_a_literal(text) {
+            let value = parse(text, Syntax::Json).expect("decoded, so the reader reads it");
+            assert_eq!(two_pass, action_digest(&value), "{text:?}");
+        }
+    } else {
+        assert_eq!(digest, "before ", "refused: no digest");
+    }
+    if let Some(v) = &visitors {
+        assert_eq!(
+            Some(v),
+            alone.as_ref(),
+            "as serde_json's visitors: {text:?}"
+        );
+    }
+    alone
 }
 
 fn slow(p: &Policy, text: &str, strict: bool) -> Option<Owned> {
@@ -579,10 +615,22 @@ fn many_undeclared_keys() {
     };
     decoded(&doc(&keys(MAX_UNKNOWN_KEYS)));
     decoded(&doc(&format!(r#""x":{{{}}}"#, keys(MAX_UNKNOWN_KEYS))));
-    // Past the bound, the slow path decides (and finds a duplicate if any).
-    left_to_slow_path(&doc(&keys(MAX_UNKNOWN_KEYS + 1)));
-    left_to_slow_path(&doc(&format!(r#""x":{{{}}}"#, keys(200))));
+    // Past serde_json's visitors' bound (they leave it to the slow path),
+    // the one-pass reader still decides: it sorts the keys of an object
+    // that was not in order, and finds a duplicate there.
+    let visitors = |text: &str| {
+        let program = test_policy().program();
+        decode_json(&program.set, &program.decoder, text, false).is_some()
+    };
+    for text in [
+        doc(&keys(MAX_UNKNOWN_KEYS + 1)),
+        doc(&format!(r#""x":{{{}}}"#, keys(200))),
+    ] {
+        assert!(!visitors(&text));
+        decoded(&text);
+    }
     refused(&doc(&format!(r#""x":{{{},"k0":0}}"#, keys(200))));
+    refused(&doc(&format!(r#""x":{{{},"k77":0}}"#, keys(2000))));
 }
 
 // --------------------------------------------------------------- depth ----
@@ -714,7 +762,6 @@ fn objects_keyed_by_the_number_token_are_left_to_the_slow_path() {
         r#"{"$serde_json::private::Number":"x"}"#,
         r#"{"$serde_json::private::Number":5}"#,
         r#"{"$serde_json::private::Number":"5","a":1}"#,
-        r#"{"a":1,"$serde_json::private::Number":"5"}"#,
         r#"{"$serde_json::private::Numbe\u0072":"5"}"#,
     ] {
         let text = doc(&format!(r#""x":{value}"#));
@@ -723,7 +770,8 @@ fn objects_keyed_by_the_number_token_are_left_to_the_slow_path() {
     }
     refused(r#"{"$serde_json::private::Number":"5"}"#);
     // Only a first key makes a number: later, the token is a plain key.
-    left_to_slow_path(&format!(r#"{{{BASE},"$serde_json::private::Number":"5"}}"#));
+    decoded(&format!(r#"{{{BASE},"$serde_json::private::Number":"5"}}"#));
+    decoded(&doc(r#""x":{"a":1,"$serde_json::private::Number":"5"}"#));
     let evidence = doc(&format!(r#""evidence":{token}"#));
     if serde_json_keeps_number_text() {
         // a number where the evidence object goes

@@ -69,7 +69,7 @@ use crate::limits::MAX_INPUT_DEPTH;
 /// (`usize`, not `u32` as in [`Member`]: a `Str` is moved right after it
 /// is built, and two 4-byte stores read back as one 8-byte load stall.)
 #[derive(Clone, Copy, Debug)]
-struct Str {
+pub(crate) struct Str {
     start: usize,
     end: usize,
     unescaped: bool,
@@ -89,7 +89,7 @@ struct Member {
 
 /// An open object or array.
 #[derive(Clone, Copy, Debug)]
-struct Frame {
+pub(crate) struct Frame {
     object: bool,
     /// Where its members start in [`DigestScratch::members`].
     members: usize,
@@ -130,7 +130,8 @@ impl DigestScratch {
         DigestScratch::default()
     }
 
-    fn release_if_huge(&mut self) {
+    /// Drops any buffer grown past [`KEEP_CAPACITY`].
+    pub(crate) fn release_if_huge(&mut self) {
         if self.frames.capacity() > KEEP_CAPACITY {
             self.frames = Vec::new();
         }
@@ -198,18 +199,15 @@ pub fn canonical_text<'s>(text: &str, scratch: &'s mut DigestScratch) -> Option<
 /// [`canonical_text`].
 fn write_canonical(text: &str, scratch: &mut DigestScratch) -> Option<()> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    span(text.len())?;
-    scratch.frames.clear();
-    scratch.members.clear();
-    scratch.unescaped.clear();
-    scratch.canonical.clear();
-    Reader {
-        text,
-        bytes: text.as_bytes(),
-        s: scratch,
-        run: 0..0,
-    }
-    .document()
+    Reader::<true>::new(text, scratch)?.document()
+}
+
+/// Appends the digest of the canonical form a [`Reader`] in canonical mode
+/// wrote into `scratch` (after [`Reader::finish`]), as
+/// [`push_action_digest_text`] does, and releases huge buffers.
+pub(crate) fn push_canonical_digest(scratch: &mut DigestScratch, out: &mut String) {
+    push_hex_digest(&Sha256::digest(&scratch.canonical), out);
+    scratch.release_if_huge();
 }
 
 /// Length of `sha256:` and 64 hex digits.
@@ -257,7 +255,7 @@ fn slow_digest(text: &str) -> String {
 /// as something else.
 const PRIVATE_KEY_PREFIX: &[u8] = b"$serde_json::private::";
 
-fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
     // JSON whitespace, exactly serde_json's set.
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
         i += 1;
@@ -281,9 +279,14 @@ fn content<'a>(text: &'a [u8], unescaped: &'a [u8], s: Str) -> Option<&'a [u8]> 
     }
 }
 
-/// Reads the text and writes its canonical form (the buffers of `s`,
-/// cleared by the caller).
-struct Reader<'t, 's> {
+/// Reads the text and, with `CANON`, writes its canonical form into the
+/// buffers of `s`. Without `CANON` (decoding alone) it reads and checks
+/// exactly the same (grammar, depth, duplicate keys, serde_json's private
+/// first keys) and writes nothing: every output method returns at once.
+///
+/// The primitives are also driven by the schema-driven reader of
+/// `eval/decode_json/wire.rs`, which decodes and digests in one pass.
+pub(crate) struct Reader<'t, 's, const CANON: bool> {
     text: &'t str,
     bytes: &'t [u8],
     s: &'s mut DigestScratch,
@@ -293,11 +296,130 @@ struct Reader<'t, 's> {
     /// that follow each other without whitespace extend it, so compact
     /// text is copied in a few long runs rather than token by token.
     run: std::ops::Range<usize>,
+    /// Refuse (leave to the slow path) a number serde_json without
+    /// `arbitrary_precision` may refuse as out of range: set by the
+    /// schema-driven reader in such builds, whose text must be a document
+    /// the slow path reads (the digest alone has its caller's guarantee).
+    pub(crate) finite_only: bool,
 }
 
-impl Reader<'_, '_> {
+impl<'t, 's, const CANON: bool> Reader<'t, 's, CANON> {
+    /// A reader of `text` (byte order mark already skipped) with cleared
+    /// buffers; `None` for text longer than `u32::MAX` bytes.
+    pub(crate) fn new(text: &'t str, scratch: &'s mut DigestScratch) -> Option<Self> {
+        span(text.len())?;
+        scratch.frames.clear();
+        scratch.members.clear();
+        scratch.unescaped.clear();
+        scratch.canonical.clear();
+        Some(Reader {
+            text,
+            bytes: text.as_bytes(),
+            s: scratch,
+            run: 0..0,
+            finite_only: false,
+        })
+    }
+
+    /// The text being read.
+    pub(crate) fn bytes(&self) -> &'t [u8] {
+        self.bytes
+    }
+
+    /// The text `i..j`.
+    pub(crate) fn slice(&self, i: usize, j: usize) -> Option<&'t str> {
+        self.text.get(i..j)
+    }
+
+    /// A string's content when it is a slice of the text (it had no
+    /// escapes): borrowable for as long as the text.
+    pub(crate) fn in_text(&self, s: Str) -> Option<&'t str> {
+        if s.unescaped {
+            None
+        } else {
+            self.text.get(s.start..s.end)
+        }
+    }
+
+    /// A string's content, in the text or unescaped.
+    pub(crate) fn content(&self, s: Str) -> Option<&str> {
+        if s.unescaped {
+            self.s.unescaped.get(s.start..s.end)
+        } else {
+            self.text.get(s.start..s.end)
+        }
+    }
+
+    /// Opens an object or array at `i` (its bracket): refuses nesting
+    /// deeper than [`MAX_INPUT_DEPTH`] (the root container is level 1, as
+    /// the reader counts), writes the bracket. Returns where its first
+    /// member or element starts (whitespace skipped), and whether it is
+    /// empty (its closer is there).
+    pub(crate) fn open(&mut self, i: usize, object: bool) -> Option<(usize, bool)> {
+        if self.s.frames.len() >= MAX_INPUT_DEPTH {
+            return None;
+        }
+        self.copy(i, i + 1)?;
+        self.s.frames.push(Frame {
+            object,
+            members: self.s.members.len(),
+            body: self.written(),
+            sorted: true,
+        });
+        let j = skip_ws(self.bytes, i + 1);
+        let close = if object { b'}' } else { b']' };
+        Some((j, self.bytes.get(j) == Some(&close)))
+    }
+
+    /// After a member or element of the innermost container (whitespace
+    /// not yet skipped): at a comma, writes it and returns `Some(next)`
+    /// where the next member or element starts; at the container's closer,
+    /// closes it (an object's members put in order, duplicate keys
+    /// refused) and returns `None` in the first place, the index after the
+    /// closer in the second. Anything else refuses (outer `None`).
+    pub(crate) fn next_or_close(&mut self, i: usize) -> Option<Result<usize, usize>> {
+        let i = skip_ws(self.bytes, i);
+        let frame = *self.s.frames.last()?;
+        match (self.bytes.get(i)?, frame.object) {
+            (b',', _) => {
+                self.copy(i, i + 1)?;
+                Some(Ok(skip_ws(self.bytes, i + 1)))
+            }
+            (b'}', true) | (b']', false) => self.close(i, frame).map(Err),
+            _ => None,
+        }
+    }
+
+    /// Closes the innermost container at `i`, its closer (an empty one
+    /// right after [`Reader::open`]); returns the index after it.
+    pub(crate) fn close(&mut self, i: usize, frame: Frame) -> Option<usize> {
+        if frame.object {
+            self.order_members(frame)?;
+        }
+        self.copy(i, i + 1)?;
+        self.s.frames.pop();
+        Some(i + 1)
+    }
+
+    /// The innermost open container.
+    pub(crate) fn innermost(&self) -> Option<Frame> {
+        self.s.frames.last().copied()
+    }
+
+    /// After the root value: only whitespace may follow; the output is
+    /// complete.
+    pub(crate) fn finish(&mut self, i: usize) -> Option<()> {
+        if skip_ws(self.bytes, i) != self.bytes.len() || !self.s.frames.is_empty() {
+            return None;
+        }
+        self.flush()
+    }
+
     /// Output: the text `start..end`, whose canonical form is itself.
-    fn copy(&mut self, start: usize, end: usize) -> Option<()> {
+    pub(crate) fn copy(&mut self, start: usize, end: usize) -> Option<()> {
+        if !CANON {
+            return Some(());
+        }
         if self.run.end != start {
             self.flush()?;
             self.run.start = start;
@@ -308,7 +430,7 @@ impl Reader<'_, '_> {
 
     /// Copies the pending run to the output.
     fn flush(&mut self) -> Option<()> {
-        if !self.run.is_empty() {
+        if CANON && !self.run.is_empty() {
             let run = self.bytes.get(self.run.clone())?;
             self.s.canonical.extend_from_slice(run);
             self.run.start = self.run.end;
@@ -318,6 +440,9 @@ impl Reader<'_, '_> {
 
     /// Output: bytes that are not the text's (after what is pending).
     fn write(&mut self, bytes: &[u8]) -> Option<()> {
+        if !CANON {
+            return Some(());
+        }
         self.flush()?;
         self.s.canonical.extend_from_slice(bytes);
         Some(())
@@ -325,14 +450,26 @@ impl Reader<'_, '_> {
 
     /// The length of the output, pending run included.
     fn written(&self) -> usize {
+        if !CANON {
+            return 0;
+        }
         self.s.canonical.len() + self.run.len()
     }
 
     /// The whole text; `None` for anything this reader does not handle
     /// (the caller then takes the slow path).
     fn document(&mut self) -> Option<()> {
+        let i = self.value(skip_ws(self.bytes, 0))?;
+        self.finish(i)
+    }
+
+    /// One whole value at `i` (whitespace skipped), read and written;
+    /// returns the index after it (before any whitespace).
+    pub(crate) fn value(&mut self, mut i: usize) -> Option<usize> {
         let bytes = self.bytes;
-        let mut i = skip_ws(bytes, 0);
+        // The containers open around the value: it ends when they are all
+        // that is open again.
+        let base = self.s.frames.len();
         'value: loop {
             // A value starts at `i` (whitespace skipped).
             let b = *bytes.get(i)?;
@@ -374,14 +511,11 @@ impl Reader<'_, '_> {
             }
             // After a value (or at the closer of an empty container).
             loop {
+                if self.s.frames.len() <= base {
+                    return Some(i);
+                }
                 i = skip_ws(bytes, i);
-                let Some(&frame) = self.s.frames.last() else {
-                    // The root is complete: only whitespace may follow.
-                    if i != bytes.len() {
-                        return None;
-                    }
-                    return self.flush();
-                };
+                let &frame = self.s.frames.last()?;
                 match (bytes.get(i)?, frame.object) {
                     (b',', true) => {
                         self.copy(i, i + 1)?;
@@ -410,6 +544,11 @@ impl Reader<'_, '_> {
     /// records the member and writes `"key":`; returns where the value
     /// starts.
     fn key(&mut self, i: usize) -> Option<usize> {
+        self.key_str(i).map(|(at, _)| at)
+    }
+
+    /// [`Reader::key`], also returning the key.
+    pub(crate) fn key_str(&mut self, i: usize) -> Option<(usize, Str)> {
         if self.bytes.get(i) != Some(&b'"') {
             return None;
         }
@@ -438,7 +577,11 @@ impl Reader<'_, '_> {
                 Ordering::Equal => return None, // a key given twice
             }
         }
-        let at = span(s.canonical.len() + self.run.len())?;
+        let at = if CANON {
+            span(s.canonical.len() + self.run.len())?
+        } else {
+            0
+        };
         s.members.push(Member {
             prefix,
             key,
@@ -451,7 +594,7 @@ impl Reader<'_, '_> {
             return None;
         }
         self.copy(i, i + 1)?;
-        Some(skip_ws(self.bytes, i + 1))
+        Some((skip_ws(self.bytes, i + 1), key))
     }
 
     /// At the closer of an object: puts its members in UTF-16 code unit
@@ -473,10 +616,12 @@ impl Reader<'_, '_> {
         let run = s.members.get_mut(frame.members..)?;
         // Each member ends at the comma before the next one, the last at
         // the closer.
-        let mut end = span(s.canonical.len())?;
-        for m in run.iter_mut().rev() {
-            m.end = end;
-            end = m.at.saturating_sub(1);
+        if CANON {
+            let mut end = span(s.canonical.len())?;
+            for m in run.iter_mut().rev() {
+                m.end = end;
+                end = m.at.saturating_sub(1);
+            }
         }
         let (text, unescaped) = (self.bytes, s.unescaped.as_bytes());
         let key = |m: &Member| content(text, unescaped, m.key).unwrap_or_default();
@@ -491,6 +636,9 @@ impl Reader<'_, '_> {
             .any(|w| matches!(w, [a, b] if a.prefix == b.prefix && key(a) == key(b)))
         {
             return None; // a key given twice
+        }
+        if !CANON {
+            return Some(());
         }
         // The same members and commas in another order: the content keeps
         // its length, so offsets recorded further out stay right.
@@ -514,7 +662,7 @@ impl Reader<'_, '_> {
     // Inlined: returned through memory, the result is read back in one
     // load wider than the stores that wrote it, which stalls.
     #[inline(always)]
-    fn string(&mut self, i: usize) -> Option<(usize, Str)> {
+    pub(crate) fn string(&mut self, i: usize) -> Option<(usize, Str)> {
         let bytes = self.bytes;
         let start = i + 1;
         let mut j = start;
@@ -553,7 +701,10 @@ impl Reader<'_, '_> {
     }
 
     /// Writes a string in canonical form.
-    fn write_str(&mut self, s: Str) -> Option<()> {
+    pub(crate) fn write_str(&mut self, s: Str) -> Option<()> {
+        if !CANON {
+            return Some(());
+        }
         let (start, end) = (s.start, s.end);
         if s.unescaped {
             self.flush()?;
@@ -573,7 +724,7 @@ impl Reader<'_, '_> {
     /// A number at `i`, by the JSON grammar (serde_json's):
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, written in
     /// canonical form; returns the index after it.
-    fn number(&mut self, i: usize) -> Option<usize> {
+    pub(crate) fn number(&mut self, i: usize) -> Option<usize> {
         let bytes = self.bytes;
         let digits = |mut j: usize| {
             while bytes.get(j).is_some_and(u8::is_ascii_digit) {
@@ -606,7 +757,14 @@ impl Reader<'_, '_> {
             }
             j = digits(j);
         }
-        if is_canonical_literal(bytes.get(i..j)?) {
+        let plain = (CANON || self.finite_only) && is_canonical_literal(bytes.get(i..j)?);
+        if self.finite_only && !plain && !far_inside_f64(self.text.get(i..j)?) {
+            return None;
+        }
+        if !CANON {
+            return Some(j);
+        }
+        if plain {
             self.copy(i, j)?;
         } else {
             serde_spelling(self.text.get(i..j)?, &mut self.s.number);
@@ -616,7 +774,7 @@ impl Reader<'_, '_> {
     }
 
     /// `true`, `false` or `null` at `i`.
-    fn literal(&mut self, i: usize, word: &[u8]) -> Option<usize> {
+    pub(crate) fn literal(&mut self, i: usize, word: &[u8]) -> Option<usize> {
         let end = i + word.len();
         if self.bytes.get(i..end)? != word {
             return None;
@@ -809,6 +967,17 @@ fn is_canonical_literal(literal: &[u8]) -> bool {
     }
 }
 
+/// Whether the literal's value is far inside an `f64`'s range (below
+/// 10^307 in magnitude, or rounding to zero), so that serde_json without
+/// `arbitrary_precision` reads it (it refuses a number whose `f64`
+/// overflows, by an algorithm of its own that may round the last places
+/// differently near the limit: hence the margin).
+fn far_inside_f64(literal: &str) -> bool {
+    literal
+        .parse::<f64>()
+        .is_ok_and(|v| v.is_finite() && v.abs() < 1e307)
+}
+
 /// The literal as serde_json (with `arbitrary_precision`) keeps it in
 /// `Number::as_str`: verbatim, except that the exponent marker is written
 /// `e` and always has a sign (`1E3` is kept as `1e+3`). Integers that fit
@@ -832,560 +1001,4 @@ fn serde_spelling(literal: &str, out: &mut String) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::digest::canonical_json;
-    use crate::input::{Syntax, parse};
-
-    fn fast(text: &str) -> Option<String> {
-        canonical_text(text, &mut DigestScratch::new()).map(str::to_owned)
-    }
-
-    /// The fast path handles `text` itself and agrees with the tree path.
-    fn agrees(text: &str) {
-        let value = parse(text, Syntax::Json).expect("valid input");
-        let mut scratch = DigestScratch::new();
-        assert_eq!(
-            canonical_text(text, &mut scratch),
-            Some(canonical_json(&value).as_str()),
-            "{text}"
-        );
-        assert_eq!(
-            action_digest_text(text, &mut scratch),
-            action_digest(&value),
-            "{text}"
-        );
-    }
-
-    /// The fast path leaves `text` to the slow path, and the digest is
-    /// still the tree path's.
-    fn falls_back(text: &str) {
-        assert_eq!(fast(text), None, "{text}");
-        if let Ok(value) = parse(text, Syntax::Json) {
-            assert_eq!(
-                action_digest_text(text, &mut DigestScratch::new()),
-                action_digest(&value)
-            );
-        }
-    }
-
-    #[test]
-    fn scalars_and_containers() {
-        for text in [
-            "null",
-            "true",
-            "false",
-            "0",
-            "-0",
-            "\"\"",
-            "\"x\"",
-            "[]",
-            "{}",
-            " [ ] ",
-            "[[[]],{}]",
-            r#"{"b": [1, 2.50, "x"], "a": {"z": null, "y": [true, false]}}"#,
-            "\t{\r\n\"a\" :1 , \"b\":[ 1 ,2 ] }\n",
-        ] {
-            agrees(text);
-        }
-        assert_eq!(
-            fast(r#"{"b": [1, 2.50], "a": {"z": null, "é": true, "A": false}}"#).as_deref(),
-            Some(r#"{"a":{"A":false,"z":null,"é":true},"b":[1,2.5]}"#)
-        );
-    }
-
-    #[test]
-    fn members_are_reordered_at_every_depth() {
-        for text in [
-            // unsorted in unsorted, sorted in unsorted, unsorted in sorted
-            r#"{"b":{"d":1,"c":{"f":[{"h":2,"g":3}],"e":4}},"a":[{"j":5,"i":6}]}"#,
-            r#"{"a":{"c":1,"b":2},"b":{"a":1,"b":2}}"#,
-            r#"{"z":1,"y":{"b":{"d":[],"c":{}},"a":0},"x":[[{"q":1,"p":2}]]}"#,
-            // rewritten tokens (escapes, numbers not in canonical form)
-            // between copied ones
-            r#"{"b":"x\ty","a\u0041":1E3,"c":[1.50,"\u00e9",-0],"a":{"y":1.0,"x":"\/"}}"#,
-            "{ \"b\" : 1 ,\n\"a\":\t[ 2 , { \"d\":3, \"c\" :4 } ] }",
-            // keys alike in their first eight bytes
-            r#"{"abcdefghij":1,"abcdefghi":2,"abcdefgh":3,"abcdefgh\u0000":4}"#,
-        ] {
-            agrees(text);
-        }
-        assert_eq!(
-            fast(r#"{"b":{"d":1,"c":[{"f":2,"e":3}]},"a":"x\ty"}"#).as_deref(),
-            Some(r#"{"a":"x\ty","b":{"c":[{"e":3,"f":2}],"d":1}}"#)
-        );
-    }
-
-    #[test]
-    fn strings_with_escapes_are_unescaped_then_written_canonically() {
-        for text in [
-            r#""a\"b\\c\/d\b\f\n\r\t""#,
-            r#""\u0000\u001f\u0020\u007f\u00e9\u2028""#,
-            r#""\ud83d\ude00 and \uD83D\uDE00""#,
-            r#"{"\u0062": 1, "a": 2, "\n": 3}"#,
-            "\"\u{7f}\u{2028}\u{1f600}\"",
-        ] {
-            agrees(text);
-        }
-        assert_eq!(fast(r#""\u0041\/""#).as_deref(), Some("\"A/\""));
-        assert_eq!(fast(r#""\u001f""#).as_deref(), Some(r#""\u001f""#));
-    }
-
-    #[test]
-    fn keys_sort_by_utf16_code_units() {
-        // U+1F600 (D83D DE00) before U+FB01 in UTF-16, after it in UTF-8.
-        let text = "{\"\u{fb01}\": 1, \"\u{1f600}\": 2, \"\u{e000}\": 3, \"\u{d7ff}\": 4}";
-        agrees(text);
-        assert_eq!(
-            fast(text).as_deref(),
-            Some("{\"\u{d7ff}\":4,\"\u{1f600}\":2,\"\u{e000}\":3,\"\u{fb01}\":1}")
-        );
-        // Escaped keys sort by what they stand for.
-        agrees(r#"{"\ufb01": 1, "\ud83d\ude00": 2, "a": 3, "\u0041": 4}"#);
-    }
-
-    #[test]
-    fn utf16_order_of_every_range_boundary() {
-        let chars = [
-            '\0',
-            'A',
-            'a',
-            '\u{7f}',
-            '\u{80}',
-            '\u{7ff}',
-            '\u{800}',
-            '\u{d7ff}',
-            '\u{e000}',
-            '\u{efff}',
-            '\u{f000}',
-            '\u{fb01}',
-            '\u{ffff}',
-            '\u{10000}',
-            '\u{1f600}',
-            '\u{10ffff}',
-        ];
-        let mut strings: Vec<String> = vec![String::new()];
-        for a in chars {
-            strings.push(a.to_string());
-            for b in chars {
-                strings.push(format!("{a}{b}"));
-                strings.push(format!("x{a}{b}"));
-            }
-        }
-        strings.push("\0".repeat(9));
-        strings.push("abcdefgh".into());
-        strings.push("abcdefgh\0".into());
-        strings.push("abcdefg\u{e000}".into());
-        strings.push("abcdefg\u{10000}".into());
-        strings.push("abcdef\u{e000}".into());
-        strings.push("abcdef\u{10000}".into());
-        for a in &strings {
-            for b in &strings {
-                let expected = a.encode_utf16().cmp(b.encode_utf16());
-                let (a8, b8) = (a.as_bytes(), b.as_bytes());
-                assert_eq!(cmp_utf16(a8, b8), expected, "{a:?} vs {b:?}");
-                let (pa, pb) = (utf16_prefix(a8), utf16_prefix(b8));
-                assert!(pa == pb || pa.cmp(&pb) == expected, "prefix {a:?} vs {b:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn numbers_in_every_spelling() {
-        for text in [
-            "-0",
-            "0",
-            "1E3",
-            "1e3",
-            "1e+3",
-            "1e-3",
-            "1.0e400",
-            "0.1e-2",
-            "-0.0",
-            "1000.00",
-            "4.50",
-            "1e21",
-            "1e20",
-            "0.000001",
-            "1e-7",
-            "-1.5e300",
-            "9007199254740993",
-            "18446744073709551615",
-            "18446744073709551616",
-            "-9223372036854775808",
-            "-9223372036854775809",
-            "1.0000000000000000000001e3",
-            "123456789012345",
-            "1234567890123456",
-            "0.123456789012345",
-            "0.000001234567890123",
-            "1e99999999999999999999",
-            "7E-0400",
-        ] {
-            if serde_json_keeps_number_text() {
-                agrees(text);
-                agrees(&format!("[{text}, {{\"n\": {text}}}]"));
-            } else {
-                // Without `arbitrary_precision` a `Value` holds an `f64`
-                // (or refuses `1.0e400`): the text path alone keeps the
-                // literal's value, spelled as `canonical_number` spells it.
-                let n = crate::audit::digest::canonical_number(text);
-                assert_eq!(fast(text), Some(n.clone()), "{text}");
-                assert_eq!(
-                    fast(&format!("[{text}, {{\"n\": {text}}}]")),
-                    Some(format!("[{n},{{\"n\":{n}}}]")),
-                    "{text}"
-                );
-            }
-        }
-    }
-
-    // The decoder's own test of the build (one definition of "the mode").
-    use crate::eval::decode_json::numbers::serde_json_keeps_number_text;
-
-    #[test]
-    fn serde_json_keeps_numbers_in_its_own_spelling() {
-        // `Number::as_str` is not always the literal: the exponent marker
-        // becomes `e` with a sign. `serde_spelling` mirrors that.
-        for (literal, kept) in [
-            ("-0", "-0"),
-            ("0", "0"),
-            ("1E3", "1e+3"),
-            ("1e3", "1e+3"),
-            ("1E-3", "1e-3"),
-            ("1.0e400", "1.0e+400"),
-            ("0.1e-2", "0.1e-2"),
-            ("2.50", "2.50"),
-            ("-12", "-12"),
-            ("18446744073709551615", "18446744073709551615"),
-            ("18446744073709551616", "18446744073709551616"),
-            ("-9223372036854775809", "-9223372036854775809"),
-        ] {
-            // The engine is built with serde_json's defaults on its own and
-            // with `arbitrary_precision` inside the CLI (features unify);
-            // CI runs this test in both builds. Only the second keeps text.
-            if serde_json_keeps_number_text() {
-                let Json::Number(n) = serde_json::from_str::<Json>(literal).expect("a number")
-                else {
-                    panic!("{literal} is not read as a number");
-                };
-                assert_eq!(n.to_string(), kept, "{literal}");
-            }
-            let mut spelled = String::new();
-            serde_spelling(literal, &mut spelled);
-            assert_eq!(spelled, kept, "{literal}");
-        }
-    }
-
-    #[test]
-    fn literals_taken_as_canonical_are_canonical() {
-        let mut checked = 0;
-        let mut check = |literal: &str| {
-            if is_canonical_literal(literal.as_bytes()) {
-                assert_eq!(canonical_number(literal), literal);
-                checked += 1;
-            }
-        };
-        for literal in [
-            "0",
-            "7",
-            "-7",
-            "999999999999999",
-            "-999999999999999",
-            "100000000000000",
-            "0.5",
-            "-0.5",
-            "0.000001",
-            "0.000009999999999",
-            "0.00000123456789012",
-            "0.1",
-            "0.3",
-            "99999999999999.9",
-            "1.00000000000001",
-            "333333333.333333",
-            "123456789012.345",
-        ] {
-            check(literal);
-        }
-        // Every shape near the limits, with many digit patterns.
-        let patterns = [
-            "1",
-            "9",
-            "5",
-            "123456789012345",
-            "999999999999999",
-            "100000000000001",
-        ];
-        for p in patterns {
-            for len in 1..=16 {
-                let digits: String = p.chars().cycle().take(len).collect();
-                let digits = digits.trim_start_matches('0');
-                if digits.is_empty() {
-                    continue;
-                }
-                for point in 0..=digits.len() {
-                    let (int, frac) = digits.split_at(point);
-                    let int = if int.is_empty() { "0" } else { int };
-                    for zeros in 0..8 {
-                        let frac = format!("{}{frac}", "0".repeat(zeros));
-                        let frac = frac.trim_end_matches('0');
-                        for sign in ["", "-"] {
-                            if frac.is_empty() {
-                                check(&format!("{sign}{int}"));
-                            } else {
-                                check(&format!("{sign}{int}.{frac}"));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        assert!(checked > 1000, "{checked}");
-        for literal in [
-            "-0",
-            "1e3",
-            "1.0",
-            "1.50",
-            "0.0000001",
-            "1234567890123456",
-            "0.1234567890123456",
-        ] {
-            assert!(!is_canonical_literal(literal.as_bytes()), "{literal}");
-        }
-    }
-
-    /// Whether the reader's scan would take `content` as a whole string's
-    /// content: no unescaped `"` in it, no escape cut off by its end.
-    fn scans_as_one_string(content: &str) -> bool {
-        let bytes = content.as_bytes();
-        let mut i = 0;
-        while let Some(&b) = bytes.get(i) {
-            match b {
-                b'\\' if i + 1 < bytes.len() => i += 2,
-                b'\\' | b'"' => return false,
-                _ => i += 1,
-            }
-        }
-        true
-    }
-
-    #[test]
-    fn strings_unescape_as_serde_json_unescapes_them() {
-        let pieces = [
-            "a",
-            "é",
-            "\u{1f600}",
-            r"\\",
-            r#"\""#,
-            r"\/",
-            r"\b",
-            r"\f",
-            r"\n",
-            r"\r",
-            r"\t",
-            r"\u0041",
-            r"\u00e9",
-            r"\u00E9",
-            r"\uFFFF",
-            r"\u0000",
-            r"\ud83d\ude00",
-            r"\uD83D\uDE00",
-            r"\ud800",
-            r"\udc00",
-            r"\ud800\u0041",
-            r"\ud800\n",
-            r"\ud800x",
-            r"\u12",
-            r"\u12g4",
-            r"\u+123",
-            r"\x",
-            r"\é",
-            r"\a",
-            r"\U0041",
-            r"\'",
-            r"\u{41}",
-            r"\",
-        ];
-        for a in pieces {
-            for b in pieces {
-                for c in ["", "z", r"\n"] {
-                    let content = format!("{a}{b}{c}");
-                    if !scans_as_one_string(&content) {
-                        continue;
-                    }
-                    let expected = serde_json::from_str::<String>(&format!("\"{content}\"")).ok();
-                    let mut out = String::from("previous ");
-                    let got = unescape(&content, &mut out).map(|()| out);
-                    assert_eq!(got, expected.map(|s| format!("previous {s}")), "{content}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn skip_plain_stops_at_the_first_special_byte() {
-        let specials = [b'"', b'\\', 0, 0x1f, b'\n'];
-        let plain = [b'a', b' ', 0x7f, 0x80, 0xc3, 0xa9, 0xff, b'!', b'#', b']'];
-        for len in 0..20 {
-            for start in 0..=len {
-                // `at == len`: no special byte at all.
-                for at in start..=len {
-                    for special in specials {
-                        for fill in plain {
-                            let mut bytes = vec![fill; len];
-                            // Bytes before the start do not count.
-                            if start > 0 {
-                                bytes[start - 1] = b'"';
-                            }
-                            if at < len {
-                                bytes[at] = special;
-                            }
-                            let stop = skip_plain(&bytes, start);
-                            // Exactly the special byte, or a short tail
-                            // without one before it.
-                            assert!(
-                                stop == at || (stop < at && len - stop < 8),
-                                "{bytes:?} from {start}: {stop}, not {at}"
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn keys_compare_as_their_utf16_code_units(
-            a in proptest::collection::vec(proptest::sample::select(&[
-                '\0', 'a', 'b', '\u{7f}', '\u{80}', 'é', '\u{d7ff}', '\u{e000}', '\u{fb01}',
-                '\u{ffff}', '\u{10000}', '\u{1f600}', '\u{10ffff}',
-            ][..]), 0..12),
-            b in proptest::collection::vec(proptest::sample::select(&[
-                '\0', 'a', 'b', '\u{7f}', 'é', '\u{e000}', '\u{fb01}', '\u{1f600}',
-            ][..]), 0..12),
-            shared in 0usize..12,
-        ) {
-            let a: String = a.into_iter().collect();
-            // Often a long common prefix, so the difference is past eight bytes.
-            let b: String = a.chars().take(shared).chain(b).collect();
-            let expected = a.encode_utf16().cmp(b.encode_utf16());
-            proptest::prop_assert_eq!(cmp_utf16(a.as_bytes(), b.as_bytes()), expected);
-            let (pa, pb) = (utf16_prefix(a.as_bytes()), utf16_prefix(b.as_bytes()));
-            proptest::prop_assert!(pa == pb || pa.cmp(&pb) == expected);
-        }
-    }
-
-    #[test]
-    fn a_leading_byte_order_mark_is_skipped_as_the_reader_does() {
-        agrees("\u{feff}{\"a\": 1}");
-    }
-
-    #[test]
-    fn depth_up_to_the_limit_is_read_beyond_it_left_to_the_slow_path() {
-        let ok = format!(
-            "{}1{}",
-            "[".repeat(MAX_INPUT_DEPTH),
-            "]".repeat(MAX_INPUT_DEPTH)
-        );
-        agrees(&ok);
-        let deep = format!(
-            "{}1{}",
-            "[".repeat(MAX_INPUT_DEPTH + 1),
-            "]".repeat(MAX_INPUT_DEPTH + 1)
-        );
-        falls_back(&deep);
-        // Beyond what serde_json reads: never panics, never a document's digest.
-        let deeper = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(fast(&deeper), None);
-        let d = action_digest_text(&deeper, &mut DigestScratch::new());
-        assert!(d.starts_with("sha256:") && d.len() == DIGEST_LEN);
-    }
-
-    #[test]
-    fn what_the_reader_refuses_or_reads_otherwise_is_left_to_the_slow_path() {
-        for text in [
-            "",
-            " ",
-            "{",
-            "}",
-            "[1,]",
-            "[,1]",
-            "{\"a\":1,}",
-            "{,}",
-            "{\"a\" 1}",
-            "{\"a\":}",
-            "{1:2}",
-            "[1 2]",
-            "01",
-            "-",
-            "1.",
-            ".5",
-            "1e",
-            "1e+",
-            "+1",
-            "NaN",
-            "Infinity",
-            "tru",
-            "nul",
-            "truex",
-            "[1]x",
-            "\"a",
-            "\"\\\"",
-            "\"\u{1}\"",
-            "\"\\x\"",
-            "\"\\u12\"",
-            "\"\\ud800\"",
-            "\"\\udc00\\ud800\"",
-            "{\"a\": 1, \"a\": 2}",
-            "{\"a\": 1, \"\\u0061\": 2}",
-            "{\"b\": 1, \"a\": 1, \"b\": 2}",
-            "[{\"c\": {\"x\": 1, \"y\": 2, \"x\": 3}}]",
-            // serde_json reads these as numbers, not objects
-            "{\"$serde_json::private::Number\": \"1E3\"}",
-            "{\"$serde_json::private::Number\": \"x\"}",
-            "[\"a\"\u{a0}]",
-            "[1]\u{feff}",
-        ] {
-            falls_back(text);
-        }
-        // Not first: an ordinary key.
-        agrees("{\"a\": 1, \"$serde_json::private::Number\": \"1E3\"}");
-        // Outside the caller's guarantee, the slow path gives serde_json's
-        // reading; text that is not JSON a digest no document has.
-        assert_eq!(
-            action_digest_text("{\"a\": 1, \"a\": 2}", &mut DigestScratch::new()),
-            action_digest(&serde_json::json!({"a": 2}))
-        );
-        let not_json = action_digest_text("{", &mut DigestScratch::new());
-        assert!(not_json.starts_with("sha256:") && not_json.len() == DIGEST_LEN);
-        assert_ne!(not_json, action_digest_text("[", &mut DigestScratch::new()));
-    }
-
-    #[test]
-    fn one_scratch_serves_many_documents() {
-        let mut scratch = DigestScratch::new();
-        let texts = [
-            r#"{"b": {"d": [1, {"f": 2, "e": 3}], "c": "\u00e9"}, "a": 1E3}"#,
-            "[]",
-            r#"{"x": "\n", "w": [{"v": {}}]}"#,
-            "{",
-            r#"{"b": {"d": [1, {"f": 2, "e": 3}], "c": "\u00e9"}, "a": 1E3}"#,
-        ];
-        for _ in 0..3 {
-            for text in texts {
-                let expected = match parse(text, Syntax::Json) {
-                    Ok(v) => action_digest(&v),
-                    Err(_) => action_digest_text(text, &mut DigestScratch::new()),
-                };
-                assert_eq!(action_digest_text(text, &mut scratch), expected, "{text}");
-            }
-        }
-        let mut out = String::from("digest=");
-        push_action_digest_text("[1]", &mut scratch, &mut out);
-        assert_eq!(
-            out,
-            format!("digest={}", action_digest(&serde_json::json!([1])))
-        );
-    }
-}
+mod tests;
