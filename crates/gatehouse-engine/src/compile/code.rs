@@ -1,7 +1,7 @@
 //! Conditions compiled to flat code: what deciding evaluates instead of
 //! walking the checker's [`Cond`] trees.
 //!
-//! Every condition of the program is written into one vector of [`Op`]s in
+//! Every condition of the program is written into one vector of `Op`s in
 //! prefix order: a connective is followed by its operands, and `All`/`Any`
 //! record where their operands end, so a short-circuit jumps past the rest
 //! without visiting it. Operands sit next to each other in memory instead of
