@@ -325,13 +325,12 @@ impl Policy {
         options: &EvalOptions,
     ) -> Result<Input<'i>, Vec<InputError>> {
         let program = &self.program;
-        // Without the digest, serde_json's reader driven by the schema's
-        // visitors is the faster of the two fast decoders (`cargo bench
-        // --bench decode`: 683 µs against the one-pass reader's 755 µs per
-        // 1 000 inputs, 2026-12-06); with the digest, the one-pass reader
-        // wins (`decode_json_digest`). Both are held to the slow path by
-        // the same tests.
-        if let Some(decoded) = crate::eval::decode_json::decode_json(
+        // The one-pass reader without its canonical output: it refuses what
+        // the slow path refuses in every build (serde's visitors skip an
+        // undeclared number the slow path's `Value` cannot hold exactly,
+        // e.g. `1e308` without `arbitrary_precision`), at 10% more time
+        // than the visitors (`cargo bench --bench decode`).
+        if let Some(decoded) = crate::eval::decode_json::wire::decode(
             &program.set,
             &program.decoder,
             text,

@@ -1,12 +1,14 @@
 //! JSON text -> slots in one pass, without building a `serde_json::Value`,
-//! through serde_json's deserializer: the fast path of
-//! [`crate::Policy::decode_json`] (no digest), where it is ~10% faster than
-//! the hand-written one-pass reader ([`wire`]); the reader is the fast path
-//! whenever the action digest is wanted too ([`crate::Policy::evaluate_json`],
-//! [`crate::JsonDecider`]), since it writes the digest's canonical form while
-//! it reads. Each is tested against the other (`tests.rs` runs every
-//! document through both) and both are rows of `cargo bench --bench decode`.
-//!
+//! through serde_json's deserializer: the fast path for
+//! [`crate::Policy::evaluate_json`] until the hand-written one-pass reader
+//! ([`wire`], which also writes the action digest's canonical form while
+//! it reads) took its place. Kept as the second fast path the reader is
+//! tested against (`tests.rs` runs every document through both) and as a
+//! row of `cargo bench --bench decode`, where it is ~10% faster than the
+//! reader without the digest; it is not the production path because it
+//! skips undeclared numbers unread, so without `arbitrary_precision` it
+//! accepts a document whose undeclared `1e308` the slow path refuses.
+
 //! serde_json's deserializer is driven by the compiled schema tree
 //! ([`Node`]): declared keys go straight into their slots (strings borrowed
 //! from the text unless they had escapes to undo), the evidence pack into
