@@ -30,14 +30,19 @@ fn doc(amount: &str) -> String {
     format!(r#"{{"action": {{"amount": {amount}}}, "requester": {{"id": "u"}}}}"#)
 }
 
-/// A document the fast decoder leaves to the `Value` reader (more
-/// undeclared keys in one object than it compares itself).
+/// A document both fast decoders leave to the `Value` reader: serde's
+/// visitors for the undeclared keys (more in one object than they compare
+/// themselves), the one-pass reader, without `arbitrary_precision`, for the
+/// undeclared `1e308` (near an `f64`'s range, where serde_json may refuse;
+/// the `Value` holds it, and beyond the decimals' range it is no number the
+/// engine would decide with). With `arbitrary_precision` the one-pass
+/// reader decides it, with the digits written.
 fn doc_left_to_the_reader(amount: &str) -> String {
     let extra: Vec<String> = (0..=super::decode_json::MAX_UNKNOWN_KEYS)
         .map(|i| format!(r#""x{i}": {i}"#))
         .collect();
     format!(
-        r#"{{"action": {{"amount": {amount}}}, "requester": {{"id": "u"}}, "extra": {{{}}}}}"#,
+        r#"{{"action": {{"amount": {amount}}}, "requester": {{"id": "u"}}, "big": 1e308, "extra": {{{}}}}}"#,
         extra.join(", ")
     )
 }
